@@ -1,0 +1,69 @@
+// Lazily created, shared AWS SDK clients. The SDK modules are imported on first use so that
+// `--help`, `status` and a dry run without credentials never load them (DESIGN.md).
+// Endpoints: the SDK itself honours AWS_ENDPOINT_URL_IAM/_STS/_EKS, so LocalStack, moto and the
+// test cloud need no switch here.
+import type { EKSClient } from '@aws-sdk/client-eks';
+import type { IAMClient } from '@aws-sdk/client-iam';
+import type { STSClient } from '@aws-sdk/client-sts';
+import type { AwsCredentialIdentity } from '@smithy/types';
+
+export interface AwsClients {
+  readonly region: string;
+  readonly profile?: string;
+  sts(): Promise<STSClient>;
+  iam(): Promise<IAMClient>;
+  eks(): Promise<EKSClient>;
+  /** Resolved credentials (for signing EKS tokens in-process). Never logged or stored. */
+  credentials(): Promise<AwsCredentialIdentity>;
+}
+
+export interface AwsClientOptions {
+  region: string;
+  profile?: string;
+  /** How many attempts the SDK's standard retry makes (throttling, 5xx, resets). */
+  maxAttempts?: number;
+}
+
+export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  const cache = new Map<string, Promise<unknown>>();
+  const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
+    let p = cache.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = make();
+      cache.set(key, p);
+    }
+    return p;
+  };
+
+  const common = async () =>
+    once('common', async () => {
+      const [{ NodeHttpHandler }, { fromNodeProviderChain }, https, http] = await Promise.all([
+        import('@smithy/node-http-handler'),
+        import('@aws-sdk/credential-providers'),
+        import('node:https'),
+        import('node:http'),
+      ]);
+      // One keep-alive pool for all three clients: the run makes dozens of small calls.
+      const requestHandler = new NodeHttpHandler({
+        httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
+        httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
+      });
+      const credentials = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
+      return {
+        region: opts.region,
+        credentials,
+        requestHandler,
+        maxAttempts: opts.maxAttempts ?? 6,
+        ...(opts.profile ? { profile: opts.profile } : {}),
+      };
+    });
+
+  return {
+    region: opts.region,
+    profile: opts.profile,
+    sts: () => once('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(await common())),
+    iam: () => once('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(await common())),
+    eks: () => once('eks', async () => new (await import('@aws-sdk/client-eks')).EKSClient(await common())),
+    credentials: async () => (await common()).credentials(),
+  };
+}

@@ -1,0 +1,54 @@
+// `status`: no network. The recorded stages, the authorization chain with real names, and what
+// to run next. Works (and says so) when there is no state yet.
+import { createUi } from '../context.js';
+import { EXIT } from '../errors.js';
+import { loadState, stateFileOf, type StageRecord } from '../engine/state.js';
+import type { RawOptions } from '../options.js';
+import { STAGE_IDS } from '../types.js';
+import { formatDuration, stageLabel } from '../ui/output.js';
+import { chainLines, jsonStages } from '../ui/summary.js';
+import path from 'node:path';
+
+export async function statusCommand(raw: RawOptions): Promise<number> {
+  const { out } = await createUi(raw, process.env);
+  try {
+    const projectDir = path.resolve(raw.projectDir ?? '.');
+    const state = await loadState(projectDir);
+    const file = stateFileOf(projectDir);
+    if (!state) {
+      if (raw.json) process.stdout.write(`${JSON.stringify({ command: 'status', state: null, file, next: 'astro-remote-kpo init' }, null, 2)}\n`);
+      else out.line(`No state in ${file}: nothing has been set up from this project yet.\nNext: npx astro-remote-kpo init --workload-identity <arn>  (add --dry-run to see the plan)`);
+      return EXIT.ok;
+    }
+    const stages = jsonStages(state);
+    const pending = stages.filter((s) => s.status !== 'done' && s.status !== 'skipped');
+    const next = pending.length
+      ? `npx astro-remote-kpo init  (resumes at ${pending[0]!.id})`
+      : 'npx astro-remote-kpo verify  (everything is recorded as done; check it live)';
+    if (raw.json) {
+      process.stdout.write(`${JSON.stringify({ command: 'status', file, updatedAt: state.updatedAt, inputs: state.inputs ?? null, stages, next }, null, 2)}\n`);
+      return EXIT.ok;
+    }
+    const c = out.chalk;
+    out.line(c.bold(`State: ${file} (updated ${state.updatedAt})`));
+    for (const id of STAGE_IDS) {
+      const r = state.stages[id] as StageRecord | undefined;
+      const status = r?.status ?? 'pending';
+      const mark = { done: c.green('✔'), skipped: c.cyan('↷'), failed: c.red('✖'), interrupted: c.yellow('■'), running: c.yellow('…'), pending: c.dim('·') }[status];
+      const when = r?.finishedAt ? c.dim(` ${r.finishedAt}`) : '';
+      const took = r?.durationMs !== undefined ? c.dim(` ${formatDuration(r.durationMs)}`) : '';
+      const note = r?.error?.message ?? r?.summary ?? r?.reason ?? '';
+      out.line(`${mark} ${stageLabel(id).padEnd(22)} ${status.padEnd(11)}${when}${took}${note ? `  ${note}` : ''}`);
+    }
+    if (state.inputs) {
+      out.line('');
+      out.line(c.bold('Authorization chain:'));
+      for (const l of chainLines(state.inputs, state)) out.line(`  ${l}`);
+    }
+    out.line('');
+    out.line(`Next: ${next}`);
+    return EXIT.ok;
+  } finally {
+    out.close();
+  }
+}

@@ -1,0 +1,75 @@
+// Builds everything a run needs in ONE place (create-astro's getContext): the output, the io
+// host, validated inputs and flags, the lazily-loaded clients, and the debug log.
+import { appendFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createAwsClients } from './aws/clients.js';
+import type { Services } from './engine/stage.js';
+import { stateDirOf } from './engine/state.js';
+import { createExec } from './exec.js';
+import type { Io } from './io.js';
+import type { RawOptions } from './options.js';
+import { isInteractive, resolveOptions, type Env } from './resolve.js';
+import type { Inputs, RunFlags } from './types.js';
+import { interactiveIo, nonInteractiveIo } from './ui/io-host.js';
+import { createOutput, type Output } from './ui/output.js';
+
+export interface RunContext {
+  inputs: Inputs;
+  flags: RunFlags;
+  env: Env;
+  out: Output;
+  io: Io;
+  services: Services;
+  projectDir: string;
+  stateDir: string;
+  debug: (line: string) => void;
+  /** The command line to print as "run this again to resume". */
+  resumeCommand: string;
+}
+
+export function quoteArg(a: string): string {
+  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Output + io only: what status/verify/destroy need before options are resolved. */
+export async function createUi(raw: RawOptions, env: Env): Promise<{ out: Output; io: Io; interactive: boolean }> {
+  const interactive = isInteractive(raw, env, Boolean(process.stdin.isTTY));
+  const out = await createOutput({ tty: Boolean(process.stdout.isTTY), json: Boolean(raw.json), color: raw.color !== false && !env.NO_COLOR });
+  return { out, io: interactive ? interactiveIo(out) : nonInteractiveIo(out), interactive };
+}
+
+export async function buildRunContext(raw: RawOptions, argv: readonly string[] = process.argv): Promise<RunContext> {
+  const env: Env = { ...process.env };
+  const { out, io } = await createUi(raw, env);
+  try {
+    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd());
+    const projectDir = flags.projectDir;
+    const stateDir = stateDirOf(projectDir);
+    // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).
+    // A dry run writes nothing at all, so its debug lines are dropped.
+    const logFile = path.join(stateDir, 'logs', 'debug.log');
+    let logReady = false;
+    const debug = (line: string) => {
+      if (flags.dryRun) return;
+      try {
+        if (!logReady) {
+          mkdirSync(path.dirname(logFile), { recursive: true });
+          logReady = true;
+        }
+        appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+      } catch {
+        // a debug log that cannot be written must never fail the run
+      }
+    };
+    const services: Services = {
+      aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}) }),
+      exec: createExec(env),
+      io,
+    };
+    const resumeCommand = ['npx', 'astro-remote-kpo', ...argv.slice(2).filter((a) => a !== '--dry-run')].map(quoteArg).join(' ');
+    return { inputs, flags, env, out, io, services, projectDir, stateDir, debug, resumeCommand };
+  } catch (err) {
+    out.close();
+    throw err;
+  }
+}

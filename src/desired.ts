@@ -1,0 +1,106 @@
+// The one place that says what the tool builds. Stages apply these objects, the dry-run plan
+// prints them, project-files writes them to k8s/, and verify compares against them, so the
+// manifests in the user's project are always exactly what was applied.
+import type { Inputs } from './types.js';
+
+export const MANAGED_BY = 'astro-remote-kpo';
+export const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY } as const;
+export const IAM_TAGS = [{ Key: 'managed-by', Value: MANAGED_BY }] as const;
+
+/** The seed's three managed policies, kept only for `--permissions seed`. */
+export const SEED_POLICY_NAMES = [
+  'AmazonEKSWorkerNodePolicy',
+  'AmazonEKS_CNI_Policy',
+  'AmazonEC2ContainerRegistryReadOnly',
+] as const;
+
+export interface PolicyRule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
+
+/** What EksPodOperator needs in its namespace (cncf.kubernetes provider RBAC docs). */
+export const KPO_RULES: readonly PolicyRule[] = [
+  { apiGroups: [''], resources: ['pods'], verbs: ['create', 'get', 'list', 'watch', 'patch', 'delete'] },
+  { apiGroups: [''], resources: ['pods/log'], verbs: ['get'] },
+  { apiGroups: [''], resources: ['pods/exec'], verbs: ['create', 'get'] },
+  { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
+];
+
+export function partitionOf(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  return 'aws';
+}
+
+export function roleBindingName(k8sRole: string): string {
+  // "astro-remote-kpo-role" -> "astro-remote-kpo-rolebinding", the seed's name.
+  return k8sRole.endsWith('-role') ? `${k8sRole}binding` : `${k8sRole}-rolebinding`;
+}
+
+export function inlinePolicyName(iamRole: string): string {
+  return `${iamRole}-eks-describe`;
+}
+
+export function clusterArn(inputs: Pick<Inputs, 'region' | 'clusterName'>, accountId: string): string {
+  return `arn:${partitionOf(inputs.region)}:eks:${inputs.region}:${accountId}:cluster/${inputs.clusterName}`;
+}
+
+export function seedPolicyArns(region: string): string[] {
+  return SEED_POLICY_NAMES.map((n) => `arn:${partitionOf(region)}:iam::aws:policy/${n}`);
+}
+
+export interface PolicyDocument {
+  Version: '2012-10-17';
+  Statement: Array<Record<string, unknown>>;
+}
+
+/** Trust policy: only the Deployment's workload identity may assume the role. */
+export function trustPolicy(workloadIdentity: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Principal: { AWS: [workloadIdentity] }, Action: 'sts:AssumeRole' }],
+  };
+}
+
+/** Permissions for `--permissions scoped`: the EKS token needs none, DescribeCluster is all. */
+export function permissionsPolicy(inputs: Pick<Inputs, 'region' | 'clusterName'>, accountId: string): PolicyDocument {
+  return {
+    Version: '2012-10-17',
+    Statement: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: clusterArn(inputs, accountId) }],
+  };
+}
+
+export function namespaceObject(inputs: Pick<Inputs, 'namespace'>) {
+  return {
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name: inputs.namespace, labels: { ...MANAGED_LABELS } },
+  };
+}
+
+export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'>) {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'Role',
+    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, labels: { ...MANAGED_LABELS } },
+    rules: KPO_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
+  };
+}
+
+export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>) {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'RoleBinding',
+    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, labels: { ...MANAGED_LABELS } },
+    subjects: [{ kind: 'User', name: inputs.k8sUser, apiGroup: 'rbac.authorization.k8s.io' }],
+    roleRef: { kind: 'Role', name: inputs.k8sRole, apiGroup: 'rbac.authorization.k8s.io' },
+  };
+}
+
+/** aws-auth and access entries need the role ARN without its IAM path. */
+export function roleArnWithoutPath(roleArn: string): string {
+  const m = /^arn:([^:]+):iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(roleArn);
+  return m ? `arn:${m[1]}:iam::${m[2]}:role/${m[3]}` : roleArn;
+}

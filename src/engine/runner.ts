@@ -1,0 +1,206 @@
+// Walks the stage graph: a stage starts as soon as every stage it needs has finished, so
+// independent branches (IAM while eksctl builds the cluster) overlap and the run takes about as
+// long as its critical path. Every status change is saved, so any failure is resumable.
+import { InterruptedError, KpoError, errorMessage } from '../errors.js';
+import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
+import { topoOrder, selectModes, type Mode } from './graph.js';
+import type { AnyStage, Services, Stage, StageContext } from './stage.js';
+import { hashInputs, type State, type StageRecord } from './state.js';
+
+export interface Reporter {
+  stageStart(stage: AnyStage): void;
+  stageProgress(id: StageId, text: string): void;
+  stageEnd(stage: AnyStage, record: StageRecord): void;
+}
+
+export interface RunnerOptions {
+  stages: readonly AnyStage[];
+  state: State;
+  inputs: Inputs;
+  flags: RunFlags;
+  services: Services;
+  projectDir: string;
+  stateDir: string;
+  env: Readonly<Record<string, string | undefined>>;
+  reporter: Reporter;
+  /** Persists `state` (atomic); called after every status change. */
+  save: () => Promise<void>;
+  debug: (line: string) => void;
+  signal: AbortSignal;
+  now?: () => Date;
+}
+
+export interface RunOutcome {
+  ok: boolean;
+  /** Stages whose run() executed in this run. */
+  ran: StageId[];
+  failed: StageId[];
+  /** Exit code for the first failure (1 for a stage failure, 2/3 when a stage raised those). */
+  exitCode: number;
+}
+
+/** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
+export function makeStageContext(
+  o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
+  outputs: Partial<StageOutputs>,
+  onProgress: (text: string) => void,
+): StageContext {
+  return {
+    inputs: o.inputs,
+    flags: o.flags,
+    projectDir: o.projectDir,
+    stateDir: o.stateDir,
+    services: o.services,
+    io: o.services.io,
+    aws: o.services.aws,
+    exec: o.services.exec,
+    env: o.env,
+    signal: o.signal,
+    kube() {
+      if (!o.services.kube) throw new Error('internal: the Kubernetes API is not ready (the context stage has not run)');
+      return o.services.kube;
+    },
+    output(id) {
+      const v = outputs[id];
+      if (v === undefined) throw new Error(`internal: outputs of stage ${id} are not available`);
+      return v;
+    },
+    tryOutput: (id) => outputs[id],
+    progress: onProgress,
+    debug: o.debug,
+  };
+}
+
+export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
+  const now = o.now ?? (() => new Date());
+  const order = topoOrder(o.stages);
+  const stageMap = new Map(o.stages.map((s) => [s.id, s]));
+  const modes = selectModes(o.stages, { from: o.flags.from, only: o.flags.only });
+  const outputs: Partial<StageOutputs> = {};
+  const records = o.state.stages as Partial<Record<StageId, StageRecord>>;
+
+  // Recorded successes whose inputs changed are stale: drop them (and their outputs) so nothing
+  // downstream trusts them. Fresh ones seed the outputs for --only dependencies.
+  const hashes = new Map<StageId, string>();
+  for (const id of order) {
+    const stage = stageMap.get(id)!;
+    const h = await hashInputs(o.inputs, stage.inputs);
+    hashes.set(id, h);
+    const rec = records[id];
+    if (!rec) continue;
+    const staleNeed = stage.needs.some((n) => records[n]?.status === 'pending' && records[n]?.reason?.startsWith('inputs changed'));
+    if ((rec.status === 'done' || rec.status === 'skipped') && (rec.inputsHash !== h || staleNeed)) {
+      records[id] = { status: 'pending', reason: 'inputs changed since it last ran' };
+    } else if (rec.status === 'done' || rec.status === 'skipped') {
+      if (rec.outputs !== undefined) (outputs as Record<string, unknown>)[id] = rec.outputs;
+    }
+  }
+  o.state.inputs = o.inputs;
+
+  let saving = Promise.resolve();
+  const save = () => (saving = saving.then(o.save, o.save));
+
+  const ran: StageId[] = [];
+  const failed: StageId[] = [];
+  let firstError: KpoError | undefined;
+  const running = new Map<StageId, Promise<void>>();
+  const finished = new Set<StageId>();
+
+  const record = async (stage: AnyStage, rec: StageRecord) => {
+    records[stage.id] = rec;
+    await save();
+  };
+
+  const execute = async (stage: AnyStage, mode: Mode) => {
+    const started = now();
+    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text));
+    const base: StageRecord = { status: 'running', startedAt: started.toISOString() };
+    records[stage.id] = base;
+    o.reporter.stageStart(stage);
+    await save();
+    const s = stage as Stage<StageId>;
+    const finish = async (rec: Omit<StageRecord, 'startedAt' | 'finishedAt' | 'durationMs'>) => {
+      const end = now();
+      const full: StageRecord = { ...rec, startedAt: base.startedAt, finishedAt: end.toISOString(), durationMs: end.getTime() - started.getTime() };
+      await record(stage, full);
+      o.reporter.stageEnd(stage, full);
+    };
+    try {
+      if (mode !== 'force' && s.check) {
+        const c = await s.check(ctx);
+        if (c.done) {
+          (outputs as Record<string, unknown>)[stage.id] = c.outputs;
+          await finish({ status: 'skipped', reason: c.reason, outputs: c.outputs, inputsHash: hashes.get(stage.id), warnings: c.warnings });
+          return;
+        }
+        if (mode === 'dependency') {
+          throw new KpoError(
+            `--only needs stage "${stage.id}" to be done first, and it is not${c.reason ? ` (${c.reason})` : ''}.`,
+            2,
+            `Run \`astro-remote-kpo init\` (or --from ${stage.id}) first.`,
+          );
+        }
+      }
+      ran.push(stage.id);
+      const r = await s.run(ctx);
+      (outputs as Record<string, unknown>)[stage.id] = r.outputs;
+      await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
+    } catch (err) {
+      if (o.signal.aborted) {
+        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' } });
+        throw new InterruptedError();
+      }
+      const k = err instanceof KpoError ? err : undefined;
+      o.debug(`stage ${stage.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+      failed.push(stage.id);
+      firstError ??= k ?? new KpoError(errorMessage(err), 1);
+      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint } });
+    }
+  };
+
+  const abort = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(new InterruptedError());
+    if (o.signal.aborted) onAbort();
+    else o.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  abort.catch(() => undefined);
+
+  const selected = order.filter((id) => modes.has(id));
+  const blocked = new Set<StageId>();
+  try {
+    for (;;) {
+      if (o.signal.aborted) throw new InterruptedError();
+      for (const id of selected) {
+        if (finished.has(id) || running.has(id) || blocked.has(id)) continue;
+        const stage = stageMap.get(id)!;
+        const inRun = stage.needs.filter((n) => modes.has(n));
+        if (inRun.some((n) => failed.includes(n) || blocked.has(n))) {
+          blocked.add(id);
+          continue;
+        }
+        if (!inRun.every((n) => finished.has(n))) continue;
+        const p = execute(stage, modes.get(id)!).finally(() => {
+          running.delete(id);
+          finished.add(id);
+        });
+        running.set(id, p);
+      }
+      if (running.size === 0) break;
+      await Promise.race([abort, ...running.values()]);
+    }
+  } catch (err) {
+    if (err instanceof InterruptedError) {
+      for (const id of running.keys()) {
+        records[id] = { ...records[id], status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, finishedAt: now().toISOString() };
+      }
+      await save();
+    }
+    throw err;
+  }
+  for (const id of blocked) {
+    const missing = stageMap.get(id)!.needs.filter((n) => failed.includes(n) || blocked.has(n));
+    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}` };
+  }
+  await save();
+  return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0 };
+}

@@ -1,0 +1,69 @@
+// What a stage is and what it may touch. Stages get everything through StageContext and never
+// reach for process, prompts or execa themselves (create-astro's single context).
+import type { AwsClients } from '../aws/clients.js';
+import type { Exec } from '../exec.js';
+import type { Io } from '../io.js';
+import type { KubeApi } from '../kube/api.js';
+import type {
+  CheckResult,
+  InputKey,
+  Inputs,
+  PlanResult,
+  RunFlags,
+  StageId,
+  StageOutputs,
+  StageResult,
+} from '../types.js';
+
+/** Services built once per run and shared by every stage. */
+export interface Services {
+  aws: AwsClients;
+  exec: Exec;
+  io: Io;
+  /** Set by the `context` stage; later stages read it through `StageContext.kube()`. */
+  kube?: KubeApi;
+}
+
+export interface StageContext {
+  readonly inputs: Readonly<Inputs>;
+  readonly flags: Readonly<RunFlags>;
+  /** Absolute project directory and `<project>/.astro-remote-kpo`. */
+  readonly projectDir: string;
+  readonly stateDir: string;
+  readonly services: Services;
+  readonly io: Io;
+  readonly aws: AwsClients;
+  readonly exec: Exec;
+  /** Environment as the CLI saw it (read-only copy), for PATH, KUBECONFIG, HOME. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly signal: AbortSignal;
+  /** The Kubernetes API chosen by the context stage; throws if that stage has not run. */
+  kube(): KubeApi;
+  /** Outputs of a stage that completed in this run or a previous one; throws if none. */
+  output<K extends StageId>(id: K): StageOutputs[K];
+  tryOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
+  /** Live status text under the stage's spinner (e.g. eksctl's latest line). */
+  progress(text: string): void;
+  /** A line for the debug log file only. */
+  debug(text: string): void;
+}
+
+export interface Stage<Id extends StageId = StageId> {
+  readonly id: Id;
+  readonly title: string;
+  /** Stages whose outputs this one reads; the runner starts it when all of them finished. */
+  readonly needs: readonly StageId[];
+  /** Inputs whose change makes a recorded success stale. */
+  readonly inputs: readonly InputKey[];
+  /** Runs before any stage does anything: reject bad user files here (UsageError, exit 2). */
+  validate?(ctx: StageContext): Promise<void>;
+  /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
+  check?(ctx: StageContext): Promise<CheckResult<StageOutputs[Id]>>;
+  run(ctx: StageContext): Promise<StageResult<StageOutputs[Id]>>;
+  /** Dry run: what run() would do, with read-only lookups (and the API server's own dryRun=All)
+   * only. Must not throw for missing credentials: mark the item `unknown` instead. */
+  plan(ctx: StageContext): Promise<PlanResult<StageOutputs[Id]>>;
+}
+
+/** Erases the id parameter so stages of different ids fit one array. */
+export type AnyStage = { [K in StageId]: Stage<K> }[StageId];

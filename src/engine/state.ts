@@ -1,0 +1,106 @@
+// state.json: inputs and per-stage status/outputs/timings. Written atomically (temp file +
+// rename) so a crash mid-write leaves the previous state intact. Never holds a secret.
+import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { UsageError } from '../errors.js';
+import { STAGE_IDS, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
+
+export const SCHEMA_VERSION = 1;
+export const STATE_DIR = '.astro-remote-kpo';
+
+export interface StageRecord<Id extends StageId = StageId> {
+  status: StageStatus;
+  /** Hash of the inputs the stage read when it last succeeded. */
+  inputsHash?: string;
+  outputs?: StageOutputs[Id];
+  summary?: string;
+  reason?: string;
+  warnings?: string[];
+  error?: { message: string; hint?: string };
+  startedAt?: string;
+  finishedAt?: string;
+  durationMs?: number;
+}
+
+export interface State {
+  schemaVersion: number;
+  tool: 'astro-remote-kpo';
+  createdAt: string;
+  updatedAt: string;
+  inputs?: Inputs;
+  stages: { [K in StageId]?: StageRecord<K> };
+}
+
+export function stateDirOf(projectDir: string): string {
+  return path.join(path.resolve(projectDir), STATE_DIR);
+}
+
+export function stateFileOf(projectDir: string): string {
+  return path.join(stateDirOf(projectDir), 'state.json');
+}
+
+export function emptyState(now = new Date()): State {
+  return { schemaVersion: SCHEMA_VERSION, tool: 'astro-remote-kpo', createdAt: now.toISOString(), updatedAt: now.toISOString(), stages: {} };
+}
+
+function corrupt(file: string, why: string): UsageError {
+  return new UsageError(
+    `The state file ${file} is not usable: ${why}.`,
+    `Move it aside to start over (mv "${file}" "${file}.bad"), or fix it by hand. Nothing was changed.`,
+  );
+}
+
+/** Reads state; undefined when there is none. A corrupt file is an error, never silently discarded. */
+export async function loadState(projectDir: string): Promise<State | undefined> {
+  const file = stateFileOf(projectDir);
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw corrupt(file, (err as Error).message);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    throw corrupt(file, `it is not valid JSON (${(err as Error).message})`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw corrupt(file, 'it is not a JSON object');
+  const s = parsed as Partial<State>;
+  if (s.schemaVersion !== SCHEMA_VERSION) {
+    throw corrupt(file, `schemaVersion is ${JSON.stringify(s.schemaVersion)}, this version of the tool reads ${SCHEMA_VERSION}`);
+  }
+  if (!s.stages || typeof s.stages !== 'object' || Array.isArray(s.stages)) throw corrupt(file, '"stages" is missing or not an object');
+  for (const key of Object.keys(s.stages)) {
+    if (!(STAGE_IDS as readonly string[]).includes(key)) throw corrupt(file, `unknown stage ${JSON.stringify(key)}`);
+    const rec = (s.stages as Record<string, StageRecord>)[key];
+    if (!rec || typeof rec !== 'object' || typeof rec.status !== 'string') throw corrupt(file, `stage ${key} has no status`);
+  }
+  return s as State;
+}
+
+/** Atomic write: a sibling temp file, fsync'd by writeFile's close, then rename over the old one. */
+export async function writeFileAtomic(file: string, data: string): Promise<void> {
+  await mkdir(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    await writeFile(tmp, data, { encoding: 'utf8', flush: true });
+    await rename(tmp, file);
+  } catch (err) {
+    await unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+export async function saveState(projectDir: string, state: State): Promise<void> {
+  state.updatedAt = new Date().toISOString();
+  await writeFileAtomic(stateFileOf(projectDir), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+/** Stable hash of the named inputs: a stage's record is stale when this changes. */
+export async function hashInputs(inputs: Inputs, keys: readonly (keyof Inputs)[]): Promise<string> {
+  const { createHash } = await import('node:crypto');
+  const picked = [...keys].sort().map((k) => [k, inputs[k] ?? null]);
+  return createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16);
+}

@@ -1,0 +1,79 @@
+// The narrow Kubernetes API the stages use: one place to implement (src/kube/client.ts, over
+// @kubernetes/client-node) and one place to read. Objects are plain JSON as the API returns them.
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    resourceVersion?: string;
+    [k: string]: unknown;
+  };
+  [k: string]: unknown;
+}
+
+export interface ConfigMapObject extends KubeObject {
+  data?: Record<string, string>;
+}
+
+export interface AccessReviewQuery {
+  verb: string;
+  resource: string;
+  subresource?: string;
+  group?: string;
+  /** Omitted for cluster-scoped checks. */
+  namespace?: string;
+}
+
+export interface AccessReviewAnswer {
+  allowed: boolean;
+  reason?: string;
+}
+
+export interface WriteOptions {
+  /** Send `dryRun=All`: the API server validates and answers, stores nothing. */
+  dryRun?: boolean;
+}
+
+/** Thrown by replace* on 409: the object changed since it was read. */
+export class KubeConflictError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'KubeConflictError';
+  }
+}
+
+export interface KubeApi {
+  /** The API server URL in use. */
+  readonly server: string;
+  /** How the caller authenticates, for messages: e.g. "kubeconfig context foo" or "in-process EKS token". */
+  readonly authDescription: string;
+
+  readNamespace(name: string): Promise<KubeObject | undefined>;
+  createNamespace(body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  replaceNamespace(name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  deleteNamespace(name: string): Promise<void>;
+
+  readRole(namespace: string, name: string): Promise<KubeObject | undefined>;
+  createRole(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  replaceRole(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  deleteRole(namespace: string, name: string): Promise<void>;
+
+  readRoleBinding(namespace: string, name: string): Promise<KubeObject | undefined>;
+  createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  deleteRoleBinding(namespace: string, name: string): Promise<void>;
+
+  readConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
+  createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
+  /** PUT with body.metadata.resourceVersion; throws KubeConflictError on 409. */
+  replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
+
+  /** SubjectAccessReview for `user` (kubectl auth can-i --as). */
+  subjectAccessReview(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
+  /** SelfSubjectAccessReview sent with `Impersonate-User: user` (fallback). */
+  selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
+}

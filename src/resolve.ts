@@ -1,0 +1,172 @@
+// Flags + environment + prompts → validated Inputs and RunFlags, in one place. Every value is
+// validated before anything runs; in non-interactive mode all missing required values are
+// reported together, naming their flags.
+import { readFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UsageError } from './errors.js';
+import type { Io } from './io.js';
+import { DEFAULTS, INPUT_FLAGS, type RawOptions } from './options.js';
+import type { AuthModeFlag, Inputs, PermissionsFlag, RunFlags } from './types.js';
+import { parseChoice, parseStageRef, validateValue, type RuleName } from './validate.js';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** Interactive only on a TTY and when nothing says otherwise (CI, --yes, --non-interactive, --json). */
+export function isInteractive(raw: RawOptions, env: Env, stdinIsTTY: boolean): boolean {
+  if (raw.nonInteractive || raw.yes || raw.json) return false;
+  if (env.CI && env.CI !== 'false' && env.CI !== '0') return false;
+  return stdinIsTTY;
+}
+
+/** The region of a profile in the shared config file, if any (tiny INI reader: no SDK load). */
+export async function profileRegion(env: Env, profile: string | undefined): Promise<string | undefined> {
+  const file = env.AWS_CONFIG_FILE ?? path.join(env.HOME ?? os.homedir(), '.aws', 'config');
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const want = profile && profile !== 'default' ? [`profile ${profile}`, profile] : ['default', 'profile default'];
+  let section: string | undefined;
+  for (const line of text.split(/\r?\n/)) {
+    const head = /^\s*\[\s*([^\]]+?)\s*\]\s*$/.exec(line);
+    if (head) {
+      section = head[1];
+      continue;
+    }
+    const kv = /^\s*region\s*=\s*(\S+)\s*$/.exec(line);
+    if (kv && section && want.includes(section)) return kv[1];
+  }
+  return undefined;
+}
+
+const RULE_OF: Partial<Record<keyof Inputs, RuleName>> = {
+  clusterName: 'clusterName',
+  region: 'region',
+  profile: 'profile',
+  kubeContext: 'kubeContext',
+  namespace: 'namespace',
+  k8sRole: 'k8sRole',
+  k8sUser: 'k8sUser',
+  iamRole: 'iamRole',
+  workloadIdentity: 'workloadIdentity',
+  connId: 'connId',
+  astroDeploymentId: 'astroDeploymentId',
+};
+
+function flagOf(key: keyof Inputs): string {
+  const spec = INPUT_FLAGS.find((f) => f.input === key);
+  return spec ? spec.flags.split(' ')[0]! : key;
+}
+
+export interface Resolved {
+  inputs: Inputs;
+  flags: RunFlags;
+}
+
+export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string): Promise<Resolved> {
+  const problems: string[] = [];
+  const check = (key: keyof Inputs, value: string | undefined) => {
+    if (value === undefined) return;
+    const rule = RULE_OF[key];
+    const problem = rule ? validateValue(rule, flagOf(key), value) : undefined;
+    if (problem) problems.push(problem);
+  };
+
+  const profile = raw.profile ?? (env.AWS_PROFILE || undefined);
+  const regionDefault = env.AWS_REGION || env.AWS_DEFAULT_REGION || (await profileRegion(env, profile)) || DEFAULTS.region;
+  const authMode =
+    tryParse(() => parseChoice<AuthModeFlag>('--auth-mode', raw.authMode ?? DEFAULTS.authMode, ['auto', 'access-entry', 'aws-auth']), problems) ??
+    DEFAULTS.authMode;
+  const permissions =
+    tryParse(() => parseChoice<PermissionsFlag>('--permissions', raw.permissions ?? DEFAULTS.permissions, ['scoped', 'seed']), problems) ??
+    DEFAULTS.permissions;
+
+  // Flags given on the command line are validated before any prompt, so a typo fails fast.
+  const given: Partial<Record<keyof Inputs, string | undefined>> = {
+    workloadIdentity: raw.workloadIdentity ?? (env.ASTRO_WORKLOAD_IDENTITY || undefined),
+    clusterName: raw.clusterName,
+    region: raw.region,
+    profile,
+    kubeContext: raw.kubeContext,
+    namespace: raw.namespace,
+    k8sRole: raw.k8sRole,
+    k8sUser: raw.k8sUser,
+    iamRole: raw.iamRole,
+    connId: raw.connId,
+    astroDeploymentId: raw.astroDeploymentId,
+  };
+  for (const [k, v] of Object.entries(given)) check(k as keyof Inputs, v);
+  if (raw.from !== undefined && raw.only !== undefined) problems.push('--from and --only cannot be used together: pick one.');
+  const from = raw.from !== undefined ? tryParse(() => parseStageRef('--from', raw.from!), problems) : undefined;
+  const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
+  if (problems.length) throw new UsageError(problems.join('\n'));
+
+  // Required values: prompt for them interactively, or list every missing flag at once.
+  let workloadIdentity = given.workloadIdentity;
+  if (!workloadIdentity) {
+    if (!io.interactive) {
+      throw new UsageError(
+        'Missing required value: --workload-identity <arn> (or ASTRO_WORKLOAD_IDENTITY).',
+        "Find it in the Astro UI: Deployment → Details → Workload Identity. Example: --workload-identity arn:aws:iam::123456789012:role/astro-dep-abc123",
+      );
+    }
+    workloadIdentity = await io.text({
+      flag: '--workload-identity',
+      message: "Astro Deployment's workload identity (IAM role ARN)",
+      validate: (v) => validateValue('workloadIdentity', '--workload-identity', v.trim()),
+    });
+    workloadIdentity = workloadIdentity.trim();
+  }
+  const ask = async (key: 'clusterName' | 'region', message: string, def: string) => {
+    if (given[key] !== undefined || !io.interactive) return given[key] ?? def;
+    const rule = RULE_OF[key]!;
+    return (await io.text({ flag: flagOf(key), message, default: def, validate: (v) => validateValue(rule, flagOf(key), v) })).trim();
+  };
+  const clusterName = await ask('clusterName', 'EKS cluster name (created if it does not exist)', DEFAULTS.clusterName);
+  const region = await ask('region', 'AWS region', regionDefault);
+  check('workloadIdentity', workloadIdentity);
+  check('region', region);
+  if (problems.length) throw new UsageError(problems.join('\n'));
+
+  const inputs: Inputs = {
+    clusterName,
+    region,
+    namespace: given.namespace ?? DEFAULTS.namespace,
+    k8sRole: given.k8sRole ?? DEFAULTS.k8sRole,
+    k8sUser: given.k8sUser ?? DEFAULTS.k8sUser,
+    iamRole: given.iamRole ?? DEFAULTS.iamRole,
+    workloadIdentity,
+    authMode,
+    permissions,
+    connId: given.connId ?? DEFAULTS.connId,
+    ...(profile ? { profile } : {}),
+    ...(raw.kubeContext ? { kubeContext: raw.kubeContext } : {}),
+    ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : {}),
+    ...(raw.astroDeploymentId ? { astroDeploymentId: raw.astroDeploymentId } : {}),
+  };
+  const flags: RunFlags = {
+    projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),
+    ...(from ? { from } : {}),
+    ...(only ? { only } : {}),
+    dryRun: Boolean(raw.dryRun),
+    yes: Boolean(raw.yes),
+    interactive: io.interactive,
+    json: Boolean(raw.json),
+    color: raw.color !== false && !env.NO_COLOR,
+    force: Boolean(raw.force),
+    switchContext: Boolean(raw.switchContext),
+  };
+  return { inputs, flags };
+}
+
+function tryParse<T>(fn: () => T, problems: string[]): T | undefined {
+  try {
+    return fn();
+  } catch (err) {
+    problems.push((err as Error).message);
+    return undefined;
+  }
+}

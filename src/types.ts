@@ -1,0 +1,125 @@
+// The contracts every stage, client wrapper and the engine share. Kept free of SDK imports so
+// that `--help` (which loads the option table) never pulls an AWS or Kubernetes SDK in.
+
+export const STAGE_IDS = [
+  'preflight',
+  'cluster',
+  'context',
+  'namespace',
+  'k8s-role',
+  'iam-role',
+  'role-arn',
+  'identity-mapping',
+  'verify-mapping',
+  'role-binding',
+  'access-check',
+  'connection',
+  'project-files',
+  'deployment-connection',
+] as const;
+export type StageId = (typeof STAGE_IDS)[number];
+
+export type AuthModeFlag = 'auto' | 'access-entry' | 'aws-auth';
+export type PermissionsFlag = 'scoped' | 'seed';
+/** EKS cluster authentication mode as DescribeCluster reports it. */
+export type ClusterAuthMode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
+
+/** Everything that decides WHAT gets built. A change here invalidates the stages that read it. */
+export interface Inputs {
+  clusterName: string;
+  region: string;
+  profile?: string;
+  kubeContext?: string;
+  namespace: string;
+  k8sRole: string;
+  k8sUser: string;
+  iamRole: string;
+  workloadIdentity: string;
+  authMode: AuthModeFlag;
+  permissions: PermissionsFlag;
+  connId: string;
+  clusterConfig?: string;
+  astroDeploymentId?: string;
+}
+export type InputKey = keyof Inputs;
+
+/** HOW this run behaves; never persisted as an input. */
+export interface RunFlags {
+  projectDir: string;
+  from?: StageId;
+  only?: StageId;
+  dryRun: boolean;
+  yes: boolean;
+  interactive: boolean;
+  json: boolean;
+  color: boolean;
+  force: boolean;
+  switchContext: boolean;
+}
+
+/** Outputs each stage records in state.json. JSON only, never a secret. */
+export interface StageOutputs {
+  preflight: { accountId: string; callerArn: string; partition: string; eksctlVersion?: string };
+  cluster: {
+    clusterArn: string;
+    endpoint: string;
+    certificateAuthority: string;
+    authenticationMode: ClusterAuthMode;
+    createdByUs: boolean;
+  };
+  context: { source: 'kubeconfig' | 'in-memory'; contextName?: string; server: string; tokenSource: string };
+  namespace: { created: boolean };
+  'k8s-role': { created: boolean; changed: string[] };
+  'iam-role': {
+    roleArn: string;
+    createdByUs: boolean;
+    inlinePolicy?: string;
+    attachedPolicies: string[];
+  };
+  'role-arn': { roleArn: string; mappingArn: string };
+  'identity-mapping': {
+    kind: 'access-entry' | 'aws-auth';
+    principalArn: string;
+    username: string;
+    createdByUs: boolean;
+    backupFile?: string;
+  };
+  'verify-mapping': { kind: 'access-entry' | 'aws-auth'; username: string };
+  'role-binding': { created: boolean; name: string; changed: string[] };
+  'access-check': { method: 'SubjectAccessReview' | 'SelfSubjectAccessReview'; allowed: number; denied: number; warnings: string[] };
+  connection: { file: string; connId: string; created: boolean };
+  'project-files': { written: string[]; kept: string[]; astroProject: boolean };
+  'deployment-connection': { ran: boolean; command: string };
+}
+
+export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'interrupted';
+
+/** What a stage hands back after `run`. */
+export interface StageResult<O> {
+  outputs: O;
+  /** One line for the checklist, e.g. "created role AstroRemoteKPO". */
+  summary?: string;
+  warnings?: string[];
+}
+
+/** `check` answers "already done?" cheaply and read-only. */
+export type CheckResult<O> =
+  | { done: true; reason: string; outputs: O; warnings?: string[] }
+  | { done: false; reason?: string };
+
+/** What `plan` returns: the items to print, and best-effort outputs later plans may read
+ * (kept in memory only, never written to state). */
+export interface PlanResult<O> {
+  items: PlanItem[];
+  outputs?: O;
+}
+
+/** One block of the dry-run plan. */
+export interface PlanItem {
+  /** e.g. "create IAM role AstroRemoteKPO" or "exists: cluster remote-kpo-demo (skip)". */
+  action: string;
+  /** Rendered documents (policy JSON, YAML), printed indented under the action. */
+  details?: string;
+  /** Set when a lookup failed (e.g. no credentials) and the plan assumes the worst case. */
+  unknown?: string;
+}

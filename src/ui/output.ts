@@ -1,0 +1,142 @@
+// Where human output goes. On a TTY: finished stages as permanent ✔/↷/✖ lines and one ora
+// spinner naming the running stages with elapsed time and their latest progress line. Without
+// a TTY: plain lines. Under --json: the same plain lines on stderr, stdout stays for the JSON.
+import type { ChalkInstance } from 'chalk';
+import type { Ora } from 'ora';
+import type { Reporter } from '../engine/runner.js';
+import type { AnyStage } from '../engine/stage.js';
+import type { StageRecord } from '../engine/state.js';
+import type { StageId } from '../types.js';
+import { STAGE_IDS } from '../types.js';
+
+export interface Output extends Reporter {
+  line(text: string): void;
+  warn(text: string): void;
+  /** Stop spinner rendering while a prompt owns the terminal. */
+  pause(): void;
+  resume(): void;
+  close(): void;
+  readonly chalk: ChalkInstance;
+}
+
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`;
+  const s = ms / 1000;
+  if (s < 60) return `${s.toFixed(1)}s`;
+  const m = Math.floor(s / 60);
+  return `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s`;
+}
+
+export function stageLabel(id: StageId): string {
+  return `${STAGE_IDS.indexOf(id)}·${id}`;
+}
+
+export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord): string {
+  const took = rec.durationMs !== undefined ? chalk.dim(` (${formatDuration(rec.durationMs)})`) : '';
+  const label = stageLabel(stage.id);
+  switch (rec.status) {
+    case 'done':
+      return `${chalk.green('✔')} ${label}${took}${rec.summary ? ` ${rec.summary}` : ''}`;
+    case 'skipped':
+      return `${chalk.cyan('↷')} ${label}${took} skipped: ${rec.reason ?? 'already done'}`;
+    case 'interrupted':
+      return `${chalk.yellow('■')} ${label}${took} interrupted`;
+    default:
+      return `${chalk.red('✖')} ${label}${took} ${rec.error?.message ?? 'failed'}${rec.error?.hint ? `\n    ${rec.error.hint}` : ''}`;
+  }
+}
+
+export async function createOutput(opts: { tty: boolean; json: boolean; color: boolean }): Promise<Output> {
+  const { Chalk } = await import('chalk');
+  const chalk = new Chalk({ level: opts.color ? (opts.tty ? 2 : 1) : 0 }) as ChalkInstance;
+  const write = opts.json ? (t: string) => process.stderr.write(`${t}\n`) : (t: string) => process.stdout.write(`${t}\n`);
+  const warnText = (t: string) => `${chalk.yellow('!')} ${t}`;
+
+  if (!opts.tty || opts.json) {
+    const lastProgress = new Map<StageId, { text: string; at: number }>();
+    return {
+      chalk,
+      line: write,
+      warn: (t) => write(warnText(t)),
+      pause() {},
+      resume() {},
+      close() {},
+      stageStart: (s) => write(`▶ ${stageLabel(s.id)} ${s.title}`),
+      stageProgress(id, text) {
+        // Plain logs get a line when the text changes, at most every 2 s per stage.
+        const prev = lastProgress.get(id);
+        const now = Date.now();
+        if (prev && (prev.text === text || now - prev.at < 2000)) return;
+        lastProgress.set(id, { text, at: now });
+        write(`  … ${stageLabel(id)}: ${text}`);
+      },
+      stageEnd: (s, rec) => {
+        write(endLine(chalk, s, rec));
+        for (const w of rec.warnings ?? []) write(`  ${warnText(w)}`);
+      },
+    };
+  }
+
+  const { default: ora } = await import('ora');
+  const running = new Map<StageId, { started: number; text?: string }>();
+  let spinner: Ora | undefined;
+  let paused = false;
+  const render = () => {
+    if (!spinner) return;
+    const now = Date.now();
+    spinner.text = [...running.entries()]
+      .map(([id, r]) => `${stageLabel(id)} ${chalk.dim(formatDuration(now - r.started))}${r.text ? chalk.dim(` · ${r.text.slice(0, 80)}`) : ''}`)
+      .join('   ');
+  };
+  const timer = setInterval(render, 1000);
+  timer.unref();
+  const print = (t: string) => {
+    if (spinner?.isSpinning) {
+      spinner.clear();
+      write(t);
+      spinner.render();
+    } else write(t);
+  };
+  const sync = () => {
+    if (paused) return;
+    if (running.size && !spinner) spinner = ora({ text: '', stream: process.stdout, discardStdin: false }).start();
+    if (!running.size && spinner) {
+      spinner.stop();
+      spinner = undefined;
+    }
+    render();
+  };
+  return {
+    chalk,
+    line: print,
+    warn: (t) => print(warnText(t)),
+    pause() {
+      paused = true;
+      spinner?.stop();
+      spinner = undefined;
+    },
+    resume() {
+      paused = false;
+      sync();
+    },
+    close() {
+      clearInterval(timer);
+      spinner?.stop();
+    },
+    stageStart(s) {
+      running.set(s.id, { started: Date.now() });
+      sync();
+    },
+    stageProgress(id, text) {
+      const r = running.get(id);
+      if (r) r.text = text;
+      render();
+    },
+    stageEnd(s, rec) {
+      running.delete(s.id);
+      print(endLine(chalk, s, rec));
+      for (const w of rec.warnings ?? []) print(`  ${warnText(w)}`);
+      sync();
+    },
+  };
+}
