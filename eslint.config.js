@@ -29,7 +29,12 @@ export default tseslint.config(
     },
   },
   {
-    files: ['bench/**/*.mjs', 'test/support/bin/**'],
-    languageOptions: { globals: { process: 'readonly', console: 'readonly', setTimeout: 'readonly', URL: 'readonly' } },
+    // Plain-JS scripts (bench, launcher, stand-in binaries) run on Node.
+    files: ['**/*.mjs', '**/*.js', 'test/support/bin/**'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['process', 'console', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'URL', 'Buffer', 'fetch', 'AbortController'].map((g) => [g, 'readonly']),
+      ),
+    },
   },
 );

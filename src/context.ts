@@ -61,6 +61,9 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
         // a debug log that cannot be written must never fail the run
       }
     };
+    // A dry run is what people run with no AWS account: never probe the EC2 instance metadata
+    // service (a link-local address) for credentials then. Real runs keep the SDK's full chain.
+    if (flags.dryRun && env.AWS_EC2_METADATA_DISABLED === undefined) process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const services: Services = {
       aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}) }),
       exec: createExec(env),

@@ -121,7 +121,8 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     workloadIdentity = workloadIdentity.trim();
   }
   const ask = async (key: 'clusterName' | 'region', message: string, def: string) => {
-    if (given[key] !== undefined || !io.interactive) return given[key] ?? def;
+    // A dry run only shows the plan: it asks for nothing that has a default.
+    if (given[key] !== undefined || !io.interactive || raw.dryRun) return given[key] ?? def;
     const rule = RULE_OF[key]!;
     return (await io.text({ flag: flagOf(key), message, default: def, validate: (v) => validateValue(rule, flagOf(key), v) })).trim();
   };

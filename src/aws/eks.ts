@@ -1,0 +1,108 @@
+// EKS lookups shared by the cluster, identity-mapping and verify-mapping stages. Only SDK types are
+// imported at the top; the client module loads on first use.
+import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
+import { MANAGED_BY } from '../desired.js';
+import { StageFailedError } from '../errors.js';
+import type { ClusterAuthMode, StageOutputs } from '../types.js';
+import { awsErrorCode, isAwsNotFound } from './errors.js';
+import { retryIamPropagation, type RetryDeps } from './retry.js';
+
+const eksSdk = () => import('@aws-sdk/client-eks');
+
+/** Bounded wait for a new cluster: EKS usually needs 10-15 minutes. */
+export const CLUSTER_ACTIVE_MAX_WAIT_S = 30 * 60;
+
+export async function describeCluster(eks: EKSClient, name: string): Promise<Cluster | undefined> {
+  const { DescribeClusterCommand } = await eksSdk();
+  try {
+    return (await eks.send(new DescribeClusterCommand({ name }))).cluster;
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+/** accessConfig.authenticationMode; absent means CONFIG_MAP (older clusters and moto report none). */
+export function authModeOf(cluster: Cluster): ClusterAuthMode {
+  const m = cluster.accessConfig?.authenticationMode;
+  return m === 'API' || m === 'API_AND_CONFIG_MAP' || m === 'CONFIG_MAP' ? m : 'CONFIG_MAP';
+}
+
+export function clusterOutputs(cluster: Cluster, createdByUs: boolean): StageOutputs['cluster'] {
+  return {
+    clusterArn: cluster.arn ?? '',
+    endpoint: cluster.endpoint ?? '',
+    certificateAuthority: cluster.certificateAuthority?.data ?? '',
+    authenticationMode: authModeOf(cluster),
+    createdByUs,
+  };
+}
+
+/** States that turn ACTIVE by themselves: worth waiting for. */
+export const TRANSITIONAL_STATES = new Set(['CREATING', 'UPDATING', 'PENDING']);
+
+export async function waitClusterActive(eks: EKSClient, name: string, signal?: AbortSignal, maxWaitTime = CLUSTER_ACTIVE_MAX_WAIT_S): Promise<Cluster> {
+  const { waitUntilClusterActive } = await eksSdk();
+  try {
+    await waitUntilClusterActive({ client: eks, maxWaitTime, minDelay: 15, maxDelay: 60, ...(signal ? { abortSignal: signal } : {}) }, { name });
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    const reason = (err as { state?: string; reason?: unknown }).state ?? (err instanceof Error ? err.message : String(err));
+    throw new StageFailedError(
+      `EKS cluster ${name} did not become ACTIVE (${reason}).`,
+      `Look at the cluster in the EKS console or with \`aws eks describe-cluster --name ${name}\`, then run this command again.`,
+      { cause: err },
+    );
+  }
+  const c = await describeCluster(eks, name);
+  if (!c) throw new StageFailedError(`EKS cluster ${name} disappeared while waiting for it to become ACTIVE.`);
+  return c;
+}
+
+export async function describeAccessEntry(eks: EKSClient, clusterName: string, principalArn: string): Promise<AccessEntry | undefined> {
+  const { DescribeAccessEntryCommand } = await eksSdk();
+  try {
+    return (await eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn }))).accessEntry;
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export interface CreateEntryHooks {
+  progress: (text: string) => void;
+  debug: (text: string) => void;
+  signal?: AbortSignal;
+  retryDeps?: RetryDeps;
+}
+
+/** CreateAccessEntry (STANDARD, with our tag). Returns undefined when someone else created it first. */
+export async function createAccessEntry(
+  eks: EKSClient,
+  clusterName: string,
+  principalArn: string,
+  username: string,
+  hooks: CreateEntryHooks,
+): Promise<AccessEntry | undefined> {
+  const { CreateAccessEntryCommand } = await eksSdk();
+  try {
+    const r = await retryIamPropagation(
+      () =>
+        eks.send(
+          new CreateAccessEntryCommand({ clusterName, principalArn, username, type: 'STANDARD', tags: { 'managed-by': MANAGED_BY } }),
+        ),
+      {
+        // A role created seconds ago may not be visible to EKS yet.
+        afterCreate: false,
+        progress: hooks.progress,
+        debug: hooks.debug,
+        ...(hooks.signal ? { signal: hooks.signal } : {}),
+        ...(hooks.retryDeps ? { deps: hooks.retryDeps } : {}),
+      },
+    );
+    return r.accessEntry;
+  } catch (err) {
+    if (awsErrorCode(err) === 'ResourceInUse') return undefined;
+    throw err;
+  }
+}

@@ -1,0 +1,222 @@
+// The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
+// only that. Only the SDK's types are imported at the top; the client module loads on first use.
+import type { IAMClient, Role } from '@aws-sdk/client-iam';
+import { IAM_TAGS, MANAGED_BY, type PolicyDocument } from '../desired.js';
+import { awsErrorCode, isAwsNotFound } from './errors.js';
+import { retryIamPropagation, type RetryDeps } from './retry.js';
+import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+
+export interface DesiredRole {
+  roleName: string;
+  workloadIdentity: string;
+  mode: 'scoped' | 'seed';
+  inlineName: string;
+  inlineDoc: PolicyDocument;
+  seedArns: readonly string[];
+  /** Seed policies an earlier run recorded attaching: the only ones a switch to scoped may detach. */
+  attachedByUsBefore: readonly string[];
+  clusterName: string;
+}
+
+export interface RoleInspection {
+  role?: Role;
+  trust?: LoosePolicy;
+  /** Our inline policy as it is now, if present. */
+  inline?: LoosePolicy;
+  /** Attached managed policy ARNs (only looked up when the mode or history needs them). */
+  attached?: string[];
+}
+
+export type RoleAction =
+  | { kind: 'create-role' }
+  | { kind: 'add-principal' }
+  | { kind: 'put-inline' }
+  | { kind: 'delete-inline' }
+  | { kind: 'attach'; arn: string }
+  | { kind: 'detach'; arn: string };
+
+export function describeAction(a: RoleAction, d: DesiredRole): string {
+  switch (a.kind) {
+    case 'create-role':
+      return `create IAM role ${d.roleName} (trust: ${d.workloadIdentity}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
+    case 'add-principal':
+      return `add ${d.workloadIdentity} to the trust policy of ${d.roleName} (other principals kept)`;
+    case 'put-inline':
+      return `put inline policy ${d.inlineName} on ${d.roleName}`;
+    case 'delete-inline':
+      return `delete our inline policy ${d.inlineName} from ${d.roleName} (--permissions seed)`;
+    case 'attach':
+      return `attach ${a.arn} to ${d.roleName}`;
+    case 'detach':
+      return `detach ${a.arn} from ${d.roleName} (attached by an earlier --permissions seed run)`;
+  }
+}
+
+const iamSdk = () => import('@aws-sdk/client-iam');
+
+export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
+  const { GetRoleCommand } = await iamSdk();
+  try {
+    return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function getInline(iam: IAMClient, roleName: string, policyName: string): Promise<LoosePolicy | undefined> {
+  const { GetRolePolicyCommand } = await iamSdk();
+  try {
+    return decodePolicyDocument((await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))).PolicyDocument);
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+async function listAttached(iam: IAMClient, roleName: string): Promise<string[]> {
+  const { ListAttachedRolePoliciesCommand } = await iamSdk();
+  const arns: string[] = [];
+  let marker: string | undefined;
+  do {
+    const r = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
+    for (const p of r.AttachedPolicies ?? []) if (p.PolicyArn) arns.push(p.PolicyArn);
+    marker = r.IsTruncated ? r.Marker : undefined;
+  } while (marker);
+  return arns;
+}
+
+function needsAttachedList(d: DesiredRole): boolean {
+  return d.mode === 'seed' || d.attachedByUsBefore.length > 0;
+}
+
+/** Read-only: the role, its trust policy, our inline policy and (when needed) its attachments. */
+export async function inspectRole(iam: IAMClient, d: DesiredRole): Promise<RoleInspection> {
+  const role = await getRole(iam, d.roleName);
+  if (!role) return {};
+  const [inline, attached] = await Promise.all([
+    getInline(iam, d.roleName, d.inlineName),
+    needsAttachedList(d) ? listAttached(iam, d.roleName) : Promise.resolve(undefined),
+  ]);
+  return { role, trust: decodePolicyDocument(role.AssumeRolePolicyDocument), inline, ...(attached ? { attached } : {}) };
+}
+
+/** What would have to change. Empty means the role is exactly as wanted. */
+export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] {
+  if (!i.role) {
+    return [
+      { kind: 'create-role' },
+      ...(d.mode === 'scoped' ? [{ kind: 'put-inline' } as const] : d.seedArns.map((arn) => ({ kind: 'attach', arn }) as const)),
+    ];
+  }
+  const out: RoleAction[] = [];
+  if (!trustIncludes(i.trust, d.workloadIdentity)) out.push({ kind: 'add-principal' });
+  const attached = new Set(i.attached ?? []);
+  if (d.mode === 'scoped') {
+    if (!i.inline || !jsonEqual(i.inline, d.inlineDoc)) out.push({ kind: 'put-inline' });
+    for (const arn of d.attachedByUsBefore) if (attached.has(arn)) out.push({ kind: 'detach', arn });
+  } else {
+    for (const arn of d.seedArns) if (!attached.has(arn)) out.push({ kind: 'attach', arn });
+    if (i.inline) out.push({ kind: 'delete-inline' });
+  }
+  return out;
+}
+
+export function hasManagedTag(role: Role | undefined): boolean {
+  return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
+}
+
+export interface ApplyHooks {
+  progress: (text: string) => void;
+  debug: (text: string) => void;
+  signal?: AbortSignal;
+  retryDeps?: RetryDeps;
+}
+
+export interface ApplyResult {
+  role: Role;
+  created: boolean;
+  applied: RoleAction[];
+  /** Seed policies this run attached plus those recorded before that are still attached. */
+  attachedByUs: string[];
+}
+
+/** Makes the role match `d`, touching nothing else. Mutating calls are made only for real differences. */
+export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHooks): Promise<ApplyResult> {
+  const sdk = await iamSdk();
+  let created = false;
+  const retry = <T>(fn: () => Promise<T>) =>
+    retryIamPropagation(fn, {
+      afterCreate: created,
+      progress: hooks.progress,
+      debug: hooks.debug,
+      ...(hooks.signal ? { signal: hooks.signal } : {}),
+      ...(hooks.retryDeps ? { deps: hooks.retryDeps } : {}),
+    });
+
+  let insp = await inspectRole(iam, d);
+  const applied: RoleAction[] = [];
+  if (!insp.role) {
+    try {
+      const r = await retry(() =>
+        iam.send(
+          new sdk.CreateRoleCommand({
+            RoleName: d.roleName,
+            AssumeRolePolicyDocument: JSON.stringify(mergeTrustPrincipal(undefined, d.workloadIdentity).doc),
+            Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
+            Tags: IAM_TAGS.map((t) => ({ Key: t.Key, Value: t.Value })),
+          }),
+        ),
+      );
+      if (!r.Role) throw new Error(`CreateRole ${d.roleName} returned no role`);
+      created = true;
+      applied.push({ kind: 'create-role' });
+      insp = { role: r.Role, trust: decodePolicyDocument(r.Role.AssumeRolePolicyDocument), attached: [] };
+    } catch (err) {
+      // Someone created it between our GetRole and CreateRole: reconcile it like any existing role.
+      if (awsErrorCode(err) !== 'EntityAlreadyExists') throw err;
+      insp = await inspectRole(iam, d);
+      if (!insp.role) throw err;
+    }
+  }
+
+  const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
+  for (const action of pendingActions(insp, d)) {
+    switch (action.kind) {
+      case 'create-role':
+        break;
+      case 'add-principal': {
+        const merged = mergeTrustPrincipal(insp.trust, d.workloadIdentity);
+        if (!merged.changed) continue;
+        await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(merged.doc) })));
+        break;
+      }
+      case 'put-inline':
+        await retry(() =>
+          iam.send(new sdk.PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName, PolicyDocument: JSON.stringify(d.inlineDoc) })),
+        );
+        break;
+      case 'delete-inline':
+        try {
+          await iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName }));
+        } catch (err) {
+          if (!isAwsNotFound(err)) throw err;
+        }
+        break;
+      case 'attach':
+        await retry(() => iam.send(new sdk.AttachRolePolicyCommand({ RoleName: d.roleName, PolicyArn: action.arn })));
+        attachedByUs.add(action.arn);
+        break;
+      case 'detach':
+        try {
+          await iam.send(new sdk.DetachRolePolicyCommand({ RoleName: d.roleName, PolicyArn: action.arn }));
+        } catch (err) {
+          if (!isAwsNotFound(err)) throw err;
+        }
+        attachedByUs.delete(action.arn);
+        break;
+    }
+    applied.push(action);
+  }
+  return { role: insp.role, created, applied, attachedByUs: [...attachedByUs] };
+}

@@ -1,0 +1,72 @@
+// The command-line surface: commands, flags, help text with examples. Pure: building it loads
+// no command module and no SDK.
+import { Command, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
+import { STAGE_IDS } from './types.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+
+function addFlags(cmd: Command, specs: FlagSpec[]): Command {
+  for (const f of specs) {
+    const opt = new Option(f.flags, f.description);
+    if (f.defaultText) opt.default(undefined, f.defaultText);
+    if (f.env) opt.env(f.env);
+    cmd.addOption(opt);
+  }
+  return cmd;
+}
+
+const stageList = STAGE_IDS.map((s, i) => `${i}=${s}`).join(', ');
+
+export function buildProgram(run: (name: string, opts: RawOptions) => Promise<void>): Command {
+  const program = new Command('astro-remote-kpo')
+    .description('Let an Astro Deployment launch pods on a remote EKS cluster with EksPodOperator: cluster, namespace, RBAC, IAM role, identity mapping, access check and the aws_eks connection, in one resumable command.')
+    .version(pkg.version)
+    .showHelpAfterError()
+    .exitOverride();
+
+  addFlags(addFlags(program.command('init'), INPUT_FLAGS), RUN_FLAGS)
+    .description('Set everything up (safe to re-run: finished stages are verified and skipped)')
+    .addHelpText(
+      'after',
+      `
+Stages (for --from/--only, by id or number): ${stageList}
+
+Examples:
+  $ astro-remote-kpo init --dry-run --workload-identity ${WI}
+  $ astro-remote-kpo init --workload-identity ${WI} --cluster-name my-cluster --region eu-west-1
+  $ CI=1 astro-remote-kpo init --yes --workload-identity ${WI} --json > result.json
+  $ astro-remote-kpo init --from identity-mapping      # re-run step 7 and everything after it
+  $ astro-remote-kpo init --only 10                    # re-run just the access check`,
+    )
+    .action((opts: RawOptions) => run('init', opts));
+
+  program
+    .command('status')
+    .description('Show the recorded stages and the authorization chain (no network)')
+    .option('--project-dir <dir>', 'Astro project with .astro-remote-kpo/state.json', '.')
+    .option('--json', 'print one JSON document')
+    .option('--no-color', 'no colors')
+    .addHelpText('after', '\nExamples:\n  $ astro-remote-kpo status\n  $ astro-remote-kpo status --json --project-dir ./my-astro-project')
+    .action((opts: RawOptions) => run('status', opts));
+
+  addFlags(addFlags(program.command('verify'), INPUT_FLAGS), RUN_FLAGS.filter((f) => /project-dir|json|color|non-interactive|-y,/.test(f.flags)))
+    .description('Read-only live check of the whole chain, one row per link, exit 1 if any fails')
+    .addHelpText('after', `\nExamples:\n  $ astro-remote-kpo verify\n  $ astro-remote-kpo verify --workload-identity ${WI} --json`)
+    .action((opts: RawOptions) => run('verify', opts));
+
+  addFlags(program.command('destroy'), [
+    ...INPUT_FLAGS,
+    ...RUN_FLAGS.filter((f) => /project-dir|dry-run|json|color|non-interactive|-y,/.test(f.flags)),
+    { flags: '--delete-namespace', description: 'also delete the namespace (only if we created it)' },
+    { flags: '--delete-cluster', description: 'also delete the cluster with eksctl (only if we created it)' },
+  ])
+    .description('Remove what this tool created, in reverse order (only what carries our tag/label or state)')
+    .addHelpText('after', '\nExamples:\n  $ astro-remote-kpo destroy --dry-run\n  $ astro-remote-kpo destroy --yes --delete-namespace')
+    .action((opts: RawOptions) => run('destroy', opts));
+
+  return program;
+}
+

@@ -1,0 +1,95 @@
+// The built CLI as a user runs it: help, version, exit codes, and that --help stays light.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, readdir } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const bin = path.join(repo, 'bin', 'astro-remote-kpo.js');
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+
+interface Result { code: number; stdout: string; stderr: string }
+
+function cli(args: string[], opts: { env?: Record<string, string>; cwd?: string; nodeArgs?: string[] } = {}): Promise<Result> {
+  return new Promise((resolve, reject) => {
+    // A clean environment: no credentials, no kubeconfig, nowhere to send traffic.
+    const env = { PATH: process.env.PATH ?? '', HOME: opts.env?.HOME ?? os.tmpdir(), CI: 'true', AWS_EC2_METADATA_DISABLED: 'true', ...opts.env };
+    const child = spawn(process.execPath, [...(opts.nodeArgs ?? []), bin, ...args], { cwd: opts.cwd ?? repo, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? -1, stdout, stderr });
+    });
+  });
+}
+
+describe('astro-remote-kpo CLI basics', () => {
+  it('--help lists the commands; init --help lists every flag with examples', async () => {
+    const top = await cli(['--help']);
+    expect(top.code).toBe(0);
+    for (const c of ['init', 'status', 'verify', 'destroy']) expect(top.stdout).toContain(c);
+    const init = await cli(['init', '--help']);
+    expect(init.code).toBe(0);
+    for (const f of ['--cluster-name', '--region', '--profile', '--kube-context', '--namespace', '--k8s-role', '--k8s-user', '--iam-role',
+      '--workload-identity', '--auth-mode', '--permissions', '--conn-id', '--project-dir', '--from', '--only', '--dry-run', '--yes',
+      '--non-interactive', '--json', '--no-color']) {
+      expect(init.stdout).toContain(f);
+    }
+    expect(init.stdout).toContain('Examples:');
+    expect(init.stdout).toContain('7=identity-mapping');
+  });
+
+  it('--version prints the package version', async () => {
+    const pkg = JSON.parse(await readFile(path.join(repo, 'package.json'), 'utf8')) as { version: string };
+    const r = await cli(['--version']);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe(pkg.version);
+  });
+
+  it('--help and --version load no AWS or Kubernetes SDK', async () => {
+    for (const args of [['--help'], ['init', '--help'], ['--version']]) {
+      const log = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-imports-')), 'imports.txt');
+      const r = await cli(args, { env: { KPO_IMPORT_LOG: log }, nodeArgs: ['--import', path.join(repo, 'test/fixtures/record-imports.mjs')] });
+      expect(r.code).toBe(0);
+      const urls = (await readFile(log, 'utf8')).split('\n');
+      expect(urls.some((u) => u.includes('/dist/cli.js'))).toBe(true); // the recorder works
+      expect(urls.filter((u) => /@aws-sdk|@smithy|@kubernetes|execa|@inquirer|\/ora\//.test(u))).toEqual([]);
+    }
+  });
+
+  it('unknown flags and bad values are usage errors (exit 2) that name the value, and write nothing', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-bad-'));
+    const unknown = await cli(['init', '--bogus'], { cwd: dir });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    const bad = await cli(['init', '--workload-identity', WI, '--cluster-name', '-bad-', '--project-dir', dir]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--cluster-name "-bad-" is not valid');
+    const missing = await cli(['init', '--project-dir', dir]);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--workload-identity');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('no arguments prints help and exits 2', async () => {
+    const r = await cli([]);
+    expect(r.code).toBe(2);
+    expect(r.stdout + r.stderr).toContain('Usage: astro-remote-kpo');
+  });
+
+  it('status without state says so and exits 0', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-status-'));
+    const r = await cli(['status', '--project-dir', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('No state in');
+    const j = await cli(['status', '--json', '--project-dir', dir]);
+    expect(JSON.parse(j.stdout)).toMatchObject({ command: 'status', state: null });
+  });
+});

@@ -1,0 +1,231 @@
+import { describe, expect, it } from 'vitest';
+import { InterruptedError, StageFailedError, UsageError } from '../../src/errors.js';
+import { selectModes, topoOrder } from '../../src/engine/graph.js';
+import { planStages } from '../../src/engine/plan.js';
+import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
+import type { AnyStage, Services } from '../../src/engine/stage.js';
+import { emptyState, type State } from '../../src/engine/state.js';
+import type { Inputs, RunFlags, StageId } from '../../src/types.js';
+
+// Engine tests use small stand-in stages over a subset of the real ids; the real stages are
+// exercised end to end against the test cloud.
+const inputs: Inputs = {
+  clusterName: 'c',
+  region: 'us-east-1',
+  namespace: 'ns',
+  k8sRole: 'r',
+  k8sUser: 'u',
+  iamRole: 'i',
+  workloadIdentity: 'arn:aws:iam::123456789012:role/w',
+  authMode: 'auto',
+  permissions: 'scoped',
+  connId: 'aws_eks',
+};
+const flags: RunFlags = { projectDir: '/tmp/x', dryRun: false, yes: true, interactive: false, json: false, color: false, force: false, switchContext: false };
+
+interface Probe {
+  events: string[];
+  active: number;
+  maxActive: number;
+  done: Set<StageId>;
+  failOnce: Set<StageId>;
+}
+
+function fakeStage(id: StageId, needs: StageId[], probe: Probe, opts: { delay?: number; inputs?: (keyof Inputs)[]; noCheck?: boolean } = {}): AnyStage {
+  const stage = {
+    id,
+    title: id,
+    needs,
+    inputs: opts.inputs ?? ['clusterName'],
+    check: opts.noCheck
+      ? undefined
+      : async () => (probe.done.has(id) ? { done: true as const, reason: 'exists', outputs: { id } } : { done: false as const }),
+    async run(ctx: { output: (x: StageId) => unknown }) {
+      for (const n of needs) ctx.output(n); // throws if a need's outputs are missing
+      probe.events.push(`start ${id}`);
+      probe.active++;
+      probe.maxActive = Math.max(probe.maxActive, probe.active);
+      await new Promise((r) => setTimeout(r, opts.delay ?? 5));
+      probe.active--;
+      probe.events.push(`end ${id}`);
+      if (probe.failOnce.delete(id)) throw new StageFailedError(`${id} broke`, 'fix it');
+      probe.done.add(id);
+      return { outputs: { id }, summary: `ran ${id}` };
+    },
+    async plan() {
+      return { items: [{ action: `would run ${id}` }] };
+    },
+  };
+  return stage as unknown as AnyStage;
+}
+
+function newProbe(): Probe {
+  return { events: [], active: 0, maxActive: 0, done: new Set(), failOnce: new Set() };
+}
+
+const silent: Reporter = { stageStart() {}, stageProgress() {}, stageEnd() {} };
+
+function graph(probe: Probe, delays: Partial<Record<StageId, number>> = {}): AnyStage[] {
+  return [
+    fakeStage('preflight', [], probe, { noCheck: true }),
+    fakeStage('cluster', ['preflight'], probe, { delay: delays.cluster }),
+    fakeStage('context', ['cluster'], probe, { noCheck: true }),
+    fakeStage('namespace', ['context'], probe, { inputs: ['namespace'] }),
+    fakeStage('iam-role', ['preflight'], probe, { delay: delays['iam-role'], inputs: ['iamRole'] }),
+    fakeStage('role-arn', ['iam-role'], probe, { inputs: ['iamRole'] }),
+    fakeStage('identity-mapping', ['role-arn', 'context'], probe, { inputs: ['iamRole', 'k8sUser'] }),
+  ];
+}
+
+function opts(stages: AnyStage[], state: State, extra: Partial<RunnerOptions> = {}): RunnerOptions {
+  return {
+    stages,
+    state,
+    inputs,
+    flags,
+    services: {} as Services,
+    projectDir: '/tmp/x',
+    stateDir: '/tmp/x/.astro-remote-kpo',
+    env: {},
+    reporter: silent,
+    save: async () => undefined,
+    debug: () => undefined,
+    signal: new AbortController().signal,
+    ...extra,
+  };
+}
+
+describe('graph', () => {
+  it('orders by dependencies and rejects cycles and unknown needs', () => {
+    const p = newProbe();
+    const order = topoOrder(graph(p));
+    expect(order.indexOf('cluster')).toBeLessThan(order.indexOf('context'));
+    expect(order.indexOf('role-arn')).toBeLessThan(order.indexOf('identity-mapping'));
+    expect(() => topoOrder([fakeStage('preflight', ['cluster'], p), fakeStage('cluster', ['preflight'], p)])).toThrow(/cycle/);
+    expect(() => topoOrder([fakeStage('cluster', ['preflight'], p)])).toThrow(/unknown stage/);
+  });
+
+  it('--only forces one stage and makes its ancestors dependencies; --from forces the rest', () => {
+    const g = graph(newProbe());
+    const only = selectModes(g, { only: 'role-arn' });
+    expect([...only.entries()].sort()).toEqual([
+      ['iam-role', 'dependency'],
+      ['preflight', 'dependency'],
+      ['role-arn', 'force'],
+    ]);
+    const from = selectModes(g, { from: 'iam-role' });
+    expect(from.get('namespace')).toBe('normal');
+    expect(from.get('iam-role')).toBe('force');
+    expect(from.get('identity-mapping')).toBe('force');
+    expect(() => selectModes(g, { from: 'cluster', only: 'cluster' })).toThrow(UsageError);
+  });
+});
+
+describe('runStages', () => {
+  it('runs independent branches concurrently: IAM while the cluster is being created', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    const out = await runStages(opts(graph(p, { cluster: 60, 'iam-role': 10 }), state));
+    expect(out.ok).toBe(true);
+    expect(p.maxActive).toBeGreaterThanOrEqual(2);
+    // iam-role and role-arn both finished while cluster was still running
+    expect(p.events.indexOf('end role-arn')).toBeLessThan(p.events.indexOf('end cluster'));
+    expect(p.events.indexOf('start identity-mapping')).toBeGreaterThan(p.events.indexOf('end cluster'));
+    expect(state.stages['identity-mapping']?.status).toBe('done');
+    expect(state.inputs).toEqual(inputs);
+  });
+
+  it('a failure stops its dependents only, keeps state, and a re-run resumes there', async () => {
+    const p = newProbe();
+    p.failOnce.add('role-arn');
+    const state = emptyState();
+    const first = await runStages(opts(graph(p), state));
+    expect(first.ok).toBe(false);
+    expect(first.exitCode).toBe(1);
+    expect(first.failed).toEqual(['role-arn']);
+    expect(state.stages['role-arn']?.status).toBe('failed');
+    expect(state.stages['role-arn']?.error).toEqual({ message: 'role-arn broke', hint: 'fix it' });
+    expect(state.stages['identity-mapping']?.status).toBe('pending');
+    expect(state.stages.namespace?.status).toBe('done'); // the other branch went on
+
+    p.events.length = 0;
+    const second = await runStages(opts(graph(p), state));
+    expect(second.ok).toBe(true);
+    // check() says done for finished stages: only the read-only ones, the failed one and after run again
+    expect(second.ran.sort()).toEqual(['context', 'identity-mapping', 'preflight', 'role-arn']);
+    expect(state.stages.cluster?.status).toBe('skipped');
+  });
+
+  it('--only by itself runs one stage; a missing dependency is a usage error (exit 2)', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    const out = await runStages(opts(graph(p), state, { flags: { ...flags, only: 'role-arn' } }));
+    expect(out.ok).toBe(false);
+    expect(out.exitCode).toBe(2);
+    expect(state.stages['iam-role']?.error?.message).toMatch(/--only needs stage "iam-role"/);
+
+    p.done.add('iam-role');
+    const again = await runStages(opts(graph(p), state, { flags: { ...flags, only: 'role-arn' } }));
+    expect(again.ok).toBe(true);
+    expect(again.ran.sort()).toEqual(['preflight', 'role-arn']);
+    expect(state.stages.namespace).toBeUndefined();
+  });
+
+  it('--from re-runs that stage and those after it even when check says done', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    await runStages(opts(graph(p), state));
+    const out = await runStages(opts(graph(p), state, { flags: { ...flags, from: 'iam-role' } }));
+    expect(out.ran.sort()).toEqual(['context', 'iam-role', 'identity-mapping', 'preflight', 'role-arn']);
+  });
+
+  it('changed inputs invalidate the stages that read them and their dependents', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    await runStages(opts(graph(p), state));
+    let seen: State | undefined;
+    const changed = { ...inputs, iamRole: 'other' };
+    await runStages(opts(graph(newProbe()), state, {
+      inputs: changed,
+      reporter: { ...silent, stageStart: () => (seen ??= structuredClone(state)) },
+    }));
+    expect(seen?.stages['iam-role']?.status).toBe('pending');
+    expect(seen?.stages['iam-role']?.reason).toMatch(/inputs changed/);
+    expect(seen?.stages['role-arn']?.status).toBe('pending');
+    expect(seen?.stages.namespace?.status).toBe('done'); // reads only `namespace`
+    expect(state.inputs?.iamRole).toBe('other');
+  });
+
+  it('Ctrl-C marks the running stage interrupted and throws InterruptedError', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    const ac = new AbortController();
+    const stages = graph(p, { cluster: 500 });
+    setTimeout(() => ac.abort(), 50);
+    await expect(runStages(opts(stages, state, { signal: ac.signal }))).rejects.toBeInstanceOf(InterruptedError);
+    expect(state.stages.cluster?.status).toBe('interrupted');
+    expect(state.stages.preflight?.status).toBe('done');
+  });
+
+  it('saves state after every status change, in order', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    const snapshots: string[] = [];
+    await runStages(opts(graph(p), state, { save: async () => void snapshots.push(state.stages.cluster?.status ?? '-') }));
+    expect(snapshots).toContain('running');
+    expect(snapshots.at(-1)).toBe('done');
+  });
+});
+
+describe('planStages', () => {
+  it('plans every stage without running any, and survives a plan that throws', async () => {
+    const p = newProbe();
+    const stages = graph(p);
+    const broken = { ...stages[4]!, plan: async () => { throw new Error('no credentials'); } } as AnyStage;
+    stages[4] = broken;
+    const plans = await planStages({ ...opts(stages, emptyState()), flags: { ...flags, dryRun: true } });
+    expect(plans.map((x) => x.id)).toHaveLength(7);
+    expect(p.events).toEqual([]);
+    expect(plans.find((x) => x.id === 'iam-role')?.items[0]?.unknown).toBe('no credentials');
+  });
+});

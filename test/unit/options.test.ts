@@ -1,0 +1,92 @@
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import type { Io } from '../../src/io.js';
+import type { RawOptions } from '../../src/options.js';
+import { buildProgram } from '../../src/program.js';
+import { isInteractive, profileRegion, resolveOptions } from '../../src/resolve.js';
+import { nonInteractiveIo } from '../../src/ui/io-host.js';
+
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+const io: Io = nonInteractiveIo({ line() {}, warn() {}, pause() {}, resume() {} });
+
+async function parse(argv: string[]): Promise<{ name: string; opts: RawOptions }> {
+  let got: { name: string; opts: RawOptions } | undefined;
+  const program = buildProgram(async (name, opts) => void (got = { name, opts }));
+  program.configureOutput({ writeErr: () => undefined, writeOut: () => undefined });
+  await program.parseAsync(['node', 'astro-remote-kpo', ...argv]);
+  if (!got) throw new Error('no command ran');
+  return got;
+}
+
+describe('argv → options', () => {
+  it('maps every init flag to its option', async () => {
+    const { name, opts } = await parse([
+      'init', '--workload-identity', WI, '--cluster-name', 'c1', '--region', 'eu-west-1', '--profile', 'p',
+      '--kube-context', 'ctx', '--namespace', 'ns', '--k8s-role', 'role', '--k8s-user', 'User', '--iam-role', 'Iam',
+      '--auth-mode', 'aws-auth', '--permissions', 'seed', '--conn-id', 'conn', '--project-dir', '/tmp/p',
+      '--from', '7', '--dry-run', '-y', '--non-interactive', '--json', '--no-color', '--switch-context', '--force',
+      '--cluster-config', 'cc.yaml', '--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno',
+    ]);
+    expect(name).toBe('init');
+    expect(opts).toMatchObject({
+      workloadIdentity: WI, clusterName: 'c1', region: 'eu-west-1', profile: 'p', kubeContext: 'ctx', namespace: 'ns',
+      k8sRole: 'role', k8sUser: 'User', iamRole: 'Iam', authMode: 'aws-auth', permissions: 'seed', connId: 'conn',
+      projectDir: '/tmp/p', from: '7', dryRun: true, yes: true, nonInteractive: true, json: true, color: false,
+      switchContext: true, force: true, clusterConfig: 'cc.yaml', astroDeploymentId: 'clx1abc2d000008l4ezw5ofno',
+    });
+  });
+
+  it('resolves defaults, env and flags into validated inputs', async () => {
+    const { opts } = await parse(['init', '--workload-identity', WI, '--only', 'access-check']);
+    const { inputs, flags } = await resolveOptions(opts, { AWS_REGION: 'eu-central-1', HOME: '/nonexistent' }, io, '/work/p');
+    expect(inputs).toEqual({
+      clusterName: 'remote-kpo-demo', region: 'eu-central-1', namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role',
+      k8sUser: 'AstroRemoteKPO', iamRole: 'AstroRemoteKPO', workloadIdentity: WI, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
+    });
+    expect(flags).toMatchObject({ projectDir: '/work/p', only: 'access-check', dryRun: false, interactive: false, color: true });
+    const noColor = await resolveOptions(opts, { NO_COLOR: '1', HOME: '/nonexistent' }, io, '/');
+    expect(noColor.flags.color).toBe(false);
+    expect(noColor.inputs.region).toBe('us-east-1');
+  });
+
+  it("takes the region from the profile's config when AWS_REGION is unset", async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-cfg-'));
+    const cfg = path.join(dir, 'config');
+    await writeFile(cfg, '[default]\nregion = us-west-2\n[profile dev]\nregion = ap-south-1\n');
+    expect(await profileRegion({ AWS_CONFIG_FILE: cfg }, undefined)).toBe('us-west-2');
+    expect(await profileRegion({ AWS_CONFIG_FILE: cfg }, 'dev')).toBe('ap-south-1');
+    const { opts } = await parse(['init', '--workload-identity', WI, '--profile', 'dev']);
+    expect((await resolveOptions(opts, { AWS_CONFIG_FILE: cfg }, io, '/')).inputs.region).toBe('ap-south-1');
+  });
+
+  it('reports every bad value at once, naming flag, value and rule', async () => {
+    const { opts } = await parse(['init', '--workload-identity', '*', '--namespace', 'Bad_NS', '--auth-mode', 'magic', '--from', 'x']);
+    const err = await resolveOptions(opts, {}, io, '/').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('--workload-identity "*" is not valid');
+    expect(msg).toContain('--namespace "Bad_NS" is not valid: expected a DNS-1123 label');
+    expect(msg).toContain('--auth-mode "magic" is not valid: expected one of auto, access-entry, aws-auth');
+    expect(msg).toContain('--from "x" is not a stage');
+  });
+
+  it('non-interactive without the required workload identity names the missing flag', async () => {
+    const { opts } = await parse(['init']);
+    const err = await resolveOptions(opts, {}, io, '/').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UsageError);
+    expect((err as Error).message).toContain('--workload-identity');
+  });
+
+  it('is interactive only on a TTY without CI, --yes, --json or --non-interactive', () => {
+    expect(isInteractive({}, {}, true)).toBe(true);
+    expect(isInteractive({}, {}, false)).toBe(false);
+    expect(isInteractive({}, { CI: 'true' }, true)).toBe(false);
+    expect(isInteractive({}, { CI: 'false' }, true)).toBe(true);
+    expect(isInteractive({ yes: true }, {}, true)).toBe(false);
+    expect(isInteractive({ nonInteractive: true }, {}, true)).toBe(false);
+    expect(isInteractive({ json: true }, {}, true)).toBe(false);
+  });
+});

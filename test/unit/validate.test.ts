@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { UsageError } from '../../src/errors.js';
+import { parseChoice, parseStageRef, validateValue } from '../../src/validate.js';
+
+describe('input validation', () => {
+  const cases: Array<[Parameters<typeof validateValue>[0], string[], string[]]> = [
+    ['clusterName', ['remote-kpo-demo', 'a', 'A_1-b', 'x'.repeat(100)], ['', '-lead', '_lead', 'has space', 'dot.name', 'x'.repeat(101)]],
+    ['iamRole', ['AstroRemoteKPO', 'a+b=c,d.e@f-g_h', 'x'.repeat(64)], ['', 'x'.repeat(65), 'slash/role', 'star*']],
+    ['namespace', ['astro-remote-kpo', 'a', 'a1'], ['', 'Upper', '-a', 'a-', 'a.b', 'x'.repeat(64)]],
+    ['k8sRole', ['astro-remote-kpo-role', 'a.b-c'], ['', 'Upper', 'a_b', '-a']],
+    ['k8sUser', ['AstroRemoteKPO', 'user@example.com'], ['', 'system:masters', 'has space']],
+    ['region', ['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1', 'cn-north-1'], ['', 'us-east', 'US-EAST-1', 'useast1', 'us-east-1a']],
+    [
+      'workloadIdentity',
+      ['arn:aws:iam::123456789012:role/astro-dep-abc123', 'arn:aws:iam::123456789012:role/path/to/role', 'arn:aws-cn:iam::123456789012:role/r'],
+      ['*', 'arn:aws:iam::123456789012:role/*', 'arn:aws:iam::12345678901:role/r', 'arn:aws:iam::123456789012:user/u', 'arn:aws:sts::123456789012:assumed-role/r/s', 'astro-dep-abc123'],
+    ],
+    ['connId', ['aws_eks', 'my.conn-1'], ['', 'has space', 'semi;colon']],
+    ['astroDeploymentId', ['clx1abc2d000008l4ezw5ofno'], ['UPPER', 'short', 'has-dash!']],
+  ];
+
+  for (const [rule, good, bad] of cases) {
+    it(`${rule}: accepts ${good.length} good and rejects ${bad.length} bad values`, () => {
+      for (const v of good) expect(validateValue(rule, '--flag', v), v).toBeUndefined();
+      for (const v of bad) {
+        const msg = validateValue(rule, '--flag', v);
+        expect(msg, v).toBeDefined();
+        // names the flag, the value and what is allowed
+        expect(msg).toContain('--flag');
+        expect(msg).toContain(JSON.stringify(v));
+        expect(msg).toMatch(/expected .+/);
+      }
+    });
+  }
+
+  it('stage references by id or seed step number', () => {
+    expect(parseStageRef('--from', 'identity-mapping')).toBe('identity-mapping');
+    expect(parseStageRef('--from', '7')).toBe('identity-mapping');
+    expect(parseStageRef('--only', '0')).toBe('preflight');
+    expect(parseStageRef('--only', '10')).toBe('access-check');
+    expect(() => parseStageRef('--only', '99')).toThrow(UsageError);
+    expect(() => parseStageRef('--only', 'nope')).toThrow(/--only "nope" is not a stage: expected a stage id or its number \(0=preflight/);
+  });
+
+  it('choices', () => {
+    expect(parseChoice('--auth-mode', 'aws-auth', ['auto', 'access-entry', 'aws-auth'])).toBe('aws-auth');
+    expect(() => parseChoice('--permissions', 'admin', ['scoped', 'seed'])).toThrow('--permissions "admin" is not valid: expected one of scoped, seed.');
+  });
+});
