@@ -40,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
     }
     if (err instanceof KpoError) {
       process.stderr.write(`\n✖ ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
+      // --json promises one document on stdout, failures included.
+      if (argv.includes('--json')) {
+        process.stdout.write(`${JSON.stringify({ ok: false, exitCode: err.exitCode, error: { message: err.message, hint: err.hint } }, null, 2)}\n`);
+      }
       return err.exitCode;
     }
     process.stderr.write(`\n✖ Unexpected error: ${errorMessage(err)}\n  Please report it with .astro-remote-kpo/logs/debug.log attached.\n`);

@@ -88,7 +88,13 @@ export interface StageOutputs {
   'role-binding': { created: boolean; name: string; changed: string[] };
   'access-check': { method: 'SubjectAccessReview' | 'SelfSubjectAccessReview'; allowed: number; denied: number; warnings: string[] };
   connection: { file: string; connId: string; created: boolean };
-  'project-files': { written: string[]; kept: string[]; astroProject: boolean };
+  'project-files': {
+    written: string[];
+    kept: string[];
+    astroProject: boolean;
+    /** sha256 of what we last wrote per project-relative path: tells our files from the user's edits. */
+    hashes?: Record<string, string>;
+  };
   'deployment-connection': { ran: boolean; command: string };
 }
 

@@ -85,7 +85,7 @@ export async function generateEksToken(opts: EksTokenOptions): Promise<EksToken>
     uriEscapePath: true,
   });
   const signed = await signer.presign(request, { expiresIn: PRESIGN_EXPIRES_SECONDS, signingDate });
-  const query = Object.entries(signed.query)
+  const query = Object.entries(signed.query ?? {})
     .flatMap(([k, v]) => (Array.isArray(v) ? v.map((x) => [k, x] as const) : v == null ? [] : [[k, v] as const]))
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([k, v]) => `${rfc3986(k)}=${rfc3986(String(v))}`)

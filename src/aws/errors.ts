@@ -78,3 +78,12 @@ export function awsFailure(err: unknown, what: string, profile: string | undefin
   }
   return new StageFailedError(`${what}: ${code ?? 'error'}: ${message.trim()}`, undefined, { cause: err });
 }
+
+/** Runs one AWS step, converting its failure with awsFailure. */
+export async function callAws<T>(what: string, profile: string | undefined, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw awsFailure(err, what, profile);
+  }
+}

@@ -180,6 +180,8 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
     }
   }
 
+  const role = insp.role;
+  if (!role) throw new Error(`internal: IAM role ${d.roleName} not found after create`);
   const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
   for (const action of pendingActions(insp, d)) {
     switch (action.kind) {
@@ -218,5 +220,5 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
     }
     applied.push(action);
   }
-  return { role: insp.role, created, applied, attachedByUs: [...attachedByUs] };
+  return { role, created, applied, attachedByUs: [...attachedByUs] };
 }

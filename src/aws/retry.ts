@@ -48,7 +48,8 @@ export function isIamPropagationError(err: unknown, c: PropagationContext): bool
   const message = err instanceof Error ? err.message : '';
   if (code === 'MalformedPolicyDocument' && /invalid principal/i.test(message)) return true;
   // EKS rejects an access entry for a role it cannot see yet.
-  if (code === 'InvalidParameter' && /principal/i.test(message) && /invalid|not exist|does not/i.test(message)) return true;
+  // (A malformed ARN is not retried; ours always comes from GetRole.)
+  if (code === 'InvalidParameter' && /principal/i.test(message) && !/invalid arn/i.test(message) && /invalid|exist|not found/i.test(message)) return true;
   if (!c.afterCreate) return false;
   return code === 'NoSuchEntity' || code === 'AccessDenied';
 }

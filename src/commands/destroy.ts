@@ -1,7 +1,92 @@
-// `destroy`: arrives with issue 7. Until then it says so and exits 2 (usage), as --help states.
-import { UsageError } from '../errors.js';
+// `destroy`: removes what this tool created, in reverse dependency order, and only that: a
+// resource goes when state records init created it, or (without a record) when it carries our
+// tag/label; anything else is kept and the output says why. `--dry-run` lists and changes
+// nothing. Idempotent and resumable: a resource already gone is fine, and state records progress.
+import path from 'node:path';
+import { buildRunContext } from '../context.js';
+import { EXIT, InterruptedError, KpoError, UsageError } from '../errors.js';
+import { acquireLock, type Lock } from '../engine/lock.js';
+import { makeStageContext } from '../engine/runner.js';
+import type { Services } from '../engine/stage.js';
+import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
+import type { StageOutputs } from '../types.js';
+import { withStateInputs } from '../verify/state-inputs.js';
 
-export async function destroyCommand(_raw: RawOptions): Promise<number> {
-  throw new UsageError('`astro-remote-kpo destroy` is not yet implemented.', 'Use `astro-remote-kpo status` to see what was set up.');
+type DestroyRaw = RawOptions & { deleteNamespace?: boolean; deleteCluster?: boolean };
+
+export async function destroyCommand(raw: RawOptions): Promise<number> {
+  const { deleteNamespace = false, deleteCluster = false } = raw as DestroyRaw;
+  const projectDir = path.resolve(raw.projectDir ?? '.');
+  const state = await loadState(projectDir);
+  const rc = await buildRunContext(withStateInputs(raw, state));
+  const { out, flags, inputs } = rc;
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  let lock: Lock | undefined;
+  try {
+    if (!flags.dryRun && !flags.interactive && !flags.yes) {
+      throw new UsageError(
+        'destroy deletes cloud resources: pass --yes to confirm when not running interactively.',
+        'See what it would delete first: npx astro-remote-kpo destroy --dry-run',
+      );
+    }
+    const { discover, execute } = await import('../destroy/run.js');
+    const { destroyJson, itemLine, renderPlan } = await import('../destroy/render.js');
+    if (!flags.dryRun) lock = await acquireLock(rc.stateDir, 'destroy');
+    // The stages' own lines ("Kubernetes: using …") go to the debug log; eksctl's progress is shown.
+    const services: Services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
+    const outputs: Partial<StageOutputs> = {};
+    // Progress is shown while deleting (eksctl's lines); during discovery it is only the probe.
+    let deleting = false;
+    const ctx = makeStageContext({ ...rc, services, signal: controller.signal }, outputs, (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)));
+    const items = await discover({ ctx, outputs, state, deleteNamespace, deleteCluster });
+
+    out.line(renderPlan(out.chalk, items, flags.dryRun));
+    if (flags.dryRun) {
+      if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: true, exitCode: EXIT.ok, items }));
+      return EXIT.ok;
+    }
+    if (items.some((i) => i.decision === 'delete') && flags.interactive) {
+      const toDelete = items.filter((i) => i.decision === 'delete');
+      const go = await rc.io.confirm({ flag: '--yes', message: `Delete these ${toDelete.length} resources?`, default: false });
+      if (!go) {
+        out.line('Nothing was changed.');
+        return EXIT.ok;
+      }
+      // The cluster needs more than a yes: its name typed back.
+      const { confirmClusterDeletion } = await import('../destroy/discover-cluster.js');
+      const at = items.findIndex((i) => i.kind === 'cluster');
+      if (at >= 0) items[at] = await confirmClusterDeletion(ctx, items[at]!);
+    }
+    const toDelete = items.filter((i) => i.decision === 'delete');
+    rc.debug(`destroy ${JSON.stringify(inputs)}: ${toDelete.map((i) => i.name).join('; ')}`);
+    deleting = true;
+    const r = await execute(items, state, {
+      onItem: (i) => out.line(itemLine(out.chalk, i)),
+      save: async () => (state ? saveState(projectDir, state) : undefined),
+    });
+    if (controller.signal.aborted) throw new InterruptedError();
+    if (r.failed) {
+      const err = r.error instanceof KpoError ? r.error : undefined;
+      const hint = `${err?.hint ? `${err.hint}\n` : ''}Run destroy again to resume: what is already gone stays gone.`;
+      out.line(out.chalk.red(`Stopped at ${r.failed.name}: ${r.failed.note ?? 'failed'}`));
+      out.line(hint);
+      const code = err?.exitCode ?? EXIT.stageFailed;
+      if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: code, items, error: { message: r.failed.note ?? 'failed', hint } }));
+      return code;
+    }
+    const kept = items.filter((i) => i.decision === 'keep');
+    out.line(
+      out.chalk.green.bold(`Done: ${toDelete.length} deleted, ${kept.length} kept${kept.length ? ` (${kept.map((i) => i.name).join('; ')})` : ''}.`),
+    );
+    out.line('Project files (airflow_settings.yaml, dags/, k8s/) are left as they are.');
+    if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: EXIT.ok, items }));
+    return EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await lock?.release();
+    out.close();
+  }
 }

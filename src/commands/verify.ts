@@ -1,7 +1,36 @@
-// `verify`: arrives with issue 7. Until then it says so and exits 2 (usage), as --help states.
-import { UsageError } from '../errors.js';
+// `verify`: a read-only live check of the whole authorization chain, one row per link with ✔/✖
+// and the fix. Takes init's flags; with state, init's recorded inputs are the defaults; without
+// state it audits whatever exists (e.g. a setup made by hand from the seed README).
+// Exit 0 when every row passes, 1 otherwise: a failing row is a finding, not an exception.
+import path from 'node:path';
+import { buildRunContext } from '../context.js';
+import { EXIT } from '../errors.js';
+import { makeStageContext } from '../engine/runner.js';
+import type { Services } from '../engine/stage.js';
+import { loadState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
+import type { StageOutputs } from '../types.js';
+import { withStateInputs } from '../verify/state-inputs.js';
 
-export async function verifyCommand(_raw: RawOptions): Promise<number> {
-  throw new UsageError('`astro-remote-kpo verify` is not yet implemented.', 'Use `astro-remote-kpo status` to see what was set up.');
+export async function verifyCommand(raw: RawOptions): Promise<number> {
+  const state = await loadState(path.resolve(raw.projectDir ?? '.'));
+  const rc = await buildRunContext(withStateInputs(raw, state));
+  try {
+    const { runVerify } = await import('../verify/run.js');
+    const { renderRows, verifyJson } = await import('../verify/render.js');
+    // Only a project init set up gets debug lines: verify must not create files elsewhere.
+    const debug = state ? rc.debug : () => undefined;
+    // The stages' progress lines ("Kubernetes: using …") would interleave with the rows: log them.
+    const io = { ...rc.io, info: (line: string) => debug(line) };
+    const services: Services = { ...rc.services, io };
+    const outputs: Partial<StageOutputs> = {};
+    const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined);
+    const rows = await runVerify({ ctx, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
+    const code = rows.every((r) => r.status === 'pass') ? EXIT.ok : EXIT.stageFailed;
+    if (rc.flags.json) process.stdout.write(verifyJson(rc.inputs, rows, code));
+    else rc.out.line(renderRows(rc.out.chalk, rc.inputs, rows));
+    return code;
+  } finally {
+    rc.out.close();
+  }
 }

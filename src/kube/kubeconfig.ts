@@ -259,12 +259,16 @@ export async function switchCurrentContext(env: Env, contextName: string): Promi
   }
   const real = await fs.realpath(target);
   const text = await fs.readFile(real, 'utf8');
-  const doc = parseDocument(text);
-  if (doc.get('current-context') === contextName) return real;
-  doc.set('current-context', contextName);
+  if (asMap(parse(text))?.['current-context'] === contextName) return real;
+  const next = withCurrentContext(text, contextName, parse) ?? (() => {
+    // Unusual layout (e.g. a flow mapping at the top): let the YAML library rewrite it.
+    const doc = parseDocument(text);
+    doc.set('current-context', contextName);
+    return doc.toString();
+  })();
   const st = await fs.stat(real);
   const tmp = path.join(path.dirname(real), `.${path.basename(real)}.astro-remote-kpo-${process.pid}.tmp`);
-  await fs.writeFile(tmp, doc.toString(), { mode: st.mode & 0o777 });
+  await fs.writeFile(tmp, next, { mode: st.mode & 0o777 });
   try {
     await fs.rename(tmp, real);
   } catch (err) {
@@ -272,4 +276,31 @@ export async function switchCurrentContext(env: Env, contextName: string): Promi
     throw err;
   }
   return real;
+}
+
+/**
+ * Rewrites only the value of the top-level `current-context:` line (adding the line when there is
+ * none), keeping every other byte, comments included. Undefined when the result would not parse
+ * to exactly that change.
+ */
+export function withCurrentContext(text: string, contextName: string, parse: (s: string) => unknown): string | undefined {
+  const value = /^[A-Za-z0-9][\w.@:/-]*$/.test(contextName) ? contextName : JSON.stringify(contextName);
+  const line = /^current-context:[ \t]*(?:"(?:[^"\\]|\\.)*"|'(?:[^']|'')*'|[^\s#][^#\r\n]*?)?([ \t]+#[^\r\n]*)?[ \t]*$/m;
+  let next: string;
+  if (line.test(text)) {
+    next = text.replace(line, (_m, comment: string | undefined) => `current-context: ${value}${comment ?? ''}`);
+  } else {
+    next = `${text}${text.length && !text.endsWith('\n') ? '\n' : ''}current-context: ${value}\n`;
+  }
+  try {
+    const before = asMap(parse(text)) ?? {};
+    const after = asMap(parse(next));
+    if (!after || after['current-context'] !== contextName) return undefined;
+    if (JSON.stringify({ ...after, 'current-context': before['current-context'] }) !== JSON.stringify({ ...before, 'current-context': before['current-context'] })) {
+      return undefined;
+    }
+    return next;
+  } catch {
+    return undefined;
+  }
 }

@@ -100,6 +100,8 @@ describe('generateEksToken', () => {
     expect(q.get('X-Amz-Security-Token')).toBe('FwoGZXIvYXdzE+/session=');
     expect(q.get('X-Amz-SignedHeaders')!.split(';')).toEqual(['host', 'x-k8s-aws-id']);
     expect(q.get('X-Amz-Signature')).toMatch(/^[0-9a-f]{64}$/);
+    // The session token is part of the signed query.
+    expect(expectedSignature(url, { host: url.host, 'x-k8s-aws-id': 'remote-kpo-demo' }, creds.secretAccessKey)).toBe(q.get('X-Amz-Signature'));
     // The client-side expiry is 14 minutes after signing (15 minute validity, one minute cushion).
     expect(expiresAt.getTime() - fixed.getTime()).toBe(TOKEN_LIFETIME_MS);
     expect(TOKEN_LIFETIME_MS).toBe(14 * 60_000);

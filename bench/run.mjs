@@ -1,0 +1,322 @@
+// `npm run bench`: times the BUILT CLI (node bin/astro-remote-kpo.js) as separate processes on
+// the loopback test cloud (test/support/) and writes BENCHMARKS.md. Five scenarios (issue 8):
+//   1. cold start: --version and --help against `node -e 0`
+//   2. whole run with a 5 s stand-in eksctl and 30 ms on every API call, against its critical path
+//   3. idempotent re-run after success: wall time and mutating calls (must be 0)
+//   4. resume after a failure at identity-mapping: wall time and which stages re-ran
+//   5. the access check in one process against sequential `kubectl auth can-i` processes
+// Nothing here asserts a time; a run that exits with an unexpected code is reported as a failure.
+// Knobs (environment): BENCH_START_RUNS (10), BENCH_WHOLE_RUNS (3), BENCH_RESUME_RUNS (3),
+// BENCH_RERUNS (2 per whole run), BENCH_OUT (BENCHMARKS.md path), BENCH_NO_WRITE=1.
+import './ts-hooks.mjs';
+import { existsSync } from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { installCallClock, installConnectionCounter } from './call-clock.mjs';
+import { eksctlShim } from './eksctl-shim.mjs';
+import { fmtMs, fmtStats, readCpuMs, stats, TIME_BIN, timed } from './measure.mjs';
+import { renderReport } from './report.mjs';
+import { analyseWholeRun } from './whole-run.mjs';
+
+const repo = fileURLToPath(new URL('..', import.meta.url));
+const bin = path.join(repo, 'bin', 'astro-remote-kpo.js');
+const int = (v, d) => (v && /^\d+$/.test(v) ? Number(v) : d);
+const CFG = {
+  startRuns: int(process.env.BENCH_START_RUNS, 10),
+  wholeRuns: int(process.env.BENCH_WHOLE_RUNS, 3),
+  reruns: int(process.env.BENCH_RERUNS, 2),
+  resumeRuns: int(process.env.BENCH_RESUME_RUNS, 3),
+  eksctlMs: 5000,
+  latencyMs: 30,
+  workloadIdentity: 'arn:aws:iam::123456789012:role/astro-dep-abc123',
+  namespace: 'astro-remote-kpo',
+  k8sUser: 'AstroRemoteKPO',
+  out: process.env.BENCH_OUT ?? path.join(repo, 'BENCHMARKS.md'),
+};
+
+const log = (s = '') => process.stdout.write(`${s}\n`);
+const kubectlPath = ['/usr/bin/kubectl', ...(process.env.PATH ?? '').split(':').map((d) => path.join(d, 'kubectl'))].find((p) => existsSync(p));
+
+if (!existsSync(path.join(repo, 'dist', 'cli.js'))) {
+  process.stderr.write('dist/cli.js is missing: run `npm run build` first (npm run bench does).\n');
+  process.exit(2);
+}
+
+// The test cloud, its call log (to stamp arrival/answer times), and the CLI's own stage registry
+// and access matrix (from dist/, the code under test) to know what a resume should re-run and
+// which questions kubectl must ask.
+const callsModule = await import('../test/support/calls.ts');
+installCallClock(callsModule);
+const connections = installConnectionCounter(net, tls);
+const { startTestCloud } = await import('../test/support/cloud.ts');
+const { writeTokenContext } = await import('../test/support/kubeconfig.ts');
+const { CA_PEM } = await import('../test/support/kube/server.ts');
+const { allStages } = await import(pathToFileURL(path.join(repo, 'dist', 'stages', 'index.js')).href);
+const { accessMatrix } = await import(pathToFileURL(path.join(repo, 'dist', 'kube', 'access.js')).href);
+
+const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'kpo-bench-'));
+const failures = [];
+
+let cpuSeq = 0;
+/** One CLI process; `cpuMs` is its user+sys CPU time including children (eksctl), when GNU time exists. */
+async function cli(args, env, cwd) {
+  const cpuFile = TIME_BIN ? path.join(tmpRoot, `cpu-${cpuSeq++}.txt`) : undefined;
+  const r = await timed(process.execPath, [bin, ...args], { env, cwd, timeoutMs: 180_000, cpuFile });
+  return { ...r, cpuMs: cpuFile ? await readCpuMs(cpuFile) : undefined };
+}
+
+function initArgs(project, extra = []) {
+  return ['init', '--non-interactive', '--workload-identity', CFG.workloadIdentity, '--project-dir', project, '--json', ...extra];
+}
+
+function parseJson(stdout) {
+  try {
+    return JSON.parse(stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A project as `astro dev init` leaves it (trimmed): what the wizard normally runs in. */
+async function astroProject(name) {
+  const dir = path.join(tmpRoot, name);
+  await mkdir(path.join(dir, 'dags'), { recursive: true });
+  await mkdir(path.join(dir, '.astro'), { recursive: true });
+  await writeFile(path.join(dir, 'Dockerfile'), 'FROM astrocrpublic.azurecr.io/runtime:3.0-1\n');
+  await writeFile(path.join(dir, 'requirements.txt'), '');
+  await writeFile(path.join(dir, '.astro', 'config.yaml'), 'project:\n  name: bench\n');
+  await writeFile(
+    path.join(dir, 'airflow_settings.yaml'),
+    '# This file allows you to configure Airflow Connections, Pools, and Variables in a single place for local development only.\nairflow:\n  connections: []\n  pools: []\n  variables: []\n',
+  );
+  return dir;
+}
+
+/** A fresh test cloud with the whole-run conditions: 5 s eksctl, 30 ms per API call. */
+async function slowCloud() {
+  const cloud = await startTestCloud();
+  cloud.eksctl.setDurationMs(CFG.eksctlMs);
+  cloud.faults.latency(CFG.latencyMs);
+  const shim = await eksctlShim(cloud.env, tmpRoot);
+  return { cloud, shim, env: shim.env };
+}
+
+function note(scenario, what, r) {
+  const msg = `${scenario}: ${what} (exit ${r.code})\n${r.stderr.trim().split('\n').slice(-8).join('\n')}`;
+  failures.push(msg);
+  log(`  ! ${msg.replace(/\n/g, '\n    ')}`);
+}
+
+const opKey = (c) => `${c.service} ${c.operation}`;
+const countOps = (calls) => {
+  const m = new Map();
+  for (const c of calls) m.set(opKey(c), (m.get(opKey(c)) ?? 0) + 1);
+  return m;
+};
+
+// ---------------------------------------------------------------- 1. cold start
+async function coldStart() {
+  log(`1. cold start (${CFG.startRuns} runs each, interleaved, after one warm-up)`);
+  const home = await mkdtemp(path.join(tmpRoot, 'home-'));
+  const env = { PATH: process.env.PATH ?? '', HOME: home, CI: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
+  const cases = [
+    { name: 'node -e 0', args: ['-e', '0'] },
+    { name: 'astro-remote-kpo --version', args: [bin, '--version'] },
+    { name: 'astro-remote-kpo --help', args: [bin, '--help'] },
+    { name: 'astro-remote-kpo init --help', args: [bin, 'init', '--help'] },
+  ];
+  const samples = new Map(cases.map((c) => [c.name, []]));
+  for (let i = 0; i <= CFG.startRuns; i++) {
+    for (const c of cases) {
+      const r = await timed(process.execPath, c.args, { env, cwd: repo });
+      if (r.code !== 0) {
+        note('cold start', `${c.name} failed`, r);
+        continue;
+      }
+      if (i > 0) samples.get(c.name).push(r.ms);
+    }
+  }
+  const rows = cases.map((c) => ({ name: c.name, st: stats(samples.get(c.name)) }));
+  const base = rows[0].st.median;
+  for (const r of rows) log(`  ${r.name.padEnd(30)} ${fmtStats(r.st)}  ×${(r.st.median / base).toFixed(2)}`);
+  return { rows, base };
+}
+
+// ---------------------------------------------------------------- 2, 3, 5 on one cloud per run
+async function wholeRuns() {
+  log(`\n2. whole run (${CFG.wholeRuns} runs; eksctl ${CFG.eksctlMs} ms, ${CFG.latencyMs} ms per API call), 3. re-runs, 5. access check`);
+  const whole = [];
+  const reruns = [];
+  const access = [];
+  for (let i = 0; i < CFG.wholeRuns; i++) {
+    const { cloud, shim, env } = await slowCloud();
+    try {
+      const project = await astroProject(`whole-${i}`);
+      cloud.resetCalls();
+      connections.take();
+      const r = await cli(initArgs(project), env, project);
+      const conns = connections.take();
+      const json = parseJson(r.stdout);
+      if (r.code !== 0 || !json?.ok) {
+        note('whole run', `run ${i + 1} did not succeed`, r);
+        continue;
+      }
+      const a = analyseWholeRun({ run: r, calls: [...cloud.calls], eksctl: await shim.spans(), json, state: await readState(project) });
+      a.connections = conns;
+      a.cpuMs = r.cpuMs;
+      whole.push(a);
+      log(`  run ${i + 1}: ${fmtMs(r.ms)}${r.cpuMs !== undefined ? ` (CPU ${fmtMs(r.cpuMs)})` : ''}  critical path ${fmtMs(a.cp.totalMs)}  ×${a.ratio.toFixed(3)}  (${a.apiCalls} API calls, ${a.cp.chain.length} on the path; eksctl create at ${fmtMs(a.eksctlStartAt ?? NaN)})`);
+
+      // 3. the same command again on the finished setup.
+      for (let k = 0; k < CFG.reruns; k++) {
+        cloud.resetCalls();
+        connections.take();
+        const rr = await cli(initArgs(project), env, project);
+        const conns = connections.take();
+        const rj = parseJson(rr.stdout);
+        if (rr.code !== 0 || !rj?.ok) note('idempotent re-run', `re-run ${k + 1} after run ${i + 1} did not succeed`, rr);
+        const mutating = cloud.mutatingCalls().map(opKey);
+        const analysis = rj ? analyseWholeRun({ run: rr, calls: [...cloud.calls], eksctl: await shim.spans(), json: rj, state: await readState(project) }) : undefined;
+        reruns.push({ ms: rr.ms, cpuMs: rr.cpuMs, code: rr.code, mutating, connections: conns, calls: cloud.calls.length, ops: countOps(cloud.calls), ran: rj?.ran ?? [], analysis });
+        log(`  re-run: ${fmtMs(rr.ms)}${rr.cpuMs !== undefined ? ` (CPU ${fmtMs(rr.cpuMs)})` : ''}  ${mutating.length} mutating of ${cloud.calls.length} calls; ran: ${(rj?.ran ?? []).join(', ') || '(none)'}`);
+      }
+
+      // 5. the access check alone, then kubectl auth can-i per question.
+      access.push(await accessCheck(cloud, env, project));
+    } finally {
+      await cloud.stop();
+    }
+  }
+  return { whole, reruns, access };
+}
+
+async function readState(project) {
+  try {
+    return JSON.parse(await readFile(path.join(project, '.astro-remote-kpo', 'state.json'), 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+const isSar = (c) => c.service === 'kube' && /accessreviews/i.test(c.operation);
+
+async function accessCheck(cloud, env, project) {
+  cloud.resetCalls();
+  const r = await cli(initArgs(project, ['--only', 'access-check']), env, project);
+  const json = parseJson(r.stdout);
+  if (r.code !== 0 || !json?.ok) note('access check', '`init --only access-check` did not succeed', r);
+  const ours = { ms: r.ms, cpuMs: r.cpuMs, reviews: cloud.calls.filter(isSar).length, calls: cloud.calls.length, ops: countOps(cloud.calls), ran: json?.ran ?? [] };
+  const cases = accessMatrix({ namespace: CFG.namespace });
+  const out = { ours, cases: cases.length, kubectl: undefined };
+  log(`  access check: ${fmtMs(r.ms)}, ${ours.reviews} reviews in ${ours.calls} calls (${cases.length} questions)`);
+  if (!kubectlPath) return out;
+
+  // kubectl gets its own kubeconfig with the cluster's static admin token: the cheapest setup
+  // kubectl can have (eksctl's context would spawn `aws eks get-token` per invocation), so the
+  // comparison favours kubectl. A separate file keeps the CLI's kubeconfig untouched.
+  const kubeconfig = path.join(path.dirname(project), `kubectl-${path.basename(project)}.yaml`);
+  await writeTokenContext(kubeconfig, { contextName: 'bench-admin', server: cloud.kube.url, caData: Buffer.from(CA_PEM).toString('base64'), token: cloud.kube.adminToken });
+  const base = ['--kubeconfig', kubeconfig, 'auth', 'can-i'];
+  cloud.resetCalls();
+  let ms = 0;
+  let agree = 0;
+  const errors = [];
+  for (const c of cases) {
+    const res = `${c.subresource ? `${c.resource}/${c.subresource}` : c.resource}${c.group ? `.${c.group}` : ''}`;
+    const scope = c.namespace ? ['-n', c.namespace] : ['--all-namespaces'];
+    const k = await timed(kubectlPath, [...base, c.verb, res, ...scope, '--as', CFG.k8sUser], { env, cwd: project, timeoutMs: 30_000 });
+    ms += k.ms;
+    const answer = k.stdout.trim().split('\n').pop();
+    if (answer !== 'yes' && answer !== 'no') errors.push(`${c.verb} ${res}: exit ${k.code} ${k.stderr.trim().split('\n').pop() ?? ''}`);
+    else if ((answer === 'yes') === (c.expect === 'allowed')) agree++;
+  }
+  out.kubectl = { ms, reviews: cloud.calls.filter(isSar).length, calls: cloud.calls.length, ops: countOps(cloud.calls), agree, errors };
+  log(`  kubectl auth can-i ×${cases.length}: ${fmtMs(ms)}, ${out.kubectl.reviews} reviews in ${out.kubectl.calls} calls; ${agree}/${cases.length} answers as expected${errors.length ? `; ${errors.length} errors, first: ${errors[0]}` : ''}`);
+  return out;
+}
+
+// ---------------------------------------------------------------- 4. resume
+function descendants(id) {
+  const out = new Set();
+  const walk = (x) => {
+    for (const s of allStages) {
+      if (s.needs.includes(x) && !out.has(s.id)) {
+        out.add(s.id);
+        walk(s.id);
+      }
+    }
+  };
+  walk(id);
+  return out;
+}
+
+async function resumeRuns() {
+  log(`\n4. resume after a failure at identity-mapping (${CFG.resumeRuns} runs)`);
+  const checkless = allStages.filter((s) => !s.check).map((s) => s.id);
+  const expected = new Set(['identity-mapping', ...descendants('identity-mapping')]);
+  const results = [];
+  for (let i = 0; i < CFG.resumeRuns; i++) {
+    const { cloud, env } = await slowCloud();
+    try {
+      const project = await astroProject(`resume-${i}`);
+      // Not retryable (an SDK retries 5xx and throttling): the stage must fail on the first try.
+      cloud.faults.failNth('CreateAccessEntry', 1, {
+        code: 'AccessDeniedException',
+        status: 403,
+        message: 'User: arn:aws:iam::123456789012:user/bench is not authorized to perform: eks:CreateAccessEntry',
+      });
+      const first = await cli(initArgs(project), env, project);
+      const fj = parseJson(first.stdout);
+      const failedAt = (fj?.stages ?? []).filter((s) => s.status === 'failed').map((s) => s.id);
+      if (first.code !== 1 || failedAt.join() !== 'identity-mapping') {
+        note('resume', `run ${i + 1}: the injected failure did not fail exactly identity-mapping (failed: ${failedAt.join(', ') || 'none'})`, first);
+        continue;
+      }
+      cloud.resetCalls();
+      const r = await cli(initArgs(project), env, project);
+      const rj = parseJson(r.stdout);
+      if (r.code !== 0 || !rj?.ok) note('resume', `re-run ${i + 1} did not succeed`, r);
+      const ran = rj?.ran ?? [];
+      const unexpected = ran.filter((id) => !expected.has(id) && !checkless.includes(id));
+      const missing = [...expected].filter((id) => !ran.includes(id));
+      const skipped = (rj?.stages ?? []).filter((s) => s.status === 'skipped').map((s) => s.id);
+      results.push({ firstMs: first.ms, ms: r.ms, cpuMs: r.cpuMs, ran, unexpected, missing, skipped, mutating: cloud.mutatingCalls().map(opKey), calls: cloud.calls.length });
+      log(`  run ${i + 1}: failed run ${fmtMs(first.ms)}, resume ${fmtMs(r.ms)}; ran: ${ran.join(', ')}${unexpected.length ? `; UNEXPECTED: ${unexpected.join(', ')}` : ''}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''}`);
+    } finally {
+      await cloud.stop();
+    }
+  }
+  return { results, expected: [...expected], checkless };
+}
+
+// ---------------------------------------------------------------- main
+const started = Date.now();
+const loadBefore = os.loadavg()[0];
+try {
+  const cold = await coldStart();
+  const wr = await wholeRuns();
+  const resume = await resumeRuns();
+  const machine = {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: os.availableParallelism(),
+    cpu: os.cpus()[0]?.model ?? 'unknown',
+    os: `${os.type()} ${os.release()}`,
+    kubectl: kubectlPath,
+    benchSeconds: (Date.now() - started) / 1000,
+    load: `${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (1-min load average)`,
+  };
+  const md = renderReport({ cfg: CFG, machine, cold, ...wr, resume, failures });
+  log(`\n${md}`);
+  if (process.env.BENCH_NO_WRITE !== '1') {
+    await writeFile(CFG.out, md);
+    log(`wrote ${path.relative(process.cwd(), CFG.out) || CFG.out} in ${machine.benchSeconds.toFixed(0)} s`);
+  }
+} finally {
+  await rm(tmpRoot, { recursive: true, force: true });
+}
+process.exit(failures.length ? 1 : 0);

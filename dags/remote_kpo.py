@@ -1,0 +1,66 @@
+"""Run one pod on the remote EKS cluster with EksPodOperator.
+
+The task assumes the IAM role named in the Airflow connection (CONN_ID) through the Deployment's
+workload identity, builds a kubeconfig for the cluster with an EKS token, starts a small public
+image in NAMESPACE, streams its logs into the task log and deletes the pod when it finishes.
+
+Written by astro-remote-kpo: the defaults block below holds the names chosen at `init`.
+Run test_eks_connectivity first if this task cannot reach the cluster.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+# --- astro-remote-kpo defaults (rewritten by `npx astro-remote-kpo init`) ---
+CLUSTER_NAME = "remote-kpo-demo"
+REGION = "us-east-1"
+NAMESPACE = "astro-remote-kpo"
+CONN_ID = "aws_eks"
+# --- end of astro-remote-kpo defaults ---
+
+try:  # Airflow 3: the Task SDK
+    from airflow.sdk import dag
+except ImportError:  # Airflow 2
+    from airflow.decorators import dag
+
+from airflow.providers.amazon.aws.operators.eks import EksPodOperator
+
+# ECR Public's mirror of the Docker official image: small, public, no Docker Hub rate limit.
+IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
+
+
+@dag(
+    dag_id="remote_kpo",
+    schedule=None,
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    tags=["astro-remote-kpo", "eks"],
+    doc_md=__doc__,
+)
+def remote_kpo():
+    EksPodOperator(
+        task_id="hello_remote_pod",
+        cluster_name=CLUSTER_NAME,
+        region=REGION,
+        aws_conn_id=CONN_ID,
+        namespace=NAMESPACE,
+        # A random suffix is added, so concurrent runs never collide.
+        pod_name="remote-kpo-hello",
+        image=IMAGE,
+        cmds=["sh", "-c"],
+        arguments=[
+            'echo "Hello from pod $(hostname) on EKS cluster $CLUSTER_NAME, namespace $NAMESPACE"; '
+            "uname -a; date -u"
+        ],
+        env_vars={"CLUSTER_NAME": CLUSTER_NAME, "NAMESPACE": NAMESPACE},
+        labels={"app.kubernetes.io/managed-by": "airflow", "app.kubernetes.io/part-of": "astro-remote-kpo"},
+        get_logs=True,
+        # Delete the pod whatever its outcome: the namespace stays clean.
+        on_finish_action="delete_pod",
+        # Nodes may need to pull the image and scale up on a fresh cluster.
+        startup_timeout_seconds=600,
+    )
+
+
+remote_kpo()

@@ -1,0 +1,86 @@
+// destroy's identity-mapping item: our EKS access entry (recorded in state, or tagged
+// managed-by=astro-remote-kpo) or our kube-system/aws-auth entry (recorded in state only: entries
+// carry no label). The aws-auth removal keeps every other entry byte-for-byte, backup first.
+import path from 'node:path';
+import { MANAGED_BY } from '../desired.js';
+import type { State } from '../engine/state.js';
+import type { StageContext } from '../engine/stage.js';
+import type { KubeApi } from '../kube/api.js';
+import type { ClusterAuthMode } from '../types.js';
+import { gone, ownership, type DestroyItem } from './items.js';
+
+export interface MappingTarget {
+  /** The role ARN without its path, as the mapping names it. */
+  principalArn: string;
+  clusterMode: ClusterAuthMode;
+  kube?: KubeApi;
+}
+
+async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined): Promise<DestroyItem> {
+  const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
+  const { clusterName } = ctx.inputs;
+  const name = `EKS access entry ${t.principalArn} on cluster ${clusterName}`;
+  const eks = await ctx.aws.eks();
+  const entry = await callAws(`reading the access entry for ${t.principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, clusterName, t.principalArn));
+  if (!entry) return gone('identity-mapping', 'access-entry', name);
+  const tagged = entry.tags?.['managed-by'] === MANAGED_BY ? `the tag managed-by=${MANAGED_BY}` : undefined;
+  const o = ownership(recorded, tagged, 'no managed-by tag');
+  return {
+    stage: 'identity-mapping',
+    kind: 'access-entry',
+    name: `${name} (user ${entry.username ?? '?'})`,
+    decision: o.ours ? 'delete' : 'keep',
+    why: o.why,
+    apply: async () => {
+      const [{ DeleteAccessEntryCommand }, { isAwsNotFound }] = await Promise.all([import('@aws-sdk/client-eks'), import('../aws/errors.js')]);
+      await callAws(`deleting the access entry for ${t.principalArn}`, ctx.aws.profile, async () => {
+        try {
+          await eks.send(new DeleteAccessEntryCommand({ clusterName, principalArn: t.principalArn }));
+        } catch (err) {
+          if (!isAwsNotFound(err)) throw err; // already gone is fine
+        }
+      });
+      return undefined;
+    },
+  };
+}
+
+async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined): Promise<DestroyItem> {
+  const { AWS_AUTH } = await import('../kube/aws-auth.js');
+  const { removeMapRole, removeAwsAuthMapping } = await import('../kube/aws-auth-remove.js');
+  const m = { rolearn: t.principalArn, username: ctx.inputs.k8sUser };
+  const name = `kube-system/aws-auth entry ${m.rolearn} → ${m.username}`;
+  const kube = t.kube;
+  if (!kube) return { stage: 'identity-mapping', kind: 'aws-auth-entry', name, decision: 'keep', why: 'the Kubernetes API is not reachable' };
+  const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+  if (!cm || removeMapRole(cm.data?.mapRoles, m).removed === 0) return gone('identity-mapping', 'aws-auth-entry', name, 'no such entry (rolearn and username only)');
+  const o = ownership(recorded, undefined, 'aws-auth entries carry no label');
+  return {
+    stage: 'identity-mapping',
+    kind: 'aws-auth-entry',
+    name,
+    decision: o.ours ? 'delete' : 'keep',
+    why: o.ours ? `${o.why}; every other entry is kept as is, backup first` : o.why,
+    apply: async () => {
+      const r = await removeAwsAuthMapping(kube, m, { backupDir: path.join(ctx.stateDir, 'backups'), debug: (l) => ctx.debug(l) });
+      return r.backupFile ? `backup of aws-auth before the edit: ${r.backupFile}` : undefined;
+    },
+  };
+}
+
+export async function discoverMapping(ctx: StageContext, t: MappingTarget, state: State | undefined): Promise<DestroyItem> {
+  const rec = state?.stages['identity-mapping']?.outputs;
+  let kind = rec?.kind;
+  if (!kind) {
+    const { resolveMappingKind } = await import('../aws/mapping.js');
+    try {
+      kind = resolveMappingKind(ctx.inputs.authMode, t.clusterMode, ctx.inputs.clusterName);
+    } catch (err) {
+      return { stage: 'identity-mapping', kind: 'access-entry', name: 'identity mapping', decision: 'keep', why: (err as Error).message };
+    }
+  }
+  const principal = rec?.principalArn ?? t.principalArn;
+  const target = { ...t, principalArn: principal };
+  const recorded = rec?.kind === kind ? rec.createdByUs : undefined;
+  return kind === 'access-entry' ? accessEntryItem(ctx, target, recorded) : awsAuthItem(ctx, target, recorded);
+}

@@ -1,0 +1,112 @@
+// destroy: find every resource init sets up (read-only), decide per item (ours → delete, else
+// keep and say why), then delete in reverse dependency order — RoleBinding, identity mapping,
+// IAM policies and role, Role, namespace, cluster — stopping at the first failure. Each stage's
+// state record is marked once its resources are gone, so a second run resumes where this one
+// stopped and finds the rest "already gone".
+import { roleArnWithoutPath } from '../desired.js';
+import { makeStageContext } from '../engine/runner.js';
+import type { StageContext } from '../engine/stage.js';
+import type { State } from '../engine/state.js';
+import type { StageId, StageOutputs } from '../types.js';
+import { clusterItem } from './discover-cluster.js';
+import { discoverIam } from './discover-iam.js';
+import { discoverKube } from './discover-kube.js';
+import { discoverMapping } from './discover-mapping.js';
+import { ALSO_STALE, gone, type DestroyItem } from './items.js';
+
+export interface DestroyOptions {
+  ctx: StageContext;
+  /** The outputs object behind `ctx` (preflight and cluster are put here for the context stage). */
+  outputs: Partial<StageOutputs>;
+  state: State | undefined;
+  deleteNamespace: boolean;
+  deleteCluster: boolean;
+}
+
+export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
+  const { ctx } = o;
+  const { inputs } = ctx;
+  const [{ preflightStage }, { contextStage }, { describeCluster, clusterOutputs }, { callAws }] = await Promise.all([
+    import('../stages/preflight.js'),
+    import('../stages/context.js'),
+    import('../aws/eks.js'),
+    import('../aws/errors.js'),
+  ]);
+  // Credentials first (a failure is exit 3); `only` keeps preflight from probing for eksctl.
+  const pre = makeStageContext({ ...ctx, flags: { ...ctx.flags, only: 'preflight' } }, {}, () => undefined);
+  const identity = (await preflightStage.run(pre)).outputs;
+  o.outputs.preflight = identity;
+  const eks = await ctx.aws.eks();
+  const cluster = await callAws(`looking up EKS cluster ${inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, inputs.clusterName));
+  const iam = await discoverIam(ctx, o.state);
+  const roleArn = iam.roleArn ?? `arn:${identity.partition}:iam::${identity.accountId}:role/${inputs.iamRole}`;
+
+  const clusterName = `EKS cluster ${inputs.clusterName} (${inputs.region})`;
+  if (!cluster || cluster.status === 'DELETING') {
+    const why = cluster ? 'the cluster is being deleted' : `cluster ${inputs.clusterName} does not exist`;
+    return [
+      gone('role-binding', 'role-binding', 'RoleBinding', why),
+      gone('identity-mapping', 'access-entry', 'identity mapping', why),
+      ...iam.items,
+      gone('k8s-role', 'role', `Role ${inputs.k8sRole}`, why),
+      gone('namespace', 'namespace', `namespace ${inputs.namespace}`, why),
+      gone('cluster', 'cluster', clusterName, cluster ? 'being deleted' : 'does not exist'),
+    ];
+  }
+  o.outputs.cluster = clusterOutputs(cluster, o.state?.stages.cluster?.outputs?.createdByUs ?? false);
+  await contextStage.run(ctx);
+  const kube = ctx.kube();
+  const [kubeItems, mapping] = await Promise.all([
+    discoverKube(kube, inputs, o.state, o.deleteNamespace),
+    discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube }, o.state),
+  ]);
+  const byStage = (s: StageId) => kubeItems.filter((i) => i.stage === s);
+  return [
+    ...byStage('role-binding'),
+    mapping,
+    ...iam.items,
+    ...byStage('k8s-role'),
+    ...byStage('namespace'),
+    clusterItem(ctx, cluster, o.state, o.deleteCluster),
+  ];
+}
+
+/** Marks `stage` (and the records that only described its resources) as not done any more. */
+export function markRemoved(state: State, stage: StageId, keptStages: ReadonlySet<StageId>, now = new Date()): void {
+  for (const id of [stage, ...(ALSO_STALE[stage] ?? [])]) {
+    if (keptStages.has(id) || !state.stages[id]) continue;
+    state.stages[id] = { status: 'pending', reason: `removed by astro-remote-kpo destroy at ${now.toISOString()}` };
+  }
+}
+
+export interface ExecuteHooks {
+  /** Called after each item changes (deleted / failed). */
+  onItem(item: DestroyItem): void;
+  /** Persists state (when there is one) after a stage's items are done. */
+  save(): Promise<void>;
+}
+
+/** Deletes the 'delete' items in order; stops at the first failure and returns it. */
+export async function execute(items: DestroyItem[], state: State | undefined, hooks: ExecuteHooks): Promise<{ failed?: DestroyItem; error?: unknown }> {
+  const kept = new Set(items.filter((i) => i.decision === 'keep').map((i) => i.stage));
+  const stages = [...new Set(items.map((i) => i.stage))];
+  for (const stage of stages) {
+    for (const item of items.filter((i) => i.stage === stage && i.decision === 'delete')) {
+      try {
+        item.note = (await item.apply?.()) ?? undefined;
+        item.result = 'deleted';
+        hooks.onItem(item);
+      } catch (error) {
+        item.result = 'failed';
+        item.note = error instanceof Error ? error.message : String(error);
+        hooks.onItem(item);
+        return { failed: item, error };
+      }
+    }
+    if (state && !kept.has(stage)) {
+      markRemoved(state, stage, kept);
+      await hooks.save();
+    }
+  }
+  return {};
+}

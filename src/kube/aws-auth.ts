@@ -1,0 +1,212 @@
+// Editing kube-system/aws-auth, the step that locks people out of clusters in the wild. The rules:
+// every existing entry (and every other key of the ConfigMap) is kept exactly; our entry is
+// appended as TEXT to the existing mapRoles string so comments and formatting survive; the result
+// is re-parsed and compared before anything is written; an entry for the same role with another
+// username is never overridden; a backup is written first; the update carries the resourceVersion
+// that was read, and a conflict means read again.
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { isSeq, parseDocument, type Document } from 'yaml';
+import { StageFailedError } from '../errors.js';
+import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
+
+export const AWS_AUTH = { namespace: 'kube-system', name: 'aws-auth' } as const;
+
+export interface RoleMapping {
+  rolearn: string;
+  username: string;
+}
+
+/** A mapRoles string this tool will not edit (it cannot prove the edit is safe). */
+export class AwsAuthError extends StageFailedError {}
+
+function malformed(why: string): AwsAuthError {
+  return new AwsAuthError(
+    `kube-system/aws-auth has a mapRoles value this tool cannot edit safely: ${why}. Nothing was changed.`,
+    'Fix mapRoles by hand (kubectl -n kube-system edit configmap aws-auth), or use --auth-mode access-entry on a cluster that supports access entries.',
+  );
+}
+
+function parse(text: string): Document {
+  const doc = parseDocument(text, { keepSourceTokens: true });
+  if (doc.errors.length > 0) throw malformed(`it is not valid YAML (${doc.errors[0]!.message.split('\n')[0]})`);
+  return doc;
+}
+
+/** The mapRoles entries as plain objects. Missing/empty/comment-only text is an empty list. */
+export function parseMapRoles(text: string | undefined): Record<string, unknown>[] {
+  if (text === undefined || text.trim() === '') return [];
+  const doc = parse(text);
+  const contents = doc.contents;
+  if (contents === null) return [];
+  if (!isSeq(contents)) throw malformed('it is not a YAML list');
+  const js = doc.toJS() as unknown[];
+  return js.map((item, i) => {
+    if (!item || typeof item !== 'object' || Array.isArray(item)) throw malformed(`entry ${i + 1} is not a mapping`);
+    const rec = item as Record<string, unknown>;
+    if (typeof rec.rolearn !== 'string') throw malformed(`entry ${i + 1} has no rolearn`);
+    return rec;
+  });
+}
+
+/** IAM ARNs are matched case-insensitively by the authenticator; compare the same way. */
+function sameArn(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+export type MappingStatus =
+  | { state: 'present' }
+  | { state: 'absent' }
+  | { state: 'shadowed'; existingUsername: string | undefined };
+
+export function findMapping(entries: readonly Record<string, unknown>[], want: RoleMapping): MappingStatus {
+  const same = entries.filter((e) => typeof e.rolearn === 'string' && sameArn(e.rolearn, want.rolearn));
+  if (same.length === 0) return { state: 'absent' };
+  const other = same.find((e) => e.username !== want.username);
+  if (other) return { state: 'shadowed', existingUsername: typeof other.username === 'string' ? other.username : undefined };
+  return { state: 'present' };
+}
+
+const YAML_KEYWORDS = /^(y|n|yes|no|true|false|on|off|null|~)$/i;
+function scalar(v: string): string {
+  return /^[A-Za-z][A-Za-z0-9_.:/@=+-]*$/.test(v) && !v.endsWith(':') && !YAML_KEYWORDS.test(v) ? v : JSON.stringify(v);
+}
+
+export function renderEntry(m: RoleMapping, indent = 0, eol = '\n'): string {
+  const pad = ' '.repeat(indent);
+  return `${pad}- rolearn: ${scalar(m.rolearn)}${eol}${pad}  username: ${scalar(m.username)}${eol}`;
+}
+
+/** Proves the edit: every old entry still there, unchanged and in order, plus exactly our entry. */
+export function verifyAppend(oldText: string | undefined, newText: string, m: RoleMapping): void {
+  const before = parseMapRoles(oldText);
+  const after = parseMapRoles(newText);
+  const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+  if (after.length !== before.length + 1) throw malformed(`the edit would leave ${after.length} entries instead of ${before.length + 1}`);
+  before.forEach((e, i) => {
+    if (!same(e, after[i])) throw malformed(`the edit would change entry ${i + 1}`);
+  });
+  if (!same(after[before.length], { rolearn: m.rolearn, username: m.username })) throw malformed('the appended entry does not read back as written');
+}
+
+/**
+ * The new mapRoles text with `m` appended. A block list (the normal case) gets the entry appended
+ * as text at the list's own indentation, so the old text stays byte-for-byte; an empty value gets
+ * just our entry; only a non-empty flow list ("[...]") needs the YAML document API. Throws
+ * (nothing to write) unless verifyAppend proves the result.
+ */
+export function appendMapRole(oldText: string | undefined, m: RoleMapping): string {
+  const text = oldText ?? '';
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  let next: string;
+  if (text.trim() === '') {
+    next = renderEntry(m, 0, eol);
+  } else {
+    const doc = parse(text);
+    const contents = doc.contents;
+    if (contents === null) {
+      // Only comments: keep them, then our entry.
+      next = `${text}${text.endsWith('\n') ? '' : eol}${renderEntry(m, 0, eol)}`;
+    } else if (isSeq(contents) && !contents.flow) {
+      const indent = (contents.srcToken as { indent?: number } | undefined)?.indent ?? 0;
+      next = `${text}${text.endsWith('\n') ? '' : eol}${renderEntry(m, indent, eol)}`;
+    } else if (isSeq(contents) && contents.items.length === 0) {
+      next = renderEntry(m, 0, eol);
+    } else if (isSeq(contents)) {
+      contents.add(doc.createNode({ rolearn: m.rolearn, username: m.username }));
+      next = doc.toString();
+    } else {
+      throw malformed('it is not a YAML list');
+    }
+  }
+  verifyAppend(oldText, next, m);
+  return next;
+}
+
+export type AwsAuthChange =
+  | { kind: 'present' }
+  | { kind: 'create'; body: ConfigMapObject }
+  | { kind: 'update'; body: ConfigMapObject; before: ConfigMapObject };
+
+/** What to do with the ConfigMap as read. Refuses (throws) to shadow or to edit what it cannot parse. */
+export function planAwsAuthChange(cm: ConfigMapObject | undefined, m: RoleMapping): AwsAuthChange {
+  if (!cm) {
+    return {
+      kind: 'create',
+      body: { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: AWS_AUTH.name, namespace: AWS_AUTH.namespace }, data: { mapRoles: renderEntry(m) } },
+    };
+  }
+  const old = cm.data?.mapRoles;
+  const status = findMapping(parseMapRoles(old), m);
+  if (status.state === 'present') return { kind: 'present' };
+  if (status.state === 'shadowed') {
+    throw new StageFailedError(
+      `kube-system/aws-auth already maps ${m.rolearn} to username ${JSON.stringify(status.existingUsername ?? '(none)')}, not ${JSON.stringify(m.username)}. Nothing was changed.`,
+      `Use --k8s-user ${status.existingUsername ?? '<that username>'} to keep the existing mapping, or change that entry by hand if it is really unused.`,
+    );
+  }
+  const body = structuredClone(cm);
+  body.data = { ...(cm.data ?? {}), mapRoles: appendMapRole(old, m) };
+  return { kind: 'update', body, before: cm };
+}
+
+export interface EnsureOptions {
+  backupDir: string;
+  now?: () => Date;
+  /** Attempts when the ConfigMap changes under us (409). */
+  maxAttempts?: number;
+  debug?: (text: string) => void;
+}
+
+export interface EnsureResult {
+  changed: boolean;
+  createdConfigMap: boolean;
+  backupFile?: string;
+}
+
+export async function writeBackup(dir: string, cm: ConfigMapObject, now: Date): Promise<string> {
+  await mkdir(dir, { recursive: true });
+  const stamp = now.toISOString().replace(/[:.]/g, '-');
+  for (let n = 0; ; n++) {
+    const file = path.join(dir, `aws-auth-${stamp}${n ? `-${n}` : ''}.json`);
+    try {
+      await writeFile(file, `${JSON.stringify(cm, null, 2)}\n`, { flag: 'wx', flush: true });
+      return file;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err;
+    }
+  }
+}
+
+/** Makes sure aws-auth maps m.rolearn to m.username, appending only when absent. */
+export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: EnsureOptions): Promise<EnsureResult> {
+  const attempts = o.maxAttempts ?? 5;
+  let backupFile: string | undefined;
+  for (let attempt = 1; ; attempt++) {
+    const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+    const change = planAwsAuthChange(cm, m);
+    if (change.kind === 'present') return { changed: false, createdConfigMap: false, ...(backupFile ? { backupFile } : {}) };
+    try {
+      if (change.kind === 'create') {
+        await kube.createConfigMap(AWS_AUTH.namespace, change.body);
+        return { changed: true, createdConfigMap: true };
+      }
+      backupFile = await writeBackup(o.backupDir, change.before, (o.now ?? (() => new Date()))());
+      await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, change.body);
+      return { changed: true, createdConfigMap: false, backupFile };
+    } catch (err) {
+      // 409: someone changed (or created) aws-auth since we read it. Read again and redo the edit.
+      const conflict = err instanceof KubeConflictError || /already ?exists|conflict/i.test(err instanceof Error ? `${err.name} ${err.message}` : '');
+      if (!conflict || attempt >= attempts) throw err;
+      o.debug?.(`aws-auth changed while we edited it (attempt ${attempt}): ${err instanceof Error ? err.message : String(err)}; reading it again`);
+    }
+  }
+}
+
+/** Read-only: does aws-auth map the role to this username? */
+export async function readAwsAuthMapping(kube: KubeApi, m: RoleMapping): Promise<MappingStatus & { configMapExists: boolean }> {
+  const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+  if (!cm) return { state: 'absent', configMapExists: false };
+  return { ...findMapping(parseMapRoles(cm.data?.mapRoles), m), configMapExists: true };
+}
+

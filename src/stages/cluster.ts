@@ -1,0 +1,143 @@
+// Stage 1: the EKS cluster. Found → skip (waiting if it is still CREATING); missing → eksctl
+// create cluster -f <ClusterConfig>, then the SDK waiter until ACTIVE.
+import type { Cluster } from '@aws-sdk/client-eks';
+import type { Stage, StageContext } from '../engine/stage.js';
+import type { CheckResult, StageOutputs } from '../types.js';
+
+type Out = StageOutputs['cluster'];
+
+const helpers = async () => {
+  const [eks, errors, eksctl, root] = await Promise.all([
+    import('../aws/eks.js'),
+    import('../aws/errors.js'),
+    import('../aws/eksctl.js'),
+    import('../errors.js'),
+  ]);
+  return { ...eks, ...errors, ...eksctl, StageFailedError: root.StageFailedError, errorMessage: root.errorMessage };
+};
+
+async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
+  const h = await helpers();
+  const eks = await ctx.aws.eks();
+  return h.callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => h.describeCluster(eks, ctx.inputs.clusterName));
+}
+
+/** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
+async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
+  const h = await helpers();
+  const name = ctx.inputs.clusterName;
+  const createdByUs = ctx.tryOutput('cluster')?.createdByUs ?? false;
+  let c = cluster;
+  if (c.status !== 'ACTIVE') {
+    if (!h.TRANSITIONAL_STATES.has(c.status ?? '')) {
+      throw new h.StageFailedError(
+        `EKS cluster ${name} exists but is ${c.status ?? 'in an unknown state'}; it must be ACTIVE.`,
+        c.status === 'FAILED'
+          ? `Delete it (\`eksctl delete cluster --name ${name} --region ${ctx.inputs.region}\`) or pick another --cluster-name, then run this command again.`
+          : 'Wait until it settles (or pick another --cluster-name), then run this command again.',
+      );
+    }
+    ctx.progress(`cluster ${name} is ${c.status}: waiting until it is ACTIVE (up to ${h.CLUSTER_ACTIVE_MAX_WAIT_S / 60} min)`);
+    const eks = await ctx.aws.eks();
+    c = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));
+    return { done: true, reason: `cluster ${name} exists (ACTIVE after waiting; it was ${cluster.status})`, outputs: h.clusterOutputs(c, createdByUs) };
+  }
+  return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: h.clusterOutputs(c, createdByUs) };
+}
+
+export const clusterStage: Stage<'cluster'> = {
+  id: 'cluster',
+  title: 'EKS cluster',
+  needs: ['preflight'],
+  inputs: ['clusterName', 'region'],
+
+  async validate(ctx) {
+    // A --cluster-config for another cluster would make us wait for the wrong one: exit 2 up front.
+    if (!ctx.inputs.clusterConfig) return;
+    const { checkClusterConfigFile } = await import('../aws/eksctl.js');
+    await checkClusterConfigFile(ctx.inputs.clusterConfig, ctx.inputs, '--cluster-config');
+  },
+
+  async check(ctx) {
+    const cluster = await lookup(ctx);
+    if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}` };
+    return existing(ctx, cluster);
+  },
+
+  async run(ctx) {
+    const h = await helpers();
+    const name = ctx.inputs.clusterName;
+    // --from/--only force run() even when the cluster is there: never ask eksctl to create it twice.
+    const found = await lookup(ctx);
+    if (found) {
+      const r = await existing(ctx, found);
+      return { outputs: r.outputs, summary: r.reason };
+    }
+    const config = await h.prepareClusterConfig(ctx.projectDir, ctx.inputs);
+    ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
+    // We only wait while eksctl works for minutes: load the Kubernetes client (most of a second of
+    // CPU) then, off the critical path, instead of in the context stage. Not before eksctl's first
+    // output line: started earlier, the load would hold up the spawn of eksctl itself.
+    let preloading = false;
+    const preloadKube = () => {
+      if (preloading) return;
+      preloading = true;
+      void import('../kube/client.js').then((m) => m.preloadKubeClient(), () => undefined);
+    };
+    const logFile = await h.eksctlCreateCluster({
+      exec: ctx.exec,
+      configFile: config.file,
+      stateDir: ctx.stateDir,
+      inputs: ctx.inputs,
+      switchContext: ctx.flags.switchContext,
+      progress: (t) => {
+        preloadKube();
+        ctx.progress(t);
+      },
+      signal: ctx.signal,
+    });
+    ctx.progress(`waiting until cluster ${name} is ACTIVE`);
+    const eks = await ctx.aws.eks();
+    const cluster = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));
+    return {
+      outputs: h.clusterOutputs(cluster, true),
+      summary: `created cluster ${name} with eksctl (${config.file}; log ${logFile})`,
+    };
+  },
+
+  async plan(ctx) {
+    const h = await helpers();
+    const name = ctx.inputs.clusterName;
+    let cluster: Cluster | undefined;
+    let unknown: string | undefined;
+    try {
+      cluster = await lookup(ctx);
+    } catch (err) {
+      unknown = `could not look up cluster ${name}: ${h.errorMessage(err)}`;
+    }
+    if (cluster) {
+      const outputs = h.clusterOutputs(cluster, ctx.tryOutput('cluster')?.createdByUs ?? false);
+      const waiting = cluster.status !== 'ACTIVE' ? `; it is ${cluster.status}, the run waits until ACTIVE` : '';
+      return { items: [{ action: `exists: cluster ${name} (${cluster.status}, authentication mode ${outputs.authenticationMode}) (skip${waiting})` }], outputs };
+    }
+    const file = ctx.inputs.clusterConfig ?? 'k8s/cluster.yaml';
+    let details: string;
+    try {
+      details = ctx.inputs.clusterConfig
+        ? await (await import('node:fs/promises')).readFile(ctx.inputs.clusterConfig, 'utf8')
+        : (await import('../aws/cluster-config.js')).renderClusterConfig(ctx.inputs);
+    } catch (err) {
+      details = `(could not read ${file}: ${h.errorMessage(err)})`;
+    }
+    return {
+      items: [
+        {
+          action: `create EKS cluster ${name} in ${ctx.inputs.region}: eksctl create cluster -f ${file}, then wait until ACTIVE${unknown ? ' (if it does not exist)' : ''}`,
+          details,
+          ...(unknown ? { unknown } : {}),
+        },
+      ],
+      // No outputs: there is no endpoint yet, and later plans say so themselves.
+    };
+  },
+};

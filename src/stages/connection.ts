@@ -1,0 +1,100 @@
+// Stage 11: the aws_eks connection in <project>/airflow_settings.yaml (seed: "Configuring the AWS
+// Connection", with a valid JSON extra this time). validate() rejects a malformed file before any
+// stage changes anything; run() upserts only our entry and writes atomically.
+import path from 'node:path';
+import type { Stage, StageContext } from '../engine/stage.js';
+import type { StageOutputs } from '../types.js';
+
+type Outputs = StageOutputs['connection'];
+
+const FILE_NAME = 'airflow_settings.yaml';
+
+const settingsFile = (ctx: StageContext) => path.join(ctx.projectDir, FILE_NAME);
+
+// Helpers (and the yaml parser) load on first use: `--help` never pays for them.
+const lib = async () => ({
+  ...(await import('../airflow/settings-file.js')),
+  ...(await import('../airflow/deployed-connection.js')),
+  ...(await import('../airflow/files.js')),
+});
+
+function connection(ctx: StageContext, roleArn: string) {
+  return { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
+}
+
+async function printDeployedForms(ctx: StageContext, roleArn: string): Promise<void> {
+  const { deployedConnectionLines } = await lib();
+  for (const line of deployedConnectionLines(ctx.inputs.astroDeploymentId, connection(ctx, roleArn))) ctx.io.info(line);
+}
+
+export const connectionStage: Stage<'connection'> = {
+  id: 'connection',
+  title: 'Airflow connection in airflow_settings.yaml',
+  needs: ['role-arn'],
+  inputs: ['connId', 'region', 'iamRole'],
+
+  async validate(ctx) {
+    const { readTextIfExists, parseSettings } = await lib();
+    const file = settingsFile(ctx);
+    const text = await readTextIfExists(file);
+    if (text !== undefined && text.trim()) parseSettings(text, file);
+  },
+
+  async check(ctx) {
+    const { readTextIfExists, parseSettings, findEntry, entryDifferences } = await lib();
+    const file = settingsFile(ctx);
+    const text = await readTextIfExists(file);
+    if (text === undefined) return { done: false, reason: `${FILE_NAME} does not exist yet` };
+    const roleArn = ctx.output('role-arn').roleArn;
+    const entry = text.trim() ? findEntry(parseSettings(text, file), ctx.inputs.connId) : undefined;
+    if (!entry) return { done: false, reason: `no ${ctx.inputs.connId} entry in ${FILE_NAME}` };
+    const diffs = entryDifferences(entry, connection(ctx, roleArn));
+    if (diffs.length) return { done: false, reason: `${ctx.inputs.connId} differs in ${diffs.join(', ')}` };
+    await printDeployedForms(ctx, roleArn);
+    const outputs: Outputs = { file, connId: ctx.inputs.connId, created: ctx.tryOutput('connection')?.created ?? false };
+    return { done: true, reason: `${ctx.inputs.connId} in ${FILE_NAME} is up to date`, outputs };
+  },
+
+  async run(ctx) {
+    const { readTextIfExists, upsertConnection, parseSettings, findEntry, entryDifferences, writeTextAtomic } = await lib();
+    const file = settingsFile(ctx);
+    const conn = connection(ctx, ctx.output('role-arn').roleArn);
+    const result = upsertConnection(await readTextIfExists(file), conn, file);
+    if (result.action !== 'none') {
+      // What we write must read back as the entry we meant, or we write nothing.
+      const entry = findEntry(parseSettings(result.text, file), conn.connId);
+      if (!entry || entryDifferences(entry, conn).length) throw new Error(`internal: the edited ${FILE_NAME} does not hold the expected ${conn.connId} entry`);
+      await writeTextAtomic(file, result.text);
+    }
+    await printDeployedForms(ctx, conn.roleArn);
+    const summary = {
+      'create-file': `created ${FILE_NAME} with connection ${conn.connId}`,
+      add: `added connection ${conn.connId} to ${FILE_NAME}`,
+      update: `updated connection ${conn.connId} (${result.fields.join(', ')}) in ${FILE_NAME}`,
+      none: `connection ${conn.connId} in ${FILE_NAME} is up to date`,
+    }[result.action];
+    const created = result.action === 'create-file' || result.action === 'add' || (ctx.tryOutput('connection')?.created ?? false);
+    return { outputs: { file, connId: conn.connId, created }, summary };
+  },
+
+  async plan(ctx) {
+    const { readTextIfExists, upsertConnection, entryText, deployedConnectionLines, guessRoleArn } = await lib();
+    const file = settingsFile(ctx);
+    const known = ctx.tryOutput('role-arn')?.roleArn;
+    const account = ctx.tryOutput('preflight')?.accountId;
+    const roleArn = known ?? guessRoleArn(ctx.inputs.region, ctx.inputs.iamRole, account);
+    const conn = connection(ctx, roleArn);
+    const result = upsertConnection(await readTextIfExists(file), conn, file);
+    const action = {
+      'create-file': `create ${file} with connection ${conn.connId}`,
+      add: `add connection ${conn.connId} to ${file}`,
+      update: `update connection ${conn.connId} in ${file} (${result.fields.join(', ')})`,
+      none: `exists: connection ${conn.connId} in ${file} (skip)`,
+    }[result.action];
+    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentId, conn)].join('\n');
+    return {
+      items: [{ action, details, ...(account || known ? {} : { unknown: 'the AWS account id (no credentials): the role ARN shown is a placeholder' }) }],
+      outputs: { file, connId: conn.connId, created: result.action === 'create-file' || result.action === 'add' },
+    };
+  },
+};

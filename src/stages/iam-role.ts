@@ -1,0 +1,126 @@
+// Stage 5: the IAM role the Deployment's workload identity assumes. Trust: the workload identity
+// (added to, never replacing, whatever principals an existing role has). Permissions: one inline
+// policy allowing eks:DescribeCluster on this cluster (scoped, default) or the seed's three
+// managed policies (seed). Only what is missing is changed.
+import type { DesiredRole } from '../aws/iam-role.js';
+import type { Stage, StageContext } from '../engine/stage.js';
+import type { PlanItem, StageOutputs } from '../types.js';
+
+type Out = StageOutputs['iam-role'];
+
+const ACCOUNT_PLACEHOLDER = '<account-id>';
+
+async function desired(ctx: StageContext, accountId: string): Promise<DesiredRole> {
+  const d = await import('../desired.js');
+  const seedArns = d.seedPolicyArns(ctx.inputs.region);
+  const before = ctx.tryOutput('iam-role')?.attachedPolicies ?? [];
+  return {
+    roleName: ctx.inputs.iamRole,
+    workloadIdentity: ctx.inputs.workloadIdentity,
+    mode: ctx.inputs.permissions,
+    inlineName: d.inlinePolicyName(ctx.inputs.iamRole),
+    inlineDoc: d.permissionsPolicy(ctx.inputs, accountId),
+    seedArns,
+    attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
+    clusterName: ctx.inputs.clusterName,
+  };
+}
+
+function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[]): Out {
+  return {
+    roleArn,
+    createdByUs,
+    ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}),
+    attachedPolicies: attachedByUs,
+  };
+}
+
+export const iamRoleStage: Stage<'iam-role'> = {
+  id: 'iam-role',
+  title: 'IAM role',
+  needs: ['preflight'],
+  // Not 'permissions': check() compares the live role with the current mode anyway, and keeping
+  // the recorded outputs across a scoped<->seed switch tells run() which seed policies WE attached.
+  inputs: ['iamRole', 'workloadIdentity', 'clusterName', 'region'],
+
+  async check(ctx) {
+    const [{ inspectRole, pendingActions, hasManagedTag, describeAction }, { callAws }] = await Promise.all([
+      import('../aws/iam-role.js'),
+      import('../aws/errors.js'),
+    ]);
+    const dr = await desired(ctx, ctx.output('preflight').accountId);
+    const iam = await ctx.aws.iam();
+    const insp = await callAws(`reading IAM role ${dr.roleName}`, ctx.aws.profile, () => inspectRole(iam, dr));
+    if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
+    const todo = pendingActions(insp, dr);
+    if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
+    const createdByUs = (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(insp.role);
+    const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
+    return {
+      done: true,
+      reason: `role ${dr.roleName} trusts ${dr.workloadIdentity} and has the ${dr.mode} permissions`,
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached),
+    };
+  },
+
+  async run(ctx) {
+    const [{ applyRole, hasManagedTag, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
+    const dr = await desired(ctx, ctx.output('preflight').accountId);
+    const iam = await ctx.aws.iam();
+    const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
+      applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
+    );
+    const createdByUs = r.created || (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(r.role);
+    for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
+    const what = r.created
+      ? `created IAM role ${dr.roleName}`
+      : r.applied.length > 0
+        ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
+        : `IAM role ${dr.roleName} already as wanted`;
+    return {
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs),
+      summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
+    };
+  },
+
+  async plan(ctx) {
+    const [{ inspectRole, pendingActions, describeAction }, { errorMessage }, { partitionOf }] = await Promise.all([
+      import('../aws/iam-role.js'),
+      import('../errors.js'),
+      import('../desired.js'),
+    ]);
+    const accountId = ctx.tryOutput('preflight')?.accountId;
+    const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER);
+    const { mergeTrustPrincipal } = await import('../aws/trust-policy.js');
+    let trust = JSON.stringify(mergeTrustPrincipal(undefined, dr.workloadIdentity).doc, null, 2);
+    const details = (a: { kind: string }) =>
+      a.kind === 'create-role' || a.kind === 'add-principal'
+        ? `trust policy:\n${trust}`
+        : a.kind === 'put-inline'
+          ? `${dr.inlineName}:\n${JSON.stringify(dr.inlineDoc, null, 2)}`
+          : undefined;
+    const predictedArn = accountId ? `arn:${partitionOf(ctx.inputs.region)}:iam::${accountId}:role/${dr.roleName}` : '';
+    const guess: Out = { roleArn: predictedArn, createdByUs: true, ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}), attachedPolicies: [] };
+    let insp: Awaited<ReturnType<typeof inspectRole>>;
+    try {
+      if (!accountId) throw new Error('the AWS account is unknown (no identity)');
+      insp = await inspectRole(await ctx.aws.iam(), dr);
+    } catch (err) {
+      const unknown = `could not read IAM role ${dr.roleName}: ${errorMessage(err)}`;
+      const items: PlanItem[] = pendingActions({}, dr).map((a, i) => ({
+        action: `${describeAction(a, dr)} (if it does not exist)`,
+        ...(details(a) ? { details: details(a) } : {}),
+        ...(i === 0 ? { unknown } : {}),
+      }));
+      return { items, outputs: guess };
+    }
+    // An existing role keeps its other principals: show the merged document.
+    trust = JSON.stringify(mergeTrustPrincipal(insp.trust, dr.workloadIdentity).doc, null, 2);
+    const todo = pendingActions(insp, dr);
+    if (todo.length === 0) {
+      return { items: [{ action: `exists: role ${dr.roleName} trusts ${dr.workloadIdentity} with the ${dr.mode} permissions (skip)` }], outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn, createdByUs: false } };
+    }
+    const items: PlanItem[] = todo.map((a) => ({ action: describeAction(a, dr), ...(details(a) ? { details: details(a) } : {}) }));
+    return { items, outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn } };
+  },
+};

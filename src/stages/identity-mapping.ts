@@ -1,0 +1,126 @@
+// Stage 7: let the role into the cluster as Kubernetes user --k8s-user: an EKS access entry
+// (clusters in API or API_AND_CONFIG_MAP mode) or an entry appended to kube-system/aws-auth
+// (CONFIG_MAP). Never a duplicate, never a changed or dropped entry.
+import type { MappingKind } from '../aws/mapping.js';
+import type { Stage, StageContext } from '../engine/stage.js';
+import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
+
+type Out = StageOutputs['identity-mapping'];
+
+async function kindOf(ctx: StageContext): Promise<MappingKind> {
+  const { resolveMappingKind } = await import('../aws/mapping.js');
+  return resolveMappingKind(ctx.inputs.authMode, ctx.output('cluster').authenticationMode, ctx.inputs.clusterName);
+}
+
+function out(kind: MappingKind, principalArn: string, username: string, createdByUs: boolean, backupFile?: string): Out {
+  return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}) };
+}
+
+async function isPresent(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<boolean> {
+  const username = ctx.inputs.k8sUser;
+  if (kind === 'access-entry') {
+    const [{ accessEntryStatus }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+    const eks = await ctx.aws.eks();
+    const s = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () =>
+      accessEntryStatus(eks, ctx.inputs.clusterName, principalArn, username),
+    );
+    return s.state === 'present';
+  }
+  const { readAwsAuthMapping } = await import('../kube/aws-auth.js');
+  return (await readAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username })).state === 'present';
+}
+
+export const identityMappingStage: Stage<'identity-mapping'> = {
+  id: 'identity-mapping',
+  title: 'Identity mapping',
+  needs: ['role-arn', 'context'],
+  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+
+  async check(ctx): Promise<CheckResult<Out>> {
+    const kind = await kindOf(ctx);
+    const principalArn = ctx.output('role-arn').mappingArn;
+    if (!(await isPresent(ctx, kind, principalArn))) return { done: false };
+    const prev = ctx.tryOutput('identity-mapping');
+    const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
+    return {
+      done: true,
+      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}`,
+      outputs: out(kind, principalArn, ctx.inputs.k8sUser, prev?.kind === kind ? prev.createdByUs : false, prev?.kind === kind ? prev.backupFile : undefined),
+    };
+  },
+
+  async run(ctx) {
+    const kind = await kindOf(ctx);
+    const principalArn = ctx.output('role-arn').mappingArn;
+    const username = ctx.inputs.k8sUser;
+    const prev = ctx.tryOutput('identity-mapping');
+    if (kind === 'access-entry') {
+      const [{ ensureAccessEntry }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+      const eks = await ctx.aws.eks();
+      const created = await callAws(`creating the access entry for ${principalArn}`, ctx.aws.profile, () =>
+        ensureAccessEntry(eks, ctx.inputs.clusterName, principalArn, username, {
+          progress: (t) => ctx.progress(t),
+          debug: (t) => ctx.debug(t),
+          signal: ctx.signal,
+        }),
+      );
+      return {
+        outputs: out(kind, principalArn, username, created || (prev?.kind === kind && prev.createdByUs)),
+        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}`,
+      };
+    }
+    const path = await import('node:path');
+    const { ensureAwsAuthMapping } = await import('../kube/aws-auth.js');
+    const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
+      backupDir: path.join(ctx.stateDir, 'backups'),
+      debug: (t) => ctx.debug(t),
+    });
+    const backupFile = r.backupFile ?? (prev?.kind === kind ? prev.backupFile : undefined);
+    return {
+      outputs: out(kind, principalArn, username, r.changed || (prev?.kind === kind && prev.createdByUs), backupFile),
+      summary: r.createdConfigMap
+        ? `created kube-system/aws-auth with ${principalArn} → user ${username}`
+        : r.changed
+          ? `appended ${principalArn} → user ${username} to kube-system/aws-auth (backup ${r.backupFile})`
+          : `kube-system/aws-auth already maps ${principalArn} → user ${username}`,
+    };
+  },
+
+  async plan(ctx) {
+    const { errorMessage } = await import('../errors.js');
+    const username = ctx.inputs.k8sUser;
+    const roleArn = ctx.tryOutput('role-arn');
+    const principalArn = roleArn?.mappingArn ?? `<ARN of role ${ctx.inputs.iamRole}, without path>`;
+    const clusterMode = ctx.tryOutput('cluster')?.authenticationMode;
+    let kind: MappingKind;
+    try {
+      const { resolveMappingKind } = await import('../aws/mapping.js');
+      kind = clusterMode ? resolveMappingKind(ctx.inputs.authMode, clusterMode, ctx.inputs.clusterName) : ctx.inputs.authMode === 'aws-auth' ? 'aws-auth' : 'access-entry';
+    } catch (err) {
+      return { items: [{ action: 'map the role to a Kubernetes user', unknown: errorMessage(err) }] };
+    }
+    const action =
+      kind === 'access-entry'
+        ? `create EKS access entry ${principalArn} → user ${username} (type STANDARD) unless present`
+        : `append { rolearn: ${principalArn}, username: ${username} } to kube-system/aws-auth mapRoles unless present (backup first; every existing entry kept)`;
+    const item: PlanItem = { action };
+    if (kind === 'aws-auth') {
+      const { renderEntry } = await import('../kube/aws-auth.js');
+      item.details = renderEntry({ rolearn: principalArn, username });
+    }
+    if (!roleArn || !clusterMode) return { items: [{ ...item, unknown: 'the role ARN or the cluster is not known yet' }] };
+    try {
+      if (await isPresent(ctx, kind, principalArn)) {
+        return { items: [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }], outputs: out(kind, principalArn, username, false) };
+      }
+      if (kind === 'aws-auth') {
+        // Prove the edit now (refusals and malformed YAML show up in the plan), without writing.
+        const { planAwsAuthChange, AWS_AUTH } = await import('../kube/aws-auth.js');
+        planAwsAuthChange(await ctx.kube().readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name), { rolearn: principalArn, username });
+      }
+    } catch (err) {
+      return { items: [{ ...item, unknown: errorMessage(err) }], outputs: out(kind, principalArn, username, true) };
+    }
+    return { items: [item], outputs: out(kind, principalArn, username, true) };
+  },
+};

@@ -1,0 +1,42 @@
+// Stage 4: the Role granting exactly what EksPodOperator needs in the namespace (seed:
+// `kubectl create -f k8s/role.yaml`). Rules compare as a set; a drifted Role is put back and the
+// difference reported ("added verb delete on pods"), keeping labels and annotations others added.
+import type { Stage } from '../engine/stage.js';
+import { planOwned, roleOps } from '../kube/objects.js';
+import { outOfSync, reconcile } from '../kube/reconcile.js';
+
+export const k8sRoleStage: Stage<'k8s-role'> = {
+  id: 'k8s-role',
+  title: 'Create the Kubernetes Role',
+  needs: ['namespace'],
+  inputs: ['clusterName', 'namespace', 'k8sRole'],
+
+  async check(ctx) {
+    const why = await outOfSync(roleOps(() => ctx.kube(), ctx.inputs));
+    if (why) return { done: false, reason: why };
+    return {
+      done: true,
+      reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
+      outputs: { created: ctx.tryOutput('k8s-role')?.created ?? false, changed: [] },
+    };
+  },
+
+  async run(ctx) {
+    const { k8sRole, namespace } = ctx.inputs;
+    const r = await reconcile(roleOps(() => ctx.kube(), ctx.inputs));
+    for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
+    return {
+      outputs: { created: r.created, changed: r.changed },
+      summary: r.created
+        ? `created Role ${k8sRole} in ${namespace}`
+        : r.changed.length
+          ? `updated Role ${k8sRole}: ${r.changed.join('; ')}`
+          : `Role ${k8sRole} already as desired`,
+    };
+  },
+
+  async plan(ctx) {
+    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    return { items: p.items, outputs: { created: !p.exists, changed: [] } };
+  },
+};

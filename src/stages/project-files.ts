@@ -1,0 +1,136 @@
+// Stage 12: the seed's "Project Contents" — k8s/ manifests and IAM policies (exactly what the
+// tool applies), the two DAGs filled with the chosen names, and .astro-remote-kpo/ in
+// .dockerignore. A file the user changed is never overwritten without asking (interactive: a
+// diff and a question; non-interactive: kept with a warning, unless --force).
+import path from 'node:path';
+import type { Stage, StageContext } from '../engine/stage.js';
+import { UsageError } from '../errors.js';
+import type { PlanItem, StageOutputs, StageResult } from '../types.js';
+
+type Outputs = StageOutputs['project-files'];
+
+const lib = async () => ({
+  ...(await import('../airflow/project-files.js')),
+  ...(await import('../airflow/files.js')),
+  ...(await import('../airflow/diff.js')),
+});
+
+const NOT_ASTRO = (dir: string) =>
+  `${dir} is not an Astro project (no Dockerfile FROM an astro-runtime image, no .astro/ folder): writing the files anyway. Run \`astro dev init\` there to make it one.`;
+
+async function clusterConfigText(ctx: StageContext): Promise<string> {
+  const { readTextIfExists } = await lib();
+  if (!ctx.inputs.clusterConfig) return (await import('../aws/cluster-config.js')).renderClusterConfig(ctx.inputs);
+  // The user's own ClusterConfig is what eksctl uses, so it is what k8s/cluster.yaml records.
+  const text = await readTextIfExists(ctx.inputs.clusterConfig);
+  if (text === undefined) throw new UsageError(`--cluster-config ${JSON.stringify(ctx.inputs.clusterConfig)} does not exist.`, 'Pass an existing eksctl ClusterConfig file, or leave the flag out to have k8s/cluster.yaml rendered.');
+  return text;
+}
+
+/** Where every file stands, read-only. */
+async function survey(ctx: StageContext, accountId: string) {
+  const l = await lib();
+  const files = await l.desiredProjectFiles(ctx.inputs, accountId, await clusterConfigText(ctx));
+  const store = { ...(ctx.tryOutput('project-files')?.hashes ?? {}), ...(await l.readHashStore(ctx.stateDir)) };
+  const decisions = await Promise.all(
+    files.map(async (f) => {
+      const abs = path.join(ctx.projectDir, ...f.path.split('/'));
+      const current = await l.readTextIfExists(abs);
+      return { ...f, abs, current, status: l.classify(current, f.content, store[f.path]) };
+    }),
+  );
+  const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
+  const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
+  return { decisions, store, dockerignoreFile, dockerignore, astroProject: await l.isAstroProject(ctx.projectDir) };
+}
+
+type Survey = Awaited<ReturnType<typeof survey>>;
+type Decision = Survey['decisions'][number];
+
+/** Overwrite a file the user changed? --force: yes; interactive: show the diff and ask; else no. */
+async function overwriteUserFile(ctx: StageContext, d: Decision): Promise<boolean> {
+  if (ctx.flags.force) return true;
+  if (!ctx.io.interactive) return false;
+  const { unifiedDiff } = await lib();
+  ctx.io.info(`${d.path} differs from what astro-remote-kpo would write (did you edit it?):`);
+  for (const line of unifiedDiff(d.current ?? '', d.content, d.path).trimEnd().split('\n')) ctx.io.info(`  ${line}`);
+  return ctx.io.confirm({ flag: '--force', message: `Overwrite ${d.path} with the version above?`, default: false });
+}
+
+export const projectFilesStage: Stage<'project-files'> = {
+  id: 'project-files',
+  title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
+  needs: ['preflight'],
+  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentity', 'permissions', 'connId', 'clusterConfig'],
+
+  async check(ctx) {
+    const { sha256 } = await lib();
+    const s = await survey(ctx, ctx.output('preflight').accountId);
+    const pending = s.decisions.filter((d) => d.status !== 'same');
+    if (pending.length || s.dockerignore !== undefined) {
+      const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
+      if (s.dockerignore !== undefined) what.push('.dockerignore');
+      return { done: false, reason: `to write: ${what.join(', ')}` };
+    }
+    const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
+    return {
+      done: true,
+      reason: `all ${s.decisions.length} project files are up to date`,
+      outputs: { written: [], kept: [], astroProject: s.astroProject, hashes },
+      ...(s.astroProject ? {} : { warnings: [NOT_ASTRO(ctx.projectDir)] }),
+    };
+  },
+
+  async run(ctx): Promise<StageResult<Outputs>> {
+    const l = await lib();
+    const s = await survey(ctx, ctx.output('preflight').accountId);
+    const warnings: string[] = s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)];
+    const written: string[] = [];
+    const kept: string[] = [];
+    const hashes: Record<string, string> = {};
+    for (const d of s.decisions) {
+      if (d.status === 'changed' && !(await overwriteUserFile(ctx, d))) {
+        kept.push(d.path);
+        if (s.store[d.path]) hashes[d.path] = s.store[d.path]!;
+        warnings.push(`kept ${d.path}: it differs from what astro-remote-kpo wrote (your edit?). Rerun with --force to overwrite it, or delete it.`);
+        continue;
+      }
+      if (d.status !== 'same') {
+        await l.writeTextAtomic(d.abs, d.content);
+        written.push(d.path);
+      }
+      hashes[d.path] = l.sha256(d.content);
+    }
+    // Keep remembering files we wrote under other inputs (e.g. the permissions policy).
+    await l.writeHashStore(ctx.stateDir, { ...s.store, ...hashes });
+    if (s.dockerignore !== undefined) {
+      await l.writeTextAtomic(s.dockerignoreFile, s.dockerignore);
+      written.push('.dockerignore');
+    }
+    const same = s.decisions.length - written.filter((p) => p !== '.dockerignore').length - kept.length;
+    const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
+    return { outputs: { written, kept, astroProject: s.astroProject, hashes }, summary: parts.join(', '), warnings };
+  },
+
+  async plan(ctx) {
+    const { unifiedDiff } = await lib();
+    const accountId = ctx.tryOutput('preflight')?.accountId;
+    const s = await survey(ctx, accountId ?? '<account-id>');
+    const items: PlanItem[] = [];
+    const same: string[] = [];
+    for (const d of s.decisions) {
+      const unknown = !accountId && d.path === 'k8s/iam-permissions-policy.json' ? { unknown: 'the AWS account id (no credentials): shown as <account-id>' } : {};
+      if (d.status === 'same') same.push(d.path);
+      else if (d.status === 'create') items.push({ action: `create ${d.path}`, ...unknown });
+      else if (d.status === 'update') items.push({ action: `update ${d.path}`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
+      else {
+        const verb = ctx.flags.force ? 'overwrite (--force)' : ctx.io.interactive ? 'ask before overwriting' : 'keep (--force overwrites)';
+        items.push({ action: `${verb}: ${d.path}, changed by you`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
+      }
+    }
+    if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
+    if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
+    if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
+    return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {} } };
+  },
+};

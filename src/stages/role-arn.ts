@@ -1,0 +1,74 @@
+// Stage 6: read the role's ARN (GetRole) and the form identity mappings need (no IAM path).
+import type { Stage, StageContext } from '../engine/stage.js';
+import type { StageOutputs } from '../types.js';
+
+type Out = StageOutputs['role-arn'];
+
+async function readArn(ctx: StageContext, waitForPropagation: boolean): Promise<Out | undefined> {
+  const [{ getRole }, { callAws }, { retryIamPropagation }, { roleArnWithoutPath }] = await Promise.all([
+    import('../aws/iam-role.js'),
+    import('../aws/errors.js'),
+    import('../aws/retry.js'),
+    import('../desired.js'),
+  ]);
+  const iam = await ctx.aws.iam();
+  const name = ctx.inputs.iamRole;
+  const role = await callAws(`reading IAM role ${name}`, ctx.aws.profile, () =>
+    waitForPropagation
+      ? // iam-role saw (or made) the role a moment ago: NoSuchEntity now means IAM has not caught up.
+        retryIamPropagation(
+          async () => {
+            const r = await getRole(iam, name);
+            if (!r) throw Object.assign(new Error(`IAM role ${name} not found`), { name: 'NoSuchEntityException' });
+            return r;
+          },
+          { afterCreate: true, progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal },
+        )
+      : getRole(iam, name),
+  );
+  if (!role?.Arn) return undefined;
+  return { roleArn: role.Arn, mappingArn: roleArnWithoutPath(role.Arn) };
+}
+
+export const roleArnStage: Stage<'role-arn'> = {
+  id: 'role-arn',
+  title: 'IAM role ARN',
+  needs: ['iam-role'],
+  inputs: ['iamRole'],
+
+  // Read-only, so "already done" is simply the same lookup.
+  async check(ctx) {
+    const out = await readArn(ctx, false);
+    if (!out) return { done: false, reason: `role ${ctx.inputs.iamRole} not found` };
+    return { done: true, reason: `role ARN ${out.roleArn}`, outputs: out };
+  },
+
+  async run(ctx) {
+    const out = await readArn(ctx, true);
+    if (!out) throw new (await import('../errors.js')).StageFailedError(`IAM role ${ctx.inputs.iamRole} has no ARN`);
+    return {
+      outputs: out,
+      summary: out.mappingArn === out.roleArn ? `role ARN ${out.roleArn}` : `role ARN ${out.roleArn} (mapped as ${out.mappingArn}, without its path)`,
+    };
+  },
+
+  async plan(ctx) {
+    const { errorMessage } = await import('../errors.js');
+    const { roleArnWithoutPath } = await import('../desired.js');
+    try {
+      const out = await readArn(ctx, false);
+      if (out) return { items: [{ action: `read role ARN: ${out.roleArn}` }], outputs: out };
+    } catch (err) {
+      const guess = ctx.tryOutput('iam-role')?.roleArn;
+      return {
+        items: [{ action: `read the ARN of IAM role ${ctx.inputs.iamRole}`, unknown: errorMessage(err) }],
+        ...(guess ? { outputs: { roleArn: guess, mappingArn: roleArnWithoutPath(guess) } } : {}),
+      };
+    }
+    const guess = ctx.tryOutput('iam-role')?.roleArn;
+    return {
+      items: [{ action: `read the ARN of IAM role ${ctx.inputs.iamRole} once it exists${guess ? `: ${guess}` : ''}` }],
+      ...(guess ? { outputs: { roleArn: guess, mappingArn: roleArnWithoutPath(guess) } } : {}),
+    };
+  },
+};

@@ -1,0 +1,45 @@
+// Stage 9: bind the Role to the Kubernetes user the IAM role maps to (seed:
+// `kubectl create -f k8s/role-binding.yaml`). Subjects compare as a set; roleRef cannot be changed
+// in place, so a binding pointing at another Role is deleted and re-created (and reported).
+import type { Stage } from '../engine/stage.js';
+import { roleBindingName } from '../desired.js';
+import { planOwned, roleBindingOps } from '../kube/objects.js';
+import { outOfSync, reconcile } from '../kube/reconcile.js';
+
+export const roleBindingStage: Stage<'role-binding'> = {
+  id: 'role-binding',
+  title: 'Bind the Role to the Kubernetes user',
+  needs: ['k8s-role'],
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser'],
+
+  async check(ctx) {
+    const name = roleBindingName(ctx.inputs.k8sRole);
+    const why = await outOfSync(roleBindingOps(() => ctx.kube(), ctx.inputs));
+    if (why) return { done: false, reason: why };
+    return {
+      done: true,
+      reason: `RoleBinding ${name} binds Role ${ctx.inputs.k8sRole} to User ${ctx.inputs.k8sUser}`,
+      outputs: { created: ctx.tryOutput('role-binding')?.created ?? false, name, changed: [] },
+    };
+  },
+
+  async run(ctx) {
+    const name = roleBindingName(ctx.inputs.k8sRole);
+    const r = await reconcile(roleBindingOps(() => ctx.kube(), ctx.inputs));
+    for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
+    return {
+      outputs: { created: r.created, name, changed: r.changed },
+      summary: r.changed.length
+        ? `${r.created ? 're-created' : 'updated'} RoleBinding ${name}: ${r.changed.join('; ')}`
+        : r.created
+          ? `created RoleBinding ${name} (Role ${ctx.inputs.k8sRole} → User ${ctx.inputs.k8sUser})`
+          : `RoleBinding ${name} already as desired`,
+    };
+  },
+
+  async plan(ctx) {
+    const name = roleBindingName(ctx.inputs.k8sRole);
+    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
+  },
+};

@@ -1,0 +1,53 @@
+// Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
+import type { Stage } from '../engine/stage.js';
+
+export const verifyMappingStage: Stage<'verify-mapping'> = {
+  id: 'verify-mapping',
+  title: 'Verify identity mapping',
+  needs: ['identity-mapping'],
+  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+
+  async run(ctx) {
+    const { StageFailedError } = await import('../errors.js');
+    const m = ctx.output('identity-mapping');
+    const username = ctx.inputs.k8sUser;
+    if (m.kind === 'access-entry') {
+      const [{ accessEntryStatus }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+      const eks = await ctx.aws.eks();
+      const s = await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () =>
+        accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username),
+      );
+      if (s.state !== 'present') {
+        throw new StageFailedError(
+          s.state === 'absent'
+            ? `No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`
+            : `The access entry for ${m.principalArn} maps to ${JSON.stringify(s.username ?? '(none)')}, not ${JSON.stringify(username)}.`,
+          'Run again with --from identity-mapping.',
+        );
+      }
+      return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
+    }
+    const { readAwsAuthMapping } = await import('../kube/aws-auth.js');
+    const s = await readAwsAuthMapping(ctx.kube(), { rolearn: m.principalArn, username });
+    if (s.state !== 'present') {
+      throw new StageFailedError(
+        !s.configMapExists
+          ? 'kube-system/aws-auth does not exist.'
+          : s.state === 'absent'
+            ? `kube-system/aws-auth has no entry for ${m.principalArn}.`
+            : `kube-system/aws-auth maps ${m.principalArn} to ${JSON.stringify(s.existingUsername ?? '(none)')}, not ${JSON.stringify(username)}.`,
+        'Run again with --from identity-mapping.',
+      );
+    }
+    return { outputs: { kind: m.kind, username }, summary: `kube-system/aws-auth maps ${m.principalArn} → user ${username}` };
+  },
+
+  async plan(ctx) {
+    const m = ctx.tryOutput('identity-mapping');
+    const where = m?.kind === 'aws-auth' ? 'kube-system/aws-auth' : m?.kind === 'access-entry' ? 'the EKS access entry' : 'the mapping';
+    return {
+      items: [{ action: `read ${where} back and check it maps the role to ${ctx.inputs.k8sUser}` }],
+      ...(m ? { outputs: { kind: m.kind, username: ctx.inputs.k8sUser } } : {}),
+    };
+  },
+};

@@ -1,0 +1,96 @@
+// verify rows on the cluster: namespace, Role and RoleBinding as src/desired.ts says (only the
+// fields that grant access are compared; labels are bookkeeping), and the full access matrix.
+import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
+import type { KubeApi } from '../kube/api.js';
+import { fail, failFromError, pass, type CheckRow } from './row.js';
+import type { VerifyContext } from './context.js';
+
+function restore(vc: VerifyContext, from: string): string {
+  return `npx astro-remote-kpo init --workload-identity ${vc.ctx.inputs.workloadIdentity} --from ${from}`;
+}
+
+/** The reconcile helpers phrase differences as the update would ("added verb x"): say what is off. */
+function asFinding(change: string): string {
+  return change.replace(/^added /, 'missing ').replace(/^removed /, 'extra ');
+}
+
+function kubeOf(vc: VerifyContext): KubeApi {
+  if (!vc.kube) throw new Error('internal: no Kubernetes API');
+  return vc.kube;
+}
+
+export async function checkNamespace(vc: VerifyContext): Promise<CheckRow> {
+  const { namespace } = vc.ctx.inputs;
+  try {
+    const ns = await kubeOf(vc).readNamespace(namespace);
+    if (!ns) return fail('namespace', `namespace ${namespace} does not exist`, `Create it: ${restore(vc, 'namespace')}`);
+    const phase = (ns.status as { phase?: unknown } | undefined)?.phase;
+    if (phase === 'Terminating') return fail('namespace', `namespace ${namespace} is being deleted (Terminating)`, 'Wait until it is gone, then run init again (or pick another --namespace).');
+    return pass('namespace', `${namespace} exists`);
+  } catch (err) {
+    return failFromError('namespace', err, 'Check that the identity you run verify with may read namespaces.');
+  }
+}
+
+export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
+  const { namespace, k8sRole } = vc.ctx.inputs;
+  const { ruleChanges } = await import('../kube/reconcile.js');
+  try {
+    const role = await kubeOf(vc).readRole(namespace, k8sRole);
+    if (!role) return fail('k8s-role', `Role ${k8sRole} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'k8s-role')}`);
+    const diff = ruleChanges(role.rules, roleObject(vc.ctx.inputs).rules).map(asFinding);
+    if (diff.length) {
+      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}`, `Put the rules back: ${restore(vc, 'k8s-role')}`);
+    }
+    return pass('k8s-role', `Role ${k8sRole} grants exactly the EksPodOperator rules in ${namespace}`);
+  } catch (err) {
+    return failFromError('k8s-role', err, 'Check that the identity you run verify with may read Roles.');
+  }
+}
+
+export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
+  const { namespace, k8sRole, k8sUser } = vc.ctx.inputs;
+  const name = roleBindingName(k8sRole);
+  const { roleRefChange, subjectChanges } = await import('../kube/reconcile.js');
+  try {
+    const rb = await kubeOf(vc).readRoleBinding(namespace, name);
+    if (!rb) return fail('role-binding', `RoleBinding ${name} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'role-binding')}`);
+    const desired = roleBindingObject(vc.ctx.inputs);
+    const diff = [roleRefChange(rb.roleRef, desired.roleRef), ...subjectChanges(rb.subjects, desired.subjects).map(asFinding)].filter(
+      (d): d is string => d !== undefined,
+    );
+    if (diff.length) {
+      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}`, `Put it back: ${restore(vc, 'role-binding')}`);
+    }
+    return pass('role-binding', `${name} binds Role ${k8sRole} to User ${k8sUser}`);
+  } catch (err) {
+    return failFromError('role-binding', err, 'Check that the identity you run verify with may read RoleBindings.');
+  }
+}
+
+/** Every verb EksPodOperator needs allowed, every grant it must not have denied (access-check's matrix). */
+export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
+  const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
+  const { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks } = await import('../kube/access.js');
+  try {
+    const { method, rows, fallbackReason } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs));
+    const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
+    const extra = rows.filter((r) => r.expect === 'denied' && !r.ok);
+    const needed = rows.filter((r) => r.expect === 'allowed').length;
+    const data = { method, rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })) };
+    const how = `${method}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason})` : ''}`;
+    if (!missing.length && !extra.length) {
+      return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data });
+    }
+    const parts = [
+      ...(missing.length ? [`missing ${missing.map(caseLabel).join(', ')}`] : []),
+      ...(extra.length ? [`may also ${extra.map(caseLabel).join(', ')}`] : []),
+    ];
+    const fix = missing.length
+      ? `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`
+      : `Find the binding that grants User ${k8sUser} more than EksPodOperator needs and narrow it (kubectl get rolebindings,clusterrolebindings -A -o wide | grep ${k8sUser}).`;
+    return fail('access-matrix', `User ${k8sUser}: ${parts.join('; ')} (${how})`, fix, { lines: accessTable(rows), data });
+  } catch (err) {
+    return failFromError('access-matrix', err, 'The identity you run verify with needs to create SubjectAccessReviews (or impersonate users).');
+  }
+}

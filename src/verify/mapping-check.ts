@@ -1,0 +1,99 @@
+// verify row: the identity mapping. Which kind the cluster honours follows --auth-mode and the
+// cluster's authentication mode (the identity-mapping stage's own rule); then: it exists, it maps
+// to --k8s-user, nothing shadows it, and its ARN carries no IAM path.
+import { roleArnWithoutPath } from '../desired.js';
+import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
+import type { VerifyContext } from './context.js';
+
+function restore(vc: VerifyContext): string {
+  return `npx astro-remote-kpo init --workload-identity ${vc.ctx.inputs.workloadIdentity} --from identity-mapping`;
+}
+
+async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {
+  const { clusterName, k8sUser } = vc.ctx.inputs;
+  const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
+  const eks = await vc.ctx.aws.eks();
+  const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
+  const entry = await read(principal);
+  if (entry) {
+    if (entry.username === k8sUser) return pass('mapping', `EKS access entry ${principal} → user ${k8sUser}`, { data: { kind: 'access-entry' } });
+    return fail(
+      'mapping',
+      `the EKS access entry for ${principal} maps to user ${JSON.stringify(entry.username ?? '(none)')}, not ${JSON.stringify(k8sUser)}`,
+      `Use --k8s-user ${entry.username ?? '<that user>'}, or change the entry: aws eks update-access-entry --cluster-name ${clusterName} --principal-arn ${principal} --username ${k8sUser}`,
+      { data: { kind: 'access-entry' } },
+    );
+  }
+  if (principal !== roleArn && (await read(roleArn))) {
+    return fail(
+      'mapping',
+      `the EKS access entry names ${roleArn}, with its IAM path; EKS matches the assumed role without the path (${principal})`,
+      `Delete it (aws eks delete-access-entry --cluster-name ${clusterName} --principal-arn ${roleArn}) and run: ${restore(vc)}`,
+      { data: { kind: 'access-entry' } },
+    );
+  }
+  return fail('mapping', `no EKS access entry for ${principal} on cluster ${clusterName}`, `Create it: ${restore(vc)}`, { data: { kind: 'access-entry' } });
+}
+
+async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {
+  const { clusterName, k8sUser } = vc.ctx.inputs;
+  const kube = vc.kube;
+  if (!kube) throw new Error('internal: no Kubernetes API for the aws-auth check');
+  const { AWS_AUTH, findMapping, parseMapRoles } = await import('../kube/aws-auth.js');
+  const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+  const data = { kind: 'aws-auth' };
+  if (!cm) return fail('mapping', 'kube-system/aws-auth does not exist', `Create the mapping: ${restore(vc)}`, { data });
+  const entries = parseMapRoles(cm.data?.mapRoles);
+  const want = { rolearn: principal, username: k8sUser };
+  const found = findMapping(entries, want);
+  if (found.state === 'shadowed') {
+    return fail(
+      'mapping',
+      `kube-system/aws-auth also maps ${principal} to user ${JSON.stringify(found.existingUsername ?? '(none)')}: that entry shadows the one for ${k8sUser}`,
+      `Remove the other entry for ${principal} (kubectl -n kube-system edit configmap aws-auth), or use --k8s-user ${found.existingUsername ?? '<that user>'}.`,
+      { data },
+    );
+  }
+  if (found.state === 'absent') {
+    if (principal !== roleArn && findMapping(entries, { rolearn: roleArn, username: k8sUser }).state !== 'absent') {
+      return fail(
+        'mapping',
+        `kube-system/aws-auth maps ${roleArn} with its IAM path; the authenticator matches the assumed role without the path (${principal})`,
+        `Change rolearn to ${principal} in kube-system/aws-auth, or remove that entry and run: ${restore(vc)}`,
+        { data },
+      );
+    }
+    return fail('mapping', `kube-system/aws-auth has no entry for ${principal}`, `Add it (every other entry is kept): ${restore(vc)}`, { data });
+  }
+  // In API_AND_CONFIG_MAP an access entry for the same principal wins over aws-auth.
+  if (vc.clusterOut?.authenticationMode === 'API_AND_CONFIG_MAP') {
+    const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
+    const eks = await vc.ctx.aws.eks();
+    const entry = await callAws(`reading the access entry for ${principal}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, principal));
+    if (entry && entry.username !== k8sUser) {
+      return fail(
+        'mapping',
+        `kube-system/aws-auth maps ${principal} to ${k8sUser}, but an EKS access entry for it (user ${JSON.stringify(entry.username ?? '(none)')}) takes precedence and shadows it`,
+        `Delete the access entry (aws eks delete-access-entry --cluster-name ${clusterName} --principal-arn ${principal}) or use --auth-mode access-entry --k8s-user ${entry.username ?? '<that user>'}.`,
+        { data },
+      );
+    }
+  }
+  return pass('mapping', `kube-system/aws-auth maps ${principal} → user ${k8sUser}`, { data });
+}
+
+export async function checkMapping(vc: VerifyContext): Promise<CheckRow> {
+  const { inputs } = vc.ctx;
+  const roleArn = vc.roleArn;
+  const mode = vc.clusterOut?.authenticationMode;
+  if (!roleArn || !mode) return fail('mapping', 'internal: role ARN or cluster unknown', 'Run verify again.');
+  try {
+    const { resolveMappingKind } = await import('../aws/mapping.js');
+    const kind = resolveMappingKind(inputs.authMode, mode, inputs.clusterName);
+    const principal = roleArnWithoutPath(roleArn);
+    if (kind === 'aws-auth' && !vc.kube) return skip('mapping', 'kube-api', 'kube-system/aws-auth cannot be read without the Kubernetes API');
+    return kind === 'access-entry' ? await accessEntryRow(vc, roleArn, principal) : await awsAuthRow(vc, roleArn, principal);
+  } catch (err) {
+    return failFromError('mapping', err, `Check the mapping by hand, then run: ${restore(vc)}`);
+  }
+}

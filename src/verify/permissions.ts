@@ -1,0 +1,101 @@
+// verify row: may the IAM role call eks:DescribeCluster on this cluster? Asked of IAM's policy
+// simulator when the caller may use it; otherwise answered by reading the role's inline and
+// attached policies and evaluating them here. The row says which method answered.
+import type { IAMClient } from '@aws-sdk/client-iam';
+import { clusterArn } from '../desired.js';
+import { decodePolicyDocument } from '../aws/trust-policy.js';
+import { evaluatePolicies, type Evaluation, type SourcePolicy } from './policy-eval.js';
+import { fail, failFromError, pass, type CheckRow } from './row.js';
+import type { VerifyContext } from './context.js';
+
+const ACTION = 'eks:DescribeCluster';
+const iamSdk = () => import('@aws-sdk/client-iam');
+
+async function simulate(iam: IAMClient, roleArn: string, resource: string): Promise<{ allowed: boolean; decision: string; matched: string[] }> {
+  const { SimulatePrincipalPolicyCommand } = await iamSdk();
+  const r = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: [ACTION], ResourceArns: [resource] }));
+  const res = r.EvaluationResults?.[0];
+  const decision = res?.EvalDecision ?? 'implicitDeny';
+  return { allowed: decision === 'allowed', decision, matched: (res?.MatchedStatements ?? []).map((m) => m.SourcePolicyId ?? '?') };
+}
+
+/** Inline policies plus attached managed policies' default versions; unreadable ones are listed. */
+export async function readRolePolicies(iam: IAMClient, roleName: string): Promise<{ policies: SourcePolicy[]; unreadable: string[] }> {
+  const sdk = await iamSdk();
+  const policies: SourcePolicy[] = [];
+  const unreadable: string[] = [];
+  let marker: string | undefined;
+  do {
+    const r = await iam.send(new sdk.ListRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
+    for (const name of r.PolicyNames ?? []) {
+      const p = await iam.send(new sdk.GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+      const doc = decodePolicyDocument(p.PolicyDocument);
+      if (doc) policies.push({ name: `inline ${name}`, doc });
+    }
+    marker = r.IsTruncated ? r.Marker : undefined;
+  } while (marker);
+  do {
+    const r = await iam.send(new sdk.ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
+    for (const a of r.AttachedPolicies ?? []) {
+      if (!a.PolicyArn) continue;
+      try {
+        const pol = await iam.send(new sdk.GetPolicyCommand({ PolicyArn: a.PolicyArn }));
+        const version = pol.Policy?.DefaultVersionId;
+        const v = await iam.send(new sdk.GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: version }));
+        const doc = decodePolicyDocument(v.PolicyVersion?.Document);
+        if (doc) policies.push({ name: `managed ${a.PolicyArn}`, doc });
+        else unreadable.push(a.PolicyArn);
+      } catch {
+        unreadable.push(a.PolicyArn);
+      }
+    }
+    marker = r.IsTruncated ? r.Marker : undefined;
+  } while (marker);
+  return { policies, unreadable };
+}
+
+function fixFor(vc: VerifyContext, resource: string): string {
+  const { iamRole, workloadIdentity } = vc.ctx.inputs;
+  return `Restore the inline policy: npx astro-remote-kpo init --workload-identity ${workloadIdentity} --from iam-role; or allow ${ACTION} on ${resource} in a policy of role ${iamRole}.`;
+}
+
+function fromEvaluation(vc: VerifyContext, e: Evaluation, resource: string, unreadable: string[], why: string): CheckRow {
+  const method = `read the role's policies (${why}; permission boundaries and SCPs are not evaluated)`;
+  const notes = [
+    ...(e.conditional.length ? [`statements with a Condition were not evaluated: ${e.conditional.join(', ')}`] : []),
+    ...(unreadable.length ? [`could not read managed policies: ${unreadable.join(', ')}`] : []),
+  ];
+  const data = { method: 'policy-read', decision: e.decision, matchedBy: e.matchedBy };
+  if (e.decision === 'allowed') return pass('iam-permissions', `allowed on ${resource} by ${e.matchedBy.join(', ')}; method: ${method}`, { notes, data });
+  const detail =
+    e.decision === 'explicitDeny'
+      ? `explicitly denied on ${resource} by ${e.matchedBy.join(', ')}; method: ${method}`
+      : `no policy of the role allows ${ACTION} on ${resource}; method: ${method}`;
+  return fail('iam-permissions', detail, fixFor(vc, resource), { notes, data });
+}
+
+export async function checkPermissions(vc: VerifyContext): Promise<CheckRow> {
+  const { inputs } = vc.ctx;
+  const roleArn = vc.role?.Arn;
+  if (!roleArn || !vc.identity) return fail('iam-permissions', `IAM role ${inputs.iamRole} does not exist`, fixFor(vc, inputs.clusterName));
+  const resource = vc.cluster?.arn ?? clusterArn(inputs, vc.identity.accountId);
+  const { awsErrorCode } = await import('../aws/errors.js');
+  try {
+    const iam = await vc.ctx.aws.iam();
+    let why: string;
+    try {
+      const s = await simulate(iam, roleArn, resource);
+      const data = { method: 'SimulatePrincipalPolicy', decision: s.decision, matchedBy: s.matched };
+      if (s.allowed) return pass('iam-permissions', `allowed on ${resource}${s.matched.length ? ` by ${s.matched.join(', ')}` : ''}; method: iam:SimulatePrincipalPolicy`, { data });
+      return fail('iam-permissions', `${s.decision} for ${ACTION} on ${resource}; method: iam:SimulatePrincipalPolicy`, fixFor(vc, resource), { data });
+    } catch (err) {
+      const code = awsErrorCode(err);
+      if (code !== 'AccessDenied' && code !== 'UnauthorizedOperation') throw err;
+      why = `you may not call iam:SimulatePrincipalPolicy`;
+    }
+    const { policies, unreadable } = await readRolePolicies(iam, inputs.iamRole);
+    return fromEvaluation(vc, evaluatePolicies(policies, ACTION, resource), resource, unreadable, why);
+  } catch (err) {
+    return failFromError('iam-permissions', err, 'The identity you run verify with needs iam:SimulatePrincipalPolicy, or iam:ListRolePolicies/GetRolePolicy/ListAttachedRolePolicies.');
+  }
+}

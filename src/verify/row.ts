@@ -1,0 +1,75 @@
+// One verify row: a link of the authorization chain, whether it holds, and what to do if not.
+// Rows are data (printed as a table or one JSON document); a failing row is never an exception.
+
+export const CHECK_IDS = [
+  'credentials',
+  'cluster',
+  'kube-api',
+  'iam-trust',
+  'iam-permissions',
+  'mapping',
+  'namespace',
+  'k8s-role',
+  'role-binding',
+  'access-matrix',
+  'connection',
+  'dags',
+] as const;
+export type CheckId = (typeof CHECK_IDS)[number];
+
+/** pass ✔, fail ✖, skip – (not checked because a row it depends on failed). */
+export type RowStatus = 'pass' | 'fail' | 'skip';
+
+export interface CheckRow {
+  id: CheckId;
+  title: string;
+  status: RowStatus;
+  /** What was found, in one sentence. */
+  detail: string;
+  /** What to do about a failure (or, for a skip, which row to fix first). */
+  fix?: string;
+  /** Extra lines printed under the row (e.g. the access table). */
+  lines?: string[];
+  /** Things worth knowing that do not fail the row. */
+  notes?: string[];
+  /** Structured extras for --json (e.g. the access matrix rows, the method used). */
+  data?: Record<string, unknown>;
+}
+
+export const TITLES: Record<CheckId, string> = {
+  credentials: 'AWS credentials',
+  cluster: 'EKS cluster ACTIVE',
+  'kube-api': 'Kubernetes API reachable',
+  'iam-trust': 'IAM role trusts the workload identity',
+  'iam-permissions': 'IAM role may eks:DescribeCluster',
+  mapping: 'Identity mapping',
+  namespace: 'Namespace',
+  'k8s-role': 'Role as desired',
+  'role-binding': 'RoleBinding as desired',
+  'access-matrix': 'Access matrix',
+  connection: 'Airflow connection',
+  dags: 'DAG files',
+};
+
+type Extra = Partial<Pick<CheckRow, 'fix' | 'lines' | 'notes' | 'data'>>;
+
+export function pass(id: CheckId, detail: string, extra: Extra = {}): CheckRow {
+  return { id, title: TITLES[id], status: 'pass', detail, ...extra };
+}
+
+export function fail(id: CheckId, detail: string, fix: string, extra: Omit<Extra, 'fix'> = {}): CheckRow {
+  return { id, title: TITLES[id], status: 'fail', detail, fix, ...extra };
+}
+
+/** Not checked: `because` names the failing row it depends on. */
+export function skip(id: CheckId, because: CheckId, why: string): CheckRow {
+  return { id, title: TITLES[id], status: 'skip', detail: `not checked: ${why}`, fix: `fix "${TITLES[because]}" first` };
+}
+
+/** A check that threw: the row fails with the error's message and hint (never the whole run). */
+export function failFromError(id: CheckId, err: unknown, fallbackFix: string): CheckRow {
+  const e = err as { message?: unknown; hint?: unknown };
+  const message = typeof e?.message === 'string' ? e.message : String(err);
+  const hint = typeof e?.hint === 'string' ? e.hint : fallbackFix;
+  return fail(id, message, hint);
+}

@@ -1,0 +1,94 @@
+// Runs every verify check, in dependency order where one needs another's findings and in
+// parallel otherwise, and returns one row per check in CHECK_IDS order. Read-only throughout:
+// the stages' read paths (preflight, context) and the helpers' read functions only.
+import type { StageContext } from '../engine/stage.js';
+import type { StageOutputs } from '../types.js';
+import { checkCluster, checkCredentials, checkTrust } from './aws-checks.js';
+import { checkConnection } from './connection-check.js';
+import { predictedRoleArn, type VerifyContext } from './context.js';
+import { checkDags } from './dags-check.js';
+import { checkAccessMatrix, checkNamespace, checkRole, checkRoleBinding } from './kube-checks.js';
+import { checkMapping } from './mapping-check.js';
+import { checkPermissions } from './permissions.js';
+import { CHECK_IDS, failFromError, pass, skip, type CheckId, type CheckRow } from './row.js';
+
+export interface VerifyOptions {
+  /** The stage context; its outputs object is `outputs` (filled here as checks learn things). */
+  ctx: StageContext;
+  outputs: Partial<StageOutputs>;
+  /** From state, when there is one: whether init's eksctl created the cluster. */
+  clusterCreatedByUs: boolean;
+}
+
+/** The kube-api row: the context stage's own choice of context and connection probe. */
+async function connectKube(vc: VerifyContext, outputs: Partial<StageOutputs>): Promise<CheckRow> {
+  const { contextStage } = await import('../stages/context.js');
+  try {
+    if (vc.identity) outputs.preflight = vc.identity;
+    if (vc.clusterOut) outputs.cluster = vc.clusterOut;
+    const r = await contextStage.run(vc.ctx);
+    vc.kube = vc.ctx.kube();
+    const how = r.outputs.source === 'kubeconfig' ? `kubeconfig context "${r.outputs.contextName ?? ''}"` : 'an in-memory connection';
+    return pass('kube-api', `${r.outputs.server} via ${how}, authenticating with ${r.outputs.tokenSource}`, r.warnings?.length ? { notes: r.warnings } : {});
+  } catch (err) {
+    return failFromError('kube-api', err, 'Check the kubeconfig context (--kube-context) and that your AWS identity may use the cluster.');
+  }
+}
+
+export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
+  const vc: VerifyContext = { ctx: o.ctx };
+  const rows = new Map<CheckId, CheckRow>();
+  const set = (r: CheckRow) => rows.set(r.id, r);
+  const ok = (id: CheckId) => rows.get(id)?.status === 'pass';
+
+  // The project files need no cloud: check them while the rest runs.
+  const dags = checkDags(vc).then(set);
+
+  set(await checkCredentials(vc));
+  if (!ok('credentials')) {
+    for (const id of ['cluster', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection'] as const) {
+      set(skip(id, 'credentials', 'no working AWS credentials'));
+    }
+    await dags;
+    return CHECK_IDS.map((id) => rows.get(id)!);
+  }
+
+  const iamBranch = async () => {
+    set(await checkTrust(vc));
+    set(vc.role ? await checkPermissions(vc) : skip('iam-permissions', 'iam-trust', `IAM role ${o.ctx.inputs.iamRole} does not exist`));
+    vc.roleArn ??= predictedRoleArn(vc);
+    set(await checkConnection(vc));
+  };
+
+  const clusterBranch = async () => {
+    set(await checkCluster(vc, o.clusterCreatedByUs));
+    if (!vc.clusterOut) {
+      for (const id of ['kube-api', 'namespace', 'k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'cluster', 'the cluster was not found'));
+      return;
+    }
+    set(await connectKube(vc, o.outputs));
+    if (!vc.kube) {
+      for (const id of ['namespace', 'k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'kube-api', 'no connection to the Kubernetes API'));
+      return;
+    }
+    set(await checkNamespace(vc));
+    if (!ok('namespace')) {
+      for (const id of ['k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'namespace', `namespace ${o.ctx.inputs.namespace} is not usable`));
+      return;
+    }
+    const [role, binding] = await Promise.all([checkRole(vc), checkRoleBinding(vc)]);
+    set(role);
+    set(binding);
+    // A missing or drifted Role/RoleBinding already explains a failing matrix: one cause, one row.
+    if (!ok('k8s-role')) set(skip('access-matrix', 'k8s-role', `Role ${o.ctx.inputs.k8sRole} is not as desired`));
+    else if (!ok('role-binding')) set(skip('access-matrix', 'role-binding', 'the RoleBinding is not as desired'));
+    else set(await checkAccessMatrix(vc));
+  };
+
+  await Promise.all([iamBranch(), clusterBranch(), dags]);
+
+  // The mapping needs the role's ARN (real or predicted), the cluster's mode and, for aws-auth, the API.
+  if (!vc.clusterOut) set(skip('mapping', 'cluster', 'the cluster was not found'));
+  else set(await checkMapping(vc));
+  return CHECK_IDS.map((id) => rows.get(id)!);
+}

@@ -1,0 +1,33 @@
+// verify and destroy act on what `init` set up: when the project has state, its recorded inputs
+// are the defaults (a flag given on the command line still wins), so `astro-remote-kpo verify`
+// or `destroy` after `init` needs no flags at all. Without state, everything comes from flags.
+import type { State } from '../engine/state.js';
+import type { RawOptions } from '../options.js';
+import type { Inputs } from '../types.js';
+
+const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
+  ['workloadIdentity', 'workloadIdentity'],
+  ['clusterName', 'clusterName'],
+  ['region', 'region'],
+  ['profile', 'profile'],
+  ['kubeContext', 'kubeContext'],
+  ['namespace', 'namespace'],
+  ['k8sRole', 'k8sRole'],
+  ['k8sUser', 'k8sUser'],
+  ['iamRole', 'iamRole'],
+  ['authMode', 'authMode'],
+  ['permissions', 'permissions'],
+  ['connId', 'connId'],
+  ['clusterConfig', 'clusterConfig'],
+  ['astroDeploymentId', 'astroDeploymentId'],
+];
+
+export function withStateInputs(raw: RawOptions, state: State | undefined): RawOptions {
+  const recorded = state?.inputs;
+  if (!recorded) return raw;
+  const out: Record<string, unknown> = { ...raw };
+  for (const [flag, input] of FROM_STATE) {
+    if (out[flag] === undefined && recorded[input] !== undefined) out[flag] = recorded[input];
+  }
+  return out as RawOptions;
+}

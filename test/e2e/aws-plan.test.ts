@@ -1,0 +1,103 @@
+// E2E: --dry-run of the AWS stages: read-only lookups only, the policies and mapping shown, and no
+// throw without credentials.
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { runCli } from '../support/run-cli.js';
+import { WI, requireBuild, initArgs } from './aws-helpers.js';
+
+let cloud: TestCloud | undefined;
+let dir: string;
+
+beforeAll(requireBuild);
+afterEach(async () => {
+  await cloud?.stop();
+  cloud = undefined;
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
+
+describe('--dry-run of the AWS stages', () => {
+  it('shows the trust and permissions policies and the aws-auth entry, and changes nothing', async () => {
+    const c = (cloud = await startTestCloud({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } }));
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const mapRoles = c.kube.configMap('kube-system', 'aws-auth')!.data!.mapRoles;
+    const r = await runCli([...initArgs(dir), '--dry-run'], { env: c.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const out = r.stdout;
+    expect(out).toContain(`AWS identity ${c.adminArn} (account 123456789012, region us-east-1)`);
+    expect(out).toContain('exists: cluster remote-kpo-demo (ACTIVE, authentication mode CONFIG_MAP) (skip)');
+    expect(out).toContain('create IAM role AstroRemoteKPO');
+    expect(out).toContain(`"${WI}"`);
+    expect(out).toContain('"Action": "eks:DescribeCluster"');
+    expect(out).toContain('"Resource": "arn:aws:eks:us-east-1:123456789012:cluster/remote-kpo-demo"');
+    expect(out).toContain(`append { rolearn: ${ROLE_ARN}, username: AstroRemoteKPO } to kube-system/aws-auth`);
+    expect(c.mutatingCalls()).toEqual([]);
+    expect(c.aws.role('AstroRemoteKPO')).toBeUndefined();
+    expect(c.kube.configMap('kube-system', 'aws-auth')!.data!.mapRoles).toBe(mapRoles);
+    expect(existsSync(path.join(dir, '.astro-remote-kpo', 'state.json'))).toBe(false);
+  });
+
+  it('a mapping the run would refuse shows up in the plan', async () => {
+    const c = (cloud = await startTestCloud({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } }));
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    c.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [] } });
+    c.kube.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aws-auth', namespace: 'kube-system' }, data: { mapRoles: `- rolearn: ${ROLE_ARN}\n  username: legacy\n` } });
+    const r = await runCli([...initArgs(dir), '--dry-run'], { env: c.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/aws-auth already maps arn:aws:iam::123456789012:role\/AstroRemoteKPO to username "legacy"/);
+    expect(r.stdout).toContain(`add ${WI} to the trust policy of AstroRemoteKPO (other principals kept)`);
+    expect(c.mutatingCalls()).toEqual([]);
+  });
+
+  it('without credentials: exit 0, the identity marked unknown, no AWS call succeeds and nothing is written', async () => {
+    const c = (cloud = await startTestCloud());
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const env = { ...c.env };
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const r = await runCli([...initArgs(dir), '--dry-run'], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/could not look up the AWS identity: No AWS credentials found/);
+    expect(r.stdout).toContain('create EKS cluster remote-kpo-demo in us-east-1');
+    expect(r.stdout).toContain('"Resource": "arn:aws:eks:us-east-1:<account-id>:cluster/remote-kpo-demo"');
+    expect(c.calls.filter((x) => x.status === 200)).toEqual([]);
+    expect(existsSync(path.join(dir, '.astro-remote-kpo'))).toBe(false);
+
+    const real = await runCli(initArgs(dir), { env, cwd: dir });
+    expect(real.code).toBe(3);
+    expect(real.stdout + real.stderr).toMatch(/No AWS credentials found for the default credential chain/);
+  });
+
+  it('an SSO profile without a valid session exits 3 with the aws sso login command for that profile', async () => {
+    const c = (cloud = await startTestCloud());
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    await mkdir(path.join(c.home, '.aws'), { recursive: true });
+    await writeFile(
+      path.join(c.home, '.aws', 'config'),
+      '[profile astro-sso]\nsso_session = corp\nsso_account_id = 123456789012\nsso_role_name = Admin\nregion = us-east-1\n\n[sso-session corp]\nsso_start_url = https://corp.awsapps.com/start\nsso_region = us-east-1\n',
+    );
+    const env = { ...c.env };
+    delete env.AWS_ACCESS_KEY_ID;
+    delete env.AWS_SECRET_ACCESS_KEY;
+    const r = await runCli(initArgs(dir, ['--profile', 'astro-sso']), { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expect(r.stdout + r.stderr).toMatch(/SSO session for profile "astro-sso"/);
+    expect(r.stdout + r.stderr).toContain('aws sso login --profile astro-sso');
+    expect(c.mutatingCalls()).toEqual([]);
+  });
+
+  it('with invalid keys the real run exits 3 naming the rejected credentials', async () => {
+    const c = (cloud = await startTestCloud());
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const env = { ...c.env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
+    const r = await runCli(initArgs(dir), { env, cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout + r.stderr).toMatch(/AWS rejected the credentials of the default credential chain: InvalidClientTokenId/);
+    expect(c.mutatingCalls()).toEqual([]);
+  });
+});

@@ -1,0 +1,111 @@
+// destroy never deletes what this tool did not create: things that existed before init (even
+// after init labelled or reconciled them), and — without state — anything without our tag/label.
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KPO_RULES } from '../../src/desired.js';
+import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { runCli } from '../support/run-cli.js';
+
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+const NS = 'astro-remote-kpo';
+const OTHER = 'arn:aws:iam::123456789012:role/other-deployment';
+
+interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone'; why: string; result?: string }
+interface DestroyDoc { ok: boolean; items: Item[] }
+
+let cloud: TestCloud | undefined;
+const dirs: string[] = [];
+afterEach(async () => {
+  await cloud?.stop();
+  cloud = undefined;
+  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
+});
+
+async function project(): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-destroy-own-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function destroy(dir: string, extra: string[]): Promise<{ code: number; doc: DestroyDoc }> {
+  const r = await runCli(['destroy', '--json', '--yes', '--project-dir', dir, ...extra], { env: cloud!.env, cwd: dir });
+  return { code: r.code, doc: JSON.parse(r.stdout) as DestroyDoc };
+}
+
+const item = (doc: DestroyDoc, kind: string) => doc.items.find((i) => i.kind === kind)!;
+
+describe('destroy keeps what it did not create', () => {
+  it('after init adopted an existing IAM role, namespace and Role: keeps them, removes only what init added', async () => {
+    cloud = await startTestCloud();
+    await cloud.addCluster({ name: 'remote-kpo-demo', withKubeconfigContext: true });
+    const role = cloud.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] } });
+    role.inline.set('team-policy', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }));
+    cloud.kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'data' } } });
+    cloud.kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'astro-remote-kpo-role', namespace: NS }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] });
+    const dir = await project();
+    const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    // init reconciled them: our labels on the namespace and Role, our principal and inline policy on the role.
+    expect(cloud.kube.namespace(NS)!.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'astro-remote-kpo' });
+    expect(cloud.aws.inlinePolicyNames('AstroRemoteKPO').sort()).toEqual(['AstroRemoteKPO-eks-describe', 'team-policy']);
+
+    const { code, doc } = await destroy(dir, ['--delete-namespace', '--delete-cluster']);
+    expect(code, JSON.stringify(doc, null, 2)).toBe(0);
+    expect(item(doc, 'iam-role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
+    expect(item(doc, 'namespace')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
+    expect(item(doc, 'role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
+    expect(item(doc, 'cluster')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
+    expect(item(doc, 'inline-policy')).toMatchObject({ decision: 'delete', result: 'deleted', why: 'recorded in state as put by init' });
+    expect(item(doc, 'role-binding')).toMatchObject({ decision: 'delete', result: 'deleted' });
+    expect(item(doc, 'access-entry')).toMatchObject({ decision: 'delete', result: 'deleted' });
+
+    expect(cloud.aws.role('AstroRemoteKPO')).toBeDefined();
+    expect(cloud.aws.inlinePolicyNames('AstroRemoteKPO')).toEqual(['team-policy']);
+    expect(cloud.kube.namespace(NS)).toBeDefined();
+    expect(cloud.kube.role(NS, 'astro-remote-kpo-role')).toBeDefined();
+    expect(cloud.aws.cluster('remote-kpo-demo')).toBeDefined();
+    expect(cloud.kube.roleBinding(NS, 'astro-remote-kpo-rolebinding')).toBeUndefined();
+    expect(cloud.eksctl.invocations.some((a) => a[0] === 'delete')).toBe(false);
+  });
+
+  it('without state: deletes only what carries our tag/label, keeps a hand-made setup and says why', async () => {
+    cloud = await startTestCloud();
+    await cloud.addCluster({ name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true });
+    const kube = cloud.kube;
+    kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } });
+    // The Role carries our label (e.g. applied from our k8s/role.yaml); the rest is hand-made.
+    kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'astro-remote-kpo-role', namespace: NS, labels: { 'app.kubernetes.io/managed-by': 'astro-remote-kpo' } }, rules: KPO_RULES.map((r) => ({ ...r })) });
+    kube.put({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'astro-remote-kpo-rolebinding', namespace: NS },
+      subjects: [{ kind: 'User', name: 'AstroRemoteKPO', apiGroup: 'rbac.authorization.k8s.io' }],
+      roleRef: { kind: 'Role', name: 'astro-remote-kpo-role', apiGroup: 'rbac.authorization.k8s.io' },
+    });
+    const role = cloud.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: WI }, Action: 'sts:AssumeRole' }] } });
+    role.attached.push('arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy');
+    const cm = kube.configMap('kube-system', 'aws-auth')!;
+    const mapRoles = `${cm.data!.mapRoles}- rolearn: ${role.arn}\n  username: AstroRemoteKPO\n`;
+    kube.put({ ...cm, data: { ...cm.data, mapRoles } });
+
+    const dir = await project();
+    cloud.resetCalls();
+    const { code, doc } = await destroy(dir, ['--workload-identity', WI, '--delete-namespace', '--delete-cluster']);
+    expect(code, JSON.stringify(doc, null, 2)).toBe(0);
+    expect(doc.items.filter((i) => i.decision === 'delete').map((i) => i.kind)).toEqual(['role']);
+    expect(item(doc, 'role')).toMatchObject({ result: 'deleted', why: 'carries the label app.kubernetes.io/managed-by=astro-remote-kpo' });
+    expect(item(doc, 'role-binding')).toMatchObject({ decision: 'keep', why: expect.stringContaining('not created by this tool') });
+    expect(item(doc, 'aws-auth-entry')).toMatchObject({ decision: 'keep', why: expect.stringContaining('aws-auth entries carry no label') });
+    expect(item(doc, 'iam-role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('no managed-by tag') });
+    expect(item(doc, 'namespace')).toMatchObject({ decision: 'keep' });
+    expect(item(doc, 'cluster')).toMatchObject({ decision: 'keep' });
+    // Exactly one mutating call: the labelled Role's DELETE.
+    expect(cloud.mutatingCalls().map((c) => c.operation)).toEqual(['DELETE roles']);
+    expect(kube.configMap('kube-system', 'aws-auth')!.data!.mapRoles).toBe(mapRoles);
+    expect(cloud.aws.role('AstroRemoteKPO')!.attached).toEqual(['arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy']);
+    // No state existed, and none is invented.
+    await expect(stat(path.join(dir, '.astro-remote-kpo', 'state.json'))).rejects.toThrow();
+  });
+});

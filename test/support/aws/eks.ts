@@ -1,0 +1,294 @@
+// Fake EKS (REST-JSON): clusters whose endpoint is a fake Kubernetes API server, and access
+// entries, which also feed that server's authenticator (principal → username + groups).
+import { randomUUID } from 'node:crypto';
+import type { Principal } from './identity.js';
+import { AwsError, jsonReply, type Reply } from './xml.js';
+
+export type AuthMode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
+export const CLUSTER_ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
+
+export interface AccessPolicyAssoc {
+  policyArn: string;
+  accessScope: { type: 'cluster' | 'namespace'; namespaces: string[] };
+  associatedAt: Date;
+  modifiedAt: Date;
+}
+
+export interface AccessEntry {
+  clusterName: string;
+  principalArn: string;
+  kubernetesGroups: string[];
+  accessEntryArn: string;
+  createdAt: Date;
+  modifiedAt: Date;
+  tags: Record<string, string>;
+  username: string;
+  type: string;
+  policies: AccessPolicyAssoc[];
+}
+
+export interface FakeCluster {
+  name: string;
+  region: string;
+  arn: string;
+  status: string;
+  version: string;
+  endpoint: string;
+  /** certificateAuthority.data: base64 of the CA's PEM, as EKS gives it. */
+  caData: string;
+  authenticationMode: AuthMode;
+  createdAt: Date;
+  /** IAM ARN of whoever created it: the bootstrap cluster admin. */
+  creatorArn: string;
+  roleArn: string;
+  tags: Record<string, string>;
+  accessEntries: Map<string, AccessEntry>;
+}
+
+const epoch = (d: Date) => d.getTime() / 1000;
+const VPC = { subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroupIds: [], clusterSecurityGroupId: 'sg-0a1b2c3d4e5f60003', vpcId: 'vpc-0a1b2c3d4e5f60004', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'] };
+
+function clusterJson(c: FakeCluster) {
+  const ready = c.status !== 'CREATING';
+  return {
+    name: c.name,
+    arn: c.arn,
+    createdAt: epoch(c.createdAt),
+    version: c.version,
+    // Real EKS has no endpoint or CA until the control plane is up.
+    ...(ready ? { endpoint: c.endpoint } : {}),
+    roleArn: c.roleArn,
+    resourcesVpcConfig: { ...VPC },
+    kubernetesNetworkConfig: { serviceIpv4Cidr: '172.20.0.0/16', ipFamily: 'ipv4' },
+    logging: { clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }] },
+    ...(ready ? { identity: { oidc: { issuer: `https://oidc.eks.${c.region}.amazonaws.com/id/${c.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}` } } } : {}),
+    status: c.status,
+    certificateAuthority: ready ? { data: c.caData } : {},
+    platformVersion: 'eks.8',
+    tags: c.tags,
+    accessConfig: { authenticationMode: c.authenticationMode },
+  };
+}
+
+function entryJson(e: AccessEntry) {
+  return {
+    clusterName: e.clusterName,
+    principalArn: e.principalArn,
+    kubernetesGroups: e.kubernetesGroups,
+    accessEntryArn: e.accessEntryArn,
+    createdAt: epoch(e.createdAt),
+    modifiedAt: epoch(e.modifiedAt),
+    tags: e.tags,
+    username: e.username,
+    type: e.type,
+  };
+}
+
+/** The IAM principal ARN of a role or user, without the path (what matching compares). */
+export function principalKey(arn: string): string | undefined {
+  const m = /^arn:aws[a-z-]*:iam::(\d{12}):(role|user)\/(?:.*\/)?([^/]+)$/.exec(arn);
+  return m ? `${m[1]}:${m[2]}/${m[3]}` : undefined;
+}
+
+const RESERVED_USER = /^(system:|eks:|aws:|amazon:|iam:)|^kubernetes-admin$/;
+
+export interface EksRoute {
+  operation: string;
+  cluster?: string;
+  principalArn?: string;
+  policyArn?: string;
+}
+
+/** Maps a REST path to the EKS operation (needed before handling, for faults and the call log). */
+export function eksRoute(method: string, path: string): EksRoute {
+  const seg = path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
+  if (seg[0] !== 'clusters') return { operation: `Unknown ${method} ${path}` };
+  const [, cluster, sub, principalArn, sub2, policyArn] = seg;
+  if (seg.length === 1) return { operation: method === 'GET' ? 'ListClusters' : method === 'POST' ? 'CreateCluster' : 'Unknown' };
+  if (seg.length === 2) return { operation: method === 'GET' ? 'DescribeCluster' : method === 'DELETE' ? 'DeleteCluster' : 'Unknown', cluster };
+  if (sub === 'update-config' && method === 'POST') return { operation: 'UpdateClusterConfig', cluster };
+  if (sub !== 'access-entries') return { operation: 'Unknown', cluster };
+  if (seg.length === 3) return { operation: method === 'POST' ? 'CreateAccessEntry' : 'ListAccessEntries', cluster };
+  if (seg.length === 4) {
+    const op = { GET: 'DescribeAccessEntry', POST: 'UpdateAccessEntry', DELETE: 'DeleteAccessEntry' }[method] ?? 'Unknown';
+    return { operation: op, cluster, principalArn };
+  }
+  if (sub2 === 'access-policies') {
+    if (seg.length === 5) return { operation: method === 'POST' ? 'AssociateAccessPolicy' : 'ListAssociatedAccessPolicies', cluster, principalArn };
+    return { operation: 'DisassociateAccessPolicy', cluster, principalArn, policyArn };
+  }
+  return { operation: 'Unknown', cluster };
+}
+
+export class FakeEks {
+  readonly clusters = new Map<string, FakeCluster>();
+
+  /** Called when a cluster is deleted (its API server forgets its objects). */
+  onDeleted: (name: string) => void = () => {};
+
+  constructor(
+    readonly accountId: string,
+    readonly region: string,
+    /** Whether an IAM principal exists (EKS refuses access entries for unknown principals). */
+    private readonly principalExists: (arn: string) => boolean,
+  ) {}
+
+  deleteCluster(name: string): boolean {
+    const existed = this.clusters.delete(name);
+    if (existed) this.onDeleted(name);
+    return existed;
+  }
+
+  private mustCluster(name: string | undefined): FakeCluster {
+    const c = name ? this.clusters.get(name) : undefined;
+    if (!c) throw new AwsError(404, 'ResourceNotFoundException', `No cluster found for name: ${name}.`);
+    return c;
+  }
+
+  private mustEntry(c: FakeCluster, principalArn: string | undefined): AccessEntry {
+    const e = principalArn ? c.accessEntries.get(principalArn) : undefined;
+    if (!e) throw new AwsError(404, 'ResourceNotFoundException', `The specified access entry resource is not found on this cluster.`);
+    return e;
+  }
+
+  /** Adds an access entry (also used for the cluster creator's bootstrap admin entry). */
+  addAccessEntry(c: FakeCluster, principalArn: string, opts: { username?: string; kubernetesGroups?: string[]; type?: string; tags?: Record<string, string>; admin?: boolean } = {}): AccessEntry {
+    const kind = /:(role|user)\//.exec(principalArn)?.[1] ?? 'role';
+    const now = new Date();
+    const name = principalArn.slice(principalArn.lastIndexOf('/') + 1);
+    const entry: AccessEntry = {
+      clusterName: c.name,
+      principalArn,
+      kubernetesGroups: opts.kubernetesGroups ?? [],
+      accessEntryArn: `arn:aws:eks:${c.region}:${this.accountId}:access-entry/${c.name}/${kind}/${this.accountId}/${name}/${randomUUID()}`,
+      createdAt: now,
+      modifiedAt: now,
+      tags: opts.tags ?? {},
+      username: opts.username ?? (kind === 'role' ? `arn:aws:sts::${this.accountId}:assumed-role/${name}/{{SessionName}}` : principalArn),
+      type: opts.type ?? 'STANDARD',
+      policies: opts.admin ? [{ policyArn: CLUSTER_ADMIN_POLICY, accessScope: { type: 'cluster', namespaces: [] }, associatedAt: now, modifiedAt: now }] : [],
+    };
+    c.accessEntries.set(principalArn, entry);
+    return entry;
+  }
+
+  /** The access entry that applies to an IAM principal (roles match whatever their path). */
+  entryFor(c: FakeCluster, iamArn: string): AccessEntry | undefined {
+    const key = principalKey(iamArn);
+    for (const e of c.accessEntries.values()) if (key && principalKey(e.principalArn) === key) return e;
+    return undefined;
+  }
+
+  handle(route: EksRoute, method: string, _query: URLSearchParams, body: Record<string, unknown>, _caller: Principal): Reply {
+    switch (route.operation) {
+      case 'ListClusters':
+        return jsonReply({ clusters: [...this.clusters.keys()] });
+      case 'DescribeCluster':
+        return jsonReply({ cluster: clusterJson(this.mustCluster(route.cluster)) });
+      case 'DeleteCluster': {
+        const c = this.mustCluster(route.cluster);
+        this.deleteCluster(c.name);
+        return jsonReply({ cluster: { ...clusterJson(c), status: 'DELETING' } });
+      }
+      case 'UpdateClusterConfig':
+        return this.updateConfig(this.mustCluster(route.cluster), body);
+      case 'ListAccessEntries': {
+        const c = this.mustCluster(route.cluster);
+        return jsonReply({ accessEntries: [...c.accessEntries.keys()] });
+      }
+      case 'CreateAccessEntry':
+        return this.createEntry(this.mustCluster(route.cluster), body);
+      case 'DescribeAccessEntry':
+        return jsonReply({ accessEntry: entryJson(this.mustEntry(this.mustCluster(route.cluster), route.principalArn)) });
+      case 'UpdateAccessEntry': {
+        const e = this.mustEntry(this.mustCluster(route.cluster), route.principalArn);
+        if (Array.isArray(body.kubernetesGroups)) e.kubernetesGroups = this.checkGroups(body.kubernetesGroups);
+        if (typeof body.username === 'string') e.username = this.checkUsername(body.username);
+        e.modifiedAt = new Date();
+        return jsonReply({ accessEntry: entryJson(e) });
+      }
+      case 'DeleteAccessEntry': {
+        const c = this.mustCluster(route.cluster);
+        this.mustEntry(c, route.principalArn);
+        c.accessEntries.delete(route.principalArn!);
+        return jsonReply({});
+      }
+      case 'AssociateAccessPolicy': {
+        const c = this.mustCluster(route.cluster);
+        const e = this.mustEntry(c, route.principalArn);
+        const policyArn = String(body.policyArn ?? '');
+        if (!/^arn:aws[a-z-]*:eks::aws:cluster-access-policy\/\w+$/.test(policyArn)) throw new AwsError(400, 'InvalidParameterException', `The specified policyArn is invalid: ${policyArn}`);
+        const scope = (body.accessScope ?? { type: 'cluster' }) as AccessPolicyAssoc['accessScope'];
+        const now = new Date();
+        e.policies = e.policies.filter((p) => p.policyArn !== policyArn);
+        const assoc = { policyArn, accessScope: { type: scope.type, namespaces: scope.namespaces ?? [] }, associatedAt: now, modifiedAt: now };
+        e.policies.push(assoc);
+        return jsonReply({ clusterName: c.name, principalArn: e.principalArn, associatedAccessPolicy: { ...assoc, associatedAt: epoch(now), modifiedAt: epoch(now) } });
+      }
+      case 'ListAssociatedAccessPolicies': {
+        const c = this.mustCluster(route.cluster);
+        const e = this.mustEntry(c, route.principalArn);
+        const list = e.policies.map((p) => ({ ...p, associatedAt: epoch(p.associatedAt), modifiedAt: epoch(p.modifiedAt) }));
+        return jsonReply({ clusterName: c.name, principalArn: e.principalArn, associatedAccessPolicies: list });
+      }
+      case 'DisassociateAccessPolicy': {
+        const e = this.mustEntry(this.mustCluster(route.cluster), route.principalArn);
+        e.policies = e.policies.filter((p) => p.policyArn !== route.policyArn);
+        return jsonReply({});
+      }
+      default:
+        throw new AwsError(404, 'UnknownOperationException', `No operation for ${method} on this path`);
+    }
+  }
+
+  private checkGroups(groups: unknown[]): string[] {
+    for (const g of groups) {
+      if (typeof g !== 'string' || !g) throw new AwsError(400, 'InvalidParameterException', 'kubernetesGroups must be non-empty strings');
+      if (g.startsWith('system:')) throw new AwsError(400, 'InvalidParameterException', `The kubernetes group name ${g} is invalid, it cannot start with system:`);
+    }
+    return groups as string[];
+  }
+
+  private checkUsername(u: string): string {
+    if (!u || RESERVED_USER.test(u)) throw new AwsError(400, 'InvalidParameterException', `The username ${u} is invalid, it cannot start with system:, eks:, aws:, amazon:, iam: or be kubernetes-admin`);
+    return u;
+  }
+
+  private createEntry(c: FakeCluster, body: Record<string, unknown>): Reply {
+    if (c.authenticationMode === 'CONFIG_MAP') {
+      throw new AwsError(400, 'InvalidRequestException', "The cluster's authentication mode must be set to one of [API, API_AND_CONFIG_MAP] to perform this operation.");
+    }
+    const principalArn = typeof body.principalArn === 'string' ? body.principalArn : '';
+    if (!principalKey(principalArn)) throw new AwsError(400, 'InvalidParameterException', `The specified principalArn is invalid: invalid arn`);
+    if (!this.principalExists(principalArn)) throw new AwsError(400, 'InvalidParameterException', `The specified principalArn is invalid: ${principalArn} does not exist.`);
+    if (c.accessEntries.has(principalArn)) throw new AwsError(409, 'ResourceInUseException', 'The specified access entry resource is already in use on this cluster.');
+    const type = typeof body.type === 'string' ? body.type : 'STANDARD';
+    const groups = Array.isArray(body.kubernetesGroups) ? this.checkGroups(body.kubernetesGroups) : [];
+    const username = typeof body.username === 'string' ? this.checkUsername(body.username) : undefined;
+    if (type !== 'STANDARD' && (username || groups.length)) {
+      throw new AwsError(400, 'InvalidParameterException', `username and kubernetesGroups cannot be specified for access entries of type ${type}`);
+    }
+    const tags = (typeof body.tags === 'object' && body.tags ? body.tags : {}) as Record<string, string>;
+    const e = this.addAccessEntry(c, principalArn, { username, kubernetesGroups: groups, type, tags });
+    return jsonReply({ accessEntry: entryJson(e) });
+  }
+
+  private updateConfig(c: FakeCluster, body: Record<string, unknown>): Reply {
+    const mode = (body.accessConfig as { authenticationMode?: AuthMode } | undefined)?.authenticationMode;
+    const order: AuthMode[] = ['CONFIG_MAP', 'API_AND_CONFIG_MAP', 'API'];
+    if (mode) {
+      if (!order.includes(mode)) throw new AwsError(400, 'InvalidParameterException', `Unsupported authentication mode ${mode}`);
+      if (order.indexOf(mode) < order.indexOf(c.authenticationMode)) {
+        throw new AwsError(400, 'InvalidParameterException', `Unsupported authentication mode update from ${c.authenticationMode} to ${mode}`);
+      }
+      if (mode === c.authenticationMode) throw new AwsError(400, 'InvalidParameterException', 'No changes needed');
+      c.authenticationMode = mode;
+    }
+    const now = epoch(new Date());
+    return jsonReply({
+      update: { id: randomUUID(), status: 'Successful', type: 'AccessConfigUpdate', params: mode ? [{ type: 'AuthenticationMode', value: mode }] : [], createdAt: now, errors: [] },
+    });
+  }
+}
+
+export const EKS_MUTATING = /^(Create|Update|Delete|Associate|Disassociate)/;

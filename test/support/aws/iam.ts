@@ -1,0 +1,280 @@
+// Fake IAM: roles with trust policies, inline and attached managed policies and tags, answering
+// the query protocol with IAM's real element names, error codes and URL-encoded policy documents.
+import { evaluate, managedPolicy, parsePolicy, principals, type NamedPolicy } from './policy.js';
+import { randomId, type Principal } from './identity.js';
+import { AwsError, IAM_NS, memberList, memberStructs, queryResponse, required, type Params, type Reply, type XmlNode } from './xml.js';
+
+export interface Tag {
+  Key: string;
+  Value: string;
+}
+
+export interface FakeRole {
+  name: string;
+  path: string;
+  arn: string;
+  roleId: string;
+  createDate: Date;
+  /** The trust policy exactly as sent (IAM returns it as sent, URL-encoded). */
+  trustPolicyRaw: string;
+  description?: string;
+  maxSessionDuration: number;
+  tags: Tag[];
+  /** Inline policies: name → document as sent. */
+  inline: Map<string, string>;
+  /** Attached managed policy ARNs. */
+  attached: string[];
+}
+
+const NAME_RE = /^[\w+=,.@-]{1,64}$/;
+const PATH_RE = /^\/([\x21-\x7e]*\/)?$/;
+
+function validation(field: string, value: string, constraint: string): AwsError {
+  return new AwsError(400, 'ValidationError', `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`);
+}
+
+export class FakeIam {
+  readonly roles = new Map<string, FakeRole>();
+  /** Principal ARN → how many more times IAM calls it invalid (IAM's eventual consistency). */
+  readonly invalidPrincipals = new Map<string, number>();
+
+  constructor(readonly accountId: string) {}
+
+  role(name: string): FakeRole | undefined {
+    return this.roles.get(name);
+  }
+
+  /** Looks a role up by ARN, ignoring the path (as trust and auth matching do). */
+  roleByArn(arn: string): FakeRole | undefined {
+    const m = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:.*\/)?([^/]+)$/.exec(arn);
+    if (!m || m[1] !== this.accountId) return undefined;
+    return this.roles.get(m[2]!);
+  }
+
+  /** Creates a role directly (test setup). */
+  createRole(opts: { name: string; path?: string; trustPolicy: object | string; description?: string; tags?: Tag[] }): FakeRole {
+    const path = opts.path ?? '/';
+    const role: FakeRole = {
+      name: opts.name,
+      path,
+      arn: `arn:aws:iam::${this.accountId}:role${path}${opts.name}`,
+      roleId: randomId('AROA'),
+      createDate: new Date(),
+      trustPolicyRaw: typeof opts.trustPolicy === 'string' ? opts.trustPolicy : JSON.stringify(opts.trustPolicy),
+      description: opts.description,
+      maxSessionDuration: 3600,
+      tags: [...(opts.tags ?? [])],
+      inline: new Map(),
+      attached: [],
+    };
+    this.roles.set(role.name, role);
+    return role;
+  }
+
+  /** The role's permission policies, for the simulator and the kube authenticator's checks. */
+  policiesOf(role: FakeRole): NamedPolicy[] {
+    const out: NamedPolicy[] = [];
+    for (const [name, raw] of role.inline) out.push({ id: name, type: 'role', doc: parsePolicy(raw, 'identity') });
+    for (const arn of role.attached) {
+      const m = managedPolicy(arn);
+      if (m) out.push({ id: m.name, type: 'IAM Policy', doc: m.doc });
+    }
+    return out;
+  }
+
+  private mustRole(name: string): FakeRole {
+    const role = this.roles.get(name);
+    if (!role) throw new AwsError(404, 'NoSuchEntity', `The role with name ${name} cannot be found.`);
+    return role;
+  }
+
+  private checkTrust(raw: string): void {
+    if (raw.replace(/\s/g, '').length > 2048) throw new AwsError(409, 'LimitExceeded', 'Cannot exceed quota for ACLSizePerRole: 2048');
+    const doc = parsePolicy(raw, 'trust');
+    for (const s of doc.Statement) {
+      for (const p of principals(s.Principal)) {
+        const left = this.invalidPrincipals.get(p.value);
+        if (left && left > 0) {
+          this.invalidPrincipals.set(p.value, left - 1);
+          throw new AwsError(400, 'MalformedPolicyDocument', `Invalid principal in policy: "AWS":"${p.value}"`);
+        }
+      }
+    }
+  }
+
+  private parseTags(params: Params): Tag[] {
+    const tags = memberStructs(params, 'Tags').map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
+    if (tags.length > 50) throw new AwsError(400, 'LimitExceeded', 'The number of tags has reached the maximum limit.');
+    const keys = new Set<string>();
+    for (const t of tags) {
+      if (!t.Key || t.Key.length > 128) throw validation('tags.member.key', t.Key, 'Member must have length between 1 and 128');
+      if (keys.has(t.Key.toLowerCase())) throw new AwsError(400, 'InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+      keys.add(t.Key.toLowerCase());
+    }
+    return tags;
+  }
+
+  private static roleXml(r: FakeRole): XmlNode {
+    return {
+      Path: r.path,
+      RoleName: r.name,
+      RoleId: r.roleId,
+      Arn: r.arn,
+      CreateDate: r.createDate,
+      AssumeRolePolicyDocument: encodeURIComponent(r.trustPolicyRaw),
+      Description: r.description,
+      MaxSessionDuration: r.maxSessionDuration,
+      Tags: r.tags.length ? r.tags.map((t) => ({ Key: t.Key, Value: t.Value })) : undefined,
+      RoleLastUsed: {},
+    };
+  }
+
+  handle(op: string, params: Params, caller: Principal): Reply {
+    const ok = (result?: XmlNode) => queryResponse(IAM_NS, op, result);
+    switch (op) {
+      case 'CreateRole': {
+        const name = required(params, 'RoleName');
+        if (!NAME_RE.test(name)) throw validation('roleName', name, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+        const path = params.get('Path') ?? '/';
+        if (!PATH_RE.test(path) || path.length > 512) throw validation('path', path, 'Member must satisfy regular expression pattern: (\\u002F)|(\\u002F[\\u0021-\\u007E]+\\u002F)');
+        const trust = required(params, 'AssumeRolePolicyDocument');
+        const max = Number(params.get('MaxSessionDuration') ?? 3600);
+        if (!Number.isInteger(max) || max < 3600 || max > 43200) throw validation('maxSessionDuration', String(max), 'Member must have value less than or equal to 43200');
+        const tags = this.parseTags(params);
+        if (this.roles.has(name)) throw new AwsError(409, 'EntityAlreadyExists', `Role with name ${name} already exists.`);
+        this.checkTrust(trust);
+        const role = this.createRole({ name, path, trustPolicy: trust, description: params.get('Description'), tags });
+        role.maxSessionDuration = max;
+        return ok({ Role: FakeIam.roleXml(role) });
+      }
+      case 'GetRole':
+        return ok({ Role: FakeIam.roleXml(this.mustRole(required(params, 'RoleName'))) });
+      case 'ListRoles': {
+        const prefix = params.get('PathPrefix') ?? '/';
+        const roles = [...this.roles.values()].filter((r) => r.path.startsWith(prefix));
+        return ok({ Roles: roles.map((r) => ({ ...FakeIam.roleXml(r), Tags: undefined })), IsTruncated: false });
+      }
+      case 'UpdateAssumeRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const doc = required(params, 'PolicyDocument');
+        this.checkTrust(doc);
+        role.trustPolicyRaw = doc;
+        return ok();
+      }
+      case 'UpdateRole': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        if (params.has('Description')) role.description = params.get('Description');
+        if (params.has('MaxSessionDuration')) role.maxSessionDuration = Number(params.get('MaxSessionDuration'));
+        return ok({});
+      }
+      case 'AttachRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const arn = required(params, 'PolicyArn');
+        if (!managedPolicy(arn)) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} does not exist or is not attachable.`);
+        if (!role.attached.includes(arn)) {
+          if (role.attached.length >= 10) throw new AwsError(409, 'LimitExceeded', 'Cannot exceed quota for PoliciesPerRole: 10');
+          role.attached.push(arn);
+        }
+        return ok();
+      }
+      case 'DetachRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const arn = required(params, 'PolicyArn');
+        if (!role.attached.includes(arn)) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        role.attached = role.attached.filter((a) => a !== arn);
+        return ok();
+      }
+      case 'ListAttachedRolePolicies': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const attached = role.attached.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }));
+        return ok({ AttachedPolicies: attached, IsTruncated: false });
+      }
+      case 'PutRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const name = required(params, 'PolicyName');
+        if (!/^[\w+=,.@-]{1,128}$/.test(name)) throw validation('policyName', name, 'Member must satisfy regular expression pattern: [\\w+=,.@-]+');
+        const doc = required(params, 'PolicyDocument');
+        parsePolicy(doc, 'identity');
+        const total = [...role.inline].filter(([n]) => n !== name).reduce((n, [, d]) => n + d.replace(/\s/g, '').length, 0);
+        if (total + doc.replace(/\s/g, '').length > 10240) throw new AwsError(409, 'LimitExceeded', 'Maximum policy size of 10240 bytes exceeded for role ' + role.name);
+        role.inline.set(name, doc);
+        return ok();
+      }
+      case 'GetRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const name = required(params, 'PolicyName');
+        const doc = role.inline.get(name);
+        if (doc === undefined) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        return ok({ RoleName: role.name, PolicyName: name, PolicyDocument: encodeURIComponent(doc) });
+      }
+      case 'DeleteRolePolicy': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const name = required(params, 'PolicyName');
+        if (!role.inline.delete(name)) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
+        return ok();
+      }
+      case 'ListRolePolicies':
+        return ok({ PolicyNames: [...this.mustRole(required(params, 'RoleName')).inline.keys()], IsTruncated: false });
+      case 'DeleteRole': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        if (role.attached.length) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must detach all policies first.');
+        if (role.inline.size) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must delete policies first.');
+        this.roles.delete(role.name);
+        return ok();
+      }
+      case 'TagRole': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const tags = this.parseTags(params);
+        for (const t of tags) {
+          const existing = role.tags.find((x) => x.Key.toLowerCase() === t.Key.toLowerCase());
+          if (existing) existing.Value = t.Value;
+          else role.tags.push({ ...t });
+        }
+        if (role.tags.length > 50) throw new AwsError(400, 'LimitExceeded', 'The number of tags has reached the maximum limit.');
+        return ok();
+      }
+      case 'UntagRole': {
+        const role = this.mustRole(required(params, 'RoleName'));
+        const keys = new Set(memberList(params, 'TagKeys').map((k) => k.toLowerCase()));
+        role.tags = role.tags.filter((t) => !keys.has(t.Key.toLowerCase()));
+        return ok();
+      }
+      case 'ListRoleTags':
+        return ok({ Tags: this.mustRole(required(params, 'RoleName')).tags.map((t) => ({ ...t })), IsTruncated: false });
+      case 'SimulatePrincipalPolicy':
+        return ok(this.simulate(params, caller));
+      default:
+        throw new AwsError(400, 'InvalidAction', `Could not find operation ${op} for version 2010-05-08`);
+    }
+  }
+
+  private simulate(params: Params, _caller: Principal): XmlNode {
+    const source = required(params, 'PolicySourceArn');
+    const role = this.roleByArn(source);
+    if (!role) throw new AwsError(404, 'NoSuchEntity', `The role with name ${source.slice(source.lastIndexOf('/') + 1)} cannot be found.`);
+    const actions = memberList(params, 'ActionNames');
+    if (!actions.length) throw validation('actionNames', 'null', 'Member must not be null');
+    const resources = memberList(params, 'ResourceArns');
+    const policies = this.policiesOf(role);
+    const results = actions.flatMap((action) =>
+      (resources.length ? resources : ['*']).map((resource) => {
+        const e = evaluate(policies, action, resource);
+        return {
+          EvalActionName: action,
+          EvalResourceName: resource,
+          EvalDecision: e.decision,
+          MatchedStatements: e.matched.map((m) => ({
+            SourcePolicyId: m.id,
+            SourcePolicyType: m.type,
+            StartPosition: { Line: 1, Column: 1 },
+            EndPosition: { Line: 1, Column: 1 },
+          })),
+          MissingContextValues: [],
+        };
+      }),
+    );
+    return { EvaluationResults: results, IsTruncated: false };
+  }
+}
+
+export const IAM_MUTATING = /^(Create|Update|Attach|Detach|Put|Delete|Tag|Untag)/;

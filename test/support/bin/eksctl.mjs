@@ -1,0 +1,205 @@
+// Stand-in eksctl. Reads a ClusterConfig like eksctl (strict fields), prints eksctl-like progress
+// over the configured duration, registers the cluster in the fake EKS through the test cloud's
+// control endpoint ($KPO_TESTCLOUD_CONTROL) — CREATING at once, ACTIVE when "CloudFormation"
+// finishes — and writes the kubeconfig context the way eksctl does. Behaviour (duration, failure)
+// comes from the control endpoint, or KPO_EKSCTL_DURATION_MS / KPO_EKSCTL_FAIL="code:message".
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parse } from 'yaml';
+
+const VERSION = '0.210.0';
+const argv = process.argv.slice(2);
+const control = process.env.KPO_TESTCLOUD_CONTROL;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const stamp = () => new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
+const info = (msg) => process.stdout.write(`${stamp()} [ℹ]  ${msg}\n`);
+const ok = (msg) => process.stdout.write(`${stamp()} [✔]  ${msg}\n`);
+
+class Exit extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+const fail = (message, code = 1) => {
+  throw new Exit(code, message);
+};
+
+async function call(method, route, body) {
+  if (!control) fail('KPO_TESTCLOUD_CONTROL is not set: this stand-in eksctl only works inside the test cloud');
+  const res = await fetch(`${control}${route}`, {
+    method,
+    headers: body ? { 'content-type': 'application/json' } : {},
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  const json = await res.json().catch(() => ({}));
+  return { status: res.status, body: json };
+}
+
+function flag(name) {
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === name) return argv[i + 1];
+    if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
+  }
+  return undefined;
+}
+
+const TOP_FIELDS = new Set(['apiVersion', 'kind', 'metadata', 'iam', 'identityProviders', 'accessConfig', 'vpc', 'addons', 'addonsConfig', 'privateCluster', 'nodeGroups', 'managedNodeGroups', 'fargateProfiles', 'availabilityZones', 'localZones', 'cloudWatch', 'secretsEncryption', 'status', 'gitops', 'karpenter', 'outpost', 'zonalShiftConfig', 'kubernetesNetworkConfig', 'autoModeConfig', 'remoteNetworkConfig']);
+const META_FIELDS = new Set(['name', 'region', 'version', 'tags', 'annotations', 'accountID']);
+const MODES = ['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP'];
+
+function loadConfig() {
+  const file = flag('-f') ?? flag('--config-file');
+  let cfg = {};
+  if (file) {
+    let text;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      fail(`reading config file "${file}": open ${file}: no such file or directory`);
+    }
+    try {
+      cfg = parse(text) ?? {};
+    } catch (e) {
+      fail(`loading config file "${file}": error converting YAML to JSON: ${e.message}`);
+    }
+    if (cfg.apiVersion !== 'eksctl.io/v1alpha5' || cfg.kind !== 'ClusterConfig') {
+      fail(`loading config file "${file}": no kind "${cfg.kind}" is registered for version "${cfg.apiVersion}" in scheme`);
+    }
+    for (const k of Object.keys(cfg)) if (!TOP_FIELDS.has(k)) fail(`loading config file "${file}": error unmarshaling JSON: while decoding JSON: json: unknown field "${k}"`);
+    for (const k of Object.keys(cfg.metadata ?? {})) if (!META_FIELDS.has(k)) fail(`loading config file "${file}": error unmarshaling JSON: while decoding JSON: json: unknown field "${k}"`);
+  }
+  const name = cfg.metadata?.name ?? flag('--name') ?? flag('--cluster');
+  if (!name) fail(file ? 'metadata.name must be set' : '--name must be set');
+  const region = cfg.metadata?.region ?? flag('--region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-west-2';
+  const mode = cfg.accessConfig?.authenticationMode;
+  if (mode !== undefined && !MODES.includes(mode)) fail(`invalid value "${mode}" for accessConfig.authenticationMode, must be one of ${MODES.join(', ')}`);
+  const nodeGroups = [...(cfg.managedNodeGroups ?? []), ...(cfg.nodeGroups ?? [])];
+  return { name, region, mode, nodeGroups, version: cfg.metadata?.version ?? '1.30' };
+}
+
+function kubeconfigPath() {
+  const explicit = flag('--kubeconfig');
+  if (explicit) return explicit;
+  const env = process.env.KUBECONFIG;
+  if (env) return env.split(path.delimiter).filter(Boolean)[0];
+  return path.join(process.env.HOME ?? os.homedir(), '.kube', 'config');
+}
+
+async function behaviour(creates) {
+  const out = { durationMs: Number(process.env.KPO_EKSCTL_DURATION_MS ?? 400), fail: null };
+  const envFail = process.env.KPO_EKSCTL_FAIL;
+  if (envFail) {
+    const i = envFail.indexOf(':');
+    out.fail = { exitCode: Number(envFail.slice(0, i)) || 1, message: envFail.slice(i + 1) };
+  }
+  if (control) {
+    const cfg = await call('GET', '/eksctl');
+    out.durationMs = cfg.body.durationMs ?? out.durationMs;
+    const inv = await call('POST', '/eksctl', { argv, creates });
+    out.fail = inv.body.fail ?? out.fail;
+  }
+  return out;
+}
+
+async function identity() {
+  const key = process.env.AWS_ACCESS_KEY_ID;
+  if (!key) fail('checking AWS STS access – cannot get role ARN for current session: operation error STS: GetCallerIdentity, failed to refresh cached credentials, no EC2 IMDS role found');
+  const res = await call('GET', `/identity?accessKeyId=${encodeURIComponent(key)}`);
+  if (res.status !== 200) fail(`checking AWS STS access – cannot get role ARN for current session: operation error STS: GetCallerIdentity, https response error StatusCode: 403, api error InvalidClientTokenId: ${res.body.message}`);
+  return res.body.arn;
+}
+
+async function writeKubeconfig(name, region, setCurrent = true) {
+  const file = kubeconfigPath();
+  const res = await call('POST', `/clusters/${encodeURIComponent(name)}/kubeconfig`, { path: file, accessKeyId: process.env.AWS_ACCESS_KEY_ID, setCurrent });
+  if (res.status !== 200) fail(`writing kubeconfig: ${res.body.message}`);
+  return file;
+}
+
+async function createCluster() {
+  const cfg = loadConfig();
+  const b = await behaviour(true);
+  await identity();
+  info(`eksctl version ${VERSION}`);
+  info(`using region ${cfg.region}`);
+  info(`setting availability zones to [${cfg.region}a ${cfg.region}b]`);
+  info(`using Kubernetes version ${cfg.version}`);
+  info(`creating EKS cluster "${cfg.name}" in "${cfg.region}" region with ${cfg.nodeGroups.length ? 'managed nodes' : 'no nodes'}`);
+  const step = Math.max(1, Math.floor(b.durationMs / 4));
+  if (b.fail) {
+    await sleep(step);
+    info(`deploying stack "eksctl-${cfg.name}-cluster"`);
+    await sleep(step);
+    process.stderr.write(`${stamp()} [✖]  ${b.fail.message}\n`);
+    fail(`failed to create cluster "${cfg.name}"`, b.fail.exitCode);
+  }
+  info(`will create 2 separate CloudFormation stacks for cluster itself and the initial managed nodegroup`);
+  info(`building cluster stack "eksctl-${cfg.name}-cluster"`);
+  const reg = await call('POST', '/clusters', { name: cfg.name, region: cfg.region, authenticationMode: cfg.mode, accessKeyId: process.env.AWS_ACCESS_KEY_ID, nodeGroup: cfg.nodeGroups.length > 0 });
+  if (reg.status !== 200) fail(`creating CloudFormation stack "eksctl-${cfg.name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, ${reg.body.message}`);
+  info(`deploying stack "eksctl-${cfg.name}-cluster"`);
+  for (;;) {
+    await sleep(step);
+    const c = await call('GET', `/clusters/${encodeURIComponent(cfg.name)}`);
+    if (c.status !== 200) fail(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster": ResourceNotReady: failed waiting for successful resource state`);
+    if (c.body.status === 'ACTIVE') break;
+    info(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster"`);
+  }
+  if (cfg.nodeGroups.length) info(`waiting for the control plane to become ready`);
+  const write = flag('--write-kubeconfig') !== 'false';
+  const file = write ? await writeKubeconfig(cfg.name, cfg.region, flag('--set-kubeconfig-context') !== 'false') : undefined;
+  if (file) ok(`saved kubeconfig as "${file}"`);
+  ok(`all EKS cluster resources for "${cfg.name}" have been created`);
+  if (file) info(`kubectl command should work with "${file}", try 'kubectl get nodes'`);
+  ok(`EKS cluster "${cfg.name}" in "${cfg.region}" region is ready`);
+}
+
+async function main() {
+  const [verb, noun] = argv;
+  if (verb === 'version') {
+    if (flag('-o') === 'json' || flag('--output') === 'json') process.stdout.write(JSON.stringify({ Version: VERSION, PreReleaseID: '', Metadata: { BuildDate: '2025-06-01T00:00:00Z', GitCommit: 'testcloud' } }) + '\n');
+    else process.stdout.write(`${VERSION}\n`);
+    return;
+  }
+  if (verb === 'create' && noun === 'cluster') return createCluster();
+  if (verb === 'delete' && noun === 'cluster') {
+    const cfg = loadConfig();
+    await behaviour(false);
+    info(`deleting EKS cluster "${cfg.name}"`);
+    const res = await call('DELETE', `/clusters/${encodeURIComponent(cfg.name)}`);
+    if (res.status !== 200) fail(`unable to describe cluster control plane: operation error EKS: DescribeCluster, https response error StatusCode: 404, ResourceNotFoundException: ${res.body.message}`);
+    ok(`all cluster resources were deleted`);
+    return;
+  }
+  if (verb === 'get' && (noun === 'cluster' || noun === 'clusters')) {
+    await behaviour(false);
+    const name = flag('--name');
+    const res = name ? await call('GET', `/clusters/${encodeURIComponent(name)}`) : { status: 200, body: null };
+    if (name && res.status !== 200) fail(`unable to describe control plane "${name}": operation error EKS: DescribeCluster, ResourceNotFoundException: ${res.body.message}`);
+    if (flag('-o') === 'json' || flag('--output') === 'json') process.stdout.write(JSON.stringify(res.body ? [{ Name: res.body.name, Region: res.body.region, EksctlCreated: 'True' }] : []) + '\n');
+    else if (res.body) process.stdout.write(`NAME\tREGION\tEKSCTL CREATED\n${res.body.name}\t${res.body.region}\tTrue\n`);
+    return;
+  }
+  if (verb === 'utils' && noun === 'write-kubeconfig') {
+    const name = flag('--cluster') ?? flag('--name');
+    if (!name) fail('--cluster must be set');
+    await behaviour(false);
+    const file = await writeKubeconfig(name, flag('--region') ?? process.env.AWS_REGION ?? 'us-west-2', flag('--set-kubeconfig-context') !== 'false');
+    ok(`saved kubeconfig as "${file}"`);
+    return;
+  }
+  fail(`unknown command "${argv.join(' ')}" for "eksctl"\nRun 'eksctl --help' for usage.`);
+}
+
+main().catch((e) => {
+  if (e instanceof Exit) {
+    process.stderr.write(`Error: ${e.message}\n`);
+    process.exitCode = e.code;
+    return;
+  }
+  process.stderr.write(`Error: ${e && e.stack ? e.stack : e}\n`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,130 @@
+// The control API (/__control/*) the stand-in eksctl and tests use: eksctl's scripted behaviour,
+// cluster registration as CloudFormation would do it (CREATING, then ACTIVE after the configured
+// time whether or not eksctl is still running), kubeconfig writing, faults and the call log.
+import type { CallLog, FaultKind, Faults } from './calls.js';
+import type { AuthMode, FakeCluster } from './aws/eks.js';
+import type { KeyStore } from './aws/identity.js';
+import type { ControlReply } from './aws/server.js';
+import { writeEksctlContext } from './kubeconfig.js';
+
+export interface EksctlBehaviour {
+  durationMs: number;
+  version: string;
+  fail?: { exitCode: number; message: string; times: number };
+  /** argv of every invocation, in order. */
+  invocations: string[][];
+}
+
+export interface RegisterOptions {
+  name: string;
+  region?: string;
+  authenticationMode?: AuthMode;
+  status?: string;
+  creatorArn?: string;
+  nodeGroup?: boolean;
+  bootstrapClusterCreatorAdminPermissions?: boolean;
+  /** Turn ACTIVE after this long (CloudFormation finishing); undefined: stay in `status`. */
+  activateAfterMs?: number;
+}
+
+export interface ControlDeps {
+  eksctl: EksctlBehaviour;
+  keys: KeyStore;
+  log: CallLog;
+  faults: Faults;
+  register(opts: RegisterOptions): Promise<FakeCluster>;
+  cluster(name: string): FakeCluster | undefined;
+  deleteCluster(name: string): boolean;
+  timers: Set<NodeJS.Timeout>;
+}
+
+const json = (status: number, body: unknown): ControlReply => ({ status, body });
+
+function clusterView(c: FakeCluster) {
+  return { name: c.name, region: c.region, status: c.status, endpoint: c.endpoint, caData: c.caData, arn: c.arn, authenticationMode: c.authenticationMode, creatorArn: c.creatorArn };
+}
+
+export function makeControl(deps: ControlDeps): (method: string, path: string, body: unknown) => Promise<ControlReply> {
+  const eksctlCall = (operation: string, status: number, cluster?: string) =>
+    deps.log.add({ service: 'eksctl', operation, mutating: operation !== 'Invocation', status, seq: deps.log.nextSeq(), cluster });
+  return async (method, path, raw) => {
+    const body = (raw ?? {}) as Record<string, unknown>;
+    const [route, query = ''] = path.split('?');
+    const seg = (route ?? '').split('/').filter(Boolean).map(decodeURIComponent);
+    const key = `${method} /${seg[0] ?? ''}${seg.length > 1 ? '/:name' : ''}${seg[2] ? `/${seg[2]}` : ''}`;
+    switch (key) {
+      case 'GET /eksctl':
+        return json(200, { durationMs: deps.eksctl.durationMs, version: deps.eksctl.version, fail: deps.eksctl.fail ?? null });
+      case 'POST /eksctl': {
+        // An invocation: record argv and answer whether this one must fail.
+        deps.eksctl.invocations.push((body.argv as string[] | undefined) ?? []);
+        const fail = deps.eksctl.fail;
+        if (fail && body.creates) {
+          fail.times -= 1;
+          if (fail.times <= 0) deps.eksctl.fail = undefined;
+          return json(200, { fail: { exitCode: fail.exitCode, message: fail.message } });
+        }
+        return json(200, { fail: null });
+      }
+      case 'GET /identity': {
+        const rec = deps.keys.get(new URLSearchParams(query).get('accessKeyId') ?? '');
+        if (!rec) return json(403, { message: 'The security token included in the request is invalid.' });
+        return json(200, { arn: rec.principal.arn, iamArn: rec.principal.iamArn });
+      }
+      case 'POST /clusters': {
+        const name = String(body.name ?? '');
+        const rec = deps.keys.get(String(body.accessKeyId ?? ''));
+        if (!rec) return json(403, { message: 'The security token included in the request is invalid.' });
+        if (deps.cluster(name)) {
+          eksctlCall('CreateCluster', 409, name);
+          return json(409, { message: `AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists` });
+        }
+        const c = await deps.register({
+          name,
+          region: typeof body.region === 'string' ? body.region : undefined,
+          authenticationMode: body.authenticationMode as AuthMode | undefined,
+          status: 'CREATING',
+          creatorArn: rec.principal.iamArn,
+          nodeGroup: body.nodeGroup === true,
+          activateAfterMs: deps.eksctl.durationMs,
+        });
+        eksctlCall('CreateCluster', 200, name);
+        return json(200, clusterView(c));
+      }
+      case 'GET /clusters/:name': {
+        const c = deps.cluster(seg[1]!);
+        return c ? json(200, clusterView(c)) : json(404, { message: `No cluster found for name: ${seg[1]}.` });
+      }
+      case 'DELETE /clusters/:name': {
+        const ok = deps.deleteCluster(seg[1]!);
+        eksctlCall('DeleteCluster', ok ? 200 : 404, seg[1]);
+        return ok ? json(200, {}) : json(404, { message: `No cluster found for name: ${seg[1]}.` });
+      }
+      case 'POST /clusters/:name/kubeconfig': {
+        const c = deps.cluster(seg[1]!);
+        const rec = deps.keys.get(String(body.accessKeyId ?? ''));
+        if (!c || !rec) return json(404, { message: 'no such cluster or key' });
+        const context = await writeEksctlContext(String(body.path), {
+          clusterName: c.name,
+          region: c.region,
+          server: c.endpoint,
+          caData: c.caData,
+          callerArn: rec.principal.arn,
+          setCurrent: body.setCurrent !== false,
+        });
+        eksctlCall('WriteKubeconfig', 200, c.name);
+        return json(200, { context });
+      }
+      case 'POST /faults':
+        deps.faults.failNth(String(body.operation), Number(body.n ?? 1), body.kind as FaultKind);
+        return json(200, {});
+      case 'POST /latency':
+        deps.faults.latency(Number(body.ms ?? 0), typeof body.operation === 'string' ? body.operation : undefined);
+        return json(200, {});
+      case 'GET /calls':
+        return json(200, deps.log.calls);
+      default:
+        return json(404, { message: `no control route ${method} ${path}` });
+    }
+  };
+}

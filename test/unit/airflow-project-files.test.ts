@@ -1,0 +1,285 @@
+// The project-files stage and its helpers: manifests are exactly the applied objects, the DAGs
+// compile with the chosen names, and a file the user changed is never overwritten silently.
+import { execFileSync } from 'node:child_process';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../../src/desired.js';
+import { unifiedDiff } from '../../src/airflow/diff.js';
+import { classify, dagDefaults, DAG_FILES, dockerignoreWithState, renderDag } from '../../src/airflow/project-files.js';
+import { sha256 } from '../../src/airflow/files.js';
+import { projectFilesStage } from '../../src/stages/project-files.js';
+import { ACCOUNT, defaultInputs, recordingIo, stageContext, tempProject } from './airflow-ctx.js';
+
+const repo = fileURLToPath(new URL('../..', import.meta.url));
+const CHOSEN = { clusterName: 'kpo-prod', region: 'eu-central-1', namespace: 'airflow-pods', connId: 'aws_eks_prod' };
+const DEFAULT_KEYS = ['CLUSTER_NAME', 'REGION', 'NAMESPACE', 'CONN_ID'];
+
+const read = (dir: string, rel: string) => readFile(path.join(dir, rel), 'utf8');
+
+describe('DAG rendering', () => {
+  for (const name of DAG_FILES) {
+    it(`${name}: only the defaults lines change, and it compiles with the chosen values`, async () => {
+      const template = await readFile(path.join(repo, 'dags', name), 'utf8');
+      const out = renderDag(template, dagDefaults(defaultInputs(CHOSEN)), name);
+      const tl = template.split('\n');
+      const ol = out.split('\n');
+      expect(ol).toHaveLength(tl.length);
+      const changed = tl.flatMap((l, i) => (l === ol[i] ? [] : [i]));
+      expect(changed).toHaveLength(4);
+      for (const i of changed) expect(DEFAULT_KEYS).toContain(tl[i]!.split(' = ')[0]);
+      expect(out).toContain('CLUSTER_NAME = "kpo-prod"\n');
+      expect(out).toContain('REGION = "eu-central-1"\n');
+      expect(out).toContain('NAMESPACE = "airflow-pods"\n');
+      expect(out).toContain('CONN_ID = "aws_eks_prod"\n');
+      // The rendered file is valid Python.
+      const dir = await tempProject('kpo-dag-');
+      await writeFile(path.join(dir, name), out);
+      execFileSync('python3', ['-m', 'py_compile', path.join(dir, name)], { stdio: 'pipe' });
+      // Rendering the defaults back gives the shipped template: nothing else was touched.
+      expect(renderDag(out, dagDefaults(defaultInputs()), name)).toBe(template);
+    });
+  }
+
+  it('remote_kpo calls EksPodOperator with the real argument names and Airflow 3/2 imports', () => {
+    // Python's own parser lists the imports and the operator's keyword arguments.
+    const script = [
+      'import ast, json, sys',
+      'tree = ast.parse(open(sys.argv[1]).read())',
+      'imports = sorted({f"{n.module}.{a.name}" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names})',
+      'calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and getattr(n.func, "id", None) == "EksPodOperator"]',
+      'kw = {k.arg: (ast.unparse(k.value)) for c in calls for k in c.keywords}',
+      'print(json.dumps({"imports": imports, "calls": len(calls), "kw": kw}))',
+    ].join('\n');
+    const r = JSON.parse(execFileSync('python3', ['-c', script, path.join(repo, 'dags', 'remote_kpo.py')], { encoding: 'utf8' })) as {
+      imports: string[];
+      calls: number;
+      kw: Record<string, string>;
+    };
+    expect(r.calls).toBe(1);
+    expect(r.imports).toEqual(expect.arrayContaining(['airflow.providers.amazon.aws.operators.eks.EksPodOperator', 'airflow.sdk.dag', 'airflow.decorators.dag']));
+    expect(r.kw).toMatchObject({ cluster_name: 'CLUSTER_NAME', region: 'REGION', aws_conn_id: 'CONN_ID', namespace: 'NAMESPACE', get_logs: 'True', on_finish_action: "'delete_pod'" });
+    expect(r.kw.image).toBe('IMAGE');
+    expect(Object.keys(r.kw)).toEqual(expect.arrayContaining(['pod_name', 'cmds', 'task_id']));
+  });
+
+  // The DAG signs its own EKS token with botocore (the provider's helper moved between versions).
+  const hasBotocore = (() => {
+    try {
+      execFileSync('python3', ['-c', 'import boto3, botocore'], { stdio: 'pipe' });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+  it.skipIf(!hasBotocore)('test_eks_connectivity signs an EKS token: a presigned regional STS GetCallerIdentity naming the cluster', () => {
+    // Airflow itself is not installed here: stand-in decorators let the module import.
+    const script = [
+      'import sys, types, base64, json, urllib.parse, importlib.util',
+      'af = types.ModuleType("airflow"); dec = types.ModuleType("airflow.decorators")',
+      'dec.dag = lambda **kw: (lambda f: (lambda: None)); dec.task = lambda f: f',
+      'sys.modules.update({"airflow": af, "airflow.decorators": dec})',
+      'spec = importlib.util.spec_from_file_location("t", sys.argv[1]); m = importlib.util.module_from_spec(spec); spec.loader.exec_module(m)',
+      'import boto3',
+      's = boto3.Session(aws_access_key_id="AKIAEXAMPLE", aws_secret_access_key="secret", region_name="us-east-1")',
+      'tok = m._eks_token(s, "remote-kpo-demo")',
+      'url = base64.urlsafe_b64decode(tok[len("k8s-aws-v1."):] + "==").decode()',
+      'u = urllib.parse.urlparse(url); q = urllib.parse.parse_qs(u.query)',
+      'print(json.dumps({"prefix": tok[:11], "padded": tok.endswith("="), "host": u.netloc, "q": {k: v[0] for k, v in q.items()}}))',
+    ].join('\n');
+    const out = JSON.parse(execFileSync('python3', ['-c', script, path.join(repo, 'dags', 'test_eks_connectivity.py')], { encoding: 'utf8' })) as {
+      prefix: string;
+      padded: boolean;
+      host: string;
+      q: Record<string, string>;
+    };
+    expect(out.prefix).toBe('k8s-aws-v1.');
+    expect(out.padded).toBe(false);
+    expect(out.host).toBe('sts.us-east-1.amazonaws.com');
+    expect(out.q).toMatchObject({ Action: 'GetCallerIdentity', Version: '2011-06-15', 'X-Amz-Expires': '60', 'X-Amz-SignedHeaders': 'host;x-k8s-aws-id' });
+    expect(out.q['X-Amz-Credential']).toMatch(/^AKIAEXAMPLE\/\d{8}\/us-east-1\/sts\/aws4_request$/);
+  });
+
+  it('test_eks_connectivity checks the three links with the provider hooks', async () => {
+    const text = await readFile(path.join(repo, 'dags', 'test_eks_connectivity.py'), 'utf8');
+    expect(text).toContain('from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook');
+    expect(text).toContain('get_caller_identity()');
+    expect(text).toContain('describe_cluster(name=CLUSTER_NAME)');
+    expect(text).toContain('list_namespaced_pod(NAMESPACE');
+    expect(text).toContain('create_self_subject_access_review');
+    for (const link of ['assume_role', 'describe_cluster', 'kubernetes_access']) expect(text).toContain(`def ${link}()`);
+  });
+});
+
+describe('helpers', () => {
+  it('classify tells ours from the user\'s', () => {
+    expect(classify(undefined, 'a', undefined)).toBe('create');
+    expect(classify('a', 'a', undefined)).toBe('same');
+    expect(classify('old', 'new', sha256('old'))).toBe('update');
+    expect(classify('edited', 'new', sha256('old'))).toBe('changed');
+    expect(classify('pre-existing', 'new', undefined)).toBe('changed');
+  });
+
+  it('dockerignoreWithState appends once and keeps the rest', () => {
+    expect(dockerignoreWithState(undefined)).toBe('# astro-remote-kpo state (never ship it in the image)\n.astro-remote-kpo/\n');
+    const mine = 'astro\n.git\n.env';
+    const next = dockerignoreWithState(mine)!;
+    expect(next.startsWith('astro\n.git\n.env\n')).toBe(true);
+    expect(next.endsWith('.astro-remote-kpo/\n')).toBe(true);
+    expect(dockerignoreWithState(next)).toBeUndefined();
+    expect(dockerignoreWithState('/.astro-remote-kpo\n')).toBeUndefined();
+  });
+
+  it('unifiedDiff shows the change with context and line numbers', () => {
+    const a = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n';
+    const b = 'l1\nl2\nl3\nL4\nl5\nl6\nl7\nl8\nl9\n';
+    expect(unifiedDiff(a, b, 'k8s/x.yaml')).toBe(
+      ['--- k8s/x.yaml (yours)', '+++ k8s/x.yaml (astro-remote-kpo)', '@@ -1,8 +1,9 @@', ' l1', ' l2', ' l3', '-l4', '+L4', ' l5', ' l6', ' l7', ' l8', '+l9', ''].join('\n'),
+    );
+    expect(unifiedDiff(a, a, 'x')).toBe('');
+    const far = Array.from({ length: 30 }, (_, i) => `line ${i}`);
+    const farB = far.map((l, i) => (i === 2 || i === 25 ? `${l}!` : l));
+    const d = unifiedDiff(far.join('\n') + '\n', farB.join('\n') + '\n', 'f');
+    expect(d.match(/^@@/gm)).toHaveLength(2);
+    expect(d).toContain('@@ -1,6 +1,6 @@');
+    expect(d).toContain('@@ -23,7 +23,7 @@');
+  });
+});
+
+describe('project-files stage', () => {
+  const ALL = [
+    'k8s/cluster.yaml',
+    'k8s/namespace.yaml',
+    'k8s/role.yaml',
+    'k8s/role-binding.yaml',
+    'k8s/iam-assume-role-policy.json',
+    'k8s/iam-permissions-policy.json',
+    'dags/remote_kpo.py',
+    'dags/test_eks_connectivity.py',
+  ];
+
+  it('writes every file with the chosen names, exactly the applied objects; a second run is a no-op', async () => {
+    const dir = await tempProject();
+    await writeFile(path.join(dir, '.dockerignore'), 'astro\n.git\n.env\n');
+    const ctx = stageContext({ projectDir: dir, inputs: CHOSEN });
+    expect((await projectFilesStage.check!(ctx)).done).toBe(false);
+    const r = await projectFilesStage.run(ctx);
+    expect(r.outputs.written.sort()).toEqual([...ALL, '.dockerignore'].sort());
+    expect(r.outputs.kept).toEqual([]);
+    expect(r.outputs.astroProject).toBe(false);
+    expect(r.warnings?.join('\n')).toMatch(/is not an Astro project .* writing the files anyway/);
+    const inputs = defaultInputs(CHOSEN);
+    expect(parse(await read(dir, 'k8s/namespace.yaml'))).toEqual(namespaceObject(inputs));
+    expect(parse(await read(dir, 'k8s/role.yaml'))).toEqual(roleObject(inputs));
+    expect(parse(await read(dir, 'k8s/role-binding.yaml'))).toEqual(roleBindingObject(inputs));
+    expect(JSON.parse(await read(dir, 'k8s/iam-assume-role-policy.json'))).toEqual(trustPolicy(inputs.workloadIdentity));
+    expect(JSON.parse(await read(dir, 'k8s/iam-permissions-policy.json'))).toEqual(permissionsPolicy(inputs, ACCOUNT));
+    expect(parse(await read(dir, 'k8s/cluster.yaml'))).toMatchObject({ kind: 'ClusterConfig', metadata: { name: 'kpo-prod', region: 'eu-central-1' } });
+    expect(await read(dir, 'dags/remote_kpo.py')).toContain('NAMESPACE = "airflow-pods"');
+    expect(await read(dir, '.dockerignore')).toBe('astro\n.git\n.env\n# astro-remote-kpo state (never ship it in the image)\n.astro-remote-kpo/\n');
+    for (const f of ALL) expect(r.outputs.hashes?.[f]).toBe(sha256(await read(dir, f)));
+
+    const again = await projectFilesStage.check!(stageContext({ projectDir: dir, inputs: CHOSEN }));
+    expect(again.done).toBe(true);
+  });
+
+  it('a user-edited manifest is kept non-interactively (with a warning), and overwritten with --force', async () => {
+    const dir = await tempProject();
+    await projectFilesStage.run(stageContext({ projectDir: dir }));
+    const edited = (await read(dir, 'k8s/role.yaml')).replace('- watch', '- watch\n      - deletecollection');
+    await writeFile(path.join(dir, 'k8s/role.yaml'), edited);
+
+    const ctx = stageContext({ projectDir: dir });
+    expect(await projectFilesStage.check!(ctx)).toMatchObject({ done: false, reason: expect.stringContaining('k8s/role.yaml (changed by you)') });
+    const kept = await projectFilesStage.run(ctx);
+    expect(kept.outputs.kept).toEqual(['k8s/role.yaml']);
+    expect(kept.outputs.written).toEqual([]);
+    expect(kept.warnings?.join('\n')).toContain('kept k8s/role.yaml');
+    expect(await read(dir, 'k8s/role.yaml')).toBe(edited);
+    expect(ctx.io.asked).toEqual([]);
+
+    const forced = await projectFilesStage.run(stageContext({ projectDir: dir, flags: { force: true } }));
+    expect(forced.outputs.written).toEqual(['k8s/role.yaml']);
+    expect(parse(await read(dir, 'k8s/role.yaml'))).toEqual(roleObject(defaultInputs()));
+  });
+
+  it('interactive: shows the diff and asks; the answer decides', async () => {
+    const dir = await tempProject();
+    await projectFilesStage.run(stageContext({ projectDir: dir }));
+    const edited = (await read(dir, 'dags/remote_kpo.py')).replace('date -u', 'date -u; sleep 5');
+    await writeFile(path.join(dir, 'dags/remote_kpo.py'), edited);
+
+    const no = recordingIo(true, () => false);
+    await projectFilesStage.run(stageContext({ projectDir: dir, io: no }));
+    expect(no.asked).toHaveLength(1);
+    expect(no.asked[0]!.message).toContain('dags/remote_kpo.py');
+    expect(no.infos).toContain('  -            "uname -a; date -u; sleep 5"');
+    expect(no.infos).toContain('  +            "uname -a; date -u"');
+    expect(await read(dir, 'dags/remote_kpo.py')).toBe(edited);
+
+    const yes = recordingIo(true, () => true);
+    const r = await projectFilesStage.run(stageContext({ projectDir: dir, io: yes }));
+    expect(r.outputs.written).toEqual(['dags/remote_kpo.py']);
+    expect(await read(dir, 'dags/remote_kpo.py')).not.toBe(edited);
+  });
+
+  it('new names update the files it wrote, even after the stage record is gone; user edits stay', async () => {
+    const dir = await tempProject();
+    await projectFilesStage.run(stageContext({ projectDir: dir }));
+    const edited = `${await read(dir, 'k8s/namespace.yaml')}# my note\n`;
+    await writeFile(path.join(dir, 'k8s/namespace.yaml'), edited);
+    // No recorded outputs (the engine drops them when inputs change): the hash store decides.
+    const r = await projectFilesStage.run(stageContext({ projectDir: dir, inputs: { namespace: 'team-pods' } }));
+    expect(r.outputs.kept).toEqual(['k8s/namespace.yaml']);
+    expect(r.outputs.written.sort()).toEqual(['dags/remote_kpo.py', 'dags/test_eks_connectivity.py', 'k8s/role-binding.yaml', 'k8s/role.yaml']);
+    expect(await read(dir, 'k8s/namespace.yaml')).toBe(edited);
+    expect(await read(dir, 'dags/test_eks_connectivity.py')).toContain('NAMESPACE = "team-pods"');
+  });
+
+  it('files that existed before the tool (never written by it) count as the user\'s', async () => {
+    const dir = await tempProject();
+    await mkdir(path.join(dir, 'dags'));
+    await writeFile(path.join(dir, 'dags/remote_kpo.py'), '# the seed project\'s own DAG\n');
+    const r = await projectFilesStage.run(stageContext({ projectDir: dir }));
+    expect(r.outputs.kept).toEqual(['dags/remote_kpo.py']);
+    expect(await read(dir, 'dags/remote_kpo.py')).toBe('# the seed project\'s own DAG\n');
+  });
+
+  it('recognises an Astro project by its Dockerfile or .astro/ folder', async () => {
+    const a = await tempProject();
+    await writeFile(path.join(a, 'Dockerfile'), 'FROM quay.io/astronomer/astro-runtime:12.8.0\n');
+    expect((await projectFilesStage.run(stageContext({ projectDir: a }))).outputs.astroProject).toBe(true);
+    const b = await tempProject();
+    await writeFile(path.join(b, 'Dockerfile'), '# comment\nFROM astrocrpublic.azurecr.io/runtime:3.0-1\n');
+    expect((await projectFilesStage.run(stageContext({ projectDir: b }))).warnings ?? []).toEqual([]);
+    const c = await tempProject();
+    await mkdir(path.join(c, '.astro'));
+    expect((await projectFilesStage.run(stageContext({ projectDir: c }))).outputs.astroProject).toBe(true);
+    const d = await tempProject();
+    await writeFile(path.join(d, 'Dockerfile'), 'FROM python:3.12\n');
+    expect((await projectFilesStage.run(stageContext({ projectDir: d }))).outputs.astroProject).toBe(false);
+  });
+
+  it('--permissions seed writes no inline policy; --cluster-config is copied as is', async () => {
+    const dir = await tempProject();
+    const own = path.join(dir, 'my-cluster.yaml');
+    await writeFile(own, 'apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: remote-kpo-demo, region: us-east-1}\n');
+    const r = await projectFilesStage.run(stageContext({ projectDir: dir, inputs: { permissions: 'seed', clusterConfig: own } }));
+    expect(r.outputs.written).not.toContain('k8s/iam-permissions-policy.json');
+    await expect(stat(path.join(dir, 'k8s/iam-permissions-policy.json'))).rejects.toThrow();
+    expect(await read(dir, 'k8s/cluster.yaml')).toBe(await readFile(own, 'utf8'));
+  });
+
+  it('dry run lists what it would do and writes nothing', async () => {
+    const dir = await tempProject();
+    const p = await projectFilesStage.plan(stageContext({ projectDir: dir, outputs: { preflight: undefined } }));
+    const actions = p.items.map((i) => i.action);
+    for (const f of ALL) expect(actions).toContain(`create ${f}`);
+    expect(actions).toContain('add .astro-remote-kpo/ to .dockerignore');
+    expect(p.items.find((i) => i.action === 'create k8s/iam-permissions-policy.json')?.unknown).toContain('account id');
+    await expect(stat(path.join(dir, 'k8s'))).rejects.toThrow();
+    await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toThrow();
+  });
+});

@@ -1,0 +1,261 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StageFailedError } from '../../src/errors.js';
+import { KubeConflictError, type ConfigMapObject, type KubeApi } from '../../src/kube/api.js';
+import {
+  AwsAuthError,
+  appendMapRole,
+  ensureAwsAuthMapping,
+  findMapping,
+  parseMapRoles,
+  planAwsAuthChange,
+  readAwsAuthMapping,
+} from '../../src/kube/aws-auth.js';
+
+const OURS = { rolearn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO', username: 'AstroRemoteKPO' };
+
+// Three pre-existing entries the way people really have them: a node role (eksctl's layout,
+// groups first), a comment, and a human's entry with its own indentation style.
+const EXISTING = [
+  '# managed by eksctl; do not remove the node role!',
+  '- groups:',
+  '  - system:bootstrappers',
+  '  - system:nodes',
+  '  rolearn: arn:aws:iam::123456789012:role/eksctl-remote-kpo-demo-nodegroup-NodeInstanceRole-1A2B3C4D5E6F',
+  '  username: system:node:{{EC2PrivateDNSName}}',
+  '# platform team admin (ticket OPS-42)',
+  '- rolearn: "arn:aws:iam::123456789012:role/PlatformAdmin"   # quoted on purpose',
+  '  username: platform-admin',
+  '  groups: [ "system:masters" ]',
+  '',
+].join('\n');
+
+describe('appendMapRole', () => {
+  it('keeps three existing entries and their comments byte-for-byte and appends exactly one entry', () => {
+    const next = appendMapRole(EXISTING, OURS);
+    expect(next.startsWith(EXISTING)).toBe(true);
+    expect(next.slice(EXISTING.length)).toBe(`- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n`);
+    const entries = parseMapRoles(next);
+    expect(entries).toHaveLength(3);
+    expect(entries.slice(0, 2)).toEqual(parseMapRoles(EXISTING));
+    expect(entries[2]).toEqual(OURS);
+  });
+
+  it('appends at the indentation the existing list uses', () => {
+    const indented = '    - rolearn: arn:aws:iam::123456789012:role/Node\n      username: node\n';
+    const next = appendMapRole(indented, OURS);
+    expect(next).toBe(`${indented}    - rolearn: ${OURS.rolearn}\n      username: ${OURS.username}\n`);
+    expect(parseMapRoles(next)).toHaveLength(2);
+  });
+
+  it('adds the missing newline before appending', () => {
+    const noEol = '- rolearn: arn:aws:iam::123456789012:role/Node\n  username: node';
+    const next = appendMapRole(noEol, OURS);
+    expect(next.startsWith(`${noEol}\n`)).toBe(true);
+    expect(parseMapRoles(next).map((e) => e.username)).toEqual(['node', OURS.username]);
+  });
+
+  it.each([
+    ['missing', undefined],
+    ['empty', ''],
+    ['whitespace', '  \n'],
+    ['empty flow list', '[]\n'],
+  ])('handles %s mapRoles with just our entry', (_label, text) => {
+    const next = appendMapRole(text, OURS);
+    expect(parseMapRoles(next)).toEqual([OURS]);
+  });
+
+  it('keeps a comment-only mapRoles text and appends after it', () => {
+    const text = '# nothing here yet\n';
+    const next = appendMapRole(text, OURS);
+    expect(next.startsWith(text)).toBe(true);
+    expect(parseMapRoles(next)).toEqual([OURS]);
+  });
+
+  it('appends to a non-empty flow list while keeping its entries', () => {
+    const text = '[{rolearn: "arn:aws:iam::123456789012:role/Node", username: node}]';
+    const next = appendMapRole(text, OURS);
+    expect(parseMapRoles(next)).toEqual([{ rolearn: 'arn:aws:iam::123456789012:role/Node', username: 'node' }, OURS]);
+  });
+
+  it('quotes a username YAML would otherwise read as something else', () => {
+    const next = appendMapRole('', { rolearn: OURS.rolearn, username: 'true' });
+    expect(parseMapRoles(next)).toEqual([{ rolearn: OURS.rolearn, username: 'true' }]);
+  });
+
+  it.each([
+    ['invalid YAML', '- rolearn: [unclosed\n  username: x\n'],
+    ['a mapping instead of a list', 'rolearn: arn:aws:iam::123456789012:role/X\nusername: x\n'],
+    ['an entry without rolearn', '- username: x\n'],
+    ['a document end marker before the append point', '- rolearn: arn:aws:iam::123456789012:role/X\n  username: x\n...\n'],
+  ])('refuses %s', (_label, text) => {
+    expect(() => appendMapRole(text, OURS)).toThrow(AwsAuthError);
+  });
+});
+
+describe('findMapping', () => {
+  const entries = parseMapRoles(EXISTING);
+  it('absent when no entry has the ARN', () => expect(findMapping(entries, OURS)).toEqual({ state: 'absent' }));
+  it('present with the same ARN (any case) and username', () => {
+    expect(findMapping([...entries, { rolearn: OURS.rolearn.toLowerCase(), username: OURS.username }], OURS)).toEqual({ state: 'present' });
+  });
+  it('shadowed when the ARN maps to another username', () => {
+    expect(findMapping([...entries, { rolearn: OURS.rolearn, username: 'someone-else' }], OURS)).toEqual({ state: 'shadowed', existingUsername: 'someone-else' });
+  });
+});
+
+describe('planAwsAuthChange', () => {
+  const cm = (mapRoles: string | undefined, extra: Record<string, string> = {}): ConfigMapObject => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'aws-auth', namespace: 'kube-system', resourceVersion: '42' },
+    data: { ...(mapRoles === undefined ? {} : { mapRoles }), ...extra },
+  });
+
+  it('creates the ConfigMap with only our entry when it is missing', () => {
+    const c = planAwsAuthChange(undefined, OURS);
+    expect(c.kind).toBe('create');
+    if (c.kind !== 'create') return;
+    expect(parseMapRoles(c.body.data?.mapRoles)).toEqual([OURS]);
+  });
+
+  it('keeps mapUsers, mapAccounts and the resourceVersion untouched', () => {
+    const before = cm(EXISTING, { mapUsers: '- userarn: arn:aws:iam::123456789012:user/alice\n  username: alice\n', mapAccounts: '- "111122223333"\n' });
+    const c = planAwsAuthChange(before, OURS);
+    expect(c.kind).toBe('update');
+    if (c.kind !== 'update') return;
+    expect(c.body.metadata?.resourceVersion).toBe('42');
+    expect(c.body.data?.mapUsers).toBe(before.data?.mapUsers);
+    expect(c.body.data?.mapAccounts).toBe(before.data?.mapAccounts);
+    expect(c.body.data?.mapRoles?.startsWith(EXISTING)).toBe(true);
+    // the object that was read is not modified (it is what gets backed up)
+    expect(before.data?.mapRoles).toBe(EXISTING);
+  });
+
+  it('does nothing when the entry is already there (no duplicate)', () => {
+    const present = appendMapRole(EXISTING, OURS);
+    expect(planAwsAuthChange(cm(present), OURS)).toEqual({ kind: 'present' });
+  });
+
+  it('refuses to shadow an entry with another username', () => {
+    const shadow = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other-user\n`;
+    expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(StageFailedError);
+    expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(/other-user/);
+  });
+
+  it('adds mapRoles when the ConfigMap has none', () => {
+    const c = planAwsAuthChange(cm(undefined, { mapUsers: '[]' }), OURS);
+    expect(c.kind === 'update' && c.body.data).toEqual({ mapUsers: '[]', mapRoles: `- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n` });
+  });
+});
+
+/** A small in-memory ConfigMap store with resourceVersion checks, like the API server's. */
+function memoryKube(initial?: ConfigMapObject, opts: { conflicts?: number; concurrentEdit?: string } = {}) {
+  let current = initial ? structuredClone(initial) : undefined;
+  let rv = 100;
+  let conflicts = opts.conflicts ?? 0;
+  const writes: ConfigMapObject[] = [];
+  const api: Pick<KubeApi, 'readConfigMap' | 'createConfigMap' | 'replaceConfigMap'> = {
+    async readConfigMap() {
+      return current ? structuredClone(current) : undefined;
+    },
+    async createConfigMap(_ns, body) {
+      if (current) throw new Error('configmaps "aws-auth" already exists');
+      current = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+      writes.push(structuredClone(body));
+      return structuredClone(current);
+    },
+    async replaceConfigMap(_ns, _name, body) {
+      if (conflicts > 0) {
+        conflicts--;
+        // another writer got there first
+        if (current && opts.concurrentEdit !== undefined) current.data = { ...current.data, mapRoles: `${current.data?.mapRoles ?? ''}${opts.concurrentEdit}` };
+        if (current) current.metadata = { ...current.metadata, resourceVersion: String(++rv) };
+      }
+      if (body.metadata?.resourceVersion !== current?.metadata?.resourceVersion) throw new KubeConflictError('the object has been modified');
+      writes.push(structuredClone(body));
+      current = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++rv) } };
+      return structuredClone(current);
+    },
+  };
+  return { api: api as KubeApi, writes, get current() { return current; } };
+}
+
+describe('ensureAwsAuthMapping', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await mkdtemp(path.join(tmpdir(), 'kpo-aws-auth-'));
+  });
+  afterEach(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+  const base: ConfigMapObject = {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: 'aws-auth', namespace: 'kube-system', resourceVersion: '7' },
+    data: { mapRoles: EXISTING, mapUsers: '- userarn: arn:aws:iam::123456789012:user/alice\n  username: alice\n' },
+  };
+
+  it('backs up the ConfigMap as read before the update, then appends', async () => {
+    const k = memoryKube(base);
+    const r = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir, now: () => new Date('2030-01-02T03:04:05.678Z') });
+    expect(r).toMatchObject({ changed: true, createdConfigMap: false });
+    expect(r.backupFile).toBe(path.join(dir, 'aws-auth-2030-01-02T03-04-05-678Z.json'));
+    expect(JSON.parse(await readFile(r.backupFile!, 'utf8'))).toEqual(base);
+    expect(k.writes).toHaveLength(1);
+    expect(k.current?.data?.mapRoles?.startsWith(EXISTING)).toBe(true);
+    expect(parseMapRoles(k.current?.data?.mapRoles)).toHaveLength(3);
+    expect(k.current?.data?.mapUsers).toBe(base.data?.mapUsers);
+  });
+
+  it('is a no-op the second time', async () => {
+    const k = memoryKube(base);
+    await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir });
+    const again = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir });
+    expect(again.changed).toBe(false);
+    expect(k.writes).toHaveLength(1);
+    expect(parseMapRoles(k.current?.data?.mapRoles).filter((e) => e.rolearn === OURS.rolearn)).toHaveLength(1);
+  });
+
+  it('re-reads after a conflict and keeps the other writer’s entry', async () => {
+    const otherEntry = '- rolearn: arn:aws:iam::123456789012:role/AddedMeanwhile\n  username: meanwhile\n';
+    const k = memoryKube(base, { conflicts: 1, concurrentEdit: otherEntry });
+    const r = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir });
+    expect(r.changed).toBe(true);
+    const users = parseMapRoles(k.current?.data?.mapRoles).map((e) => e.username);
+    expect(users).toEqual(['system:node:{{EC2PrivateDNSName}}', 'platform-admin', 'meanwhile', OURS.username]);
+    expect((await readdir(dir)).length).toBe(2);
+  });
+
+  it('gives up after the bounded number of conflicts without writing', async () => {
+    const k = memoryKube(base, { conflicts: 10 });
+    await expect(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir, maxAttempts: 3 })).rejects.toBeInstanceOf(KubeConflictError);
+    expect(k.writes).toHaveLength(0);
+  });
+
+  it('creates aws-auth when it does not exist', async () => {
+    const k = memoryKube(undefined);
+    const r = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir });
+    expect(r).toEqual({ changed: true, createdConfigMap: true });
+    expect(parseMapRoles(k.current?.data?.mapRoles)).toEqual([OURS]);
+  });
+
+  it('writes nothing (not even a backup) when refusing to shadow or when mapRoles is malformed', async () => {
+    for (const mapRoles of [`${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other\n`, '- rolearn: [oops\n']) {
+      const k = memoryKube({ ...base, data: { mapRoles } });
+      await expect(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir })).rejects.toBeInstanceOf(StageFailedError);
+      expect(k.writes).toHaveLength(0);
+      expect(k.current?.data?.mapRoles).toBe(mapRoles);
+    }
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('readAwsAuthMapping reports present/absent/shadowed', async () => {
+    expect(await readAwsAuthMapping(memoryKube(undefined).api, OURS)).toEqual({ state: 'absent', configMapExists: false });
+    expect(await readAwsAuthMapping(memoryKube(base).api, OURS)).toEqual({ state: 'absent', configMapExists: true });
+    const withOurs = { ...base, data: { mapRoles: appendMapRole(EXISTING, OURS) } };
+    expect(await readAwsAuthMapping(memoryKube(withOurs).api, OURS)).toEqual({ state: 'present', configMapExists: true });
+  });
+});

@@ -1,0 +1,255 @@
+// KubeClient (over @kubernetes/client-node) against a loopback HTTP(S) server that answers with the
+// responses a real kube-apiserver 1.28 gave (shared/wire-samples/kubernetes). Checks what goes on
+// the wire (paths, dryRun, bodies, Authorization, Impersonate-User) and how answers and failures
+// come back (plain JSON, 404 → undefined, 409 → KubeConflictError, worded 401/403/network errors).
+import { readFileSync } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { KubeConflictError } from '../../src/kube/api.js';
+import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
+import { KubeRequestError, KubeUnreachableError } from '../../src/kube/errors.js';
+import { StageFailedError } from '../../src/errors.js';
+import { roleObject } from '../../src/desired.js';
+
+const SAMPLES = '/work/shared/wire-samples/kubernetes';
+interface Sample {
+  response: { status: number; headers: Record<string, string>; body: string };
+}
+function sample(name: string): Sample['response'] {
+  return (JSON.parse(readFileSync(path.join(SAMPLES, `${name}.json`), 'utf8')) as Sample).response;
+}
+
+interface Seen {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
+}
+type Answer = { status: number; body: string; headers?: Record<string, string> } | 'reset';
+
+const servers: Array<http.Server | https.Server> = [];
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+});
+
+async function serve(answer: (req: Seen, n: number) => Answer, tls?: { key: Buffer; cert: Buffer }) {
+  const seen: Seen[] = [];
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      const s: Seen = { method: req.method ?? '', url: req.url ?? '', headers: req.headers, body };
+      seen.push(s);
+      const a = answer(s, seen.length);
+      if (a === 'reset') {
+        req.socket.destroy();
+        return;
+      }
+      res.writeHead(a.status, { 'Content-Type': 'application/json', ...(a.headers ?? {}) });
+      res.end(a.body);
+    });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  return { seen, url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
+}
+
+function client(server: string, extra: Partial<Parameters<typeof createKubeClient>[0]> = {}): Promise<KubeClient> {
+  return createKubeClient({
+    server,
+    kubeconfig: {
+      clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': server.startsWith('http:') } }],
+      users: [{ name: 'u', user: {} }],
+      contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+      'current-context': 'x',
+    },
+    tokenSource: { description: 'test token', get: async () => 'tok-123' },
+    authDescription: 'a test token',
+    sleep: async () => undefined,
+    ...extra,
+  });
+}
+
+describe('KubeClient', () => {
+  it('reads an object as the plain JSON the server sent, with our token, and 404 as undefined', async () => {
+    const { seen, url } = await serve((req) => (req.url.endsWith('/astro-remote-kpo') ? sample('namespaces-GET-200') : sample('namespaces-GET-404')));
+    const kube = await client(url);
+    const ns = await kube.readNamespace('astro-remote-kpo');
+    expect(ns?.metadata?.name).toBe('astro-remote-kpo');
+    // Timestamps stay strings and fields client-node's models do not know survive.
+    expect(typeof ns?.metadata?.creationTimestamp).toBe('string');
+    expect(await kube.readNamespace('missing')).toBeUndefined();
+    expect(seen[0]!.method).toBe('GET');
+    expect(seen[0]!.url).toBe('/api/v1/namespaces/astro-remote-kpo');
+    expect(seen[0]!.headers.authorization).toBe('Bearer tok-123');
+  });
+
+  it('creates with our exact body, dryRun=All when asked, and a field manager', async () => {
+    const { seen, url } = await serve((req) => (req.url.includes('dryRun') ? sample('namespaces-POST-dryRun') : sample('roles-POST-201')));
+    const kube = await client(url);
+    const body = { ...roleObject({ namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role' }), extraField: { kept: true } };
+    const created = await kube.createRole('astro-remote-kpo', body);
+    expect(created.kind).toBe('Role');
+    await kube.createNamespace({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'astro-remote-kpo' } }, { dryRun: true });
+    expect(seen[0]!.method).toBe('POST');
+    expect(seen[0]!.url.split('?')[0]).toBe('/apis/rbac.authorization.k8s.io/v1/namespaces/astro-remote-kpo/roles');
+    expect(new URL(seen[0]!.url, url).searchParams.get('dryRun')).toBeNull();
+    expect(JSON.parse(seen[0]!.body)).toEqual(body);
+    const q = new URL(seen[1]!.url, url).searchParams;
+    expect(q.get('dryRun')).toBe('All');
+    expect(q.get('fieldManager')).toBe('astro-remote-kpo');
+  });
+
+  it('turns 409 on replace into KubeConflictError, and 409 on create into a status 409 error', async () => {
+    const { url } = await serve((req) =>
+      req.method === 'PUT' ? sample('roles-PUT-409') : sample('namespaces-POST-409'),
+    );
+    const kube = await client(url);
+    await expect(kube.replaceRole('astro-remote-kpo', 'astro-remote-kpo-role', { metadata: { resourceVersion: '1' } })).rejects.toBeInstanceOf(
+      KubeConflictError,
+    );
+    const err = await kube.createNamespace({ metadata: { name: 'astro-remote-kpo' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeRequestError);
+    expect((err as KubeRequestError).status).toBe(409);
+    expect((err as KubeRequestError).reason).toBe('AlreadyExists');
+  });
+
+  it('words 401 and 403 so the user knows what to check', async () => {
+    const { url } = await serve((req) =>
+      req.url.includes('roles') ? { status: 403, body: JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message: 'roles.rbac.authorization.k8s.io is forbidden: User "dev" cannot create resource "roles"' }) } : sample('namespaces-GET-401-bad-token'),
+    );
+    const kube = await client(url, { caller: 'arn:aws:sts::123456789012:assumed-role/dev/me' });
+    const e401 = (await kube.readNamespace('astro-remote-kpo').catch((e: unknown) => e)) as KubeRequestError;
+    expect(e401).toBeInstanceOf(StageFailedError);
+    expect(e401.status).toBe(401);
+    expect(e401.message).toContain('rejected our credentials');
+    expect(e401.message).toContain(url);
+    expect(e401.hint).toContain('aws sts get-caller-identity');
+    expect(e401.hint).toContain('access entry or an aws-auth mapping');
+    const e403 = (await kube.createRole('astro-remote-kpo', { metadata: { name: 'r' } }).catch((e: unknown) => e)) as KubeRequestError;
+    expect(e403.status).toBe(403);
+    expect(e403.message).toContain('arn:aws:sts::123456789012:assumed-role/dev/me');
+    expect(e403.message).toContain('may not create roles "r" in namespace astro-remote-kpo');
+  });
+
+  it('asks SubjectAccessReviews for the user, and SelfSubjectAccessReviews with Impersonate-User', async () => {
+    const { seen, url } = await serve((req) => {
+      if (req.method === 'GET') return sample('namespaces-GET-404');
+      if (req.url.includes('selfsubjectaccessreviews')) return sample('selfsubjectaccessreviews-POST-impersonated-denied');
+      const spec = (JSON.parse(req.body) as { spec: { resourceAttributes: { namespace?: string } } }).spec;
+      return spec.resourceAttributes.namespace === 'default' ? sample('subjectaccessreviews-POST-denied') : sample('subjectaccessreviews-POST-allowed-subresource');
+    });
+    const kube = await client(url);
+    const allowed = await kube.subjectAccessReview('AstroRemoteKPO', { verb: 'create', resource: 'pods', subresource: 'exec', namespace: 'astro-remote-kpo' });
+    expect(allowed.allowed).toBe(true);
+    expect(allowed.reason).toMatch(/RBAC/);
+    const denied = await kube.subjectAccessReview('AstroRemoteKPO', { verb: 'create', resource: 'pods', namespace: 'default' });
+    expect(denied).toEqual({ allowed: false });
+    const body = JSON.parse(seen[0]!.body) as { kind: string; spec: { user: string; resourceAttributes: Record<string, string> } };
+    expect(body.kind).toBe('SubjectAccessReview');
+    expect(body.spec.user).toBe('AstroRemoteKPO');
+    expect(body.spec.resourceAttributes).toEqual({ verb: 'create', resource: 'pods', subresource: 'exec', group: '', namespace: 'astro-remote-kpo' });
+    expect(seen[0]!.headers['impersonate-user']).toBeUndefined();
+
+    const self = await kube.selfSubjectAccessReviewAs('AstroRemoteKPO', { verb: 'list', resource: 'secrets', namespace: 'astro-remote-kpo' });
+    expect(self.allowed).toBe(false);
+    expect(seen[2]!.url).toBe('/apis/authorization.k8s.io/v1/selfsubjectaccessreviews');
+    expect(seen[2]!.headers['impersonate-user']).toBe('AstroRemoteKPO');
+    // The per-request header does not leak into later requests.
+    expect(await kube.readNamespace('x')).toBeUndefined();
+    expect(seen[3]!.headers['impersonate-user']).toBeUndefined();
+  });
+
+  it('retries throttling, 5xx and dropped connections, then succeeds', async () => {
+    const { seen, url } = await serve((_req, n) =>
+      n === 1 ? { status: 429, body: '{"kind":"Status","code":429,"reason":"TooManyRequests"}', headers: { 'Retry-After': '1' } } : n === 2 ? 'reset' : n === 3 ? { status: 503, body: '' } : sample('roles-GET-200'),
+    );
+    const kube = await client(url);
+    const role = await kube.readRole('astro-remote-kpo', 'astro-remote-kpo-role');
+    expect(role?.kind).toBe('Role');
+    expect(seen).toHaveLength(4);
+  });
+
+  it('gives up after the attempts with the server message', async () => {
+    const { seen, url } = await serve(() => ({ status: 500, body: '{"kind":"Status","message":"etcdserver: request timed out","code":500}' }));
+    const kube = await client(url, { attempts: 3 });
+    await expect(kube.readRole('a', 'b')).rejects.toThrow(/HTTP 500.*etcdserver: request timed out/);
+    expect(seen).toHaveLength(3);
+  });
+
+  it('says the API server cannot be reached, and why, when nothing listens', async () => {
+    const { url } = await serve(() => ({ status: 200, body: '{}' }));
+    await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
+    const kube = await client(url);
+    const err = (await kube.readNamespace('x').catch((e: unknown) => e)) as KubeUnreachableError;
+    expect(err).toBeInstanceOf(KubeUnreachableError);
+    expect(err.code).toBe('ECONNREFUSED');
+    expect(err.message).toContain(`cannot reach the API server ${url}`);
+    expect(err.hint).toMatch(/private\? Check your network\/VPN/);
+  });
+
+  it('times out a server that never answers', async () => {
+    const { url } = await serve(() => ({ status: 200, body: '{}' }));
+    const hang = http.createServer(() => undefined);
+    servers.push(hang);
+    await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
+    const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
+    expect(url).not.toBe(hangUrl);
+    const kube = await client(hangUrl, { timeoutMs: 300 });
+    const err = (await kube.readNamespace('x').catch((e: unknown) => e)) as KubeUnreachableError;
+    expect(err).toBeInstanceOf(KubeUnreachableError);
+    expect(err.code).toBe('ETIMEDOUT');
+    hang.closeAllConnections();
+  });
+
+  it('verifies TLS with the cluster CA, and refuses a server the CA did not sign', async () => {
+    const certs = path.resolve('test/support/certs');
+    const tls = { key: readFileSync(path.join(certs, 'server.key')), cert: readFileSync(path.join(certs, 'server.crt')) };
+    const { url } = await serve(() => sample('namespaces-GET-200'), tls);
+    const ca = readFileSync(path.join(certs, 'ca.crt')).toString('base64');
+    const withCa = await createKubeClient({
+      server: url,
+      kubeconfig: {
+        clusters: [{ name: 'c', cluster: { server: url, 'certificate-authority-data': ca } }],
+        users: [{ name: 'u', user: { token: 'static-token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      },
+      authDescription: 'static token',
+    });
+    expect((await withCa.readNamespace('astro-remote-kpo'))?.metadata?.name).toBe('astro-remote-kpo');
+    const withoutCa = await createKubeClient({
+      server: url,
+      kubeconfig: {
+        clusters: [{ name: 'c', cluster: { server: url, 'certificate-authority-data': Buffer.from('not a cert').toString('base64') } }],
+        users: [{ name: 'u', user: { token: 'static-token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      },
+      authDescription: 'static token',
+    });
+    const err = await withoutCa.readNamespace('astro-remote-kpo').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(KubeUnreachableError);
+  });
+
+  it('sends a static kubeconfig token when there is no token source', async () => {
+    const { seen, url } = await serve(() => sample('namespaces-GET-200'));
+    const kube = await createKubeClient({
+      server: url,
+      kubeconfig: {
+        clusters: [{ name: 'c', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+        users: [{ name: 'u', user: { token: 'static-token' } }],
+        contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+        'current-context': 'x',
+      },
+      authDescription: 'static token',
+    });
+    await kube.readNamespace('astro-remote-kpo');
+    expect(seen[0]!.headers.authorization).toBe('Bearer static-token');
+  });
+});
