@@ -81,6 +81,9 @@ export interface RawOptions {
   nonInteractive?: boolean;
   switchContext?: boolean;
   force?: boolean;
+  /** destroy only */
+  deleteNamespace?: boolean;
+  deleteCluster?: boolean;
   json?: boolean;
   color?: boolean;
 }

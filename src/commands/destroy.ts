@@ -13,10 +13,9 @@ import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
 import { withStateInputs } from '../verify/state-inputs.js';
 
-type DestroyRaw = RawOptions & { deleteNamespace?: boolean; deleteCluster?: boolean };
 
 export async function destroyCommand(raw: RawOptions): Promise<number> {
-  const { deleteNamespace = false, deleteCluster = false } = raw as DestroyRaw;
+  const { deleteNamespace = false, deleteCluster = false } = raw;
   const projectDir = path.resolve(raw.projectDir ?? '.');
   const state = await loadState(projectDir);
   const rc = await buildRunContext(withStateInputs(raw, state));

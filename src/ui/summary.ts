@@ -15,7 +15,7 @@ export function renderPlan(chalk: ChalkInstance, plans: StagePlan[]): string {
     lines.push(`${chalk.bold(stageLabel(p.id))}  ${p.title}`);
     for (const item of p.items) {
       lines.push(`   ${item.unknown ? chalk.yellow('?') : '•'} ${item.action}`);
-      if (item.unknown) lines.push(chalk.yellow(`     could not look up: ${item.unknown}`));
+      if (item.unknown) lines.push(chalk.yellow(`     unknown: ${item.unknown}`));
       if (item.details) lines.push(indent(item.details, '       '));
     }
   }
