@@ -3,31 +3,23 @@
 // applied), refuses a malformed settings file before touching the cloud, and runs the astro CLI
 // for the deployed Deployment when asked.
 import { execFileSync } from 'node:child_process';
-import { chmod, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import os from 'node:os';
+import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useTempProjects } from '../support/temp-projects.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
 const DEP = 'clx1abc2d000008l4ezw5ofno';
 
 let cloud: TestCloud | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
+const project = useTempProjects('kpo-airflow-e2e-', async () => {
   await cloud?.stop();
   cloud = undefined;
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-async function project(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-airflow-e2e-'));
-  dirs.push(dir);
-  return dir;
-}
 
 const init = (dir: string, extra: string[] = [], env: Record<string, string> = cloud!.env) =>
   runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir, ...extra], { env, cwd: dir });

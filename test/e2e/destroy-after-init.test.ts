@@ -2,12 +2,12 @@
 // was before init — pre-existing aws-auth entries byte-for-byte, an unrelated IAM role untouched —
 // records its progress in state, is idempotent, resumes after a failure, and --dry-run changes
 // nothing.
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useTempProjects } from '../support/temp-projects.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
@@ -16,18 +16,10 @@ interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone
 interface DestroyDoc { command: string; dryRun: boolean; ok: boolean; exitCode: number; items: Item[] }
 
 let cloud: TestCloud | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
+const project = useTempProjects('kpo-destroy-e2e-', async () => {
   await cloud?.stop();
   cloud = undefined;
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-async function project(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-destroy-e2e-'));
-  dirs.push(dir);
-  return dir;
-}
 
 const run = (dir: string, args: string[]) => runCli([...args, '--project-dir', dir], { env: cloud!.env, cwd: dir });
 

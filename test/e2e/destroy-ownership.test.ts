@@ -1,12 +1,12 @@
 // destroy never deletes what this tool did not create: things that existed before init (even
 // after init labelled or reconciled them), and — without state — anything without our tag/label.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import os from 'node:os';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { KPO_RULES } from '../../src/desired.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useTempProjects } from '../support/temp-projects.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
@@ -16,18 +16,10 @@ interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone
 interface DestroyDoc { ok: boolean; items: Item[] }
 
 let cloud: TestCloud | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
+const project = useTempProjects('kpo-destroy-own-', async () => {
   await cloud?.stop();
   cloud = undefined;
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-async function project(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-destroy-own-'));
-  dirs.push(dir);
-  return dir;
-}
 
 async function destroy(dir: string, extra: string[]): Promise<{ code: number; doc: DestroyDoc }> {
   const r = await runCli(['destroy', '--json', '--yes', '--project-dir', dir, ...extra], { env: cloud!.env, cwd: dir });

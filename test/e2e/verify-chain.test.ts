@@ -4,9 +4,10 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useTempProjects } from '../support/temp-projects.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
@@ -16,18 +17,10 @@ interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fi
 interface VerifyDoc { command: string; ok: boolean; exitCode: number; checks: Row[] }
 
 let cloud: TestCloud | undefined;
-const dirs: string[] = [];
-afterEach(async () => {
+const project = useTempProjects('kpo-verify-e2e-', async () => {
   await cloud?.stop();
   cloud = undefined;
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true });
 });
-
-async function project(): Promise<string> {
-  const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-verify-e2e-'));
-  dirs.push(dir);
-  return dir;
-}
 
 async function init(dir: string, extra: string[] = []): Promise<void> {
   const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir, ...extra], { env: cloud!.env, cwd: dir });
