@@ -6,6 +6,8 @@ export interface ExecOptions {
   env?: Record<string, string | undefined>;
   cwd?: string;
   signal?: AbortSignal;
+  /** Called once the process has started (not when it could not). */
+  onSpawn?: () => void;
 }
 
 export interface ExecResult {
@@ -38,28 +40,60 @@ export function createExec(env: Readonly<Record<string, string | undefined>>): E
       return undefined;
     },
     async run(file, args, opts = {}) {
-      const { execa } = await import('execa');
-      const child = execa(file, args, {
-        all: true,
-        reject: false,
-        env: { ...env, ...opts.env },
-        extendEnv: false,
-        cwd: opts.cwd,
-        cancelSignal: opts.signal,
-        stdin: 'ignore',
-        lines: false,
-        buffer: true,
+      // node:child_process, not execa: one spawn of eksctl or astro does not need 110 modules.
+      const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
+      return new Promise<ExecResult>((resolve) => {
+        const child = spawn(file, args, {
+          env: { ...env, ...opts.env },
+          cwd: opts.cwd,
+          signal: opts.signal,
+          stdio: ['ignore', 'pipe', 'pipe'],
+          // Ctrl-C (the signal) stops eksctl the way a terminal would, letting it clean up.
+          killSignal: 'SIGINT',
+        });
+        const all: string[] = [];
+        // stdout and stderr each keep their partial last line, so interleaving never splits one.
+        const reader = () => {
+          let pending = '';
+          return {
+            data(text: string) {
+              all.push(text);
+              pending += text;
+              const parts = pending.split(/\r?\n/);
+              pending = parts.pop() ?? '';
+              for (const line of parts) opts.onLine?.(line);
+            },
+            end() {
+              if (pending) opts.onLine?.(pending);
+              pending = '';
+            },
+          };
+        };
+        const out = reader();
+        const err = reader();
+        // setEncoding keeps a UTF-8 character split across two chunks whole.
+        child.stdout.setEncoding('utf8').on('data', out.data);
+        child.stderr.setEncoding('utf8').on('data', err.data);
+        // A process that ignores SIGINT is killed 10 s later, so Ctrl-C always ends the run.
+        const onAbort = () => setTimeout(() => child.kill('SIGKILL'), 10_000).unref();
+        opts.signal?.addEventListener('abort', onAbort, { once: true });
+        child.once('spawn', () => opts.onSpawn?.());
+        let spawnError: Error | undefined;
+        child.on('error', (e) => {
+          spawnError = e; // ENOENT/EACCES, or the abort; 'close' still follows
+        });
+        child.on('close', (code, signal) => {
+          opts.signal?.removeEventListener('abort', onAbort);
+          out.end();
+          err.end();
+          const aborted = opts.signal?.aborted === true;
+          const output = all.join('') + (spawnError && !aborted ? `${spawnError.message}\n` : '');
+          const exitCode = aborted ? 130 : (code ?? (signal ? 128 + constants.signals[signal] : 1));
+          // A binary that could not start (ENOENT, EACCES) closes with a negative errno: say 127
+          // as a shell would.
+          resolve({ exitCode: spawnError && !aborted ? 127 : exitCode, output });
+        });
       });
-      let pending = '';
-      child.all?.on('data', (chunk: Buffer) => {
-        pending += chunk.toString('utf8');
-        const parts = pending.split(/\r?\n/);
-        pending = parts.pop() ?? '';
-        for (const line of parts) opts.onLine?.(line);
-      });
-      const result = await child;
-      if (pending) opts.onLine?.(pending);
-      return { exitCode: result.exitCode ?? (result.isCanceled ? 130 : 1), output: String(result.all ?? '') };
     },
   };
 }

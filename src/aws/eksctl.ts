@@ -92,10 +92,10 @@ export function eksctlMessage(line: string): string {
   return line.replace(/^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\s+/, '').replace(/^\[[^\]]*\]\s+/, '').trim();
 }
 
-export async function eksctlVersion(exec: Exec): Promise<{ path: string; version: string } | undefined> {
+export async function eksctlVersion(exec: Exec, opts: { onSpawn?: () => void } = {}): Promise<{ path: string; version: string } | undefined> {
   const bin = await exec.which('eksctl');
   if (!bin) return undefined;
-  const r = await exec.run(bin, ['version']);
+  const r = await exec.run(bin, ['version'], opts);
   if (r.exitCode !== 0) {
     throw new PrerequisiteError(`\`eksctl version\` failed (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' ')}`, 'Reinstall eksctl: https://eksctl.io/installation/');
   }

@@ -1,5 +1,5 @@
 // What a stage is and what it may touch. Stages get everything through StageContext and never
-// reach for process, prompts or execa themselves (create-astro's single context).
+// reach for process, prompts or child processes themselves (create-astro's single context).
 import type { AwsClients } from '../aws/clients.js';
 import type { Exec } from '../exec.js';
 import type { Io } from '../io.js';

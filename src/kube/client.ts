@@ -1,23 +1,8 @@
-// KubeApi over @kubernetes/client-node 2.x (loaded lazily). client-node does the transport: TLS
-// from the kubeconfig (CA, client certificates, proxies), static tokens, and exec plugins we do not
-// replace. One per-request middleware adds what it cannot: our in-process EKS token (refreshed
-// before expiry), Impersonate-User, a timeout, and the raw response text, so callers get the
-// plain JSON the API server sent (client-node's model classes drop unknown fields and turn
-// timestamps into Dates) and errors get the server's own Status message.
-import type {
-  ConfigurationOptions,
-  CoreV1Api,
-  AuthorizationV1Api,
-  RbacAuthorizationV1Api,
-  RequestContext,
-  ResponseContext,
-  V1ConfigMap,
-  V1Namespace,
-  V1Role,
-  V1RoleBinding,
-  V1SelfSubjectAccessReview,
-  V1SubjectAccessReview,
-} from '@kubernetes/client-node';
+// KubeApi as plain REST calls: JSON in, the server's JSON out (no model classes that drop
+// unknown fields or turn timestamps into Dates), over a Transport chosen from the kubeconfig
+// (transport.ts). Here live what both transports share: our in-process EKS token (refreshed before
+// expiry), Impersonate-User, a timeout, retries for throttling, 5xx and dropped connections, and
+// errors worded with the server's own Status message and what to check.
 import type { TokenSource } from '../aws/eks-token.js';
 import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
 import {
@@ -30,15 +15,16 @@ import {
   type WriteOptions,
 } from './api.js';
 import { KubeRequestError, KubeUnreachableError } from './errors.js';
+import { needsClientNode, type KubeMethod, type KubeResponse, type RawMap, type Transport } from './transport.js';
 
 export interface KubeClientOptions {
   server: string;
-  /** A single-context kubeconfig (YAML shape) for client-node: cluster TLS settings and the user. */
+  /** A single-context kubeconfig (YAML shape): cluster TLS settings and the user. */
   kubeconfig: Record<string, unknown>;
   /** When set, every request carries `Authorization: Bearer <token>` from it (in-process EKS token). */
   tokenSource?: TokenSource;
   authDescription: string;
-  /** Who we are, for 403 messages (e.g. the caller ARN from preflight). */
+  /** Who we are (e.g. the caller ARN from preflight), for 403 messages. */
   caller?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
@@ -46,6 +32,8 @@ export interface KubeClientOptions {
   attempts?: number;
   sleep?: (ms: number) => Promise<void>;
   debug?: (line: string) => void;
+  /** Default: node:https unless the kubeconfig needs client-node (needsClientNode). */
+  transport?: Transport['kind'];
 }
 
 interface Op {
@@ -55,10 +43,13 @@ interface Op {
   name?: string;
 }
 
-interface Raw {
-  status: number;
-  text: string;
-  headers: Record<string, string>;
+interface Call {
+  method: KubeMethod;
+  path: string;
+  body?: unknown;
+  impersonate?: string;
+  /** Adds fieldManager, and dryRun=All when asked. */
+  write?: WriteOptions;
 }
 
 const FIELD_MANAGER = 'astro-remote-kpo';
@@ -66,8 +57,8 @@ const USER_AGENT = 'astro-remote-kpo';
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
 const RETRY_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
-
-type K8sModule = typeof import('@kubernetes/client-node');
+const RBAC = '/apis/rbac.authorization.k8s.io/v1';
+const AUTHZ = '/apis/authorization.k8s.io/v1';
 
 function parseJson(text: string): unknown {
   if (!text) return undefined;
@@ -89,7 +80,7 @@ function statusOf(body: unknown): { reason?: string; message?: string } {
   return {};
 }
 
-/** The network error code buried in undici's "fetch failed" TypeError, if any. */
+/** The network error code, also when buried in undici's "fetch failed" TypeError. */
 function networkCode(err: unknown): string | undefined {
   let e: unknown = err;
   for (let i = 0; i < 5 && e; i++) {
@@ -104,93 +95,65 @@ function describe(op: Op): string {
   return `${op.verb} ${op.resource}${op.name ? ` "${op.name}"` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
+const seg = encodeURIComponent;
+
 export class KubeClient implements KubeApi {
   readonly server: string;
   readonly authDescription: string;
-  private readonly core: CoreV1Api;
-  private readonly rbac: RbacAuthorizationV1Api;
-  private readonly authz: AuthorizationV1Api;
 
   constructor(
-    private readonly k8s: K8sModule,
+    private readonly transport: Transport,
     private readonly o: KubeClientOptions,
   ) {
     this.server = o.server;
     this.authDescription = o.authDescription;
-    const kc = new k8s.KubeConfig();
-    kc.loadFromString(JSON.stringify(o.kubeconfig));
-    const config = k8s.createConfiguration({
-      baseServer: new k8s.ServerConfiguration(o.server.replace(/\/+$/, ''), {}),
-      authMethods: { default: kc },
-    });
-    this.core = new k8s.CoreV1Api(config);
-    this.rbac = new k8s.RbacAuthorizationV1Api(config);
-    this.authz = new k8s.AuthorizationV1Api(config);
   }
 
-  /** One request with retries; returns the raw answer for 2xx, throws a worded error otherwise. */
-  private async call(op: Op, invoke: (opts: ConfigurationOptions) => Promise<unknown>, extra: { body?: unknown; impersonate?: string } = {}): Promise<Raw> {
+  /** One request with retries; returns the answer for 2xx, throws a worded error otherwise. */
+  private async call(op: Op, c: Call): Promise<KubeResponse> {
     const attempts = this.o.attempts ?? 4;
+    const query = c.write ? `?${new URLSearchParams({ ...(c.write.dryRun ? { dryRun: 'All' } : {}), fieldManager: FIELD_MANAGER })}` : '';
+    const body = c.body === undefined ? undefined : JSON.stringify(c.body);
     for (let attempt = 1; ; attempt++) {
-      let raw: Raw | undefined;
       const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 30_000);
       const signal = this.o.signal ? AbortSignal.any([timeout, this.o.signal]) : timeout;
-      const pre = async (ctx: RequestContext): Promise<RequestContext> => {
-        ctx.setHeaderParam('User-Agent', USER_AGENT);
-        if (this.o.tokenSource) {
-          let token: string;
-          try {
-            token = await this.o.tokenSource.get();
-          } catch (err) {
-            throw new PrerequisiteError(
-              `could not sign an EKS token (${this.o.tokenSource.description}): ${errorMessage(err)}`,
-              'Check your AWS credentials: `aws sts get-caller-identity` (or `aws sso login`) with the same profile.',
-              { cause: err },
-            );
-          }
-          ctx.setHeaderParam('Authorization', `Bearer ${token}`);
-        }
-        // Send exactly our JSON, not client-node's model re-serialisation (which drops fields it
-        // does not know).
-        if (extra.body !== undefined) ctx.setBody(JSON.stringify(extra.body));
-        if (extra.impersonate) ctx.setHeaderParam('Impersonate-User', extra.impersonate);
-        ctx.setSignal(signal);
-        return ctx;
-      };
-      const post = async (rsp: ResponseContext): Promise<ResponseContext> => {
-        const text = await rsp.body.text();
-        raw = { status: rsp.httpStatusCode, text, headers: rsp.headers };
-        return new this.k8s.ResponseContext(rsp.httpStatusCode, rsp.headers, {
-          text: async () => text,
-          binary: async () => Buffer.from(text, 'utf8'),
-          stream: () => null,
-        });
-      };
-      const middleware = { pre: (c: RequestContext) => new this.k8s.Observable(pre(c)), post: (r: ResponseContext) => new this.k8s.Observable(post(r)) };
+      const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
+      if (this.o.tokenSource) headers.Authorization = `Bearer ${await this.token()}`;
+      if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
+      let answer: KubeResponse;
       try {
-        await invoke({ middleware: [middleware], middlewareMergeStrategy: 'append' });
-        if (raw) return raw;
-        throw new Error('no response');
+        answer = await this.transport.send({ method: c.method, path: c.path + query, headers, body, signal });
       } catch (err) {
         if (err instanceof KpoError) throw err;
         if (this.o.signal?.aborted) throw err;
-        const answer = raw as Raw | undefined;
-        if (answer && answer.status >= 300) {
-          if (RETRY_STATUS.has(answer.status) && attempt < attempts) {
-            const retryAfter = Number(answer.headers['retry-after']);
-            await this.backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : undefined);
-            continue;
-          }
-          throw this.httpError(op, answer);
-        }
         const code = networkCode(err);
-        if (code && RETRY_NETWORK.has(code) && attempt < attempts) {
+        if (!timeout.aborted && code && RETRY_NETWORK.has(code) && attempt < attempts) {
           this.o.debug?.(`kube ${describe(op)}: ${code}, retrying`);
           await this.backoff(attempt);
           continue;
         }
         throw this.networkError(op, err, timeout.aborted);
       }
+      if (answer.status < 300) return answer;
+      if (RETRY_STATUS.has(answer.status) && attempt < attempts) {
+        const retryAfter = Number(answer.headers['retry-after']);
+        await this.backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : undefined);
+        continue;
+      }
+      throw this.httpError(op, answer);
+    }
+  }
+
+  private async token(): Promise<string> {
+    const source = this.o.tokenSource!;
+    try {
+      return await source.get();
+    } catch (err) {
+      throw new PrerequisiteError(
+        `could not sign an EKS token (${source.description}): ${errorMessage(err)}`,
+        'Check your AWS credentials: `aws sts get-caller-identity` (or `aws sso login`) with the same profile.',
+        { cause: err },
+      );
     }
   }
 
@@ -201,7 +164,7 @@ export class KubeClient implements KubeApi {
     await delay(ms);
   }
 
-  private httpError(op: Op, raw: Raw): KubeRequestError {
+  private httpError(op: Op, raw: KubeResponse): KubeRequestError {
     const { reason, message } = statusOf(parseJson(raw.text));
     const detail = message ?? (raw.text.trim().slice(0, 300) || `HTTP ${raw.status}`);
     const caller = this.o.caller ? `${this.o.caller} (${this.authDescription})` : this.authDescription;
@@ -244,22 +207,26 @@ export class KubeClient implements KubeApi {
     );
   }
 
-  private json<T>(raw: Raw): T {
+  private json<T>(raw: KubeResponse): T {
     return (parseJson(raw.text) ?? {}) as T;
   }
 
-  private async read<T>(op: Op, invoke: (opts: ConfigurationOptions) => Promise<unknown>): Promise<T | undefined> {
+  private async read<T>(op: Op, path: string): Promise<T | undefined> {
     try {
-      return this.json<T>(await this.call(op, invoke));
+      return this.json<T>(await this.call(op, { method: 'GET', path }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return undefined;
       throw err;
     }
   }
 
-  private async replace<T>(op: Op, invoke: (opts: ConfigurationOptions) => Promise<unknown>, body: unknown): Promise<T> {
+  private async create<T>(op: Op, path: string, body: unknown, write: WriteOptions = {}): Promise<T> {
+    return this.json<T>(await this.call(op, { method: 'POST', path, body, write }));
+  }
+
+  private async replace<T>(op: Op, path: string, body: unknown, write: WriteOptions = {}): Promise<T> {
     try {
-      return this.json<T>(await this.call(op, invoke, { body }));
+      return this.json<T>(await this.call(op, { method: 'PUT', path, body, write }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 409) {
         throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
@@ -268,130 +235,95 @@ export class KubeClient implements KubeApi {
     }
   }
 
-  private async remove(op: Op, invoke: (opts: ConfigurationOptions) => Promise<unknown>): Promise<void> {
+  private async remove(op: Op, path: string): Promise<void> {
     try {
-      await this.call(op, invoke);
+      await this.call(op, { method: 'DELETE', path });
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return; // already gone
       throw err;
     }
   }
 
-  private dry(opts?: WriteOptions): { dryRun?: string; fieldManager: string } {
-    return opts?.dryRun ? { dryRun: 'All', fieldManager: FIELD_MANAGER } : { fieldManager: FIELD_MANAGER };
-  }
-
   readNamespace(name: string) {
-    return this.read<KubeObject>({ verb: 'get', resource: 'namespaces', name }, (o) => this.core.readNamespace({ name }, o));
+    return this.read<KubeObject>({ verb: 'get', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`);
   }
-  async createNamespace(body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'create', resource: 'namespaces', name: body.metadata?.name };
-    const raw = await this.call(op, (o) => this.core.createNamespace({ body: body as V1Namespace, ...this.dry(opts) }, o), { body });
-    return this.json<KubeObject>(raw);
+  createNamespace(body: KubeObject, opts?: WriteOptions) {
+    return this.create<KubeObject>({ verb: 'create', resource: 'namespaces', name: body.metadata?.name }, '/api/v1/namespaces', body, opts);
   }
   replaceNamespace(name: string, body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'update', resource: 'namespaces', name };
-    return this.replace<KubeObject>(op, (o) => this.core.replaceNamespace({ name, body: body as V1Namespace, ...this.dry(opts) }, o), body);
+    return this.replace<KubeObject>({ verb: 'update', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`, body, opts);
   }
   deleteNamespace(name: string) {
-    return this.remove({ verb: 'delete', resource: 'namespaces', name }, (o) => this.core.deleteNamespace({ name }, o));
+    return this.remove({ verb: 'delete', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`);
   }
 
   readRole(namespace: string, name: string) {
-    return this.read<KubeObject>({ verb: 'get', resource: 'roles', namespace, name }, (o) => this.rbac.readNamespacedRole({ namespace, name }, o));
+    return this.read<KubeObject>({ verb: 'get', resource: 'roles', namespace, name }, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`);
   }
-  async createRole(namespace: string, body: KubeObject, opts?: WriteOptions) {
+  createRole(namespace: string, body: KubeObject, opts?: WriteOptions) {
     const op = { verb: 'create', resource: 'roles', namespace, name: body.metadata?.name };
-    const raw = await this.call(op, (o) => this.rbac.createNamespacedRole({ namespace, body: body as V1Role, ...this.dry(opts) }, o), { body });
-    return this.json<KubeObject>(raw);
+    return this.create<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/roles`, body, opts);
   }
   replaceRole(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
     const op = { verb: 'update', resource: 'roles', namespace, name };
-    return this.replace<KubeObject>(op, (o) => this.rbac.replaceNamespacedRole({ namespace, name, body: body as V1Role, ...this.dry(opts) }, o), body);
+    return this.replace<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`, body, opts);
   }
   deleteRole(namespace: string, name: string) {
-    return this.remove({ verb: 'delete', resource: 'roles', namespace, name }, (o) => this.rbac.deleteNamespacedRole({ namespace, name }, o));
+    return this.remove({ verb: 'delete', resource: 'roles', namespace, name }, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`);
   }
 
   readRoleBinding(namespace: string, name: string) {
     const op = { verb: 'get', resource: 'rolebindings', namespace, name };
-    return this.read<KubeObject>(op, (o) => this.rbac.readNamespacedRoleBinding({ namespace, name }, o));
+    return this.read<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`);
   }
-  async createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions) {
+  createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions) {
     const op = { verb: 'create', resource: 'rolebindings', namespace, name: body.metadata?.name };
-    const raw = await this.call(op, (o) => this.rbac.createNamespacedRoleBinding({ namespace, body: body as unknown as V1RoleBinding, ...this.dry(opts) }, o), { body });
-    return this.json<KubeObject>(raw);
+    return this.create<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings`, body, opts);
   }
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
     const op = { verb: 'update', resource: 'rolebindings', namespace, name };
-    return this.replace<KubeObject>(
-      op,
-      (o) => this.rbac.replaceNamespacedRoleBinding({ namespace, name, body: body as unknown as V1RoleBinding, ...this.dry(opts) }, o),
-      body,
-    );
+    return this.replace<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`, body, opts);
   }
   deleteRoleBinding(namespace: string, name: string) {
     const op = { verb: 'delete', resource: 'rolebindings', namespace, name };
-    return this.remove(op, (o) => this.rbac.deleteNamespacedRoleBinding({ namespace, name }, o));
+    return this.remove(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`);
   }
 
   readConfigMap(namespace: string, name: string) {
     const op = { verb: 'get', resource: 'configmaps', namespace, name };
-    return this.read<ConfigMapObject>(op, (o) => this.core.readNamespacedConfigMap({ namespace, name }, o));
+    return this.read<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`);
   }
-  async createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions) {
+  createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions) {
     const op = { verb: 'create', resource: 'configmaps', namespace, name: body.metadata?.name };
-    const raw = await this.call(op, (o) => this.core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap, ...this.dry(opts) }, o), { body });
-    return this.json<ConfigMapObject>(raw);
+    return this.create<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps`, body, opts);
   }
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions) {
     const op = { verb: 'update', resource: 'configmaps', namespace, name };
-    return this.replace<ConfigMapObject>(
-      op,
-      (o) => this.core.replaceNamespacedConfigMap({ namespace, name, body: body as V1ConfigMap, ...this.dry(opts) }, o),
-      body,
-    );
+    return this.replace<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, body, opts);
   }
 
-  private static attributes(q: AccessReviewQuery) {
-    return {
+  private async review(kind: 'SubjectAccessReview' | 'SelfSubjectAccessReview', q: AccessReviewQuery, user?: string, impersonate?: string): Promise<AccessReviewAnswer> {
+    const resourceAttributes = {
       verb: q.verb,
       resource: q.resource,
       ...(q.subresource ? { subresource: q.subresource } : {}),
       group: q.group ?? '',
       ...(q.namespace ? { namespace: q.namespace } : {}),
     };
-  }
-
-  private static answer(raw: Raw): AccessReviewAnswer {
-    const body = parseJson(raw.text) as { status?: { allowed?: unknown; denied?: unknown; reason?: unknown } } | undefined;
-    const s = body?.status ?? {};
+    const body = { apiVersion: 'authorization.k8s.io/v1', kind, spec: { ...(user ? { user } : {}), resourceAttributes } };
+    const plural = `${kind.toLowerCase()}s`;
+    const op = { verb: 'create', resource: impersonate ? `${plural} (impersonating ${impersonate})` : plural };
+    const raw = await this.call(op, { method: 'POST', path: `${AUTHZ}/${plural}`, body, impersonate });
+    const s = (parseJson(raw.text) as { status?: { allowed?: unknown; denied?: unknown; reason?: unknown } } | undefined)?.status ?? {};
     return { allowed: s.allowed === true && s.denied !== true, ...(typeof s.reason === 'string' && s.reason ? { reason: s.reason } : {}) };
   }
 
-  async subjectAccessReview(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
-    const body = {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SubjectAccessReview',
-      spec: { user, resourceAttributes: KubeClient.attributes(q) },
-    };
-    const op = { verb: 'create', resource: 'subjectaccessreviews' };
-    const raw = await this.call(op, (o) => this.authz.createSubjectAccessReview({ body: body as V1SubjectAccessReview }, o), { body });
-    return KubeClient.answer(raw);
+  subjectAccessReview(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
+    return this.review('SubjectAccessReview', q, user);
   }
 
-  async selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
-    const body = {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: KubeClient.attributes(q) },
-    };
-    const op = { verb: 'create', resource: `selfsubjectaccessreviews (impersonating ${user})` };
-    const raw = await this.call(op, (o) => this.authz.createSelfSubjectAccessReview({ body: body as V1SelfSubjectAccessReview }, o), {
-      body,
-      impersonate: user,
-    });
-    return KubeClient.answer(raw);
+  selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
+    return this.review('SelfSubjectAccessReview', q, undefined, user);
   }
 
   /**
@@ -399,32 +331,30 @@ export class KubeClient implements KubeApi {
    * grant: every authenticated user may create a SelfSubjectAccessReview (system:basic-user).
    * Answers whether we may create RoleBindings in `namespace`, a useful early hint.
    */
-  async probe(namespace: string): Promise<AccessReviewAnswer> {
-    const body = {
-      apiVersion: 'authorization.k8s.io/v1',
-      kind: 'SelfSubjectAccessReview',
-      spec: { resourceAttributes: { verb: 'create', resource: 'rolebindings', group: 'rbac.authorization.k8s.io', namespace } },
-    };
-    const op = { verb: 'create', resource: 'selfsubjectaccessreviews' };
-    const raw = await this.call(op, (o) => this.authz.createSelfSubjectAccessReview({ body: body as V1SelfSubjectAccessReview }, o), { body });
-    return KubeClient.answer(raw);
+  probe(namespace: string): Promise<AccessReviewAnswer> {
+    return this.review('SelfSubjectAccessReview', { verb: 'create', resource: 'rolebindings', group: 'rbac.authorization.k8s.io', namespace });
   }
 }
 
-// client-node is ~870 modules (most of a second to load on a small machine). One shared promise,
-// so a caller that is about to wait anyway (eksctl creating the cluster) can start the load early.
-let k8sModule: Promise<K8sModule> | undefined;
-const loadK8s = (): Promise<K8sModule> => (k8sModule ??= import('@kubernetes/client-node'));
-
-/** Starts loading client-node in the background; createKubeClient then finds it loaded. */
-export function preloadKubeClient(): void {
-  loadK8s().catch(() => {
-    // A failed preload is retried (and reported) by createKubeClient.
-    k8sModule = undefined;
-  });
+function single(kubeconfig: RawMap, key: 'clusters' | 'users', field: 'cluster' | 'user'): RawMap {
+  const list = kubeconfig[key];
+  const first = Array.isArray(list) ? (list[0] as Record<string, unknown> | undefined) : undefined;
+  const value = first?.[field];
+  return value && typeof value === 'object' ? (value as RawMap) : {};
 }
 
 export async function createKubeClient(o: KubeClientOptions): Promise<KubeClient> {
-  const k8s = await loadK8s();
-  return new KubeClient(k8s, o);
+  const cluster = single(o.kubeconfig, 'clusters', 'cluster');
+  const user = single(o.kubeconfig, 'users', 'user');
+  const why = o.transport === 'client-node' ? 'asked for' : o.transport === 'node:https' ? undefined : needsClientNode(cluster, user);
+  let transport: Transport;
+  if (why) {
+    o.debug?.(`kube: using client-node (${why})`);
+    const { clientNodeTransport } = await import('./client-node-transport.js');
+    transport = await clientNodeTransport(o.server, o.kubeconfig);
+  } else {
+    const { httpsTransport } = await import('./https-transport.js');
+    transport = await httpsTransport(o.server, cluster, user);
+  }
+  return new KubeClient(transport, o);
 }

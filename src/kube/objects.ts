@@ -3,6 +3,7 @@
 // is immutable, so a different one means delete and create). `kube` is a getter so a dry run
 // without a connection can still build the ops (and only render them).
 import { namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
+import { keepForRun, takeFromCheck } from '../engine/carry.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
@@ -71,6 +72,30 @@ export function roleBindingOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namesp
     diff: (current) => [...subjectChanges(current.subjects, desired.subjects), ...labelChanges(current, desired)],
     merge: (current) => ({ ...withLabels(current, desired), subjects: desired.subjects }),
     immutable: (current) => roleRefChange(current.roleRef, desired.roleRef),
+  };
+}
+
+/** The ops for check(): its read is kept for run() (engine/carry.ts). */
+export function checkOps(ctx: StageContext, ops: ReconcileOps): ReconcileOps {
+  return {
+    ...ops,
+    read: async () => {
+      const current = await ops.read();
+      keepForRun(ctx, ops.label, current);
+      return current;
+    },
+  };
+}
+
+/** The ops for run(): the first read is check()'s, if it made one. reconcile() is built for a read
+ * that may be stale: a write based on it fails with 409 and the loop reads again. */
+export function runOps(ctx: StageContext, ops: ReconcileOps): ReconcileOps {
+  return {
+    ...ops,
+    read: async () => {
+      const kept = takeFromCheck<KubeObject | undefined>(ctx, ops.label);
+      return kept.found ? kept.value : ops.read();
+    },
   };
 }
 

@@ -1,6 +1,7 @@
 // Stage 1: the EKS cluster. Found → skip (waiting if it is still CREATING); missing → eksctl
 // create cluster -f <ClusterConfig>, then the SDK waiter until ACTIVE.
 import type { Cluster } from '@aws-sdk/client-eks';
+import { keepForRun, takeFromCheck, takeShared } from '../engine/carry.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { CheckResult, StageOutputs } from '../types.js';
 
@@ -59,7 +60,9 @@ export const clusterStage: Stage<'cluster'> = {
   },
 
   async check(ctx) {
-    const cluster = await lookup(ctx);
+    const shared = takeShared<Cluster | undefined>(ctx.services, 'describe-cluster');
+    const cluster = shared.found ? shared.value : await lookup(ctx);
+    keepForRun(ctx, 'cluster', cluster);
     if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}` };
     return existing(ctx, cluster);
   },
@@ -68,32 +71,21 @@ export const clusterStage: Stage<'cluster'> = {
     const h = await helpers();
     const name = ctx.inputs.clusterName;
     // --from/--only force run() even when the cluster is there: never ask eksctl to create it twice.
-    const found = await lookup(ctx);
+    const kept = takeFromCheck<Cluster | undefined>(ctx, 'cluster');
+    const found = kept.found ? kept.value : await lookup(ctx);
     if (found) {
       const r = await existing(ctx, found);
       return { outputs: r.outputs, summary: r.reason };
     }
     const config = await h.prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
-    // We only wait while eksctl works for minutes: load the Kubernetes client (most of a second of
-    // CPU) then, off the critical path, instead of in the context stage. Not before eksctl's first
-    // output line: started earlier, the load would hold up the spawn of eksctl itself.
-    let preloading = false;
-    const preloadKube = () => {
-      if (preloading) return;
-      preloading = true;
-      void import('../kube/client.js').then((m) => m.preloadKubeClient(), () => undefined);
-    };
     const logFile = await h.eksctlCreateCluster({
       exec: ctx.exec,
       configFile: config.file,
       stateDir: ctx.stateDir,
       inputs: ctx.inputs,
       switchContext: ctx.flags.switchContext,
-      progress: (t) => {
-        preloadKube();
-        ctx.progress(t);
-      },
+      progress: (t) => ctx.progress(t),
       signal: ctx.signal,
     });
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);

@@ -2,7 +2,7 @@
 // `kubectl create -f k8s/role.yaml`). Rules compare as a set; a drifted Role is put back and the
 // difference reported ("added verb delete on pods"), keeping labels and annotations others added.
 import type { Stage } from '../engine/stage.js';
-import { planOwned, roleOps } from '../kube/objects.js';
+import { checkOps, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const k8sRoleStage: Stage<'k8s-role'> = {
@@ -12,7 +12,7 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
   inputs: ['clusterName', 'namespace', 'k8sRole'],
 
   async check(ctx) {
-    const why = await outOfSync(roleOps(() => ctx.kube(), ctx.inputs));
+    const why = await outOfSync(checkOps(ctx, roleOps(() => ctx.kube(), ctx.inputs)));
     if (why) return { done: false, reason: why };
     return {
       done: true,
@@ -23,7 +23,7 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
 
   async run(ctx) {
     const { k8sRole, namespace } = ctx.inputs;
-    const r = await reconcile(roleOps(() => ctx.kube(), ctx.inputs));
+    const r = await reconcile(runOps(ctx, roleOps(() => ctx.kube(), ctx.inputs)));
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {
       outputs: { created: r.created, changed: r.changed },

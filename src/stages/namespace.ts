@@ -2,7 +2,7 @@
 // created when missing, our label added when someone else created it; an existing namespace is
 // never an error.
 import type { Stage } from '../engine/stage.js';
-import { namespaceOps, planOwned } from '../kube/objects.js';
+import { checkOps, namespaceOps, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const namespaceStage: Stage<'namespace'> = {
@@ -12,7 +12,7 @@ export const namespaceStage: Stage<'namespace'> = {
   inputs: ['clusterName', 'namespace'],
 
   async check(ctx) {
-    const why = await outOfSync(namespaceOps(() => ctx.kube(), ctx.inputs));
+    const why = await outOfSync(checkOps(ctx, namespaceOps(() => ctx.kube(), ctx.inputs)));
     if (why) return { done: false, reason: why };
     return {
       done: true,
@@ -23,7 +23,7 @@ export const namespaceStage: Stage<'namespace'> = {
 
   async run(ctx) {
     const name = ctx.inputs.namespace;
-    const r = await reconcile(namespaceOps(() => ctx.kube(), ctx.inputs));
+    const r = await reconcile(runOps(ctx, namespaceOps(() => ctx.kube(), ctx.inputs)));
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {
       outputs: { created: r.created },

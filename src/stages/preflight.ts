@@ -1,4 +1,5 @@
 // Stage 0: who am I in AWS (STS GetCallerIdentity), and is eksctl there if a cluster must be made.
+import { shareInRun } from '../engine/carry.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
 
@@ -22,7 +23,21 @@ async function clusterMustBeCreated(ctx: StageContext): Promise<boolean> {
   const [{ describeCluster }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
   const eks = await ctx.aws.eks();
   const cluster = await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
+  // The cluster stage's check() would ask the same a moment later.
+  if (!ctx.flags.dryRun) shareInRun(ctx.services, 'describe-cluster', cluster);
   return cluster === undefined;
+}
+
+type EksctlFound = Awaited<ReturnType<typeof import('../aws/eksctl.js').eksctlVersion>>;
+
+/** `started` is called once eksctl runs, or once it is clear that it will not. */
+async function probeEksctl(ctx: StageContext, started?: () => void): Promise<EksctlFound> {
+  try {
+    const { eksctlVersion } = await import('../aws/eksctl.js');
+    return await eksctlVersion(ctx.exec, { onSpawn: started });
+  } finally {
+    started?.();
+  }
 }
 
 export const preflightStage: Stage<'preflight'> = {
@@ -32,6 +47,17 @@ export const preflightStage: Stage<'preflight'> = {
   inputs: ['region', 'profile', 'clusterName'],
 
   async run(ctx) {
+    // No cluster recorded yet (a first run): eksctl will most likely be needed, so ask its version
+    // (read-only, local) while the AWS lookups are in flight rather than after them; its answer is
+    // ignored if the cluster turns out to exist. Started first, because loading the AWS SDK then
+    // holds the thread for a few hundred milliseconds.
+    let early: Promise<EksctlFound> | undefined;
+    if (!ctx.tryOutput('cluster') && (!ctx.flags.only || ctx.flags.only === 'cluster')) {
+      await new Promise<void>((started) => {
+        early = probeEksctl(ctx, started);
+        early.catch(() => undefined);
+      });
+    }
     // Independent lookups: ask both at once (one round trip, not two). The identity is awaited
     // first so that, with bad credentials, its clearer error is the one reported.
     const mustCreate = clusterMustBeCreated(ctx);
@@ -40,8 +66,8 @@ export const preflightStage: Stage<'preflight'> = {
     ctx.debug(`AWS identity ${identity.callerArn} (account ${identity.accountId}), region ${ctx.inputs.region}`);
     let eksctlVersion: string | undefined;
     if (await mustCreate) {
-      const { eksctlVersion: probe, eksctlMissing } = await import('../aws/eksctl.js');
-      const found = await probe(ctx.exec);
+      const { eksctlMissing } = await import('../aws/eksctl.js');
+      const found = await (early ?? probeEksctl(ctx));
       if (!found) throw eksctlMissing(ctx.inputs.clusterName);
       eksctlVersion = found.version;
       ctx.debug(`eksctl ${found.version} at ${found.path}`);

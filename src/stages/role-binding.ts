@@ -3,7 +3,7 @@
 // in place, so a binding pointing at another Role is deleted and re-created (and reported).
 import type { Stage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
-import { planOwned, roleBindingOps } from '../kube/objects.js';
+import { checkOps, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const roleBindingStage: Stage<'role-binding'> = {
@@ -14,7 +14,7 @@ export const roleBindingStage: Stage<'role-binding'> = {
 
   async check(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const why = await outOfSync(roleBindingOps(() => ctx.kube(), ctx.inputs));
+    const why = await outOfSync(checkOps(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs)));
     if (why) return { done: false, reason: why };
     return {
       done: true,
@@ -25,7 +25,7 @@ export const roleBindingStage: Stage<'role-binding'> = {
 
   async run(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const r = await reconcile(roleBindingOps(() => ctx.kube(), ctx.inputs));
+    const r = await reconcile(runOps(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs)));
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
     return {
       outputs: { created: r.created, name, changed: r.changed },

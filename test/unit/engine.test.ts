@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InterruptedError, StageFailedError, UsageError } from '../../src/errors.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
+import { keepForRun, takeFromCheck } from '../../src/engine/carry.js';
 import { planStages } from '../../src/engine/plan.js';
 import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
 import type { AnyStage, Services } from '../../src/engine/stage.js';
@@ -214,6 +215,45 @@ describe('runStages', () => {
     await runStages(opts(graph(p), state, { save: async () => void snapshots.push(state.stages.cluster?.status ?? '-') }));
     expect(snapshots).toContain('running');
     expect(snapshots.at(-1)).toBe('done');
+  });
+});
+
+describe('carry from check() to run()', () => {
+  // A stage that looks something up in check() (counting lookups) and wants it again in run().
+  function lookupStage(lookups: string[], seenInRun: unknown[]): AnyStage {
+    const stage = {
+      id: 'preflight',
+      title: 'lookup',
+      needs: [],
+      inputs: ['clusterName'],
+      async check(ctx: object) {
+        lookups.push('check');
+        keepForRun(ctx as never, 'thing', undefined);
+        return { done: false as const };
+      },
+      async run(ctx: object) {
+        const first = takeFromCheck<string | undefined>(ctx as never, 'thing');
+        if (!first.found) lookups.push('run');
+        seenInRun.push(first, takeFromCheck(ctx as never, 'thing'));
+        return { outputs: {}, summary: 'ran' };
+      },
+      async plan() {
+        return { items: [] };
+      },
+    };
+    return stage as unknown as AnyStage;
+  }
+
+  it("run() gets check()'s lookup once, also when it found nothing; a forced run looks up itself", async () => {
+    const lookups: string[] = [];
+    const seen: unknown[] = [];
+    await runStages(opts([lookupStage(lookups, seen)], emptyState()));
+    expect(lookups).toEqual(['check']);
+    expect(seen).toEqual([{ found: true, value: undefined }, { found: false }]);
+
+    lookups.length = 0;
+    await runStages(opts([lookupStage(lookups, seen)], emptyState(), { flags: { ...flags, from: 'preflight' } }));
+    expect(lookups).toEqual(['run']);
   });
 });
 

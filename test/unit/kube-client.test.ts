@@ -1,4 +1,4 @@
-// KubeClient (over @kubernetes/client-node) against a loopback HTTP(S) server that answers with the
+// KubeClient, over both transports (node:https, and the client-node fallback), against a loopback HTTP(S) server that answers with the
 // responses a real kube-apiserver 1.28 gave (shared/wire-samples/kubernetes). Checks what goes on
 // the wire (paths, dryRun, bodies, Authorization, Impersonate-User) and how answers and failures
 // come back (plain JSON, 404 → undefined, 409 → KubeConflictError, worded 401/403/network errors).
@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConflictError } from '../../src/kube/api.js';
-import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
+import { createKubeClient as createClient, type KubeClient } from '../../src/kube/client.js';
 import { KubeRequestError, KubeUnreachableError } from '../../src/kube/errors.js';
 import { StageFailedError } from '../../src/errors.js';
 import { roleObject } from '../../src/desired.js';
@@ -59,8 +59,10 @@ async function serve(answer: (req: Seen, n: number) => Answer, tls?: { key: Buff
   return { seen, url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
 }
 
-function client(server: string, extra: Partial<Parameters<typeof createKubeClient>[0]> = {}): Promise<KubeClient> {
-  return createKubeClient({
+type Options = Parameters<typeof createClient>[0];
+
+function defaultClient(server: string, extra: Partial<Options> = {}): Promise<KubeClient> {
+  return createClient({
     server,
     kubeconfig: {
       clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': server.startsWith('http:') } }],
@@ -75,7 +77,10 @@ function client(server: string, extra: Partial<Parameters<typeof createKubeClien
   });
 }
 
-describe('KubeClient', () => {
+describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (transport) => {
+  const createKubeClient = (o: Options) => createClient({ ...o, transport });
+  const client = (server: string, extra: Partial<Options> = {}) => defaultClient(server, { ...extra, transport });
+
   it('reads an object as the plain JSON the server sent, with our token, and 404 as undefined', async () => {
     const { seen, url } = await serve((req) => (req.url.endsWith('/astro-remote-kpo') ? sample('namespaces-GET-200') : sample('namespaces-GET-404')));
     const kube = await client(url);
@@ -251,5 +256,54 @@ describe('KubeClient', () => {
     });
     await kube.readNamespace('astro-remote-kpo');
     expect(seen[0]!.headers.authorization).toBe('Bearer static-token');
+  });
+});
+
+describe('transport choice', () => {
+  const kubeconfig = (server: string, user: Record<string, unknown>) => ({
+    clusters: [{ name: 'c', cluster: { server, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user }],
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'x',
+  });
+
+  it('hands a non-AWS exec plugin to client-node, which runs it and sends its token', async () => {
+    const { seen, url } = await serve(() => sample('namespaces-GET-200'));
+    const credential = JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: { token: 'from-plugin' } });
+    const lines: string[] = [];
+    const kube = await defaultClient(url, {
+      tokenSource: undefined,
+      debug: (l) => lines.push(l),
+      kubeconfig: kubeconfig(url, {
+        exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: ['-e', `process.stdout.write(${JSON.stringify(credential)})`], interactiveMode: 'Never' },
+      }),
+    });
+    await kube.readNamespace('astro-remote-kpo');
+    expect(seen[0]!.headers.authorization).toBe('Bearer from-plugin');
+    expect(lines.join('\n')).toContain('client-node (the user runs an exec credential plugin)');
+  });
+
+  it('reuses one keep-alive connection for sequential requests over node:https', async () => {
+    // The captured answer says `Connection: close`; a live API server keeps connections open.
+    const { url } = await serve(() => ({ status: 200, body: sample('namespaces-GET-200').body }));
+    const server = servers.at(-1)!;
+    let connections = 0;
+    server.on('connection', () => connections++);
+    const kube = await defaultClient(url, { transport: undefined });
+    for (let i = 0; i < 5; i++) await kube.readNamespace('astro-remote-kpo');
+    expect(connections).toBe(1);
+  });
+
+  it('re-reads a tokenFile on each request (rotated tokens)', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'kpo-token-')), 'token');
+    writeFileSync(file, 'first\n');
+    const { seen, url } = await serve(() => sample('namespaces-GET-200'));
+    const kube = await defaultClient(url, { tokenSource: undefined, kubeconfig: kubeconfig(url, { tokenFile: file }) });
+    await kube.readNamespace('a');
+    writeFileSync(file, 'second\n');
+    await kube.readNamespace('a');
+    expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer first', 'Bearer second']);
   });
 });

@@ -1,0 +1,97 @@
+// The Kubernetes transport for EKS-style contexts: HTTP/1.1 over node:https (node:http for a
+// plain-HTTP server) with one keep-alive agent per client, so the stages and the access check's
+// concurrent reviews reuse a few TLS connections instead of opening one per request (each new one
+// costs a TCP and a TLS round trip to a remote API server). TLS and auth come from the kubeconfig
+// the way kubectl reads them: certificate-authority(-data), insecure-skip-tls-verify,
+// tls-server-name, client-certificate(-data)/client-key(-data), token and tokenFile.
+import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
+import type { KubeRequest, KubeResponse, RawMap, Transport } from './transport.js';
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/** Connections per API server. The access check sends ~20 reviews at once: queueing them behind
+ * a few sockets costs a round trip per batch, while a new connection costs two (TCP and TLS 1.3)
+ * once, so each concurrent review gets its own connection, with a bound to stay polite. */
+const MAX_SOCKETS = 32;
+
+async function fileOrData(file: unknown, data: unknown): Promise<Buffer | undefined> {
+  const d = str(data);
+  if (d) return Buffer.from(d, 'base64');
+  const f = str(file);
+  if (!f) return undefined;
+  const { readFile } = await import('node:fs/promises');
+  return readFile(f);
+}
+
+function collect(res: IncomingMessage): Promise<KubeResponse> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('error', reject);
+    res.on('end', () => {
+      const headers: Record<string, string> = {};
+      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
+    });
+  });
+}
+
+export async function httpsTransport(server: string, cluster: RawMap, user: RawMap): Promise<Transport> {
+  const url = new URL(server);
+  const secure = url.protocol === 'https:';
+  const [http, https] = await Promise.all([import('node:http'), import('node:https')]);
+  let agent: HttpAgent;
+  if (secure) {
+    const [ca, cert, key] = await Promise.all([
+      fileOrData(cluster['certificate-authority'], cluster['certificate-authority-data']),
+      fileOrData(user['client-certificate'], user['client-certificate-data']),
+      fileOrData(user['client-key'], user['client-key-data']),
+    ]);
+    agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: MAX_SOCKETS,
+      ...(ca ? { ca } : {}),
+      ...(cert ? { cert } : {}),
+      ...(key ? { key } : {}),
+      ...(cluster['insecure-skip-tls-verify'] === true ? { rejectUnauthorized: false } : {}),
+      ...(str(cluster['tls-server-name']) ? { servername: str(cluster['tls-server-name']) } : {}),
+    });
+  } else {
+    agent = new http.Agent({ keepAlive: true, maxSockets: MAX_SOCKETS });
+  }
+  const token = str(user.token);
+  const tokenFile = str(user.tokenFile);
+  // The path prefix of a server URL like https://host/k8s/clusters/c (Rancher-style proxies).
+  const prefix = url.pathname.replace(/\/+$/, '');
+
+  const bearer = async (): Promise<string | undefined> => {
+    if (token) return token;
+    if (!tokenFile) return undefined;
+    // Re-read each time: projected service-account tokens rotate in place.
+    const { readFile } = await import('node:fs/promises');
+    return (await readFile(tokenFile, 'utf8')).trim();
+  };
+
+  return {
+    kind: 'node:https',
+    async send(req: KubeRequest): Promise<KubeResponse> {
+      const headers: Record<string, string> = { ...req.headers };
+      if (!headers.Authorization) {
+        const t = await bearer();
+        if (t) headers.Authorization = `Bearer ${t}`;
+      }
+      if (req.body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(Buffer.byteLength(req.body));
+      }
+      const target = new URL(prefix + req.path, url);
+      const request = (secure ? https.request : http.request)(target, { method: req.method, headers, agent, signal: req.signal });
+      const answer = new Promise<KubeResponse>((resolve, reject) => {
+        request.on('response', (res) => collect(res).then(resolve, reject));
+        request.on('error', reject);
+      });
+      request.end(req.body);
+      return answer;
+    },
+  };
+}
