@@ -55,7 +55,19 @@ interface Call {
 const FIELD_MANAGER = 'astro-remote-kpo';
 const USER_AGENT = 'astro-remote-kpo';
 const RETRY_STATUS = new Set([429, 500, 502, 503, 504]);
-const RETRY_NETWORK = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ECONNABORTED']);
+const RETRY_NETWORK = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'UND_ERR_SOCKET',
+  'UND_ERR_CLOSED',
+  'ECONNABORTED',
+  // An HTTP/2 stream reset, or a session that went away under it (GOAWAY, closed).
+  'ERR_HTTP2_STREAM_ERROR',
+  'ERR_HTTP2_STREAM_CANCEL',
+  'ERR_HTTP2_GOAWAY_SESSION',
+  'ERR_HTTP2_SESSION_ERROR',
+  'ERR_HTTP2_INVALID_SESSION',
+]);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const AUTHZ = '/apis/authorization.k8s.io/v1';

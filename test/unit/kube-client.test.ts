@@ -4,6 +4,7 @@
 // come back (plain JSON, 404 → undefined, 409 → KubeConflictError, worded 401/403/network errors).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
+import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -305,5 +306,69 @@ describe('transport choice', () => {
     writeFileSync(file, 'second\n');
     await kube.readNamespace('a');
     expect(seen.map((s) => s.headers.authorization)).toEqual(['Bearer first', 'Bearer second']);
+  });
+});
+
+describe('HTTP/2', () => {
+  const certs = path.resolve('test/support/certs');
+  const tls = { key: readFileSync(path.join(certs, 'server.key')), cert: readFileSync(path.join(certs, 'server.crt')) };
+  const ca = readFileSync(path.join(certs, 'ca.crt')).toString('base64');
+  const kubeconfig = (server: string) => ({
+    clusters: [{ name: 'c', cluster: { server, 'certificate-authority-data': ca } }],
+    users: [{ name: 'u', user: { token: 'static-token' } }],
+    contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
+    'current-context': 'x',
+  });
+
+  async function h2Server(answer: (n: number, req: Http2ServerRequest, res: Http2ServerResponse) => void) {
+    let n = 0;
+    const versions: string[] = [];
+    let connections = 0;
+    const server = http2.createSecureServer({ ...tls, allowHTTP1: true }, (req, res) => {
+      versions.push(req.httpVersion);
+      answer(++n, req, res);
+    });
+    server.on('secureConnection', () => connections++);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    return { url, versions, connections: () => connections, close: () => new Promise<void>((r) => server.close(() => r())) };
+  }
+  const ok = (res: Http2ServerResponse) => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(sample('namespaces-GET-200').body);
+  };
+
+  it('sends concurrent requests as streams of one connection when the server offers h2', async () => {
+    const s = await h2Server((_n, _req, res) => setTimeout(() => ok(res), 20));
+    try {
+      const kube = await createClient({ server: s.url, kubeconfig: kubeconfig(s.url), authDescription: 'static token' });
+      const answers = await Promise.all(Array.from({ length: 20 }, () => kube.readNamespace('astro-remote-kpo')));
+      expect(answers.every((a) => a?.metadata?.name === 'astro-remote-kpo')).toBe(true);
+      expect(s.versions).toEqual(Array(20).fill('2.0'));
+      expect(s.connections()).toBe(1);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('retries on a new connection when the server drops the HTTP/2 session', async () => {
+    const s = await h2Server((n, req, res) => (n === 1 ? req.stream.session?.destroy() : ok(res)));
+    try {
+      const kube = await createClient({ server: s.url, kubeconfig: kubeconfig(s.url), authDescription: 'static token', sleep: async () => undefined });
+      expect((await kube.readNamespace('astro-remote-kpo'))?.metadata?.name).toBe('astro-remote-kpo');
+      expect(s.versions).toEqual(['2.0', '2.0']);
+      expect(s.connections()).toBe(2);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('uses HTTP/1.1 when the server does not offer h2', async () => {
+    const { seen, url } = await serve(() => ({ status: 200, body: sample('namespaces-GET-200').body }), tls);
+    const kube = await createClient({ server: url, kubeconfig: kubeconfig(url), authDescription: 'static token' });
+    await kube.readNamespace('astro-remote-kpo');
+    await kube.readNamespace('astro-remote-kpo');
+    expect(seen).toHaveLength(2);
+    expect(seen[1]!.headers.authorization).toBe('Bearer static-token');
   });
 });

@@ -1,12 +1,12 @@
 // The fake Kubernetes API server for one EKS cluster: HTTPS on 127.0.0.1 with the committed test
-// CA, bearer-token authentication (static admin or EKS token), Impersonate-User/Group for callers
+// CA, HTTP/2 or HTTP/1.1 as the client's ALPN asks (as kube-apiserver offers both), bearer-token authentication (static admin or EKS token), Impersonate-User/Group for callers
 // RBAC lets impersonate, RBAC authorization of every request, classic discovery, and the
 // resource handlers. Requests are logged and can be faulted like the AWS ones.
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import http2, { type Http2ServerRequest } from 'node:http2';
+import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { faultName, sleep, type CallLog, type Faults } from '../calls.js';
 import { authenticate, type AuthDeps } from './auth.js';
@@ -25,6 +25,16 @@ export interface KubeServerDeps {
   log: CallLog;
   faults: Faults;
   auth: AuthDeps;
+}
+
+type Req = IncomingMessage | Http2ServerRequest;
+/** What the handlers use of an HTTP/1.1 or HTTP/2 (compat) response. */
+interface Res {
+  readonly headersSent: boolean;
+  writeHead(status: number, headers?: OutgoingHttpHeaders): unknown;
+  setHeader(name: string, value: string): unknown;
+  end(): unknown;
+  end(text: string): unknown;
 }
 
 const VERSION = { major: '1', minor: '30', gitVersion: 'v1.30.4-eks-a737599', gitCommit: '1ae5a2cbc2b2d1e56ad5e10bdd1b0e3ab5d43ad9', gitTreeState: 'clean', buildDate: '2024-08-13T22:02:00Z', goVersion: 'go1.22.5', compiler: 'gc', platform: 'linux/amd64' };
@@ -73,7 +83,7 @@ function requestInfo(method: string, path: string, query: URLSearchParams): ReqI
   return { verb, type, namespace, name, subresource };
 }
 
-function reply(res: ServerResponse, status: number, body: unknown, pretty = false): void {
+function reply(res: Res, status: number, body: unknown, pretty = false): void {
   const text = pretty ? JSON.stringify(body, null, 2) : `${JSON.stringify(body)}\n`;
   res.writeHead(status, {
     'Audit-Id': randomUUID(),
@@ -86,9 +96,10 @@ function reply(res: ServerResponse, status: number, body: unknown, pretty = fals
   res.end(text);
 }
 
-function impersonate(req: IncomingMessage, caller: UserInfo, store: KubeStore): UserInfo {
+function impersonate(req: Req, caller: UserInfo, store: KubeStore): UserInfo {
   const asUser = req.headers['impersonate-user'];
-  const raw = req.headersDistinct['impersonate-group'] ?? [];
+  const header = req.headers['impersonate-group'];
+  const raw = header === undefined ? [] : Array.isArray(header) ? header : [header];
   const asGroups = raw.flatMap((g) => g.split(',').map((s) => s.trim())).filter(Boolean);
   if (typeof asUser !== 'string' || !asUser) {
     if (asGroups.length) throw badRequest('requested [{Group  ' + asGroups[0] + '  }] without impersonating a user');
@@ -103,7 +114,7 @@ function impersonate(req: IncomingMessage, caller: UserInfo, store: KubeStore): 
   return { username: asUser, groups: [...new Set([...asGroups, 'system:authenticated'])] };
 }
 
-async function readJson(req: IncomingMessage): Promise<unknown> {
+async function readJson(req: Req): Promise<unknown> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
   const text = Buffer.concat(chunks).toString('utf8');
@@ -115,7 +126,7 @@ async function readJson(req: IncomingMessage): Promise<unknown> {
   }
 }
 
-async function handle(deps: KubeServerDeps, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function handle(deps: KubeServerDeps, req: Req, res: Res): Promise<void> {
   const seq = deps.log.nextSeq();
   const url = new URL(req.url ?? '/', 'https://x');
   const method = req.method ?? 'GET';
@@ -135,7 +146,9 @@ async function handle(deps: KubeServerDeps, req: IncomingMessage, res: ServerRes
   const fault = deps.faults.take(operation);
   if (fault === 'reset') {
     log(0, 'reset');
-    req.socket.destroy();
+    // A dropped connection: HTTP/1.1 loses the socket; HTTP/2 loses the session (all its streams).
+    if ('stream' in req) req.stream.session?.destroy();
+    else req.socket.destroy();
     return;
   }
   if (fault === 'slow') await sleep(deps.faults.slowMs);
@@ -192,14 +205,19 @@ export interface KubeServer {
 }
 
 export async function startKubeServer(deps: KubeServerDeps): Promise<KubeServer> {
-  const server = https.createServer(TLS, (req, res) => {
+  const server = http2.createSecureServer({ ...TLS, allowHTTP1: true }, (req: Req, res: Res) => {
     handle(deps, req, res).catch((e: unknown) => {
       console.error('[test-cloud kube]', e);
       if (!res.headersSent) res.writeHead(500);
       res.end();
     });
   });
-  server.keepAliveTimeout = 5000;
+  // No closeAllConnections() on an HTTP/2 server: keep the sockets to end them on close.
+  const sockets = new Set<Socket>();
+  server.on('secureConnection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
@@ -207,7 +225,7 @@ export async function startKubeServer(deps: KubeServerDeps): Promise<KubeServer>
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        server.closeAllConnections();
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }
