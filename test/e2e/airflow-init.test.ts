@@ -50,6 +50,8 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     expect(cloud.aws.role('AstroRemoteKPO')?.arn).toBe(ROLE_ARN);
     // Both deployed-connection forms are printed, ready to paste.
     expect(r.stdout).toContain(`astro deployment connection create --deployment-id <deployment-id> --conn-id aws_eks --conn-type aws --extra '{"region_name":"us-east-1","role_arn":"${ROLE_ARN}"}'`);
+    // Printed once, by the connection stage; the deployment-connection stage points at it.
+    expect(`${r.stdout}${r.stderr}`.split('astro deployment connection create').length - 1).toBe(1);
     const envLine = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('AIRFLOW_CONN_AWS_EKS='))!.split('    ')[0]!;
     const value = execFileSync('sh', ['-c', `${envLine}; printf '%s' "$AIRFLOW_CONN_AWS_EKS"`], { encoding: 'utf8' });
     expect(JSON.parse(value)).toEqual({ conn_type: 'aws', extra: { region_name: 'us-east-1', role_arn: ROLE_ARN } });

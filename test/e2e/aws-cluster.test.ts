@@ -1,27 +1,22 @@
 // E2E: the cluster and preflight stages against the loopback test cloud and the stand-in eksctl.
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse } from 'yaml';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { StartTestCloudOptions, TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
 import { requireBuild, initArgs, readState } from './aws-helpers.js';
 
-let cloud: TestCloud | undefined;
+const cloudProject = useCloudProjects('kpo-e2e-aws-');
+let cloud: TestCloud;
 let dir: string;
 
 beforeAll(requireBuild);
-afterEach(async () => {
-  await cloud?.stop();
-  cloud = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
-async function setup(opts: Parameters<typeof startTestCloud>[0] = {}) {
-  cloud = await startTestCloud(opts);
-  dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-aws-'));
+async function setup(opts: StartTestCloudOptions = {}) {
+  ({ cloud, dir } = await cloudProject(opts));
   return cloud;
 }
 

@@ -1,11 +1,9 @@
 // E2E: the IAM role (trust, scoped/seed permissions, reconcile, propagation and throttling retries)
 // and role-arn, against the loopback test cloud.
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, requireBuild, initArgs, readState } from './aws-helpers.js';
 
 const ROLE = 'AstroRemoteKPO';
@@ -18,19 +16,14 @@ const SEED = [
 ];
 const OTHER = 'arn:aws:iam::123456789012:role/other-deployment';
 
-let cloud: TestCloud | undefined;
+const cloudProject = useCloudProjects('kpo-e2e-iam-');
+let cloud: TestCloud;
 let dir: string;
 
 beforeAll(requireBuild);
-afterEach(async () => {
-  await cloud?.stop();
-  cloud = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 async function setup() {
-  cloud = await startTestCloud({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
-  dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-iam-'));
+  ({ cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } }));
   return cloud;
 }
 

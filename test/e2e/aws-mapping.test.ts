@@ -1,28 +1,23 @@
 // E2E: identity-mapping and verify-mapping, EKS access entries and kube-system/aws-auth.
-import { readdir, readFile, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
 import { requireBuild, initArgs, readState } from './aws-helpers.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
 const USER = 'AstroRemoteKPO';
 
-let cloud: TestCloud | undefined;
+const cloudProject = useCloudProjects('kpo-e2e-map-');
+let cloud: TestCloud;
 let dir: string;
 
 beforeAll(requireBuild);
-afterEach(async () => {
-  await cloud?.stop();
-  cloud = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 async function setup(mode: 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP') {
-  cloud = await startTestCloud({ authenticationMode: mode, cluster: { name: 'remote-kpo-demo', authenticationMode: mode, withKubeconfigContext: true } });
-  dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-map-'));
+  ({ cloud, dir } = await cloudProject({ authenticationMode: mode, cluster: { name: 'remote-kpo-demo', authenticationMode: mode, withKubeconfigContext: true } }));
   return cloud;
 }
 

@@ -1,30 +1,22 @@
 // E2E: --dry-run of the AWS stages: read-only lookups only, the policies and mapping shown, and no
 // throw without credentials.
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, requireBuild, initArgs } from './aws-helpers.js';
 
-let cloud: TestCloud | undefined;
-let dir: string;
+const cloudProject = useCloudProjects('kpo-e2e-plan-');
 
 beforeAll(requireBuild);
-afterEach(async () => {
-  await cloud?.stop();
-  cloud = undefined;
-  if (dir) await rm(dir, { recursive: true, force: true });
-});
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
 
 describe('--dry-run of the AWS stages', () => {
   it('shows the trust and permissions policies and the aws-auth entry, and changes nothing', async () => {
-    const c = (cloud = await startTestCloud({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } }));
-    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const { cloud: c, dir } = await cloudProject({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } });
     const mapRoles = c.kube.configMap('kube-system', 'aws-auth')!.data!.mapRoles;
     const r = await runCli([...initArgs(dir), '--dry-run'], { env: c.env, cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
@@ -43,8 +35,7 @@ describe('--dry-run of the AWS stages', () => {
   });
 
   it('a mapping the run would refuse shows up in the plan', async () => {
-    const c = (cloud = await startTestCloud({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } }));
-    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const { cloud: c, dir } = await cloudProject({ authenticationMode: 'CONFIG_MAP', cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } });
     c.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [] } });
     c.kube.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aws-auth', namespace: 'kube-system' }, data: { mapRoles: `- rolearn: ${ROLE_ARN}\n  username: legacy\n` } });
     const r = await runCli([...initArgs(dir), '--dry-run'], { env: c.env, cwd: dir });
@@ -55,8 +46,7 @@ describe('--dry-run of the AWS stages', () => {
   });
 
   it('without credentials: exit 0, the identity marked unknown, no AWS call succeeds and nothing is written', async () => {
-    const c = (cloud = await startTestCloud());
-    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const { cloud: c, dir } = await cloudProject();
     const env = { ...c.env };
     delete env.AWS_ACCESS_KEY_ID;
     delete env.AWS_SECRET_ACCESS_KEY;
@@ -74,8 +64,7 @@ describe('--dry-run of the AWS stages', () => {
   });
 
   it('an SSO profile without a valid session exits 3 with the aws sso login command for that profile', async () => {
-    const c = (cloud = await startTestCloud());
-    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const { cloud: c, dir } = await cloudProject();
     await mkdir(path.join(c.home, '.aws'), { recursive: true });
     await writeFile(
       path.join(c.home, '.aws', 'config'),
@@ -92,8 +81,7 @@ describe('--dry-run of the AWS stages', () => {
   });
 
   it('with invalid keys the real run exits 3 naming the rejected credentials', async () => {
-    const c = (cloud = await startTestCloud());
-    dir = await mkdtemp(path.join(tmpdir(), 'kpo-e2e-plan-'));
+    const { cloud: c, dir } = await cloudProject();
     const env = { ...c.env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
     const r = await runCli(initArgs(dir), { env, cwd: dir });
     expect(r.code).toBe(3);

@@ -2,10 +2,9 @@
 // the built CLI, an unexpected grant as a warning, and a Role missing pods/log failing with the
 // exact rule to add. Plus the in-process EKS token as the API server judges it: accepted fresh,
 // rejected when expired or made for another cluster.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { generateEksToken } from '../../src/aws/eks-token.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { makeStageContext } from '../../src/engine/runner.js';
@@ -15,26 +14,23 @@ import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { KubeRequestError } from '../../src/kube/errors.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
 import type { Inputs, RunFlags } from '../../src/types.js';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
+import { WI, initArgs } from './aws-helpers.js';
 
-const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
 const ROLE = 'astro-remote-kpo-role';
 
+const cloudProject = useCloudProjects('kpo-kube-access-');
 let cloud: TestCloud;
 let dir: string;
 beforeEach(async () => {
-  cloud = await startTestCloud({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-kube-access-'));
-});
-afterEach(async () => {
-  await cloud.stop();
-  await rm(dir, { recursive: true, force: true });
+  ({ cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } }));
 });
 
 async function init(extra: string[] = []) {
-  const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir, ...extra], { env: cloud.env, cwd: dir });
+  const r = await runCli(initArgs(dir, extra), { env: cloud.env, cwd: dir });
   return { ...r, out: `${r.stdout}\n${r.stderr}` };
 }
 

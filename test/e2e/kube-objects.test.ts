@@ -1,33 +1,29 @@
 // Namespace, Role and RoleBinding end to end (real built CLI, loopback test cloud): created as
 // src/desired.ts says, a re-run changes nothing, drift made by hand in the cluster is repaired
 // and reported, and --dry-run asks the API server's dryRun=All without storing anything.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import os from 'node:os';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { namespaceObject, roleBindingObject, roleObject } from '../../src/desired.js';
-import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
+import { useCloudProjects } from '../support/temp-projects.js';
+import { initArgs } from './aws-helpers.js';
 
-const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
 const ROLE = 'astro-remote-kpo-role';
 const RB = 'astro-remote-kpo-rolebinding';
 const inputs = { namespace: NS, k8sRole: ROLE, k8sUser: 'AstroRemoteKPO' };
 
+const cloudProject = useCloudProjects('kpo-kube-objects-');
 let cloud: TestCloud;
 let dir: string;
 beforeEach(async () => {
-  cloud = await startTestCloud({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
-  dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-kube-objects-'));
-});
-afterEach(async () => {
-  await cloud.stop();
-  await rm(dir, { recursive: true, force: true });
+  ({ cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } }));
 });
 
 async function init(extra: string[] = []) {
-  const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir, ...extra], { env: cloud.env, cwd: dir });
+  const r = await runCli(initArgs(dir, extra), { env: cloud.env, cwd: dir });
   return { ...r, out: `${r.stdout}\n${r.stderr}` };
 }
 

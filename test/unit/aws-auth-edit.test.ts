@@ -13,24 +13,7 @@ import {
   planAwsAuthChange,
   readAwsAuthMapping,
 } from '../../src/kube/aws-auth.js';
-
-const OURS = { rolearn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO', username: 'AstroRemoteKPO' };
-
-// Three pre-existing entries the way people really have them: a node role (eksctl's layout,
-// groups first), a comment, and a human's entry with its own indentation style.
-const EXISTING = [
-  '# managed by eksctl; do not remove the node role!',
-  '- groups:',
-  '  - system:bootstrappers',
-  '  - system:nodes',
-  '  rolearn: arn:aws:iam::123456789012:role/eksctl-remote-kpo-demo-nodegroup-NodeInstanceRole-1A2B3C4D5E6F',
-  '  username: system:node:{{EC2PrivateDNSName}}',
-  '# platform team admin (ticket OPS-42)',
-  '- rolearn: "arn:aws:iam::123456789012:role/PlatformAdmin"   # quoted on purpose',
-  '  username: platform-admin',
-  '  groups: [ "system:masters" ]',
-  '',
-].join('\n');
+import { EXISTING, OURS } from '../fixtures/aws-auth.js';
 
 describe('appendMapRole', () => {
   it('keeps three existing entries and their comments byte-for-byte and appends exactly one entry', () => {

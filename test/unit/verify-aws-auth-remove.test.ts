@@ -7,21 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from '../../src/kube/api.js';
 import { appendMapRole, parseMapRoles } from '../../src/kube/aws-auth.js';
 import { removeAwsAuthMapping, removeMapRole } from '../../src/kube/aws-auth-remove.js';
-
-const OURS = { rolearn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO', username: 'AstroRemoteKPO' };
-const EXISTING = [
-  '# managed by eksctl; do not remove the node role!',
-  '- groups:',
-  '  - system:bootstrappers',
-  '  - system:nodes',
-  '  rolearn: arn:aws:iam::123456789012:role/eksctl-remote-kpo-demo-nodegroup-NodeInstanceRole-1A2B3C4D5E6F',
-  '  username: system:node:{{EC2PrivateDNSName}}',
-  '# platform team admin (ticket OPS-42)',
-  '- rolearn: "arn:aws:iam::123456789012:role/PlatformAdmin"   # quoted on purpose',
-  '  username: platform-admin',
-  '  groups: [ "system:masters" ]',
-  '',
-].join('\n');
+import { EXISTING, OURS } from '../fixtures/aws-auth.js';
 
 describe('removeMapRole', () => {
   it('undoes appendMapRole byte-for-byte', () => {
