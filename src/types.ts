@@ -75,6 +75,9 @@ export interface StageOutputs {
     createdByUs: boolean;
     inlinePolicy?: string;
     attachedPolicies: string[];
+    /** Principals init added to the trust policy of a role it did not create: destroy takes
+     * out exactly these. Absent when none (or when the role is ours: destroy deletes it all). */
+    trustPrincipalsAdded?: string[];
   };
   'role-arn': { roleArn: string; mappingArn: string };
   'identity-mapping': {

@@ -1,6 +1,7 @@
 // Pure policy-document helpers for the iam-role stage: decode what IAM returns, decide whether a
 // trust policy already lets the workload identity assume the role, and add it WITHOUT dropping any
-// other principal or statement (other Deployments or people may rely on them).
+// other principal or statement (other Deployments or people may rely on them); destroy takes out
+// again exactly the principal init added, the same way.
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Statement = { [k: string]: Json };
@@ -81,6 +82,29 @@ export function mergeTrustPrincipal(doc: LoosePolicy | undefined, principal: str
   copy.Statement = list;
   copy.Version ??= '2012-10-17';
   return { doc: copy, changed: true };
+}
+
+/**
+ * Takes `principal` out of every unconditional Allow sts:AssumeRole statement (the undo of
+ * mergeTrustPrincipal). A statement left with no principal at all goes; everything else stays as
+ * it is. `empty`: no statement would be left, which IAM refuses (a role needs a trust policy).
+ */
+export function removeTrustPrincipal(doc: LoosePolicy, principal: string): { doc: LoosePolicy; changed: boolean; empty: boolean } {
+  if (!trustIncludes(doc, principal)) return { doc, changed: false, empty: statements(doc).length === 0 };
+  const copy = structuredClone(doc);
+  const kept: Statement[] = [];
+  for (const s of statements(copy)) {
+    if (allowsAssumeRole(s) && awsPrincipals(s).includes(principal)) {
+      const p = s.Principal as { [k: string]: Json };
+      const rest = awsPrincipals(s).filter((a) => a !== principal);
+      if (rest.length > 0) p.AWS = Array.isArray(p.AWS) || rest.length > 1 ? rest : rest[0]!;
+      else delete p.AWS;
+      if (Object.keys(p).length === 0) continue; // nothing left for this statement to trust
+    }
+    kept.push(s);
+  }
+  copy.Statement = kept;
+  return { doc: copy, changed: true, empty: kept.length === 0 };
 }
 
 /** Structural equality for parsed JSON: object key order does not matter, array order does. */

@@ -1,7 +1,8 @@
 // destroy's IAM items. A role we created (state, or our managed-by tag) goes entirely: every
 // inline policy, every attachment, then the role (IAM refuses to delete a role that has any).
-// A role we did not create stays; only what state records we added to it goes: our inline policy
-// and the seed policies we attached. The trust policy of such a role is left alone.
+// A role we did not create stays; only what state records we added to it goes: our inline policy,
+// the seed policies we attached, and the workload identity we added to its trust policy (unless it
+// is the only principal left, since IAM needs one).
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { IAM_TAGS, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
@@ -94,6 +95,39 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
   for (const arn of rec?.attachedPolicies ?? []) {
     if (attached.includes(arn)) items.push({ stage: 'iam-role', kind: 'attached-policy', name: `attachment of ${arn} to IAM role ${roleName}`, decision: 'delete', why: 'recorded in state as attached by init', apply: detach(arn) });
   }
+  items.push(...(await trustItems(ctx, iam, role.AssumeRolePolicyDocument, rec?.trustPrincipalsAdded ?? [])));
   items.push({ stage: 'iam-role', kind: 'iam-role', name: `IAM role ${role.Arn ?? roleName}`, decision: 'keep', why: o.why });
   return { items, roleArn: role.Arn };
+}
+
+/** One item per principal state says init added to the trust policy and that is still there. */
+async function trustItems(ctx: StageContext, iam: IAMClient, document: string | undefined, added: string[]): Promise<DestroyItem[]> {
+  if (added.length === 0) return [];
+  const [{ decodePolicyDocument, removeTrustPrincipal, trustIncludes }, { getRole }, sdk] = await Promise.all([
+    import('../aws/trust-policy.js'),
+    import('../aws/iam-role.js'),
+    iamSdk(),
+  ]);
+  const roleName = ctx.inputs.iamRole;
+  const trust = decodePolicyDocument(document);
+  const items: DestroyItem[] = [];
+  for (const principal of added) {
+    if (!trust || !trustIncludes(trust, principal)) continue; // someone took it out already
+    const name = `${principal} in the trust policy of IAM role ${roleName}`;
+    if (removeTrustPrincipal(trust, principal).empty) {
+      items.push({ stage: 'iam-role', kind: 'trust-principal', name, decision: 'keep', why: 'added by init, but it is the only principal left and IAM needs one (delete the role yourself if nothing uses it)' });
+      continue;
+    }
+    // Applied against the policy as it is then: others may have changed it since this was read.
+    const apply = () =>
+      idempotent(ctx, `removing ${principal} from the trust policy of ${roleName}`, async () => {
+        const now = decodePolicyDocument((await getRole(iam, roleName))?.AssumeRolePolicyDocument);
+        if (!now) return;
+        const next = removeTrustPrincipal(now, principal);
+        if (!next.changed || next.empty) return;
+        await iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: roleName, PolicyDocument: JSON.stringify(next.doc) }));
+      });
+    items.push({ stage: 'iam-role', kind: 'trust-principal', name, decision: 'delete', why: 'recorded in state as added to the trust policy by init', apply });
+  }
+  return items;
 }

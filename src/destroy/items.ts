@@ -8,7 +8,17 @@ export type Decision = 'delete' | 'keep' | 'gone';
 export interface DestroyItem {
   /** The stage that set it up: its state record is marked once its items are gone. */
   stage: StageId;
-  kind: 'role-binding' | 'role' | 'namespace' | 'access-entry' | 'aws-auth-entry' | 'inline-policy' | 'attached-policy' | 'iam-role' | 'cluster';
+  kind:
+    | 'role-binding'
+    | 'role'
+    | 'namespace'
+    | 'access-entry'
+    | 'aws-auth-entry'
+    | 'inline-policy'
+    | 'attached-policy'
+    | 'trust-principal'
+    | 'iam-role'
+    | 'cluster';
   /** e.g. "RoleBinding astro-remote-kpo-rolebinding in namespace astro-remote-kpo". */
   name: string;
   decision: Decision;

@@ -26,12 +26,21 @@ async function desired(ctx: StageContext, accountId: string): Promise<DesiredRol
   };
 }
 
-function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[]): Out {
+/** What init has added to an existing role's trust policy, over all runs (previous ones in state,
+ * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
+function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow?: string): string[] {
+  if (createdByUs) return [];
+  const before = ctx.tryOutput('iam-role')?.trustPrincipalsAdded ?? [];
+  return addedNow && !before.includes(addedNow) ? [...before, addedNow] : before;
+}
+
+function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[]): Out {
   return {
     roleArn,
     createdByUs,
     ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}),
     attachedPolicies: attachedByUs,
+    ...(trust.length ? { trustPrincipalsAdded: trust } : {}),
   };
 }
 
@@ -59,7 +68,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
     return {
       done: true,
       reason: `role ${dr.roleName} trusts ${dr.workloadIdentity} and has the ${dr.mode} permissions`,
-      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached),
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs)),
     };
   },
 
@@ -71,6 +80,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
       applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
     );
     const createdByUs = r.created || (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(r.role);
+    const addedNow = r.applied.some((a) => a.kind === 'add-principal') ? dr.workloadIdentity : undefined;
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created
       ? `created IAM role ${dr.roleName}`
@@ -78,7 +88,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow)),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
     };
   },

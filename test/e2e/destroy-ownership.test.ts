@@ -7,6 +7,7 @@ import { KPO_RULES } from '../../src/desired.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
+import { readState } from './aws-helpers.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
@@ -42,6 +43,11 @@ describe('destroy keeps what it did not create', () => {
     // init reconciled them: our labels on the namespace and Role, our principal and inline policy on the role.
     expect(cloud.kube.namespace(NS)!.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'astro-remote-kpo' });
     expect(cloud.aws.inlinePolicyNames('AstroRemoteKPO').sort()).toEqual(['AstroRemoteKPO-eks-describe', 'team-policy']);
+    expect(cloud.aws.trustPolicy('AstroRemoteKPO')).toMatchObject({ Statement: [{ Principal: { AWS: [OTHER, WI] } }] });
+    expect((await readState(dir)).stages['iam-role'].outputs.trustPrincipalsAdded).toEqual([WI]);
+    // A re-run (check() skips the stage) keeps the record.
+    expect((await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir })).code).toBe(0);
+    expect((await readState(dir)).stages['iam-role'].outputs.trustPrincipalsAdded).toEqual([WI]);
 
     const { code, doc } = await destroy(dir, ['--delete-namespace', '--delete-cluster']);
     expect(code, JSON.stringify(doc, null, 2)).toBe(0);
@@ -50,11 +56,14 @@ describe('destroy keeps what it did not create', () => {
     expect(item(doc, 'role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
     expect(item(doc, 'cluster')).toMatchObject({ decision: 'keep', why: expect.stringContaining('existed before init') });
     expect(item(doc, 'inline-policy')).toMatchObject({ decision: 'delete', result: 'deleted', why: 'recorded in state as put by init' });
+    expect(item(doc, 'trust-principal')).toMatchObject({ decision: 'delete', result: 'deleted', name: `${WI} in the trust policy of IAM role AstroRemoteKPO` });
     expect(item(doc, 'role-binding')).toMatchObject({ decision: 'delete', result: 'deleted' });
     expect(item(doc, 'access-entry')).toMatchObject({ decision: 'delete', result: 'deleted' });
 
     expect(cloud.aws.role('AstroRemoteKPO')).toBeDefined();
     expect(cloud.aws.inlinePolicyNames('AstroRemoteKPO')).toEqual(['team-policy']);
+    // The trust policy trusts what it trusted before init, and only that.
+    expect(cloud.aws.trustPolicy('AstroRemoteKPO')).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [OTHER] }, Action: 'sts:AssumeRole' }] });
     expect(cloud.kube.namespace(NS)).toBeDefined();
     expect(cloud.kube.role(NS, 'astro-remote-kpo-role')).toBeDefined();
     expect(cloud.aws.cluster('remote-kpo-demo')).toBeDefined();

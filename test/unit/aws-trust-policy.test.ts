@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { trustPolicy } from '../../src/desired.js';
-import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, trustIncludes, type LoosePolicy } from '../../src/aws/trust-policy.js';
+import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from '../../src/aws/trust-policy.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const OTHER = 'arn:aws:iam::123456789012:role/someone-else';
@@ -58,6 +58,31 @@ describe('mergeTrustPrincipal', () => {
   it('changes nothing when the workload identity is already trusted', () => {
     const doc: LoosePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [OTHER, WI] }, Action: 'sts:AssumeRole' }] };
     expect(mergeTrustPrincipal(doc, WI)).toEqual({ doc, changed: false });
+  });
+});
+
+describe('removeTrustPrincipal (destroy undoing mergeTrustPrincipal)', () => {
+  it('takes out exactly the added principal and keeps every other statement, principal and key', () => {
+    const service = { Sid: 'Ec2', Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' };
+    const people = { Sid: 'People', Effect: 'Allow', Principal: { AWS: [OTHER], Federated: 'x' }, Action: ['sts:AssumeRole', 'sts:TagSession'] };
+    const doc: LoosePolicy = { Version: '2012-10-17', Id: 'keep-me', Statement: [service, people] };
+    const r = removeTrustPrincipal(mergeTrustPrincipal(doc, WI).doc, WI);
+    expect(r).toEqual({ doc, changed: true, empty: false });
+  });
+
+  it('drops the statement init appended, and keeps a single principal a single principal', () => {
+    const conditional = { Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'sts:ExternalId': 'x' } } };
+    const appended = removeTrustPrincipal(mergeTrustPrincipal({ Version: '2012-10-17', Statement: conditional }, WI).doc, WI);
+    expect(appended.doc.Statement).toEqual([conditional]);
+    const single: LoosePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [OTHER, WI, 'arn:aws:iam::123456789012:root'] }, Action: 'sts:AssumeRole' }] };
+    expect(removeTrustPrincipal(single, WI).doc.Statement).toEqual([{ Effect: 'Allow', Principal: { AWS: [OTHER, 'arn:aws:iam::123456789012:root'] }, Action: 'sts:AssumeRole' }]);
+    expect(trustIncludes(removeTrustPrincipal(single, WI).doc, OTHER)).toBe(true);
+  });
+
+  it('says when nothing would be left (IAM needs a trust policy), and changes nothing when the principal is not there', () => {
+    expect(removeTrustPrincipal(trustPolicy(WI) as LoosePolicy, WI)).toMatchObject({ changed: true, empty: true });
+    const doc: LoosePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] };
+    expect(removeTrustPrincipal(doc, WI)).toEqual({ doc, changed: false, empty: false });
   });
 });
 
