@@ -83,7 +83,10 @@ export const deploymentConnectionStage: Stage<'deployment-connection'> = {
     const roleArn = ctx.tryOutput('role-arn')?.roleArn ?? guessRoleArn(ctx.inputs.region, ctx.inputs.iamRole, ctx.tryOutput('preflight')?.accountId);
     const command = astroConnectionCommand(ctx.inputs.astroDeploymentId, { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn });
     const reason = await skipReason(ctx, command);
-    const item = reason ? { action: `skip: ${reason.split(' — ')[0]!.split(';')[0]!}`, details: command } : { action: `run: ${command}` };
+    // Without an id the connection stage's plan (above) already shows the command.
+    const item = reason
+      ? { action: `skip: ${reason.split(' — ')[0]!}`, ...(ctx.inputs.astroDeploymentId ? { details: command } : {}) }
+      : { action: `run: ${command}` };
     return { items: [item], outputs: { ran: false, command } };
   },
 };

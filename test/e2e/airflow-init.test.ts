@@ -170,6 +170,8 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     expect(r.stdout).toContain(`create ${path.join(dir, 'airflow_settings.yaml')} with connection aws_eks`);
     expect(r.stdout).toContain('create k8s/role.yaml');
     expect(r.stdout).toContain('create dags/test_eks_connectivity.py');
+    // The plan shows the astro command once (under the connection stage), like the run does.
+    expect(r.stdout.split('astro deployment connection create').length - 1).toBe(1);
     expect(cloud.mutatingCalls()).toEqual([]);
     for (const f of ['airflow_settings.yaml', 'k8s', 'dags', '.dockerignore']) await expect(stat(path.join(dir, f))).rejects.toThrow();
   });
