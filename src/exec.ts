@@ -88,10 +88,10 @@ export function createExec(env: Readonly<Record<string, string | undefined>>): E
           err.end();
           const aborted = opts.signal?.aborted === true;
           const output = all.join('') + (spawnError && !aborted ? `${spawnError.message}\n` : '');
-          const exitCode = aborted ? 130 : (code ?? (signal ? 128 + constants.signals[signal] : 1));
           // A binary that could not start (ENOENT, EACCES) closes with a negative errno: say 127
           // as a shell would.
-          resolve({ exitCode: spawnError && !aborted ? 127 : exitCode, output });
+          const exitCode = aborted ? 130 : spawnError ? 127 : (code ?? (signal ? 128 + constants.signals[signal] : 1));
+          resolve({ exitCode, output });
         });
       });
     },

@@ -107,7 +107,14 @@ function describe(op: Op): string {
   return `${op.verb} ${op.resource}${op.name ? ` "${op.name}"` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
-const seg = encodeURIComponent;
+type ObjectResource = 'namespaces' | 'roles' | 'rolebindings' | 'configmaps';
+const API_PREFIX: Record<ObjectResource, string> = { namespaces: '/api/v1', configmaps: '/api/v1', roles: RBAC, rolebindings: RBAC };
+
+/** The REST path of an object, or without a name of its collection (what POST creates in). */
+function objectPath(resource: ObjectResource, namespace?: string, name?: string): string {
+  const seg = encodeURIComponent;
+  return `${API_PREFIX[resource]}${namespace ? `/namespaces/${seg(namespace)}` : ''}/${resource}${name ? `/${seg(name)}` : ''}`;
+}
 
 export class KubeClient implements KubeApi {
   readonly server: string;
@@ -223,22 +230,25 @@ export class KubeClient implements KubeApi {
     return (parseJson(raw.text) ?? {}) as T;
   }
 
-  private async read<T>(op: Op, path: string): Promise<T | undefined> {
+  private async read<T>(resource: ObjectResource, namespace: string | undefined, name: string): Promise<T | undefined> {
+    const op = { verb: 'get', resource, namespace, name };
     try {
-      return this.json<T>(await this.call(op, { method: 'GET', path }));
+      return this.json<T>(await this.call(op, { method: 'GET', path: objectPath(resource, namespace, name) }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return undefined;
       throw err;
     }
   }
 
-  private async create<T>(op: Op, path: string, body: unknown, write: WriteOptions = {}): Promise<T> {
-    return this.json<T>(await this.call(op, { method: 'POST', path, body, write }));
+  private async create<T>(resource: ObjectResource, namespace: string | undefined, body: KubeObject, write: WriteOptions = {}): Promise<T> {
+    const op = { verb: 'create', resource, namespace, name: body.metadata?.name };
+    return this.json<T>(await this.call(op, { method: 'POST', path: objectPath(resource, namespace), body, write }));
   }
 
-  private async replace<T>(op: Op, path: string, body: unknown, write: WriteOptions = {}): Promise<T> {
+  private async replace<T>(resource: ObjectResource, namespace: string | undefined, name: string, body: KubeObject, write: WriteOptions = {}): Promise<T> {
+    const op = { verb: 'update', resource, namespace, name };
     try {
-      return this.json<T>(await this.call(op, { method: 'PUT', path, body, write }));
+      return this.json<T>(await this.call(op, { method: 'PUT', path: objectPath(resource, namespace, name), body, write }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 409) {
         throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
@@ -247,9 +257,9 @@ export class KubeClient implements KubeApi {
     }
   }
 
-  private async remove(op: Op, path: string): Promise<void> {
+  private async remove(resource: ObjectResource, namespace: string | undefined, name: string): Promise<void> {
     try {
-      await this.call(op, { method: 'DELETE', path });
+      await this.call({ verb: 'delete', resource, namespace, name }, { method: 'DELETE', path: objectPath(resource, namespace, name) });
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return; // already gone
       throw err;
@@ -257,61 +267,52 @@ export class KubeClient implements KubeApi {
   }
 
   readNamespace(name: string) {
-    return this.read<KubeObject>({ verb: 'get', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`);
+    return this.read<KubeObject>('namespaces', undefined, name);
   }
   createNamespace(body: KubeObject, opts?: WriteOptions) {
-    return this.create<KubeObject>({ verb: 'create', resource: 'namespaces', name: body.metadata?.name }, '/api/v1/namespaces', body, opts);
+    return this.create<KubeObject>('namespaces', undefined, body, opts);
   }
   replaceNamespace(name: string, body: KubeObject, opts?: WriteOptions) {
-    return this.replace<KubeObject>({ verb: 'update', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`, body, opts);
+    return this.replace<KubeObject>('namespaces', undefined, name, body, opts);
   }
   deleteNamespace(name: string) {
-    return this.remove({ verb: 'delete', resource: 'namespaces', name }, `/api/v1/namespaces/${seg(name)}`);
+    return this.remove('namespaces', undefined, name);
   }
 
   readRole(namespace: string, name: string) {
-    return this.read<KubeObject>({ verb: 'get', resource: 'roles', namespace, name }, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`);
+    return this.read<KubeObject>('roles', namespace, name);
   }
   createRole(namespace: string, body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'create', resource: 'roles', namespace, name: body.metadata?.name };
-    return this.create<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/roles`, body, opts);
+    return this.create<KubeObject>('roles', namespace, body, opts);
   }
   replaceRole(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'update', resource: 'roles', namespace, name };
-    return this.replace<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`, body, opts);
+    return this.replace<KubeObject>('roles', namespace, name, body, opts);
   }
   deleteRole(namespace: string, name: string) {
-    return this.remove({ verb: 'delete', resource: 'roles', namespace, name }, `${RBAC}/namespaces/${seg(namespace)}/roles/${seg(name)}`);
+    return this.remove('roles', namespace, name);
   }
 
   readRoleBinding(namespace: string, name: string) {
-    const op = { verb: 'get', resource: 'rolebindings', namespace, name };
-    return this.read<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`);
+    return this.read<KubeObject>('rolebindings', namespace, name);
   }
   createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'create', resource: 'rolebindings', namespace, name: body.metadata?.name };
-    return this.create<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings`, body, opts);
+    return this.create<KubeObject>('rolebindings', namespace, body, opts);
   }
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
-    const op = { verb: 'update', resource: 'rolebindings', namespace, name };
-    return this.replace<KubeObject>(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`, body, opts);
+    return this.replace<KubeObject>('rolebindings', namespace, name, body, opts);
   }
   deleteRoleBinding(namespace: string, name: string) {
-    const op = { verb: 'delete', resource: 'rolebindings', namespace, name };
-    return this.remove(op, `${RBAC}/namespaces/${seg(namespace)}/rolebindings/${seg(name)}`);
+    return this.remove('rolebindings', namespace, name);
   }
 
   readConfigMap(namespace: string, name: string) {
-    const op = { verb: 'get', resource: 'configmaps', namespace, name };
-    return this.read<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`);
+    return this.read<ConfigMapObject>('configmaps', namespace, name);
   }
   createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions) {
-    const op = { verb: 'create', resource: 'configmaps', namespace, name: body.metadata?.name };
-    return this.create<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps`, body, opts);
+    return this.create<ConfigMapObject>('configmaps', namespace, body, opts);
   }
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions) {
-    const op = { verb: 'update', resource: 'configmaps', namespace, name };
-    return this.replace<ConfigMapObject>(op, `/api/v1/namespaces/${seg(namespace)}/configmaps/${seg(name)}`, body, opts);
+    return this.replace<ConfigMapObject>('configmaps', namespace, name, body, opts);
   }
 
   private async review(kind: 'SubjectAccessReview' | 'SelfSubjectAccessReview', q: AccessReviewQuery, user?: string, impersonate?: string): Promise<AccessReviewAnswer> {

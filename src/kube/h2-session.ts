@@ -4,7 +4,7 @@
 // http/1.1; a server that picks http/1.1 gets HTTP/1.1 (https-transport.ts) from then on.
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
-import type { KubeRequest, KubeResponse } from './transport.js';
+import { kubeResponse, type KubeRequest, type KubeResponse } from './transport.js';
 
 export interface H2Sessions {
   /** Sends over h2, or returns undefined when the server does not speak it (use HTTP/1.1). */
@@ -67,11 +67,8 @@ export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promi
       const s = await current();
       if (!s) return undefined;
       const headers: Record<string, string> = { ':method': req.method, ':path': path };
+      // HTTP/2 header names are lower case.
       for (const [k, v] of Object.entries(req.headers)) headers[k.toLowerCase()] = v;
-      if (req.body !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = String(Buffer.byteLength(req.body));
-      }
       if (active++ === 0) s.ref();
       try {
         return await new Promise<KubeResponse>((resolve, reject) => {
@@ -94,9 +91,7 @@ export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promi
               reject(Object.assign(new Error('HTTP/2 stream ended without an answer'), { code: 'ERR_HTTP2_STREAM_ERROR' }));
               return;
             }
-            const out: Record<string, string> = {};
-            for (const [k, v] of Object.entries(got)) if (!k.startsWith(':') && v !== undefined) out[k] = Array.isArray(v) ? v.join(', ') : String(v);
-            resolve({ status: Number(got[':status'] ?? 0), headers: out, text: Buffer.concat(chunks).toString('utf8') });
+            resolve(kubeResponse(Number(got[':status']), got, chunks));
           });
           if (req.body !== undefined) stream.end(req.body);
         });

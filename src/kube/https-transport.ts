@@ -7,9 +7,8 @@
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import { h2Sessions, type H2Sessions } from './h2-session.js';
-import type { KubeRequest, KubeResponse, RawMap, Transport } from './transport.js';
-
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+import { str } from './kubeconfig.js';
+import { kubeResponse, type KubeRequest, type KubeResponse, type RawMap, type Transport } from './transport.js';
 
 /** HTTP/1.1 connections per API server (HTTP/2 needs one). The access check sends ~20 reviews at
  * once: queueing them behind a few sockets costs a round trip per batch, while a new connection
@@ -30,11 +29,7 @@ function collect(res: IncomingMessage): Promise<KubeResponse> {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('error', reject);
-    res.on('end', () => {
-      const headers: Record<string, string> = {};
-      for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-      resolve({ status: res.statusCode ?? 0, headers, text: Buffer.concat(chunks).toString('utf8') });
-    });
+    res.on('end', () => resolve(kubeResponse(res.statusCode ?? 0, res.headers, chunks)));
   });
 }
 
@@ -76,10 +71,6 @@ export async function httpsTransport(server: string, cluster: RawMap, user: RawM
   };
 
   const http1 = (req: KubeRequest, target: URL, headers: Record<string, string>) => {
-    if (req.body !== undefined) {
-      headers['Content-Type'] = 'application/json';
-      headers['Content-Length'] = String(Buffer.byteLength(req.body));
-    }
     const request = (secure ? https.request : http.request)(target, { method: req.method, headers, agent, signal: req.signal });
     const answer = new Promise<KubeResponse>((resolve, reject) => {
       request.on('response', (res) => collect(res).then(resolve, reject));
@@ -96,6 +87,10 @@ export async function httpsTransport(server: string, cluster: RawMap, user: RawM
       if (!headers.Authorization) {
         const t = await bearer();
         if (t) headers.Authorization = `Bearer ${t}`;
+      }
+      if (req.body !== undefined) {
+        headers['Content-Type'] = 'application/json';
+        headers['Content-Length'] = String(Buffer.byteLength(req.body));
       }
       const target = new URL(prefix + req.path, url);
       const viaH2 = await h2?.send({ ...req, headers }, target.pathname + target.search);

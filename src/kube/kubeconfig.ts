@@ -49,7 +49,8 @@ function asMap(v: unknown): RawMap | undefined {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as RawMap) : undefined;
 }
 
-function str(v: unknown): string | undefined {
+/** A non-empty string kubeconfig value, else undefined. */
+export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 

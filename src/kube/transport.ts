@@ -5,6 +5,8 @@
 // exec plugins, auth providers, basic auth, proxy-url) to @kubernetes/client-node, which is ~870
 // modules and most of a second to load, so we only pay that when a kubeconfig needs it.
 
+import { str } from './kubeconfig.js';
+
 export type KubeMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
 export interface KubeRequest {
@@ -34,7 +36,14 @@ export interface Transport {
 /** Kubeconfig maps as written in YAML (`certificate-authority-data`, `client-key`, ...). */
 export type RawMap = Record<string, unknown>;
 
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v ? v : undefined);
+
+/** An answer as both node:https transports hand it back: headers flattened, HTTP/2's pseudo
+ * headers (`:status`) left out, the body as UTF-8 text. */
+export function kubeResponse(status: number, raw: Record<string, string | string[] | number | undefined>, chunks: Buffer[]): KubeResponse {
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(raw)) if (!k.startsWith(':') && v !== undefined) headers[k] = Array.isArray(v) ? v.join(', ') : String(v);
+  return { status, headers, text: Buffer.concat(chunks).toString('utf8') };
+}
 
 /**
  * Why this cluster/user pair needs client-node, or undefined when node:https can do it. An `exec`
