@@ -164,7 +164,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     const items: PlanItem[] = [];
     const same: string[] = [];
     for (const d of s.decisions) {
-      const unknown = !accountId && d.path === 'k8s/iam-permissions-policy.json' ? { unknown: 'the AWS account id (no credentials): shown as <account-id>' } : {};
+      const unknown = !accountId && ['k8s/iam-permissions-policy.json', 'dags/test_eks_connectivity.py'].includes(d.path) ? { unknown: 'the AWS account id (no credentials): shown as <account-id>' } : {};
       if (d.status === 'same') same.push(d.path);
       else if (d.status === 'create') items.push({ action: `create ${d.path}`, ...unknown });
       else if (d.status === 'update') items.push({ action: `update ${d.path}`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
