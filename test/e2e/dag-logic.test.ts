@@ -91,7 +91,7 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
 
   it('everything right (provider 9.13+ kubeconfig: credentials file sourced by the exec plugin) → PASS on every link', async () => {
     cloud.resetCalls();
-    const run = await runDag({ region_name: cloud.region, role_arn: roleArn }, { STANDIN_AIRFLOW_VERSION: '3.1.0', STANDIN_AMAZON_VERSION: '9.30.0' });
+    const run = await runDag({ region_name: cloud.region, role_arn: roleArn }, { STANDIN_AIRFLOW_SDK: '1', STANDIN_AIRFLOW_VERSION: '3.1.0', STANDIN_AMAZON_VERSION: '9.30.0' });
     expect(run.state, run.log).toEqual({ check_versions: 'success', assume_role: 'success', describe_cluster: 'success', kubernetes_access: 'success' });
     expect(run.log).toMatch(/\[PASS\] assume_role: caller is arn:aws:sts::\d{12}:assumed-role\/AstroRemoteKPO\//);
     expect(run.log).toContain('[PASS] describe_cluster: cluster remote-kpo-demo is ACTIVE');
@@ -99,6 +99,8 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
     for (const p of everyPermission) expect(run.log).toContain(`[PASS] can ${p} in astro-remote-kpo`);
     expect(run.log).toContain('[PASS] kubernetes_permissions: every permission KubernetesPodOperator needs is granted');
     expect(run.log).not.toContain('[WARN]');
+    expect(run.log).toContain('versions: airflow 3.1.0, apache-airflow-providers-amazon 9.30.0');
+    expect(run.log).toContain("stand-in Task SDK: get_connection('aws_eks')");
     // The API server saw the EKS token of the assumed role, mapped to the tool's Kubernetes user.
     const kubeCalls = cloud.calls.filter((c) => c.service === 'kube' && c.operation.startsWith('GET pods'));
     expect(kubeCalls.map((c) => [c.status, c.caller])).toEqual([[200, 'AstroRemoteKPO']]);
@@ -106,6 +108,7 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
 
   it('everything right with the older generate_config_file (the plugin assumes the role itself) → PASS; Airflow 3 with provider 9.12 is warned about', async () => {
     const run = await runDag({ region_name: cloud.region, role_arn: roleArn }, { STANDIN_EKS_API: 'legacy', STANDIN_AIRFLOW_VERSION: '3.0.6', STANDIN_AMAZON_VERSION: '9.12.0' });
+    expect(run.log).not.toContain('stand-in Task SDK');
     expect(run.state, run.log).toEqual({ check_versions: 'success', assume_role: 'success', describe_cluster: 'success', kubernetes_access: 'success' });
     expect(run.log).toContain('[WARN] apache-airflow-providers-amazon 9.12.0 is below 9.30.0: on Airflow 3.0.6');
     expect(run.log).toContain('apache-airflow-providers-amazon>=9.30.0');
