@@ -5,7 +5,10 @@ workload identity, builds a kubeconfig for the cluster with an EKS token, starts
 image in NAMESPACE, streams its logs into the task log and deletes the pod when it finishes.
 
 Written by astro-remote-kpo: the defaults block below holds the names chosen at `init`.
-Run test_eks_connectivity first if this task cannot reach the cluster.
+Run test_eks_connectivity first: it walks the same path (the connection's role, DescribeCluster,
+the kubeconfig EksHook.generate_config_file builds) and logs the provider versions. On Airflow 3
+and 2.11 this cross-account setup needs apache-airflow-providers-amazon>=9.30.0 (init adds it to
+requirements.txt; see docs/provider-floor.md).
 """
 
 from __future__ import annotations
@@ -60,6 +63,9 @@ def remote_kpo():
         on_finish_action="delete_pod",
         # Nodes may need to pull the image and scale up on a fresh cluster.
         startup_timeout_seconds=600,
+        # Deferred, the triggerer (another host on Astro) cannot read the credentials file the
+        # worker wrote for the token helper (apache/airflow#61736), so wait in the worker.
+        deferrable=False,
     )
 
 

@@ -97,8 +97,19 @@ export interface StageOutputs {
     astroProject: boolean;
     /** sha256 of what we last wrote per project-relative path: tells our files from the user's edits. */
     hashes?: Record<string, string>;
+    /** The apache-airflow-providers-amazon floor in requirements.txt (src/airflow/provider-floor.ts). */
+    providerFloor?: ProviderFloorOutput;
   };
   'deployment-connection': { ran: boolean; command: string };
+}
+
+export interface ProviderFloorOutput {
+  /** added: this run wrote the line; satisfied: already there; kept-pin: the user's lower pin, warned; none: no floor applies or the Airflow version is unknown. */
+  action: 'added' | 'satisfied' | 'kept-pin' | 'none';
+  floor?: string;
+  /** The requirements.txt line that decides it. */
+  line?: string;
+  note: string;
 }
 
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'interrupted';

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../desired.js';
 import type { Inputs } from '../types.js';
+import { guessRoleArn } from './deployed-connection.js';
 import { readTextIfExists, sha256, writeTextAtomic } from './files.js';
 
 export interface ProjectFile {
@@ -59,7 +60,11 @@ export async function desiredProjectFiles(inputs: Inputs, accountId: string, clu
   ];
   // --permissions seed attaches the seed's managed policies instead of this inline one.
   if (inputs.permissions === 'scoped') files.push({ path: 'k8s/iam-permissions-policy.json', content: json(permissionsPolicy(inputs, accountId)) });
-  for (const name of DAG_FILES) files.push({ path: `dags/${name}`, content: renderDag(await readDagTemplate(name), dagDefaults(inputs), name) });
+  for (const name of DAG_FILES) {
+    // The test DAG also names the role, for the command it prints when the connection is missing.
+    const defaults = name === 'test_eks_connectivity.py' ? { ...dagDefaults(inputs), ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId) } : dagDefaults(inputs);
+    files.push({ path: `dags/${name}`, content: renderDag(await readDagTemplate(name), defaults, name) });
+  }
   return files;
 }
 

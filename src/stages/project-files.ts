@@ -3,9 +3,10 @@
 // .dockerignore. A file the user changed is never overwritten without asking (interactive: a
 // diff and a question; non-interactive: kept with a warning, unless --force).
 import path from 'node:path';
+import { AMAZON_PROVIDER, planProviderFloor, type FloorPlan } from '../airflow/provider-floor.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { UsageError } from '../errors.js';
-import type { PlanItem, StageOutputs, StageResult } from '../types.js';
+import type { PlanItem, ProviderFloorOutput, StageOutputs, StageResult } from '../types.js';
 
 type Outputs = StageOutputs['project-files'];
 
@@ -41,7 +42,30 @@ async function survey(ctx: StageContext, accountId: string) {
   );
   const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
   const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
-  return { decisions, store, dockerignoreFile, dockerignore, astroProject: await l.isAstroProject(ctx.projectDir) };
+  const requirementsFile = path.join(ctx.projectDir, 'requirements.txt');
+  const floor = planProviderFloor(await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile')), await l.readTextIfExists(requirementsFile));
+  return { decisions, store, dockerignoreFile, dockerignore, requirementsFile, floor, astroProject: await l.isAstroProject(ctx.projectDir) };
+}
+
+/** What state records about the provider floor; `added` once run() wrote the line. */
+function floorOutput(f: FloorPlan, wrote: boolean): ProviderFloorOutput {
+  switch (f.action) {
+    case 'add':
+      return { action: wrote ? 'added' : 'none', floor: f.floor, line: f.line, note: f.reason };
+    case 'satisfied':
+      return { action: 'satisfied', floor: f.floor, line: f.line, note: f.reason };
+    case 'kept-pin':
+      return { action: 'kept-pin', floor: f.floor, line: f.line, note: f.warning };
+    default:
+      return { action: 'none', note: f.reason };
+  }
+}
+
+/** The floor's warning, if any: a kept lower pin, or no floor where one may be needed. */
+function floorWarnings(f: FloorPlan): string[] {
+  if (f.action === 'kept-pin') return [f.warning];
+  if (f.action === 'none' && f.warning) return [f.warning];
+  return [];
 }
 
 type Survey = Awaited<ReturnType<typeof survey>>;
@@ -57,6 +81,19 @@ async function overwriteUserFile(ctx: StageContext, d: Decision): Promise<boolea
   return ctx.io.confirm({ flag: '--force', message: `Overwrite ${d.path} with the version above?`, default: false });
 }
 
+function floorPlanItem(f: FloorPlan): PlanItem {
+  switch (f.action) {
+    case 'add':
+      return { action: `add \`${f.line}\` to requirements.txt (every other line kept)`, details: f.reason };
+    case 'satisfied':
+      return { action: `${AMAZON_PROVIDER}: ${f.reason}` };
+    case 'kept-pin':
+      return { action: `keep your ${AMAZON_PROVIDER} pin in requirements.txt, with a warning`, details: f.warning };
+    default:
+      return { action: `${AMAZON_PROVIDER}: ${f.reason}`, ...(f.warning ? { details: f.warning } : {}) };
+  }
+}
+
 export const projectFilesStage: Stage<'project-files'> = {
   id: 'project-files',
   title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
@@ -67,24 +104,25 @@ export const projectFilesStage: Stage<'project-files'> = {
     const { sha256 } = await lib();
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.dockerignore !== undefined) {
+    if (pending.length || s.dockerignore !== undefined || s.floor.action === 'add') {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       if (s.dockerignore !== undefined) what.push('.dockerignore');
+      if (s.floor.action === 'add') what.push(`requirements.txt (${s.floor.line})`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
     return {
       done: true,
       reason: `all ${s.decisions.length} project files are up to date`,
-      outputs: { written: [], kept: [], astroProject: s.astroProject, hashes },
-      ...(s.astroProject ? {} : { warnings: [NOT_ASTRO(ctx.projectDir)] }),
+      outputs: { written: [], kept: [], astroProject: s.astroProject, hashes, providerFloor: floorOutput(s.floor, false) },
+      warnings: [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...floorWarnings(s.floor)],
     };
   },
 
   async run(ctx): Promise<StageResult<Outputs>> {
     const l = await lib();
     const s = await survey(ctx, ctx.output('preflight').accountId);
-    const warnings: string[] = s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)];
+    const warnings: string[] = [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...floorWarnings(s.floor)];
     const written: string[] = [];
     const kept: string[] = [];
     const hashes: Record<string, string> = {};
@@ -107,9 +145,16 @@ export const projectFilesStage: Stage<'project-files'> = {
       await l.writeTextAtomic(s.dockerignoreFile, s.dockerignore);
       written.push('.dockerignore');
     }
-    const same = s.decisions.length - written.filter((p) => p !== '.dockerignore').length - kept.length;
+    // Only the one line changes; the file is the user's (their other pins, comments, line endings).
+    if (s.floor.action === 'add') {
+      await l.writeTextAtomic(s.requirementsFile, s.floor.text);
+      written.push('requirements.txt');
+    }
+    const extra = written.filter((p) => p === '.dockerignore' || p === 'requirements.txt').length;
+    const same = s.decisions.length - (written.length - extra) - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
-    return { outputs: { written, kept, astroProject: s.astroProject, hashes }, summary: parts.join(', '), warnings };
+    if (s.floor.action === 'add') parts.push(`requirements.txt: ${s.floor.line}`);
+    return { outputs: { written, kept, astroProject: s.astroProject, hashes, providerFloor: floorOutput(s.floor, true) }, summary: parts.join(', '), warnings };
   },
 
   async plan(ctx) {
@@ -119,7 +164,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     const items: PlanItem[] = [];
     const same: string[] = [];
     for (const d of s.decisions) {
-      const unknown = !accountId && d.path === 'k8s/iam-permissions-policy.json' ? { unknown: 'the AWS account id (no credentials): shown as <account-id>' } : {};
+      const unknown = !accountId && ['k8s/iam-permissions-policy.json', 'dags/test_eks_connectivity.py'].includes(d.path) ? { unknown: 'the AWS account id (no credentials): shown as <account-id>' } : {};
       if (d.status === 'same') same.push(d.path);
       else if (d.status === 'create') items.push({ action: `create ${d.path}`, ...unknown });
       else if (d.status === 'update') items.push({ action: `update ${d.path}`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
@@ -130,7 +175,8 @@ export const projectFilesStage: Stage<'project-files'> = {
     }
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
     if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
+    items.push(floorPlanItem(s.floor));
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
-    return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {} } };
+    return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {}, providerFloor: floorOutput(s.floor, false) } };
   },
 };
