@@ -38,16 +38,21 @@ export async function planStages(
       plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
     }
   }
-  return sayCredentialProblemOnce(plans, await credentialProblem(o.services.aws));
+  // Only a plan with something unknown can owe it to missing credentials: ask only then.
+  if (!plans.some((p) => p.items.some((i) => i.unknown))) return plans;
+  return sayCredentialProblemOnce(plans, await credentialProblem(o.services));
 }
 
 /** Why the AWS credentials cannot be resolved (no credentials, an expired SSO session), if so. */
-async function credentialProblem(aws: RunnerOptions['services']['aws']): Promise<{ message: string; hint?: string } | undefined> {
+async function credentialProblem(services: RunnerOptions['services']): Promise<{ message: string; hint?: string } | undefined> {
+  let profile: string | undefined;
   try {
-    await aws.credentials();
+    profile = services.aws.profile;
+    await services.aws.credentials();
     return undefined;
   } catch (err) {
-    const e = credentialError(err, aws.profile);
+    // Anything but a credentials problem (say, a test double without AWS) changes nothing here.
+    const e = credentialError(err, profile);
     return e ? { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : undefined;
   }
 }
