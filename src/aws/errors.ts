@@ -72,7 +72,7 @@ export function awsFailure(err: unknown, what: string, profile: string | undefin
   if (code === 'AccessDenied' || code === 'UnauthorizedOperation') {
     return new StageFailedError(
       `${what}: access denied (${message.trim()}).`,
-      'The AWS identity in use needs IAM and EKS permissions for this step; see the README section "What it creates in AWS".',
+      'The AWS identity in use needs IAM and EKS permissions for this step; see "Permissions the person running the tool needs" in docs/aws.md.',
       { cause: err },
     );
   }

@@ -1,5 +1,6 @@
 // --dry-run: every stage's plan() in dependency order. Plans do read-only lookups (and the API
 // server's own dryRun=All) only, and pass best-effort outputs forward in memory; nothing is saved.
+import { credentialError } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
 import type { PlanItem, StageId, StageOutputs } from '../types.js';
 import { selectModes, topoOrder } from './graph.js';
@@ -37,5 +38,42 @@ export async function planStages(
       plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
     }
   }
-  return plans;
+  // Only a plan with something unknown can owe it to missing credentials: ask only then.
+  if (!plans.some((p) => p.items.some((i) => i.unknown))) return plans;
+  return sayCredentialProblemOnce(plans, await credentialProblem(o.services));
+}
+
+/** Why the AWS credentials cannot be resolved (no credentials, an expired SSO session), if so. */
+async function credentialProblem(services: RunnerOptions['services']): Promise<{ message: string; hint?: string } | undefined> {
+  let profile: string | undefined;
+  try {
+    profile = services.aws.profile;
+    await services.aws.credentials();
+    return undefined;
+  } catch (err) {
+    // Anything but a credentials problem (say, a test double without AWS) changes nothing here.
+    const e = credentialError(err, profile);
+    return e ? { message: e.message, ...(e.hint ? { hint: e.hint } : {}) } : undefined;
+  }
+}
+
+/**
+ * Without credentials every stage that looks something up in AWS fails the same way. The first
+ * item that says so keeps the full message and gains what to do about it; later items refer
+ * back to it, so the plan says it once instead of once per stage.
+ */
+export function sayCredentialProblemOnce(plans: StagePlan[], problem: { message: string; hint?: string } | undefined): StagePlan[] {
+  if (!problem) return plans;
+  let first: StageId | undefined;
+  return plans.map((p) => ({
+    ...p,
+    items: p.items.map((item) => {
+      if (!item.unknown?.includes(problem.message)) return item;
+      if (first === undefined) {
+        first = p.id;
+        return problem.hint ? { ...item, unknown: `${item.unknown} ${problem.hint}` } : item;
+      }
+      return { ...item, unknown: item.unknown.replace(problem.message, `no AWS credentials (see the ${first} stage).`) };
+    }),
+  }));
 }

@@ -105,7 +105,8 @@ export const contextStage: Stage<'context'> = {
   async plan(ctx) {
     const cluster = ctx.tryOutput('cluster');
     if (!cluster) {
-      return { items: [{ action: 'pick the kubeconfig context for the cluster (or connect in memory)', unknown: 'the cluster does not exist yet' }] };
+      // No cluster outputs: it is to be created, or it could not be looked up (no credentials).
+      return { items: [{ action: 'pick the kubeconfig context for the cluster (or connect in memory)', unknown: 'the cluster is not known yet (to be created, or not looked up: see the cluster stage)' }] };
     }
     let chosen: Chosen;
     try {
