@@ -131,6 +131,14 @@ export function nonAwsResponse(err: unknown): { status?: number } | undefined {
   return unreadable ? (status !== undefined ? { status } : {}) : undefined;
 }
 
+/** The endpoint does not offer this API (an emulator): a non-AWS answer, HTTP 501, or an
+ * "unknown operation" code. Callers that can do without the answer say so and go on. */
+export function isUnimplemented(err: unknown): boolean {
+  if (nonAwsResponse(err)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status === 501 || /^(NotImplemented|UnknownOperation|InvalidAction)$/.test(awsErrorCode(err) ?? '');
+}
+
 /** The one-line reason for an unreadable answer, never the SDK's parser text. */
 export function nonAwsMessage(err: unknown, status: number | undefined): string {
   const action = awsCallInfo(err)?.action ?? 'the call';

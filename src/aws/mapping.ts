@@ -4,6 +4,7 @@ import type { EKSClient } from '@aws-sdk/client-eks';
 import { StageFailedError } from '../errors.js';
 import type { AuthModeFlag, ClusterAuthMode } from '../types.js';
 import { createAccessEntry, describeAccessEntry, listAssociatedPolicies, type CreateEntryHooks } from './eks.js';
+import { describeAwsError, isUnimplemented } from './errors.js';
 
 export type MappingKind = 'access-entry' | 'aws-auth';
 
@@ -27,9 +28,10 @@ export function resolveMappingKind(flag: AuthModeFlag, cluster: ClusterAuthMode,
 }
 
 /** 'present': the entry maps the role to our username; `groups`/`policies` are what it grants
- * on top of that user (Kubernetes groups; associated EKS access policies), empty when nothing. */
+ * on top of that user (Kubernetes groups; associated EKS access policies), empty when nothing.
+ * `policiesUnknown`: why the policies could not be listed (an emulator without the API). */
 export type EntryStatus =
-  | { state: 'present'; groups: string[]; policies: string[] }
+  | { state: 'present'; groups: string[]; policies: string[]; policiesUnknown?: string }
   | { state: 'absent' }
   | { state: 'other-username'; username: string | undefined };
 
@@ -37,8 +39,18 @@ export async function accessEntryStatus(eks: EKSClient, clusterName: string, pri
   const e = await describeAccessEntry(eks, clusterName, principalArn);
   if (!e) return { state: 'absent' };
   if (e.username !== username) return { state: 'other-username', username: e.username };
-  const policies = await listAssociatedPolicies(eks, clusterName, principalArn);
-  return { state: 'present', groups: [...(e.kubernetesGroups ?? [])], policies };
+  const groups = [...(e.kubernetesGroups ?? [])];
+  try {
+    return { state: 'present', groups, policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
+  } catch (err) {
+    if (!isUnimplemented(err)) throw err;
+    return { state: 'present', groups, policies: [], policiesUnknown: describeAwsError(err) };
+  }
+}
+
+/** The warning when the access policies of our entry could not be listed. */
+export function policiesUnknownWarning(principalArn: string, username: string, why: string): string {
+  return `Could not list the EKS access policies of the access entry for ${principalArn} (${why}): not checked that it grants no more than user ${username}.`;
 }
 
 /** "groups system:masters and access policy arn:…/AmazonEKSClusterAdminPolicy (cluster-wide)". */
@@ -57,7 +69,7 @@ export function describeGrants(groups: readonly string[], policies: readonly str
  */
 export function grantsMoreError(where: string, principalArn: string, username: string, grants: string, fix: string): StageFailedError {
   return new StageFailedError(
-    `${where} maps ${principalArn} to user ${username}, but also grants it ${grants}. The role would get everything that allows ` +
+    `${where} maps ${principalArn} to user ${username}, but also grants it ${grants}, so the role may do whatever that grants ` +
       `(system:masters or AmazonEKSClusterAdminPolicy: the whole cluster, secrets included), not only what the Role bound to ${username} allows. Nothing was changed.`,
     `${fix}; or pick another --iam-role, so this tool makes a mapping that grants only the user.`,
   );

@@ -21,12 +21,16 @@ function out(kind: MappingKind, principalArn: string, username: string, createdB
 async function presence(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
   const username = ctx.inputs.k8sUser;
   if (kind === 'access-entry') {
-    const [{ accessEntryStatus, accessEntryGrantsMore }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+    const [{ accessEntryStatus, accessEntryGrantsMore, policiesUnknownWarning }, { callAws }] = await Promise.all([
+      import('../aws/mapping.js'),
+      import('../aws/errors.js'),
+    ]);
     const eks = await ctx.aws.eks();
     const s = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () =>
       accessEntryStatus(eks, ctx.inputs.clusterName, principalArn, username),
     );
     if (s.state !== 'present') return 'absent';
+    if (s.policiesUnknown) ctx.io.warn(policiesUnknownWarning(principalArn, username, s.policiesUnknown));
     return s.groups.length || s.policies.length ? { grantsMore: accessEntryGrantsMore(ctx.inputs.clusterName, principalArn, username, s) } : 'present';
   }
   const { readAwsAuthMapping, awsAuthGrantsMore } = await import('../kube/aws-auth.js');

@@ -11,7 +11,7 @@ function restore(vc: VerifyContext): string {
 
 async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {
   const { clusterName, k8sUser } = vc.ctx.inputs;
-  const [{ describeAccessEntry, listAssociatedPolicies }, { callAws }, { accessEntryGrantsMore }] = await Promise.all([
+  const [{ describeAccessEntry }, { callAws }, { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning }] = await Promise.all([
     import('../aws/eks.js'),
     import('../aws/errors.js'),
     import('../aws/mapping.js'),
@@ -20,14 +20,17 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
   const entry = await read(principal);
   if (entry) {
-    if (entry.username === k8sUser) {
-      const groups = [...(entry.kubernetesGroups ?? [])];
+    const s = entry.username === k8sUser ? await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser)) : undefined;
+    if (s?.state === 'present') {
+      const { groups, policies } = s;
       vc.mappingGroups = groups;
-      const policies = await callAws(`listing the access policies of ${principal}`, vc.ctx.aws.profile, () => listAssociatedPolicies(eks, clusterName, principal));
       const data = { kind: 'access-entry', groups, policies };
       if (groups.length || policies.length) {
         const e = accessEntryGrantsMore(clusterName, principal, k8sUser, { groups, policies });
         return fail('mapping', e.message, e.hint ?? '', { data });
+      }
+      if (s.policiesUnknown) {
+        return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups; access policies not known)`, { data, notes: [policiesUnknownWarning(principal, k8sUser, s.policiesUnknown)] });
       }
       return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups, no access policies)`, { data });
     }

@@ -111,6 +111,20 @@ describe('EKS access entry that grants more than the user', () => {
     e.policies = [];
     expect((await init(c, dir)).code).toBe(0);
   });
+
+  it('an emulator without ListAssociatedAccessPolicies (HTML 404): init goes on and warns, verify passes with a note', async () => {
+    const { c, dir } = await setup('API_AND_CONFIG_MAP');
+    c.faults.failNext('ListAssociatedAccessPolicies', 50, 'html-404');
+    const r = await init(c, dir);
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const again = await init(c, dir);
+    expect(again.code).toBe(0);
+    expect(again.stdout + again.stderr).toContain(`Could not list the EKS access policies of the access entry for ${ROLE_ARN} (the endpoint answered eks:ListAssociatedAccessPolicies with an unexpected non-AWS response (HTTP 404)`);
+    const v = await verifyRows(c, dir);
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'pass', detail: expect.stringContaining('access policies not known') });
+    expect(JSON.stringify(v.rows)).not.toMatch(/XML parse|Deserialization|is not valid JSON/);
+    c.faults.clear();
+  });
 });
 
 describe('kube-system/aws-auth', () => {
