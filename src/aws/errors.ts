@@ -72,6 +72,8 @@ export interface AwsCallInfo {
 }
 
 const CALL_INFO = Symbol.for('astro-remote-kpo.aws-call');
+/** Set on an error whose answer was not AWS's: its HTTP status (the message is rewritten). */
+const NON_AWS = Symbol.for('astro-remote-kpo.non-aws');
 
 function resourceOf(service: string, input: Record<string, unknown>): string | undefined {
   const str = (k: string) => (typeof input[k] === 'string' && input[k] ? (input[k] as string) : undefined);
@@ -99,6 +101,14 @@ export function tagAwsCalls<I extends object, O extends object>(stack: Middlewar
           const resource = resourceOf(service, (args.input ?? {}) as Record<string, unknown>);
           if (resource) info.resource = resource;
           Object.defineProperty(err, CALL_INFO, { value: info, enumerable: false });
+          // Whoever prints this error later (a plan item, the runner, the top-level catch) shows
+          // one clear sentence instead of the SDK's parser text; the original stays in sdkMessage.
+          const odd = nonAwsResponse(err);
+          if (odd && err instanceof Error) {
+            Object.defineProperty(err, NON_AWS, { value: odd, enumerable: false });
+            Object.defineProperty(err, 'sdkMessage', { value: err.message, enumerable: false });
+            err.message = nonAwsMessage(err, odd.status);
+          }
         }
         throw err;
       }
@@ -119,6 +129,8 @@ export function awsCallInfo(err: unknown): AwsCallInfo | undefined {
  */
 export function nonAwsResponse(err: unknown): { status?: number } | undefined {
   if (!err || typeof err !== 'object') return undefined;
+  const seen = (err as Record<symbol, { status?: number } | undefined>)[NON_AWS];
+  if (seen) return seen;
   const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
   const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
   const message = typeof e.message === 'string' ? e.message : '';

@@ -66,6 +66,18 @@ describe('verify against an emulator without iam:SimulatePrincipalPolicy', () =>
   });
 });
 
+describe('any command, any AWS call', () => {
+  it('init --dry-run with an HTML 404 for iam:GetRole: the plan names the call, never the SDK parser text', async () => {
+    const { c, dir } = await setup();
+    c.faults.failNext('GetRole', 10, 'html-404');
+    const r = await runCli([...initArgs(dir), '--dry-run', '--no-color'], { env: c.env, cwd: dir });
+    const out = r.stdout + r.stderr;
+    expect(out).toContain('the endpoint answered iam:GetRole with an unexpected non-AWS response (HTTP 404); is this API implemented by your emulator?');
+    expect(out).not.toMatch(SDK_TEXT);
+    c.faults.clear();
+  });
+});
+
 describe('AccessDenied is not IAM propagation', () => {
   const denied = { code: 'AccessDenied', status: 403, message: 'User: arn:aws:iam::123456789012:user/test-admin is not authorized to perform: iam:PutRolePolicy on resource: role AstroRemoteKPO' };
 

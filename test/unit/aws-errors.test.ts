@@ -61,6 +61,9 @@ describe('non-AWS answers', () => {
     const f = awsFailure(err, 'checking permissions', undefined);
     expect(f).toBeInstanceOf(StageFailedError);
     expect(f.message).not.toMatch(/Deserialization|XML parse|\$response|mismatched/);
+    // The error itself is reworded, so any code that prints err.message is clear too.
+    expect((err as Error).message).toBe(text);
+    expect((err as { sdkMessage?: string }).sdkMessage).toMatch(/XML parse error|Unknown/);
   });
 
   it('REST-JSON (EKS) with an HTML page is caught too', async () => {
