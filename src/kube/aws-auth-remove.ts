@@ -44,7 +44,7 @@ export function findOurEntries(oldText: string | undefined, m: RoleMapping): { e
 export function describeChange(e: Record<string, unknown>, m: RoleMapping): string {
   const parts: string[] = [];
   if (e.username !== m.username) parts.push(`username ${JSON.stringify(e.username ?? '(none)')}`);
-  if (e.groups !== undefined) parts.push(`groups ${Array.isArray(e.groups) ? e.groups.join(', ') : JSON.stringify(e.groups)}`);
+  if (e.groups !== undefined) parts.push(`groups ${Array.isArray(e.groups) ? e.groups.join(', ') || '[]' : JSON.stringify(e.groups)}`);
   for (const k of Object.keys(e)) if (!['rolearn', 'username', 'groups'].includes(k)) parts.push(`key ${k}`);
   return parts.join(', ');
 }

@@ -89,27 +89,31 @@ describe('EKS access entry that grants more than the user', () => {
 
   it('a pre-existing entry with an associated access policy: init refuses at identity-mapping (exit 1), verify fails the row', async () => {
     const { c, dir } = await setup('API_AND_CONFIG_MAP');
-    expect((await init(c, dir)).code).toBe(0);
-    const e = c.aws.accessEntry('remote-kpo-demo', ROLE_ARN)!;
-    const now = new Date();
-    e.policies.push({ policyArn: ADMIN_POLICY, accessScope: { type: 'cluster', namespaces: [] }, associatedAt: now, modifiedAt: now });
-
-    c.resetCalls();
+    // Someone made the entry before init, with the cluster admin policy (cluster-wide).
+    const e = c.aws.addAccessEntry('remote-kpo-demo', ROLE_ARN, { username: USER, admin: true });
     const r = await init(c, dir);
     expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout + r.stderr).toContain(`EKS access policy ${ADMIN_POLICY} (cluster-wide)`);
-    expect(r.stdout + r.stderr).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain('7·identity-mapping');
+    expect(out).toContain(`EKS access policy ${ADMIN_POLICY} (cluster-wide)`);
+    expect(out).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);
     expect(c.calls.some((x) => x.operation === 'ListAssociatedAccessPolicies' && x.status === 200)).toBe(true);
     expect(c.mutatingCalls('eks')).toEqual([]);
     expect(c.aws.accessEntry('remote-kpo-demo', ROLE_ARN)!.policies.map((p) => p.policyArn)).toEqual([ADMIN_POLICY]);
 
+    // Once the policy is gone, init passes without touching the entry (found, not created).
+    const policies = e.policies;
+    e.policies = [];
+    c.resetCalls();
+    expect((await init(c, dir)).code).toBe(0);
+    expect(c.mutatingCalls('eks')).toEqual([]);
+
+    // It comes back: verify fails the mapping row and says how to take it away.
+    e.policies = policies;
     const v = await verifyRows(c, dir);
+    expect(v.code).toBe(1);
     expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { policies: [`${ADMIN_POLICY} (cluster-wide)`] } });
     expect(rowOf(v.rows, 'mapping').fix).toContain('disassociate-access-policy');
-
-    // Once the policy is gone, init passes again without touching the entry.
-    e.policies = [];
-    expect((await init(c, dir)).code).toBe(0);
   });
 
   it('an emulator without ListAssociatedAccessPolicies (HTML 404): init goes on and warns, verify passes with a note', async () => {
