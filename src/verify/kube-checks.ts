@@ -79,8 +79,8 @@ export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
     const extra = rows.filter((r) => r.expect === 'denied' && !r.ok);
     const needed = rows.filter((r) => r.expect === 'allowed').length;
     const data = { method, rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })) };
-    const as = `as User ${k8sUser} in groups ${groups.join(', ')}`;
-    const how = `${method} ${as}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason}${groupsIgnored ? '; impersonation asked without the groups' : ''})` : ''}`;
+    const subject = `as User ${k8sUser} in groups ${groups.join(', ')}`;
+    const how = `${method} ${subject}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason}${groupsIgnored ? '; impersonation asked without the groups' : ''})` : ''}`;
     if (!missing.length && !extra.length) {
       return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data });
     }

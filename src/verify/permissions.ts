@@ -9,9 +9,10 @@ import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 
 const ACTION = 'eks:DescribeCluster';
-
-class NoSimulation extends Error {}
 const iamSdk = () => import('@aws-sdk/client-iam');
+
+/** The simulator answered, but not about our action (an emulator's empty EvaluationResults). */
+class NoSimulation extends Error {}
 
 interface Simulation {
   allowed: boolean;
