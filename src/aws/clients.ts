@@ -6,6 +6,7 @@ import type { EKSClient } from '@aws-sdk/client-eks';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
+import { tagAwsCalls } from './errors.js';
 
 export interface AwsClients {
   readonly region: string;
@@ -61,9 +62,25 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
   return {
     region: opts.region,
     profile: opts.profile,
-    sts: () => once('sts', async () => new (await import('@aws-sdk/client-sts')).STSClient(await common())),
-    iam: () => once('iam', async () => new (await import('@aws-sdk/client-iam')).IAMClient(await common())),
-    eks: () => once('eks', async () => new (await import('@aws-sdk/client-eks')).EKSClient(await common())),
+    // Every client's errors say which call failed on what (errors.ts names the missing permission).
+    sts: () =>
+      once('sts', async () => {
+        const c = new (await import('@aws-sdk/client-sts')).STSClient(await common());
+        tagAwsCalls(c.middlewareStack, 'sts');
+        return c;
+      }),
+    iam: () =>
+      once('iam', async () => {
+        const c = new (await import('@aws-sdk/client-iam')).IAMClient(await common());
+        tagAwsCalls(c.middlewareStack, 'iam');
+        return c;
+      }),
+    eks: () =>
+      once('eks', async () => {
+        const c = new (await import('@aws-sdk/client-eks')).EKSClient(await common());
+        tagAwsCalls(c.middlewareStack, 'eks');
+        return c;
+      }),
     credentials: async () => (await common()).credentials(),
   };
 }

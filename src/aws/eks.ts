@@ -73,6 +73,29 @@ export async function describeAccessEntry(eks: EKSClient, clusterName: string, p
   }
 }
 
+/** The access policies associated with an access entry (ARNs; the scope is in the description). */
+export async function listAssociatedPolicies(eks: EKSClient, clusterName: string, principalArn: string): Promise<string[]> {
+  const { ListAssociatedAccessPoliciesCommand } = await eksSdk();
+  const out: string[] = [];
+  let nextToken: string | undefined;
+  do {
+    let r;
+    try {
+      r = await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName, principalArn, ...(nextToken ? { nextToken } : {}) }));
+    } catch (err) {
+      if (isAwsNotFound(err)) return out; // the entry went away meanwhile: it grants nothing
+      throw err;
+    }
+    for (const p of r.associatedAccessPolicies ?? []) {
+      if (!p.policyArn) continue;
+      const scope = p.accessScope?.type === 'namespace' ? ` (namespaces ${(p.accessScope.namespaces ?? []).join(', ')})` : ' (cluster-wide)';
+      out.push(`${p.policyArn}${scope}`);
+    }
+    nextToken = r.nextToken;
+  } while (nextToken);
+  return out;
+}
+
 export interface CreateEntryHooks {
   progress: (text: string) => void;
   debug: (text: string) => void;

@@ -1,6 +1,7 @@
 // Turning AWS SDK errors into the tool's typed errors. The SDK names modeled errors
 // "<Code>Exception" (NoSuchEntityException) and unmodeled ones by their bare code (AccessDenied),
 // so codes are compared without the suffix.
+import type { HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
 import { KpoError, PrerequisiteError, StageFailedError } from '../errors.js';
 
 /** The error code without a trailing "Exception", e.g. "NoSuchEntity", "ResourceNotFound". */
@@ -62,17 +63,139 @@ export function credentialError(err: unknown, profile: string | undefined): Prer
   return undefined;
 }
 
+/** The call an SDK error came from, recorded on it by tagAwsCalls (e.g. iam:PutRolePolicy on role X). */
+export interface AwsCallInfo {
+  /** IAM-style action name, e.g. "iam:PutRolePolicy". */
+  action: string;
+  /** What it was called on, from the request: "IAM role X", "EKS cluster Y", an ARN. */
+  resource?: string;
+}
+
+const CALL_INFO = Symbol.for('astro-remote-kpo.aws-call');
+/** Set on an error whose answer was not AWS's: its HTTP status (the message is rewritten). */
+const NON_AWS = Symbol.for('astro-remote-kpo.non-aws');
+
+function resourceOf(service: string, input: Record<string, unknown>): string | undefined {
+  const str = (k: string) => (typeof input[k] === 'string' && input[k] ? (input[k] as string) : undefined);
+  const role = str('RoleName');
+  if (role) return `IAM role ${role}${str('PolicyName') ? ` (policy ${str('PolicyName')})` : ''}`;
+  const cluster = str('clusterName') ?? (service === 'eks' ? str('name') : undefined);
+  if (cluster) return `EKS cluster ${cluster}${str('principalArn') ? ` (access entry ${str('principalArn')})` : ''}`;
+  return str('PolicySourceArn') ?? str('PolicyArn') ?? str('RoleArn');
+}
+
+/**
+ * Adds a middleware that records on every error which operation failed and on what, so one
+ * place (awsFailure) can name the missing permission ("iam:PutRolePolicy on IAM role X") or the
+ * API an emulator does not implement, whatever code made the call.
+ */
+export function tagAwsCalls<I extends object, O extends object>(stack: MiddlewareStack<I, O>, service: 'iam' | 'sts' | 'eks'): void {
+  stack.add(
+    (next, context: HandlerExecutionContext) => async (args) => {
+      try {
+        return await next(args);
+      } catch (err) {
+        if (err && typeof err === 'object' && !(CALL_INFO in err)) {
+          const op = String(context.commandName ?? 'call').replace(/Command$/, '');
+          const info: AwsCallInfo = { action: `${service}:${op}` };
+          const resource = resourceOf(service, (args.input ?? {}) as Record<string, unknown>);
+          if (resource) info.resource = resource;
+          Object.defineProperty(err, CALL_INFO, { value: info, enumerable: false });
+          // Whoever prints this error later (a plan item, the runner, the top-level catch) shows
+          // one clear sentence instead of the SDK's parser text; the original stays in sdkMessage.
+          const odd = nonAwsResponse(err);
+          if (odd && err instanceof Error) {
+            Object.defineProperty(err, NON_AWS, { value: odd, enumerable: false });
+            Object.defineProperty(err, 'sdkMessage', { value: err.message, enumerable: false });
+            err.message = nonAwsMessage(err, odd.status);
+          }
+        }
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'kpoCallInfo' },
+  );
+}
+
+export function awsCallInfo(err: unknown): AwsCallInfo | undefined {
+  return err && typeof err === 'object' ? ((err as Record<symbol, AwsCallInfo | undefined>)[CALL_INFO] ?? undefined) : undefined;
+}
+
+/**
+ * An answer the SDK could not read as AWS's: an emulator's HTML 404 for an API it lacks (moto:
+ * "XML parse error: mismatched tags"), a proxy's error page, JSON where XML was expected. The SDK
+ * reports these as "Deserialization error", a SyntaxError, or a code-less "Unknown"; returns the
+ * HTTP status when `err` is one of them.
+ */
+export function nonAwsResponse(err: unknown): { status?: number } | undefined {
+  if (!err || typeof err !== 'object') return undefined;
+  const seen = (err as Record<symbol, { status?: number } | undefined>)[NON_AWS];
+  if (seen) return seen;
+  const e = err as { name?: unknown; message?: unknown; $metadata?: { httpStatusCode?: number }; $response?: { statusCode?: number } };
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode;
+  const message = typeof e.message === 'string' ? e.message : '';
+  const sdkSaw = e.$metadata !== undefined || e.$response !== undefined;
+  const unreadable =
+    /Deserialization error|XML parse error|is not valid JSON/i.test(message) ||
+    (sdkSaw && e.name === 'SyntaxError') ||
+    // A body with no AWS error code or message at all: the SDK names it after the status.
+    (sdkSaw && (message === 'Unknown' || message === 'UnknownError'));
+  return unreadable ? (status !== undefined ? { status } : {}) : undefined;
+}
+
+/** The endpoint does not offer this API (an emulator): a non-AWS answer, HTTP 501, or an
+ * "unknown operation" code. Callers that can do without the answer say so and go on. */
+export function isUnimplemented(err: unknown): boolean {
+  if (nonAwsResponse(err)) return true;
+  const status = (err as { $metadata?: { httpStatusCode?: number } } | undefined)?.$metadata?.httpStatusCode;
+  return status === 501 || /^(NotImplemented|UnknownOperation|InvalidAction)$/.test(awsErrorCode(err) ?? '');
+}
+
+/** The one-line reason for an unreadable answer, never the SDK's parser text. */
+export function nonAwsMessage(err: unknown, status: number | undefined): string {
+  const action = awsCallInfo(err)?.action ?? 'the call';
+  return `the endpoint answered ${action} with an unexpected non-AWS response${status !== undefined ? ` (HTTP ${status})` : ''}; is this API implemented by your emulator?`;
+}
+
+/** A short, true description of an AWS error for a row or a note (no SDK parser text). */
+export function describeAwsError(err: unknown): string {
+  const odd = nonAwsResponse(err);
+  if (odd) return nonAwsMessage(err, odd.status);
+  const code = awsErrorCode(err);
+  const message = (err instanceof Error ? err.message : String(err)).trim();
+  return code && !message.startsWith(code) ? `${code}: ${message}` : message;
+}
+
+/** "AWS denied iam:PutRolePolicy on IAM role X": from AWS's own message when it says, else from the call. */
+function deniedWhat(err: unknown, message: string): { action?: string; resource?: string } {
+  const m = /not authorized to perform:? (\S+?)(?: on resource:? (\S+?))?(?: because|\.?$|\s)/i.exec(message);
+  const info = awsCallInfo(err);
+  return { action: m?.[1] ?? info?.action, resource: m?.[2] ?? info?.resource };
+}
+
 /** One error shape for every failed AWS call: credential problems exit 3, the rest fail the stage. */
 export function awsFailure(err: unknown, what: string, profile: string | undefined): KpoError {
   if (err instanceof KpoError) return err;
   const cred = credentialError(err, profile);
   if (cred) return cred;
+  const odd = nonAwsResponse(err);
+  if (odd) {
+    return new StageFailedError(
+      `${what}: ${nonAwsMessage(err, odd.status)}`,
+      'Check the AWS_ENDPOINT_URL* settings; against an emulator, this step needs an AWS API it may not offer.',
+      { cause: err },
+    );
+  }
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : String(err);
   if (code === 'AccessDenied' || code === 'UnauthorizedOperation') {
+    const d = deniedWhat(err, message);
+    const perm = d.action ? `${d.action}${d.resource ? ` on ${d.resource}` : ''}` : undefined;
     return new StageFailedError(
-      `${what}: access denied (${message.trim()}).`,
-      'The AWS identity in use needs IAM and EKS permissions for this step; see "Permissions the person running the tool needs" in docs/aws.md.',
+      `${what}: access denied${perm ? `: the AWS identity in use may not call ${perm}` : ''} (${message.trim()}).`,
+      perm
+        ? `Grant the identity you run this with ${d.action}${d.resource ? ` on ${d.resource}` : ''} (see "Permissions the person running the tool needs" in docs/aws.md), or run it as an identity that has it.`
+        : 'The AWS identity in use needs IAM and EKS permissions for this step; see "Permissions the person running the tool needs" in docs/aws.md.',
       { cause: err },
     );
   }

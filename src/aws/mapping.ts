@@ -3,7 +3,8 @@
 import type { EKSClient } from '@aws-sdk/client-eks';
 import { StageFailedError } from '../errors.js';
 import type { AuthModeFlag, ClusterAuthMode } from '../types.js';
-import { createAccessEntry, describeAccessEntry, type CreateEntryHooks } from './eks.js';
+import { createAccessEntry, describeAccessEntry, listAssociatedPolicies, type CreateEntryHooks } from './eks.js';
+import { describeAwsError, isUnimplemented } from './errors.js';
 
 export type MappingKind = 'access-entry' | 'aws-auth';
 
@@ -26,12 +27,60 @@ export function resolveMappingKind(flag: AuthModeFlag, cluster: ClusterAuthMode,
   return kind;
 }
 
-export type EntryStatus = { state: 'present' } | { state: 'absent' } | { state: 'other-username'; username: string | undefined };
+/** 'present': the entry maps the role to our username; `groups`/`policies` are what it grants
+ * on top of that user (Kubernetes groups; associated EKS access policies), empty when nothing.
+ * `policiesUnknown`: why the policies could not be listed (an emulator without the API). */
+export type EntryStatus =
+  | { state: 'present'; groups: string[]; policies: string[]; policiesUnknown?: string }
+  | { state: 'absent' }
+  | { state: 'other-username'; username: string | undefined };
 
 export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string): Promise<EntryStatus> {
   const e = await describeAccessEntry(eks, clusterName, principalArn);
   if (!e) return { state: 'absent' };
-  return e.username === username ? { state: 'present' } : { state: 'other-username', username: e.username };
+  if (e.username !== username) return { state: 'other-username', username: e.username };
+  const groups = [...(e.kubernetesGroups ?? [])];
+  try {
+    return { state: 'present', groups, policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
+  } catch (err) {
+    if (!isUnimplemented(err)) throw err;
+    return { state: 'present', groups, policies: [], policiesUnknown: describeAwsError(err) };
+  }
+}
+
+/** The warning when the access policies of our entry could not be listed. */
+export function policiesUnknownWarning(principalArn: string, username: string, why: string): string {
+  return `Could not list the EKS access policies of the access entry for ${principalArn} (${why}): not checked that it grants no more than user ${username}.`;
+}
+
+/** "groups system:masters and access policy arn:…/AmazonEKSClusterAdminPolicy (cluster-wide)". */
+export function describeGrants(groups: readonly string[], policies: readonly string[] = []): string {
+  const parts = [
+    ...(groups.length ? [`Kubernetes group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}`] : []),
+    ...(policies.length ? [`EKS access polic${policies.length > 1 ? 'ies' : 'y'} ${policies.join(', ')}`] : []),
+  ];
+  return parts.join(' and ');
+}
+
+/**
+ * The mapping for our role grants more than the user: whatever those groups or policies allow
+ * (system:masters, AmazonEKSClusterAdminPolicy: the whole cluster, secrets included) would pass
+ * every check of the user's own Role. Refused, never adopted.
+ */
+export function grantsMoreError(where: string, principalArn: string, username: string, grants: string, fix: string): StageFailedError {
+  return new StageFailedError(
+    `${where} maps ${principalArn} to user ${username}, but also grants it ${grants}, so the role may do whatever that grants ` +
+      `(system:masters or AmazonEKSClusterAdminPolicy: the whole cluster, secrets included), not only what the Role bound to ${username} allows. Nothing was changed.`,
+    `${fix}; or pick another --iam-role, so this tool makes a mapping that grants only the user.`,
+  );
+}
+
+export function accessEntryGrantsMore(clusterName: string, principalArn: string, username: string, s: { groups: string[]; policies: string[] }): StageFailedError {
+  const fixes = [
+    ...(s.groups.length ? [`remove the Kubernetes groups from the access entry (EKS console: cluster ${clusterName} → Access → IAM access entries → ${principalArn} → Edit)`] : []),
+    ...s.policies.map((p) => `aws eks disassociate-access-policy --cluster-name ${clusterName} --principal-arn ${principalArn} --policy-arn ${p.replace(/ \(.*\)$/, '')}`),
+  ];
+  return grantsMoreError(`The EKS access entry on cluster ${clusterName}`, principalArn, username, describeGrants(s.groups, s.policies), `Take them away: ${fixes.join('; ')}`);
 }
 
 export function usernameConflict(clusterName: string, principalArn: string, existing: string | undefined, wanted: string): StageFailedError {
@@ -50,7 +99,10 @@ export async function ensureAccessEntry(
   hooks: CreateEntryHooks,
 ): Promise<boolean> {
   const before = await accessEntryStatus(eks, clusterName, principalArn, username);
-  if (before.state === 'present') return false;
+  if (before.state === 'present') {
+    if (before.groups.length || before.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, before);
+    return false;
+  }
   if (before.state === 'other-username') throw usernameConflict(clusterName, principalArn, before.username, username);
   const created = await createAccessEntry(eks, clusterName, principalArn, username, hooks);
   if (created) {
@@ -61,5 +113,6 @@ export async function ensureAccessEntry(
   const after = await accessEntryStatus(eks, clusterName, principalArn, username);
   if (after.state === 'other-username') throw usernameConflict(clusterName, principalArn, after.username, username);
   if (after.state === 'absent') throw new StageFailedError(`CreateAccessEntry for ${principalArn} reported it exists, but it cannot be read back.`);
+  if (after.groups.length || after.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, after);
   return false;
 }

@@ -38,8 +38,13 @@ export function backoffDelay(attempt: number, o: Pick<BackoffOptions, 'baseMs' |
 }
 
 export interface PropagationContext {
-  /** True right after this run created the role: NoSuchEntity/AccessDenied then mean "not visible yet". */
+  /** True only right after THIS run created the role: NoSuchEntity/AccessDenied then mean "not
+   * visible yet". On a role that existed before, AccessDenied is a real missing permission and
+   * fails at once (awsFailure names the operation and the resource). */
   afterCreate: boolean;
+  /** NoSuchEntity means "not visible yet" although this run did not create the role (it was read
+   * a moment ago); AccessDenied still fails at once. */
+  notFoundIsPropagation?: boolean;
 }
 
 /** The errors that mean "IAM has not caught up yet", not "this is wrong". */
@@ -50,8 +55,8 @@ export function isIamPropagationError(err: unknown, c: PropagationContext): bool
   // EKS rejects an access entry for a role it cannot see yet.
   // (A malformed ARN is not retried; ours always comes from GetRole.)
   if (code === 'InvalidParameter' && /principal/i.test(message) && !/invalid arn/i.test(message) && /invalid|exist|not found/i.test(message)) return true;
-  if (!c.afterCreate) return false;
-  return code === 'NoSuchEntity' || code === 'AccessDenied';
+  if (code === 'NoSuchEntity' && (c.afterCreate || c.notFoundIsPropagation)) return true;
+  return c.afterCreate && code === 'AccessDenied';
 }
 
 export interface RetryOptions {

@@ -47,20 +47,30 @@ async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: bo
 
 async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined): Promise<DestroyItem> {
   const { AWS_AUTH } = await import('../kube/aws-auth.js');
-  const { removeMapRole, removeAwsAuthMapping } = await import('../kube/aws-auth-remove.js');
+  const { findOurEntries, describeChange, removeAwsAuthMapping } = await import('../kube/aws-auth-remove.js');
   const m = { rolearn: t.principalArn, username: ctx.inputs.k8sUser };
   const name = `kube-system/aws-auth entry ${m.rolearn} → ${m.username}`;
   const kube = t.kube;
   if (!kube) return { stage: 'identity-mapping', kind: 'aws-auth-entry', name, decision: 'keep', why: 'the Kubernetes API is not reachable' };
   const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
-  if (!cm || removeMapRole(cm.data?.mapRoles, m).removed === 0) return gone('identity-mapping', 'aws-auth-entry', name, 'no such entry (rolearn and username only)');
+  const found = cm ? findOurEntries(cm.data?.mapRoles, m) : { exact: 0, changed: [] };
+  // Entries for our role that someone changed (groups added, ...) are theirs now: kept, and said so.
+  const changed = found.changed.map((e) => describeChange(e, m)).join('; ');
+  if (found.exact === 0) {
+    if (!changed) return gone('identity-mapping', 'aws-auth-entry', name, 'no such entry (rolearn and username only)');
+    return { stage: 'identity-mapping', kind: 'aws-auth-entry', name, decision: 'keep', why: `changed (kept): the entry for ${m.rolearn} now has ${changed}; someone changed it, so it is theirs. Remove it by hand if nothing needs it` };
+  }
   const o = ownership(recorded, undefined, 'aws-auth entries carry no label');
+  const extra = [
+    ...(found.exact > 1 ? [`only one of its ${found.exact} identical copies is removed; the others are someone else's`] : []),
+    ...(changed ? [`a changed entry for the role (${changed}) is kept`] : []),
+  ].join('; ');
   return {
     stage: 'identity-mapping',
     kind: 'aws-auth-entry',
     name,
     decision: o.ours ? 'delete' : 'keep',
-    why: o.ours ? `${o.why}; every other entry is kept as is, backup first` : o.why,
+    why: `${o.ours ? `${o.why}; every other entry is kept as is, backup first` : o.why}${extra ? `; ${extra}` : ''}`,
     apply: async () => {
       const r = await removeAwsAuthMapping(kube, m, { backupDir: path.join(ctx.stateDir, 'backups'), debug: (l) => ctx.debug(l) });
       return r.backupFile ? `backup of aws-auth before the edit: ${r.backupFile}` : undefined;

@@ -57,11 +57,24 @@ export function caseLabel(c: AccessReviewQuery): string {
   return `${c.verb} ${resourceLabel(c)} ${c.namespace ? `in namespace ${c.namespace}` : '(cluster-wide)'}`;
 }
 
+/** The groups the API server gives a mapped IAM identity: the mapping's own plus
+ * system:authenticated (which EKS adds to every authenticated user). */
+export function subjectGroups(mappingGroups: readonly string[] = []): string[] {
+  return [...new Set([...mappingGroups, 'system:authenticated'])];
+}
+
 /**
- * Asks every case in parallel. SubjectAccessReview first; if the caller is forbidden to create
- * those, the same questions go as SelfSubjectAccessReviews impersonating the user.
+ * Asks every case in parallel, for the user in `groups` (what the identity mapping grants, so a
+ * mapping that adds system:masters shows up as extra grants). SubjectAccessReview first; if the
+ * caller is forbidden to create those, the same questions go as SelfSubjectAccessReviews
+ * impersonating the user (without groups: `groupsIgnored` says so when there were some).
  */
-export async function runAccessChecks(kube: KubeApi, user: string, cases: AccessCase[]): Promise<{ method: AccessMethod; rows: AccessRow[]; fallbackReason?: string }> {
+export async function runAccessChecks(
+  kube: KubeApi,
+  user: string,
+  cases: AccessCase[],
+  groups: readonly string[] = subjectGroups(),
+): Promise<{ method: AccessMethod; rows: AccessRow[]; fallbackReason?: string; groupsIgnored?: boolean }> {
   const ask = async (fn: (q: AccessReviewQuery) => Promise<AccessReviewAnswer>): Promise<AccessRow[]> =>
     Promise.all(
       cases.map(async (c) => {
@@ -72,11 +85,14 @@ export async function runAccessChecks(kube: KubeApi, user: string, cases: Access
       }),
     );
   try {
-    return { method: 'SubjectAccessReview', rows: await ask((q) => kube.subjectAccessReview(user, q)) };
+    return { method: 'SubjectAccessReview', rows: await ask((q) => kube.subjectAccessReview(user, q, [...groups])) };
   } catch (err) {
     if (!(err instanceof KubeRequestError && err.status === 403)) throw err;
     const rows = await ask((q) => kube.selfSubjectAccessReviewAs(user, q));
-    return { method: 'SelfSubjectAccessReview', rows, fallbackReason: err.message };
+    // Impersonation adds system:authenticated itself; other groups would need Impersonate-Group
+    // rights as well, so they are not asked for, and the caller is told.
+    const groupsIgnored = groups.some((g) => g !== 'system:authenticated');
+    return { method: 'SelfSubjectAccessReview', rows, fallbackReason: err.message, ...(groupsIgnored ? { groupsIgnored } : {}) };
   }
 }
 

@@ -73,7 +73,7 @@ export interface KubeApi {
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
 
   /** SubjectAccessReview for `user` (kubectl auth can-i --as). */
-  subjectAccessReview(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
+  subjectAccessReview(user: string, q: AccessReviewQuery, groups?: string[]): Promise<AccessReviewAnswer>;
   /** SelfSubjectAccessReview sent with `Impersonate-User: user` (fallback). */
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
 }

@@ -31,24 +31,50 @@ function dashLineStart(text: string, at: number): number {
   return text.lastIndexOf('\n', i) + 1;
 }
 
-/** The mapRoles text without our entries, and how many went. Throws unless the result is proven. */
+const sameRole = (e: Record<string, unknown>, m: RoleMapping) => typeof e.rolearn === 'string' && e.rolearn.toLowerCase() === m.rolearn.toLowerCase();
+
+/** What mapRoles holds for our role: exact copies of our entry, and entries for the role that
+ * someone changed (groups added, another username, other keys): those are theirs now. */
+export function findOurEntries(oldText: string | undefined, m: RoleMapping): { exact: number; changed: Record<string, unknown>[] } {
+  const entries = parseMapRoles(oldText);
+  return { exact: entries.filter((e) => isOurs(e, m)).length, changed: entries.filter((e) => sameRole(e, m) && !isOurs(e, m)) };
+}
+
+/** "groups system:masters", "username x", "key foo": how a changed entry differs from ours. */
+export function describeChange(e: Record<string, unknown>, m: RoleMapping): string {
+  const parts: string[] = [];
+  if (e.username !== m.username) parts.push(`username ${JSON.stringify(e.username ?? '(none)')}`);
+  if (e.groups !== undefined) parts.push(`groups ${Array.isArray(e.groups) ? e.groups.join(', ') || '[]' : JSON.stringify(e.groups)}`);
+  for (const k of Object.keys(e)) if (!['rolearn', 'username', 'groups'].includes(k)) parts.push(`key ${k}`);
+  return parts.join(', ');
+}
+
+/**
+ * The mapRoles text without ONE copy of our entry (the last: init appends), and how many went
+ * (0 or 1). An identical duplicate stays: someone else wrote it, and it may be what they rely on.
+ * Throws unless the result is proven.
+ */
 export function removeMapRole(oldText: string | undefined, m: RoleMapping): { text: string; removed: number } {
   const text = oldText ?? '';
   const before = parseMapRoles(text);
-  const keep = before.filter((e) => !isOurs(e, m));
-  if (keep.length === before.length) return { text, removed: 0 };
+  let target = -1;
+  before.forEach((e, i) => {
+    if (isOurs(e, m)) target = i;
+  });
+  if (target < 0) return { text, removed: 0 };
+  const keep = before.filter((_, i) => i !== target);
   const doc = parseDocument(text, { keepSourceTokens: true });
   const seq = doc.contents;
   if (!isSeq(seq)) throw refuse('mapRoles is not a YAML list');
   let next: string;
   if (seq.flow) {
     // Rare "[...]" form: edit the list node (the other entries keep their values).
-    seq.items = seq.items.filter((item) => !isOurs(isMap(item) ? item.toJSON() : undefined, m));
+    seq.items = seq.items.filter((_, i) => i !== target);
     next = doc.toString();
   } else {
     next = text;
     const cuts = seq.items
-      .filter((item) => isMap(item) && isOurs(item.toJSON(), m))
+      .filter((item, i) => i === target && isMap(item))
       .map((item) => {
         const range = (item as { range?: [number, number, number] }).range;
         // End at the last VALUE: a comment after it (kept) may count as part of the map node.
@@ -62,7 +88,7 @@ export function removeMapRole(oldText: string | undefined, m: RoleMapping): { te
   }
   const after = parseMapRoles(next);
   if (JSON.stringify(after) !== JSON.stringify(keep)) throw refuse('the edit would change other entries');
-  return { text: next, removed: before.length - keep.length };
+  return { text: next, removed: 1 };
 }
 
 export interface RemoveResult {

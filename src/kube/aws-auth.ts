@@ -6,7 +6,8 @@
 // that was read, and a conflict means read again.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { isSeq, parseDocument, type Document } from 'yaml';
+import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { grantsMoreError } from '../aws/mapping.js';
 import { StageFailedError } from '../errors.js';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
 
@@ -33,12 +34,17 @@ function parse(text: string): Document {
   return doc;
 }
 
-/** The mapRoles entries as plain objects. Missing/empty/comment-only text is an empty list. */
+/** `~`, `null` (any case) or nothing: YAML's null, which the authenticator reads as no entries. */
+function isNullNode(contents: Document['contents']): boolean {
+  return contents === null || (isScalar(contents) && contents.value === null);
+}
+
+/** The mapRoles entries as plain objects. Missing/empty/comment-only/null (`~`) text is an empty list. */
 export function parseMapRoles(text: string | undefined): Record<string, unknown>[] {
   if (text === undefined || text.trim() === '') return [];
   const doc = parse(text);
   const contents = doc.contents;
-  if (contents === null) return [];
+  if (isNullNode(contents)) return [];
   if (!isSeq(contents)) throw malformed('it is not a YAML list');
   const js = doc.toJS() as unknown[];
   return js.map((item, i) => {
@@ -54,17 +60,37 @@ function sameArn(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** 'present': mapped to our username; `groups` are the Kubernetes groups the entries for the
+ * role add on top (empty when the mapping grants exactly the user). */
 export type MappingStatus =
-  | { state: 'present' }
+  | { state: 'present'; groups: string[] }
   | { state: 'absent' }
   | { state: 'shadowed'; existingUsername: string | undefined };
+
+/** An entry's `groups` as the authenticator reads it (a list of strings; a lone string is one group). */
+export function groupsOf(e: Record<string, unknown>): string[] {
+  const g = e.groups;
+  if (typeof g === 'string') return g ? [g] : [];
+  return Array.isArray(g) ? g.filter((x) => x !== null && x !== undefined && x !== '').map(String) : [];
+}
 
 export function findMapping(entries: readonly Record<string, unknown>[], want: RoleMapping): MappingStatus {
   const same = entries.filter((e) => typeof e.rolearn === 'string' && sameArn(e.rolearn, want.rolearn));
   if (same.length === 0) return { state: 'absent' };
   const other = same.find((e) => e.username !== want.username);
   if (other) return { state: 'shadowed', existingUsername: typeof other.username === 'string' ? other.username : undefined };
-  return { state: 'present' };
+  // Duplicates all map to our user; whichever the authenticator picks, its groups apply: all count.
+  return { state: 'present', groups: [...new Set(same.flatMap(groupsOf))] };
+}
+
+export function awsAuthGrantsMore(m: RoleMapping, groups: readonly string[]): StageFailedError {
+  return grantsMoreError(
+    'kube-system/aws-auth',
+    m.rolearn,
+    m.username,
+    `Kubernetes group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}`,
+    `Remove the groups: of the entry for ${m.rolearn} (kubectl -n kube-system edit configmap aws-auth)`,
+  );
 }
 
 const YAML_KEYWORDS = /^(y|n|yes|no|true|false|on|off|null|~)$/i;
@@ -95,6 +121,20 @@ export function verifyAppend(oldText: string | undefined, newText: string, m: Ro
  * just our entry; only a non-empty flow list ("[...]") needs the YAML document API. Throws
  * (nothing to write) unless verifyAppend proves the result.
  */
+/** Where text may be appended: before a `...` document-end marker (what follows it can only be
+ * comments), else the end. Appending after `...` would start a second document. */
+function appendPoint(text: string): number {
+  const end = /^\.\.\.[ \t]*(?:#.*)?\r?$/m.exec(text);
+  return end ? end.index : text.length;
+}
+
+/** `text` with `entry` inserted at the append point, on a line of its own; every old byte kept. */
+function insertEntry(text: string, entry: string, eol: string): string {
+  const at = appendPoint(text);
+  const head = text.slice(0, at);
+  return `${head}${head === '' || head.endsWith('\n') ? '' : eol}${entry}${text.slice(at)}`;
+}
+
 export function appendMapRole(oldText: string | undefined, m: RoleMapping): string {
   const text = oldText ?? '';
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
@@ -105,11 +145,16 @@ export function appendMapRole(oldText: string | undefined, m: RoleMapping): stri
     const doc = parse(text);
     const contents = doc.contents;
     if (contents === null) {
-      // Only comments: keep them, then our entry.
-      next = `${text}${text.endsWith('\n') ? '' : eol}${renderEntry(m, 0, eol)}`;
+      // Only comments (and maybe markers): keep them, then our entry.
+      next = insertEntry(text, renderEntry(m, 0, eol), eol);
+    } else if (isNullNode(contents)) {
+      // `~` / `null`: the one token that must go (a list cannot follow it); everything else stays.
+      const [from, to] = contents.range ?? [0, 0];
+      const rest = text.slice(to).replace(/^[ \t]*(\r?\n)?/, '');
+      next = `${text.slice(0, from)}${renderEntry(m, 0, eol)}${rest}`;
     } else if (isSeq(contents) && !contents.flow) {
       const indent = (contents.srcToken as { indent?: number } | undefined)?.indent ?? 0;
-      next = `${text}${text.endsWith('\n') ? '' : eol}${renderEntry(m, indent, eol)}`;
+      next = insertEntry(text, renderEntry(m, indent, eol), eol);
     } else if (isSeq(contents) && contents.items.length === 0) {
       next = renderEntry(m, 0, eol);
     } else if (isSeq(contents)) {
@@ -138,7 +183,10 @@ export function planAwsAuthChange(cm: ConfigMapObject | undefined, m: RoleMappin
   }
   const old = cm.data?.mapRoles;
   const status = findMapping(parseMapRoles(old), m);
-  if (status.state === 'present') return { kind: 'present' };
+  if (status.state === 'present') {
+    if (status.groups.length) throw awsAuthGrantsMore(m, status.groups);
+    return { kind: 'present' };
+  }
   if (status.state === 'shadowed') {
     throw new StageFailedError(
       `kube-system/aws-auth already maps ${m.rolearn} to username ${JSON.stringify(status.existingUsername ?? '(none)')}, not ${JSON.stringify(m.username)}. Nothing was changed.`,

@@ -315,7 +315,13 @@ export class KubeClient implements KubeApi {
     return this.replace<ConfigMapObject>('configmaps', namespace, name, body, opts);
   }
 
-  private async review(kind: 'SubjectAccessReview' | 'SelfSubjectAccessReview', q: AccessReviewQuery, user?: string, impersonate?: string): Promise<AccessReviewAnswer> {
+  private async review(
+    kind: 'SubjectAccessReview' | 'SelfSubjectAccessReview',
+    q: AccessReviewQuery,
+    user?: string,
+    impersonate?: string,
+    groups?: string[],
+  ): Promise<AccessReviewAnswer> {
     const resourceAttributes = {
       verb: q.verb,
       resource: q.resource,
@@ -323,7 +329,7 @@ export class KubeClient implements KubeApi {
       group: q.group ?? '',
       ...(q.namespace ? { namespace: q.namespace } : {}),
     };
-    const body = { apiVersion: 'authorization.k8s.io/v1', kind, spec: { ...(user ? { user } : {}), resourceAttributes } };
+    const body = { apiVersion: 'authorization.k8s.io/v1', kind, spec: { ...(user ? { user } : {}), ...(groups?.length ? { groups } : {}), resourceAttributes } };
     const plural = `${kind.toLowerCase()}s`;
     const op = { verb: 'create', resource: impersonate ? `${plural} (impersonating ${impersonate})` : plural };
     const raw = await this.call(op, { method: 'POST', path: `${AUTHZ}/${plural}`, body, impersonate });
@@ -331,8 +337,8 @@ export class KubeClient implements KubeApi {
     return { allowed: s.allowed === true && s.denied !== true, ...(typeof s.reason === 'string' && s.reason ? { reason: s.reason } : {}) };
   }
 
-  subjectAccessReview(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
-    return this.review('SubjectAccessReview', q, user);
+  subjectAccessReview(user: string, q: AccessReviewQuery, groups?: string[]): Promise<AccessReviewAnswer> {
+    return this.review('SubjectAccessReview', q, user, undefined, groups);
   }
 
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {

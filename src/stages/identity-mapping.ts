@@ -16,18 +16,27 @@ function out(kind: MappingKind, principalArn: string, username: string, createdB
   return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}) };
 }
 
-async function isPresent(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<boolean> {
+/** Is the mapping there? 'grants-more': there, but it also grants groups or access policies
+ * (refused by run(); the error says what and how to fix). */
+async function presence(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
   const username = ctx.inputs.k8sUser;
   if (kind === 'access-entry') {
-    const [{ accessEntryStatus }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+    const [{ accessEntryStatus, accessEntryGrantsMore, policiesUnknownWarning }, { callAws }] = await Promise.all([
+      import('../aws/mapping.js'),
+      import('../aws/errors.js'),
+    ]);
     const eks = await ctx.aws.eks();
     const s = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () =>
       accessEntryStatus(eks, ctx.inputs.clusterName, principalArn, username),
     );
-    return s.state === 'present';
+    if (s.state !== 'present') return 'absent';
+    if (s.policiesUnknown) ctx.io.warn(policiesUnknownWarning(principalArn, username, s.policiesUnknown));
+    return s.groups.length || s.policies.length ? { grantsMore: accessEntryGrantsMore(ctx.inputs.clusterName, principalArn, username, s) } : 'present';
   }
-  const { readAwsAuthMapping } = await import('../kube/aws-auth.js');
-  return (await readAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username })).state === 'present';
+  const { readAwsAuthMapping, awsAuthGrantsMore } = await import('../kube/aws-auth.js');
+  const s = await readAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username });
+  if (s.state !== 'present') return 'absent';
+  return s.groups.length ? { grantsMore: awsAuthGrantsMore({ rolearn: principalArn, username }, s.groups) } : 'present';
 }
 
 export const identityMappingStage: Stage<'identity-mapping'> = {
@@ -39,7 +48,10 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
   async check(ctx): Promise<CheckResult<Out>> {
     const kind = await kindOf(ctx);
     const principalArn = ctx.output('role-arn').mappingArn;
-    if (!(await isPresent(ctx, kind, principalArn))) return { done: false };
+    const p = await presence(ctx, kind, principalArn);
+    if (p === 'absent') return { done: false };
+    // Not done: run() refuses it with the full message (exit 1, nothing changed).
+    if (p !== 'present') return { done: false, reason: p.grantsMore.message };
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
     return {
@@ -110,7 +122,9 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     }
     if (!roleArn || !clusterMode) return { items: [{ ...item, unknown: 'the role ARN or the cluster is not known yet' }] };
     try {
-      if (await isPresent(ctx, kind, principalArn)) {
+      const p = await presence(ctx, kind, principalArn);
+      if (p !== 'absent' && p !== 'present') return { items: [{ ...item, unknown: `init will refuse: ${p.grantsMore.message}` }] };
+      if (p === 'present') {
         return { items: [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }], outputs: out(kind, principalArn, username, false) };
       }
       if (kind === 'aws-auth') {

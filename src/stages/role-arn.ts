@@ -15,14 +15,15 @@ async function readArn(ctx: StageContext, waitForPropagation: boolean): Promise<
   const name = ctx.inputs.iamRole;
   const role = await callAws(`reading IAM role ${name}`, ctx.aws.profile, () =>
     waitForPropagation
-      ? // iam-role saw (or made) the role a moment ago: NoSuchEntity now means IAM has not caught up.
+      ? // iam-role saw (or made) the role a moment ago: NoSuchEntity now means IAM has not caught up;
+        // AccessDenied on GetRole is a missing permission, never propagation (fails at once).
         retryIamPropagation(
           async () => {
             const r = await getRole(iam, name);
             if (!r) throw Object.assign(new Error(`IAM role ${name} not found`), { name: 'NoSuchEntityException' });
             return r;
           },
-          { afterCreate: true, progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal },
+          { afterCreate: false, notFoundIsPropagation: true, progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal },
         )
       : getRole(iam, name),
   );

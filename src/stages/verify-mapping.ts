@@ -12,7 +12,7 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
     const m = ctx.output('identity-mapping');
     const username = ctx.inputs.k8sUser;
     if (m.kind === 'access-entry') {
-      const [{ accessEntryStatus }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
+      const [{ accessEntryStatus, accessEntryGrantsMore }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
       const eks = await ctx.aws.eks();
       const s = await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () =>
         accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username),
@@ -25,9 +25,11 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
           'Run again with --from identity-mapping.',
         );
       }
+      // Someone may have added groups or policies since identity-mapping looked.
+      if (s.groups.length || s.policies.length) throw accessEntryGrantsMore(ctx.inputs.clusterName, m.principalArn, username, s);
       return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
     }
-    const { readAwsAuthMapping } = await import('../kube/aws-auth.js');
+    const { readAwsAuthMapping, awsAuthGrantsMore } = await import('../kube/aws-auth.js');
     const s = await readAwsAuthMapping(ctx.kube(), { rolearn: m.principalArn, username });
     if (s.state !== 'present') {
       throw new StageFailedError(
@@ -39,6 +41,7 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
         'Run again with --from identity-mapping.',
       );
     }
+    if (s.groups.length) throw awsAuthGrantsMore({ rolearn: m.principalArn, username }, s.groups);
     return { outputs: { kind: m.kind, username }, summary: `kube-system/aws-auth maps ${m.principalArn} → user ${username}` };
   },
 

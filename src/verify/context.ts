@@ -16,6 +16,9 @@ export interface VerifyContext {
   /** The role's ARN: the real one, else the one it would have (arn:…:role/<name>). */
   roleArn?: string;
   kube?: KubeApi;
+  /** Kubernetes groups the identity mapping grants the role (set by the mapping row): the access
+   * matrix asks about the user WITH them, as the API server will see it. */
+  mappingGroups?: string[];
 }
 
 /** arn:<partition>:iam::<account>:role/<name>: what the role's ARN is when it has no path. */

@@ -71,14 +71,16 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
 /** Every verb EksPodOperator needs allowed, every grant it must not have denied (access-check's matrix). */
 export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
   const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
-  const { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks } = await import('../kube/access.js');
+  const { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } = await import('../kube/access.js');
   try {
-    const { method, rows, fallbackReason } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs));
+    const groups = subjectGroups(vc.mappingGroups);
+    const { method, rows, fallbackReason, groupsIgnored } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs), groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const extra = rows.filter((r) => r.expect === 'denied' && !r.ok);
     const needed = rows.filter((r) => r.expect === 'allowed').length;
     const data = { method, rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })) };
-    const how = `${method}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason})` : ''}`;
+    const subject = `as User ${k8sUser} in groups ${groups.join(', ')}`;
+    const how = `${method} ${subject}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason}${groupsIgnored ? '; impersonation asked without the groups' : ''})` : ''}`;
     if (!missing.length && !extra.length) {
       return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data });
     }

@@ -11,12 +11,29 @@ function restore(vc: VerifyContext): string {
 
 async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {
   const { clusterName, k8sUser } = vc.ctx.inputs;
-  const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
+  const [{ describeAccessEntry }, { callAws }, { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning }] = await Promise.all([
+    import('../aws/eks.js'),
+    import('../aws/errors.js'),
+    import('../aws/mapping.js'),
+  ]);
   const eks = await vc.ctx.aws.eks();
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
   const entry = await read(principal);
   if (entry) {
-    if (entry.username === k8sUser) return pass('mapping', `EKS access entry ${principal} → user ${k8sUser}`, { data: { kind: 'access-entry' } });
+    const s = entry.username === k8sUser ? await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser)) : undefined;
+    if (s?.state === 'present') {
+      const { groups, policies } = s;
+      vc.mappingGroups = groups;
+      const data = { kind: 'access-entry', groups, policies };
+      if (groups.length || policies.length) {
+        const e = accessEntryGrantsMore(clusterName, principal, k8sUser, { groups, policies });
+        return fail('mapping', e.message, e.hint ?? '', { data });
+      }
+      if (s.policiesUnknown) {
+        return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups; access policies not known)`, { data, notes: [policiesUnknownWarning(principal, k8sUser, s.policiesUnknown)] });
+      }
+      return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups, no access policies)`, { data });
+    }
     return fail(
       'mapping',
       `the EKS access entry for ${principal} maps to user ${JSON.stringify(entry.username ?? '(none)')}, not ${JSON.stringify(k8sUser)}`,
@@ -39,7 +56,7 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   const { clusterName, k8sUser } = vc.ctx.inputs;
   const kube = vc.kube;
   if (!kube) throw new Error('internal: no Kubernetes API for the aws-auth check');
-  const { AWS_AUTH, findMapping, parseMapRoles } = await import('../kube/aws-auth.js');
+  const { AWS_AUTH, awsAuthGrantsMore, findMapping, parseMapRoles } = await import('../kube/aws-auth.js');
   const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
   const data = { kind: 'aws-auth' };
   if (!cm) return fail('mapping', 'kube-system/aws-auth does not exist', `Create the mapping: ${restore(vc)}`, { data });
@@ -64,6 +81,11 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
       );
     }
     return fail('mapping', `kube-system/aws-auth has no entry for ${principal}`, `Add it (every other entry is kept): ${restore(vc)}`, { data });
+  }
+  vc.mappingGroups = found.groups;
+  if (found.groups.length) {
+    const e = awsAuthGrantsMore(want, found.groups);
+    return fail('mapping', e.message, e.hint ?? '', { data: { ...data, groups: found.groups } });
   }
   // In API_AND_CONFIG_MAP an access entry for the same principal wins over aws-auth.
   if (vc.clusterOut?.authenticationMode === 'API_AND_CONFIG_MAP') {

@@ -11,12 +11,32 @@ import type { VerifyContext } from './context.js';
 const ACTION = 'eks:DescribeCluster';
 const iamSdk = () => import('@aws-sdk/client-iam');
 
-async function simulate(iam: IAMClient, roleArn: string, resource: string): Promise<{ allowed: boolean; decision: string; matched: string[] }> {
+/** The simulator answered, but not about our action (an emulator's empty EvaluationResults). */
+class NoSimulation extends Error {}
+
+interface Simulation {
+  allowed: boolean;
+  decision: string;
+  matched: string[];
+}
+
+/** The simulator's answer, or undefined when it gave none for our action (an emulator's empty reply). */
+async function simulate(iam: IAMClient, roleArn: string, resource: string): Promise<Simulation | undefined> {
   const { SimulatePrincipalPolicyCommand } = await iamSdk();
   const r = await iam.send(new SimulatePrincipalPolicyCommand({ PolicySourceArn: roleArn, ActionNames: [ACTION], ResourceArns: [resource] }));
-  const res = r.EvaluationResults?.[0];
-  const decision = res?.EvalDecision ?? 'implicitDeny';
-  return { allowed: decision === 'allowed', decision, matched: (res?.MatchedStatements ?? []).map((m) => m.SourcePolicyId ?? '?') };
+  const res = r.EvaluationResults?.find((x) => x.EvalActionName === undefined || x.EvalActionName.toLowerCase() === ACTION.toLowerCase());
+  const decision = res?.EvalDecision;
+  if (!decision) return undefined;
+  return { allowed: decision === 'allowed', decision, matched: (res.MatchedStatements ?? []).map((m) => m.SourcePolicyId ?? '?') };
+}
+
+/** Why the simulator's answer could not be used, for the row's "method" note. */
+async function whyNoSimulation(err: unknown): Promise<string> {
+  const { awsErrorCode, describeAwsError, nonAwsResponse } = await import('../aws/errors.js');
+  const code = awsErrorCode(err);
+  if (code === 'AccessDenied' || code === 'UnauthorizedOperation') return 'you may not call iam:SimulatePrincipalPolicy';
+  if (nonAwsResponse(err)) return `iam:SimulatePrincipalPolicy gave no usable answer: ${describeAwsError(err)}`;
+  return `iam:SimulatePrincipalPolicy failed: ${describeAwsError(err)}`;
 }
 
 /** Inline policies plus attached managed policies' default versions; unreadable ones are listed. */
@@ -79,19 +99,19 @@ export async function checkPermissions(vc: VerifyContext): Promise<CheckRow> {
   const roleArn = vc.role?.Arn;
   if (!roleArn || !vc.identity) return fail('iam-permissions', `IAM role ${inputs.iamRole} does not exist`, fixFor(vc, inputs.clusterName));
   const resource = vc.cluster?.arn ?? clusterArn(inputs, vc.identity.accountId);
-  const { awsErrorCode } = await import('../aws/errors.js');
   try {
     const iam = await vc.ctx.aws.iam();
     let why: string;
+    // Any answer the simulator cannot give (AccessDenied, an emulator without the API, an empty
+    // result) falls back to reading the role's policies: the row then says which method answered.
     try {
       const s = await simulate(iam, roleArn, resource);
+      if (!s) throw new NoSimulation();
       const data = { method: 'SimulatePrincipalPolicy', decision: s.decision, matchedBy: s.matched };
       if (s.allowed) return pass('iam-permissions', `allowed on ${resource}${s.matched.length ? ` by ${s.matched.join(', ')}` : ''}; method: iam:SimulatePrincipalPolicy`, { data });
       return fail('iam-permissions', `${s.decision} for ${ACTION} on ${resource}; method: iam:SimulatePrincipalPolicy`, fixFor(vc, resource), { data });
     } catch (err) {
-      const code = awsErrorCode(err);
-      if (code !== 'AccessDenied' && code !== 'UnauthorizedOperation') throw err;
-      why = `you may not call iam:SimulatePrincipalPolicy`;
+      why = err instanceof NoSimulation ? 'iam:SimulatePrincipalPolicy returned no evaluation result' : await whyNoSimulation(err);
     }
     const { policies, unreadable } = await readRolePolicies(iam, inputs.iamRole);
     return fromEvaluation(vc, evaluatePolicies(policies, ACTION, resource), resource, unreadable, why);

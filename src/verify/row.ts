@@ -1,5 +1,6 @@
 // One verify row: a link of the authorization chain, whether it holds, and what to do if not.
 // Rows are data (printed as a table or one JSON document); a failing row is never an exception.
+import { nonAwsMessage, nonAwsResponse } from '../aws/errors.js';
 
 export const CHECK_IDS = [
   'credentials',
@@ -69,7 +70,9 @@ export function skip(id: CheckId, because: CheckId, why: string): CheckRow {
 /** A check that threw: the row fails with the error's message and hint (never the whole run). */
 export function failFromError(id: CheckId, err: unknown, fallbackFix: string): CheckRow {
   const e = err as { message?: unknown; hint?: unknown };
-  const message = typeof e?.message === 'string' ? e.message : String(err);
+  // An emulator's HTML page or other unreadable answer: say so, never the SDK's parser text.
+  const odd = nonAwsResponse(err);
+  const message = odd ? nonAwsMessage(err, odd.status) : typeof e?.message === 'string' ? e.message : String(err);
   const hint = typeof e?.hint === 'string' ? e.hint : fallbackFix;
   return fail(id, message, hint);
 }

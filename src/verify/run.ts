@@ -60,6 +60,8 @@ export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
     set(await checkConnection(vc));
   };
 
+  // The access matrix waits for the mapping row: it asks with the groups the mapping grants.
+  let matrixReady = false;
   const clusterBranch = async () => {
     set(await checkCluster(vc, o.clusterCreatedByUs));
     if (!vc.clusterOut) {
@@ -82,7 +84,7 @@ export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
     // A missing or drifted Role/RoleBinding already explains a failing matrix: one cause, one row.
     if (!ok('k8s-role')) set(skip('access-matrix', 'k8s-role', `Role ${o.ctx.inputs.k8sRole} is not as desired`));
     else if (!ok('role-binding')) set(skip('access-matrix', 'role-binding', 'the RoleBinding is not as desired'));
-    else set(await checkAccessMatrix(vc));
+    else matrixReady = true;
   };
 
   await Promise.all([iamBranch(), clusterBranch(), dags]);
@@ -90,5 +92,6 @@ export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
   // The mapping needs the role's ARN (real or predicted), the cluster's mode and, for aws-auth, the API.
   if (!vc.clusterOut) set(skip('mapping', 'cluster', 'the cluster was not found'));
   else set(await checkMapping(vc));
+  if (matrixReady) set(await checkAccessMatrix(vc));
   return CHECK_IDS.map((id) => rows.get(id)!);
 }

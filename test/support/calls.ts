@@ -27,7 +27,8 @@ export interface CallRecord {
   seq: number;
 }
 
-export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | { code: string; status: number; message: string };
+/** 'html-404' (AWS only): the HTML page moto (werkzeug) answers for an API it does not implement. */
+export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | 'html-404' | { code: string; status: number; message: string };
 
 interface PendingFault {
   operation: string;

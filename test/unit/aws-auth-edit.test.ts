@@ -72,7 +72,6 @@ describe('appendMapRole', () => {
     ['invalid YAML', '- rolearn: [unclosed\n  username: x\n'],
     ['a mapping instead of a list', 'rolearn: arn:aws:iam::123456789012:role/X\nusername: x\n'],
     ['an entry without rolearn', '- username: x\n'],
-    ['a document end marker before the append point', '- rolearn: arn:aws:iam::123456789012:role/X\n  username: x\n...\n'],
   ])('refuses %s', (_label, text) => {
     expect(() => appendMapRole(text, OURS)).toThrow(AwsAuthError);
   });
@@ -82,7 +81,7 @@ describe('findMapping', () => {
   const entries = parseMapRoles(EXISTING);
   it('absent when no entry has the ARN', () => expect(findMapping(entries, OURS)).toEqual({ state: 'absent' }));
   it('present with the same ARN (any case) and username', () => {
-    expect(findMapping([...entries, { rolearn: OURS.rolearn.toLowerCase(), username: OURS.username }], OURS)).toEqual({ state: 'present' });
+    expect(findMapping([...entries, { rolearn: OURS.rolearn.toLowerCase(), username: OURS.username }], OURS)).toEqual({ state: 'present', groups: [] });
   });
   it('shadowed when the ARN maps to another username', () => {
     expect(findMapping([...entries, { rolearn: OURS.rolearn, username: 'someone-else' }], OURS)).toEqual({ state: 'shadowed', existingUsername: 'someone-else' });
@@ -239,6 +238,73 @@ describe('ensureAwsAuthMapping', () => {
     expect(await readAwsAuthMapping(memoryKube(undefined).api, OURS)).toEqual({ state: 'absent', configMapExists: false });
     expect(await readAwsAuthMapping(memoryKube(base).api, OURS)).toEqual({ state: 'absent', configMapExists: true });
     const withOurs = { ...base, data: { mapRoles: appendMapRole(EXISTING, OURS) } };
-    expect(await readAwsAuthMapping(memoryKube(withOurs).api, OURS)).toEqual({ state: 'present', configMapExists: true });
+    expect(await readAwsAuthMapping(memoryKube(withOurs).api, OURS)).toEqual({ state: 'present', groups: [], configMapExists: true });
+  });
+});
+
+const cm = (mapRoles: string): ConfigMapObject => ({
+  apiVersion: 'v1',
+  kind: 'ConfigMap',
+  metadata: { name: 'aws-auth', namespace: 'kube-system', resourceVersion: '7' },
+  data: { mapRoles },
+});
+
+describe('aws-auth shapes: the "..." document end and a null mapRoles', () => {
+  it('appends before a "..." document-end marker, every old byte kept', () => {
+    const text = `${EXISTING}...\n`;
+    const next = appendMapRole(text, OURS);
+    expect(next).toBe(`${EXISTING}- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n...\n`);
+    expect(parseMapRoles(next)).toEqual([...parseMapRoles(EXISTING), OURS]);
+  });
+
+  it('"..." with a trailing comment, CRLF, no final newline, and after a "---" start marker', () => {
+    const crlf = `---\r\n- rolearn: arn:aws:iam::123456789012:role/A\r\n  username: a\r\n... # end\r\n# after`;
+    const next = appendMapRole(crlf, OURS);
+    expect(next).toBe(`---\r\n- rolearn: arn:aws:iam::123456789012:role/A\r\n  username: a\r\n- rolearn: ${OURS.rolearn}\r\n  username: ${OURS.username}\r\n... # end\r\n# after`);
+    const noEol = `- rolearn: arn:aws:iam::123456789012:role/A\n  username: a\n...`;
+    expect(appendMapRole(noEol, OURS)).toBe(`- rolearn: arn:aws:iam::123456789012:role/A\n  username: a\n- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n...`);
+  });
+
+  it('a comment-only value ending with "..." keeps the comment and the marker', () => {
+    expect(appendMapRole('# none yet\n...\n', OURS)).toBe(`# none yet\n- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n...\n`);
+  });
+
+  it.each(['~', '~\n', 'null\n', 'Null', '# nobody yet\n~\n', '~ # nothing\n'])('mapRoles %j is an empty list and gets exactly our entry', (text) => {
+    expect(parseMapRoles(text)).toEqual([]);
+    const next = appendMapRole(text, OURS);
+    expect(parseMapRoles(next)).toEqual([OURS]);
+    // Comments around the null survive.
+    for (const c of text.match(/#.*$/gm) ?? []) expect(next).toContain(c);
+    expect(planAwsAuthChange(cm(text), OURS)).toMatchObject({ kind: 'update' });
+  });
+
+  it('still refuses what is not a list (a mapping, a string)', () => {
+    expect(() => appendMapRole('rolearn: x\n', OURS)).toThrow(AwsAuthError);
+    expect(() => parseMapRoles('just text')).toThrow(AwsAuthError);
+  });
+});
+
+describe('a mapping that grants more than the user', () => {
+  const withGroups = (g: string) => `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n  groups:\n    - ${g}\n`;
+
+  it('findMapping reports the groups our entry adds (also a lone string, and over duplicates)', () => {
+    expect(findMapping(parseMapRoles(withGroups('system:masters')), OURS)).toEqual({ state: 'present', groups: ['system:masters'] });
+    const two = `- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n  groups: ops\n`;
+    expect(findMapping(parseMapRoles(two), OURS)).toEqual({ state: 'present', groups: ['ops'] });
+  });
+
+  it('planAwsAuthChange refuses it, naming the groups and the fix', () => {
+    let err: unknown;
+    try {
+      planAwsAuthChange(cm(withGroups('system:masters')), OURS);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(StageFailedError);
+    const e = err as StageFailedError;
+    expect(e.message).toContain('system:masters');
+    expect(e.message).toContain('Nothing was changed');
+    expect(e.hint).toMatch(/Remove the groups/);
+    expect(e.hint).toContain('--iam-role');
   });
 });

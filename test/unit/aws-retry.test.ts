@@ -43,6 +43,9 @@ describe('isIamPropagationError', () => {
     expect(isIamPropagationError(err('NoSuchEntityException'), { afterCreate: true })).toBe(true);
     expect(isIamPropagationError(err('AccessDenied'), { afterCreate: true })).toBe(true);
     expect(isIamPropagationError(err('AccessDenied'), { afterCreate: false })).toBe(false);
+    // A role read a moment ago (role-arn): NoSuchEntity is lag, AccessDenied never is.
+    expect(isIamPropagationError(err('NoSuchEntityException'), { afterCreate: false, notFoundIsPropagation: true })).toBe(true);
+    expect(isIamPropagationError(err('AccessDenied'), { afterCreate: false, notFoundIsPropagation: true })).toBe(false);
     expect(isIamPropagationError(err('Throttling'), { afterCreate: true })).toBe(false);
     // EKS: a role it cannot see yet, versus an ARN that is simply malformed
     expect(isIamPropagationError(err('InvalidParameterException', 'The specified principalArn is invalid: arn:aws:iam::1:role/x does not exist.'), { afterCreate: false })).toBe(true);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from '../../src/kube/api.js';
 import { appendMapRole, parseMapRoles } from '../../src/kube/aws-auth.js';
-import { removeAwsAuthMapping, removeMapRole } from '../../src/kube/aws-auth-remove.js';
+import { describeChange, findOurEntries, removeAwsAuthMapping, removeMapRole } from '../../src/kube/aws-auth-remove.js';
 import { EXISTING, OURS } from '../fixtures/aws-auth.js';
 
 describe('removeMapRole', () => {
@@ -37,6 +37,35 @@ describe('removeMapRole', () => {
     const r = removeMapRole(flow, OURS);
     expect(r.removed).toBe(1);
     expect(parseMapRoles(r.text)).toEqual([{ rolearn: 'arn:aws:iam::123456789012:role/A', username: 'a' }]);
+  });
+});
+
+describe('duplicates, changed entries and the new shapes', () => {
+  const ours = `- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n`;
+
+  it('removes exactly one copy of an identical duplicate (the last), keeping the other byte-for-byte', () => {
+    const text = `${EXISTING}${ours}# second copy, someone else's\n${ours}`;
+    const r = removeMapRole(text, OURS);
+    expect(r).toEqual({ text: `${EXISTING}${ours}# second copy, someone else's\n`, removed: 1 });
+    expect(parseMapRoles(r.text).filter((e) => e.rolearn === OURS.rolearn)).toHaveLength(1);
+    expect(removeMapRole(r.text, OURS).removed).toBe(1);
+  });
+
+  it('findOurEntries tells exact copies from entries someone changed', () => {
+    const changed = `- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}\n  groups:\n  - system:masters\n`;
+    const f = findOurEntries(`${EXISTING}${changed}${ours}`, OURS);
+    expect(f.exact).toBe(1);
+    expect(f.changed).toHaveLength(1);
+    expect(describeChange(f.changed[0]!, OURS)).toBe('groups system:masters');
+    expect(findOurEntries(EXISTING, OURS)).toEqual({ exact: 0, changed: [] });
+    expect(describeChange({ rolearn: OURS.rolearn, username: 'x', note: 1 }, OURS)).toBe('username "x", key note');
+  });
+
+  it('removes from a list ending with "..." and leaves a null mapRoles alone', () => {
+    const r = removeMapRole(`${EXISTING}${ours}...\n`, OURS);
+    expect(r).toEqual({ text: `${EXISTING}...\n`, removed: 1 });
+    expect(removeMapRole('~\n', OURS)).toEqual({ text: '~\n', removed: 0 });
+    expect(removeMapRole(`${ours}...\n`, OURS)).toEqual({ text: '...\n', removed: 1 });
   });
 });
 

@@ -44,7 +44,12 @@ function send(res: http.ServerResponse, reply: Reply): void {
   res.end(reply.body);
 }
 
-function faultError(kind: Exclude<FaultKind, 'reset' | 'slow'>, protocol: Protocol): AwsError {
+/** What moto 5 (werkzeug's NotFound) answers, status 404, for an action it does not implement,
+ * e.g. iam:SimulatePrincipalPolicy: the SDK reads it as "XML parse error: mismatched tags". */
+export const MOTO_NOT_FOUND_HTML =
+  '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n';
+
+function faultError(kind: Exclude<FaultKind, 'reset' | 'slow' | 'html-404'>, protocol: Protocol): AwsError {
   if (kind === 'throttle') return protocol === 'query' ? new AwsError(400, 'Throttling', 'Rate exceeded') : new AwsError(429, 'ThrottlingException', 'Rate exceeded');
   if (kind === '500') return protocol === 'query' ? new AwsError(500, 'InternalFailure', 'An internal error occurred.') : new AwsError(500, 'ServerException', 'An internal error occurred.');
   return new AwsError(kind.status, kind.code, kind.message);
@@ -109,6 +114,11 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
     return;
   }
   if (fault === 'slow') await sleep(be.faults.slowMs);
+  if (fault === 'html-404') {
+    record(404, undefined, 'html-404');
+    send(res, { status: 404, headers: { 'Content-Type': 'text/html; charset=utf-8' }, body: MOTO_NOT_FOUND_HTML });
+    return;
+  }
 
   let reply: Reply;
   let caller: string | undefined;
