@@ -7,7 +7,7 @@ import { makeStageContext, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import { allStages } from '../stages/index.js';
-import { chainLines, jsonStages, renderPlan } from '../ui/summary.js';
+import { chainLines, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
 
 export async function initCommand(raw: RawOptions): Promise<number> {
   const rc = await buildRunContext(raw);
@@ -56,7 +56,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
         out.line(out.chalk.green.bold('Done. The authorization chain:'));
         for (const l of chainLines(inputs, state)) out.line(`  ${l}`);
         out.line('');
-        out.line('Next: run `astro dev start` and trigger the test_eks_connectivity DAG, then remote_kpo.');
+        for (const l of nextStepLines(inputs, state)) out.line(l);
       } else {
         out.line('');
         out.line(out.chalk.red(`Failed: ${outcome.failed.join(', ')}. State is saved in ${rc.stateDir}.`));

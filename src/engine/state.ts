@@ -77,7 +77,21 @@ export async function loadState(projectDir: string): Promise<State | undefined> 
     const rec = (s.stages as Record<string, StageRecord>)[key];
     if (!rec || typeof rec !== 'object' || typeof rec.status !== 'string') throw corrupt(file, `stage ${key} has no status`);
   }
+  if (s.inputs) s.inputs = migrateInputs(s.inputs);
   return s as State;
+}
+
+/** State written before several Deployments were supported had one `workloadIdentity` and one
+ * optional `astroDeploymentId`: read them as one-element lists. */
+export function migrateInputs(recorded: Inputs): Inputs {
+  const old = recorded as Inputs & { workloadIdentity?: unknown; astroDeploymentId?: unknown };
+  const { workloadIdentity, astroDeploymentId, ...rest } = old;
+  return {
+    ...rest,
+    workloadIdentities: Array.isArray(rest.workloadIdentities) ? rest.workloadIdentities : typeof workloadIdentity === 'string' ? [workloadIdentity] : [],
+    astroDeploymentIds: Array.isArray(rest.astroDeploymentIds) ? rest.astroDeploymentIds : typeof astroDeploymentId === 'string' ? [astroDeploymentId] : [],
+    localDev: rest.localDev === true,
+  };
 }
 
 /** Atomic write: a sibling temp file, fsync'd by writeFile's close, then rename over the old one. */

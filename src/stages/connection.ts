@@ -24,7 +24,7 @@ function connection(ctx: StageContext, roleArn: string) {
 
 async function printDeployedForms(ctx: StageContext, roleArn: string): Promise<void> {
   const { deployedConnectionLines } = await lib();
-  for (const line of deployedConnectionLines(ctx.inputs.astroDeploymentId, connection(ctx, roleArn))) ctx.io.info(line);
+  for (const line of deployedConnectionLines(ctx.inputs.astroDeploymentIds, connection(ctx, roleArn))) ctx.io.info(line);
 }
 
 export const connectionStage: Stage<'connection'> = {
@@ -91,7 +91,7 @@ export const connectionStage: Stage<'connection'> = {
       update: `update connection ${conn.connId} in ${file} (${result.fields.join(', ')})`,
       none: `exists: connection ${conn.connId} in ${file} (skip)`,
     }[result.action];
-    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentId, conn)].join('\n');
+    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentIds, conn)].join('\n');
     return {
       items: [{ action, details, ...(account || known ? {} : { unknown: 'the AWS account id (no credentials): the role ARN shown is a placeholder' }) }],
       outputs: { file, connId: conn.connId, created: result.action === 'create-file' || result.action === 'add' },

@@ -13,6 +13,7 @@ const lib = async () => ({
   ...(await import('../airflow/project-files.js')),
   ...(await import('../airflow/files.js')),
   ...(await import('../airflow/diff.js')),
+  ...(await import('../airflow/compose-override.js')),
 });
 
 const NOT_ASTRO = (dir: string) =>
@@ -41,7 +42,16 @@ async function survey(ctx: StageContext, accountId: string) {
   );
   const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
   const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
-  return { decisions, store, dockerignoreFile, dockerignore, astroProject: await l.isAstroProject(ctx.projectDir) };
+  // --local-dev: docker-compose.override.yml gives `astro dev` the user's ~/.aws (undefined: nothing to add).
+  const composeFile = path.join(ctx.projectDir, l.COMPOSE_OVERRIDE);
+  const compose = ctx.inputs.localDev
+    ? l.mergeComposeOverride(
+        await l.readTextIfExists(composeFile),
+        l.airflowServices(l.airflowMajor(await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile')))),
+        l.awsEnvironment(ctx.inputs.profile),
+      )
+    : undefined;
+  return { decisions, store, dockerignoreFile, dockerignore, composeFile, compose, astroProject: await l.isAstroProject(ctx.projectDir) };
 }
 
 type Survey = Awaited<ReturnType<typeof survey>>;
@@ -61,15 +71,17 @@ export const projectFilesStage: Stage<'project-files'> = {
   id: 'project-files',
   title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
   needs: ['preflight'],
-  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentity', 'permissions', 'connId', 'clusterConfig'],
+  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'clusterConfig', 'localDev', 'profile'],
 
   async check(ctx) {
-    const { sha256 } = await lib();
+    const l = await lib();
+    const { sha256 } = l;
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.dockerignore !== undefined) {
+    if (pending.length || s.dockerignore !== undefined || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       if (s.dockerignore !== undefined) what.push('.dockerignore');
+      if (s.compose !== undefined) what.push(`${l.COMPOSE_OVERRIDE} (--local-dev)`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
@@ -107,7 +119,11 @@ export const projectFilesStage: Stage<'project-files'> = {
       await l.writeTextAtomic(s.dockerignoreFile, s.dockerignore);
       written.push('.dockerignore');
     }
-    const same = s.decisions.length - written.filter((p) => p !== '.dockerignore').length - kept.length;
+    if (s.compose !== undefined) {
+      await l.writeTextAtomic(s.composeFile, s.compose);
+      written.push(l.COMPOSE_OVERRIDE);
+    }
+    const same = s.decisions.length - written.filter((p) => p !== '.dockerignore' && p !== l.COMPOSE_OVERRIDE).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
     return { outputs: { written, kept, astroProject: s.astroProject, hashes }, summary: parts.join(', '), warnings };
   },
@@ -130,6 +146,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     }
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
     if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
+    if (s.compose !== undefined) items.push({ action: `--local-dev: give astro dev your ~/.aws read-only in docker-compose.override.yml (other content kept)`, details: s.compose.trimEnd() });
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
     return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {} } };
   },
