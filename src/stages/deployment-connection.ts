@@ -18,10 +18,9 @@ async function describe(ctx: StageContext, roleArn = ctx.output('role-arn').role
 
 /** Why the stage does not run astro, or undefined when it can. */
 async function skipReason(ctx: StageContext): Promise<string | undefined> {
-  // The connection stage (always before this one) has just printed the commands with the other
-  // ways to set it; saying them again here would print them twice.
-  if (!ctx.inputs.astroDeploymentIds.length) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command printed above)';
-  if (!(await ctx.exec.which('astro'))) return 'astro CLI not found — run the astro commands printed above';
+  // The commands are printed once, filled in, in init's closing next steps (and in the plan).
+  if (!ctx.inputs.astroDeploymentIds.length) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command in the next steps)';
+  if (!(await ctx.exec.which('astro'))) return 'astro CLI not found — run the astro commands in the next steps';
   return undefined;
 }
 
