@@ -1,0 +1,71 @@
+// Unit: old state files migrate to lists; the compose override merge keeps the user's content;
+// the astro CLI's answer is parsed; the closing next steps never send the user to `astro dev start`.
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { parseWorkloadIdentity } from '../../src/airflow/astro-cli.js';
+import { airflowMajor, airflowServices, awsEnvironment, mergeComposeOverride } from '../../src/airflow/compose-override.js';
+import { migrateInputs } from '../../src/engine/state.js';
+import type { Inputs } from '../../src/types.js';
+import { nextSteps } from '../../src/ui/next-steps.js';
+
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+
+describe('state written by the previous version', () => {
+  it('reads one workloadIdentity / astroDeploymentId as one-element lists', () => {
+    const old = { clusterName: 'c', workloadIdentity: WI, astroDeploymentId: 'clx1abc2d000008l4ezw5ofno' } as unknown as Inputs;
+    const m = migrateInputs(old);
+    expect(m.workloadIdentities).toEqual([WI]);
+    expect(m.astroDeploymentIds).toEqual(['clx1abc2d000008l4ezw5ofno']);
+    expect(m.localDev).toBe(false);
+    expect('workloadIdentity' in m).toBe(false);
+  });
+});
+
+describe('docker-compose.override.yml for --local-dev', () => {
+  it('knows Airflow 2 and 3 projects by their runtime image', () => {
+    expect(airflowMajor('FROM quay.io/astronomer/astro-runtime:12.8.0\n')).toBe(2);
+    expect(airflowMajor('FROM astrocrpublic.azurecr.io/runtime:3.0-7\n')).toBe(3);
+    expect(airflowServices(undefined)).toEqual(['scheduler', 'triggerer']);
+  });
+
+  it('adds the mount and environment once, keeping list-form environment entries and other keys', () => {
+    const before = 'services:\n  scheduler:\n    environment:\n      - MY_VAR=1\n    volumes:\n      - ./data:/data\n';
+    const merged = mergeComposeOverride(before, ['scheduler'], awsEnvironment('dev'))!;
+    const doc = parse(merged) as { services: { scheduler: { environment: string[]; volumes: string[] } } };
+    expect(doc.services.scheduler.volumes).toEqual(['./data:/data', '${HOME}/.aws:/usr/local/airflow/.aws:ro']);
+    expect(doc.services.scheduler.environment).toEqual([
+      'MY_VAR=1',
+      'AWS_CONFIG_FILE=/usr/local/airflow/.aws/config',
+      'AWS_SHARED_CREDENTIALS_FILE=/usr/local/airflow/.aws/credentials',
+      'AWS_PROFILE=dev',
+    ]);
+    expect(mergeComposeOverride(merged, ['scheduler'], awsEnvironment('dev'))).toBeUndefined();
+  });
+});
+
+describe('astro deployment inspect output', () => {
+  it('takes the ARN line, ignoring anything else astro prints', () => {
+    expect(parseWorkloadIdentity(`A newer version of Astro CLI is available\n${WI}\n`)).toBe(WI);
+    expect(parseWorkloadIdentity('\n')).toBeUndefined();
+  });
+});
+
+describe('closing next steps', () => {
+  const inputs = {
+    clusterName: 'c', region: 'us-east-1', namespace: 'n', k8sRole: 'r', k8sUser: 'u', iamRole: 'AstroRemoteKPO',
+    workloadIdentities: [WI], authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', astroDeploymentIds: ['clx1abc2d000008l4ezw5ofno'], localDev: false,
+  } satisfies Inputs;
+  it('without --local-dev: the deploy path, no astro dev start, a command when stage 13 did not run', () => {
+    const text = nextSteps({ inputs, roleArn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO' }).join('\n');
+    expect(text).toContain('astro deployment connection create --deployment-id clx1abc2d000008l4ezw5ofno');
+    expect(text).toContain('astro deploy clx1abc2d000008l4ezw5ofno');
+    expect(text).not.toContain('astro dev start');
+    expect(text).not.toContain('astro dev restart');
+    expect(text).toContain('re-run with --local-dev');
+  });
+  it('with --local-dev: the local path too', () => {
+    const text = nextSteps({ inputs: { ...inputs, localDev: true }, localDevPrincipal: 'arn:aws:iam::123456789012:user/me' }).join('\n');
+    expect(text).toContain('astro dev restart');
+    expect(text).toContain('arn:aws:iam::123456789012:user/me');
+  });
+});
