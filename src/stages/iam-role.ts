@@ -22,10 +22,14 @@ async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<st
   return p.arn;
 }
 
+/** What an earlier run recorded, kept across a change of inputs (e.g. one more workload identity):
+ * ownership history (created, attached, trust principals added) must never be forgotten. */
+const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput?.('iam-role') ?? ctx.tryOutput('iam-role');
+
 async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
   const d = await import('../desired.js');
   const seedArns = d.seedPolicyArns(ctx.inputs.region);
-  const before = ctx.tryOutput('iam-role')?.attachedPolicies ?? [];
+  const before = recorded(ctx)?.attachedPolicies ?? [];
   return {
     roleName: ctx.inputs.iamRole,
     principals: local && !ctx.inputs.workloadIdentities.includes(local) ? [...ctx.inputs.workloadIdentities, local] : ctx.inputs.workloadIdentities,
@@ -42,7 +46,8 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
  * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
 function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
-  const before = ctx.tryOutput('iam-role')?.trustPrincipalsAdded ?? [];
+  // previousOutput: the history survives a change of inputs (e.g. one more workload identity).
+  const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
   return [...before, ...addedNow.filter((p) => !before.includes(p))];
 }
 
@@ -78,7 +83,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
     if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
     const todo = pendingActions(insp, dr);
     if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
-    const createdByUs = (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(insp.role);
+    const createdByUs = (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(insp.role);
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
@@ -97,7 +102,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
     const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
       applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
     );
-    const createdByUs = r.created || (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(r.role);
+    const createdByUs = r.created || (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(r.role);
     const addedNow = r.applied.flatMap((a) => (a.kind === 'add-principal' ? [a.principal] : []));
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created

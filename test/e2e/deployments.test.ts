@@ -112,6 +112,42 @@ describe('several Deployments', { timeout: 180_000 }, () => {
   });
 });
 
+describe('history across runs', { timeout: 180_000 }, () => {
+  it("one more identity later on someone else's role: both recorded as added, destroy takes out both and keeps the other principal", async () => {
+    const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
+    cloud.aws.createRole({ name: ROLE, trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] } });
+    const base = ['init', '--non-interactive', '--project-dir', dir, '--workload-identity', WI_A];
+    expect((await runCli(base, { env: cloud.env, cwd: dir })).code).toBe(0);
+    const r = await runCli([...base, '--workload-identity', WI_B], { env: cloud.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(trustedBy(cloud.aws.trustPolicy(ROLE)).sort()).toEqual([OTHER, WI_A, WI_B].sort());
+    expect((await readState(dir)).stages['iam-role'].outputs.trustPrincipalsAdded).toEqual([WI_A, WI_B]);
+    const d = await runCli(['destroy', '--yes', '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    expect(trustedBy(cloud.aws.trustPolicy(ROLE))).toEqual([OTHER]);
+  });
+
+  it('a state file of the previous version (one workloadIdentity) is read: the re-run changes nothing', async () => {
+    const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
+    const args = ['init', '--non-interactive', '--project-dir', dir, '--workload-identity', WI_A];
+    expect((await runCli(args, { env: cloud.env, cwd: dir })).code).toBe(0);
+    // Rewrite state.json as the previous version wrote it.
+    const file = path.join(dir, '.astro-remote-kpo', 'state.json');
+    const doc = JSON.parse(await readFile(file, 'utf8')) as { inputs: Record<string, unknown> };
+    const { workloadIdentities, astroDeploymentIds: _d, localDev: _l, ...rest } = doc.inputs;
+    doc.inputs = { ...rest, workloadIdentity: (workloadIdentities as string[])[0] };
+    await writeFile(file, JSON.stringify(doc));
+    const st = await runCli(['status', '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(st.code, st.stderr).toBe(0);
+    expect(st.stdout).toContain(WI_A);
+    cloud.resetCalls();
+    const r = await runCli(args, { env: cloud.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(cloud.mutatingCalls()).toEqual([]);
+    expect((await readState(dir)).inputs.workloadIdentities).toEqual([WI_A]);
+  });
+});
+
 describe('--local-dev', { timeout: 180_000 }, () => {
   it('trusts exactly the caller, gives astro dev ~/.aws read-only keeping the override file, and destroy removes exactly the principals it added', async () => {
     const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseWorkloadIdentity } from '../../src/airflow/astro-cli.js';
 import { airflowMajor, airflowServices, awsEnvironment, mergeComposeOverride } from '../../src/airflow/compose-override.js';
-import { migrateInputs } from '../../src/engine/state.js';
+import { createHash } from 'node:crypto';
+import { hashInputs, migrateInputs } from '../../src/engine/state.js';
 import type { Inputs } from '../../src/types.js';
 import { nextSteps } from '../../src/ui/next-steps.js';
 
@@ -18,6 +19,29 @@ describe('state written by the previous version', () => {
     expect(m.astroDeploymentIds).toEqual(['clx1abc2d000008l4ezw5ofno']);
     expect(m.localDev).toBe(false);
     expect('workloadIdentity' in m).toBe(false);
+  });
+});
+
+describe('stage input hashes across the upgrade', () => {
+  // The previous version's hashInputs, verbatim in effect: sorted keys, value or null.
+  const oldHash = (inputs: Record<string, unknown>, keys: string[]) =>
+    createHash('sha256').update(JSON.stringify([...keys].sort().map((k) => [k, inputs[k] ?? null]))).digest('hex').slice(0, 16);
+  const now = { iamRole: 'R', clusterName: 'c', region: 'us-east-1', workloadIdentities: [WI], astroDeploymentIds: [], localDev: false } as unknown as Inputs;
+
+  it('one identity, no Deployment id, no --local-dev: the same hash as before, so finished stages stay done', async () => {
+    expect(await hashInputs(now, ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'])).toBe(
+      oldHash({ iamRole: 'R', clusterName: 'c', region: 'us-east-1', workloadIdentity: WI }, ['iamRole', 'workloadIdentity', 'clusterName', 'region']),
+    );
+    expect(await hashInputs({ ...now, astroDeploymentIds: ['d1d1d1d1d1d1'] }, ['astroDeploymentIds', 'region'])).toBe(
+      oldHash({ region: 'us-east-1', astroDeploymentId: 'd1d1d1d1d1d1' }, ['astroDeploymentId', 'region']),
+    );
+  });
+
+  it('a second identity or --local-dev changes it', async () => {
+    const keys = ['workloadIdentities', 'localDev'] as const;
+    const h = await hashInputs(now, keys);
+    expect(await hashInputs({ ...now, workloadIdentities: [WI, `${WI}2`] }, keys)).not.toBe(h);
+    expect(await hashInputs({ ...now, localDev: true }, keys)).not.toBe(h);
   });
 });
 
