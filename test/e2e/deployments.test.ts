@@ -196,4 +196,21 @@ describe('--local-dev', { timeout: 180_000 }, () => {
     expect(d.code, d.stdout + d.stderr).toBe(0);
     expect(trustedBy(cloud.aws.trustPolicy(ROLE))).toEqual([OTHER]);
   });
+
+  it('an SSO session (assumed role with a path): the trust policy names the role by its real ARN, path included', async () => {
+    const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: 'token' } });
+    const sso = cloud.aws.createRole({
+      name: 'AWSReservedSSO_Admin_0123456789abcdef',
+      path: '/aws-reserved/sso.amazonaws.com/',
+      trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Federated: 'arn:aws:iam::123456789012:saml-provider/AWSSSO' }, Action: 'sts:AssumeRoleWithSAML' }] },
+    });
+    cloud.aws.iam.roles.get(sso.name)!.inline.set('all', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: '*', Resource: '*' }] }));
+    const keys = cloud.aws.issueCredentials(sso.arn, 'me@example.com');
+    const env = { ...cloud.env, AWS_ACCESS_KEY_ID: keys.accessKeyId, AWS_SECRET_ACCESS_KEY: keys.secretAccessKey, AWS_SESSION_TOKEN: keys.sessionToken! };
+    const r = await runCli(['init', '--non-interactive', '--workload-identity', WI_A, '--local-dev', '--project-dir', dir], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(sso.arn).toBe('arn:aws:iam::123456789012:role/aws-reserved/sso.amazonaws.com/AWSReservedSSO_Admin_0123456789abcdef');
+    expect(trustedBy(cloud.aws.trustPolicy(ROLE)).sort()).toEqual([WI_A, sso.arn].sort());
+    expect((await readState(dir)).stages['iam-role'].outputs.localDevPrincipal).toBe(sso.arn);
+  });
 });
