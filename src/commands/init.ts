@@ -50,7 +50,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       rc.debug(`init ${JSON.stringify(inputs)}`);
       const outcome = await runStages({ ...base, state, save: () => saveState(rc.projectDir, state) });
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(state) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(state), ...(outcome.ok ? { nextSteps: nextStepLines(inputs, state) } : {}) }, null, 2)}\n`);
       } else if (outcome.ok) {
         out.line('');
         out.line(out.chalk.green.bold('Done. The authorization chain:'));

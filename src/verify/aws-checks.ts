@@ -40,7 +40,7 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
       return fail(
         'cluster',
         `no EKS cluster ${inputs.clusterName} in ${inputs.region}`,
-        `Check --cluster-name and --region, or create it: ${initCommand(inputs)} --cluster-name ${inputs.clusterName} --region ${inputs.region}`,
+        `Check --cluster-name and --region, or create it: ${initCommand(inputs)}`,
       );
     }
     vc.cluster = cluster;

@@ -81,6 +81,18 @@ describe('several Deployments', { timeout: 180_000 }, () => {
     expect(trustRow.detail).toContain(`${WI_A}, ${WI_B}`);
   });
 
+  it('--dry-run with two ids: the plan trusts both and runs the connection command on each; nothing changes', async () => {
+    const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true }, astroCli: true });
+    const astro = world(dir);
+    const r = await runCli(['init', '--dry-run', '--non-interactive', '--astro-deployment-id', DEP_A, '--astro-deployment-id', DEP_B, '--project-dir', dir], { env: { ...cloud.env, ...astro.env }, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain(`create IAM role ${ROLE} (trust: ${WI_A}, ${WI_B};`);
+    expect(r.stdout).toContain(`run: astro deployment connection create --deployment-id ${DEP_A} `);
+    expect(r.stdout).toContain(`run: astro deployment connection create --deployment-id ${DEP_B} `);
+    expect(cloud.mutatingCalls()).toEqual([]);
+    expect(astro.read().invocations!.every((a) => a[1] === 'inspect')).toBe(true);
+  });
+
   it('--astro-deployment-id with astro not logged in: exit 3 naming astro login and --workload-identity; nothing changed', async () => {
     const { cloud, dir } = await cloudProject({ astroCli: true });
     const astro = world(dir, false);
