@@ -2,7 +2,7 @@
 // host, validated inputs and flags, the lazily-loaded clients, and the debug log.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { readWorkloadIdentities } from './airflow/astro-cli.js';
+import { listDeployments, readWorkloadIdentities } from './airflow/astro-cli.js';
 import { createAwsClients } from './aws/clients.js';
 import type { Services } from './engine/stage.js';
 import { stateDirOf } from './engine/state.js';
@@ -46,7 +46,7 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     const exec = createExec(env);
     // Workload identities not given are read from the Deployments with the astro CLI (read-only).
     const lookup = (ids: readonly string[]) => readWorkloadIdentities(exec, ids);
-    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), lookup);
+    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), lookup, () => listDeployments(exec));
     const projectDir = flags.projectDir;
     const stateDir = stateDirOf(projectDir);
     // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).

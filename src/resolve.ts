@@ -66,10 +66,33 @@ export interface Resolved {
 
 /** Reads each Deployment's workload identity (the astro CLI); throws PrerequisiteError when it cannot. */
 export type IdentityLookup = (deploymentIds: readonly string[]) => Promise<string[]>;
+/** Interactive only: the Deployments the astro CLI can list, to pick from ([] when it cannot). */
+export type DeploymentLister = () => Promise<ReadonlyArray<{ id: string; name: string }>>;
+
+/** Asks for Deployments one at a time from the list until the user is done; [] to type an ARN. */
+async function pickDeployments(io: Io, listed: ReadonlyArray<{ id: string; name: string }>): Promise<string[]> {
+  const picked: string[] = [];
+  for (;;) {
+    const left = listed.filter((d) => !picked.includes(d.id));
+    if (!left.length) return picked;
+    const done = picked.length ? 'done' : 'type';
+    const choice = await io.select({
+      flag: '--astro-deployment-id',
+      message: picked.length ? `Another Deployment? (picked: ${picked.join(', ')})` : 'Which Astro Deployment should launch pods on this cluster?',
+      choices: [
+        ...left.map((d) => ({ value: d.id, name: `${d.name} (${d.id})` })),
+        { value: done, name: picked.length ? 'done' : "none of these: I'll type a workload identity ARN" },
+      ],
+      default: left[0]!.id,
+    });
+    if (choice === done) return picked;
+    picked.push(choice);
+  }
+}
 
 const unique = (list: readonly string[]) => [...new Set(list)];
 
-export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string, lookup?: IdentityLookup): Promise<Resolved> {
+export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string, lookup?: IdentityLookup, lister?: DeploymentLister): Promise<Resolved> {
   const problems: string[] = [];
   const check = (key: keyof Inputs, value: string | undefined) => {
     if (value === undefined) return;
@@ -90,7 +113,7 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   // Flags given on the command line are validated before any prompt, so a typo fails fast.
   // Repeatable flags: every value is validated; ASTRO_WORKLOAD_IDENTITY may list several (comma or space).
   const identitiesGiven = unique(raw.workloadIdentity ?? (env.ASTRO_WORKLOAD_IDENTITY ?? '').split(/[\s,]+/).filter(Boolean));
-  const deploymentIds = unique(raw.astroDeploymentId ?? []);
+  let deploymentIds = unique(raw.astroDeploymentId ?? []);
   for (const v of identitiesGiven) {
     const problem = validateValue('workloadIdentity', '--workload-identity', v);
     if (problem) problems.push(problem);
@@ -119,6 +142,11 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   // Required: at least one workload identity. Given ones win; else each Deployment's is read with
   // the astro CLI (after every other value is known good); else prompt, or name the flags.
   let workloadIdentities = identitiesGiven;
+  // Interactive, nothing given, astro logged in: offer its Deployments (their identities are read next).
+  if (!workloadIdentities.length && !deploymentIds.length && io.interactive && lister) {
+    const listed = await lister();
+    if (listed.length) deploymentIds = await pickDeployments(io, listed);
+  }
   if (!workloadIdentities.length && deploymentIds.length && lookup) workloadIdentities = unique(await lookup(deploymentIds));
   if (!workloadIdentities.length) {
     if (!io.interactive) {

@@ -63,3 +63,32 @@ export async function readWorkloadIdentities(exec: Exec, deploymentIds: readonly
   }
   return found;
 }
+
+export interface ListedDeployment {
+  id: string;
+  name: string;
+}
+
+/** `astro deployment list`'s table (cloud/deployment/deployment.go: NAME … DEPLOYMENT ID …): the
+ * columns are aligned, so each row's id starts where the header's "DEPLOYMENT ID" does. */
+export function parseDeploymentList(output: string): ListedDeployment[] {
+  const lines = output.split(/\r?\n/);
+  const header = lines.findIndex((l) => /\bNAME\b/.test(l) && l.includes('DEPLOYMENT ID'));
+  if (header < 0) return [];
+  const at = lines[header]!.indexOf('DEPLOYMENT ID');
+  const out: ListedDeployment[] = [];
+  for (const line of lines.slice(header + 1)) {
+    const id = /^[a-z0-9]{10,40}/.exec(line.slice(at))?.[0];
+    if (!id || !RULES.astroDeploymentId.test(id)) continue;
+    out.push({ id, name: line.slice(0, line.search(/\S\s{2,}|$/) + 1).trim() || id });
+  }
+  return out;
+}
+
+/** The Deployments the logged-in astro CLI lists in the current workspace; [] when it cannot. */
+export async function listDeployments(exec: Exec): Promise<ListedDeployment[]> {
+  const astro = await exec.which('astro');
+  if (!astro) return [];
+  const r = await exec.run(astro, ['deployment', 'list']);
+  return r.exitCode === 0 ? parseDeploymentList(r.output) : [];
+}

@@ -2,7 +2,9 @@
 // the astro CLI's answer is parsed; the closing next steps never send the user to `astro dev start`.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { parseWorkloadIdentity } from '../../src/airflow/astro-cli.js';
+import { parseDeploymentList, parseWorkloadIdentity } from '../../src/airflow/astro-cli.js';
+import type { AskSelect, Io } from '../../src/io.js';
+import { resolveOptions } from '../../src/resolve.js';
 import { airflowMajor, airflowServices, awsEnvironment, mergeComposeOverride } from '../../src/airflow/compose-override.js';
 import { createHash } from 'node:crypto';
 import { hashInputs, migrateInputs } from '../../src/engine/state.js';
@@ -91,5 +93,42 @@ describe('closing next steps', () => {
     const text = nextSteps({ inputs: { ...inputs, localDev: true }, localDevPrincipal: 'arn:aws:iam::123456789012:user/me' }).join('\n');
     expect(text).toContain('astro dev restart');
     expect(text).toContain('arn:aws:iam::123456789012:user/me');
+  });
+});
+
+describe('picking Deployments interactively from astro deployment list', () => {
+  const LIST = [
+    ' NAME              NAMESPACE               CLUSTER     CLOUD PROVIDER     REGION        DEPLOYMENT ID                 RUNTIME VERSION     DAG DEPLOY ENABLED     CI-CD ENFORCEMENT     DEPLOYMENT TYPE     REMOTE EXECUTION',
+    ' my prod           cosmic-quasar-1234      N/A         AWS                us-east-1     clx1abc2d000008l4ezw5ofno     3.0-7               true                   false                 STANDARD            false',
+    ' staging           stellar-nebula-5678     N/A         AWS                us-east-1     clx9zyx8w000007k3dyv4nemp     3.0-7               true                   false                 STANDARD            false',
+  ].join('\n');
+
+  it('reads ids and names from the aligned table', () => {
+    expect(parseDeploymentList(`${LIST}\n`)).toEqual([
+      { id: 'clx1abc2d000008l4ezw5ofno', name: 'my prod' },
+      { id: 'clx9zyx8w000007k3dyv4nemp', name: 'staging' },
+    ]);
+    expect(parseDeploymentList('Error: no context set')).toEqual([]);
+  });
+
+  it('offers them one at a time until done; their identities are read with the astro CLI', async () => {
+    const answers = ['clx9zyx8w000007k3dyv4nemp', 'clx1abc2d000008l4ezw5ofno'];
+    const asked: string[][] = [];
+    const io: Io = {
+      interactive: true,
+      text: () => Promise.reject(new Error('no text prompt expected')),
+      select: <T extends string>(q: AskSelect<T>) => {
+        asked.push(q.choices.map((c) => c.value));
+        return Promise.resolve((answers.shift() ?? 'done') as T);
+      },
+      confirm: () => Promise.resolve(true),
+      info: () => undefined,
+      warn: () => undefined,
+    };
+    const lookup = (ids: readonly string[]) => Promise.resolve(ids.map((id) => `arn:aws:iam::123456789012:role/wi-${id}`));
+    const { inputs } = await resolveOptions({ dryRun: true }, { HOME: '/nonexistent' }, io, '/p', lookup, () => Promise.resolve(parseDeploymentList(LIST)));
+    expect(inputs.astroDeploymentIds).toEqual(['clx9zyx8w000007k3dyv4nemp', 'clx1abc2d000008l4ezw5ofno']);
+    expect(inputs.workloadIdentities).toEqual(['arn:aws:iam::123456789012:role/wi-clx9zyx8w000007k3dyv4nemp', 'arn:aws:iam::123456789012:role/wi-clx1abc2d000008l4ezw5ofno']);
+    expect(asked).toEqual([['clx1abc2d000008l4ezw5ofno', 'clx9zyx8w000007k3dyv4nemp', 'type'], ['clx1abc2d000008l4ezw5ofno', 'done']]);
   });
 });

@@ -60,7 +60,9 @@ const deployment = (id) => {
 if (sub[0] === 'list') {
   const rows = Object.entries(world.deployments).map(([id, d]) => [d.name, d.namespace ?? 'N/A', 'N/A', 'AWS', 'us-east-1', id, '3.0-7', 'true', 'false', 'STANDARD', 'false']);
   const header = ['NAME', 'NAMESPACE', 'CLUSTER', 'CLOUD PROVIDER', 'REGION', 'DEPLOYMENT ID', 'RUNTIME VERSION', 'DAG DEPLOY ENABLED', 'CI-CD ENFORCEMENT', 'DEPLOYMENT TYPE', 'REMOTE EXECUTION'];
-  for (const r of [header, ...rows]) process.stdout.write(` ${r.join('     ')}\n`);
+  // printutil.Table with DynamicPadding: every column as wide as its widest cell, plus padding.
+  const widths = header.map((_, i) => Math.max(...[header, ...rows].map((r) => r[i].length)) + 5);
+  for (const r of [header, ...rows]) process.stdout.write(` ${r.map((c, i) => c.padEnd(widths[i])).join('').trimEnd()}\n`);
   process.exit(0);
 }
 
