@@ -4,12 +4,14 @@ import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { IAM_TAGS, MANAGED_BY, type PolicyDocument } from '../desired.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
-import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
 
 export interface DesiredRole {
   roleName: string;
   /** Every principal the trust policy must name (workload identities, and the caller with --local-dev). */
   principals: readonly string[];
+  /** Principals an earlier run added that must go now (the caller, after --local-dev is dropped). */
+  revoke?: readonly string[];
   mode: 'scoped' | 'seed';
   inlineName: string;
   inlineDoc: PolicyDocument;
@@ -31,6 +33,7 @@ export interface RoleInspection {
 export type RoleAction =
   | { kind: 'create-role' }
   | { kind: 'add-principal'; principal: string }
+  | { kind: 'remove-principal'; principal: string }
   | { kind: 'put-inline' }
   | { kind: 'delete-inline' }
   | { kind: 'attach'; arn: string }
@@ -42,6 +45,8 @@ export function describeAction(a: RoleAction, d: DesiredRole): string {
       return `create IAM role ${d.roleName} (trust: ${d.principals.join(', ')}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
     case 'add-principal':
       return `add ${a.principal} to the trust policy of ${d.roleName} (other principals kept)`;
+    case 'remove-principal':
+      return `remove ${a.principal} from the trust policy of ${d.roleName} (added by an earlier --local-dev run)`;
     case 'put-inline':
       return `put inline policy ${d.inlineName} on ${d.roleName}`;
     case 'delete-inline':
@@ -112,6 +117,7 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
   }
   const out: RoleAction[] = [];
   for (const principal of d.principals) if (!trustIncludes(i.trust, principal)) out.push({ kind: 'add-principal', principal });
+  for (const principal of d.revoke ?? []) if (!d.principals.includes(principal) && trustIncludes(i.trust, principal)) out.push({ kind: 'remove-principal', principal });
   const attached = new Set(i.attached ?? []);
   if (d.mode === 'scoped') {
     if (!i.inline || !jsonEqual(i.inline, d.inlineDoc)) out.push({ kind: 'put-inline' });
@@ -202,6 +208,15 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
         if (!merged.changed) continue;
         await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(merged.doc) })));
         insp = { ...insp, trust: merged.doc };
+        break;
+      }
+      case 'remove-principal': {
+        if (!insp.trust) continue;
+        const cut = removeTrustPrincipal(insp.trust, action.principal);
+        // IAM needs a trust policy: never leave none (the workload identities keep it non-empty).
+        if (!cut.changed || cut.empty) continue;
+        await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(cut.doc) })));
+        insp = { ...insp, trust: cut.doc };
         break;
       }
       case 'put-inline':

@@ -28,6 +28,9 @@ const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput?.('i
 
 async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
   const d = await import('../desired.js');
+  // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).
+  const wasLocal = recorded(ctx)?.localDevPrincipal;
+  const revoke = wasLocal && wasLocal !== local && !ctx.inputs.workloadIdentities.includes(wasLocal) ? [wasLocal] : [];
   const seedArns = d.seedPolicyArns(ctx.inputs.region);
   const before = recorded(ctx)?.attachedPolicies ?? [];
   return {
@@ -38,17 +41,18 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
     inlineDoc: d.permissionsPolicy(ctx.inputs, accountId),
     seedArns,
     attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
+    revoke,
     clusterName: ctx.inputs.clusterName,
   };
 }
 
 /** What init has added to an existing role's trust policy, over all runs (previous ones in state,
  * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
-function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = []): string[] {
+function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
-  // previousOutput: the history survives a change of inputs (e.g. one more workload identity).
+  // recorded(): the history survives a change of inputs (e.g. one more workload identity).
   const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
-  return [...before, ...addedNow.filter((p) => !before.includes(p))];
+  return [...before, ...addedNow.filter((p) => !before.includes(p))].filter((p) => !removedNow.includes(p));
 }
 
 function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], local?: string): Out {
@@ -104,6 +108,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
     );
     const createdByUs = r.created || (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(r.role);
     const addedNow = r.applied.flatMap((a) => (a.kind === 'add-principal' ? [a.principal] : []));
+    const removedNow = r.applied.flatMap((a) => (a.kind === 'remove-principal' ? [a.principal] : []));
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created
       ? `created IAM role ${dr.roleName}`
@@ -111,7 +116,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow), local),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow, removedNow), local),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
       ...(warnings.length ? { warnings } : {}),
     };

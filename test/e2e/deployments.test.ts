@@ -209,6 +209,19 @@ describe('--local-dev', { timeout: 180_000 }, () => {
     expect(trustedBy(cloud.aws.trustPolicy(ROLE))).toEqual([OTHER]);
   });
 
+  it('dropping --local-dev on a later run takes the caller out of the trust policy again', async () => {
+    const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
+    const base = ['init', '--non-interactive', '--project-dir', dir, '--workload-identity', WI_A];
+    const r1 = await runCli([...base, '--local-dev'], { env: cloud.env, cwd: dir });
+    expect(r1.code, r1.stdout + r1.stderr).toBe(0);
+    expect(trustedBy(cloud.aws.trustPolicy(ROLE)).sort()).toEqual([CALLER, WI_A].sort());
+    const r2 = await runCli(base, { env: cloud.env, cwd: dir });
+    expect(r2.code, r2.stdout + r2.stderr).toBe(0);
+    expect(trustedBy(cloud.aws.trustPolicy(ROLE))).toEqual([WI_A]);
+    expect((await readState(dir)).stages['iam-role'].outputs.localDevPrincipal).toBeUndefined();
+    expect(r2.stdout).not.toContain('astro dev restart');
+  });
+
   it('an SSO session (assumed role with a path): the trust policy names the role by its real ARN, path included', async () => {
     const { cloud, dir } = await cloudProject({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: 'token' } });
     const sso = cloud.aws.createRole({
