@@ -84,8 +84,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   const previous: Partial<StageOutputs> = {};
   for (const [id, rec] of Object.entries(records)) if (rec?.outputs !== undefined) (previous as Record<string, unknown>)[id] = rec.outputs;
 
-  // Recorded successes whose inputs changed are stale: drop them (and their outputs) so nothing
-  // downstream trusts them. Fresh ones seed the outputs for --only dependencies.
+  // Recorded successes whose inputs changed are stale: pending again, their outputs kept out of
+  // `outputs` so nothing downstream trusts them. Fresh ones seed the outputs for --only dependencies.
   const hashes = new Map<StageId, string>();
   for (const id of order) {
     const stage = stageMap.get(id)!;

@@ -12,7 +12,7 @@ type Out = StageOutputs['iam-role'];
 
 const ACCOUNT_PLACEHOLDER = '<account-id>';
 
-/** --local-dev's principal: recorded by an earlier run, else worked out from the caller (needs IAM). */
+/** --local-dev's principal, worked out from the caller this run (iam:GetRole for a role's path). */
 async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<string | undefined> {
   if (!ctx.inputs.localDev) return undefined;
   const callerArn = ctx.tryOutput('preflight')?.callerArn;
@@ -129,9 +129,8 @@ export const iamRoleStage: Stage<'iam-role'> = {
       import('../desired.js'),
     ]);
     const accountId = ctx.tryOutput('preflight')?.accountId;
-    // --local-dev: a dry run names the caller without looking its role's path up (read-only, cheap).
-    const caller = ctx.tryOutput('preflight')?.callerArn;
-    const local = ctx.inputs.localDev && caller ? caller.replace(/^arn:([\w-]+):sts::(\d{12}):assumed-role\/([^/]+)\/.*$/, 'arn:$1:iam::$2:role/$3') : undefined;
+    // --local-dev: the caller as run() will name it (GetRole is read-only); unknown without an identity.
+    const local = await localPrincipal(ctx, []).catch(() => undefined);
     const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER, local);
     const { trustWith } = await import('../aws/iam-role.js');
     let trust = JSON.stringify(trustWith(undefined, dr.principals), null, 2);
