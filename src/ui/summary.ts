@@ -29,8 +29,8 @@ export function chainLines(inputs: Inputs, state: State): string[] {
   const localDev = state.stages['iam-role']?.outputs?.localDevPrincipal;
   const mapping = state.stages['identity-mapping']?.outputs?.kind ?? (inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode);
   return [
-    ...inputs.workloadIdentities.map((wi, i) => `${i === 0 ? 'Astro workload identity' : '                    and'}  ${wi}`),
-    ...(localDev ? [`  (--local-dev)    and   ${localDev}`] : []),
+    ...inputs.workloadIdentities.map((wi, i) => `${i === 0 ? 'Astro workload identity' : 'and'.padStart(23)}  ${wi}`),
+    ...(localDev ? [`${'and'.padStart(23)}  ${localDev}  (you, --local-dev)`] : []),
     `  --sts:AssumeRole-->       IAM role ${roleArn}`,
     `  --${mapping}-->  Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`,
     `  --RoleBinding ${roleBindingName(inputs.k8sRole)}-->  Role ${inputs.k8sRole}`,
