@@ -111,8 +111,9 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     DEFAULTS.permissions;
 
   // Flags given on the command line are validated before any prompt, so a typo fails fast.
-  // Repeatable flags: every value is validated; ASTRO_WORKLOAD_IDENTITY may list several (comma or space).
-  const identitiesGiven = unique(raw.workloadIdentity ?? (env.ASTRO_WORKLOAD_IDENTITY ?? '').split(/[\s,]+/).filter(Boolean));
+  // Repeatable flags: every value is validated. ASTRO_WORKLOAD_IDENTITY (which commander hands over
+  // as one value) may list several separated by spaces: an ARN has none (a role name may have ',').
+  const identitiesGiven = unique((raw.workloadIdentity ?? [env.ASTRO_WORKLOAD_IDENTITY ?? '']).flatMap((v) => v.split(/\s+/)).filter(Boolean));
   let deploymentIds = unique(raw.astroDeploymentId ?? []);
   for (const v of identitiesGiven) {
     const problem = validateValue('workloadIdentity', '--workload-identity', v);

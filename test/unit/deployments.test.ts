@@ -132,3 +132,14 @@ describe('picking Deployments interactively from astro deployment list', () => {
     expect(asked).toEqual([['clx1abc2d000008l4ezw5ofno', 'clx9zyx8w000007k3dyv4nemp', 'type'], ['clx1abc2d000008l4ezw5ofno', 'done']]);
   });
 });
+
+describe('several workload identities from the environment', () => {
+  it('ASTRO_WORKLOAD_IDENTITY lists them separated by spaces (commander hands it over as one value)', async () => {
+    const io: Io = { interactive: false, text: () => Promise.reject(new Error('no prompt')), select: () => Promise.reject(new Error('no prompt')), confirm: () => Promise.resolve(true), info: () => undefined, warn: () => undefined };
+    const two = `${WI} arn:aws:iam::123456789012:role/b,c`;
+    for (const raw of [{}, { workloadIdentity: [two] }]) {
+      const { inputs } = await resolveOptions(raw, { HOME: '/nonexistent', ASTRO_WORKLOAD_IDENTITY: two }, io, '/p');
+      expect(inputs.workloadIdentities).toEqual([WI, 'arn:aws:iam::123456789012:role/b,c']);
+    }
+  });
+});
