@@ -2,6 +2,7 @@
 // host, validated inputs and flags, the lazily-loaded clients, and the debug log.
 import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { listDeployments, readWorkloadIdentities } from './airflow/astro-cli.js';
 import { createAwsClients } from './aws/clients.js';
 import type { Services } from './engine/stage.js';
 import { stateDirOf } from './engine/state.js';
@@ -42,7 +43,10 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
   const env: Env = { ...process.env };
   const { out, io } = await createUi(raw, env);
   try {
-    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd());
+    const exec = createExec(env);
+    // Workload identities not given are read from the Deployments with the astro CLI (read-only).
+    const lookup = (ids: readonly string[]) => readWorkloadIdentities(exec, ids);
+    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), lookup, () => listDeployments(exec));
     const projectDir = flags.projectDir;
     const stateDir = stateDirOf(projectDir);
     // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).
@@ -66,7 +70,7 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     if (flags.dryRun && env.AWS_EC2_METADATA_DISABLED === undefined) process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const services: Services = {
       aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}) }),
-      exec: createExec(env),
+      exec,
       io,
     };
     const resumeCommand = ['npx', 'astro-remote-kpo', ...argv.slice(2).filter((a) => a !== '--dry-run')].map(quoteArg).join(' ');

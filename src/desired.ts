@@ -56,11 +56,11 @@ export interface PolicyDocument {
   Statement: Array<Record<string, unknown>>;
 }
 
-/** Trust policy: only the Deployment's workload identity may assume the role. */
-export function trustPolicy(workloadIdentity: string): PolicyDocument {
+/** Trust policy: only the Deployments' workload identities may assume the role. */
+export function trustPolicy(workloadIdentities: readonly string[]): PolicyDocument {
   return {
     Version: '2012-10-17',
-    Statement: [{ Effect: 'Allow', Principal: { AWS: [workloadIdentity] }, Action: 'sts:AssumeRole' }],
+    Statement: [{ Effect: 'Allow', Principal: { AWS: [...workloadIdentities] }, Action: 'sts:AssumeRole' }],
   };
 }
 

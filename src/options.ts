@@ -12,6 +12,8 @@ export interface FlagSpec {
   input?: InputKey;
   /** Environment variable consulted when the flag is absent. */
   env?: string;
+  /** May be given more than once: commander collects the values into an array. */
+  repeatable?: boolean;
 }
 
 export const DEFAULTS = {
@@ -28,7 +30,7 @@ export const DEFAULTS = {
 } as const;
 
 export const INPUT_FLAGS: FlagSpec[] = [
-  { flags: '--workload-identity <arn>', input: 'workloadIdentity', env: 'ASTRO_WORKLOAD_IDENTITY', description: "the Astro Deployment's workload identity role ARN (required)" },
+  { flags: '--workload-identity <arn>', input: 'workloadIdentities', env: 'ASTRO_WORKLOAD_IDENTITY', repeatable: true, description: "an Astro Deployment's workload identity role ARN; repeat for several (default: read from each --astro-deployment-id with the astro CLI)" },
   { flags: '--cluster-name <name>', input: 'clusterName', defaultText: DEFAULTS.clusterName, description: 'EKS cluster to use, created with eksctl if it does not exist' },
   { flags: '--region <region>', input: 'region', defaultText: 'AWS_REGION, the profile\'s region, or us-east-1', description: 'AWS region of the cluster' },
   { flags: '--profile <name>', input: 'profile', env: 'AWS_PROFILE', description: 'AWS profile for credentials' },
@@ -41,7 +43,8 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { flags: '--permissions <set>', input: 'permissions', defaultText: DEFAULTS.permissions, description: "IAM role permissions: scoped (eks:DescribeCluster on this cluster) | seed (the seed README's three managed policies)" },
   { flags: '--conn-id <id>', input: 'connId', defaultText: DEFAULTS.connId, description: 'Airflow connection id' },
   { flags: '--cluster-config <file>', input: 'clusterConfig', description: 'eksctl ClusterConfig to create the cluster with (default: rendered into k8s/cluster.yaml)' },
-  { flags: '--astro-deployment-id <id>', input: 'astroDeploymentId', description: 'also create the connection on this Astro Deployment with the astro CLI' },
+  { flags: '--astro-deployment-id <id>', input: 'astroDeploymentIds', repeatable: true, description: 'an Astro Deployment to trust and to create the connection on with the astro CLI; repeat for several' },
+  { flags: '--local-dev', input: 'localDev', description: 'also trust your own AWS identity and give `astro dev` containers your ~/.aws (read-only), to test locally' },
 ];
 
 export const RUN_FLAGS: FlagSpec[] = [
@@ -59,7 +62,7 @@ export const RUN_FLAGS: FlagSpec[] = [
 
 /** Raw values commander hands back (camelCase of the long flag). */
 export interface RawOptions {
-  workloadIdentity?: string;
+  workloadIdentity?: string[];
   clusterName?: string;
   region?: string;
   profile?: string;
@@ -72,7 +75,8 @@ export interface RawOptions {
   permissions?: string;
   connId?: string;
   clusterConfig?: string;
-  astroDeploymentId?: string;
+  astroDeploymentId?: string[];
+  localDev?: boolean;
   projectDir?: string;
   from?: string;
   only?: string;

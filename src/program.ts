@@ -13,6 +13,7 @@ function addFlags(cmd: Command, specs: FlagSpec[]): Command {
     const opt = new Option(f.flags, f.description);
     if (f.defaultText) opt.default(undefined, f.defaultText);
     if (f.env) opt.env(f.env);
+    if (f.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(opt);
   }
   return cmd;

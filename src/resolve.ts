@@ -51,9 +51,7 @@ const RULE_OF: Partial<Record<keyof Inputs, RuleName>> = {
   k8sRole: 'k8sRole',
   k8sUser: 'k8sUser',
   iamRole: 'iamRole',
-  workloadIdentity: 'workloadIdentity',
   connId: 'connId',
-  astroDeploymentId: 'astroDeploymentId',
 };
 
 function flagOf(key: keyof Inputs): string {
@@ -66,7 +64,35 @@ export interface Resolved {
   flags: RunFlags;
 }
 
-export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string): Promise<Resolved> {
+/** Reads each Deployment's workload identity (the astro CLI); throws PrerequisiteError when it cannot. */
+export type IdentityLookup = (deploymentIds: readonly string[]) => Promise<string[]>;
+/** Interactive only: the Deployments the astro CLI can list, to pick from ([] when it cannot). */
+export type DeploymentLister = () => Promise<ReadonlyArray<{ id: string; name: string }>>;
+
+/** Asks for Deployments one at a time from the list until the user is done; [] to type an ARN. */
+async function pickDeployments(io: Io, listed: ReadonlyArray<{ id: string; name: string }>): Promise<string[]> {
+  const picked: string[] = [];
+  for (;;) {
+    const left = listed.filter((d) => !picked.includes(d.id));
+    if (!left.length) return picked;
+    const done = picked.length ? 'done' : 'type';
+    const choice = await io.select({
+      flag: '--astro-deployment-id',
+      message: picked.length ? `Another Deployment? (picked: ${picked.join(', ')})` : 'Which Astro Deployment should launch pods on this cluster?',
+      choices: [
+        ...left.map((d) => ({ value: d.id, name: `${d.name} (${d.id})` })),
+        { value: done, name: picked.length ? 'done' : "none of these: I'll type a workload identity ARN" },
+      ],
+      default: left[0]!.id,
+    });
+    if (choice === done) return picked;
+    picked.push(choice);
+  }
+}
+
+const unique = (list: readonly string[]) => [...new Set(list)];
+
+export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string, lookup?: IdentityLookup, lister?: DeploymentLister): Promise<Resolved> {
   const problems: string[] = [];
   const check = (key: keyof Inputs, value: string | undefined) => {
     if (value === undefined) return;
@@ -85,8 +111,19 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     DEFAULTS.permissions;
 
   // Flags given on the command line are validated before any prompt, so a typo fails fast.
+  // Repeatable flags: every value is validated. ASTRO_WORKLOAD_IDENTITY (which commander hands over
+  // as one value) may list several separated by spaces: an ARN has none (a role name may have ',').
+  const identitiesGiven = unique((raw.workloadIdentity ?? [env.ASTRO_WORKLOAD_IDENTITY ?? '']).flatMap((v) => v.split(/\s+/)).filter(Boolean));
+  let deploymentIds = unique(raw.astroDeploymentId ?? []);
+  for (const v of identitiesGiven) {
+    const problem = validateValue('workloadIdentity', '--workload-identity', v);
+    if (problem) problems.push(problem);
+  }
+  for (const v of deploymentIds) {
+    const problem = validateValue('astroDeploymentId', '--astro-deployment-id', v);
+    if (problem) problems.push(problem);
+  }
   const given: Partial<Record<keyof Inputs, string | undefined>> = {
-    workloadIdentity: raw.workloadIdentity ?? (env.ASTRO_WORKLOAD_IDENTITY || undefined),
     clusterName: raw.clusterName,
     region: raw.region,
     profile,
@@ -96,7 +133,6 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     k8sUser: raw.k8sUser,
     iamRole: raw.iamRole,
     connId: raw.connId,
-    astroDeploymentId: raw.astroDeploymentId,
   };
   for (const [k, v] of Object.entries(given)) check(k as keyof Inputs, v);
   if (raw.from !== undefined && raw.only !== undefined) problems.push('--from and --only cannot be used together: pick one.');
@@ -104,21 +140,28 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
   if (problems.length) throw new UsageError(problems.join('\n'));
 
-  // Required values: prompt for them interactively, or list every missing flag at once.
-  let workloadIdentity = given.workloadIdentity;
-  if (!workloadIdentity) {
+  // Required: at least one workload identity. Given ones win; else each Deployment's is read with
+  // the astro CLI (after every other value is known good); else prompt, or name the flags.
+  let workloadIdentities = identitiesGiven;
+  // Interactive, nothing given, astro logged in: offer its Deployments (their identities are read next).
+  if (!workloadIdentities.length && !deploymentIds.length && io.interactive && lister) {
+    const listed = await lister();
+    if (listed.length) deploymentIds = await pickDeployments(io, listed);
+  }
+  if (!workloadIdentities.length && deploymentIds.length && lookup) workloadIdentities = unique(await lookup(deploymentIds));
+  if (!workloadIdentities.length) {
     if (!io.interactive) {
       throw new UsageError(
-        'Missing required value: --workload-identity <arn> (or ASTRO_WORKLOAD_IDENTITY).',
+        'Missing required value: --workload-identity <arn> (or ASTRO_WORKLOAD_IDENTITY), or --astro-deployment-id <id> to read it with the astro CLI.',
         "Find it in the Astro UI: Deployment → Details → Workload Identity. Example: --workload-identity arn:aws:iam::123456789012:role/astro-dep-abc123",
       );
     }
-    workloadIdentity = await io.text({
+    const answer = await io.text({
       flag: '--workload-identity',
       message: "Astro Deployment's workload identity (IAM role ARN)",
       validate: (v) => validateValue('workloadIdentity', '--workload-identity', v.trim()),
     });
-    workloadIdentity = workloadIdentity.trim();
+    workloadIdentities = [answer.trim()];
   }
   const ask = async (key: 'clusterName' | 'region', message: string, def: string) => {
     // A dry run only shows the plan: it asks for nothing that has a default.
@@ -128,7 +171,6 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   };
   const clusterName = await ask('clusterName', 'EKS cluster name (created if it does not exist)', DEFAULTS.clusterName);
   const region = await ask('region', 'AWS region', regionDefault);
-  check('workloadIdentity', workloadIdentity);
   check('region', region);
   if (problems.length) throw new UsageError(problems.join('\n'));
 
@@ -139,14 +181,15 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     k8sRole: given.k8sRole ?? DEFAULTS.k8sRole,
     k8sUser: given.k8sUser ?? DEFAULTS.k8sUser,
     iamRole: given.iamRole ?? DEFAULTS.iamRole,
-    workloadIdentity,
+    workloadIdentities,
     authMode,
     permissions,
     connId: given.connId ?? DEFAULTS.connId,
     ...(profile ? { profile } : {}),
     ...(raw.kubeContext ? { kubeContext: raw.kubeContext } : {}),
     ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : {}),
-    ...(raw.astroDeploymentId ? { astroDeploymentId: raw.astroDeploymentId } : {}),
+    astroDeploymentIds: deploymentIds,
+    localDev: Boolean(raw.localDev),
   };
   const flags: RunFlags = {
     projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),

@@ -34,12 +34,17 @@ export interface Inputs {
   k8sRole: string;
   k8sUser: string;
   iamRole: string;
-  workloadIdentity: string;
+  /** Every principal the role trusts for Airflow: given with --workload-identity, or read from
+   * each --astro-deployment-id with the astro CLI. At least one. */
+  workloadIdentities: string[];
   authMode: AuthModeFlag;
   permissions: PermissionsFlag;
   connId: string;
   clusterConfig?: string;
-  astroDeploymentId?: string;
+  /** Astro Deployments that get the connection (stage 13). Possibly empty. */
+  astroDeploymentIds: string[];
+  /** --local-dev: also trust the caller's own identity so `astro dev` containers can assume the role. */
+  localDev: boolean;
 }
 export type InputKey = keyof Inputs;
 
@@ -78,6 +83,8 @@ export interface StageOutputs {
     /** Principals init added to the trust policy of a role it did not create: destroy takes
      * out exactly these. Absent when none (or when the role is ours: destroy deletes it all). */
     trustPrincipalsAdded?: string[];
+    /** --local-dev: the caller's own principal (IAM role or user) the trust policy names. */
+    localDevPrincipal?: string;
   };
   'role-arn': { roleArn: string; mappingArn: string };
   'identity-mapping': {
@@ -100,7 +107,13 @@ export interface StageOutputs {
     /** The apache-airflow-providers-amazon floor in requirements.txt (src/airflow/provider-floor.ts). */
     providerFloor?: ProviderFloorOutput;
   };
-  'deployment-connection': { ran: boolean; command: string };
+  'deployment-connection': {
+    ran: boolean;
+    /** The create command as printed (paste-safe). */
+    command: string;
+    /** Deployments the connection was created or updated on by this tool. */
+    deployments?: string[];
+  };
 }
 
 export interface ProviderFloorOutput {

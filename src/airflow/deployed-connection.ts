@@ -5,8 +5,10 @@
 import { partitionOf } from '../desired.js';
 import { connExtra, type AwsConnection } from './settings-file.js';
 
-/** Placeholder printed when no --astro-deployment-id was given. */
-export const DEPLOYMENT_ID_PLACEHOLDER = '<deployment-id>';
+/** Printed when no --astro-deployment-id was given: a shell variable set on its own line, so every
+ * command line stays paste-safe (a raw `<deployment-id>` is a redirection to bash). */
+export const DEPLOYMENT_ID_VAR = '"$DEPLOYMENT_ID"';
+export const DEPLOYMENT_ID_LINE = 'DEPLOYMENT_ID=your-deployment-id    # the id from `astro deployment list`';
 
 /** For a dry run without a recorded role ARN: the ARN follows from the account and role name. */
 export function guessRoleArn(region: string, iamRole: string, accountId: string | undefined): string {
@@ -27,10 +29,17 @@ export function astroConnectionArgs(verb: 'create' | 'update', deploymentId: str
   return ['deployment', 'connection', verb, '--deployment-id', deploymentId, '--conn-id', c.connId, '--conn-type', 'aws', '--extra', extraJson(c)];
 }
 
-/** The ready-to-paste command line. The placeholder id is left unquoted so it reads as one. */
+/** The ready-to-paste command line; without an id it reads "$DEPLOYMENT_ID" (see DEPLOYMENT_ID_LINE). */
 export function astroConnectionCommand(deploymentId: string | undefined, c: AwsConnection, verb: 'create' | 'update' = 'create'): string {
-  const args = astroConnectionArgs(verb, deploymentId ?? DEPLOYMENT_ID_PLACEHOLDER, c);
-  return ['astro', ...args.map((a) => (a === DEPLOYMENT_ID_PLACEHOLDER ? a : shellQuote(a)))].join(' ');
+  const args = astroConnectionArgs(verb, deploymentId ?? DEPLOYMENT_ID_VAR, c);
+  return ['astro', ...args.map((a) => (a === DEPLOYMENT_ID_VAR ? a : shellQuote(a)))].join(' ');
+}
+
+/** The environment-variable route, ready to run: a secret Deployment variable (astro-cli splits
+ * KEY=VALUE at the first '=', so the JSON value may contain any character). */
+export function astroVariableCommand(deploymentId: string | undefined, c: AwsConnection): string {
+  const id = deploymentId ? shellQuote(deploymentId) : DEPLOYMENT_ID_VAR;
+  return `astro deployment variable create --deployment-id ${id} --secret ${connEnvVarLine(c)}`;
 }
 
 /** Airflow looks a connection up as AIRFLOW_CONN_ + the conn id upper-cased. */
@@ -48,16 +57,19 @@ export function connEnvVarLine(c: AwsConnection): string {
   return `${connEnvVarName(c.connId)}=${shellQuote(airflowConnJson(c))}`;
 }
 
-/** The lines the connection stage prints for the deployed Deployment. */
-export function deployedConnectionLines(deploymentId: string | undefined, c: AwsConnection): string[] {
+/** The lines the connection stage prints for the deployed Deployment(s): every line paste-safe. */
+export function deployedConnectionLines(deploymentIds: readonly string[], c: AwsConnection): string[] {
+  const ids: (string | undefined)[] = deploymentIds.length ? [...deploymentIds] : [undefined];
   const lines = [
-    `${c.connId} is in airflow_settings.yaml, which only \`astro dev\` reads. For the deployed Deployment, use one of:`,
-    `  ${astroConnectionCommand(deploymentId, c)}`,
-    `  ${connEnvVarLine(c)}    (a Deployment environment variable; mark it secret)`,
+    `${c.connId} is in airflow_settings.yaml, which only \`astro dev\` reads. For the deployed Deployment${ids.length > 1 ? 's' : ''}, run (stage 13 does it for each --astro-deployment-id):`,
+    ...(deploymentIds.length ? [] : [`  ${DEPLOYMENT_ID_LINE}`]),
+    ...ids.map((id) => `  ${astroConnectionCommand(id, c)}`),
+    '  or, as a secret Deployment environment variable instead:',
+    ...ids.map((id) => `  ${astroVariableCommand(id, c)}`),
   ];
   // Names with '-' or '.' are fine for Airflow but cannot be exported from a POSIX shell.
   if (!/^[A-Z_][A-Z0-9_]*$/.test(connEnvVarName(c.connId))) {
-    lines.push(`  note: ${connEnvVarName(c.connId)} is not a valid shell variable name; set it in the Astro UI (Environment Variables) instead.`);
+    lines.push(`  note: ${connEnvVarName(c.connId)} has '-' or '.': Airflow reads it, but a POSIX shell cannot export it (the astro command above is fine).`);
   }
   return lines;
 }

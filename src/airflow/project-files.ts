@@ -56,7 +56,7 @@ export async function desiredProjectFiles(inputs: Inputs, accountId: string, clu
       path: 'k8s/role-binding.yaml',
       content: manifest(`The RoleBinding of that Role to the user ${inputs.k8sUser} the IAM role maps to`, 'role-binding.yaml', roleBindingObject(inputs)),
     },
-    { path: 'k8s/iam-assume-role-policy.json', content: json(trustPolicy(inputs.workloadIdentity)) },
+    { path: 'k8s/iam-assume-role-policy.json', content: json(trustPolicy(inputs.workloadIdentities)) },
   ];
   // --permissions seed attaches the seed's managed policies instead of this inline one.
   if (inputs.permissions === 'scoped') files.push({ path: 'k8s/iam-permissions-policy.json', content: json(permissionsPolicy(inputs, accountId)) });

@@ -4,11 +4,14 @@ import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { IAM_TAGS, MANAGED_BY, type PolicyDocument } from '../desired.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
-import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
 
 export interface DesiredRole {
   roleName: string;
-  workloadIdentity: string;
+  /** Every principal the trust policy must name (workload identities, and the caller with --local-dev). */
+  principals: readonly string[];
+  /** Principals an earlier run added that must go now (the caller, after --local-dev is dropped). */
+  revoke?: readonly string[];
   mode: 'scoped' | 'seed';
   inlineName: string;
   inlineDoc: PolicyDocument;
@@ -29,7 +32,8 @@ export interface RoleInspection {
 
 export type RoleAction =
   | { kind: 'create-role' }
-  | { kind: 'add-principal' }
+  | { kind: 'add-principal'; principal: string }
+  | { kind: 'remove-principal'; principal: string }
   | { kind: 'put-inline' }
   | { kind: 'delete-inline' }
   | { kind: 'attach'; arn: string }
@@ -38,9 +42,11 @@ export type RoleAction =
 export function describeAction(a: RoleAction, d: DesiredRole): string {
   switch (a.kind) {
     case 'create-role':
-      return `create IAM role ${d.roleName} (trust: ${d.workloadIdentity}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
+      return `create IAM role ${d.roleName} (trust: ${d.principals.join(', ')}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
     case 'add-principal':
-      return `add ${d.workloadIdentity} to the trust policy of ${d.roleName} (other principals kept)`;
+      return `add ${a.principal} to the trust policy of ${d.roleName} (other principals kept)`;
+    case 'remove-principal':
+      return `remove ${a.principal} from the trust policy of ${d.roleName} (added by an earlier --local-dev run)`;
     case 'put-inline':
       return `put inline policy ${d.inlineName} on ${d.roleName}`;
     case 'delete-inline':
@@ -110,7 +116,8 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
     ];
   }
   const out: RoleAction[] = [];
-  if (!trustIncludes(i.trust, d.workloadIdentity)) out.push({ kind: 'add-principal' });
+  for (const principal of d.principals) if (!trustIncludes(i.trust, principal)) out.push({ kind: 'add-principal', principal });
+  for (const principal of d.revoke ?? []) if (!d.principals.includes(principal) && trustIncludes(i.trust, principal)) out.push({ kind: 'remove-principal', principal });
   const attached = new Set(i.attached ?? []);
   if (d.mode === 'scoped') {
     if (!i.inline || !jsonEqual(i.inline, d.inlineDoc)) out.push({ kind: 'put-inline' });
@@ -119,6 +126,14 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
     for (const arn of d.seedArns) if (!attached.has(arn)) out.push({ kind: 'attach', arn });
     if (i.inline) out.push({ kind: 'delete-inline' });
   }
+  return out;
+}
+
+/** `doc` with every principal in it (others kept); a new document when there is none. */
+export function trustWith(doc: LoosePolicy | undefined, principals: readonly string[]): LoosePolicy {
+  let out = doc;
+  for (const p of principals) out = mergeTrustPrincipal(out, p).doc;
+  if (!out) throw new Error('internal: a trust policy needs at least one principal');
   return out;
 }
 
@@ -162,7 +177,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
         iam.send(
           new sdk.CreateRoleCommand({
             RoleName: d.roleName,
-            AssumeRolePolicyDocument: JSON.stringify(mergeTrustPrincipal(undefined, d.workloadIdentity).doc),
+            AssumeRolePolicyDocument: JSON.stringify(trustWith(undefined, d.principals)),
             Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
             Tags: IAM_TAGS.map((t) => ({ Key: t.Key, Value: t.Value })),
           }),
@@ -188,9 +203,20 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
       case 'create-role':
         break;
       case 'add-principal': {
-        const merged = mergeTrustPrincipal(insp.trust, d.workloadIdentity);
+        // One update per principal, each on the document as it now is: the earlier ones stay.
+        const merged = mergeTrustPrincipal(insp.trust, action.principal);
         if (!merged.changed) continue;
         await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(merged.doc) })));
+        insp = { ...insp, trust: merged.doc };
+        break;
+      }
+      case 'remove-principal': {
+        if (!insp.trust) continue;
+        const cut = removeTrustPrincipal(insp.trust, action.principal);
+        // IAM needs a trust policy: never leave none (the workload identities keep it non-empty).
+        if (!cut.changed || cut.empty) continue;
+        await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(cut.doc) })));
+        insp = { ...insp, trust: cut.doc };
         break;
       }
       case 'put-inline':

@@ -7,7 +7,7 @@ import { makeStageContext, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import { allStages } from '../stages/index.js';
-import { chainLines, jsonStages, renderPlan } from '../ui/summary.js';
+import { chainLines, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
 
 export async function initCommand(raw: RawOptions): Promise<number> {
   const rc = await buildRunContext(raw);
@@ -50,13 +50,13 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       rc.debug(`init ${JSON.stringify(inputs)}`);
       const outcome = await runStages({ ...base, state, save: () => saveState(rc.projectDir, state) });
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(state) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(state), ...(outcome.ok ? { nextSteps: nextStepLines(inputs, state) } : {}) }, null, 2)}\n`);
       } else if (outcome.ok) {
         out.line('');
         out.line(out.chalk.green.bold('Done. The authorization chain:'));
         for (const l of chainLines(inputs, state)) out.line(`  ${l}`);
         out.line('');
-        out.line('Next: run `astro dev start` and trigger the test_eks_connectivity DAG, then remote_kpo.');
+        for (const l of nextStepLines(inputs, state)) out.line(l);
       } else {
         out.line('');
         out.line(out.chalk.red(`Failed: ${outcome.failed.join(', ')}. State is saved in ${rc.stateDir}.`));

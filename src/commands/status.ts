@@ -4,6 +4,7 @@ import { createUi } from '../context.js';
 import { EXIT } from '../errors.js';
 import { loadState, stateFileOf, type StageRecord } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
+import { initCommand } from '../ui/next-steps.js';
 import { STAGE_IDS } from '../types.js';
 import { formatDuration, stageLabel } from '../ui/output.js';
 import { chainLines, jsonStages } from '../ui/summary.js';
@@ -17,13 +18,13 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
     const file = stateFileOf(projectDir);
     if (!state) {
       if (raw.json) process.stdout.write(`${JSON.stringify({ command: 'status', state: null, file, next: 'astro-remote-kpo init' }, null, 2)}\n`);
-      else out.line(`No state in ${file}: nothing has been set up from this project yet.\nNext: npx astro-remote-kpo init --workload-identity <arn>  (add --dry-run to see the plan)`);
+      else out.line(`No state in ${file}: nothing has been set up from this project yet.\nNext: npx astro-remote-kpo init --astro-deployment-id YOUR_DEPLOYMENT_ID  (or --workload-identity ROLE_ARN; add --dry-run to see the plan)`);
       return EXIT.ok;
     }
     const stages = jsonStages(state);
     const pending = stages.filter((s) => s.status !== 'done' && s.status !== 'skipped');
     const next = pending.length
-      ? `npx astro-remote-kpo init  (resumes at ${pending[0]!.id})`
+      ? `${state.inputs ? initCommand(state.inputs) : 'npx astro-remote-kpo init'}  (resumes at ${pending[0]!.id})`
       : 'npx astro-remote-kpo verify  (everything is recorded as done; check it live)';
     if (raw.json) {
       process.stdout.write(`${JSON.stringify({ command: 'status', file, updatedAt: state.updatedAt, inputs: state.inputs ?? null, stages, next }, null, 2)}\n`);

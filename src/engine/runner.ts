@@ -44,6 +44,7 @@ export function makeStageContext(
   o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
   outputs: Partial<StageOutputs>,
   onProgress: (text: string) => void,
+  previous: Partial<StageOutputs> = outputs,
 ): StageContext {
   return {
     inputs: o.inputs,
@@ -66,6 +67,7 @@ export function makeStageContext(
       return v;
     },
     tryOutput: (id) => outputs[id],
+    previousOutput: (id) => outputs[id] ?? previous[id],
     progress: onProgress,
     debug: o.debug,
   };
@@ -78,9 +80,12 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   const modes = selectModes(o.stages, { from: o.flags.from, only: o.flags.only });
   const outputs: Partial<StageOutputs> = {};
   const records = o.state.stages as Partial<Record<StageId, StageRecord>>;
+  // Every recorded output, stale or not: ownership history a re-run must carry forward.
+  const previous: Partial<StageOutputs> = {};
+  for (const [id, rec] of Object.entries(records)) if (rec?.outputs !== undefined) (previous as Record<string, unknown>)[id] = rec.outputs;
 
-  // Recorded successes whose inputs changed are stale: drop them (and their outputs) so nothing
-  // downstream trusts them. Fresh ones seed the outputs for --only dependencies.
+  // Recorded successes whose inputs changed are stale: pending again, their outputs kept out of
+  // `outputs` so nothing downstream trusts them. Fresh ones seed the outputs for --only dependencies.
   const hashes = new Map<StageId, string>();
   for (const id of order) {
     const stage = stageMap.get(id)!;
@@ -90,7 +95,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     if (!rec) continue;
     const staleNeed = stage.needs.some((n) => records[n]?.status === 'pending' && records[n]?.reason?.startsWith('inputs changed'));
     if ((rec.status === 'done' || rec.status === 'skipped') && (rec.inputsHash !== h || staleNeed)) {
-      records[id] = { status: 'pending', reason: 'inputs changed since it last ran' };
+      // The outputs stay on the record (not in `outputs`): destroy and the next run still see what was made.
+      records[id] = { status: 'pending', reason: 'inputs changed since it last ran', ...(rec.outputs !== undefined ? { outputs: rec.outputs } : {}) };
     } else if (rec.status === 'done' || rec.status === 'skipped') {
       if (rec.outputs !== undefined) (outputs as Record<string, unknown>)[id] = rec.outputs;
     }
@@ -113,8 +119,10 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   const execute = async (stage: AnyStage, mode: Mode) => {
     const started = now();
-    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text));
-    const base: StageRecord = { status: 'running', startedAt: started.toISOString() };
+    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), previous);
+    // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
+    const kept = previous[stage.id];
+    const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...(kept !== undefined ? { outputs: kept } : {}) };
     records[stage.id] = base;
     o.reporter.stageStart(stage);
     await save();
@@ -147,14 +155,14 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
     } catch (err) {
       if (o.signal.aborted) {
-        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' } });
+        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, ...(kept !== undefined ? { outputs: kept } : {}) });
         throw new InterruptedError();
       }
       const k = err instanceof KpoError ? err : undefined;
       o.debug(`stage ${stage.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       failed.push(stage.id);
       firstError ??= k ?? new KpoError(errorMessage(err), 1);
-      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint } });
+      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint }, ...(kept !== undefined ? { outputs: kept } : {}) });
     }
   };
 

@@ -42,6 +42,9 @@ export interface StageContext {
   /** Outputs of a stage that completed in this run or a previous one; throws if none. */
   output<K extends StageId>(id: K): StageOutputs[K];
   tryOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
+  /** What a stage last recorded even when its inputs changed since (so tryOutput has none): for
+   * ownership history only (e.g. the principals init added to a role), never as a result. */
+  previousOutput?<K extends StageId>(id: K): StageOutputs[K] | undefined;
   /** Live status text under the stage's spinner (e.g. eksctl's latest line). */
   progress(text: string): void;
   /** A line for the debug log file only. */

@@ -77,7 +77,21 @@ export async function loadState(projectDir: string): Promise<State | undefined> 
     const rec = (s.stages as Record<string, StageRecord>)[key];
     if (!rec || typeof rec !== 'object' || typeof rec.status !== 'string') throw corrupt(file, `stage ${key} has no status`);
   }
+  if (s.inputs) s.inputs = migrateInputs(s.inputs);
   return s as State;
+}
+
+/** State written before several Deployments were supported had one `workloadIdentity` and one
+ * optional `astroDeploymentId`: read them as one-element lists. */
+export function migrateInputs(recorded: Inputs): Inputs {
+  const old = recorded as Inputs & { workloadIdentity?: unknown; astroDeploymentId?: unknown };
+  const { workloadIdentity, astroDeploymentId, ...rest } = old;
+  return {
+    ...rest,
+    workloadIdentities: Array.isArray(rest.workloadIdentities) ? rest.workloadIdentities : typeof workloadIdentity === 'string' ? [workloadIdentity] : [],
+    astroDeploymentIds: Array.isArray(rest.astroDeploymentIds) ? rest.astroDeploymentIds : typeof astroDeploymentId === 'string' ? [astroDeploymentId] : [],
+    localDev: rest.localDev === true,
+  };
 }
 
 /** Atomic write: a sibling temp file, fsync'd by writeFile's close, then rename over the old one. */
@@ -98,9 +112,19 @@ export async function saveState(projectDir: string, state: State): Promise<void>
   await writeFileAtomic(stateFileOf(projectDir), `${JSON.stringify(state, null, 2)}\n`);
 }
 
+/** The hash entry of one input, spelled as the previous version did for the same meaning (one
+ * workloadIdentity, an optional astroDeploymentId, no localDev), so upgrading leaves stages done. */
+function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefined): Array<[string, unknown]> {
+  if (key === 'localDev') return value ? [[key, value]] : [];
+  if ((key === 'workloadIdentities' || key === 'astroDeploymentIds') && Array.isArray(value) && value.length <= 1) {
+    return [[key === 'workloadIdentities' ? 'workloadIdentity' : 'astroDeploymentId', value[0] ?? null]];
+  }
+  return [[key, value ?? null]];
+}
+
 /** Stable hash of the named inputs: a stage's record is stale when this changes. */
 export async function hashInputs(inputs: Inputs, keys: readonly (keyof Inputs)[]): Promise<string> {
   const { createHash } = await import('node:crypto');
-  const picked = [...keys].sort().map((k) => [k, inputs[k] ?? null]);
+  const picked = keys.flatMap((k) => legacyHashEntry(k, inputs[k])).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16);
 }

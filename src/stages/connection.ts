@@ -22,11 +22,6 @@ function connection(ctx: StageContext, roleArn: string) {
   return { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
 }
 
-async function printDeployedForms(ctx: StageContext, roleArn: string): Promise<void> {
-  const { deployedConnectionLines } = await lib();
-  for (const line of deployedConnectionLines(ctx.inputs.astroDeploymentId, connection(ctx, roleArn))) ctx.io.info(line);
-}
-
 export const connectionStage: Stage<'connection'> = {
   id: 'connection',
   title: 'Airflow connection in airflow_settings.yaml',
@@ -50,7 +45,7 @@ export const connectionStage: Stage<'connection'> = {
     if (!entry) return { done: false, reason: `no ${ctx.inputs.connId} entry in ${FILE_NAME}` };
     const diffs = entryDifferences(entry, connection(ctx, roleArn));
     if (diffs.length) return { done: false, reason: `${ctx.inputs.connId} differs in ${diffs.join(', ')}` };
-    await printDeployedForms(ctx, roleArn);
+    // The commands for the deployed Deployment(s) are in init's closing next steps, filled in.
     const outputs: Outputs = { file, connId: ctx.inputs.connId, created: ctx.tryOutput('connection')?.created ?? false };
     return { done: true, reason: `${ctx.inputs.connId} in ${FILE_NAME} is up to date`, outputs };
   },
@@ -66,7 +61,6 @@ export const connectionStage: Stage<'connection'> = {
       if (!entry || entryDifferences(entry, conn).length) throw new Error(`internal: the edited ${FILE_NAME} does not hold the expected ${conn.connId} entry`);
       await writeTextAtomic(file, result.text);
     }
-    await printDeployedForms(ctx, conn.roleArn);
     const summary = {
       'create-file': `created ${FILE_NAME} with connection ${conn.connId}`,
       add: `added connection ${conn.connId} to ${FILE_NAME}`,
@@ -91,7 +85,7 @@ export const connectionStage: Stage<'connection'> = {
       update: `update connection ${conn.connId} in ${file} (${result.fields.join(', ')})`,
       none: `exists: connection ${conn.connId} in ${file} (skip)`,
     }[result.action];
-    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentId, conn)].join('\n');
+    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentIds, conn)].join('\n');
     return {
       items: [{ action, details, ...(account || known ? {} : { unknown: 'the AWS account id (no credentials): the role ARN shown is a placeholder' }) }],
       outputs: { file, connId: conn.connId, created: result.action === 'create-file' || result.action === 'add' },

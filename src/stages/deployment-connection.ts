@@ -1,6 +1,6 @@
-// Stage 13: the same connection on the deployed Astro Deployment (airflow_settings.yaml only
-// serves `astro dev`). Runs `astro deployment connection create` only when --astro-deployment-id
-// is given and the astro CLI is on PATH; otherwise it is skipped with the command to run.
+// Stage 13: the same connection on every given Astro Deployment (airflow_settings.yaml only
+// serves `astro dev`). Runs `astro deployment connection create` (update when it exists) for each
+// --astro-deployment-id when the astro CLI is on PATH; otherwise it is skipped with the commands.
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 import type { StageOutputs, StageResult } from '../types.js';
@@ -9,18 +9,18 @@ type Outputs = StageOutputs['deployment-connection'];
 
 const lib = () => import('../airflow/deployed-connection.js');
 
-async function describe(ctx: StageContext) {
+async function describe(ctx: StageContext, roleArn = ctx.output('role-arn').roleArn) {
   const { astroConnectionCommand } = await lib();
-  const conn = { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn: ctx.output('role-arn').roleArn };
-  return { conn, command: astroConnectionCommand(ctx.inputs.astroDeploymentId, conn) };
+  const conn = { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
+  // One command line recorded: the template with "$DEPLOYMENT_ID" (the ids are in `deployments`).
+  return { conn, command: astroConnectionCommand(undefined, conn) };
 }
 
 /** Why the stage does not run astro, or undefined when it can. */
-async function skipReason(ctx: StageContext, command: string): Promise<string | undefined> {
-  // The connection stage (always before this one) has just printed the command with the other
-  // ways to set it; saying it again here would print it twice. `command` stays in the outputs.
-  if (!ctx.inputs.astroDeploymentId) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command printed above)';
-  if (!(await ctx.exec.which('astro'))) return `astro CLI not found — run: ${command}`;
+async function skipReason(ctx: StageContext): Promise<string | undefined> {
+  // The commands are printed once, filled in, in init's closing next steps (and in the plan).
+  if (!ctx.inputs.astroDeploymentIds.length) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command in the next steps)';
+  if (!(await ctx.exec.which('astro'))) return 'astro CLI not found — run the astro commands in the next steps';
   return undefined;
 }
 
@@ -30,63 +30,72 @@ function tail(output: string, lines = 8): string {
 
 export const deploymentConnectionStage: Stage<'deployment-connection'> = {
   id: 'deployment-connection',
-  title: 'Connection on the deployed Astro Deployment',
+  title: 'Connection on the deployed Astro Deployment(s)',
   needs: ['connection'],
-  inputs: ['astroDeploymentId', 'connId', 'region', 'iamRole'],
+  inputs: ['astroDeploymentIds', 'connId', 'region', 'iamRole'],
 
   async check(ctx) {
     const { command } = await describe(ctx);
-    const reason = await skipReason(ctx, command);
+    const reason = await skipReason(ctx);
     if (reason) return { done: true, reason, outputs: { ran: false, command } };
-    // The astro CLI cannot show a connection's extra, so "done" means: we ran this exact command.
+    // The astro CLI cannot show a connection's extra, so "done" means: we ran this exact command
+    // on every Deployment asked for.
     const previous = ctx.tryOutput('deployment-connection');
-    if (previous?.ran && previous.command === command) {
-      return { done: true, reason: `connection ${ctx.inputs.connId} was created on Deployment ${ctx.inputs.astroDeploymentId} by an earlier run`, outputs: previous };
+    const ids = ctx.inputs.astroDeploymentIds;
+    if (previous?.ran && previous.command === command && ids.every((id) => previous.deployments?.includes(id))) {
+      return { done: true, reason: `connection ${ctx.inputs.connId} was set on Deployment ${ids.join(', ')} by an earlier run`, outputs: previous };
     }
-    return { done: false, reason: 'not created on the Deployment yet' };
+    return { done: false, reason: 'not set on the Deployment(s) yet' };
   },
 
   async run(ctx): Promise<StageResult<Outputs>> {
     const { conn, command } = await describe(ctx);
-    const reason = await skipReason(ctx, command);
+    const reason = await skipReason(ctx);
     const astro = await ctx.exec.which('astro');
-    if (reason || !astro || !ctx.inputs.astroDeploymentId) return { outputs: { ran: false, command }, summary: `skipped: ${reason}` };
-    const { astroConnectionArgs } = await lib();
-    const exec = (verb: 'create' | 'update') =>
-      ctx.exec.run(astro, astroConnectionArgs(verb, ctx.inputs.astroDeploymentId!, conn), {
+    if (reason || !astro) return { outputs: { ran: false, command }, summary: `skipped: ${reason ?? 'astro CLI not found'}` };
+    const { astroConnectionArgs, astroConnectionCommand } = await lib();
+    const exec = (verb: 'create' | 'update', id: string) =>
+      ctx.exec.run(astro, astroConnectionArgs(verb, id, conn), {
         signal: ctx.signal,
         onLine: (line) => {
           ctx.debug(`astro: ${line}`);
           ctx.progress(line);
         },
       });
-    ctx.progress(`astro deployment connection create --conn-id ${conn.connId}`);
-    let result = await exec('create');
-    let verb = 'created';
-    // Airflow's API answers 409 for an existing connection id: update it instead (re-runs stay safe).
-    if (result.exitCode !== 0 && /already exists|409|conflict/i.test(result.output)) {
-      ctx.progress(`astro deployment connection update --conn-id ${conn.connId}`);
-      result = await exec('update');
-      verb = 'updated';
+    const done: string[] = [];
+    const what: string[] = [];
+    for (const id of ctx.inputs.astroDeploymentIds) {
+      ctx.progress(`astro deployment connection create --deployment-id ${id} --conn-id ${conn.connId}`);
+      let result = await exec('create', id);
+      let verb: 'create' | 'update' = 'create';
+      // Older astro CLIs fail on an existing connection id (Airflow answers 409): update it instead.
+      if (result.exitCode !== 0 && /already exists|409|conflict/i.test(result.output)) {
+        ctx.progress(`astro deployment connection update --deployment-id ${id} --conn-id ${conn.connId}`);
+        result = await exec('update', id);
+        verb = 'update';
+      }
+      if (result.exitCode !== 0) {
+        throw new StageFailedError(
+          `astro deployment connection ${verb} on Deployment ${id} failed (exit ${result.exitCode}):\n${tail(result.output)}`,
+          `Check \`astro login\` and the Deployment id (astro deployment list), then resume; or run it yourself:\n  ${astroConnectionCommand(id, conn)}${done.length ? `\n(already set on ${done.join(', ')})` : ''}`,
+        );
+      }
+      done.push(id);
+      what.push(`${verb === 'create' ? 'created' : 'updated'} on ${id}`);
     }
-    if (result.exitCode !== 0) {
-      throw new StageFailedError(
-        `astro deployment connection ${verb === 'created' ? 'create' : 'update'} failed (exit ${result.exitCode}):\n${tail(result.output)}`,
-        `Check \`astro login\` and the Deployment id, then resume; or run it yourself:\n  ${command}`,
-      );
-    }
-    return { outputs: { ran: true, command }, summary: `${verb} connection ${conn.connId} on Deployment ${ctx.inputs.astroDeploymentId}` };
+    return { outputs: { ran: true, command, deployments: done }, summary: `connection ${conn.connId}: ${what.join(', ')}` };
   },
 
   async plan(ctx) {
     const { astroConnectionCommand, guessRoleArn } = await lib();
     const roleArn = ctx.tryOutput('role-arn')?.roleArn ?? guessRoleArn(ctx.inputs.region, ctx.inputs.iamRole, ctx.tryOutput('preflight')?.accountId);
-    const command = astroConnectionCommand(ctx.inputs.astroDeploymentId, { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn });
-    const reason = await skipReason(ctx, command);
-    // Without an id the connection stage's plan (above) already shows the command.
-    const item = reason
-      ? { action: `skip: ${reason.split(' — ')[0]!}`, ...(ctx.inputs.astroDeploymentId ? { details: command } : {}) }
-      : { action: `run: ${command}` };
-    return { items: [item], outputs: { ran: false, command } };
+    const { conn, command } = await describe(ctx, roleArn);
+    const reason = await skipReason(ctx);
+    const commands = ctx.inputs.astroDeploymentIds.map((id) => astroConnectionCommand(id, conn));
+    // Without an id the connection stage's plan (above) already shows the commands.
+    const items = reason
+      ? [{ action: `skip: ${reason.split(' — ')[0]!}`, ...(commands.length ? { details: commands.join('\n') } : {}) }]
+      : commands.map((c) => ({ action: `run: ${c}` }));
+    return { items, outputs: { ran: false, command } };
   },
 };

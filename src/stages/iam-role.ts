@@ -1,7 +1,9 @@
-// Stage 5: the IAM role the Deployment's workload identity assumes. Trust: the workload identity
-// (added to, never replacing, whatever principals an existing role has). Permissions: one inline
+// Stage 5: the IAM role the Deployments' workload identities assume. Trust: every workload
+// identity, and with --local-dev the caller's own role or user (added to, never replacing,
+// whatever principals an existing role has). Permissions: one inline
 // policy allowing eks:DescribeCluster on this cluster (scoped, default) or the seed's three
 // managed policies (seed). Only what is missing is changed.
+import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
@@ -10,37 +12,57 @@ type Out = StageOutputs['iam-role'];
 
 const ACCOUNT_PLACEHOLDER = '<account-id>';
 
-async function desired(ctx: StageContext, accountId: string): Promise<DesiredRole> {
+/** --local-dev's principal, worked out from the caller this run (iam:GetRole for a role's path). */
+async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<string | undefined> {
+  if (!ctx.inputs.localDev) return undefined;
+  const callerArn = ctx.tryOutput('preflight')?.callerArn;
+  if (!callerArn) return undefined;
+  const p = await callerPrincipal(await ctx.aws.iam(), callerArn);
+  if (p.warning) warnings.push(p.warning);
+  return p.arn;
+}
+
+/** What an earlier run recorded, kept across a change of inputs (e.g. one more workload identity):
+ * ownership history (created, attached, trust principals added) must never be forgotten. */
+const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput?.('iam-role') ?? ctx.tryOutput('iam-role');
+
+async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
   const d = await import('../desired.js');
+  // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).
+  const wasLocal = recorded(ctx)?.localDevPrincipal;
+  const revoke = wasLocal && wasLocal !== local && !ctx.inputs.workloadIdentities.includes(wasLocal) ? [wasLocal] : [];
   const seedArns = d.seedPolicyArns(ctx.inputs.region);
-  const before = ctx.tryOutput('iam-role')?.attachedPolicies ?? [];
+  const before = recorded(ctx)?.attachedPolicies ?? [];
   return {
     roleName: ctx.inputs.iamRole,
-    workloadIdentity: ctx.inputs.workloadIdentity,
+    principals: local && !ctx.inputs.workloadIdentities.includes(local) ? [...ctx.inputs.workloadIdentities, local] : ctx.inputs.workloadIdentities,
     mode: ctx.inputs.permissions,
     inlineName: d.inlinePolicyName(ctx.inputs.iamRole),
     inlineDoc: d.permissionsPolicy(ctx.inputs, accountId),
     seedArns,
     attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
+    revoke,
     clusterName: ctx.inputs.clusterName,
   };
 }
 
 /** What init has added to an existing role's trust policy, over all runs (previous ones in state,
  * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
-function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow?: string): string[] {
+function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
-  const before = ctx.tryOutput('iam-role')?.trustPrincipalsAdded ?? [];
-  return addedNow && !before.includes(addedNow) ? [...before, addedNow] : before;
+  // recorded(): the history survives a change of inputs (e.g. one more workload identity).
+  const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
+  return [...before, ...addedNow.filter((p) => !before.includes(p))].filter((p) => !removedNow.includes(p));
 }
 
-function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[]): Out {
+function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], local?: string): Out {
   return {
     roleArn,
     createdByUs,
     ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}),
     attachedPolicies: attachedByUs,
     ...(trust.length ? { trustPrincipalsAdded: trust } : {}),
+    ...(local ? { localDevPrincipal: local } : {}),
   };
 }
 
@@ -50,37 +72,43 @@ export const iamRoleStage: Stage<'iam-role'> = {
   needs: ['preflight'],
   // Not 'permissions': check() compares the live role with the current mode anyway, and keeping
   // the recorded outputs across a scoped<->seed switch tells run() which seed policies WE attached.
-  inputs: ['iamRole', 'workloadIdentity', 'clusterName', 'region'],
+  inputs: ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'],
 
   async check(ctx) {
     const [{ inspectRole, pendingActions, hasManagedTag, describeAction }, { callAws }] = await Promise.all([
       import('../aws/iam-role.js'),
       import('../aws/errors.js'),
     ]);
-    const dr = await desired(ctx, ctx.output('preflight').accountId);
+    const warnings: string[] = [];
+    const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
+    const dr = await desired(ctx, ctx.output('preflight').accountId, local);
     const iam = await ctx.aws.iam();
     const insp = await callAws(`reading IAM role ${dr.roleName}`, ctx.aws.profile, () => inspectRole(iam, dr));
     if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
     const todo = pendingActions(insp, dr);
     if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
-    const createdByUs = (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(insp.role);
+    const createdByUs = (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(insp.role);
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
-      reason: `role ${dr.roleName} trusts ${dr.workloadIdentity} and has the ${dr.mode} permissions`,
-      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs)),
+      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions`,
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs), local),
+      ...(warnings.length ? { warnings } : {}),
     };
   },
 
   async run(ctx) {
     const [{ applyRole, hasManagedTag, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
-    const dr = await desired(ctx, ctx.output('preflight').accountId);
+    const warnings: string[] = [];
+    const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
+    const dr = await desired(ctx, ctx.output('preflight').accountId, local);
     const iam = await ctx.aws.iam();
     const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
       applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
     );
-    const createdByUs = r.created || (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(r.role);
-    const addedNow = r.applied.some((a) => a.kind === 'add-principal') ? dr.workloadIdentity : undefined;
+    const createdByUs = r.created || (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(r.role);
+    const addedNow = r.applied.flatMap((a) => (a.kind === 'add-principal' ? [a.principal] : []));
+    const removedNow = r.applied.flatMap((a) => (a.kind === 'remove-principal' ? [a.principal] : []));
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created
       ? `created IAM role ${dr.roleName}`
@@ -88,8 +116,9 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow)),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow, removedNow), local),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
+      ...(warnings.length ? { warnings } : {}),
     };
   },
 
@@ -100,9 +129,11 @@ export const iamRoleStage: Stage<'iam-role'> = {
       import('../desired.js'),
     ]);
     const accountId = ctx.tryOutput('preflight')?.accountId;
-    const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER);
-    const { mergeTrustPrincipal } = await import('../aws/trust-policy.js');
-    let trust = JSON.stringify(mergeTrustPrincipal(undefined, dr.workloadIdentity).doc, null, 2);
+    // --local-dev: the caller as run() will name it (GetRole is read-only); unknown without an identity.
+    const local = await localPrincipal(ctx, []).catch(() => undefined);
+    const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER, local);
+    const { trustWith } = await import('../aws/iam-role.js');
+    let trust = JSON.stringify(trustWith(undefined, dr.principals), null, 2);
     const details = (a: { kind: string }) =>
       a.kind === 'create-role' || a.kind === 'add-principal'
         ? `trust policy:\n${trust}`
@@ -125,10 +156,10 @@ export const iamRoleStage: Stage<'iam-role'> = {
       return { items, outputs: guess };
     }
     // An existing role keeps its other principals: show the merged document.
-    trust = JSON.stringify(mergeTrustPrincipal(insp.trust, dr.workloadIdentity).doc, null, 2);
+    trust = JSON.stringify(trustWith(insp.trust, dr.principals), null, 2);
     const todo = pendingActions(insp, dr);
     if (todo.length === 0) {
-      return { items: [{ action: `exists: role ${dr.roleName} trusts ${dr.workloadIdentity} with the ${dr.mode} permissions (skip)` }], outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn, createdByUs: false } };
+      return { items: [{ action: `exists: role ${dr.roleName} trusts ${dr.principals.join(', ')} with the ${dr.mode} permissions (skip)` }], outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn, createdByUs: false } };
     }
     const items: PlanItem[] = todo.map((a) => ({ action: describeAction(a, dr), ...(details(a) ? { details: details(a) } : {}) }));
     return { items, outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn } };

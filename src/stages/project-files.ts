@@ -14,6 +14,7 @@ const lib = async () => ({
   ...(await import('../airflow/project-files.js')),
   ...(await import('../airflow/files.js')),
   ...(await import('../airflow/diff.js')),
+  ...(await import('../airflow/compose-override.js')),
 });
 
 const NOT_ASTRO = (dir: string) =>
@@ -43,8 +44,14 @@ async function survey(ctx: StageContext, accountId: string) {
   const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
   const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
   const requirementsFile = path.join(ctx.projectDir, 'requirements.txt');
-  const floor = planProviderFloor(await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile')), await l.readTextIfExists(requirementsFile));
-  return { decisions, store, dockerignoreFile, dockerignore, requirementsFile, floor, astroProject: await l.isAstroProject(ctx.projectDir) };
+  const dockerfile = await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile'));
+  const floor = planProviderFloor(dockerfile, await l.readTextIfExists(requirementsFile));
+  // --local-dev: docker-compose.override.yml gives `astro dev` the user's ~/.aws (undefined: nothing to add).
+  const composeFile = path.join(ctx.projectDir, l.COMPOSE_OVERRIDE);
+  const compose = ctx.inputs.localDev
+    ? l.mergeComposeOverride(await l.readTextIfExists(composeFile), l.airflowServices(l.airflowMajor(dockerfile)), l.awsEnvironment(ctx.inputs.profile))
+    : undefined;
+  return { decisions, store, dockerignoreFile, dockerignore, requirementsFile, floor, composeFile, compose, astroProject: await l.isAstroProject(ctx.projectDir) };
 }
 
 /** What state records about the provider floor; `added` once run() wrote the line. */
@@ -98,16 +105,18 @@ export const projectFilesStage: Stage<'project-files'> = {
   id: 'project-files',
   title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
   needs: ['preflight'],
-  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentity', 'permissions', 'connId', 'clusterConfig'],
+  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'clusterConfig', 'localDev', 'profile'],
 
   async check(ctx) {
-    const { sha256 } = await lib();
+    const l = await lib();
+    const { sha256 } = l;
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.dockerignore !== undefined || s.floor.action === 'add') {
+    if (pending.length || s.dockerignore !== undefined || s.floor.action === 'add' || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       if (s.dockerignore !== undefined) what.push('.dockerignore');
       if (s.floor.action === 'add') what.push(`requirements.txt (${s.floor.line})`);
+      if (s.compose !== undefined) what.push(`${l.COMPOSE_OVERRIDE} (--local-dev)`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
@@ -150,8 +159,12 @@ export const projectFilesStage: Stage<'project-files'> = {
       await l.writeTextAtomic(s.requirementsFile, s.floor.text);
       written.push('requirements.txt');
     }
-    const extra = written.filter((p) => p === '.dockerignore' || p === 'requirements.txt').length;
-    const same = s.decisions.length - (written.length - extra) - kept.length;
+    if (s.compose !== undefined) {
+      await l.writeTextAtomic(s.composeFile, s.compose);
+      written.push(l.COMPOSE_OVERRIDE);
+    }
+    const extras = new Set(['.dockerignore', 'requirements.txt', l.COMPOSE_OVERRIDE]);
+    const same = s.decisions.length - written.filter((p) => !extras.has(p)).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
     if (s.floor.action === 'add') parts.push(`requirements.txt: ${s.floor.line}`);
     return { outputs: { written, kept, astroProject: s.astroProject, hashes, providerFloor: floorOutput(s.floor, true) }, summary: parts.join(', '), warnings };
@@ -176,6 +189,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
     if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
     items.push(floorPlanItem(s.floor));
+    if (s.compose !== undefined) items.push({ action: `--local-dev: give astro dev your ~/.aws read-only in docker-compose.override.yml (other content kept)`, details: s.compose.trimEnd() });
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
     return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {}, providerFloor: floorOutput(s.floor, false) } };
   },

@@ -5,6 +5,7 @@ import type { StagePlan } from '../engine/plan.js';
 import type { State, StageRecord } from '../engine/state.js';
 import { roleBindingName } from '../desired.js';
 import { STAGE_IDS, type Inputs, type StageId } from '../types.js';
+import { nextSteps } from './next-steps.js';
 import { stageLabel } from './output.js';
 
 const indent = (text: string, pad: string) => text.split('\n').map((l) => `${pad}${l}`).join('\n');
@@ -25,14 +26,24 @@ export function renderPlan(chalk: ChalkInstance, plans: StagePlan[]): string {
 /** workload identity → IAM role → k8s user → RoleBinding → Role → namespace, with real names. */
 export function chainLines(inputs: Inputs, state: State): string[] {
   const roleArn = state.stages['role-arn']?.outputs?.roleArn ?? `(IAM role ${inputs.iamRole}, not created yet)`;
+  const localDev = state.stages['iam-role']?.outputs?.localDevPrincipal;
   const mapping = state.stages['identity-mapping']?.outputs?.kind ?? (inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode);
   return [
-    `Astro workload identity  ${inputs.workloadIdentity}`,
+    ...inputs.workloadIdentities.map((wi, i) => `${i === 0 ? 'Astro workload identity' : 'and'.padStart(23)}  ${wi}`),
+    ...(localDev ? [`${'and'.padStart(23)}  ${localDev}  (you, --local-dev)`] : []),
     `  --sts:AssumeRole-->       IAM role ${roleArn}`,
     `  --${mapping}-->  Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`,
     `  --RoleBinding ${roleBindingName(inputs.k8sRole)}-->  Role ${inputs.k8sRole}`,
     `  --> pods in namespace ${inputs.namespace}, and nothing else`,
   ];
+}
+
+/** The closing next steps after a successful init (content: src/ui/next-steps.ts). */
+export function nextStepLines(inputs: Inputs, state: State): string[] {
+  const roleArn = state.stages['role-arn']?.outputs?.roleArn;
+  const dc = state.stages['deployment-connection']?.outputs;
+  const local = state.stages['iam-role']?.outputs?.localDevPrincipal;
+  return nextSteps({ inputs, ...(roleArn ? { roleArn } : {}), ...(dc ? { deploymentConnection: dc } : {}), ...(local ? { localDevPrincipal: local } : {}) });
 }
 
 export interface JsonStage {

@@ -1,5 +1,6 @@
 // verify rows for the AWS side: credentials, the cluster, and the IAM role's trust policy.
 // Read-only calls only (GetCallerIdentity, DescribeCluster, GetRole).
+import { initCommand } from '../ui/next-steps.js';
 import type { StageContext } from '../engine/stage.js';
 import { makeStageContext } from '../engine/runner.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
@@ -39,7 +40,7 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
       return fail(
         'cluster',
         `no EKS cluster ${inputs.clusterName} in ${inputs.region}`,
-        `Check --cluster-name and --region, or create it: npx astro-remote-kpo init --workload-identity ${inputs.workloadIdentity} --cluster-name ${inputs.clusterName} --region ${inputs.region}`,
+        `Check --cluster-name and --region, or create it: ${initCommand(inputs)}`,
       );
     }
     vc.cluster = cluster;
@@ -60,15 +61,17 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
   }
 }
 
-/** The role exists and an unconditional Allow statement lets the workload identity assume it. */
+/** The role exists and an unconditional Allow statement lets every workload identity (and, with
+ * --local-dev, the caller's own role or user) assume it. */
 export async function checkTrust(vc: VerifyContext): Promise<CheckRow> {
-  const { iamRole, workloadIdentity } = vc.ctx.inputs;
-  const [{ getRole }, { callAws }, { decodePolicyDocument, trustIncludes }] = await Promise.all([
+  const { iamRole, workloadIdentities, localDev } = vc.ctx.inputs;
+  const [{ getRole }, { callAws }, { decodePolicyDocument, trustIncludes }, { callerPrincipal }] = await Promise.all([
     import('../aws/iam-role.js'),
     import('../aws/errors.js'),
     import('../aws/trust-policy.js'),
+    import('../aws/caller-principal.js'),
   ]);
-  const restore = `npx astro-remote-kpo init --workload-identity ${workloadIdentity} --from iam-role`;
+  const restore = `${initCommand(vc.ctx.inputs)} --from iam-role`;
   try {
     const iam = await vc.ctx.aws.iam();
     const role = await callAws(`reading IAM role ${iamRole}`, vc.ctx.aws.profile, () => getRole(iam, iamRole));
@@ -76,15 +79,19 @@ export async function checkTrust(vc: VerifyContext): Promise<CheckRow> {
     vc.role = role;
     vc.roleArn = role.Arn;
     const trust = decodePolicyDocument(role.AssumeRolePolicyDocument);
-    if (!trustIncludes(trust, workloadIdentity)) {
+    const local = localDev && vc.identity ? await callerPrincipal(iam, vc.identity.callerArn).catch(() => undefined) : undefined;
+    const wanted = [...workloadIdentities, ...(local && !workloadIdentities.includes(local.arn) ? [local.arn] : [])];
+    const missing = wanted.filter((p) => !trustIncludes(trust, p));
+    if (missing.length) {
       return fail(
         'iam-trust',
-        `the trust policy of ${role.Arn ?? iamRole} does not let ${workloadIdentity} call sts:AssumeRole (no unconditional Allow statement names it)`,
-        `Add it (other principals are kept): ${restore}; or add "${workloadIdentity}" to Principal.AWS of the role's trust policy in the IAM console.`,
+        `the trust policy of ${role.Arn ?? iamRole} does not let ${missing.join(', ')} call sts:AssumeRole (no unconditional Allow statement names ${missing.length > 1 ? 'them' : 'it'})`,
+        `Add ${missing.length > 1 ? 'them' : 'it'} (other principals are kept): ${restore}; or add ${missing.map((m) => `"${m}"`).join(', ')} to Principal.AWS of the role's trust policy in the IAM console.`,
         { data: { trustPolicy: trust ?? null } },
       );
     }
-    return pass('iam-trust', `${role.Arn ?? iamRole} trusts ${workloadIdentity}`);
+    const extra = local ? `; --local-dev: also your own ${local.arn}` : '';
+    return pass('iam-trust', `${role.Arn ?? iamRole} trusts ${workloadIdentities.join(', ')}${extra}`);
   } catch (err) {
     return failFromError('iam-trust', err, 'The identity you run verify with needs iam:GetRole.');
   }

@@ -1,13 +1,14 @@
 // verify row: the connection in <project>/airflow_settings.yaml names this role ARN and region
 // (read with the connection stage's own parser, so both agree on what "the entry" is).
+import { initCommand } from '../ui/next-steps.js';
 import path from 'node:path';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 
 export async function checkConnection(vc: VerifyContext): Promise<CheckRow> {
-  const { connId, region, workloadIdentity } = vc.ctx.inputs;
+  const { connId, region } = vc.ctx.inputs;
   const roleArn = vc.roleArn;
-  const restore = `npx astro-remote-kpo init --workload-identity ${workloadIdentity} --only connection`;
+  const restore = `${initCommand(vc.ctx.inputs)} --only connection`;
   const [{ readTextIfExists }, settings] = await Promise.all([import('../airflow/files.js'), import('../airflow/settings-file.js')]);
   const file = path.join(vc.ctx.projectDir, settings.SETTINGS_FILE);
   try {

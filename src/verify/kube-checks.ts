@@ -1,12 +1,13 @@
 // verify rows on the cluster: namespace, Role and RoleBinding as src/desired.ts says (only the
 // fields that grant access are compared; labels are bookkeeping), and the full access matrix.
+import { initCommand } from '../ui/next-steps.js';
 import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { KubeApi } from '../kube/api.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 
 function restore(vc: VerifyContext, from: string): string {
-  return `npx astro-remote-kpo init --workload-identity ${vc.ctx.inputs.workloadIdentity} --from ${from}`;
+  return `${initCommand(vc.ctx.inputs)} --from ${from}`;
 }
 
 /** The reconcile helpers phrase differences as the update would ("added verb x"): say what is off. */

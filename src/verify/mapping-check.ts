@@ -1,12 +1,13 @@
 // verify row: the identity mapping. Which kind the cluster honours follows --auth-mode and the
 // cluster's authentication mode (the identity-mapping stage's own rule); then: it exists, it maps
 // to --k8s-user, nothing shadows it, and its ARN carries no IAM path.
+import { initCommand } from '../ui/next-steps.js';
 import { roleArnWithoutPath } from '../desired.js';
 import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 
 function restore(vc: VerifyContext): string {
-  return `npx astro-remote-kpo init --workload-identity ${vc.ctx.inputs.workloadIdentity} --from identity-mapping`;
+  return `${initCommand(vc.ctx.inputs)} --from identity-mapping`;
 }
 
 async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {

@@ -21,7 +21,7 @@ const pad = (text: string, lead: string) => text.split('\n').map((l) => `${lead}
 export function renderRows(chalk: ChalkInstance, inputs: Inputs, rows: readonly CheckRow[]): string {
   const width = Math.max(...rows.map((r) => r.title.length));
   const out = [
-    chalk.bold(`Verifying: ${inputs.workloadIdentity} → IAM role ${inputs.iamRole} → user ${inputs.k8sUser} → Role ${inputs.k8sRole} in ${inputs.namespace} (cluster ${inputs.clusterName}, ${inputs.region})`),
+    chalk.bold(`Verifying: ${inputs.workloadIdentities.join(', ')} → IAM role ${inputs.iamRole} → user ${inputs.k8sUser} → Role ${inputs.k8sRole} in ${inputs.namespace} (cluster ${inputs.clusterName}, ${inputs.region})`),
     '',
   ];
   for (const r of rows) {

@@ -6,7 +6,7 @@ import type { RawOptions } from '../options.js';
 import type { Inputs } from '../types.js';
 
 const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
-  ['workloadIdentity', 'workloadIdentity'],
+  ['workloadIdentity', 'workloadIdentities'],
   ['clusterName', 'clusterName'],
   ['region', 'region'],
   ['profile', 'profile'],
@@ -19,7 +19,8 @@ const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
   ['permissions', 'permissions'],
   ['connId', 'connId'],
   ['clusterConfig', 'clusterConfig'],
-  ['astroDeploymentId', 'astroDeploymentId'],
+  ['astroDeploymentId', 'astroDeploymentIds'],
+  ['localDev', 'localDev'],
 ];
 
 export function withStateInputs(raw: RawOptions, state: State | undefined): RawOptions {

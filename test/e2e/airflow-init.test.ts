@@ -48,11 +48,12 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
       { conn_id: 'aws_eks', conn_type: 'aws', conn_host: null, conn_schema: null, conn_login: null, conn_password: null, conn_port: null, conn_extra: { region_name: 'us-east-1', role_arn: ROLE_ARN } },
     ]);
     expect(cloud.aws.role('AstroRemoteKPO')?.arn).toBe(ROLE_ARN);
-    // Both deployed-connection forms are printed, ready to paste.
-    expect(r.stdout).toContain(`astro deployment connection create --deployment-id <deployment-id> --conn-id aws_eks --conn-type aws --extra '{"region_name":"us-east-1","role_arn":"${ROLE_ARN}"}'`);
-    // Printed once, by the connection stage; the deployment-connection stage points at it.
+    // Both deployed-connection forms are printed in the next steps, ready to paste.
+    expect(r.stdout).toContain(`astro deployment connection create --deployment-id "$DEPLOYMENT_ID" --conn-id aws_eks --conn-type aws --extra '{"region_name":"us-east-1","role_arn":"${ROLE_ARN}"}'`);
+    // Printed once, in the closing next steps; the stages point at them.
     expect(`${r.stdout}${r.stderr}`.split('astro deployment connection create').length - 1).toBe(1);
-    const envLine = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('AIRFLOW_CONN_AWS_EKS='))!.split('    ')[0]!;
+    const varLine = r.stdout.split('\n').map((l) => l.trim()).find((l) => l.startsWith('astro deployment variable create'))!;
+    const envLine = varLine.slice(varLine.indexOf('--secret ') + '--secret '.length);
     const value = execFileSync('sh', ['-c', `${envLine}; printf '%s' "$AIRFLOW_CONN_AWS_EKS"`], { encoding: 'utf8' });
     expect(JSON.parse(value)).toEqual({ conn_type: 'aws', extra: { region_name: 'us-east-1', role_arn: ROLE_ARN } });
 
@@ -159,7 +160,7 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     expect(r.code, r.stderr).toBe(0);
     const s = stage(JSON.parse(r.stdout) as JsonRun, 'deployment-connection');
     expect(s.status).toBe('skipped');
-    expect(s.reason).toContain(`astro CLI not found — run: astro deployment connection create --deployment-id ${DEP} --conn-id aws_eks --conn-type aws --extra '`);
+    expect(s.reason).toBe('astro CLI not found — run the astro commands in the next steps');
   });
 
   it('--dry-run shows the connection and files it would write, and writes none of them', async () => {

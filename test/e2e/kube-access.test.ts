@@ -135,7 +135,7 @@ describe('access-check (e2e)', () => {
       k8sRole: ROLE,
       k8sUser: 'AstroRemoteKPO',
       iamRole: 'AstroRemoteKPO',
-      workloadIdentity: WI,
+      workloadIdentities: [WI], astroDeploymentIds: [], localDev: false,
       authMode: 'auto',
       permissions: 'scoped',
       connId: 'aws_eks',

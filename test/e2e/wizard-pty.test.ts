@@ -64,7 +64,7 @@ describe('the wizard on a terminal', () => {
       }
       const st = await readState(dir);
       expect(st.inputs.clusterName).toBe('kpo-typed');
-      expect(st.inputs.workloadIdentity).toBe(WI);
+      expect(st.inputs.workloadIdentities).toEqual([WI]);
       expect(st.stages.cluster.status).toBe('interrupted');
     } finally {
       s.kill();

@@ -52,6 +52,8 @@ export interface StartTestCloudOptions {
   eksctlDurationMs?: number;
   /** Put a stand-in `aws` CLI (only `aws eks get-token`) on PATH. Default false: the tool must not need it. */
   awsCli?: boolean;
+  /** Put the stand-in `astro` CLI on PATH (its world: test/support/astro.ts). Default false. */
+  astroCli?: boolean;
   /** Name of the IAM user the default credentials belong to (default 'test-admin'). */
   adminUserName?: string;
 }
@@ -95,6 +97,7 @@ export interface TestCloud {
 const supportDir = path.dirname(fileURLToPath(import.meta.url));
 export const EKSCTL_BIN_DIR = path.join(supportDir, 'bin');
 export const AWS_CLI_BIN_DIR = path.join(supportDir, 'aws-cli-bin');
+export const ASTRO_BIN_DIR = path.join(supportDir, 'astro-bin');
 const CA_DATA = Buffer.from(CA_PEM).toString('base64');
 
 export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<TestCloud> {
@@ -196,7 +199,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
   const defaultKube = await ensureKube(defaultName);
 
   const env: Record<string, string> = {
-    PATH: [EKSCTL_BIN_DIR, ...(opts.awsCli ? [AWS_CLI_BIN_DIR] : []), path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter),
+    PATH: [EKSCTL_BIN_DIR, ...(opts.awsCli ? [AWS_CLI_BIN_DIR] : []), ...(opts.astroCli ? [ASTRO_BIN_DIR] : []), path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter),
     HOME: home,
     TMPDIR: path.join(dir, 'tmp'),
     KUBECONFIG: kubeconfigPath,

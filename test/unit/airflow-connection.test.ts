@@ -27,7 +27,9 @@ describe('deployed-connection forms', () => {
     expect(shellWords(cmd.replace(/^astro /, ''))).toEqual(astroConnectionArgs('create', DEP, CONN));
     const extra = astroConnectionArgs('create', DEP, CONN).at(-1)!;
     expect(JSON.parse(extra)).toEqual({ region_name: 'us-east-1', role_arn: ROLE_ARN });
-    expect(astroConnectionCommand(undefined, CONN)).toContain('--deployment-id <deployment-id> ');
+    // Paste-safe without an id: a shell variable, never a <placeholder> bash reads as a redirection.
+    expect(astroConnectionCommand(undefined, CONN)).toContain('--deployment-id "$DEPLOYMENT_ID" ');
+    expect(astroConnectionCommand(undefined, CONN)).not.toMatch(/[<>]/);
   });
 
   it('AIRFLOW_CONN_AWS_EKS holds Airflow JSON that parses, after the shell has read it', () => {
@@ -46,7 +48,7 @@ describe('deployed-connection forms', () => {
 describe('connection stage', () => {
   const settings = (dir: string) => path.join(dir, 'airflow_settings.yaml');
 
-  it('creates airflow_settings.yaml, prints both deployed forms, and is done afterwards', async () => {
+  it('creates airflow_settings.yaml (the deployed forms are left to the closing next steps), and is done afterwards', async () => {
     const dir = await tempProject();
     const ctx = stageContext({ projectDir: dir });
     await connectionStage.validate!(ctx);
@@ -56,9 +58,7 @@ describe('connection stage', () => {
     const conns = (parse(await readFile(settings(dir), 'utf8')) as { airflow: { connections: Array<Record<string, unknown>> } }).airflow.connections;
     expect(conns).toHaveLength(1);
     expect(conns[0]).toMatchObject({ conn_id: 'aws_eks', conn_type: 'aws', conn_extra: { region_name: 'us-east-1', role_arn: ROLE_ARN } });
-    const printed = ctx.io.infos.join('\n');
-    expect(printed).toContain(astroConnectionCommand(undefined, CONN));
-    expect(printed).toContain(connEnvVarLine(CONN));
+    expect(ctx.io.infos.join('\n')).not.toContain('astro deployment connection create');
 
     const again = stageContext({ projectDir: dir, outputs: { connection: r.outputs } });
     expect(await connectionStage.check!(again)).toMatchObject({ done: true, outputs: { created: true } });
@@ -127,27 +127,27 @@ describe('deployment-connection stage', () => {
     const dir = await tempProject();
     const c = await deploymentConnectionStage.check!(stageContext({ projectDir: dir }));
     expect(c).toMatchObject({ done: true, outputs: { ran: false } });
-    expect(c.done && c.reason).toMatch(/^no --astro-deployment-id \(pass it .*or run the astro command printed above\)$/);
+    expect(c.done && c.reason).toMatch(/^no --astro-deployment-id \(pass it .*or run the astro command in the next steps\)$/);
     expect(c.done && c.outputs.command).toBe(astroConnectionCommand(undefined, CONN));
   });
 
   it('with an id but no astro on PATH: skipped, naming the command', async () => {
     const dir = await tempProject();
-    const ctx = stageContext({ projectDir: dir, inputs: { astroDeploymentId: DEP }, env: { PATH: path.join(dir, 'empty') } });
+    const ctx = stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: { PATH: path.join(dir, 'empty') } });
     const c = await deploymentConnectionStage.check!(ctx);
-    expect(c.done && c.reason).toBe(`astro CLI not found — run: ${astroConnectionCommand(DEP, CONN)}`);
+    expect(c.done && c.reason).toBe('astro CLI not found — run the astro commands in the next steps');
   });
 
   it('with an id and astro: runs `astro deployment connection create` with the real flags', async () => {
     const dir = await tempProject();
     const astro = await fakeAstro(dir, 'echo "Creating connection aws_eks"');
-    const ctx = stageContext({ projectDir: dir, inputs: { astroDeploymentId: DEP }, env: astro.env });
+    const ctx = stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env });
     expect(await deploymentConnectionStage.check!(ctx)).toMatchObject({ done: false });
     const r = await deploymentConnectionStage.run(ctx);
-    expect(r.outputs).toEqual({ ran: true, command: astroConnectionCommand(DEP, CONN) });
+    expect(r.outputs).toEqual({ ran: true, command: astroConnectionCommand(undefined, CONN), deployments: [DEP] });
     expect(await astro.calls()).toEqual([astroConnectionArgs('create', DEP, CONN)]);
     // Recorded as run: the next check is done without calling astro again.
-    const again = stageContext({ projectDir: dir, inputs: { astroDeploymentId: DEP }, env: astro.env, outputs: { 'deployment-connection': r.outputs } });
+    const again = stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env, outputs: { 'deployment-connection': r.outputs } });
     expect(await deploymentConnectionStage.check!(again)).toMatchObject({ done: true });
     expect(await astro.calls()).toHaveLength(1);
   });
@@ -155,8 +155,8 @@ describe('deployment-connection stage', () => {
   it('an existing connection on the Deployment is updated instead', async () => {
     const dir = await tempProject();
     const astro = await fakeAstro(dir, 'if [ "$3" = create ]; then echo "Error: 409 Conflict: connection already exists" >&2; exit 1; fi; echo updated');
-    const r = await deploymentConnectionStage.run(stageContext({ projectDir: dir, inputs: { astroDeploymentId: DEP }, env: astro.env }));
-    expect(r.summary).toContain('updated connection aws_eks');
+    const r = await deploymentConnectionStage.run(stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env }));
+    expect(r.summary).toContain(`connection aws_eks: updated on ${DEP}`);
     expect(await astro.calls()).toEqual([astroConnectionArgs('create', DEP, CONN), astroConnectionArgs('update', DEP, CONN)]);
   });
 
@@ -164,7 +164,7 @@ describe('deployment-connection stage', () => {
     const dir = await tempProject();
     const astro = await fakeAstro(dir, 'echo "Error: You are not authenticated. Please run astro login" >&2; exit 1');
     const err = await deploymentConnectionStage
-      .run(stageContext({ projectDir: dir, inputs: { astroDeploymentId: DEP }, env: astro.env }))
+      .run(stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env }))
       .then(() => undefined, (e: unknown) => e);
     expect(err).toBeInstanceOf(StageFailedError);
     expect((err as StageFailedError).exitCode).toBe(1);

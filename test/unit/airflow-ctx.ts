@@ -45,7 +45,7 @@ export function defaultInputs(over: Partial<Inputs> = {}): Inputs {
     k8sRole: 'astro-remote-kpo-role',
     k8sUser: 'AstroRemoteKPO',
     iamRole: 'AstroRemoteKPO',
-    workloadIdentity: 'arn:aws:iam::123456789012:role/astro-dep-abc123',
+    workloadIdentities: ['arn:aws:iam::123456789012:role/astro-dep-abc123'], astroDeploymentIds: [], localDev: false,
     authMode: 'auto',
     permissions: 'scoped',
     connId: 'aws_eks',

@@ -141,7 +141,7 @@ describe('project-files stage', () => {
     expect(parse(await read(dir, 'k8s/namespace.yaml'))).toEqual(namespaceObject(inputs));
     expect(parse(await read(dir, 'k8s/role.yaml'))).toEqual(roleObject(inputs));
     expect(parse(await read(dir, 'k8s/role-binding.yaml'))).toEqual(roleBindingObject(inputs));
-    expect(JSON.parse(await read(dir, 'k8s/iam-assume-role-policy.json'))).toEqual(trustPolicy(inputs.workloadIdentity));
+    expect(JSON.parse(await read(dir, 'k8s/iam-assume-role-policy.json'))).toEqual(trustPolicy(inputs.workloadIdentities));
     expect(JSON.parse(await read(dir, 'k8s/iam-permissions-policy.json'))).toEqual(permissionsPolicy(inputs, ACCOUNT));
     expect(parse(await read(dir, 'k8s/cluster.yaml'))).toMatchObject({ kind: 'ClusterConfig', metadata: { name: 'kpo-prod', region: 'eu-central-1' } });
     expect(await read(dir, 'dags/remote_kpo.py')).toContain('NAMESPACE = "airflow-pods"');

@@ -11,7 +11,7 @@ const SEED = seedPolicyArns('us-east-1');
 function desired(over: Partial<DesiredRole> = {}): DesiredRole {
   return {
     roleName: 'AstroRemoteKPO',
-    workloadIdentity: WI,
+    principals: [WI],
     mode: 'scoped',
     inlineName: inlinePolicyName('AstroRemoteKPO'),
     inlineDoc: permissionsPolicy(inputs, '123456789012'),
@@ -33,17 +33,17 @@ describe('pendingActions', () => {
   it('nothing to do when trust and the inline policy (in any key order) are in place', () => {
     const doc = permissionsPolicy(inputs, '123456789012');
     const reordered = { Statement: [{ Resource: doc.Statement[0]!.Resource as string, Action: 'eks:DescribeCluster', Effect: 'Allow' }], Version: '2012-10-17' };
-    expect(pendingActions({ role, trust: trustPolicy(WI) as never, inline: reordered }, desired())).toEqual([]);
+    expect(pendingActions({ role, trust: trustPolicy([WI]) as never, inline: reordered }, desired())).toEqual([]);
   });
 
   it('a missing principal or a different policy is detected', () => {
-    const other = trustPolicy('arn:aws:iam::123456789012:role/other') as never;
+    const other = trustPolicy(['arn:aws:iam::123456789012:role/other']) as never;
     const wrong = permissionsPolicy({ region: 'us-east-1', clusterName: 'other' }, '123456789012') as never;
-    expect(pendingActions({ role, trust: other, inline: wrong }, desired())).toEqual([{ kind: 'add-principal' }, { kind: 'put-inline' }]);
+    expect(pendingActions({ role, trust: other, inline: wrong }, desired())).toEqual([{ kind: 'add-principal', principal: WI }, { kind: 'put-inline' }]);
   });
 
   it('seed mode: attaches what is missing and removes our inline policy; never touches other attachments', () => {
-    const insp = { role, trust: trustPolicy(WI) as never, inline: permissionsPolicy(inputs, '123456789012') as never, attached: [SEED[0]!, 'arn:aws:iam::aws:policy/Unrelated'] };
+    const insp = { role, trust: trustPolicy([WI]) as never, inline: permissionsPolicy(inputs, '123456789012') as never, attached: [SEED[0]!, 'arn:aws:iam::aws:policy/Unrelated'] };
     expect(pendingActions(insp, desired({ mode: 'seed' }))).toEqual([
       { kind: 'attach', arn: SEED[1] },
       { kind: 'attach', arn: SEED[2] },
@@ -52,7 +52,7 @@ describe('pendingActions', () => {
   });
 
   it('switching back to scoped detaches only the seed policies we recorded attaching', () => {
-    const insp = { role, trust: trustPolicy(WI) as never, inline: permissionsPolicy(inputs, '123456789012') as never, attached: [...SEED] };
+    const insp = { role, trust: trustPolicy([WI]) as never, inline: permissionsPolicy(inputs, '123456789012') as never, attached: [...SEED] };
     expect(pendingActions(insp, desired({ attachedByUsBefore: [SEED[1]!] }))).toEqual([{ kind: 'detach', arn: SEED[1] }]);
     expect(pendingActions(insp, desired())).toEqual([]);
   });

@@ -7,7 +7,7 @@ const OTHER = 'arn:aws:iam::123456789012:role/someone-else';
 
 describe('decodePolicyDocument', () => {
   it('decodes the URL-encoded form IAM returns (with or without "/" encoded)', () => {
-    const doc = trustPolicy(WI);
+    const doc = trustPolicy([WI]);
     const encoded = encodeURIComponent(JSON.stringify(doc));
     expect(decodePolicyDocument(encoded)).toEqual(doc);
     expect(decodePolicyDocument(encoded.replace(/%2F/g, '/'))).toEqual(doc);
@@ -18,7 +18,7 @@ describe('decodePolicyDocument', () => {
 
 describe('mergeTrustPrincipal', () => {
   it('builds exactly the desired trust policy for a new role', () => {
-    expect(mergeTrustPrincipal(undefined, WI)).toEqual({ doc: trustPolicy(WI), changed: true });
+    expect(mergeTrustPrincipal(undefined, WI)).toEqual({ doc: trustPolicy([WI]), changed: true });
   });
 
   it('adds to a single-string Principal.AWS, keeping the other principal', () => {
@@ -80,7 +80,7 @@ describe('removeTrustPrincipal (destroy undoing mergeTrustPrincipal)', () => {
   });
 
   it('says when nothing would be left (IAM needs a trust policy), and changes nothing when the principal is not there', () => {
-    expect(removeTrustPrincipal(trustPolicy(WI) as LoosePolicy, WI)).toMatchObject({ changed: true, empty: true });
+    expect(removeTrustPrincipal(trustPolicy([WI]) as LoosePolicy, WI)).toMatchObject({ changed: true, empty: true });
     const doc: LoosePolicy = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] };
     expect(removeTrustPrincipal(doc, WI)).toEqual({ doc, changed: false, empty: false });
   });
@@ -88,8 +88,8 @@ describe('removeTrustPrincipal (destroy undoing mergeTrustPrincipal)', () => {
 
 describe('trustIncludes', () => {
   it('needs an unconditional Allow of sts:AssumeRole naming the principal', () => {
-    expect(trustIncludes(trustPolicy(WI) as unknown as LoosePolicy, WI)).toBe(true);
-    expect(trustIncludes(trustPolicy(OTHER) as unknown as LoosePolicy, WI)).toBe(false);
+    expect(trustIncludes(trustPolicy([WI]) as unknown as LoosePolicy, WI)).toBe(true);
+    expect(trustIncludes(trustPolicy([OTHER]) as unknown as LoosePolicy, WI)).toBe(false);
     expect(trustIncludes({ Statement: { Effect: 'Deny', Principal: { AWS: WI }, Action: 'sts:AssumeRole' } }, WI)).toBe(false);
     expect(trustIncludes({ Statement: { Effect: 'Allow', Principal: { AWS: WI }, Action: 'sts:AssumeRole', Condition: {} } }, WI)).toBe(false);
     expect(trustIncludes({ Statement: { Effect: 'Allow', Principal: { AWS: WI }, Action: 's3:GetObject' } }, WI)).toBe(false);

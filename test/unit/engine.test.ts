@@ -17,7 +17,7 @@ const inputs: Inputs = {
   k8sRole: 'r',
   k8sUser: 'u',
   iamRole: 'i',
-  workloadIdentity: 'arn:aws:iam::123456789012:role/w',
+  workloadIdentities: ['arn:aws:iam::123456789012:role/w'], astroDeploymentIds: [], localDev: false,
   authMode: 'auto',
   permissions: 'scoped',
   connId: 'aws_eks',

@@ -32,10 +32,10 @@ describe('argv → options', () => {
     ]);
     expect(name).toBe('init');
     expect(opts).toMatchObject({
-      workloadIdentity: WI, clusterName: 'c1', region: 'eu-west-1', profile: 'p', kubeContext: 'ctx', namespace: 'ns',
+      workloadIdentity: [WI], clusterName: 'c1', region: 'eu-west-1', profile: 'p', kubeContext: 'ctx', namespace: 'ns',
       k8sRole: 'role', k8sUser: 'User', iamRole: 'Iam', authMode: 'aws-auth', permissions: 'seed', connId: 'conn',
       projectDir: '/tmp/p', from: '7', dryRun: true, yes: true, nonInteractive: true, json: true, color: false,
-      switchContext: true, force: true, clusterConfig: 'cc.yaml', astroDeploymentId: 'clx1abc2d000008l4ezw5ofno',
+      switchContext: true, force: true, clusterConfig: 'cc.yaml', astroDeploymentId: ['clx1abc2d000008l4ezw5ofno'],
     });
   });
 
@@ -44,7 +44,8 @@ describe('argv → options', () => {
     const { inputs, flags } = await resolveOptions(opts, { AWS_REGION: 'eu-central-1', HOME: '/nonexistent' }, io, '/work/p');
     expect(inputs).toEqual({
       clusterName: 'remote-kpo-demo', region: 'eu-central-1', namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role',
-      k8sUser: 'AstroRemoteKPO', iamRole: 'AstroRemoteKPO', workloadIdentity: WI, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
+      k8sUser: 'AstroRemoteKPO', iamRole: 'AstroRemoteKPO', workloadIdentities: [WI], authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
+      astroDeploymentIds: [], localDev: false,
     });
     expect(flags).toMatchObject({ projectDir: '/work/p', only: 'access-check', dryRun: false, interactive: false, color: true });
     const noColor = await resolveOptions(opts, { NO_COLOR: '1', HOME: '/nonexistent' }, io, '/');

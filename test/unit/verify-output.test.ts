@@ -11,7 +11,7 @@ import { StageFailedError } from '../../src/errors.js';
 
 const chalk = new Chalk({ level: 0 });
 const inputs: Inputs = {
-  clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentity: 'arn:aws:iam::123456789012:role/wi',
+  clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['arn:aws:iam::123456789012:role/wi'], astroDeploymentIds: [], localDev: false,
   authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
 };
 
@@ -42,7 +42,7 @@ describe('withStateInputs', () => {
   it('fills only flags not given from the recorded inputs', () => {
     const state = { ...emptyState(), inputs: { ...inputs, kubeContext: 'ctx' } };
     const raw = withStateInputs({ clusterName: 'other', projectDir: '/p' }, state);
-    expect(raw).toMatchObject({ clusterName: 'other', region: 'eu-west-1', workloadIdentity: inputs.workloadIdentity, kubeContext: 'ctx', projectDir: '/p' });
+    expect(raw).toMatchObject({ clusterName: 'other', region: 'eu-west-1', workloadIdentity: inputs.workloadIdentities, kubeContext: 'ctx', projectDir: '/p' });
     expect(withStateInputs({ region: 'x' }, undefined)).toEqual({ region: 'x' });
   });
 });

@@ -1,0 +1,81 @@
+// The closing "Next:" of a successful init: the path from here to a pod that ran from the
+// Deployment. In order: the connection on the Deployment(s), `astro deploy`, the test DAG in the
+// Deployment, `verify`. The local `astro dev` path is offered only when --local-dev set it up (the
+// role trusts nobody local otherwise, so AssumeRole would fail there). Pure: inputs in, lines out.
+import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE, shellQuote } from '../airflow/deployed-connection.js';
+import { DEFAULTS } from '../options.js';
+import type { Inputs, StageOutputs } from '../types.js';
+
+export interface NextStepsInput {
+  inputs: Inputs;
+  /** The role's ARN (stage role-arn), when known. */
+  roleArn?: string;
+  /** What stage 13 recorded, when it ran. */
+  deploymentConnection?: StageOutputs['deployment-connection'];
+  /** --local-dev: the caller's principal the role now trusts. */
+  localDevPrincipal?: string;
+}
+
+const FLAG_OF: ReadonlyArray<readonly [keyof typeof DEFAULTS & keyof Inputs, string]> = [
+  ['clusterName', '--cluster-name'],
+  ['namespace', '--namespace'],
+  ['k8sRole', '--k8s-role'],
+  ['k8sUser', '--k8s-user'],
+  ['iamRole', '--iam-role'],
+  ['authMode', '--auth-mode'],
+  ['permissions', '--permissions'],
+  ['connId', '--conn-id'],
+];
+
+/** `npx astro-remote-kpo init` with the flags that reproduce these inputs (init reads no state for
+ * them): the identities, the region, and every value that is not the default. */
+export function initCommand(inputs: Inputs): string {
+  const args = ['npx', 'astro-remote-kpo', 'init'];
+  for (const wi of inputs.workloadIdentities) args.push('--workload-identity', wi);
+  for (const id of inputs.astroDeploymentIds) args.push('--astro-deployment-id', id);
+  if (inputs.localDev) args.push('--local-dev');
+  for (const [key, flag] of FLAG_OF) if (inputs[key] !== DEFAULTS[key]) args.push(flag, String(inputs[key]));
+  args.push('--region', inputs.region);
+  if (inputs.profile) args.push('--profile', inputs.profile);
+  if (inputs.kubeContext) args.push('--kube-context', inputs.kubeContext);
+  if (inputs.clusterConfig) args.push('--cluster-config', inputs.clusterConfig);
+  return args.map(shellQuote).join(' ');
+}
+
+export function nextSteps(n: NextStepsInput): string[] {
+  const { inputs } = n;
+  const ids = inputs.astroDeploymentIds;
+  const conn = { connId: inputs.connId, region: inputs.region, roleArn: n.roleArn ?? `arn:aws:iam::ACCOUNT:role/${inputs.iamRole}` };
+  const done = new Set(n.deploymentConnection?.ran ? (n.deploymentConnection.deployments ?? []) : []);
+  const lines = ['Next, to see a pod start on the cluster from your Deployment:'];
+
+  // 1. The connection on each Deployment.
+  const missing = ids.filter((id) => !done.has(id));
+  if (ids.length && !missing.length) {
+    lines.push(`  1. Connection ${inputs.connId} is set on Deployment ${ids.join(', ')} (done by stage 13).`);
+  } else {
+    lines.push(`  1. Create connection ${inputs.connId} on the Deployment${missing.length > 1 ? 's' : ''}:`);
+    if (!ids.length) lines.push(`       ${DEPLOYMENT_ID_LINE}`);
+    for (const id of missing.length ? missing : [undefined]) lines.push(`       ${astroConnectionCommand(id, conn)}`);
+    lines.push('     or as a secret environment variable:');
+    for (const id of missing.length ? missing : [undefined]) lines.push(`       ${astroVariableCommand(id, conn)}`);
+  }
+  // 2. Deploy: the DAGs are in this project, not in the Deployment yet.
+  lines.push('  2. Deploy this project (it holds dags/test_eks_connectivity.py and dags/remote_kpo.py):');
+  for (const id of ids.length ? ids : ['"$DEPLOYMENT_ID"']) lines.push(`       astro deploy ${id}`);
+  // 3. The test DAG checks every link the operator uses, then the real operator.
+  lines.push('  3. In the Deployment\'s Airflow UI, trigger test_eks_connectivity; when it passes, trigger remote_kpo.');
+  lines.push('  4. Check the whole chain from here at any time: npx astro-remote-kpo verify');
+
+  lines.push('');
+  if (inputs.localDev) {
+    const who = n.localDevPrincipal ? `your own identity ${n.localDevPrincipal}` : 'your own identity';
+    lines.push(`Local testing (--local-dev): the role also trusts ${who}, and docker-compose.override.yml gives \`astro dev\` your ~/.aws read-only${inputs.profile ? ` with profile ${inputs.profile}` : ''}.`);
+    lines.push('  astro dev restart        # picks up the override and the connection in airflow_settings.yaml');
+    lines.push('  then trigger test_eks_connectivity in the local Airflow UI (http://localhost:8080).');
+  } else {
+    lines.push('Testing with `astro dev` on this machine will not work as set up: the role trusts only the Deployment');
+    lines.push(`identit${inputs.workloadIdentities.length > 1 ? 'ies' : 'y'}. To test locally too, re-run with --local-dev.`);
+  }
+  return lines;
+}
