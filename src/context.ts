@@ -34,7 +34,7 @@ export function quoteArg(a: string): string {
 /** Output + io only: what status/verify/destroy need before options are resolved. */
 export async function createUi(raw: RawOptions, env: Env): Promise<{ out: Output; io: Io; interactive: boolean }> {
   const interactive = isInteractive(raw, env, Boolean(process.stdin.isTTY));
-  const out = await createOutput({ tty: Boolean(process.stdout.isTTY), json: Boolean(raw.json), color: raw.color !== false && !env.NO_COLOR });
+  const out = await createOutput({ json: Boolean(raw.json), color: raw.color !== false, env });
   return { out, io: interactive ? interactiveIo(out) : nonInteractiveIo(out), interactive };
 }
 
@@ -65,7 +65,7 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     // service (a link-local address) for credentials then. Real runs keep the SDK's full chain.
     if (flags.dryRun && env.AWS_EC2_METADATA_DISABLED === undefined) process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const services: Services = {
-      aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}) }),
+      aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}), audit: debug }),
       exec: createExec(env),
       io,
     };

@@ -46,13 +46,41 @@ export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord)
   }
 }
 
-export async function createOutput(opts: { tty: boolean; json: boolean; color: boolean }): Promise<Output> {
+/**
+ * Colour level for one stream: none off a terminal (a pipe or a file gets plain text), none with
+ * --no-color or NO_COLOR (https://no-color.org: any non-empty value), and FORCE_COLOR wins over
+ * both the terminal check and NO_COLOR, as in chalk and Node ("0"/"false" means no colour).
+ */
+export function colorLevel(o: { isTTY: boolean; flag: boolean; env: Readonly<Record<string, string | undefined>> }): 0 | 1 | 2 | 3 {
+  const force = o.env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0;
+    if (!o.flag) return 0;
+    const n = Number(force);
+    return force === '' || force === 'true' || !Number.isInteger(n) ? 1 : (Math.min(3, Math.max(1, n)) as 1 | 2 | 3);
+  }
+  if (!o.flag || o.env.NO_COLOR) return 0;
+  return o.isTTY ? 2 : 0;
+}
+
+export async function createOutput(opts: {
+  json: boolean;
+  /** false with --no-color. */
+  color: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}): Promise<Output> {
   const { Chalk } = await import('chalk');
-  const chalk = new Chalk({ level: opts.color ? (opts.tty ? 2 : 1) : 0 }) as ChalkInstance;
+  // Human lines go to stdout, or to stderr under --json: colour and the spinner depend on THAT
+  // stream being a terminal, not on the other one.
+  const stream = opts.json ? (opts.stderr ?? process.stderr) : (opts.stdout ?? process.stdout);
+  const tty = Boolean(stream.isTTY);
+  const chalk = new Chalk({ level: colorLevel({ isTTY: tty, flag: opts.color, env: opts.env }) }) as ChalkInstance;
   const write = opts.json ? (t: string) => process.stderr.write(`${t}\n`) : (t: string) => process.stdout.write(`${t}\n`);
   const warnText = (t: string) => `${chalk.yellow('!')} ${t}`;
 
-  if (!opts.tty || opts.json) {
+  if (!tty || opts.json) {
     const lastProgress = new Map<StageId, { text: string; at: number }>();
     return {
       chalk,
