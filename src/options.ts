@@ -57,6 +57,7 @@ export const RUN_FLAGS: FlagSpec[] = [
   { flags: '--non-interactive', description: 'never prompt: take values from flags, environment and defaults (implied by CI or no TTY)' },
   { flags: '--switch-context', description: "make the chosen context the kubeconfig's current-context" },
   { flags: '--force', description: 'overwrite project files you changed (non-interactive)' },
+  { flags: '--verbose', description: 'show every row of the access check, not just its one-line result' },
   { flags: '--json', description: 'print one JSON document on stdout and nothing else there' },
   { flags: '--no-color', description: 'no colors (NO_COLOR is honoured too)' },
 ];
@@ -90,4 +91,5 @@ export interface RawOptions {
   deleteCluster?: boolean;
   json?: boolean;
   color?: boolean;
+  verbose?: boolean;
 }

@@ -66,7 +66,14 @@ export interface Resolved {
   flags: RunFlags;
 }
 
-export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string): Promise<Resolved> {
+export interface ResolveContext {
+  /** Inputs recorded by an earlier init in this project: offered for resuming (interactive only). */
+  recorded?: Inputs;
+  /** Whose prompts these are: verify and destroy never create a cluster. */
+  command?: 'init' | 'verify' | 'destroy';
+}
+
+export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string, rctx: ResolveContext = {}): Promise<Resolved> {
   const problems: string[] = [];
   const check = (key: keyof Inputs, value: string | undefined) => {
     if (value === undefined) return;
@@ -104,6 +111,20 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
   if (problems.length) throw new UsageError(problems.join('\n'));
 
+  // Resume remembers: a project with recorded inputs offers to carry on with them, and then every
+  // prompt defaults to what was answered last time (Enter through them resumes the same setup).
+  let recorded: Inputs | undefined;
+  if (rctx.recorded && io.interactive && !raw.dryRun && (rctx.command ?? 'init') === 'init') {
+    const r = rctx.recorded;
+    const resume = await io.confirm({
+      flag: '--yes',
+      message: `Resume the setup of cluster ${r.clusterName} (${r.region}) for ${r.workloadIdentity}? (no: start from the defaults)`,
+      default: true,
+    });
+    if (resume) recorded = r;
+  }
+  const fallback = <K extends keyof Inputs>(key: K): Inputs[K] | undefined => recorded?.[key];
+
   // Required values: prompt for them interactively, or list every missing flag at once.
   let workloadIdentity = given.workloadIdentity;
   if (!workloadIdentity) {
@@ -116,6 +137,7 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     workloadIdentity = await io.text({
       flag: '--workload-identity',
       message: "Astro Deployment's workload identity (IAM role ARN)",
+      ...(fallback('workloadIdentity') ? { default: fallback('workloadIdentity') } : {}),
       validate: (v) => validateValue('workloadIdentity', '--workload-identity', v.trim()),
     });
     workloadIdentity = workloadIdentity.trim();
@@ -126,8 +148,9 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     const rule = RULE_OF[key]!;
     return (await io.text({ flag: flagOf(key), message, default: def, validate: (v) => validateValue(rule, flagOf(key), v) })).trim();
   };
-  const clusterName = await ask('clusterName', 'EKS cluster name (created if it does not exist)', DEFAULTS.clusterName);
-  const region = await ask('region', 'AWS region', regionDefault);
+  const clusterQuestion = { init: 'EKS cluster name (created if it does not exist)', verify: 'EKS cluster name to check', destroy: 'EKS cluster name' }[rctx.command ?? 'init'];
+  const clusterName = await ask('clusterName', clusterQuestion, fallback('clusterName') ?? DEFAULTS.clusterName);
+  const region = await ask('region', 'AWS region', fallback('region') ?? regionDefault);
   check('workloadIdentity', workloadIdentity);
   check('region', region);
   if (problems.length) throw new UsageError(problems.join('\n'));
@@ -135,18 +158,18 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   const inputs: Inputs = {
     clusterName,
     region,
-    namespace: given.namespace ?? DEFAULTS.namespace,
-    k8sRole: given.k8sRole ?? DEFAULTS.k8sRole,
-    k8sUser: given.k8sUser ?? DEFAULTS.k8sUser,
-    iamRole: given.iamRole ?? DEFAULTS.iamRole,
+    namespace: given.namespace ?? fallback('namespace') ?? DEFAULTS.namespace,
+    k8sRole: given.k8sRole ?? fallback('k8sRole') ?? DEFAULTS.k8sRole,
+    k8sUser: given.k8sUser ?? fallback('k8sUser') ?? DEFAULTS.k8sUser,
+    iamRole: given.iamRole ?? fallback('iamRole') ?? DEFAULTS.iamRole,
     workloadIdentity,
-    authMode,
-    permissions,
-    connId: given.connId ?? DEFAULTS.connId,
-    ...(profile ? { profile } : {}),
-    ...(raw.kubeContext ? { kubeContext: raw.kubeContext } : {}),
-    ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : {}),
-    ...(raw.astroDeploymentId ? { astroDeploymentId: raw.astroDeploymentId } : {}),
+    authMode: raw.authMode === undefined ? (fallback('authMode') ?? authMode) : authMode,
+    permissions: raw.permissions === undefined ? (fallback('permissions') ?? permissions) : permissions,
+    connId: given.connId ?? fallback('connId') ?? DEFAULTS.connId,
+    ...((profile ?? fallback('profile')) ? { profile: profile ?? fallback('profile') } : {}),
+    ...((raw.kubeContext ?? fallback('kubeContext')) ? { kubeContext: raw.kubeContext ?? fallback('kubeContext') } : {}),
+    ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : fallback('clusterConfig') ? { clusterConfig: fallback('clusterConfig') } : {}),
+    ...((raw.astroDeploymentId ?? fallback('astroDeploymentId')) ? { astroDeploymentId: raw.astroDeploymentId ?? fallback('astroDeploymentId') } : {}),
   };
   const flags: RunFlags = {
     projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),
@@ -157,6 +180,7 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     interactive: io.interactive,
     json: Boolean(raw.json),
     color: raw.color !== false && !env.NO_COLOR,
+    verbose: Boolean(raw.verbose),
     force: Boolean(raw.force),
     switchContext: Boolean(raw.switchContext),
   };

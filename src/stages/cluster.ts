@@ -53,6 +53,7 @@ export const clusterStage: Stage<'cluster'> = {
   title: 'EKS cluster',
   needs: ['preflight'],
   inputs: ['clusterName', 'region'],
+  expected: 'usually 15–20 min when eksctl creates it',
 
   async validate(ctx) {
     // A --cluster-config for another cluster would make us wait for the wrong one: exit 2 up front.
@@ -88,6 +89,7 @@ export const clusterStage: Stage<'cluster'> = {
     }
     const config = await h.prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
+    ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
     const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
     let logFile: string;
     try {

@@ -22,11 +22,6 @@ function connection(ctx: StageContext, roleArn: string) {
   return { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
 }
 
-async function printDeployedForms(ctx: StageContext, roleArn: string): Promise<void> {
-  const { deployedConnectionLines } = await lib();
-  for (const line of deployedConnectionLines(ctx.inputs.astroDeploymentId, connection(ctx, roleArn))) ctx.io.info(line);
-}
-
 export const connectionStage: Stage<'connection'> = {
   id: 'connection',
   title: 'Airflow connection in airflow_settings.yaml',
@@ -50,7 +45,6 @@ export const connectionStage: Stage<'connection'> = {
     if (!entry) return { done: false, reason: `no ${ctx.inputs.connId} entry in ${FILE_NAME}` };
     const diffs = entryDifferences(entry, connection(ctx, roleArn));
     if (diffs.length) return { done: false, reason: `${ctx.inputs.connId} differs in ${diffs.join(', ')}` };
-    await printDeployedForms(ctx, roleArn);
     const outputs: Outputs = { file, connId: ctx.inputs.connId, created: ctx.tryOutput('connection')?.created ?? false };
     return { done: true, reason: `${ctx.inputs.connId} in ${FILE_NAME} is up to date`, outputs };
   },
@@ -66,7 +60,7 @@ export const connectionStage: Stage<'connection'> = {
       if (!entry || entryDifferences(entry, conn).length) throw new Error(`internal: the edited ${FILE_NAME} does not hold the expected ${conn.connId} entry`);
       await writeTextAtomic(file, result.text);
     }
-    await printDeployedForms(ctx, conn.roleArn);
+    // The deployed-connection forms are printed once, labelled, in init's closing summary.
     const summary = {
       'create-file': `created ${FILE_NAME} with connection ${conn.connId}`,
       add: `added connection ${conn.connId} to ${FILE_NAME}`,

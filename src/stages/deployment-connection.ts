@@ -17,9 +17,9 @@ async function describe(ctx: StageContext) {
 
 /** Why the stage does not run astro, or undefined when it can. */
 async function skipReason(ctx: StageContext, command: string): Promise<string | undefined> {
-  // The connection stage (always before this one) has just printed the command with the other
-  // ways to set it; saying it again here would print it twice. `command` stays in the outputs.
-  if (!ctx.inputs.astroDeploymentId) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command printed above)';
+  // init's closing summary prints the command with the other ways to set it (and `status` shows
+  // it from the outputs); saying it here too would print it twice.
+  if (!ctx.inputs.astroDeploymentId) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command in the summary)';
   if (!(await ctx.exec.which('astro'))) return `astro CLI not found — run: ${command}`;
   return undefined;
 }

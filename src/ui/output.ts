@@ -38,6 +38,8 @@ export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord)
     case 'done':
       return `${chalk.green('✔')} ${label}${took}${rec.summary ? ` ${rec.summary}` : ''}`;
     case 'skipped':
+      // A lookup that found its answer did its job: not a skip (e.g. role-arn right after iam-role).
+      if (stage.lookup) return `${chalk.green('✔')} ${label}${took} ${rec.reason ?? ''}`;
       return `${chalk.cyan('↷')} ${label}${took} skipped: ${rec.reason ?? 'already done'}`;
     case 'interrupted':
       return `${chalk.yellow('■')} ${label}${took} interrupted`;
@@ -106,14 +108,18 @@ export async function createOutput(opts: {
   }
 
   const { default: ora } = await import('ora');
-  const running = new Map<StageId, { started: number; text?: string }>();
+  const running = new Map<StageId, { started: number; text?: string; expected?: string }>();
   let spinner: Ora | undefined;
   let paused = false;
   const render = () => {
     if (!spinner) return;
     const now = Date.now();
     spinner.text = [...running.entries()]
-      .map(([id, r]) => `${stageLabel(id)} ${chalk.dim(formatDuration(now - r.started))}${r.text ? chalk.dim(` · ${r.text.slice(0, 80)}`) : ''}`)
+      .map(([id, r]) => {
+        // A long stage says how long it usually takes, once it is clearly doing the long work.
+        const expected = r.expected && now - r.started > 10_000 ? ` of ${r.expected}` : '';
+        return `${stageLabel(id)} ${chalk.dim(`${formatDuration(now - r.started)}${expected}`)}${r.text ? chalk.dim(` · ${r.text.slice(0, 80)}`) : ''}`;
+      })
       .join('   ');
   };
   const timer = setInterval(render, 1000);
@@ -152,7 +158,7 @@ export async function createOutput(opts: {
       spinner?.stop();
     },
     stageStart(s) {
-      running.set(s.id, { started: Date.now() });
+      running.set(s.id, { started: Date.now(), ...(s.expected ? { expected: s.expected } : {}) });
       sync();
     },
     stageProgress(id, text) {

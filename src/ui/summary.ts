@@ -22,17 +22,74 @@ export function renderPlan(chalk: ChalkInstance, plans: StagePlan[]): string {
   return lines.join('\n');
 }
 
-/** workload identity → IAM role → k8s user → RoleBinding → Role → namespace, with real names. */
+const removed = (rec: { reason?: string } | undefined) => rec?.reason?.startsWith('removed by') ?? false;
+
+/** workload identity → IAM role → k8s user → RoleBinding → Role → namespace, with real names,
+ * one link a line, the arrows aligned. Each name says where it stands when it is not live. */
 export function chainLines(inputs: Inputs, state: State): string[] {
-  const roleArn = state.stages['role-arn']?.outputs?.roleArn ?? `(IAM role ${inputs.iamRole}, not created yet)`;
-  const mapping = state.stages['identity-mapping']?.outputs?.kind ?? (inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode);
-  return [
-    `Astro workload identity  ${inputs.workloadIdentity}`,
-    `  --sts:AssumeRole-->       IAM role ${roleArn}`,
-    `  --${mapping}-->  Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`,
-    `  --RoleBinding ${roleBindingName(inputs.k8sRole)}-->  Role ${inputs.k8sRole}`,
-    `  --> pods in namespace ${inputs.namespace}, and nothing else`,
+  const roleRec = state.stages['role-arn'];
+  const roleArn = roleRec?.outputs?.roleArn;
+  const role = roleArn ?? `${inputs.iamRole} (${removed(roleRec) ? 'removed by destroy' : 'not created yet'})`;
+  const mapRec = state.stages['identity-mapping'];
+  const kind = mapRec?.outputs?.kind;
+  const mapping = kind === 'access-entry' ? 'EKS access entry' : kind === 'aws-auth' ? 'aws-auth entry' : removed(mapRec) ? 'mapping removed by destroy' : inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode;
+  const rbRec = state.stages['role-binding'];
+  const rb = `RoleBinding ${roleBindingName(inputs.k8sRole)}${removed(rbRec) ? ', removed by destroy' : ''}`;
+  const roleRbacRec = state.stages['k8s-role'];
+  const rows: Array<[string, string]> = [
+    ['Astro workload identity', inputs.workloadIdentity],
+    ['sts:AssumeRole', `IAM role ${role}`],
+    [mapping, `Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`],
+    [rb, `Role ${inputs.k8sRole}${removed(roleRbacRec) ? ' (removed by destroy)' : ''}`],
+    ['grants', `pods in namespace ${inputs.namespace}, and nothing else`],
   ];
+  const width = Math.max(...rows.slice(1).map(([l]) => l.length));
+  return [`${rows[0]![0]}  ${rows[0]![1]}`, ...rows.slice(1).map(([l, r]) => `  └ ${l.padEnd(width)} → ${r}`)];
+}
+
+/** The "Next steps" slot of the closing summary: one function, so the deploy path can be
+ * replaced in one place. */
+export function nextStepsLines(inputs: Inputs, state: State): string[] {
+  const ran = state.stages['deployment-connection']?.outputs?.ran;
+  return [
+    'Local: `astro dev start`, then trigger the test_eks_connectivity DAG, then remote_kpo.',
+    ran
+      ? `Deployed: the connection ${inputs.connId} is on Deployment ${inputs.astroDeploymentId}; deploy with \`astro deploy\` and trigger the same DAGs there.`
+      : 'Deployed: create the connection (above), `astro deploy`, then trigger the same DAGs there.',
+  ];
+}
+
+export interface SummaryParts {
+  /** Run flags that made this a partial run. */
+  from?: StageId;
+  only?: StageId;
+  ran: readonly StageId[];
+  /** Lines of the deployed-connection block (from the connection's outputs). */
+  deployedConnection?: string[];
+  next?: string[];
+  logFile: string;
+}
+
+/** The closing summary of a successful init. A partial run (--only/--from) says what it ran
+ * rather than claiming the whole chain is done. */
+export function finalSummary(chalk: ChalkInstance, inputs: Inputs, state: State, p: SummaryParts): string[] {
+  const lines = [''];
+  const audit = `Every change made is listed in ${p.logFile} (lines starting "audit").`;
+  if (p.only || p.from) {
+    const which = p.only ? `--only ${p.only}` : `--from ${p.from}`;
+    lines.push(
+      chalk.green.bold(`Done (${which}): ran ${p.ran.length ? p.ran.map(stageLabel).join(', ') : 'nothing (all up to date)'}.`),
+      'The other stages were not run now; `npx astro-remote-kpo status` shows them all, `npx astro-remote-kpo verify` checks the chain live.',
+      audit,
+    );
+    return lines;
+  }
+  lines.push(chalk.green.bold('Done. The authorization chain:'), ...chainLines(inputs, state).map((l) => `  ${l}`));
+  if (p.deployedConnection?.length) lines.push('', chalk.bold('Connection for the deployed Deployment:'), ...p.deployedConnection.map((l) => `  ${l}`));
+  const next = p.next ?? nextStepsLines(inputs, state);
+  if (next.length) lines.push('', chalk.bold('Next steps:'), ...next.map((l) => `  ${l}`));
+  lines.push('', audit);
+  return lines;
 }
 
 export interface JsonStage {

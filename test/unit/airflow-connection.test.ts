@@ -127,7 +127,7 @@ describe('deployment-connection stage', () => {
     const dir = await tempProject();
     const c = await deploymentConnectionStage.check!(stageContext({ projectDir: dir }));
     expect(c).toMatchObject({ done: true, outputs: { ran: false } });
-    expect(c.done && c.reason).toMatch(/^no --astro-deployment-id \(pass it .*or run the astro command printed above\)$/);
+    expect(c.done && c.reason).toMatch(/^no --astro-deployment-id \(pass it .*or run the astro command in the summary\)$/);
     expect(c.done && c.outputs.command).toBe(astroConnectionCommand(undefined, CONN));
   });
 
