@@ -90,7 +90,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
         const deployed = st.stages['deployment-connection']?.outputs?.ran;
         const deployedConnection = roleArn && !deployed && selected.has('connection') ? deployedConnectionLines(inputs.astroDeploymentId, { connId: inputs.connId, region: inputs.region, roleArn }) : undefined;
         const parts = {
-          ran: outcome.ran,
+          // What this run was asked to do (not the dependencies it merely ran again).
+          ran: outcome.ran.filter((id) => selected.has(id)),
           ...(flags.from ? { from: flags.from } : {}),
           ...(flags.only ? { only: flags.only } : {}),
           ...(deployedConnection ? { deployedConnection } : {}),

@@ -51,3 +51,81 @@ describe('confirmation', () => {
     expect(r.stdout).not.toContain('create EKS cluster');
   });
 });
+
+describe('colour only on a terminal', () => {
+  it('no ANSI byte in piped stdout, nor in the stderr of --json; FORCE_COLOR forces it, --no-color wins', async () => {
+    const c = await setup();
+    const piped = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(piped.code, piped.stderr).toBe(0);
+    expect(piped.stdout).not.toMatch(ANSI);
+    expect(piped.stderr).not.toMatch(ANSI);
+    const json = await runCli(initArgs(dir, ['--json']), { env: c.env, cwd: dir });
+    expect(json.code, json.stderr).toBe(0);
+    expect(json.stderr.length).toBeGreaterThan(0);
+    expect(json.stderr).not.toMatch(ANSI);
+    expect(json.stdout).not.toMatch(ANSI);
+    // FORCE_COLOR asks for colour even in a pipe (as chalk and Node do); NO_COLOR does not win over it.
+    const forced = await runCli(['status', '--project-dir', dir], { env: { ...c.env, FORCE_COLOR: '1' }, cwd: dir });
+    expect(forced.stdout).toMatch(ANSI);
+    const noColorFlag = await runCli(['status', '--project-dir', dir, '--no-color'], { env: { ...c.env, FORCE_COLOR: '1' }, cwd: dir });
+    expect(noColorFlag.stdout).not.toMatch(ANSI);
+  });
+});
+
+describe('help', () => {
+  it('init --help shows the defaults; verify and destroy speak for themselves', async () => {
+    const c = await setup();
+    const init = await runCli(['init', '--help'], { env: c.env, cwd: dir });
+    const flat = init.stdout.replace(/\s+/g, ' ');
+    for (const d of ['(default: remote-kpo-demo)', '(default: astro-remote-kpo)', '(default: AstroRemoteKPO)', '(default: auto)', '(default: scoped)', '(default: aws_eks)', '(default: AWS_REGION, the profile\'s region, or us-east-1)']) {
+      expect(flat).toContain(d);
+    }
+    const verify = (await runCli(['verify', '--help'], { env: c.env, cwd: dir })).stdout;
+    expect(verify).not.toMatch(/-y, --yes/);
+    expect(verify).not.toContain('created with eksctl');
+    expect(verify).not.toContain('--cluster-config');
+    const destroy = (await runCli(['destroy', '--help'], { env: c.env, cwd: dir })).stdout.replace(/\s+/g, ' ');
+    expect(destroy).not.toContain('(required');
+    expect(destroy).toContain('--workload-identity <arn> the workload identity init added');
+    const top = (await runCli(['--help'], { env: c.env, cwd: dir })).stdout.split('\n');
+    expect(top[0]).toMatch(/^Quick start/);
+    expect(top.slice(1, 3).join('\n')).toMatch(/init --dry-run --workload-identity <arn>[\s\S]*init --workload-identity <arn>/);
+  });
+
+  it("an unknown flag: the error and the suggestion in at most 5 lines, exit 2", async () => {
+    const c = await setup();
+    const r = await runCli(['init', '--regoin', 'eu-west-1'], { env: c.env, cwd: dir });
+    expect(r.code).toBe(2);
+    const lines = `${r.stdout}${r.stderr}`.trim().split('\n');
+    expect(lines.length).toBeLessThanOrEqual(5);
+    expect(lines.join('\n')).toContain("unknown option '--regoin'");
+    expect(lines.join('\n')).toContain('--region');
+  });
+});
+
+describe('audit trail', () => {
+  it('debug.log lists every mutating call of init and of destroy, and the summary names it', async () => {
+    const c = await setup();
+    const r = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Every change made is listed in');
+    const d = await runCli(['destroy', '--yes', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(d.code, d.stdout + d.stderr).toBe(0);
+    const log = await readFile(path.join(dir, '.astro-remote-kpo', 'logs', 'debug.log'), 'utf8');
+    const audit = log.split('\n').filter((l) => / audit /.test(l));
+    const calls = c.mutatingCalls().filter((m) => m.service !== 'eksctl');
+    expect(calls.length).toBeGreaterThan(6);
+    for (const m of calls) {
+      const needle = `audit ${m.service} ${m.operation} `;
+      expect(audit.some((l) => l.includes(needle) && (!m.name || l.includes(m.name))), `${needle}${m.name ?? ''} in\n${audit.join('\n')}`).toBe(true);
+    }
+    // Each side: as many audit lines as calls the cloud saw (no retries in this run).
+    for (const service of ['iam', 'eks', 'kube'] as const) {
+      expect(audit.filter((l) => l.includes(` audit ${service} `)).length, service).toBe(calls.filter((m) => m.service === service).length);
+    }
+    expect(audit.some((l) => l.includes('audit eksctl create cluster remote-kpo-demo'))).toBe(true);
+    // destroy's deletions are there too.
+    expect(audit.some((l) => /audit iam DeleteRole RoleName=AstroRemoteKPO -> ok/.test(l))).toBe(true);
+    expect(audit.some((l) => /audit kube DELETE rolebindings /.test(l))).toBe(true);
+  });
+});
