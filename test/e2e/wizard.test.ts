@@ -129,3 +129,72 @@ describe('audit trail', () => {
     expect(audit.some((l) => /audit kube DELETE rolebindings /.test(l))).toBe(true);
   });
 });
+
+describe('a cluster is done when it can run pods', () => {
+  it('eksctl stopped after the control plane: the run fails, the resume creates the node group with eksctl create nodegroup', async () => {
+    const c = await setup();
+    c.eksctl.stopAfterControlPlane();
+    const first = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(first.code).toBe(1);
+    expect(c.aws.cluster('remote-kpo-demo')?.status).toBe('ACTIVE');
+    expect([...c.aws.cluster('remote-kpo-demo')!.nodegroups.keys()]).toEqual([]);
+
+    const second = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(second.code, second.stdout + second.stderr).toBe(0);
+    const creates = c.eksctl.invocations.filter((a) => a[0] === 'create');
+    expect(creates.map((a) => a.slice(0, 2).join(' '))).toEqual(['create cluster', 'create nodegroup']);
+    expect(creates[1]).toEqual(['create', 'nodegroup', '--config-file', path.join(dir, 'k8s', 'cluster.yaml')]);
+    expect([...c.aws.cluster('remote-kpo-demo')!.nodegroups.keys()]).toEqual(['kpo-workers']);
+    expect(second.stdout).toMatch(/✔ 1·cluster .*created managed node group kpo-workers: 2 × t3\.medium with eksctl \(it was missing\)/);
+    const state = await readState(dir);
+    expect(state.stages.cluster.status).toBe('done');
+    // A third run finds everything and creates nothing.
+    c.resetCalls();
+    const third = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(third.code).toBe(0);
+    expect(c.eksctl.invocations.filter((a) => a[0] === 'create')).toHaveLength(2);
+  });
+
+  it('without eksctl the missing node group fails clearly with the command to run', async () => {
+    const c = await setup({ cluster: { name: 'remote-kpo-demo', nodeGroup: false, tags: { 'managed-by': 'astro-remote-kpo' }, withKubeconfigContext: true } });
+    const env = { ...c.env, PATH: [path.dirname(process.execPath), '/usr/bin', '/bin'].join(path.delimiter) };
+    const r = await runCli(initArgs(dir), { env, cwd: dir });
+    expect(r.code).toBe(3);
+    expect(r.stdout + r.stderr).toContain('eksctl create nodegroup --config-file');
+    expect(r.stdout + r.stderr).toMatch(/cluster remote-kpo-demo has no node group/);
+  });
+
+  it("someone else's ACTIVE cluster with no node group or Fargate profile: a warning, nothing created", async () => {
+    const c = await setup({ cluster: { name: 'remote-kpo-demo', nodeGroup: false, withKubeconfigContext: true } });
+    const r = await runCli(initArgs(dir), { env: c.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/cluster remote-kpo-demo has no managed node group and no Fargate profile: .*pods will stay Pending/);
+    expect(c.eksctl.invocations).toEqual([]);
+    expect(c.calls.some((k) => k.operation === 'ListNodegroups')).toBe(true);
+    expect(c.calls.some((k) => k.operation === 'ListFargateProfiles')).toBe(true);
+  });
+});
+
+describe('resume remembers; Ctrl-C says what goes on', () => {
+  it('Ctrl-C during eksctl: the stage, CloudFormation, the log, and a resume command with every input; status suggests the same', async () => {
+    const c = await setup();
+    c.eksctl.setDurationMs(20_000);
+    const { startCli } = await import('../support/run-cli.js');
+    const p = startCli(initArgs(dir, ['--cluster-name', 'kpo-typed', '--namespace', 'team-a']), { env: c.env, cwd: dir });
+    await p.waitForOutput('1·cluster: eksctl create cluster -f');
+    // eksctl has started (its log is being written) when the cluster shows up CREATING.
+    while (c.aws.cluster('kpo-typed')?.status !== 'CREATING') await new Promise((r) => setTimeout(r, 50));
+    p.interrupt();
+    const r = await p.result;
+    expect(r.code).toBe(130);
+    const out = r.stdout + r.stderr;
+    expect(out).toContain('Interrupted during 1·cluster');
+    expect(out).toMatch(/CloudFormation keeps creating cluster kpo-typed \(stack eksctl-kpo-typed-cluster\)/);
+    expect(out).toContain(path.join(dir, '.astro-remote-kpo', 'logs', 'eksctl-create-cluster.log'));
+    const resume = `npx astro-remote-kpo init --workload-identity ${WI} --cluster-name kpo-typed --region us-east-1 --namespace team-a --project-dir ${dir} --non-interactive`;
+    expect(out).toContain(resume);
+    const status = await runCli(['status', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(status.stdout).toContain(`Next: npx astro-remote-kpo init --workload-identity ${WI} --cluster-name kpo-typed --region us-east-1 --namespace team-a --project-dir ${dir}`);
+    expect(status.stdout).not.toContain('printed above');
+  });
+});
