@@ -16,6 +16,12 @@ import { finalSummary, jsonStages, renderPlan } from '../ui/summary.js';
 import { confirmationLines } from './init-confirm.js';
 import { interruptedLines } from './init-interrupt.js';
 
+/** Relative to where the user is when that is shorter and inside it; absolute otherwise. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
+
 export async function initCommand(raw: RawOptions): Promise<number> {
   // A corrupt state file is an error even for a dry run: never silently discarded.
   const previous = await loadState(path.resolve(raw.projectDir ?? '.'));
@@ -95,7 +101,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
           ...(flags.from ? { from: flags.from } : {}),
           ...(flags.only ? { only: flags.only } : {}),
           ...(deployedConnection ? { deployedConnection } : {}),
-          logFile: path.relative(process.cwd(), path.join(rc.stateDir, 'logs', 'debug.log')) || 'debug.log',
+          logFile: displayPath(path.join(rc.stateDir, 'logs', 'debug.log')),
         };
         for (const l of finalSummary(out.chalk, inputs, st, parts)) out.line(l);
       } else {

@@ -1,11 +1,13 @@
 // E2E: the wizard a person reads — the confirmation after preflight, colour only on a terminal,
 // help and usage errors, the audit trail in debug.log, a cluster without its node group, and the
 // resume command and `status` carrying every input.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StartTestCloudOptions, TestCloud } from '../support/cloud.js';
-import { runCli } from '../support/run-cli.js';
+import { CLI_BIN, runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { initArgs, readState, requireBuild, WI } from './aws-helpers.js';
 
@@ -21,6 +23,26 @@ async function setup(opts: StartTestCloudOptions = {}) {
 }
 
 const ANSI = /\u001b\[/;
+
+// util-linux `script` gives the CLI a pseudo-terminal (so it is interactive); each answer is typed
+// once its question has shown. (The full terminal walk-through lives in the pseudo-terminal test.)
+const HAS_SCRIPT = existsSync('/usr/bin/script');
+async function inTerminal(args: string[], env: Record<string, string>, answers: Array<[string, string]>): Promise<{ code: number; out: string }> {
+  const cmd = [process.execPath, CLI_BIN, ...args].map((a) => `'${a}'`).join(' ');
+  const child = spawn('script', ['-qec', cmd, '/dev/null'], { env: { ...env, CI: '', TERM: 'xterm', COLUMNS: '120' }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  const pending = [...answers];
+  const onData = (d: Buffer) => {
+    out += d.toString('utf8');
+    while (pending.length && out.includes(pending[0]![0])) child.stdin.write(pending.shift()![1]);
+  };
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
+  const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
+  clearTimeout(timer);
+  return { code, out: out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
+}
 
 describe('confirmation', () => {
   it('after preflight: account, caller, cluster creation with eksctl, IAM role create, mapping and files', async () => {
@@ -40,6 +62,22 @@ describe('confirmation', () => {
     expect(block).toContain('--dry-run');
     // The dry-run hint is a command that works: it carries the inputs.
     expect(block).toContain(`--workload-identity ${WI} --region us-east-1`);
+  });
+
+  it.skipIf(!HAS_SCRIPT)('interactive: answered "no", nothing is created and nothing is written', async () => {
+    const c = await setup();
+    const r = await inTerminal(['init', '--workload-identity', WI, '--project-dir', dir], c.env, [
+      ['EKS cluster name', '\r'],
+      ['AWS region', '\r'],
+      ['Proceed?', 'n\r'],
+    ]);
+    expect(r.out).toContain('About to set up, as');
+    expect(r.out).toContain('create EKS cluster remote-kpo-demo with eksctl');
+    expect(r.out).toContain('Nothing was changed.');
+    expect(r.code).toBe(0);
+    expect(c.mutatingCalls()).toEqual([]);
+    expect(existsSync(path.join(dir, '.astro-remote-kpo', 'state.json'))).toBe(false);
+    expect(existsSync(path.join(dir, 'k8s'))).toBe(false);
   });
 
   it('a live lookup, not state: an existing role is "update", an existing cluster is "use"', async () => {
@@ -196,5 +234,27 @@ describe('resume remembers; Ctrl-C says what goes on', () => {
     const status = await runCli(['status', '--project-dir', dir], { env: c.env, cwd: dir });
     expect(status.stdout).toContain(`Next: npx astro-remote-kpo init --workload-identity ${WI} --cluster-name kpo-typed --region us-east-1 --namespace team-a --project-dir ${dir}`);
     expect(status.stdout).not.toContain('printed above');
+  });
+
+  it.skipIf(!HAS_SCRIPT)('an interactive re-run offers the recorded setup; Enter through every prompt resumes cluster kpo-typed', async () => {
+    const c = await setup();
+    c.eksctl.failWith(1, 'simulated failure', 1);
+    const first = await runCli(initArgs(dir, ['--cluster-name', 'kpo-typed']), { env: c.env, cwd: dir });
+    expect(first.code).toBe(1);
+    const r = await inTerminal(['init', '--project-dir', dir], c.env, [
+      ['Resume the setup of cluster kpo-typed', '\r'],
+      ['workload identity', '\r'],
+      ['EKS cluster name', '\r'],
+      ['AWS region', '\r'],
+      ['Proceed?', '\r'],
+    ]);
+    expect(r.code, r.out).toBe(0);
+    // The terminal is 80 columns wide: long lines wrap.
+    const flat = r.out.replace(/\r?\n/g, '');
+    expect(flat).toContain(`(IAM role ARN) (${WI})`);
+    expect(flat).toContain('EKS cluster name (created if it does not exist) (kpo-typed)');
+    expect(c.aws.cluster('kpo-typed')?.status).toBe('ACTIVE');
+    expect(c.aws.cluster('remote-kpo-demo')).toBeUndefined();
+    expect((await readState(dir)).inputs.clusterName).toBe('kpo-typed');
   });
 });
