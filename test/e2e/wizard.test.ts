@@ -22,7 +22,9 @@ async function setup(opts: StartTestCloudOptions = {}) {
   return cloud;
 }
 
-const ANSI = /\u001b\[/;
+const ESC = String.fromCharCode(27);
+const ANSI = new RegExp(`${ESC}\\[`);
+const ANSI_SEQ = new RegExp(`${ESC}\\[[0-9;?]*[A-Za-z]`, 'g');
 
 // util-linux `script` gives the CLI a pseudo-terminal (so it is interactive); each answer is typed
 // once its question has shown. (The full terminal walk-through lives in the pseudo-terminal test.)
@@ -41,7 +43,7 @@ async function inTerminal(args: string[], env: Record<string, string>, answers: 
   const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const code = await new Promise<number>((resolve) => child.on('close', (c) => resolve(c ?? -1)));
   clearTimeout(timer);
-  return { code, out: out.replace(/\u001b\[[0-9;?]*[A-Za-z]/g, '') };
+  return { code, out: out.replace(ANSI_SEQ, '') };
 }
 
 describe('confirmation', () => {
