@@ -118,7 +118,9 @@ export async function createOutput(opts: {
       .map(([id, r]) => {
         // A long stage says how long it usually takes, once it is clearly doing the long work.
         const expected = r.expected && now - r.started > 10_000 ? ` of ${r.expected}` : '';
-        return `${stageLabel(id)} ${chalk.dim(`${formatDuration(now - r.started)}${expected}`)}${r.text ? chalk.dim(` · ${r.text.slice(0, 80)}`) : ''}`;
+        // Never wider than the terminal (a wrapped spinner line cannot be cleared): 60 columns too.
+        const room = Math.max(10, Math.min(80, (process.stdout.columns || 100) - 40));
+        return `${stageLabel(id)} ${chalk.dim(`${formatDuration(now - r.started)}${expected}`)}${r.text ? chalk.dim(` · ${r.text.slice(0, room)}`) : ''}`;
       })
       .join('   ');
   };

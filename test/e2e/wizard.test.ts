@@ -167,6 +167,10 @@ describe('audit trail', () => {
     // destroy's deletions are there too.
     expect(audit.some((l) => /audit iam DeleteRole RoleName=AstroRemoteKPO -> ok/.test(l))).toBe(true);
     expect(audit.some((l) => /audit kube DELETE rolebindings /.test(l))).toBe(true);
+    // After destroy the chain says what happened, not "not created yet".
+    const status = await runCli(['status', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(status.stdout).toContain('IAM role AstroRemoteKPO (removed by destroy)');
+    expect(status.stdout).not.toContain('not created yet');
   });
 });
 
@@ -193,6 +197,10 @@ describe('a cluster is done when it can run pods', () => {
     const third = await runCli(initArgs(dir), { env: c.env, cwd: dir });
     expect(third.code).toBe(0);
     expect(c.eksctl.invocations.filter((a) => a[0] === 'create')).toHaveLength(2);
+    // status still shows what init made, not "skipped: exists".
+    const status = await runCli(['status', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(status.stdout).toMatch(/✔ 1·cluster\s+done .*created managed node group kpo-workers/);
+    expect(status.stdout).toMatch(/✔ 5·iam-role\s+done .*created IAM role AstroRemoteKPO/);
   });
 
   it('without eksctl the missing node group fails clearly with the command to run', async () => {
