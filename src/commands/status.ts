@@ -10,6 +10,9 @@ import { chainLines, jsonStages } from '../ui/summary.js';
 import { initCommandLine } from '../resume-command.js';
 import path from 'node:path';
 
+/** Read-only lookup stages (Stage.lookup), named here so status loads no stage module. */
+const LOOKUPS: ReadonlySet<string> = new Set(['role-arn']);
+
 export async function statusCommand(raw: RawOptions): Promise<number> {
   const { out } = await createUi(raw, process.env);
   try {
@@ -38,7 +41,8 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
     for (const id of STAGE_IDS) {
       const r = state.stages[id] as StageRecord | undefined;
       // Found done on a later run, but made by an earlier one: that is what matters here.
-      const status = r?.status === 'skipped' && r.madeBy ? 'done' : (r?.status ?? 'pending');
+      // A lookup stage (role-arn) that found its answer did its job: not a skip.
+      const status = r?.status === 'skipped' && (r.madeBy || LOOKUPS.has(id)) ? 'done' : (r?.status ?? 'pending');
       const mark = { done: c.green('✔'), skipped: c.cyan('↷'), failed: c.red('✖'), interrupted: c.yellow('■'), running: c.yellow('…'), pending: c.dim('·') }[status];
       const when = r?.finishedAt ? c.dim(` ${r.finishedAt}`) : '';
       const took = r?.durationMs !== undefined ? c.dim(` ${formatDuration(r.durationMs)}`) : '';
