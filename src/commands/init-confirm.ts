@@ -17,7 +17,7 @@ import { shareInRun, takeShared } from '../engine/carry.js';
 import type { StageContext } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
-import { clusterConfigText } from '../stages/cluster-capacity.js';
+import { assessCapacity, clusterConfigText, createdByUs } from '../stages/cluster-capacity.js';
 
 /** How long the slow steps usually take (printed, never asserted). */
 export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
@@ -57,7 +57,17 @@ export async function confirmationLines(
   const config = await clusterConfigText(ctx);
   let clusterMode = cluster ? authModeOf(cluster) : undefined;
   if (clusterUnknown) item('cluster', chalk.yellow(`EKS cluster ${inputs.clusterName}: could not look it up (${clusterUnknown})`));
-  else if (cluster) item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
+  else if (cluster) {
+    item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
+    // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
+    if (cluster.status === 'ACTIVE' && createdByUs(ctx, cluster)) {
+      const missing = (await assessCapacity(ctx, cluster).catch(() => undefined))?.check?.missing ?? [];
+      if (missing.length) {
+        const specs = (await nodeGroupsOf(config.text)).filter((g) => missing.includes(g.name));
+        item('cluster', chalk.bold(`create ${describeNodeGroups(specs)} in it with eksctl create nodegroup (${EXPECTED.eksctlNodegroup}; billed by AWS)`));
+      }
+    }
+  }
   else {
     const groups = describeNodeGroups(await nodeGroupsOf(config.text));
     clusterMode = (await summarizeClusterConfig(config.text).catch(() => ({ authenticationMode: undefined }))).authenticationMode;

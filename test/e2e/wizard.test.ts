@@ -185,6 +185,7 @@ describe('a cluster is done when it can run pods', () => {
 
     const second = await runCli(initArgs(dir), { env: c.env, cwd: dir });
     expect(second.code, second.stdout + second.stderr).toBe(0);
+    expect(second.stdout).toMatch(/use EKS cluster remote-kpo-demo \(exists, ACTIVE.*\n.*create managed node group kpo-workers: 2 × t3\.medium in it with eksctl create nodegroup/);
     const creates = c.eksctl.invocations.filter((a) => a[0] === 'create');
     expect(creates.map((a) => a.slice(0, 2).join(' '))).toEqual(['create cluster', 'create nodegroup']);
     expect(creates[1]).toEqual(['create', 'nodegroup', '--config-file', path.join(dir, 'k8s', 'cluster.yaml')]);
