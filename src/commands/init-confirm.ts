@@ -100,6 +100,6 @@ export async function confirmationLines(
   const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId})`] : []), ...files, ...(files.length ? ['.dockerignore (adds ' + STATE_IGNORE + ')'] : [])];
   if (written.length) lines.push(`  • write in ${ctx.projectDir}: ${written.join(', ')}`);
   if (inputs.astroDeploymentId) item('deployment-connection', `create connection ${inputs.connId} on Astro Deployment ${inputs.astroDeploymentId} with the astro CLI`);
-  lines.push(`  Every change is logged in .astro-remote-kpo/logs/debug.log. See each one in full first: ${dryRunCommand}`);
+  lines.push(`  Each change in AWS and in the cluster is logged in .astro-remote-kpo/logs/debug.log. See each one in full first: ${dryRunCommand}`);
   return lines;
 }

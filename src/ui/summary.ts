@@ -74,7 +74,7 @@ export interface SummaryParts {
  * rather than claiming the whole chain is done. */
 export function finalSummary(chalk: ChalkInstance, inputs: Inputs, state: State, p: SummaryParts): string[] {
   const lines = [''];
-  const audit = `Every change made is listed in ${p.logFile} (lines starting "audit").`;
+  const audit = `Every change made in AWS and in the cluster is listed in ${p.logFile} (lines starting "audit").`;
   if (p.only || p.from) {
     const which = p.only ? `--only ${p.only}` : `--from ${p.from}`;
     lines.push(

@@ -55,7 +55,7 @@ describe('confirmation', () => {
     const at = out.indexOf('About to set up');
     expect(at).toBeGreaterThan(out.indexOf('0·preflight'));
     expect(at).toBeLessThan(out.indexOf('1·cluster'));
-    const block = out.slice(at, out.indexOf('\n', out.indexOf('Every change is logged')));
+    const block = out.slice(at, out.indexOf('\n', out.indexOf('is logged in .astro-remote-kpo/logs/debug.log')));
     expect(block).toContain(`as ${c.adminArn} in AWS account 123456789012 (region us-east-1)`);
     expect(block).toMatch(/create EKS cluster remote-kpo-demo with eksctl from k8s\/cluster\.yaml \(managed node group kpo-workers: 2 × t3\.medium; usually 15–20 min; billed/);
     expect(block).toContain(`create IAM role AstroRemoteKPO, trusted by ${WI}`);
@@ -148,7 +148,7 @@ describe('audit trail', () => {
     const c = await setup();
     const r = await runCli(initArgs(dir), { env: c.env, cwd: dir });
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toContain('Every change made is listed in');
+    expect(r.stdout).toContain('Every change made in AWS and in the cluster is listed in');
     const d = await runCli(['destroy', '--yes', '--project-dir', dir], { env: c.env, cwd: dir });
     expect(d.code, d.stdout + d.stderr).toBe(0);
     const log = await readFile(path.join(dir, '.astro-remote-kpo', 'logs', 'debug.log'), 'utf8');
