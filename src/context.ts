@@ -9,7 +9,8 @@ import { stateDirOf } from './engine/state.js';
 import { createExec } from './exec.js';
 import type { Io } from './io.js';
 import type { RawOptions } from './options.js';
-import { isInteractive, resolveOptions, type Env } from './resolve.js';
+import { isInteractive, resolveOptions, type Env, type ResolveContext } from './resolve.js';
+import { initCommandLine, keptSwitches } from './resume-command.js';
 import type { Inputs, RunFlags } from './types.js';
 import { interactiveIo, nonInteractiveIo } from './ui/io-host.js';
 import { createOutput, type Output } from './ui/output.js';
@@ -28,25 +29,23 @@ export interface RunContext {
   resumeCommand: string;
 }
 
-export function quoteArg(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
+export { quoteArg } from './resume-command.js';
 
 /** Output + io only: what status/verify/destroy need before options are resolved. */
 export async function createUi(raw: RawOptions, env: Env): Promise<{ out: Output; io: Io; interactive: boolean }> {
   const interactive = isInteractive(raw, env, Boolean(process.stdin.isTTY));
-  const out = await createOutput({ tty: Boolean(process.stdout.isTTY), json: Boolean(raw.json), color: raw.color !== false && !env.NO_COLOR });
+  const out = await createOutput({ json: Boolean(raw.json), color: raw.color !== false, env });
   return { out, io: interactive ? interactiveIo(out) : nonInteractiveIo(out), interactive };
 }
 
-export async function buildRunContext(raw: RawOptions, argv: readonly string[] = process.argv): Promise<RunContext> {
+export async function buildRunContext(raw: RawOptions, argv: readonly string[] = process.argv, rctx: ResolveContext = {}): Promise<RunContext> {
   const env: Env = { ...process.env };
   const { out, io } = await createUi(raw, env);
   try {
     const exec = createExec(env);
     // Workload identities not given are read from the Deployments with the astro CLI (read-only).
     const lookup = (ids: readonly string[]) => readWorkloadIdentities(exec, ids);
-    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), lookup, () => listDeployments(exec));
+    const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), rctx, lookup, () => listDeployments(exec));
     const projectDir = flags.projectDir;
     const stateDir = stateDirOf(projectDir);
     // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).
@@ -69,11 +68,12 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     // service (a link-local address) for credentials then. Real runs keep the SDK's full chain.
     if (flags.dryRun && env.AWS_EC2_METADATA_DISABLED === undefined) process.env.AWS_EC2_METADATA_DISABLED = 'true';
     const services: Services = {
-      aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}) }),
+      aws: createAwsClients({ region: inputs.region, ...(inputs.profile ? { profile: inputs.profile } : {}), audit: debug }),
       exec,
       io,
     };
-    const resumeCommand = ['npx', 'astro-remote-kpo', ...argv.slice(2).filter((a) => a !== '--dry-run')].map(quoteArg).join(' ');
+    // Rebuilt from the resolved inputs (prompt answers included), not from argv alone.
+    const resumeCommand = initCommandLine(inputs, { projectDir: raw.projectDir, from: flags.from, only: flags.only, switches: keptSwitches(argv) });
     return { inputs, flags, env, out, io, services, projectDir, stateDir, debug, resumeCommand };
   } catch (err) {
     out.close();

@@ -8,10 +8,15 @@ import { STAGE_IDS } from './types.js';
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 
-function addFlags(cmd: Command, specs: FlagSpec[]): Command {
+type CommandName = 'init' | 'verify' | 'destroy';
+
+function addFlags(cmd: Command, specs: FlagSpec[], command: CommandName = 'init'): Command {
   for (const f of specs) {
-    const opt = new Option(f.flags, f.description);
-    if (f.defaultText) opt.default(undefined, f.defaultText);
+    const text = (command !== 'init' && f.otherCommands?.[command]) || f.description;
+    // The real default is applied later (it can depend on the environment or on state.json), so
+    // commander holds none; the help still shows it in the description.
+    const shownDefault = command === 'init' && f.defaultText ? ` (default: ${f.defaultText})` : '';
+    const opt = new Option(f.flags, `${text}${shownDefault}`);
     if (f.env) opt.env(f.env);
     if (f.repeatable) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v]);
     cmd.addOption(opt);
@@ -19,14 +24,26 @@ function addFlags(cmd: Command, specs: FlagSpec[]): Command {
   return cmd;
 }
 
+// verify and destroy never create a cluster: no ClusterConfig for them.
+const CHECK_FLAGS = INPUT_FLAGS.filter((f) => f.input !== 'clusterConfig');
+
 const stageList = STAGE_IDS.map((s, i) => `${i}=${s}`).join(', ');
 
 export function buildProgram(run: (name: string, opts: RawOptions) => Promise<void>): Command {
   const program = new Command('astro-remote-kpo')
     .description('Let an Astro Deployment launch pods on a remote EKS cluster with EksPodOperator: cluster, namespace, RBAC, IAM role, identity mapping, access check and the aws_eks connection, in one resumable command.')
     .version(pkg.version)
-    .showHelpAfterError()
-    .exitOverride();
+    // An unknown flag: the error and commander's "Did you mean …?", then one line, not the
+    // whole help scrolling the hint away.
+    .showHelpAfterError('(run `astro-remote-kpo <command> --help` for its flags)')
+    .exitOverride()
+    .addHelpText(
+      'before',
+      `Quick start (in your Astro project):
+  npx astro-remote-kpo init --dry-run --workload-identity <arn>   # see every change, change nothing
+  npx astro-remote-kpo init --workload-identity <arn>             # set it up (resumable)
+`,
+    );
 
   addFlags(addFlags(program.command('init'), INPUT_FLAGS), RUN_FLAGS)
     .description('Set everything up (safe to re-run: finished stages are verified and skipped)')
@@ -53,17 +70,22 @@ Examples:
     .addHelpText('after', '\nExamples:\n  $ astro-remote-kpo status\n  $ astro-remote-kpo status --json --project-dir ./my-astro-project')
     .action((opts: RawOptions) => run('status', opts));
 
-  addFlags(addFlags(program.command('verify'), INPUT_FLAGS), RUN_FLAGS.filter((f) => /project-dir|json|color|non-interactive|-y,/.test(f.flags)))
-    .description('Read-only live check of the whole chain, one row per link, exit 1 if any fails')
+  // verify changes nothing, so it has nothing to confirm: no -y.
+  addFlags(addFlags(program.command('verify'), CHECK_FLAGS, 'verify'), RUN_FLAGS.filter((f) => /project-dir|json|color|non-interactive/.test(f.flags)), 'verify')
+    .description('Read-only live check of the whole chain, one row per link, exit 1 if any fails. Without flags it checks what init recorded in state.json')
     .addHelpText('after', `\nExamples:\n  $ astro-remote-kpo verify\n  $ astro-remote-kpo verify --workload-identity ${WI} --json`)
     .action((opts: RawOptions) => run('verify', opts));
 
-  addFlags(program.command('destroy'), [
-    ...INPUT_FLAGS,
-    ...RUN_FLAGS.filter((f) => /project-dir|dry-run|json|color|non-interactive|-y,/.test(f.flags)),
-    { flags: '--delete-namespace', description: 'also delete the namespace (only if we created it)' },
-    { flags: '--delete-cluster', description: 'also delete the cluster with eksctl (only if we created it)' },
-  ])
+  addFlags(
+    program.command('destroy'),
+    [
+      ...CHECK_FLAGS,
+      ...RUN_FLAGS.filter((f) => /project-dir|dry-run|json|color|non-interactive|-y,/.test(f.flags)),
+      { flags: '--delete-namespace', description: 'also delete the namespace (only if we created it)' },
+      { flags: '--delete-cluster', description: 'also delete the cluster with eksctl (only if we created it)' },
+    ],
+    'destroy',
+  )
     .description('Remove what this tool created, in reverse order (only what carries our tag/label or state)')
     .addHelpText('after', '\nExamples:\n  $ astro-remote-kpo destroy --dry-run\n  $ astro-remote-kpo destroy --yes --delete-namespace')
     .action((opts: RawOptions) => run('destroy', opts));

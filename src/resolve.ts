@@ -92,7 +92,22 @@ async function pickDeployments(io: Io, listed: ReadonlyArray<{ id: string; name:
 
 const unique = (list: readonly string[]) => [...new Set(list)];
 
-export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: string, lookup?: IdentityLookup, lister?: DeploymentLister): Promise<Resolved> {
+export interface ResolveContext {
+  /** Inputs recorded by an earlier init in this project: offered for resuming (interactive only). */
+  recorded?: Inputs;
+  /** Whose prompts these are: verify and destroy never create a cluster. */
+  command?: 'init' | 'verify' | 'destroy';
+}
+
+export async function resolveOptions(
+  raw: RawOptions,
+  env: Env,
+  io: Io,
+  cwd: string,
+  rctx: ResolveContext = {},
+  lookup?: IdentityLookup,
+  lister?: DeploymentLister,
+): Promise<Resolved> {
   const problems: string[] = [];
   const check = (key: keyof Inputs, value: string | undefined) => {
     if (value === undefined) return;
@@ -140,11 +155,30 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
   const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
   if (problems.length) throw new UsageError(problems.join('\n'));
 
+  // Resume remembers: a project with recorded inputs offers to carry on with them, and then every
+  // prompt defaults to what was answered last time (Enter through them resumes the same setup).
+  let recorded: Inputs | undefined;
+  if (rctx.recorded && io.interactive && !raw.dryRun && (rctx.command ?? 'init') === 'init') {
+    const r = rctx.recorded;
+    const resume = await io.confirm({
+      flag: '--yes',
+      message: `Resume the setup of cluster ${r.clusterName} (${r.region}) for ${r.workloadIdentities.join(', ')}? (no: start from the defaults)`,
+      default: true,
+    });
+    if (resume) recorded = r;
+  }
+  const fallback = <K extends keyof Inputs>(key: K): Inputs[K] | undefined => recorded?.[key];
+
   // Required: at least one workload identity. Given ones win; else each Deployment's is read with
   // the astro CLI (after every other value is known good); else prompt, or name the flags.
   let workloadIdentities = identitiesGiven;
+  // A resumed setup with several identities (or Deployments) keeps them all: one prompt cannot.
+  if (!workloadIdentities.length && !deploymentIds.length && recorded && (recorded.workloadIdentities.length > 1 || recorded.astroDeploymentIds.length)) {
+    workloadIdentities = [...recorded.workloadIdentities];
+    deploymentIds = [...recorded.astroDeploymentIds];
+  }
   // Interactive, nothing given, astro logged in: offer its Deployments (their identities are read next).
-  if (!workloadIdentities.length && !deploymentIds.length && io.interactive && lister) {
+  if (!workloadIdentities.length && !deploymentIds.length && io.interactive && lister && !recorded) {
     const listed = await lister();
     if (listed.length) deploymentIds = await pickDeployments(io, listed);
   }
@@ -159,6 +193,7 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     const answer = await io.text({
       flag: '--workload-identity',
       message: "Astro Deployment's workload identity (IAM role ARN)",
+      ...(fallback('workloadIdentities')?.[0] ? { default: fallback('workloadIdentities')![0]! } : {}),
       validate: (v) => validateValue('workloadIdentity', '--workload-identity', v.trim()),
     });
     workloadIdentities = [answer.trim()];
@@ -169,27 +204,28 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     const rule = RULE_OF[key]!;
     return (await io.text({ flag: flagOf(key), message, default: def, validate: (v) => validateValue(rule, flagOf(key), v) })).trim();
   };
-  const clusterName = await ask('clusterName', 'EKS cluster name (created if it does not exist)', DEFAULTS.clusterName);
-  const region = await ask('region', 'AWS region', regionDefault);
+  const clusterQuestion = { init: 'EKS cluster name (created if it does not exist)', verify: 'EKS cluster name to check', destroy: 'EKS cluster name' }[rctx.command ?? 'init'];
+  const clusterName = await ask('clusterName', clusterQuestion, fallback('clusterName') ?? DEFAULTS.clusterName);
+  const region = await ask('region', 'AWS region', fallback('region') ?? regionDefault);
   check('region', region);
   if (problems.length) throw new UsageError(problems.join('\n'));
 
   const inputs: Inputs = {
     clusterName,
     region,
-    namespace: given.namespace ?? DEFAULTS.namespace,
-    k8sRole: given.k8sRole ?? DEFAULTS.k8sRole,
-    k8sUser: given.k8sUser ?? DEFAULTS.k8sUser,
-    iamRole: given.iamRole ?? DEFAULTS.iamRole,
+    namespace: given.namespace ?? fallback('namespace') ?? DEFAULTS.namespace,
+    k8sRole: given.k8sRole ?? fallback('k8sRole') ?? DEFAULTS.k8sRole,
+    k8sUser: given.k8sUser ?? fallback('k8sUser') ?? DEFAULTS.k8sUser,
+    iamRole: given.iamRole ?? fallback('iamRole') ?? DEFAULTS.iamRole,
     workloadIdentities,
-    authMode,
-    permissions,
-    connId: given.connId ?? DEFAULTS.connId,
-    ...(profile ? { profile } : {}),
-    ...(raw.kubeContext ? { kubeContext: raw.kubeContext } : {}),
-    ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : {}),
+    authMode: raw.authMode === undefined ? (fallback('authMode') ?? authMode) : authMode,
+    permissions: raw.permissions === undefined ? (fallback('permissions') ?? permissions) : permissions,
+    connId: given.connId ?? fallback('connId') ?? DEFAULTS.connId,
+    ...((profile ?? fallback('profile')) ? { profile: profile ?? fallback('profile') } : {}),
+    ...((raw.kubeContext ?? fallback('kubeContext')) ? { kubeContext: raw.kubeContext ?? fallback('kubeContext') } : {}),
+    ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : fallback('clusterConfig') ? { clusterConfig: fallback('clusterConfig') } : {}),
     astroDeploymentIds: deploymentIds,
-    localDev: Boolean(raw.localDev),
+    localDev: raw.localDev === undefined ? (fallback('localDev') ?? false) : Boolean(raw.localDev),
   };
   const flags: RunFlags = {
     projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),
@@ -200,6 +236,7 @@ export async function resolveOptions(raw: RawOptions, env: Env, io: Io, cwd: str
     interactive: io.interactive,
     json: Boolean(raw.json),
     color: raw.color !== false && !env.NO_COLOR,
+    verbose: Boolean(raw.verbose),
     force: Boolean(raw.force),
     switchContext: Boolean(raw.switchContext),
   };

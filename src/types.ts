@@ -60,6 +60,8 @@ export interface RunFlags {
   color: boolean;
   force: boolean;
   switchContext: boolean;
+  /** Show the full access table even when every row matches. */
+  verbose?: boolean;
 }
 
 /** Outputs each stage records in state.json. JSON only, never a secret. */

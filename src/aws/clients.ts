@@ -7,6 +7,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { tagAwsCalls } from './errors.js';
+import { AWS_MUTATING, auditLine, awsTarget } from '../audit.js';
 
 export interface AwsClients {
   readonly region: string;
@@ -23,6 +24,40 @@ export interface AwsClientOptions {
   profile?: string;
   /** How many attempts the SDK's standard retry makes (throttling, 5xx, resets). */
   maxAttempts?: number;
+  /** Receives one audit line per mutating call (logs/debug.log). */
+  audit?: (line: string) => void;
+}
+
+interface MiddlewareClient {
+  middlewareStack: {
+    add(
+      mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
+      opts: { step: 'initialize'; name: string },
+    ): void;
+  };
+}
+
+/** Logs every mutating command once (at the initialize step: above the SDK's own retries). */
+function withAudit<C>(client: C, service: 'iam' | 'eks' | 'sts', audit: ((line: string) => void) | undefined): C {
+  if (!audit) return client;
+  (client as unknown as MiddlewareClient).middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? '').replace(/Command$/, '');
+      if (!AWS_MUTATING.test(operation)) return next(args);
+      const target = awsTarget(args.input);
+      try {
+        const r = await next(args);
+        audit(auditLine({ service, operation, target, outcome: 'ok' }));
+        return r;
+      } catch (err) {
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        audit(auditLine({ service, operation, target, outcome: `failed ${e.name ?? 'Error'}${e.$metadata?.httpStatusCode ? ` (${e.$metadata.httpStatusCode})` : ''}` }));
+        throw err;
+      }
+    },
+    { step: 'initialize', name: 'astroKpoAudit' },
+  );
+  return client;
 }
 
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
@@ -62,24 +97,25 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
   return {
     region: opts.region,
     profile: opts.profile,
-    // Every client's errors say which call failed on what (errors.ts names the missing permission).
+    // Every client's errors say which call failed on what (errors.ts names the missing permission),
+    // and every mutating call is written to the audit trail (logs/debug.log).
     sts: () =>
       once('sts', async () => {
         const c = new (await import('@aws-sdk/client-sts')).STSClient(await common());
         tagAwsCalls(c.middlewareStack, 'sts');
-        return c;
+        return withAudit(c, 'sts', opts.audit);
       }),
     iam: () =>
       once('iam', async () => {
         const c = new (await import('@aws-sdk/client-iam')).IAMClient(await common());
         tagAwsCalls(c.middlewareStack, 'iam');
-        return c;
+        return withAudit(c, 'iam', opts.audit);
       }),
     eks: () =>
       once('eks', async () => {
         const c = new (await import('@aws-sdk/client-eks')).EKSClient(await common());
         tagAwsCalls(c.middlewareStack, 'eks');
-        return c;
+        return withAudit(c, 'eks', opts.audit);
       }),
     credentials: async () => (await common()).credentials(),
   };

@@ -181,6 +181,30 @@ export async function eksctlCreateCluster(o: CreateClusterOptions): Promise<stri
   return logFile;
 }
 
+export const EKSCTL_NODEGROUP_LOG = 'eksctl-create-nodegroup.log';
+
+/** `eksctl create nodegroup --config-file` (node groups that already exist are skipped by eksctl). */
+export async function eksctlCreateNodegroup(o: CreateClusterOptions): Promise<string> {
+  const bin = await o.exec.which('eksctl');
+  const command = `eksctl create nodegroup --config-file ${o.configFile}`;
+  if (!bin) {
+    throw new PrerequisiteError(
+      `cluster ${o.inputs.clusterName} has no node group (eksctl stopped before making it?), and eksctl is not on PATH to create it.`,
+      `Install eksctl (https://eksctl.io/installation/) and run this command again, or run \`${command}\` yourself.`,
+    );
+  }
+  const logFile = path.join(o.stateDir, 'logs', EKSCTL_NODEGROUP_LOG);
+  const args = ['create', 'nodegroup', '--config-file', o.configFile];
+  const { exitCode, tail } = await runEksctlLogged(bin, { exec: o.exec, args, logFile, progress: o.progress, ...(o.inputs.profile ? { profile: o.inputs.profile } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  if (exitCode !== 0) {
+    throw new StageFailedError(
+      `${command} exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
+      `Full log: ${logFile}. Fix the cause and run the same command again: it resumes at the cluster stage.`,
+    );
+  }
+  return logFile;
+}
+
 export const EKSCTL_DELETE_LOG = 'eksctl-delete-cluster.log';
 
 /** `eksctl delete cluster --name --region --wait` (destroy); returns the log path. */

@@ -18,7 +18,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
   const { deleteNamespace = false, deleteCluster = false } = raw;
   const projectDir = path.resolve(raw.projectDir ?? '.');
   const state = await loadState(projectDir);
-  const rc = await buildRunContext(withStateInputs(raw, state));
+  const rc = await buildRunContext(withStateInputs(raw, state), process.argv, { command: 'destroy' });
   const { out, flags, inputs } = rc;
   const controller = new AbortController();
   const onSigint = () => controller.abort();

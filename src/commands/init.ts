@@ -1,16 +1,30 @@
-// `init`: resolve → validate every stage's user files → confirm → run the graph → summarise.
+// `init`: resolve (offering to resume what state recorded) → validate every stage's user files →
+// preflight → confirm with live facts → run the rest of the graph → summarise.
+import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { EXIT, InterruptedError } from '../errors.js';
+import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
 import { planStages } from '../engine/plan.js';
 import { makeStageContext, runStages } from '../engine/runner.js';
-import { emptyState, loadState, saveState } from '../engine/state.js';
+import { emptyState, loadState, saveState, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import { allStages } from '../stages/index.js';
-import { chainLines, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
+import type { StageId } from '../types.js';
+import { finalSummary, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
+import { confirmationLines } from './init-confirm.js';
+import { interruptedLines } from './init-interrupt.js';
+
+/** Relative to where the user is when that is shorter and inside it; absolute otherwise. */
+function displayPath(file: string): string {
+  const rel = path.relative(process.cwd(), file);
+  return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+}
 
 export async function initCommand(raw: RawOptions): Promise<number> {
-  const rc = await buildRunContext(raw);
+  // A corrupt state file is an error even for a dry run: never silently discarded.
+  const previous = await loadState(path.resolve(raw.projectDir ?? '.'));
+  const rc = await buildRunContext(raw, process.argv, { command: 'init', ...(previous?.inputs ? { recorded: previous.inputs } : {}) });
   const { out, flags, inputs } = rc;
   const controller = new AbortController();
   const onSigint = () => {
@@ -20,10 +34,11 @@ export async function initCommand(raw: RawOptions): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   const base = { ...rc, stages: allStages, env: rc.env, signal: controller.signal, reporter: out };
+  let state: State | undefined;
+  // Until the confirmation is answered nothing is written: not state, not the debug log.
+  let holding = !raw.json && !raw.dryRun;
   try {
-    // A corrupt state file is an error even for a dry run: never silently discarded.
-    const previous = await loadState(rc.projectDir);
-    const state = previous ?? emptyState();
+    state = previous ?? emptyState();
     // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere.
     const validateCtx = makeStageContext({ ...base }, {}, () => undefined);
     for (const s of allStages) await s.validate?.(validateCtx);
@@ -35,40 +50,72 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       return EXIT.ok;
     }
 
-    if (flags.interactive && !flags.yes) {
-      out.line(out.chalk.bold('About to set up:'));
-      for (const l of chainLines(inputs, state)) out.line(`  ${l}`);
-      const go = await rc.io.confirm({ flag: '--yes', message: 'Proceed? (run with --dry-run to see every change first)', default: true });
-      if (!go) {
+    const held: string[] = [];
+    const debug = (line: string) => (holding ? held.push(line) : rc.debug(line));
+    const release = () => {
+      if (!holding) return;
+      holding = false;
+      for (const l of held.splice(0)) rc.debug(l);
+    };
+    const modes = selectModes(allStages, { from: flags.from, only: flags.only });
+    const selected = new Set([...modes].filter(([, m]) => m !== 'dependency').map(([id]) => id as StageId));
+    const gate = flags.json
+      ? undefined
+      : {
+          after: 'preflight' as const,
+          ask: async (outputs: Parameters<typeof confirmationLines>[1]) => {
+            const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined);
+            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`);
+            for (const l of lines) out.line(l);
+            // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
+            const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;
+            if (go) release();
+            return go;
+          },
+        };
+
+    const lock = await acquireLock(rc.stateDir, 'init');
+    const st = state;
+    try {
+      debug(`init ${JSON.stringify(inputs)}`);
+      const outcome = await runStages({ ...base, debug, state: st, gate, save: async () => (holding ? undefined : saveState(rc.projectDir, st)) });
+      if (outcome.declined) {
         out.line('Nothing was changed.');
         return EXIT.ok;
       }
-    }
-
-    const lock = await acquireLock(rc.stateDir, 'init');
-    try {
-      rc.debug(`init ${JSON.stringify(inputs)}`);
-      const outcome = await runStages({ ...base, state, save: () => saveState(rc.projectDir, state) });
+      // A failed preflight is worth recording (status shows it), though nothing was confirmed.
+      if (holding) {
+        release();
+        await saveState(rc.projectDir, st);
+      }
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(state), ...(outcome.ok ? { nextSteps: nextStepLines(inputs, state) } : {}) }, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(st), ...(outcome.ok ? { nextSteps: nextStepLines(inputs, st) } : {}) }, null, 2)}\n`);
       } else if (outcome.ok) {
-        out.line('');
-        out.line(out.chalk.green.bold('Done. The authorization chain:'));
-        for (const l of chainLines(inputs, state)) out.line(`  ${l}`);
-        out.line('');
-        for (const l of nextStepLines(inputs, state)) out.line(l);
+        const parts = {
+          // What this run was asked to do (not the dependencies it merely ran again).
+          ran: outcome.ran.filter((id) => selected.has(id)),
+          ...(flags.from ? { from: flags.from } : {}),
+          ...(flags.only ? { only: flags.only } : {}),
+          // The connection on the Deployment(s), deploy, the test DAG, verify: filled in.
+          next: nextStepLines(inputs, st),
+          logFile: displayPath(path.join(rc.stateDir, 'logs', 'debug.log')),
+        };
+        for (const l of finalSummary(out.chalk, inputs, st, parts)) out.line(l);
       } else {
         out.line('');
         out.line(out.chalk.red(`Failed: ${outcome.failed.join(', ')}. State is saved in ${rc.stateDir}.`));
         out.line(`Fix the cause above, then resume with:\n  ${rc.resumeCommand}`);
       }
       return outcome.ok ? EXIT.ok : outcome.exitCode || EXIT.stageFailed;
-    } catch (err) {
-      if (err instanceof InterruptedError) out.line(`State saved. Resume with:\n  ${rc.resumeCommand}`);
-      throw err;
     } finally {
       await lock.release();
     }
+  } catch (err) {
+    if (err instanceof InterruptedError && state) {
+      if (holding) out.line('Nothing was changed.');
+      else for (const l of interruptedLines(state, inputs, rc.stateDir, rc.resumeCommand)) out.line(l);
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSigint);
     out.close();

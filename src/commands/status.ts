@@ -4,11 +4,14 @@ import { createUi } from '../context.js';
 import { EXIT } from '../errors.js';
 import { loadState, stateFileOf, type StageRecord } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
-import { initCommand } from '../ui/next-steps.js';
 import { STAGE_IDS } from '../types.js';
 import { formatDuration, stageLabel } from '../ui/output.js';
 import { chainLines, jsonStages } from '../ui/summary.js';
+import { initCommandLine } from '../resume-command.js';
 import path from 'node:path';
+
+/** Read-only lookup stages (Stage.lookup), named here so status loads no stage module. */
+const LOOKUPS: ReadonlySet<string> = new Set(['role-arn']);
 
 export async function statusCommand(raw: RawOptions): Promise<number> {
   const { out } = await createUi(raw, process.env);
@@ -23,9 +26,12 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
     }
     const stages = jsonStages(state);
     const pending = stages.filter((s) => s.status !== 'done' && s.status !== 'skipped');
+    // The suggestion carries every recorded non-default input: a bare `init` would prompt with
+    // (or, non-interactively, use) the defaults and could set up a different cluster.
+    const shape = { ...(raw.projectDir ? { projectDir: raw.projectDir } : {}) };
     const next = pending.length
-      ? `${state.inputs ? initCommand(state.inputs) : 'npx astro-remote-kpo init'}  (resumes at ${pending[0]!.id})`
-      : 'npx astro-remote-kpo verify  (everything is recorded as done; check it live)';
+      ? `${state.inputs ? initCommandLine(state.inputs, shape) : 'npx astro-remote-kpo init'}  (resumes at ${pending[0]!.id})`
+      : `${state.inputs ? initCommandLine(state.inputs, shape, 'verify') : 'npx astro-remote-kpo verify'}  (everything is recorded as done; check it live)`;
     if (raw.json) {
       process.stdout.write(`${JSON.stringify({ command: 'status', file, updatedAt: state.updatedAt, inputs: state.inputs ?? null, stages, next }, null, 2)}\n`);
       return EXIT.ok;
@@ -34,17 +40,25 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
     out.line(c.bold(`State: ${file} (updated ${state.updatedAt})`));
     for (const id of STAGE_IDS) {
       const r = state.stages[id] as StageRecord | undefined;
-      const status = r?.status ?? 'pending';
+      // Found done on a later run, but made by an earlier one: that is what matters here.
+      // A lookup stage (role-arn) that found its answer did its job: not a skip.
+      const status = r?.status === 'skipped' && (r.madeBy || LOOKUPS.has(id)) ? 'done' : (r?.status ?? 'pending');
       const mark = { done: c.green('✔'), skipped: c.cyan('↷'), failed: c.red('✖'), interrupted: c.yellow('■'), running: c.yellow('…'), pending: c.dim('·') }[status];
       const when = r?.finishedAt ? c.dim(` ${r.finishedAt}`) : '';
       const took = r?.durationMs !== undefined ? c.dim(` ${formatDuration(r.durationMs)}`) : '';
-      const note = r?.error?.message ?? r?.summary ?? r?.reason ?? '';
+      const note = r?.error?.message ?? r?.summary ?? (r?.madeBy ? `${r.madeBy.summary}${r.madeBy.at ? ` (at ${r.madeBy.at}; checked again since)` : ''}` : undefined) ?? r?.reason ?? '';
       out.line(`${mark} ${stageLabel(id).padEnd(22)} ${status.padEnd(11)}${when}${took}${note ? `  ${note}` : ''}`);
     }
     if (state.inputs) {
       out.line('');
       out.line(c.bold('Authorization chain:'));
       for (const l of chainLines(state.inputs, state)) out.line(`  ${l}`);
+    }
+    const deployed = state.stages['deployment-connection']?.outputs;
+    if (deployed && !deployed.ran && deployed.command) {
+      out.line('');
+      out.line(c.bold('Connection for the deployed Deployment (not created by init; run it yourself):'));
+      out.line(`  ${deployed.command}`);
     }
     out.line('');
     out.line(`Next: ${next}`);

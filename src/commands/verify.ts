@@ -14,7 +14,7 @@ import { withStateInputs } from '../verify/state-inputs.js';
 
 export async function verifyCommand(raw: RawOptions): Promise<number> {
   const state = await loadState(path.resolve(raw.projectDir ?? '.'));
-  const rc = await buildRunContext(withStateInputs(raw, state));
+  const rc = await buildRunContext(withStateInputs(raw, state), process.argv, { command: 'verify' });
   try {
     const { runVerify } = await import('../verify/run.js');
     const { renderRows, verifyJson } = await import('../verify/render.js');

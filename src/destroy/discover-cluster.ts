@@ -6,6 +6,7 @@ import { MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { ownership, type DestroyItem } from './items.js';
+import { auditLine } from '../audit.js';
 
 export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
   const { clusterName, region } = ctx.inputs;
@@ -22,8 +23,15 @@ export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | 
     why: `${o.why}; eksctl delete cluster (takes 10-15 minutes)`,
     apply: async () => {
       const { eksctlDeleteCluster } = await import('../aws/eksctl.js');
-      const log = await eksctlDeleteCluster({ exec: ctx.exec, stateDir: ctx.stateDir, inputs: ctx.inputs, progress: (t) => ctx.progress(t), signal: ctx.signal });
-      return `eksctl log: ${log}`;
+      const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'delete cluster', target: ctx.inputs.clusterName, outcome }));
+      try {
+        const log = await eksctlDeleteCluster({ exec: ctx.exec, stateDir: ctx.stateDir, inputs: ctx.inputs, progress: (t) => ctx.progress(t), signal: ctx.signal });
+        audit('ok');
+        return `eksctl log: ${log}`;
+      } catch (err) {
+        audit('failed');
+        throw err;
+      }
     },
   };
 }

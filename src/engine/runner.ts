@@ -28,6 +28,9 @@ export interface RunnerOptions {
   debug: (line: string) => void;
   signal: AbortSignal;
   now?: () => Date;
+  /** Hold every other stage until `after` has finished, then ask (init's confirmation, which
+   * needs preflight's identity and live lookups). false: stop, nothing else runs. */
+  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>) => Promise<boolean> };
 }
 
 export interface RunOutcome {
@@ -37,6 +40,8 @@ export interface RunOutcome {
   failed: StageId[];
   /** Exit code for the first failure (1 for a stage failure, 2/3 when a stage raised those). */
   exitCode: number;
+  /** The gate's question was answered no: only the gate stage ran. */
+  declined?: boolean;
 }
 
 /** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
@@ -119,6 +124,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   const execute = async (stage: AnyStage, mode: Mode) => {
     const started = now();
+    const prev = records[stage.id];
+    const madeBy = prev?.status === 'done' && prev.summary ? { summary: prev.summary, ...(prev.finishedAt ? { at: prev.finishedAt } : {}) } : prev?.madeBy;
     const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), previous);
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = previous[stage.id];
@@ -138,7 +145,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
         const c = await s.check(ctx);
         if (c.done) {
           (outputs as Record<string, unknown>)[stage.id] = c.outputs;
-          await finish({ status: 'skipped', reason: c.reason, outputs: c.outputs, inputsHash: hashes.get(stage.id), warnings: c.warnings });
+          await finish({ status: 'skipped', reason: c.reason, outputs: c.outputs, inputsHash: hashes.get(stage.id), warnings: c.warnings, ...(madeBy ? { madeBy } : {}) });
           return;
         }
         if (mode === 'dependency') {
@@ -175,10 +182,13 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   const selected = order.filter((id) => modes.has(id));
   const blocked = new Set<StageId>();
+  let gateOpen = !o.gate || !modes.has(o.gate.after);
+  let declined = false;
   try {
     for (;;) {
       if (o.signal.aborted) throw new InterruptedError();
       for (const id of selected) {
+        if (!gateOpen && id !== o.gate!.after) continue;
         if (finished.has(id) || running.has(id) || blocked.has(id)) continue;
         const stage = stageMap.get(id)!;
         const inRun = stage.needs.filter((n) => modes.has(n));
@@ -193,6 +203,15 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
         });
         running.set(id, p);
       }
+      if (running.size === 0 && !gateOpen) {
+        gateOpen = true;
+        // A failed gate stage blocks the rest the usual way; a finished one asks first.
+        if (finished.has(o.gate!.after) && !failed.includes(o.gate!.after) && !(await o.gate!.ask(outputs))) {
+          declined = true;
+          break;
+        }
+        continue;
+      }
       if (running.size === 0) break;
       await Promise.race([abort, ...running.values()]);
     }
@@ -205,6 +224,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     }
     throw err;
   }
+  if (declined) return { ok: true, ran, failed, exitCode: 0, declined: true };
   for (const id of blocked) {
     const missing = stageMap.get(id)!.needs.filter((n) => failed.includes(n) || blocked.has(n));
     records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}` };

@@ -58,6 +58,10 @@ export interface Stage<Id extends StageId = StageId> {
   readonly needs: readonly StageId[];
   /** Inputs whose change makes a recorded success stale. */
   readonly inputs: readonly InputKey[];
+  /** A read-only lookup: its check() answer IS the result, shown as ✔ rather than as a skip. */
+  readonly lookup?: boolean;
+  /** How long a run() usually takes when it does the work, for the spinner (e.g. eksctl). */
+  readonly expected?: string;
   /** Runs before any stage does anything: reject bad user files here (UsageError, exit 2). */
   validate?(ctx: StageContext): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */

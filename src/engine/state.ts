@@ -20,6 +20,9 @@ export interface StageRecord<Id extends StageId = StageId> {
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
+  /** What an earlier run did here (its summary), kept when later runs find it done and skip:
+   * `status` shows "created …", not "skipped: exists", for what init made. */
+  madeBy?: { summary: string; at?: string };
 }
 
 export interface State {

@@ -4,6 +4,7 @@
 // expiry), Impersonate-User, a timeout, retries for throttling, 5xx and dropped connections, and
 // errors worded with the server's own Status message and what to check.
 import type { TokenSource } from '../aws/eks-token.js';
+import { auditLine } from '../audit.js';
 import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
 import {
   KubeConflictError,
@@ -140,9 +141,15 @@ export class KubeClient implements KubeApi {
       if (this.o.tokenSource) headers.Authorization = `Bearer ${await this.token()}`;
       if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
       let answer: KubeResponse;
+      // Writes are audited (every attempt, as the server sees them); reviews and dry runs change nothing.
+      const audit = c.method !== 'GET' && !c.write?.dryRun && !c.path.startsWith(AUTHZ)
+        ? (outcome: string) => this.o.debug?.(auditLine({ service: 'kube', operation: `${c.method} ${op.resource}`, target: `${op.namespace ? `${op.namespace}/` : ''}${op.name ?? ''}`, outcome }))
+        : undefined;
       try {
         answer = await this.transport.send({ method: c.method, path: c.path + query, headers, body, signal });
+        audit?.(answer.status < 300 ? `ok (${answer.status})` : `failed (${answer.status})`);
       } catch (err) {
+        audit?.(`failed (${networkCode(err) ?? errorMessage(err)})`);
         if (err instanceof KpoError) throw err;
         if (this.o.signal?.aborted) throw err;
         const code = networkCode(err);

@@ -18,15 +18,22 @@ export const accessCheckStage: Stage<'access-check'> = {
     const cases = accessMatrix(ctx.inputs);
     ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}`);
     const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases);
-    ctx.io.info(
-      method === 'SubjectAccessReview'
-        ? `Access of User ${k8sUser}, checked with SubjectAccessReview (kubectl auth can-i --as ${k8sUser}):`
-        : `Access of User ${k8sUser}, checked with SelfSubjectAccessReview impersonating ${k8sUser} (we may not create SubjectAccessReviews: ${fallbackReason}):`,
-    );
-    for (const line of accessTable(rows)) ctx.io.info(`  ${line}`);
-
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
+    // Quiet when everything matches (the stage's one line says so); the table when something
+    // does not, or with --verbose.
+    if (missing.length || granted.length || ctx.flags.verbose) {
+      ctx.io.info(
+        method === 'SubjectAccessReview'
+          ? `Access of User ${k8sUser}, checked with SubjectAccessReview (kubectl auth can-i --as ${k8sUser}):`
+          : `Access of User ${k8sUser}, checked with SelfSubjectAccessReview impersonating ${k8sUser} (we may not create SubjectAccessReviews: ${fallbackReason}):`,
+      );
+      // Only the rows that differ unless --verbose: short enough to read, narrow enough for 60 columns.
+      const shown = ctx.flags.verbose ? rows : rows.filter((r) => !r.ok);
+      if (shown.length < rows.length) ctx.io.info(`  (${shown.length} of ${rows.length} answers differ from what is expected; --verbose shows all)`);
+      for (const line of accessTable(shown)) ctx.io.info(`  ${line}`);
+    }
+
     const warnings = granted.map(
       (r) =>
         `User ${k8sUser} may ${caseLabel(r)}, which EksPodOperator does not need${r.reason ? ` (${r.reason})` : ''}: find the binding that grants it and narrow it.`,
@@ -47,7 +54,8 @@ export const accessCheckStage: Stage<'access-check'> = {
     const allowed = rows.filter((r) => r.actual === 'allowed').length;
     return {
       outputs: { method, allowed, denied: rows.length - allowed, warnings },
-      summary: `${rows.filter((r) => r.expect === 'allowed').length} needed permissions allowed, ${rows.filter((r) => r.expect === 'denied' && r.ok).length} others denied (${method})`,
+      // One short line (it must fit a 60-column terminal): the method is in the outputs.
+      summary: `all ${rows.filter((r) => r.expect === 'allowed').length} needed permissions allowed, ${rows.filter((r) => r.expect === 'denied' && r.ok).length} others denied${ctx.flags.verbose ? '' : ' (--verbose: table)'}`,
       ...(warnings.length ? { warnings } : {}),
     };
   },

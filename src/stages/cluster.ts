@@ -4,6 +4,8 @@ import type { Cluster } from '@aws-sdk/client-eks';
 import { keepForRun, takeFromCheck, takeShared } from '../engine/carry.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { CheckResult, StageOutputs } from '../types.js';
+import { auditLine } from '../audit.js';
+import { assessCapacity, capacityGap, completeNodeGroups, createdByUs } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
 
@@ -27,7 +29,7 @@ async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
 async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
   const h = await helpers();
   const name = ctx.inputs.clusterName;
-  const createdByUs = ctx.tryOutput('cluster')?.createdByUs ?? false;
+  const ours = createdByUs(ctx, cluster);
   let c = cluster;
   if (c.status !== 'ACTIVE') {
     if (!h.TRANSITIONAL_STATES.has(c.status ?? '')) {
@@ -41,9 +43,9 @@ async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResul
     ctx.progress(`cluster ${name} is ${c.status}: waiting until it is ACTIVE (up to ${h.CLUSTER_ACTIVE_MAX_WAIT_S / 60} min)`);
     const eks = await ctx.aws.eks();
     c = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));
-    return { done: true, reason: `cluster ${name} exists (ACTIVE after waiting; it was ${cluster.status})`, outputs: h.clusterOutputs(c, createdByUs) };
+    return { done: true, reason: `cluster ${name} exists (ACTIVE after waiting; it was ${cluster.status})`, outputs: h.clusterOutputs(c, ours) };
   }
-  return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: h.clusterOutputs(c, createdByUs) };
+  return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: h.clusterOutputs(c, ours) };
 }
 
 export const clusterStage: Stage<'cluster'> = {
@@ -51,6 +53,7 @@ export const clusterStage: Stage<'cluster'> = {
   title: 'EKS cluster',
   needs: ['preflight'],
   inputs: ['clusterName', 'region'],
+  expected: 'usually 15–20 min when eksctl creates it',
 
   async validate(ctx) {
     // A --cluster-config for another cluster would make us wait for the wrong one: exit 2 up front.
@@ -64,7 +67,12 @@ export const clusterStage: Stage<'cluster'> = {
     const cluster = shared.found ? shared.value : await lookup(ctx);
     keepForRun(ctx, 'cluster', cluster);
     if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}` };
-    return existing(ctx, cluster);
+    const found = await existing(ctx, cluster);
+    // ACTIVE is not enough: a cluster is done when it can run pods.
+    const capacity = await assessCapacity(ctx, cluster);
+    const gap = capacityGap(capacity);
+    if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}` };
+    return { ...found, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
   },
 
   async run(ctx) {
@@ -75,19 +83,30 @@ export const clusterStage: Stage<'cluster'> = {
     const found = kept.found ? kept.value : await lookup(ctx);
     if (found) {
       const r = await existing(ctx, found);
-      return { outputs: r.outputs, summary: r.reason };
+      const capacity = await assessCapacity(ctx, found);
+      if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
+      return { outputs: r.outputs, summary: r.reason, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
     }
     const config = await h.prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
-    const logFile = await h.eksctlCreateCluster({
-      exec: ctx.exec,
-      configFile: config.file,
-      stateDir: ctx.stateDir,
-      inputs: ctx.inputs,
-      switchContext: ctx.flags.switchContext,
-      progress: (t) => ctx.progress(t),
-      signal: ctx.signal,
-    });
+    ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
+    const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
+    let logFile: string;
+    try {
+      logFile = await h.eksctlCreateCluster({
+        exec: ctx.exec,
+        configFile: config.file,
+        stateDir: ctx.stateDir,
+        inputs: ctx.inputs,
+        switchContext: ctx.flags.switchContext,
+        progress: (t) => ctx.progress(t),
+        signal: ctx.signal,
+      });
+      audit('ok');
+    } catch (err) {
+      audit(ctx.signal.aborted ? 'interrupted (CloudFormation goes on in AWS)' : 'failed');
+      throw err;
+    }
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);
     const eks = await ctx.aws.eks();
     const cluster = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));

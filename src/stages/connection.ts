@@ -61,6 +61,7 @@ export const connectionStage: Stage<'connection'> = {
       if (!entry || entryDifferences(entry, conn).length) throw new Error(`internal: the edited ${FILE_NAME} does not hold the expected ${conn.connId} entry`);
       await writeTextAtomic(file, result.text);
     }
+    // The deployed-connection forms are printed once, labelled, in init's closing summary.
     const summary = {
       'create-file': `created ${FILE_NAME} with connection ${conn.connId}`,
       add: `added connection ${conn.connId} to ${FILE_NAME}`,

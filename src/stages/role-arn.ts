@@ -36,6 +36,7 @@ export const roleArnStage: Stage<'role-arn'> = {
   title: 'IAM role ARN',
   needs: ['iam-role'],
   inputs: ['iamRole'],
+  lookup: true,
 
   // Read-only, so "already done" is simply the same lookup.
   async check(ctx) {

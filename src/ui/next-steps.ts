@@ -2,8 +2,8 @@
 // Deployment. In order: the connection on the Deployment(s), `astro deploy`, the test DAG in the
 // Deployment, `verify`. The local `astro dev` path is offered only when --local-dev set it up (the
 // role trusts nobody local otherwise, so AssumeRole would fail there). Pure: inputs in, lines out.
-import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE, shellQuote } from '../airflow/deployed-connection.js';
-import { DEFAULTS } from '../options.js';
+import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE } from '../airflow/deployed-connection.js';
+import { initCommandLine } from '../resume-command.js';
 import type { Inputs, StageOutputs } from '../types.js';
 
 export interface NextStepsInput {
@@ -16,30 +16,10 @@ export interface NextStepsInput {
   localDevPrincipal?: string;
 }
 
-const FLAG_OF: ReadonlyArray<readonly [keyof typeof DEFAULTS & keyof Inputs, string]> = [
-  ['clusterName', '--cluster-name'],
-  ['namespace', '--namespace'],
-  ['k8sRole', '--k8s-role'],
-  ['k8sUser', '--k8s-user'],
-  ['iamRole', '--iam-role'],
-  ['authMode', '--auth-mode'],
-  ['permissions', '--permissions'],
-  ['connId', '--conn-id'],
-];
-
 /** `npx astro-remote-kpo init` with the flags that reproduce these inputs (init reads no state for
- * them): the identities, the region, and every value that is not the default. */
+ * them non-interactively): the identities, the region, and every value that is not the default. */
 export function initCommand(inputs: Inputs): string {
-  const args = ['npx', 'astro-remote-kpo', 'init'];
-  for (const wi of inputs.workloadIdentities) args.push('--workload-identity', wi);
-  for (const id of inputs.astroDeploymentIds) args.push('--astro-deployment-id', id);
-  if (inputs.localDev) args.push('--local-dev');
-  for (const [key, flag] of FLAG_OF) if (inputs[key] !== DEFAULTS[key]) args.push(flag, String(inputs[key]));
-  args.push('--region', inputs.region);
-  if (inputs.profile) args.push('--profile', inputs.profile);
-  if (inputs.kubeContext) args.push('--kube-context', inputs.kubeContext);
-  if (inputs.clusterConfig) args.push('--cluster-config', inputs.clusterConfig);
-  return args.map(shellQuote).join(' ');
+  return initCommandLine(inputs);
 }
 
 export function nextSteps(n: NextStepsInput): string[] {

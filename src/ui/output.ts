@@ -38,6 +38,8 @@ export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord)
     case 'done':
       return `${chalk.green('✔')} ${label}${took}${rec.summary ? ` ${rec.summary}` : ''}`;
     case 'skipped':
+      // A lookup that found its answer did its job: not a skip (e.g. role-arn right after iam-role).
+      if (stage.lookup) return `${chalk.green('✔')} ${label}${took} ${rec.reason ?? ''}`;
       return `${chalk.cyan('↷')} ${label}${took} skipped: ${rec.reason ?? 'already done'}`;
     case 'interrupted':
       return `${chalk.yellow('■')} ${label}${took} interrupted`;
@@ -46,13 +48,41 @@ export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord)
   }
 }
 
-export async function createOutput(opts: { tty: boolean; json: boolean; color: boolean }): Promise<Output> {
+/**
+ * Colour level for one stream: none off a terminal (a pipe or a file gets plain text), none with
+ * --no-color or NO_COLOR (https://no-color.org: any non-empty value), and FORCE_COLOR wins over
+ * both the terminal check and NO_COLOR, as in chalk and Node ("0"/"false" means no colour).
+ */
+export function colorLevel(o: { isTTY: boolean; flag: boolean; env: Readonly<Record<string, string | undefined>> }): 0 | 1 | 2 | 3 {
+  const force = o.env.FORCE_COLOR;
+  if (force !== undefined) {
+    if (force === '0' || force === 'false') return 0;
+    if (!o.flag) return 0;
+    const n = Number(force);
+    return force === '' || force === 'true' || !Number.isInteger(n) ? 1 : (Math.min(3, Math.max(1, n)) as 1 | 2 | 3);
+  }
+  if (!o.flag || o.env.NO_COLOR) return 0;
+  return o.isTTY ? 2 : 0;
+}
+
+export async function createOutput(opts: {
+  json: boolean;
+  /** false with --no-color. */
+  color: boolean;
+  env: Readonly<Record<string, string | undefined>>;
+  stdout?: NodeJS.WriteStream;
+  stderr?: NodeJS.WriteStream;
+}): Promise<Output> {
   const { Chalk } = await import('chalk');
-  const chalk = new Chalk({ level: opts.color ? (opts.tty ? 2 : 1) : 0 }) as ChalkInstance;
+  // Human lines go to stdout, or to stderr under --json: colour and the spinner depend on THAT
+  // stream being a terminal, not on the other one.
+  const stream = opts.json ? (opts.stderr ?? process.stderr) : (opts.stdout ?? process.stdout);
+  const tty = Boolean(stream.isTTY);
+  const chalk = new Chalk({ level: colorLevel({ isTTY: tty, flag: opts.color, env: opts.env }) }) as ChalkInstance;
   const write = opts.json ? (t: string) => process.stderr.write(`${t}\n`) : (t: string) => process.stdout.write(`${t}\n`);
   const warnText = (t: string) => `${chalk.yellow('!')} ${t}`;
 
-  if (!opts.tty || opts.json) {
+  if (!tty || opts.json) {
     const lastProgress = new Map<StageId, { text: string; at: number }>();
     return {
       chalk,
@@ -78,14 +108,20 @@ export async function createOutput(opts: { tty: boolean; json: boolean; color: b
   }
 
   const { default: ora } = await import('ora');
-  const running = new Map<StageId, { started: number; text?: string }>();
+  const running = new Map<StageId, { started: number; text?: string; expected?: string }>();
   let spinner: Ora | undefined;
   let paused = false;
   const render = () => {
     if (!spinner) return;
     const now = Date.now();
     spinner.text = [...running.entries()]
-      .map(([id, r]) => `${stageLabel(id)} ${chalk.dim(formatDuration(now - r.started))}${r.text ? chalk.dim(` · ${r.text.slice(0, 80)}`) : ''}`)
+      .map(([id, r]) => {
+        // A long stage says how long it usually takes, once it is clearly doing the long work.
+        const expected = r.expected && now - r.started > 10_000 ? ` of ${r.expected}` : '';
+        // Never wider than the terminal (a wrapped spinner line cannot be cleared): 60 columns too.
+        const room = Math.max(10, Math.min(80, (process.stdout.columns || 100) - 40));
+        return `${stageLabel(id)} ${chalk.dim(`${formatDuration(now - r.started)}${expected}`)}${r.text ? chalk.dim(` · ${r.text.slice(0, room)}`) : ''}`;
+      })
       .join('   ');
   };
   const timer = setInterval(render, 1000);
@@ -124,7 +160,7 @@ export async function createOutput(opts: { tty: boolean; json: boolean; color: b
       spinner?.stop();
     },
     stageStart(s) {
-      running.set(s.id, { started: Date.now() });
+      running.set(s.id, { started: Date.now(), ...(s.expected ? { expected: s.expected } : {}) });
       sync();
     },
     stageProgress(id, text) {

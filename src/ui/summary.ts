@@ -23,19 +23,61 @@ export function renderPlan(chalk: ChalkInstance, plans: StagePlan[]): string {
   return lines.join('\n');
 }
 
-/** workload identity → IAM role → k8s user → RoleBinding → Role → namespace, with real names. */
+const removed = (rec: { reason?: string } | undefined) => rec?.reason?.startsWith('removed by') ?? false;
+
+/** workload identity → IAM role → k8s user → RoleBinding → Role → namespace, with real names,
+ * one link a line, the arrows aligned. Each name says where it stands when it is not live. */
 export function chainLines(inputs: Inputs, state: State): string[] {
-  const roleArn = state.stages['role-arn']?.outputs?.roleArn ?? `(IAM role ${inputs.iamRole}, not created yet)`;
+  const roleRec = state.stages['role-arn'];
+  const roleArn = roleRec?.outputs?.roleArn;
+  const role = roleArn ?? `${inputs.iamRole} (${removed(roleRec) ? 'removed by destroy' : 'not created yet'})`;
   const localDev = state.stages['iam-role']?.outputs?.localDevPrincipal;
-  const mapping = state.stages['identity-mapping']?.outputs?.kind ?? (inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode);
-  return [
-    ...inputs.workloadIdentities.map((wi, i) => `${i === 0 ? 'Astro workload identity' : 'and'.padStart(23)}  ${wi}`),
-    ...(localDev ? [`${'and'.padStart(23)}  ${localDev}  (you, --local-dev)`] : []),
-    `  --sts:AssumeRole-->       IAM role ${roleArn}`,
-    `  --${mapping}-->  Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`,
-    `  --RoleBinding ${roleBindingName(inputs.k8sRole)}-->  Role ${inputs.k8sRole}`,
-    `  --> pods in namespace ${inputs.namespace}, and nothing else`,
+  const mapRec = state.stages['identity-mapping'];
+  const kind = mapRec?.outputs?.kind;
+  const mapping = kind === 'access-entry' ? 'EKS access entry' : kind === 'aws-auth' ? 'aws-auth entry' : removed(mapRec) ? 'mapping removed by destroy' : inputs.authMode === 'auto' ? 'access entry or aws-auth' : inputs.authMode;
+  const rbRec = state.stages['role-binding'];
+  const rb = `RoleBinding ${roleBindingName(inputs.k8sRole)}${removed(rbRec) ? ', removed by destroy' : ''}`;
+  const roleRbacRec = state.stages['k8s-role'];
+  const rows: Array<[string, string]> = [
+    ['sts:AssumeRole', `IAM role ${role}`],
+    [mapping, `Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`],
+    [rb, `Role ${inputs.k8sRole}${removed(roleRbacRec) ? ' (removed by destroy)' : ''}`],
+    ['grants', `pods in namespace ${inputs.namespace}, and nothing else`],
   ];
+  const width = Math.max(...rows.map(([l]) => l.length));
+  const head = 'Astro workload identity';
+  const who = [...inputs.workloadIdentities, ...(localDev ? [`${localDev}  (you, --local-dev)`] : [])];
+  return [...who.map((wi, i) => `${i === 0 ? head : 'and'.padStart(head.length)}  ${wi}`), ...rows.map(([l, r]) => `  └ ${l.padEnd(width)} → ${r}`)];
+}
+
+export interface SummaryParts {
+  /** Run flags that made this a partial run. */
+  from?: StageId;
+  only?: StageId;
+  ran: readonly StageId[];
+  /** The next steps (src/ui/next-steps.ts): the deploy path, with its own heading. */
+  next: string[];
+  logFile: string;
+}
+
+/** The closing summary of a successful init. A partial run (--only/--from) says what it ran
+ * rather than claiming the whole chain is done. */
+export function finalSummary(chalk: ChalkInstance, inputs: Inputs, state: State, p: SummaryParts): string[] {
+  const lines = [''];
+  const audit = `Every change made in AWS and in the cluster is listed in ${p.logFile} (lines starting "audit").`;
+  if (p.only || p.from) {
+    const which = p.only ? `--only ${p.only}` : `--from ${p.from}`;
+    lines.push(
+      chalk.green.bold(`Done (${which}): ran ${p.ran.length ? p.ran.map(stageLabel).join(', ') : 'nothing (all up to date)'}.`),
+      'The other stages were not run now; `npx astro-remote-kpo status` shows them all, `npx astro-remote-kpo verify` checks the chain live.',
+      audit,
+    );
+    return lines;
+  }
+  lines.push(chalk.green.bold('Done. The authorization chain:'), ...chainLines(inputs, state).map((l) => `  ${l}`));
+  if (p.next.length) lines.push('', chalk.bold(p.next[0]!), ...p.next.slice(1));
+  lines.push('', audit);
+  return lines;
 }
 
 /** The closing next steps after a successful init (content: src/ui/next-steps.ts). */

@@ -58,8 +58,13 @@ async function clientWithToken(token: string): Promise<KubeClient> {
 type Rule = { apiGroups: string[]; resources: string[]; verbs: string[] };
 
 describe('access-check (e2e)', () => {
-  it('prints the full table, all ✔, checked with SubjectAccessReview', async () => {
-    const r = await init();
+  it('one line when all is as expected; --verbose prints the full table, all ✔, checked with SubjectAccessReview', async () => {
+    const quiet = await init();
+    expect(quiet.code, quiet.out).toBe(0);
+    expect(quiet.out).toMatch(/✔ 10·access-check .*all 11 needed permissions allowed, 10 others denied \(--verbose: table\)/);
+    expect(quiet.out.split('\n').filter((l) => /\s(✔|✖)$/.test(l))).toHaveLength(0);
+    cloud.resetCalls();
+    const r = await init(['--verbose']);
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('checked with SubjectAccessReview (kubectl auth can-i --as AstroRemoteKPO)');
     const rows = r.out.split('\n').filter((l) => /\s(✔|✖)$/.test(l));

@@ -9,12 +9,6 @@ import { readState, requireBuild, WI } from './aws-helpers.js';
 
 const cloudProject = useCloudProjects('kpo-e2e-pty-');
 
-// needs i14a: set to true once branch i14a is merged (the Ctrl-C message naming the stage, the
-// resume command carrying the typed inputs, the resume prompt and recorded inputs as every
-// prompt's default). Until then the assertions marked "needs i14a" do not run; with i14a merged
-// this whole test passes (checked on a trial merge of i14a into i14b).
-const I14A_MERGED = false;
-
 beforeAll(requireBuild);
 
 /** The cloud's environment as a terminal session has it: no CI variable (that would make the
@@ -55,13 +49,10 @@ describe('the wizard on a terminal', () => {
       const first = await s.result;
       expect(first.timedOut).toBe(false);
       expect(first.code, first.screen).toBe(130);
-      if (I14A_MERGED) {
-        // needs i14a: the interrupt names the stage it stopped (today: a bare "✖ interrupted"),
-        // and the resume command carries the typed cluster name.
-        expect(first.screen).toMatch(/interrupt[^\n]*\bcluster\b|\bcluster\b[^\n]*interrupt/i);
-        // (The spinner's redraws can come between the two lines in the byte stream.)
-        expect(first.screen).toMatch(/Resume with:[\s\S]*?\n\s*npx astro-remote-kpo init [^\n]*--cluster-name kpo-typed/);
-      }
+      // The interrupt names the stage it stopped, and the resume command carries the typed cluster name.
+      expect(first.screen).toMatch(/interrupt[^\n]*\bcluster\b|\bcluster\b[^\n]*interrupt/i);
+      // (The spinner's redraws can come between the two lines in the byte stream.)
+      expect(first.screen).toMatch(/Resume with:[\s\S]*?\n\s*npx astro-remote-kpo init [^\n]*--cluster-name kpo-typed/);
       const st = await readState(dir);
       expect(st.inputs.clusterName).toBe('kpo-typed');
       expect(st.inputs.workloadIdentities).toEqual([WI]);
@@ -70,10 +61,7 @@ describe('the wizard on a terminal', () => {
       s.kill();
     }
 
-    // needs i14a: the whole second run (today the workload-identity prompt has no default, so
-    // Enter is refused, and the cluster prompt offers remote-kpo-demo).
-    if (!I14A_MERGED) return;
-
+    // The second run: the resume prompt and every prompt defaulting to the recorded answers.
     // CloudFormation finishes the control plane while nobody watches.
     await until('kpo-typed to become ACTIVE', () => cloud.aws.cluster('kpo-typed')?.status === 'ACTIVE', 60_000);
     cloud.eksctl.setDurationMs(400);

@@ -13,7 +13,7 @@ import { FakeAws } from './aws/fake-aws.js';
 import { FakeIam } from './aws/iam.js';
 import { KeyStore, randomId } from './aws/identity.js';
 import { startAwsServer } from './aws/server.js';
-import { makeControl, type EksctlBehaviour, type RegisterOptions } from './eksctl-control.js';
+import { makeControl, type EksctlBehaviour, type NodegroupSpec, type RegisterOptions } from './eksctl-control.js';
 import { FakeKube } from './kube/fake-kube.js';
 import { CA_PEM, startKubeServer, type KubeServer } from './kube/server.js';
 import { writeEksctlContext, writeTokenContext } from './kubeconfig.js';
@@ -33,8 +33,10 @@ export interface AddClusterOptions {
   withKubeconfigContext?: boolean | 'exec' | 'token';
   /** Make that context current (default true, as eksctl does). */
   setCurrentContext?: boolean;
-  /** A managed node group, as eksctl makes: its node role is mapped in aws-auth (CONFIG_MAP) or by an EC2_LINUX access entry. Default true. */
+  /** A managed node group `ng-1`, as eksctl makes: its node role is mapped in aws-auth (CONFIG_MAP) or by an EC2_LINUX access entry. Default true. */
   nodeGroup?: boolean;
+  /** Cluster tags besides eksctl's (e.g. { 'managed-by': 'astro-remote-kpo' } for one our ClusterConfig made). */
+  tags?: Record<string, string>;
   /** Who created it (the bootstrap admin); default the test admin user. */
   creatorArn?: string;
   /** EKS's bootstrapClusterCreatorAdminPermissions (API modes): default true. */
@@ -86,6 +88,9 @@ export interface TestCloud {
     setDurationMs(ms: number): void;
     /** The next `times` (default: every) `create cluster` fail with this exit code and message. */
     failWith(exitCode: number, message: string, times?: number): void;
+    /** The next `create cluster` makes the control plane (ACTIVE) and then dies before any node
+     * group, as a real eksctl interrupted between its two CloudFormation stacks leaves it. */
+    stopAfterControlPlane(): void;
     succeed(): void;
     readonly invocations: string[][];
   };
@@ -139,6 +144,23 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     return kube;
   };
 
+  // A managed node group as eksctl makes it: its node role is mapped in aws-auth (CONFIG_MAP) or by
+  // an EC2_LINUX access entry, and EKS lists it (ListNodegroups).
+  const addNodegroup = (c: FakeCluster, g: NodegroupSpec): void => {
+    if (c.nodegroups.has(g.name)) return;
+    const node = iam.createRole({
+      name: `eksctl-${c.name}-nodegroup-${g.name}-NodeInstanceRole-${randomId('', 12)}`,
+      trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
+    });
+    if (g.managed !== false) c.nodegroups.set(g.name, { name: g.name, status: 'ACTIVE', instanceType: g.instanceType ?? 'm5.large', desiredSize: g.desiredCapacity ?? 2, nodeRole: node.arn, createdAt: new Date() });
+    const kube = kubes.get(c.name)?.kube;
+    if (c.authenticationMode === 'CONFIG_MAP' && kube) {
+      const prev = kube.configMap('kube-system', 'aws-auth')?.data?.mapRoles ?? '';
+      const mapRoles = `${prev}- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: ${node.arn}\n  username: system:node:{{EC2PrivateDNSName}}\n`;
+      kube.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aws-auth', namespace: 'kube-system' }, data: { mapRoles } });
+    } else if (c.authenticationMode !== 'CONFIG_MAP') eks.addAccessEntry(c, node.arn, { type: 'EC2_LINUX', username: 'system:node:{{EC2PrivateDNSName}}' });
+  };
+
   const register = async (o: RegisterOptions): Promise<FakeCluster> => {
     const kube = await ensureKube(o.name);
     const r = o.region ?? region;
@@ -155,21 +177,15 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
       createdAt: new Date(),
       creatorArn: o.creatorArn ?? adminArn,
       roleArn: `arn:aws:iam::${accountId}:role/eksctl-${o.name}-cluster-ServiceRole-${randomId('', 12)}`,
-      tags: { 'alpha.eksctl.io/cluster-name': o.name },
+      tags: { 'alpha.eksctl.io/cluster-name': o.name, ...(o.tags ?? {}) },
       accessEntries: new Map(),
+      nodegroups: new Map(),
+      fargateProfiles: [],
     };
     eks.clusters.set(c.name, c);
     if (mode !== 'CONFIG_MAP' && o.bootstrapClusterCreatorAdminPermissions !== false) eks.addAccessEntry(c, c.creatorArn, { username: c.creatorArn, admin: true });
-    if (o.nodeGroup) {
-      const node = iam.createRole({
-        name: `eksctl-${o.name}-nodegroup-ng-1-NodeInstanceRole-${randomId('', 12)}`,
-        trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { Service: 'ec2.amazonaws.com' }, Action: 'sts:AssumeRole' }] },
-      });
-      if (mode === 'CONFIG_MAP') {
-        const mapRoles = `- groups:\n  - system:bootstrappers\n  - system:nodes\n  rolearn: ${node.arn}\n  username: system:node:{{EC2PrivateDNSName}}\n`;
-        kube.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'aws-auth', namespace: 'kube-system' }, data: { mapRoles } });
-      } else eks.addAccessEntry(c, node.arn, { type: 'EC2_LINUX', username: 'system:node:{{EC2PrivateDNSName}}' });
-    }
+    const groups = o.nodeGroups ?? (o.nodeGroup ? [{ name: 'ng-1' }] : []);
+    for (const g of groups) addNodegroup(c, g);
     if (o.activateAfterMs !== undefined && c.status !== 'ACTIVE') {
       const t = setTimeout(() => {
         timers.delete(t);
@@ -192,7 +208,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     get verifySignatures() {
       return fakeAws.verifySignatures;
     },
-    control: makeControl({ eksctl, keys, log, faults, register, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers }),
+    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers }),
   });
   stsHosts = [new URL(awsServer.urls.sts).host, new URL(awsServer.url).host];
   const defaultName = opts.clusterName ?? opts.cluster?.name ?? 'remote-kpo-demo';
@@ -259,6 +275,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     eksctl: {
       setDurationMs: (ms) => void (eksctl.durationMs = ms),
       failWith: (exitCode, message, times = Number.POSITIVE_INFINITY) => void (eksctl.fail = { exitCode, message, times }),
+      stopAfterControlPlane: () => void (eksctl.stopAfterControlPlane = true),
       succeed: () => void (eksctl.fail = undefined),
       get invocations() {
         return eksctl.invocations;

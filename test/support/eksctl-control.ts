@@ -13,6 +13,16 @@ export interface EksctlBehaviour {
   fail?: { exitCode: number; message: string; times: number };
   /** argv of every invocation, in order. */
   invocations: string[][];
+  /** Next `create cluster`: control plane only, then exit 1 (see TestCloud.eksctl.stopAfterControlPlane). */
+  stopAfterControlPlane?: boolean;
+}
+
+export interface NodegroupSpec {
+  name: string;
+  /** false: an eksctl `nodeGroups` entry (self-managed: EC2 + CloudFormation, not listed by EKS). */
+  managed?: boolean;
+  instanceType?: string;
+  desiredCapacity?: number;
 }
 
 export interface RegisterOptions {
@@ -22,6 +32,9 @@ export interface RegisterOptions {
   status?: string;
   creatorArn?: string;
   nodeGroup?: boolean;
+  /** Managed node groups to create with the cluster (default: `ng-1` when nodeGroup). */
+  nodeGroups?: NodegroupSpec[];
+  tags?: Record<string, string>;
   bootstrapClusterCreatorAdminPermissions?: boolean;
   /** Turn ACTIVE after this long (CloudFormation finishing); undefined: stay in `status`. */
   activateAfterMs?: number;
@@ -33,6 +46,7 @@ export interface ControlDeps {
   log: CallLog;
   faults: Faults;
   register(opts: RegisterOptions): Promise<FakeCluster>;
+  addNodegroup(cluster: FakeCluster, spec: NodegroupSpec): void;
   cluster(name: string): FakeCluster | undefined;
   deleteCluster(name: string): boolean;
   timers: Set<NodeJS.Timeout>;
@@ -54,7 +68,7 @@ export function makeControl(deps: ControlDeps): (method: string, path: string, b
     const key = `${method} /${seg[0] ?? ''}${seg.length > 1 ? '/:name' : ''}${seg[2] ? `/${seg[2]}` : ''}`;
     switch (key) {
       case 'GET /eksctl':
-        return json(200, { durationMs: deps.eksctl.durationMs, version: deps.eksctl.version, fail: deps.eksctl.fail ?? null });
+        return json(200, { durationMs: deps.eksctl.durationMs, version: deps.eksctl.version, fail: deps.eksctl.fail ?? null, stopAfterControlPlane: deps.eksctl.stopAfterControlPlane ?? false });
       case 'POST /eksctl': {
         // An invocation: record argv and answer whether this one must fail.
         deps.eksctl.invocations.push((body.argv as string[] | undefined) ?? []);
@@ -79,17 +93,31 @@ export function makeControl(deps: ControlDeps): (method: string, path: string, b
           eksctlCall('CreateCluster', 409, name);
           return json(409, { message: `AlreadyExistsException: Stack [eksctl-${name}-cluster] already exists` });
         }
+        // Once: the flag describes one interrupted eksctl run.
+        const stop = deps.eksctl.stopAfterControlPlane ?? false;
+        deps.eksctl.stopAfterControlPlane = false;
         const c = await deps.register({
           name,
           region: typeof body.region === 'string' ? body.region : undefined,
           authenticationMode: body.authenticationMode as AuthMode | undefined,
           status: 'CREATING',
           creatorArn: rec.principal.iamArn,
-          nodeGroup: body.nodeGroup === true,
+          // The node groups' stacks come after the control plane's: unless eksctl stops in between.
+          nodeGroups: stop ? [] : ((body.nodeGroups as NodegroupSpec[] | undefined) ?? []),
+          tags: (body.tags as Record<string, string> | undefined) ?? {},
           activateAfterMs: deps.eksctl.durationMs,
         });
         eksctlCall('CreateCluster', 200, name);
         return json(200, clusterView(c));
+      }
+      case 'POST /clusters/:name/nodegroups': {
+        // `eksctl create nodegroup`: the node group stacks for a cluster that exists.
+        const c = deps.cluster(seg[1]!);
+        if (!c) return json(404, { message: `No cluster found for name: ${seg[1]}.` });
+        const specs = (body.nodeGroups as NodegroupSpec[] | undefined) ?? [];
+        for (const g of specs) deps.addNodegroup(c, g);
+        eksctlCall('CreateNodegroup', 200, c.name);
+        return json(200, { nodegroups: [...c.nodegroups.keys()] });
       }
       case 'GET /clusters/:name': {
         const c = deps.cluster(seg[1]!);

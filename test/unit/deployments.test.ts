@@ -126,7 +126,7 @@ describe('picking Deployments interactively from astro deployment list', () => {
       warn: () => undefined,
     };
     const lookup = (ids: readonly string[]) => Promise.resolve(ids.map((id) => `arn:aws:iam::123456789012:role/wi-${id}`));
-    const { inputs } = await resolveOptions({ dryRun: true }, { HOME: '/nonexistent' }, io, '/p', lookup, () => Promise.resolve(parseDeploymentList(LIST)));
+    const { inputs } = await resolveOptions({ dryRun: true }, { HOME: '/nonexistent' }, io, '/p', {}, lookup, () => Promise.resolve(parseDeploymentList(LIST)));
     expect(inputs.astroDeploymentIds).toEqual(['clx9zyx8w000007k3dyv4nemp', 'clx1abc2d000008l4ezw5ofno']);
     expect(inputs.workloadIdentities).toEqual(['arn:aws:iam::123456789012:role/wi-clx9zyx8w000007k3dyv4nemp', 'arn:aws:iam::123456789012:role/wi-clx1abc2d000008l4ezw5ofno']);
     expect(asked).toEqual([['clx1abc2d000008l4ezw5ofno', 'clx9zyx8w000007k3dyv4nemp', 'type'], ['clx1abc2d000008l4ezw5ofno', 'done']]);

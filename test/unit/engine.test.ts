@@ -269,3 +269,46 @@ describe('planStages', () => {
     expect(plans.find((x) => x.id === 'iam-role')?.items[0]?.unknown).toBe('no credentials');
   });
 });
+
+describe('gate (init confirmation after preflight)', () => {
+  it('holds every other stage until the gate stage has finished and the answer is yes', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    let askedWith: string[] = [];
+    const r = await runStages(
+      opts(graph(p), state, {
+        gate: {
+          after: 'preflight',
+          ask: async (outputs) => {
+            askedWith = Object.keys(outputs);
+            p.events.push('ask');
+            return true;
+          },
+        },
+      }),
+    );
+    expect(r.ok).toBe(true);
+    expect(askedWith).toEqual(['preflight']);
+    expect(p.events.slice(0, 3)).toEqual(['start preflight', 'end preflight', 'ask']);
+    expect(p.done.size).toBe(7);
+  });
+
+  it('a no stops the run: nothing after the gate stage runs', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    const r = await runStages(opts(graph(p), state, { gate: { after: 'preflight', ask: async () => false } }));
+    expect(r).toMatchObject({ ok: true, declined: true, ran: ['preflight'] });
+    expect(p.events).toEqual(['start preflight', 'end preflight']);
+  });
+
+  it('a re-run that finds a stage done keeps what the earlier run did (madeBy)', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    await runStages(opts(graph(p), state));
+    await runStages(opts(graph(p), state));
+    expect(state.stages.cluster?.status).toBe('skipped');
+    expect(state.stages.cluster?.madeBy?.summary).toBe('ran cluster');
+    await runStages(opts(graph(p), state));
+    expect(state.stages.cluster?.madeBy?.summary).toBe('ran cluster');
+  });
+});

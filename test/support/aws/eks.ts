@@ -43,6 +43,18 @@ export interface FakeCluster {
   roleArn: string;
   tags: Record<string, string>;
   accessEntries: Map<string, AccessEntry>;
+  /** EKS managed node groups (eksctl's unmanaged nodeGroups are CloudFormation/EC2 only, not here). */
+  nodegroups: Map<string, FakeNodegroup>;
+  fargateProfiles: string[];
+}
+
+export interface FakeNodegroup {
+  name: string;
+  status: string;
+  instanceType: string;
+  desiredSize: number;
+  nodeRole: string;
+  createdAt: Date;
 }
 
 const epoch = (d: Date) => d.getTime() / 1000;
@@ -67,6 +79,30 @@ function clusterJson(c: FakeCluster) {
     platformVersion: 'eks.8',
     tags: c.tags,
     accessConfig: { authenticationMode: c.authenticationMode },
+  };
+}
+
+function nodegroupJson(c: FakeCluster, n: FakeNodegroup, accountId: string) {
+  return {
+    nodegroupName: n.name,
+    nodegroupArn: `arn:aws:eks:${c.region}:${accountId}:nodegroup/${c.name}/${n.name}/${n.createdAt.getTime().toString(16)}`,
+    clusterName: c.name,
+    version: c.version,
+    releaseVersion: '1.30.0-20240625',
+    createdAt: epoch(n.createdAt),
+    modifiedAt: epoch(n.createdAt),
+    status: n.status,
+    capacityType: 'ON_DEMAND',
+    scalingConfig: { minSize: 1, maxSize: Math.max(3, n.desiredSize), desiredSize: n.desiredSize },
+    instanceTypes: [n.instanceType],
+    subnets: [...VPC.subnetIds],
+    amiType: 'AL2_x86_64',
+    nodeRole: n.nodeRole,
+    labels: { 'alpha.eksctl.io/cluster-name': c.name, 'alpha.eksctl.io/nodegroup-name': n.name },
+    resources: { autoScalingGroups: [{ name: `eks-${n.name}-${n.createdAt.getTime().toString(16)}` }] },
+    diskSize: 20,
+    health: { issues: [] },
+    tags: { 'alpha.eksctl.io/nodegroup-name': n.name },
   };
 }
 
@@ -97,6 +133,7 @@ export interface EksRoute {
   cluster?: string;
   principalArn?: string;
   policyArn?: string;
+  nodegroupName?: string;
 }
 
 /** Maps a REST path to the EKS operation (needed before handling, for faults and the call log). */
@@ -107,6 +144,8 @@ export function eksRoute(method: string, path: string): EksRoute {
   if (seg.length === 1) return { operation: method === 'GET' ? 'ListClusters' : method === 'POST' ? 'CreateCluster' : 'Unknown' };
   if (seg.length === 2) return { operation: method === 'GET' ? 'DescribeCluster' : method === 'DELETE' ? 'DeleteCluster' : 'Unknown', cluster };
   if (sub === 'update-config' && method === 'POST') return { operation: 'UpdateClusterConfig', cluster };
+  if (sub === 'node-groups' && method === 'GET') return seg.length === 3 ? { operation: 'ListNodegroups', cluster } : { operation: 'DescribeNodegroup', cluster, nodegroupName: seg[3] };
+  if (sub === 'fargate-profiles' && method === 'GET' && seg.length === 3) return { operation: 'ListFargateProfiles', cluster };
   if (sub !== 'access-entries') return { operation: 'Unknown', cluster };
   if (seg.length === 3) return { operation: method === 'POST' ? 'CreateAccessEntry' : 'ListAccessEntries', cluster };
   if (seg.length === 4) {
@@ -192,6 +231,18 @@ export class FakeEks {
       }
       case 'UpdateClusterConfig':
         return this.updateConfig(this.mustCluster(route.cluster), body);
+      case 'ListNodegroups': {
+        const c = this.mustCluster(route.cluster);
+        return jsonReply({ nodegroups: [...c.nodegroups.keys()] });
+      }
+      case 'DescribeNodegroup': {
+        const c = this.mustCluster(route.cluster);
+        const n = route.nodegroupName ? c.nodegroups.get(route.nodegroupName) : undefined;
+        if (!n) throw new AwsError(404, 'ResourceNotFoundException', `No node group found for name: ${route.nodegroupName}.`);
+        return jsonReply({ nodegroup: nodegroupJson(c, n, this.accountId) });
+      }
+      case 'ListFargateProfiles':
+        return jsonReply({ fargateProfileNames: [...this.mustCluster(route.cluster).fargateProfiles] });
       case 'ListAccessEntries': {
         const c = this.mustCluster(route.cluster);
         return jsonReply({ accessEntries: [...c.accessEntries.keys()] });

@@ -76,8 +76,9 @@ function loadConfig() {
   const region = cfg.metadata?.region ?? flag('--region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-west-2';
   const mode = cfg.accessConfig?.authenticationMode;
   if (mode !== undefined && !MODES.includes(mode)) fail(`invalid value "${mode}" for accessConfig.authenticationMode, must be one of ${MODES.join(', ')}`);
-  const nodeGroups = [...(cfg.managedNodeGroups ?? []), ...(cfg.nodeGroups ?? [])];
-  return { name, region, mode, nodeGroups, version: cfg.metadata?.version ?? '1.30' };
+  const spec = (managed) => (g) => ({ name: g.name, managed, instanceType: g.instanceType, desiredCapacity: g.desiredCapacity });
+  const nodeGroups = [...(cfg.managedNodeGroups ?? []).map(spec(true)), ...(cfg.nodeGroups ?? []).map(spec(false))];
+  return { name, region, mode, nodeGroups, tags: cfg.metadata?.tags ?? {}, version: cfg.metadata?.version ?? '1.30' };
 }
 
 function kubeconfigPath() {
@@ -89,7 +90,7 @@ function kubeconfigPath() {
 }
 
 async function behaviour(creates) {
-  const out = { durationMs: Number(process.env.KPO_EKSCTL_DURATION_MS ?? 400), fail: null };
+  const out = { durationMs: Number(process.env.KPO_EKSCTL_DURATION_MS ?? 400), fail: null, stopAfterControlPlane: false };
   const envFail = process.env.KPO_EKSCTL_FAIL;
   if (envFail) {
     const i = envFail.indexOf(':');
@@ -98,6 +99,7 @@ async function behaviour(creates) {
   if (control) {
     const cfg = await call('GET', '/eksctl');
     out.durationMs = cfg.body.durationMs ?? out.durationMs;
+    out.stopAfterControlPlane = cfg.body.stopAfterControlPlane === true;
     const inv = await call('POST', '/eksctl', { argv, creates });
     out.fail = inv.body.fail ?? out.fail;
   }
@@ -138,7 +140,7 @@ async function createCluster() {
   }
   info(`will create 2 separate CloudFormation stacks for cluster itself and the initial managed nodegroup`);
   info(`building cluster stack "eksctl-${cfg.name}-cluster"`);
-  const reg = await call('POST', '/clusters', { name: cfg.name, region: cfg.region, authenticationMode: cfg.mode, accessKeyId: process.env.AWS_ACCESS_KEY_ID, nodeGroup: cfg.nodeGroups.length > 0 });
+  const reg = await call('POST', '/clusters', { name: cfg.name, region: cfg.region, authenticationMode: cfg.mode, accessKeyId: process.env.AWS_ACCESS_KEY_ID, nodeGroups: cfg.nodeGroups, tags: cfg.tags });
   if (reg.status !== 200) fail(`creating CloudFormation stack "eksctl-${cfg.name}-cluster": operation error CloudFormation: CreateStack, https response error StatusCode: 400, ${reg.body.message}`);
   info(`deploying stack "eksctl-${cfg.name}-cluster"`);
   for (;;) {
@@ -147,6 +149,12 @@ async function createCluster() {
     if (c.status !== 200) fail(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster": ResourceNotReady: failed waiting for successful resource state`);
     if (c.body.status === 'ACTIVE') break;
     info(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster"`);
+  }
+  if (b.stopAfterControlPlane) {
+    // What a real eksctl stopped here leaves: the control plane stack done, no node group stack.
+    info(`building managed nodegroup stack "eksctl-${cfg.name}-nodegroup-${cfg.nodeGroups[0]?.name ?? 'ng-1'}"`);
+    process.stderr.write(`${stamp()} [✖]  context canceled\n`);
+    fail(`failed to create cluster "${cfg.name}"`, 1);
   }
   if (cfg.nodeGroups.length) info(`waiting for the control plane to become ready`);
   const write = flag('--write-kubeconfig') !== 'false';
@@ -157,6 +165,25 @@ async function createCluster() {
   ok(`EKS cluster "${cfg.name}" in "${cfg.region}" region is ready`);
 }
 
+async function createNodegroup() {
+  const cfg = loadConfig();
+  const b = await behaviour(true);
+  await identity();
+  if (b.fail) {
+    process.stderr.write(`${stamp()} [✖]  ${b.fail.message}\n`);
+    fail(`failed to create nodegroups for cluster "${cfg.name}"`, b.fail.exitCode);
+  }
+  const c = await call('GET', `/clusters/${encodeURIComponent(cfg.name)}`);
+  if (c.status !== 200) fail(`getting existing configuration for cluster "${cfg.name}": operation error EKS: DescribeCluster, ResourceNotFoundException: No cluster found for name: ${cfg.name}.`);
+  info(`nodegroup "${cfg.nodeGroups.map((g) => g.name).join(', ')}" will use "" [AmazonLinux2/${cfg.version}]`);
+  info(`${cfg.nodeGroups.length} nodegroup(s) (${cfg.nodeGroups.map((g) => g.name).join(', ')}) were included`);
+  for (const g of cfg.nodeGroups) info(`building ${g.managed ? 'managed ' : ''}nodegroup stack "eksctl-${cfg.name}-nodegroup-${g.name}"`);
+  await sleep(Math.max(1, Math.floor(b.durationMs / 4)));
+  const r = await call('POST', `/clusters/${encodeURIComponent(cfg.name)}/nodegroups`, { nodeGroups: cfg.nodeGroups });
+  if (r.status !== 200) fail(`creating nodegroups: ${r.body.message}`);
+  ok(`created ${cfg.nodeGroups.length} nodegroup(s) in cluster "${cfg.name}"`);
+}
+
 async function main() {
   const [verb, noun] = argv;
   if (verb === 'version') {
@@ -165,6 +192,7 @@ async function main() {
     return;
   }
   if (verb === 'create' && noun === 'cluster') return createCluster();
+  if (verb === 'create' && (noun === 'nodegroup' || noun === 'ng')) return createNodegroup();
   if (verb === 'delete' && noun === 'cluster') {
     const cfg = loadConfig();
     await behaviour(false);

@@ -1,0 +1,120 @@
+// "A cluster is done when it can run pods." eksctl makes the control plane and the node groups in
+// separate CloudFormation stacks; stopped in between (Ctrl-C, a network drop) it leaves an ACTIVE
+// cluster without nodes, where EksPodOperator's pods stay Pending forever. Here: which node groups
+// a ClusterConfig asks for, and which of them EKS has.
+//
+// Managed node groups (managedNodeGroups) are EKS objects: ListNodegroups/DescribeNodegroup see
+// them. eksctl's self-managed `nodeGroups` are only a CloudFormation stack and EC2 instances,
+// invisible to the EKS API; this tool has no CloudFormation client (least privilege), so those are
+// not checked: the stage says so rather than guessing.
+import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
+import { isAwsNotFound } from './errors.js';
+
+export interface NodeGroupSpec {
+  name: string;
+  managed: boolean;
+  instanceType?: string;
+  desiredCapacity?: number;
+}
+
+const eksSdk = () => import('@aws-sdk/client-eks');
+
+/** The node groups of an eksctl ClusterConfig (YAML text); [] when it has none or is unreadable. */
+export async function nodeGroupsOf(text: string): Promise<NodeGroupSpec[]> {
+  const { parse } = await import('yaml');
+  let doc: unknown;
+  try {
+    doc = parse(text);
+  } catch {
+    return [];
+  }
+  if (!doc || typeof doc !== 'object') return [];
+  const d = doc as { managedNodeGroups?: unknown; nodeGroups?: unknown };
+  const read = (list: unknown, managed: boolean): NodeGroupSpec[] =>
+    (Array.isArray(list) ? list : []).flatMap((g: unknown) => {
+      const o = (g ?? {}) as { name?: unknown; instanceType?: unknown; desiredCapacity?: unknown };
+      if (typeof o.name !== 'string' || !o.name) return [];
+      return [
+        {
+          name: o.name,
+          managed,
+          ...(typeof o.instanceType === 'string' ? { instanceType: o.instanceType } : {}),
+          ...(typeof o.desiredCapacity === 'number' ? { desiredCapacity: o.desiredCapacity } : {}),
+        },
+      ];
+    });
+  return [...read(d.managedNodeGroups, true), ...read(d.nodeGroups, false)];
+}
+
+/** "node group kpo-workers: 2 × t3.medium" (what the confirmation and plan say). */
+export function describeNodeGroups(specs: readonly NodeGroupSpec[]): string {
+  if (!specs.length) return 'no node group';
+  return specs
+    .map((g) => `${g.managed ? 'managed ' : 'self-managed '}node group ${g.name}${g.instanceType ? `: ${g.desiredCapacity ?? 2} × ${g.instanceType}` : ''}`)
+    .join(', ');
+}
+
+async function pages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
+  const all: T[] = [];
+  let token: string | undefined;
+  for (let i = 0; i < 50; i++) {
+    const r = await fetch(token);
+    all.push(...r.items);
+    if (!r.next) break;
+    token = r.next;
+  }
+  return all;
+}
+
+export async function listNodegroups(eks: EKSClient, clusterName: string): Promise<string[]> {
+  const { ListNodegroupsCommand } = await eksSdk();
+  return pages(async (nextToken) => {
+    const r = await eks.send(new ListNodegroupsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }));
+    return { items: r.nodegroups ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+  });
+}
+
+export async function describeNodegroup(eks: EKSClient, clusterName: string, nodegroupName: string): Promise<Nodegroup | undefined> {
+  const { DescribeNodegroupCommand } = await eksSdk();
+  try {
+    return (await eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }))).nodegroup;
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
+export async function listFargateProfiles(eks: EKSClient, clusterName: string): Promise<string[]> {
+  const { ListFargateProfilesCommand } = await eksSdk();
+  return pages(async (nextToken) => {
+    const r = await eks.send(new ListFargateProfilesCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }));
+    return { items: r.fargateProfileNames ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
+  });
+}
+
+export interface NodeGroupCheck {
+  /** Managed node groups the config asks for that EKS does not have. */
+  missing: string[];
+  /** Managed ones that exist but are not ACTIVE/UPDATING (CREATING, CREATE_FAILED, DEGRADED …). */
+  unhealthy: Array<{ name: string; status: string }>;
+  /** Self-managed ones: not visible to EKS, so not checked. */
+  unchecked: string[];
+}
+
+/** Compares the ClusterConfig's node groups with what EKS has (one List, one Describe per group). */
+export async function checkNodeGroups(eks: EKSClient, clusterName: string, specs: readonly NodeGroupSpec[]): Promise<NodeGroupCheck> {
+  const managed = specs.filter((s) => s.managed);
+  const result: NodeGroupCheck = { missing: [], unhealthy: [], unchecked: specs.filter((s) => !s.managed).map((s) => s.name) };
+  if (!managed.length) return result;
+  const have = new Set(await listNodegroups(eks, clusterName));
+  for (const g of managed) {
+    if (!have.has(g.name)) {
+      result.missing.push(g.name);
+      continue;
+    }
+    const ng = await describeNodegroup(eks, clusterName, g.name);
+    const status = ng?.status ?? 'unknown';
+    if (status !== 'ACTIVE' && status !== 'UPDATING') result.unhealthy.push({ name: g.name, status });
+  }
+  return result;
+}

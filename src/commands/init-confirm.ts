@@ -1,0 +1,106 @@
+// init's confirmation, shown after preflight (so it knows the account and caller) and built from
+// live lookups, not from state: the costly and visible actions one per line, the files it writes,
+// and how to see every change first. Read-only; the lookups are handed on to the stages that
+// would make them again a moment later.
+import type { Cluster } from '@aws-sdk/client-eks';
+import type { ChalkInstance } from 'chalk';
+import path from 'node:path';
+import { desiredProjectFiles, STATE_IGNORE } from '../airflow/project-files.js';
+import { summarizeClusterConfig } from '../aws/eksctl.js';
+import { authModeOf, describeCluster } from '../aws/eks.js';
+import { callAws } from '../aws/errors.js';
+import { getRole } from '../aws/iam-role.js';
+import { resolveMappingKind } from '../aws/mapping.js';
+import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
+import { MANAGED_BY, roleBindingName } from '../desired.js';
+import { shareInRun, takeShared } from '../engine/carry.js';
+import type { StageContext } from '../engine/stage.js';
+import { errorMessage } from '../errors.js';
+import type { StageId, StageOutputs } from '../types.js';
+import { assessCapacity, clusterConfigText, createdByUs } from '../stages/cluster-capacity.js';
+
+/** How long the slow steps usually take (printed, never asserted). */
+export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
+
+async function lookupCluster(ctx: StageContext): Promise<Cluster | undefined> {
+  const shared = takeShared<Cluster | undefined>(ctx.services, 'describe-cluster');
+  const cluster = shared.found ? shared.value : await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, async () => describeCluster(await ctx.aws.eks(), ctx.inputs.clusterName));
+  // Hand it on: the cluster stage's check() would ask the same a moment later.
+  shareInRun(ctx.services, 'describe-cluster', cluster);
+  return cluster;
+}
+
+/** The lines of the confirmation; `selected` = the stages this run may change (not --only's dependencies). */
+export async function confirmationLines(
+  ctx: StageContext,
+  outputs: Partial<StageOutputs>,
+  selected: ReadonlySet<StageId>,
+  chalk: ChalkInstance,
+  dryRunCommand: string,
+): Promise<string[]> {
+  const { inputs } = ctx;
+  const pre = outputs.preflight;
+  const lines: string[] = [
+    chalk.bold(`About to set up, as ${pre?.callerArn ?? 'an unknown caller'} in AWS account ${pre?.accountId ?? '?'} (region ${inputs.region}):`),
+  ];
+  const item = (stage: StageId, text: string) => {
+    if (selected.has(stage)) lines.push(`  • ${text}`);
+  };
+
+  let cluster: Cluster | undefined;
+  let clusterUnknown: string | undefined;
+  try {
+    cluster = await lookupCluster(ctx);
+  } catch (err) {
+    clusterUnknown = errorMessage(err);
+  }
+  const config = await clusterConfigText(ctx);
+  let clusterMode = cluster ? authModeOf(cluster) : undefined;
+  if (clusterUnknown) item('cluster', chalk.yellow(`EKS cluster ${inputs.clusterName}: could not look it up (${clusterUnknown})`));
+  else if (cluster) {
+    item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
+    // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
+    if (cluster.status === 'ACTIVE' && createdByUs(ctx, cluster)) {
+      const missing = (await assessCapacity(ctx, cluster).catch(() => undefined))?.check?.missing ?? [];
+      if (missing.length) {
+        const specs = (await nodeGroupsOf(config.text)).filter((g) => missing.includes(g.name));
+        item('cluster', chalk.bold(`create ${describeNodeGroups(specs)} in it with eksctl create nodegroup (${EXPECTED.eksctlNodegroup}; billed by AWS)`));
+      }
+    }
+  }
+  else {
+    const groups = describeNodeGroups(await nodeGroupsOf(config.text));
+    clusterMode = (await summarizeClusterConfig(config.text).catch(() => ({ authenticationMode: undefined }))).authenticationMode;
+    item('cluster', chalk.bold(`create EKS cluster ${inputs.clusterName} with eksctl from ${path.relative(ctx.projectDir, config.file) || config.file} (${groups}; ${EXPECTED.eksctlCluster}; billed by AWS until you delete it)`));
+  }
+
+  const trust = `trusted by ${[...inputs.workloadIdentities, ...(inputs.localDev ? ['your own identity (--local-dev)'] : [])].join(', ')}`;
+  const perms = inputs.permissions === 'scoped' ? `eks:DescribeCluster on ${inputs.clusterName} only` : "the seed README's three AWS managed policies";
+  try {
+    const role = await callAws(`reading IAM role ${inputs.iamRole}`, ctx.aws.profile, async () => getRole(await ctx.aws.iam(), inputs.iamRole));
+    if (role) {
+      const ours = role.Tags?.some((t) => t.Key === 'managed-by' && t.Value === MANAGED_BY);
+      item('iam-role', `update IAM role ${inputs.iamRole} (exists${ours ? ', made by this tool' : ', NOT made by this tool'}): make sure it is ${trust} and has ${perms}`);
+    } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
+  } catch (err) {
+    item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${errorMessage(err)})`));
+  }
+
+  let mapping: string;
+  try {
+    const kind = clusterMode ? resolveMappingKind(inputs.authMode, clusterMode, inputs.clusterName) : inputs.authMode;
+    mapping = kind === 'access-entry' ? 'an EKS access entry' : kind === 'aws-auth' ? 'an entry in kube-system/aws-auth (a backup is kept)' : 'an access entry or aws-auth entry (decided by the cluster)';
+  } catch (err) {
+    mapping = chalk.yellow(`--auth-mode ${inputs.authMode}, which this cluster refuses: ${errorMessage(err)}`);
+  }
+  item('identity-mapping', `map IAM role ${inputs.iamRole} to Kubernetes user ${inputs.k8sUser} with ${mapping}`);
+  item('namespace', `in the cluster: namespace ${inputs.namespace}, Role ${inputs.k8sRole}, RoleBinding ${roleBindingName(inputs.k8sRole)} (created or updated)`);
+
+  const files = selected.has('project-files') ? (await desiredProjectFiles(inputs, pre?.accountId ?? '000000000000', config.text)).map((f) => f.path) : [];
+  const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId})`] : []), ...files, ...(files.length ? ['.dockerignore (adds ' + STATE_IGNORE + ')'] : [])];
+  if (written.length) lines.push(`  • write in ${ctx.projectDir}: ${written.join(', ')}`);
+  const ids = inputs.astroDeploymentIds;
+  if (ids.length) item('deployment-connection', `create or update connection ${inputs.connId} on Astro Deployment${ids.length > 1 ? 's' : ''} ${ids.join(', ')} with the astro CLI`);
+  lines.push(`  Each change in AWS and in the cluster is logged in .astro-remote-kpo/logs/debug.log. See each one in full first: ${dryRunCommand}`);
+  return lines;
+}

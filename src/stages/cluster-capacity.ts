@@ -1,0 +1,122 @@
+// The cluster stage's second question: can the cluster run pods? For a cluster our ClusterConfig
+// made (it carries our managed-by tag, or state says we created it) the node groups that config
+// asks for must exist; a missing one (eksctl stopped between its stacks) is created with
+// `eksctl create nodegroup --config-file <same config>`. For someone else's cluster we only look
+// for another way to run pods (a node group or a Fargate profile) and warn when there is none: it
+// may have self-managed nodes or Karpenter, which the EKS API does not show.
+import type { Cluster } from '@aws-sdk/client-eks';
+import path from 'node:path';
+import { readTextIfExists } from '../airflow/files.js';
+import { auditLine } from '../audit.js';
+import { renderClusterConfig } from '../aws/cluster-config.js';
+import { callAws } from '../aws/errors.js';
+import { eksctlCreateNodegroup, prepareClusterConfig } from '../aws/eksctl.js';
+import { checkNodeGroups, describeNodeGroups, listFargateProfiles, listNodegroups, nodeGroupsOf, type NodeGroupCheck, type NodeGroupSpec } from '../aws/node-groups.js';
+import { MANAGED_BY } from '../desired.js';
+import type { StageContext } from '../engine/stage.js';
+import { StageFailedError } from '../errors.js';
+
+export interface Capacity {
+  ours: boolean;
+  specs: NodeGroupSpec[];
+  check?: NodeGroupCheck;
+  warnings: string[];
+}
+
+export function createdByUs(ctx: StageContext, cluster: Cluster): boolean {
+  return cluster.tags?.['managed-by'] === MANAGED_BY || (ctx.tryOutput('cluster')?.createdByUs ?? false);
+}
+
+/** The ClusterConfig this run would hand eksctl, read-only: --cluster-config, k8s/cluster.yaml, or the template. */
+export async function clusterConfigText(ctx: StageContext): Promise<{ file: string; text: string }> {
+  if (ctx.inputs.clusterConfig) return { file: ctx.inputs.clusterConfig, text: (await readTextIfExists(ctx.inputs.clusterConfig)) ?? '' };
+  const file = path.join(ctx.projectDir, 'k8s', 'cluster.yaml');
+  return { file, text: (await readTextIfExists(file)) ?? renderClusterConfig(ctx.inputs) };
+}
+
+const nodesHint = (name: string) => `Check with \`kubectl get nodes\` (or \`eksctl get nodegroup --cluster ${name}\`).`;
+
+export async function assessCapacity(ctx: StageContext, cluster: Cluster): Promise<Capacity> {
+  const name = ctx.inputs.clusterName;
+  const eks = await ctx.aws.eks();
+  const profile = ctx.aws.profile;
+  if (createdByUs(ctx, cluster)) {
+    const specs = await nodeGroupsOf((await clusterConfigText(ctx)).text);
+    const check = await callAws(`listing the node groups of EKS cluster ${name}`, profile, () => checkNodeGroups(eks, name, specs));
+    const warnings = check.unchecked.length
+      ? [`self-managed node group${check.unchecked.length > 1 ? 's' : ''} ${check.unchecked.join(', ')} cannot be seen through the EKS API, so ${check.unchecked.length > 1 ? 'they were' : 'it was'} not checked. ${nodesHint(name)}`]
+      : [];
+    return { ours: true, specs, check, warnings };
+  }
+  const groups = await callAws(`listing the node groups of EKS cluster ${name}`, profile, () => listNodegroups(eks, name));
+  if (groups.length) return { ours: false, specs: [], warnings: [] };
+  const fargate = await callAws(`listing the Fargate profiles of EKS cluster ${name}`, profile, () => listFargateProfiles(eks, name));
+  if (fargate.length) return { ours: false, specs: [], warnings: [] };
+  return {
+    ours: false,
+    specs: [],
+    warnings: [
+      `cluster ${name} has no managed node group and no Fargate profile: unless it has self-managed nodes (or Karpenter), EksPodOperator's pods will stay Pending. ${nodesHint(name)}`,
+    ],
+  };
+}
+
+/** Why the cluster cannot run pods yet, or undefined when it can (as far as EKS shows). */
+export function capacityGap(c: Capacity): string | undefined {
+  const parts = [
+    ...(c.check?.missing.length ? [`node group ${c.check.missing.join(', ')} missing`] : []),
+    ...(c.check?.unhealthy.map((u) => `node group ${u.name} is ${u.status}`) ?? []),
+  ];
+  return parts.length ? parts.join('; ') : undefined;
+}
+
+/** Creates the missing node groups with eksctl from the same ClusterConfig, then checks again. */
+export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c: Capacity): Promise<string> {
+  const name = ctx.inputs.clusterName;
+  const failed = c.check?.unhealthy.filter((u) => u.status !== 'CREATING') ?? [];
+  const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
+  const command = `eksctl create nodegroup --config-file ${config.file}`;
+  if (failed.length) {
+    throw new StageFailedError(
+      `EKS cluster ${name} is ACTIVE but node group ${failed.map((f) => `${f.name} is ${f.status}`).join(', ')}: it cannot run pods.`,
+      `Look at it in the EKS console (Compute tab). To make it again: \`eksctl delete nodegroup --cluster ${name} --region ${ctx.inputs.region} --name ${failed[0]!.name} --wait\`, then \`${command}\`, then run this command again.`,
+    );
+  }
+  if (c.check?.missing.length) {
+    ctx.progress(`cluster ${name} has no node group ${c.check.missing.join(', ')}: ${command} (usually 3–5 min)`);
+    let logFile: string;
+    try {
+      logFile = await eksctlCreateNodegroup({
+        exec: ctx.exec,
+        configFile: config.file,
+        stateDir: ctx.stateDir,
+        inputs: ctx.inputs,
+        switchContext: false,
+        progress: (t) => ctx.progress(t),
+        signal: ctx.signal,
+      });
+      ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'ok' }));
+    } catch (err) {
+      ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'failed' }));
+      throw err;
+    }
+    ctx.debug(`eksctl create nodegroup log: ${logFile}`);
+  }
+  // CREATING ones (and the new ones, if eksctl returned early) must reach ACTIVE.
+  const eks = await ctx.aws.eks();
+  const { waitUntilNodegroupActive } = await import('@aws-sdk/client-eks');
+  const waitFor = [...(c.check?.missing ?? []), ...(c.check?.unhealthy.map((u) => u.name) ?? [])];
+  for (const ng of waitFor) {
+    ctx.progress(`waiting until node group ${ng} is ACTIVE`);
+    try {
+      await waitUntilNodegroupActive({ client: eks, maxWaitTime: 30 * 60, minDelay: 5, maxDelay: 30, abortSignal: ctx.signal }, { clusterName: name, nodegroupName: ng });
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      throw new StageFailedError(`node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });
+    }
+  }
+  const again = await assessCapacity(ctx, cluster);
+  const gap = capacityGap(again);
+  if (gap) throw new StageFailedError(`EKS cluster ${name} still cannot run pods: ${gap}.`, `Run \`${command}\` yourself and look at its output, then run this command again.`);
+  return `cluster ${name} exists; created ${describeNodeGroups(c.specs.filter((s) => c.check?.missing.includes(s.name)))} with eksctl (it was missing)`;
+}
