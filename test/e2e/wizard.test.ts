@@ -126,7 +126,7 @@ describe('help', () => {
     expect(verify).not.toContain('--cluster-config');
     const destroy = (await runCli(['destroy', '--help'], { env: c.env, cwd: dir })).stdout.replace(/\s+/g, ' ');
     expect(destroy).not.toContain('(required');
-    expect(destroy).toContain('--workload-identity <arn> the workload identity init added');
+    expect(destroy).toContain('--workload-identity <arn> the workload identities init added');
     const top = (await runCli(['--help'], { env: c.env, cwd: dir })).stdout.split('\n');
     expect(top[0]).toMatch(/^Quick start/);
     expect(top.slice(1, 3).join('\n')).toMatch(/init --dry-run --workload-identity <arn>[\s\S]*init --workload-identity <arn>/);
