@@ -1,9 +1,10 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
-import { IAM_TAGS, MANAGED_BY, type PolicyDocument } from '../desired.js';
+import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, markedBy, type PolicyDocument } from '../desired.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
-import { retryIamPropagation, type RetryDeps } from './retry.js';
+import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
+import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
 
 export interface DesiredRole {
@@ -16,6 +17,8 @@ export interface DesiredRole {
   /** Seed policies an earlier run recorded attaching: the only ones a switch to scoped may detach. */
   attachedByUsBefore: readonly string[];
   clusterName: string;
+  /** This project's id: tagged on the role only when init creates it. */
+  projectId?: string;
 }
 
 export interface RoleInspection {
@@ -126,11 +129,30 @@ export function hasManagedTag(role: Role | undefined): boolean {
   return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
 }
 
+function tagMap(role: Role | undefined): Record<string, string> {
+  return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
+}
+
+/** The project id a role's creation tag names, if any. */
+export function projectTagOf(role: Role | undefined): string | undefined {
+  return tagMap(role)[PROJECT_KEY];
+}
+
+/** Tagged at creation by project `projectId`: proof that this project created it. */
+export function createdByProject(role: Role | undefined, projectId: string | undefined): boolean {
+  const tags = tagMap(role);
+  return markedBy(tags, tags, projectId);
+}
+
 export interface ApplyHooks {
   progress: (text: string) => void;
   debug: (text: string) => void;
   signal?: AbortSignal;
   retryDeps?: RetryDeps;
+  /** Awaited right before CreateRole: the write-ahead intent. */
+  beforeCreate?: () => Promise<void>;
+  /** Timing of the re-read after a trust-policy write (tests of the logic pass zero). */
+  trust?: ConvergeOptions;
 }
 
 export interface ApplyResult {
@@ -139,6 +161,10 @@ export interface ApplyResult {
   applied: RoleAction[];
   /** Seed policies this run attached plus those recorded before that are still attached. */
   attachedByUs: string[];
+  /** Our inline policy was absent and this run put it (on a role it created or found). */
+  inlineAdded: boolean;
+  /** Principals this run wrote into an existing role's trust policy. */
+  trustAdded: string[];
 }
 
 /** Makes the role match `d`, touching nothing else. Mutating calls are made only for real differences. */
@@ -157,6 +183,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   let insp = await inspectRole(iam, d);
   const applied: RoleAction[] = [];
   if (!insp.role) {
+    await hooks.beforeCreate?.();
     try {
       const r = await retry(() =>
         iam.send(
@@ -164,7 +191,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
             RoleName: d.roleName,
             AssumeRolePolicyDocument: JSON.stringify(mergeTrustPrincipal(undefined, d.workloadIdentity).doc),
             Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
-            Tags: IAM_TAGS.map((t) => ({ Key: t.Key, Value: t.Value })),
+            Tags: Object.entries(creationTags(d.projectId)).map(([Key, Value]) => ({ Key, Value })),
           }),
         ),
       );
@@ -183,17 +210,32 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   const role = insp.role;
   if (!role) throw new Error(`internal: IAM role ${d.roleName} not found after create`);
   const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
+  let inlineAdded = false;
+  let trustAdded: string[] = [];
   for (const action of pendingActions(insp, d)) {
     switch (action.kind) {
       case 'create-role':
         break;
       case 'add-principal': {
-        const merged = mergeTrustPrincipal(insp.trust, d.workloadIdentity);
-        if (!merged.changed) continue;
-        await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(merged.doc) })));
+        const deps = hooks.retryDeps ?? realRetryDeps;
+        const r = await ensureTrustPrincipals(
+          d.roleName,
+          [d.workloadIdentity],
+          {
+            read: async () => decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument),
+            write: async (doc) => void (await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(doc) })))),
+            sleep: (ms) => deps.sleep(ms, hooks.signal),
+            random: deps.random,
+          },
+          insp.trust,
+          hooks.trust,
+        );
+        if (r.writes === 0) continue;
+        trustAdded = r.added;
         break;
       }
       case 'put-inline':
+        inlineAdded ||= !insp.inline;
         await retry(() =>
           iam.send(new sdk.PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName, PolicyDocument: JSON.stringify(d.inlineDoc) })),
         );
@@ -220,5 +262,5 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
     }
     applied.push(action);
   }
-  return { role, created, applied, attachedByUs: [...attachedByUs] };
+  return { role, created, applied, attachedByUs: [...attachedByUs], inlineAdded, trustAdded };
 }

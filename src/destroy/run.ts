@@ -74,6 +74,8 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
 /** Marks `stage` (and the records that only described its resources) as not done any more. */
 export function markRemoved(state: State, stage: StageId, keptStages: ReadonlySet<StageId>, now = new Date()): void {
   for (const id of [stage, ...(ALSO_STALE[stage] ?? [])]) {
+    // What it intended to create is gone: a later init starts from nothing.
+    if (!keptStages.has(id) && state.intents?.[id]) delete state.intents[id];
     if (keptStages.has(id) || !state.stages[id]) continue;
     state.stages[id] = { status: 'pending', reason: `removed by astro-remote-kpo destroy at ${now.toISOString()}` };
   }

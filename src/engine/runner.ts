@@ -4,8 +4,8 @@
 import { InterruptedError, KpoError, errorMessage } from '../errors.js';
 import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { topoOrder, selectModes, type Mode } from './graph.js';
-import type { AnyStage, Services, Stage, StageContext } from './stage.js';
-import { hashInputs, type State, type StageRecord } from './state.js';
+import type { AnyStage, Owner, Services, Stage, StageContext } from './stage.js';
+import { ensureProjectId, hasIntent, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
 
 export interface Reporter {
   stageStart(stage: AnyStage): void;
@@ -39,11 +39,19 @@ export interface RunOutcome {
   exitCode: number;
 }
 
+/** Outside init's runner nothing is created, so there is nothing to intend. */
+const NO_OWNER: Owner = {
+  projectId: undefined,
+  intend: (target) => Promise.reject(new Error(`internal: no state to record the intent to create ${target}`)),
+  intended: () => false,
+};
+
 /** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
 export function makeStageContext(
   o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
   outputs: Partial<StageOutputs>,
   onProgress: (text: string) => void,
+  owner: Owner = NO_OWNER,
 ): StageContext {
   return {
     inputs: o.inputs,
@@ -56,6 +64,7 @@ export function makeStageContext(
     exec: o.services.exec,
     env: o.env,
     signal: o.signal,
+    owner,
     kube() {
       if (!o.services.kube) throw new Error('internal: the Kubernetes API is not ready (the context stage has not run)');
       return o.services.kube;
@@ -96,6 +105,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     }
   }
   o.state.inputs = o.inputs;
+  const projectId = ensureProjectId(o.state);
 
   let saving = Promise.resolve();
   const save = () => (saving = saving.then(o.save, o.save));
@@ -113,7 +123,15 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   const execute = async (stage: AnyStage, mode: Mode) => {
     const started = now();
-    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text));
+    const owner: Owner = {
+      projectId,
+      intend: async (target) => {
+        recordIntent(o.state, stage.id, target, now());
+        await save();
+      },
+      intended: (target) => hasIntent(o.state, stage.id, target),
+    };
+    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner);
     const base: StageRecord = { status: 'running', startedAt: started.toISOString() };
     records[stage.id] = base;
     o.reporter.stageStart(stage);

@@ -1,7 +1,10 @@
 // Stage 5: the IAM role the Deployment's workload identity assumes. Trust: the workload identity
 // (added to, never replacing, whatever principals an existing role has). Permissions: one inline
 // policy allowing eks:DescribeCluster on this cluster (scoped, default) or the seed's three
-// managed policies (seed). Only what is missing is changed.
+// managed policies (seed). Only what is missing is changed. The role is ours only when this
+// project created it (state, or its creation tag with our project id); a role another project or
+// person made is used, recorded as found, and only what we added to it is ours to take out.
+import type { Role } from '@aws-sdk/client-iam';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
@@ -23,22 +26,40 @@ async function desired(ctx: StageContext, accountId: string): Promise<DesiredRol
     seedArns,
     attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
     clusterName: ctx.inputs.clusterName,
+    projectId: ctx.owner.projectId,
   };
+}
+
+/** The write-ahead intent's name for the role. */
+const intentOf = (roleName: string) => `IAM role ${roleName}`;
+
+/** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
+ * recorded and the role carries our creation tag (a run killed right after CreateRole). */
+async function ours(ctx: StageContext, role: Role | undefined, createdNow: boolean): Promise<boolean> {
+  if (createdNow || ctx.tryOutput('iam-role')?.createdByUs) return true;
+  const { createdByProject, hasManagedTag } = await import('../aws/iam-role.js');
+  return createdByProject(role, ctx.owner.projectId) || (ctx.owner.intended(intentOf(ctx.inputs.iamRole)) && hasManagedTag(role));
+}
+
+/** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it
+ * on a found role where it was missing; a found role's own copy is never ours to delete. */
+function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: boolean): boolean {
+  return dr.mode === 'scoped' && (createdByUs || addedNow || ctx.tryOutput('iam-role')?.inlinePolicy === dr.inlineName);
 }
 
 /** What init has added to an existing role's trust policy, over all runs (previous ones in state,
  * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
-function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow?: string): string[] {
+function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
   const before = ctx.tryOutput('iam-role')?.trustPrincipalsAdded ?? [];
-  return addedNow && !before.includes(addedNow) ? [...before, addedNow] : before;
+  return [...before, ...addedNow.filter((p) => !before.includes(p))];
 }
 
-function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[]): Out {
+function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], inline: boolean): Out {
   return {
     roleArn,
     createdByUs,
-    ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}),
+    ...(inline ? { inlinePolicy: dr.inlineName } : {}),
     attachedPolicies: attachedByUs,
     ...(trust.length ? { trustPrincipalsAdded: trust } : {}),
   };
@@ -53,7 +74,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
   inputs: ['iamRole', 'workloadIdentity', 'clusterName', 'region'],
 
   async check(ctx) {
-    const [{ inspectRole, pendingActions, hasManagedTag, describeAction }, { callAws }] = await Promise.all([
+    const [{ inspectRole, pendingActions, describeAction }, { callAws }] = await Promise.all([
       import('../aws/iam-role.js'),
       import('../aws/errors.js'),
     ]);
@@ -63,24 +84,28 @@ export const iamRoleStage: Stage<'iam-role'> = {
     if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
     const todo = pendingActions(insp, dr);
     if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
-    const createdByUs = (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(insp.role);
+    const createdByUs = await ours(ctx, insp.role, false);
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
-      reason: `role ${dr.roleName} trusts ${dr.workloadIdentity} and has the ${dr.mode} permissions`,
-      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs)),
+      reason: `role ${dr.roleName} trusts ${dr.workloadIdentity} and has the ${dr.mode} permissions${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs), inlineRecorded(ctx, dr, createdByUs, false)),
     };
   },
 
   async run(ctx) {
-    const [{ applyRole, hasManagedTag, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
+    const [{ applyRole, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
     const dr = await desired(ctx, ctx.output('preflight').accountId);
     const iam = await ctx.aws.iam();
     const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
-      applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
+      applyRole(iam, dr, {
+        progress: (t) => ctx.progress(t),
+        debug: (t) => ctx.debug(t),
+        signal: ctx.signal,
+        beforeCreate: () => ctx.owner.intend(intentOf(dr.roleName)),
+      }),
     );
-    const createdByUs = r.created || (ctx.tryOutput('iam-role')?.createdByUs ?? false) || hasManagedTag(r.role);
-    const addedNow = r.applied.some((a) => a.kind === 'add-principal') ? dr.workloadIdentity : undefined;
+    const createdByUs = await ours(ctx, r.role, r.created);
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created
       ? `created IAM role ${dr.roleName}`
@@ -88,7 +113,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow)),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, r.trustAdded), inlineRecorded(ctx, dr, createdByUs, r.inlineAdded)),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
     };
   },
