@@ -27,7 +27,10 @@ export interface CallRecord {
   seq: number;
 }
 
-export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | { code: string; status: number; message: string };
+/** 'slow' holds the request for `slowMs` before handling it; 'hold' handles it (the change is
+ * made and logged) and then holds the ANSWER for `slowMs`: a client killed meanwhile never learns
+ * its call succeeded. */
+export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | 'hold' | { code: string; status: number; message: string };
 
 interface PendingFault {
   operation: string;

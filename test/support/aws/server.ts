@@ -44,7 +44,7 @@ function send(res: http.ServerResponse, reply: Reply): void {
   res.end(reply.body);
 }
 
-function faultError(kind: Exclude<FaultKind, 'reset' | 'slow'>, protocol: Protocol): AwsError {
+function faultError(kind: Exclude<FaultKind, 'reset' | 'slow' | 'hold'>, protocol: Protocol): AwsError {
   if (kind === 'throttle') return protocol === 'query' ? new AwsError(400, 'Throttling', 'Rate exceeded') : new AwsError(429, 'ThrottlingException', 'Rate exceeded');
   if (kind === '500') return protocol === 'query' ? new AwsError(500, 'InternalFailure', 'An internal error occurred.') : new AwsError(500, 'ServerException', 'An internal error occurred.');
   return new AwsError(kind.status, kind.code, kind.message);
@@ -113,7 +113,7 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
   let reply: Reply;
   let caller: string | undefined;
   try {
-    if (fault && fault !== 'slow') throw faultError(fault, protocol);
+    if (fault && fault !== 'slow' && fault !== 'hold') throw faultError(fault, protocol);
     if (service !== 'iam' && service !== 'sts' && service !== 'eks') throw new AwsError(400, 'UnknownService', `No such service: ${service}`);
     if (only && service !== only) {
       throw new AwsError(403, protocol === 'json' ? 'InvalidSignatureException' : 'SignatureDoesNotMatch', `Credential should be scoped to correct service: '${only}'. `);
@@ -148,6 +148,7 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
     reply = protocol === 'json' ? jsonError(err) : queryError(ns, err);
   }
   record(reply.status, caller, fault ? faultName(fault) : undefined);
+  if (fault === 'hold') await sleep(be.faults.slowMs);
   send(res, reply);
 }
 
