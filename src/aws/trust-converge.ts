@@ -23,7 +23,7 @@ export interface ConvergeOptions {
   settleMs?: readonly [number, number];
 }
 
-export const TRUST_SETTLE_MS: readonly [number, number] = [250, 750];
+export const TRUST_SETTLE_MS: readonly [number, number] = [400, 1000];
 
 export interface ConvergeResult {
   /** Principals this run wrote into the policy (each was missing when it wrote). */
