@@ -5,7 +5,7 @@ import { InterruptedError, KpoError, errorMessage } from '../errors.js';
 import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { topoOrder, selectModes, type Mode } from './graph.js';
 import type { AnyStage, Owner, Services, Stage, StageContext } from './stage.js';
-import { ensureProjectId, hasIntent, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
+import { ensureProjectId, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
 
 export interface Reporter {
   stageStart(stage: AnyStage): void;
@@ -123,13 +123,16 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   const execute = async (stage: AnyStage, mode: Mode) => {
     const started = now();
+    // Only intents left by an EARLIER run count: within this run the create's own answer says
+    // whether it created the object (a 409 or "already exists" means someone else did).
+    const earlier = new Set((o.state.intents?.[stage.id] ?? []).map((i) => i.target));
     const owner: Owner = {
       projectId,
       intend: async (target) => {
         recordIntent(o.state, stage.id, target, now());
         await save();
       },
-      intended: (target) => hasIntent(o.state, stage.id, target),
+      intended: (target) => earlier.has(target),
     };
     const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner);
     const base: StageRecord = { status: 'running', startedAt: started.toISOString() };

@@ -30,7 +30,7 @@ export interface Owner {
   readonly projectId: string | undefined;
   /** Records "about to create `target`" in state and saves it; call right before the create. */
   intend(target: string): Promise<void>;
-  /** Whether an earlier (perhaps killed) run of this stage recorded that intent. */
+  /** Whether an earlier (perhaps killed) run of this stage recorded that intent (not this run). */
   intended(target: string): boolean;
 }
 

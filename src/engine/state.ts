@@ -69,10 +69,6 @@ export function recordIntent(state: State, stage: StageId, target: string, now =
   if (!list.some((i) => i.target === target)) intents[stage] = [...list, { target, at: now.toISOString() }];
 }
 
-export function hasIntent(state: State | undefined, stage: StageId, target: string): boolean {
-  return !!state?.intents?.[stage]?.some((i) => i.target === target);
-}
-
 function corrupt(file: string, why: string): UsageError {
   return new UsageError(
     `The state file ${file} is not usable: ${why}.`,

@@ -117,9 +117,15 @@ export function runOps(ctx: StageContext, ops: ReconcileOps, seen?: (current: Ku
  * becomes found.
  */
 export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | undefined, current: KubeObject | undefined): boolean {
-  if (recorded) return true;
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  if (recorded !== undefined) return recorded;
   if (!current) return false;
-  return createdByProject(current, ctx.owner.projectId) || (ctx.owner.intended(label) && current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1]);
+  // With the intent, our label is proof only when no other project's id is next to it.
+  const other = current.metadata?.annotations?.[PROJECT_KEY];
+  return (
+    createdByProject(current, ctx.owner.projectId) ||
+    (ctx.owner.intended(label) && current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1] && (other === undefined || other === ctx.owner.projectId))
+  );
 }
 
 /**

@@ -36,9 +36,16 @@ const intentOf = (roleName: string) => `IAM role ${roleName}`;
 /** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
  * recorded and the role carries our creation tag (a run killed right after CreateRole). */
 async function ours(ctx: StageContext, role: Role | undefined, createdNow: boolean): Promise<boolean> {
-  if (createdNow || ctx.tryOutput('iam-role')?.createdByUs) return true;
-  const { createdByProject, hasManagedTag } = await import('../aws/iam-role.js');
-  return createdByProject(role, ctx.owner.projectId) || (ctx.owner.intended(intentOf(ctx.inputs.iamRole)) && hasManagedTag(role));
+  if (createdNow) return true;
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  const recorded = ctx.tryOutput('iam-role')?.createdByUs;
+  if (recorded !== undefined) return recorded;
+  const { createdByProject, hasManagedTag, projectTagOf } = await import('../aws/iam-role.js');
+  const other = projectTagOf(role);
+  return (
+    createdByProject(role, ctx.owner.projectId) ||
+    (ctx.owner.intended(intentOf(ctx.inputs.iamRole)) && hasManagedTag(role) && (other === undefined || other === ctx.owner.projectId))
+  );
 }
 
 /** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it

@@ -22,14 +22,16 @@ const intentOf = (kind: MappingKind, principalArn: string, username: string) =>
   kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`;
 
 /** Whether the mapping that is there now is this project's (see the header). */
-async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: string, recorded: boolean): Promise<boolean> {
-  if (recorded) return true;
+async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  if (recorded !== undefined) return recorded;
   const intended = ctx.owner.intended(intentOf(kind, principalArn, ctx.inputs.k8sUser));
   if (kind === 'aws-auth') return intended;
-  const [{ describeAccessEntry }, { callAws }, { markedBy, IAM_TAGS, MANAGED_BY }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js'), import('../desired.js')]);
+  const [{ describeAccessEntry }, { callAws }, { markedBy, IAM_TAGS, MANAGED_BY, PROJECT_KEY }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js'), import('../desired.js')]);
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
-  return markedBy(entry?.tags, entry?.tags, ctx.owner.projectId) || (intended && entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY);
+  const other = entry?.tags?.[PROJECT_KEY];
+  return markedBy(entry?.tags, entry?.tags, ctx.owner.projectId) || (intended && entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY && (other === undefined || other === ctx.owner.projectId));
 }
 
 async function isPresent(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<boolean> {
@@ -58,7 +60,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     if (!(await isPresent(ctx, kind, principalArn))) return { done: false };
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
-    const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind && prev.createdByUs);
+    const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined);
     return {
       done: true,
       reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
@@ -84,7 +86,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
         }),
       );
       return {
-        outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind && prev.createdByUs))),
+        outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined))),
         summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}`,
       };
     }
@@ -97,7 +99,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     });
     const backupFile = r.backupFile ?? (prev?.kind === kind ? prev.backupFile : undefined);
     return {
-      outputs: out(kind, principalArn, username, r.changed || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind && prev.createdByUs)), backupFile),
+      outputs: out(kind, principalArn, username, r.changed || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined)), backupFile),
       summary: r.createdConfigMap
         ? `created kube-system/aws-auth with ${principalArn} → user ${username}`
         : r.changed
