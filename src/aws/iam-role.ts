@@ -149,8 +149,11 @@ export interface ApplyHooks {
   debug: (text: string) => void;
   signal?: AbortSignal;
   retryDeps?: RetryDeps;
-  /** Awaited right before CreateRole: the write-ahead intent. */
+  /** Write-ahead intents, awaited right before the call: CreateRole, adding principals to the
+   * trust policy of a role we found, putting our inline policy where it was missing. */
   beforeCreate?: () => Promise<void>;
+  beforeAddPrincipals?: (principals: readonly string[]) => Promise<void>;
+  beforePutInline?: () => Promise<void>;
   /** Timing of the re-read after a trust-policy write (tests of the logic pass zero). */
   trust?: ConvergeOptions;
 }
@@ -223,7 +226,10 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
           [d.workloadIdentity],
           {
             read: async () => decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument),
-            write: async (doc) => void (await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(doc) })))),
+            write: async (doc, adding) => {
+              if (!created) await hooks.beforeAddPrincipals?.(adding);
+              await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(doc) })));
+            },
             sleep: (ms) => deps.sleep(ms, hooks.signal),
             random: deps.random,
           },
@@ -236,6 +242,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
       }
       case 'put-inline':
         inlineAdded ||= !insp.inline;
+        if (!insp.inline && !created) await hooks.beforePutInline?.();
         await retry(() =>
           iam.send(new sdk.PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName, PolicyDocument: JSON.stringify(d.inlineDoc) })),
         );

@@ -10,8 +10,8 @@ import { mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-po
 export interface TrustAccess {
   /** The trust policy as IAM has it now (GetRole). */
   read(): Promise<LoosePolicy | undefined>;
-  /** UpdateAssumeRolePolicy. */
-  write(doc: LoosePolicy): Promise<void>;
+  /** UpdateAssumeRolePolicy; `adding`: the principals this write puts back in. */
+  write(doc: LoosePolicy, adding: readonly string[]): Promise<void>;
   sleep(ms: number): Promise<void>;
   random(): number;
 }
@@ -57,7 +57,7 @@ export async function ensureTrustPrincipals(
     }
     let next = doc;
     for (const p of missing) next = mergeTrustPrincipal(next, p).doc;
-    await access.write(next as LoosePolicy);
+    await access.write(next as LoosePolicy, missing);
     for (const p of missing) added.add(p);
     await access.sleep(lo + Math.floor(access.random() * Math.max(0, hi - lo)));
     doc = await access.read();

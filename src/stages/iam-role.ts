@@ -30,8 +30,11 @@ async function desired(ctx: StageContext, accountId: string): Promise<DesiredRol
   };
 }
 
-/** The write-ahead intent's name for the role. */
+/** The write-ahead intents' names: the role, a principal added to a found role's trust policy,
+ * our inline policy put on a found role. */
 const intentOf = (roleName: string) => `IAM role ${roleName}`;
+const principalIntent = (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`;
+const inlineIntent = (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`;
 
 /** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
  * recorded and the role carries our creation tag (a run killed right after CreateRole). */
@@ -51,7 +54,9 @@ async function ours(ctx: StageContext, role: Role | undefined, createdNow: boole
 /** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it
  * on a found role where it was missing; a found role's own copy is never ours to delete. */
 function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: boolean): boolean {
-  return dr.mode === 'scoped' && (createdByUs || addedNow || ctx.tryOutput('iam-role')?.inlinePolicy === dr.inlineName);
+  if (dr.mode !== 'scoped') return false;
+  // An earlier run killed right after putting it knows it by its intent.
+  return createdByUs || addedNow || ctx.tryOutput('iam-role')?.inlinePolicy === dr.inlineName || ctx.owner.intended(inlineIntent(dr.roleName, dr.inlineName));
 }
 
 /** What init has added to an existing role's trust policy, over all runs (previous ones in state,
@@ -59,7 +64,10 @@ function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean
 function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
   const before = ctx.tryOutput('iam-role')?.trustPrincipalsAdded ?? [];
-  return [...before, ...addedNow.filter((p) => !before.includes(p))];
+  // A run killed right after adding it knows it by its intent (the principal is there now).
+  const wi = ctx.inputs.workloadIdentity;
+  const intended = ctx.owner.intended(principalIntent(ctx.inputs.iamRole, wi)) ? [wi] : [];
+  return [...new Set([...before, ...intended, ...addedNow])];
 }
 
 function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], inline: boolean): Out {
@@ -110,6 +118,10 @@ export const iamRoleStage: Stage<'iam-role'> = {
         debug: (t) => ctx.debug(t),
         signal: ctx.signal,
         beforeCreate: () => ctx.owner.intend(intentOf(dr.roleName)),
+        beforeAddPrincipals: async (ps) => {
+          for (const p of ps) await ctx.owner.intend(principalIntent(dr.roleName, p));
+        },
+        beforePutInline: () => ctx.owner.intend(inlineIntent(dr.roleName, dr.inlineName)),
       }),
     );
     const createdByUs = await ours(ctx, r.role, r.created);

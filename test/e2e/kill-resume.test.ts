@@ -28,7 +28,12 @@ interface Point {
   /** The stage whose record must say "created" after the resume, and the output that says it. */
   stage: 'namespace' | 'k8s-role' | 'role-binding' | 'iam-role' | 'identity-mapping' | 'cluster';
   cloud: StartTestCloudOptions;
+  /** The IAM role exists before init (trusting OTHER only): what init ADDS to it must go again. */
+  foundRole?: boolean;
 }
+
+const OTHER = 'arn:aws:iam::123456789012:role/team-admin';
+const OTHER_TRUST = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] };
 
 const EXISTING: StartTestCloudOptions = { cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } };
 const POINTS: Point[] = [
@@ -40,6 +45,9 @@ const POINTS: Point[] = [
   { service: 'eks', operation: 'CreateAccessEntry', stage: 'identity-mapping', cloud: EXISTING },
   { service: 'kube', operation: 'PUT configmaps', stage: 'identity-mapping', cloud: { cluster: { name: 'remote-kpo-demo', authenticationMode: 'CONFIG_MAP', withKubeconfigContext: true } } },
   { service: 'eksctl', operation: 'CreateCluster', stage: 'cluster', cloud: { eksctlDurationMs: 1500 } },
+  // Added to a role init found: the trust principal and the inline policy.
+  { service: 'iam', operation: 'UpdateAssumeRolePolicy', stage: 'iam-role', cloud: EXISTING, foundRole: true },
+  { service: 'iam', operation: 'PutRolePolicy', stage: 'iam-role', cloud: EXISTING, foundRole: true },
 ];
 
 function createdIn(outputs: Record<string, unknown> | undefined): boolean | undefined {
@@ -48,8 +56,9 @@ function createdIn(outputs: Record<string, unknown> | undefined): boolean | unde
 
 describe('kill -9 right after each create call, then resume, then destroy', () => {
   for (const p of POINTS) {
-    it(`${p.operation}: the resumed run records it as created; destroy leaves nothing behind`, async () => {
+    it(`${p.operation}${p.foundRole ? ' on a found role' : ''}: the resumed run records it as ours; destroy leaves nothing behind`, async () => {
       const { cloud, dir } = await setup(p.cloud);
+      if (p.foundRole) cloud.aws.createRole({ name: ROLE, trustPolicy: OTHER_TRUST });
       const awsAuthBefore = cloud.kube.configMap('kube-system', 'aws-auth')?.data?.mapRoles;
       // The cloud makes the change and holds the answer: the CLI dies not knowing it succeeded.
       cloud.faults.slowMs = 30_000;
@@ -64,11 +73,20 @@ describe('kill -9 right after each create call, then resume, then destroy', () =
       const resumed = await runCli(initArgs(dir), { env: cloud.env, cwd: dir });
       expect(resumed.code, resumed.stdout + resumed.stderr).toBe(0);
       const state = await readState(dir);
-      expect(createdIn(state.stages[p.stage].outputs as unknown as Record<string, unknown>), `${p.stage} after resume`).toBe(true);
+      if (p.foundRole) {
+        expect(state.stages['iam-role'].outputs).toMatchObject({ createdByUs: false, trustPrincipalsAdded: [WI], inlinePolicy: `${ROLE}-eks-describe` });
+      } else {
+        expect(createdIn(state.stages[p.stage].outputs as unknown as Record<string, unknown>), `${p.stage} after resume`).toBe(true);
+      }
 
       const d = await runCli(['destroy', '--yes', '--delete-namespace', '--delete-cluster', '--project-dir', dir], { env: cloud.env, cwd: dir });
       expect(d.code, d.stdout + d.stderr).toBe(0);
-      expect(cloud.aws.role(ROLE)).toBeUndefined();
+      if (p.foundRole) {
+        // The role was there before init: it stays, exactly as it was.
+        // (destroy writes the principal list as an array; the trust is the same)
+        expect(cloud.aws.trustPolicy(ROLE)).toEqual({ ...OTHER_TRUST, Statement: [{ ...OTHER_TRUST.Statement[0], Principal: { AWS: [OTHER] } }] });
+        expect(cloud.aws.inlinePolicyNames(ROLE)).toEqual([]);
+      } else expect(cloud.aws.role(ROLE)).toBeUndefined();
       if (p.service === 'eksctl') {
         expect(cloud.aws.cluster('remote-kpo-demo')).toBeUndefined();
         return;
