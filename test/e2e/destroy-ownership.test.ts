@@ -69,6 +69,10 @@ describe('destroy keeps what it did not create', () => {
     expect(cloud.aws.trustPolicy('AstroRemoteKPO')).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [OTHER] }, Action: 'sts:AssumeRole' }] });
     expect(cloud.kube.namespace(NS)).toBeDefined();
     expect(cloud.kube.role(NS, 'astro-remote-kpo-role')).toBeDefined();
+    // Found, never marked: nothing a later stateless destroy could mistake for ours.
+    expect(cloud.kube.namespace(NS)!.metadata!.labels).toEqual({ team: 'data' });
+    expect(cloud.kube.role(NS, 'astro-remote-kpo-role')!.metadata!.labels).toBeUndefined();
+    expect(cloud.aws.tags('AstroRemoteKPO')).toEqual({});
     expect(cloud.aws.cluster('remote-kpo-demo')).toBeDefined();
     expect(cloud.kube.roleBinding(NS, 'astro-remote-kpo-rolebinding')).toBeUndefined();
     expect(cloud.eksctl.invocations.some((a) => a[0] === 'delete')).toBe(false);

@@ -53,4 +53,28 @@ describe('trust policy under concurrent writers', () => {
     // otherwise this test proved nothing about it.
     expect(rewrites, outcomes.join('\n')).toBeGreaterThan(0);
   });
+
+  it('two projects creating the same role at once: exactly one records it as created, the other as found (3 trials)', { timeout: 300_000 }, async () => {
+    for (let trial = 1; trial <= 3; trial++) {
+      const { cloud, dir: dirA } = await setup({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
+      const dirB = await extraDir();
+      // CreateRole is slow to answer: both runs see no role and both try to create it.
+      cloud.faults.latency(300, 'CreateRole');
+      const [a, b] = await Promise.all([
+        runCli(['init', '--non-interactive', '--workload-identity', WI_A, '--project-dir', dirA], { env: cloud.env, cwd: dirA }),
+        runCli(['init', '--non-interactive', '--workload-identity', WI_B, '--project-dir', dirB], { env: cloud.env, cwd: dirB }),
+      ]);
+      expect(a.code, a.stdout + a.stderr).toBe(0);
+      expect(b.code, b.stdout + b.stderr).toBe(0);
+      const owners = [await readState(dirA), await readState(dirB)].map((s) => s.stages['iam-role'].outputs.createdByUs);
+      expect(owners.filter(Boolean), `trial ${trial}`).toHaveLength(1);
+      expect(cloud.faults.count('CreateRole'), `trial ${trial}: both tried`).toBe(2);
+      expect(principals(cloud.aws.trustPolicy(ROLE)).sort()).toEqual([WI_A, WI_B].sort());
+      // The finder's destroy keeps the role (and the creator's principal); only its own principal goes.
+      const finder = owners[0] ? dirB : dirA;
+      const d = await runCli(['destroy', '--yes', '--delete-namespace', '--project-dir', finder], { env: cloud.env, cwd: finder });
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      expect(principals(cloud.aws.trustPolicy(ROLE))).toEqual([owners[0] ? WI_A : WI_B]);
+    }
+  });
 });
