@@ -54,10 +54,11 @@ export function stateFileOf(projectDir: string): string {
 }
 
 export function emptyState(now = new Date()): State {
-  return { schemaVersion: SCHEMA_VERSION, tool: 'astro-remote-kpo', createdAt: now.toISOString(), updatedAt: now.toISOString(), projectId: randomUUID(), stages: {} };
+  return { schemaVersion: SCHEMA_VERSION, tool: 'astro-remote-kpo', createdAt: now.toISOString(), updatedAt: now.toISOString(), stages: {} };
 }
 
-/** State from before project ids gets one now (saved with the next write). */
+/** The project's id, made on the first real run (and for state from before project ids); saved
+ * with the next write, before anything is created. */
 export function ensureProjectId(state: State): string {
   state.projectId ??= randomUUID();
   return state.projectId;

@@ -41,7 +41,7 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, changed: [] } };
   },
 };

@@ -38,7 +38,7 @@ export const namespaceStage: Stage<'namespace'> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs));
+    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId));
     return { items: p.items, outputs: { created: !p.exists } };
   },
 };

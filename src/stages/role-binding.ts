@@ -45,7 +45,7 @@ export const roleBindingStage: Stage<'role-binding'> = {
 
   async plan(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
   },
 };
