@@ -6,6 +6,25 @@ import type { Inputs } from './types.js';
 export const MANAGED_BY = 'astro-remote-kpo';
 export const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY } as const;
 export const IAM_TAGS = [{ Key: 'managed-by', Value: MANAGED_BY }] as const;
+/** Which project created it (state.json's projectId): the annotation on Kubernetes objects and the
+ * tag on AWS resources that init CREATES, never on what it finds. Another project that finds the
+ * object sees a different id and records it as found. */
+export const PROJECT_KEY = 'astro-remote-kpo/project-id';
+
+/** The creation marker: our label plus, when the project is known, its id as an annotation. */
+export function creationMetadata(projectId: string | undefined): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: { [PROJECT_KEY]: projectId } } : {}) };
+}
+
+/** The creation marker as AWS tags (IAM role, EKS access entry). */
+export function creationTags(projectId: string | undefined): Record<string, string> {
+  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...(projectId ? { [PROJECT_KEY]: projectId } : {}) };
+}
+
+/** Whether tags (or labels + annotations) say THIS project created it: both our marker and our id. */
+export function markedBy(marker: Record<string, string> | undefined, id: Record<string, string> | undefined, projectId: string | undefined): boolean {
+  return !!projectId && marker?.[IAM_TAGS[0].Key] === MANAGED_BY && id?.[PROJECT_KEY] === projectId;
+}
 
 /** The seed's three managed policies, kept only for `--permissions seed`. */
 export const SEED_POLICY_NAMES = [
@@ -72,28 +91,28 @@ export function permissionsPolicy(inputs: Pick<Inputs, 'region' | 'clusterName'>
   };
 }
 
-export function namespaceObject(inputs: Pick<Inputs, 'namespace'>) {
+export function namespaceObject(inputs: Pick<Inputs, 'namespace'>, projectId?: string) {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: inputs.namespace, labels: { ...MANAGED_LABELS } },
+    metadata: { name: inputs.namespace, ...creationMetadata(projectId) },
   };
 }
 
-export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'>) {
+export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'>, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, labels: { ...MANAGED_LABELS } },
+    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, ...creationMetadata(projectId) },
     rules: KPO_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
   };
 }
 
-export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>) {
+export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, labels: { ...MANAGED_LABELS } },
+    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId) },
     subjects: [{ kind: 'User', name: inputs.k8sUser, apiGroup: 'rbac.authorization.k8s.io' }],
     roleRef: { kind: 'Role', name: inputs.k8sRole, apiGroup: 'rbac.authorization.k8s.io' },
   };

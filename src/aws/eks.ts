@@ -1,7 +1,7 @@
 // EKS lookups shared by the cluster, identity-mapping and verify-mapping stages. Only SDK types are
 // imported at the top; the client module loads on first use.
 import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
-import { MANAGED_BY } from '../desired.js';
+import { creationTags } from '../desired.js';
 import { StageFailedError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
@@ -101,6 +101,10 @@ export interface CreateEntryHooks {
   debug: (text: string) => void;
   signal?: AbortSignal;
   retryDeps?: RetryDeps;
+  /** This project's id, tagged on the entry it creates. */
+  projectId?: string;
+  /** Awaited right before CreateAccessEntry: the write-ahead intent. */
+  beforeCreate?: () => Promise<void>;
 }
 
 /** CreateAccessEntry (STANDARD, with our tag). Returns undefined when someone else created it first. */
@@ -112,11 +116,12 @@ export async function createAccessEntry(
   hooks: CreateEntryHooks,
 ): Promise<AccessEntry | undefined> {
   const { CreateAccessEntryCommand } = await eksSdk();
+  await hooks.beforeCreate?.();
   try {
     const r = await retryIamPropagation(
       () =>
         eks.send(
-          new CreateAccessEntryCommand({ clusterName, principalArn, username, type: 'STANDARD', tags: { 'managed-by': MANAGED_BY } }),
+          new CreateAccessEntryCommand({ clusterName, principalArn, username, type: 'STANDARD', tags: creationTags(hooks.projectId) }),
         ),
       {
         // A role created seconds ago may not be visible to EKS yet.

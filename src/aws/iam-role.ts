@@ -1,9 +1,10 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
-import { IAM_TAGS, MANAGED_BY, type PolicyDocument } from '../desired.js';
+import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, markedBy, type PolicyDocument } from '../desired.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
-import { retryIamPropagation, type RetryDeps } from './retry.js';
+import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
+import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
 
 export interface DesiredRole {
@@ -19,6 +20,8 @@ export interface DesiredRole {
   /** Seed policies an earlier run recorded attaching: the only ones a switch to scoped may detach. */
   attachedByUsBefore: readonly string[];
   clusterName: string;
+  /** This project's id: tagged on the role only when init creates it. */
+  projectId?: string;
 }
 
 export interface RoleInspection {
@@ -141,11 +144,33 @@ export function hasManagedTag(role: Role | undefined): boolean {
   return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
 }
 
+function tagMap(role: Role | undefined): Record<string, string> {
+  return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
+}
+
+/** The project id a role's creation tag names, if any. */
+export function projectTagOf(role: Role | undefined): string | undefined {
+  return tagMap(role)[PROJECT_KEY];
+}
+
+/** Tagged at creation by project `projectId`: proof that this project created it. */
+export function createdByProject(role: Role | undefined, projectId: string | undefined): boolean {
+  const tags = tagMap(role);
+  return markedBy(tags, tags, projectId);
+}
+
 export interface ApplyHooks {
   progress: (text: string) => void;
   debug: (text: string) => void;
   signal?: AbortSignal;
   retryDeps?: RetryDeps;
+  /** Write-ahead intents, awaited right before the call: CreateRole, adding principals to the
+   * trust policy of a role we found, putting our inline policy where it was missing. */
+  beforeCreate?: () => Promise<void>;
+  beforeAddPrincipals?: (principals: readonly string[]) => Promise<void>;
+  beforePutInline?: () => Promise<void>;
+  /** Timing of the re-read after a trust-policy write (tests of the logic pass zero). */
+  trust?: ConvergeOptions;
 }
 
 export interface ApplyResult {
@@ -154,6 +179,10 @@ export interface ApplyResult {
   applied: RoleAction[];
   /** Seed policies this run attached plus those recorded before that are still attached. */
   attachedByUs: string[];
+  /** Our inline policy was absent and this run put it (on a role it created or found). */
+  inlineAdded: boolean;
+  /** Principals this run wrote into an existing role's trust policy. */
+  trustAdded: string[];
 }
 
 /** Makes the role match `d`, touching nothing else. Mutating calls are made only for real differences. */
@@ -172,6 +201,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   let insp = await inspectRole(iam, d);
   const applied: RoleAction[] = [];
   if (!insp.role) {
+    await hooks.beforeCreate?.();
     try {
       const r = await retry(() =>
         iam.send(
@@ -179,7 +209,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
             RoleName: d.roleName,
             AssumeRolePolicyDocument: JSON.stringify(trustWith(undefined, d.principals)),
             Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
-            Tags: IAM_TAGS.map((t) => ({ Key: t.Key, Value: t.Value })),
+            Tags: Object.entries(creationTags(d.projectId)).map(([Key, Value]) => ({ Key, Value })),
           }),
         ),
       );
@@ -198,16 +228,38 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   const role = insp.role;
   if (!role) throw new Error(`internal: IAM role ${d.roleName} not found after create`);
   const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
+  let inlineAdded = false;
+  let trustAdded: string[] = [];
+  let converged = false;
   for (const action of pendingActions(insp, d)) {
     switch (action.kind) {
       case 'create-role':
         break;
       case 'add-principal': {
-        // One update per principal, each on the document as it now is: the earlier ones stay.
-        const merged = mergeTrustPrincipal(insp.trust, action.principal);
-        if (!merged.changed) continue;
-        await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(merged.doc) })));
-        insp = { ...insp, trust: merged.doc };
+        // Every wanted principal at once, re-read and re-applied until all are there: IAM has no
+        // conditional writes, and another run may be rewriting the same policy right now.
+        if (converged) continue;
+        converged = true;
+        const deps = hooks.retryDeps ?? realRetryDeps;
+        const r = await ensureTrustPrincipals(
+          d.roleName,
+          d.principals,
+          {
+            read: async () => decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument),
+            write: async (doc, adding) => {
+              if (!created) await hooks.beforeAddPrincipals?.(adding);
+              await retry(() => iam.send(new sdk.UpdateAssumeRolePolicyCommand({ RoleName: d.roleName, PolicyDocument: JSON.stringify(doc) })));
+            },
+            sleep: (ms) => deps.sleep(ms, hooks.signal),
+            random: deps.random,
+          },
+          insp.trust,
+          hooks.trust,
+        );
+        if (r.writes === 0) continue;
+        trustAdded = r.added;
+        // What a removal below starts from: the policy as it now is.
+        insp = { ...insp, trust: decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument) };
         break;
       }
       case 'remove-principal': {
@@ -220,6 +272,8 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
         break;
       }
       case 'put-inline':
+        inlineAdded ||= !insp.inline;
+        if (!insp.inline && !created) await hooks.beforePutInline?.();
         await retry(() =>
           iam.send(new sdk.PutRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName, PolicyDocument: JSON.stringify(d.inlineDoc) })),
         );
@@ -246,5 +300,5 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
     }
     applied.push(action);
   }
-  return { role, created, applied, attachedByUs: [...attachedByUs] };
+  return { role, created, applied, attachedByUs: [...attachedByUs], inlineAdded, trustAdded };
 }

@@ -5,13 +5,13 @@ import type { Cluster } from '@aws-sdk/client-eks';
 import { MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
-import { ownership, type DestroyItem } from './items.js';
+import { intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
 import { auditLine } from '../audit.js';
 
 export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
   const { clusterName, region } = ctx.inputs;
-  const tagged = cluster.tags?.['managed-by'] === MANAGED_BY ? `the tag managed-by=${MANAGED_BY}` : undefined;
-  const o = ownership(state?.stages.cluster?.outputs?.createdByUs, tagged, 'no managed-by tag');
+  const marker = readMarker(cluster.tags, cluster.tags, 'managed-by', MANAGED_BY, 'tag');
+  const o = ownership(state?.stages.cluster?.outputs?.createdByUs, marker, 'no managed-by tag', state, intendedIn(state, 'cluster'));
   const name = `EKS cluster ${clusterName} (${region})`;
   if (!o.ours) return { stage: 'cluster', kind: 'cluster', name, decision: 'keep', why: o.why };
   if (!deleteCluster) return { stage: 'cluster', kind: 'cluster', name, decision: 'keep', why: `${o.why}; kept: pass --delete-cluster to delete it with eksctl` };

@@ -7,7 +7,7 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import { IAM_TAGS, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
-import { gone, ownership, type DestroyItem } from './items.js';
+import { gone, ownership, readMarker, type DestroyItem } from './items.js';
 
 const iamSdk = () => import('@aws-sdk/client-iam');
 
@@ -49,15 +49,15 @@ export interface IamDiscovery {
 }
 
 export async function discoverIam(ctx: StageContext, state: State | undefined): Promise<IamDiscovery> {
-  const [{ getRole, hasManagedTag }, { callAws }, sdk] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js'), iamSdk()]);
+  const [{ getRole }, { callAws }, sdk] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js'), iamSdk()]);
   const roleName = ctx.inputs.iamRole;
   const iam = await ctx.aws.iam();
   const role = await callAws(`reading IAM role ${roleName}`, ctx.aws.profile, () => getRole(iam, roleName));
   if (!role) return { items: [gone('iam-role', 'iam-role', `IAM role ${roleName}`)] };
   const { inline, attached } = await callAws(`listing the policies of IAM role ${roleName}`, ctx.aws.profile, () => list(iam, roleName));
   const rec = state?.stages['iam-role']?.outputs;
-  const tag = hasManagedTag(role) ? `the tag ${IAM_TAGS[0].Key}=${IAM_TAGS[0].Value}` : undefined;
-  const o = ownership(rec?.createdByUs, tag, 'no managed-by tag');
+  const tags = Object.fromEntries((role.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
+  const o = ownership(rec?.createdByUs, readMarker(tags, tags, IAM_TAGS[0].Key, IAM_TAGS[0].Value, 'tag'), 'no managed-by tag', state);
   const deleteInline = (name: string) => () =>
     idempotent(ctx, `deleting inline policy ${name} of ${roleName}`, () => iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name })));
   const detach = (arn: string) => () =>

@@ -7,7 +7,7 @@ import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
 import type { ClusterAuthMode } from '../types.js';
-import { gone, ownership, type DestroyItem } from './items.js';
+import { gone, intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
 
 export interface MappingTarget {
   /** The role ARN without its path, as the mapping names it. */
@@ -16,15 +16,14 @@ export interface MappingTarget {
   kube?: KubeApi;
 }
 
-async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined): Promise<DestroyItem> {
+async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
   const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
   const { clusterName } = ctx.inputs;
   const name = `EKS access entry ${t.principalArn} on cluster ${clusterName}`;
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${t.principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, clusterName, t.principalArn));
   if (!entry) return gone('identity-mapping', 'access-entry', name);
-  const tagged = entry.tags?.['managed-by'] === MANAGED_BY ? `the tag managed-by=${MANAGED_BY}` : undefined;
-  const o = ownership(recorded, tagged, 'no managed-by tag');
+  const o = ownership(recorded, readMarker(entry.tags, entry.tags, 'managed-by', MANAGED_BY, 'tag'), 'no managed-by tag', state);
   return {
     stage: 'identity-mapping',
     kind: 'access-entry',
@@ -45,7 +44,7 @@ async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: bo
   };
 }
 
-async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined): Promise<DestroyItem> {
+async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
   const { AWS_AUTH } = await import('../kube/aws-auth.js');
   const { findOurEntries, describeChange, removeAwsAuthMapping } = await import('../kube/aws-auth-remove.js');
   const m = { rolearn: t.principalArn, username: ctx.inputs.k8sUser };
@@ -60,7 +59,8 @@ async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolea
     if (!changed) return gone('identity-mapping', 'aws-auth-entry', name, 'no such entry (rolearn and username only)');
     return { stage: 'identity-mapping', kind: 'aws-auth-entry', name, decision: 'keep', why: `changed (kept): the entry for ${m.rolearn} now has ${changed}; someone changed it, so it is theirs. Remove it by hand if nothing needs it` };
   }
-  const o = ownership(recorded, undefined, 'aws-auth entries carry no label');
+  // An entry carries no marker: only state (its record, or the intent of an interrupted run) tells.
+  const o = ownership(recorded, {}, 'aws-auth entries carry no label', state, recorded === undefined && intendedIn(state, 'identity-mapping'));
   const extra = [
     ...(found.exact > 1 ? [`only one of its ${found.exact} identical copies is removed; the others are someone else's`] : []),
     ...(changed ? [`a changed entry for the role (${changed}) is kept`] : []),
@@ -92,5 +92,5 @@ export async function discoverMapping(ctx: StageContext, t: MappingTarget, state
   const principal = rec?.principalArn ?? t.principalArn;
   const target = { ...t, principalArn: principal };
   const recorded = rec?.kind === kind ? rec.createdByUs : undefined;
-  return kind === 'access-entry' ? accessEntryItem(ctx, target, recorded) : awsAuthItem(ctx, target, recorded);
+  return kind === 'access-entry' ? accessEntryItem(ctx, target, recorded, state) : awsAuthItem(ctx, target, recorded, state);
 }

@@ -54,6 +54,21 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
     ];
   }
   o.outputs.cluster = clusterOutputs(cluster, o.state?.stages.cluster?.outputs?.createdByUs ?? false);
+  if (!cluster.endpoint) {
+    // Still CREATING (e.g. init was interrupted while eksctl worked): no API server to read yet.
+    // Nothing inside is decided on; the cluster itself, if ours, can still go (taking it all).
+    const why = `cluster ${inputs.clusterName} is ${cluster.status ?? 'not ready'} and has no API endpoint yet: run destroy again once it is ACTIVE`;
+    const mapping = await discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode }, o.state);
+    const unread = (stage: StageId, kind: DestroyItem['kind'], name: string): DestroyItem => ({ stage, kind, name, decision: 'keep', why });
+    return [
+      unread('role-binding', 'role-binding', `RoleBinding in namespace ${inputs.namespace}`),
+      mapping,
+      ...iam.items,
+      unread('k8s-role', 'role', `Role ${inputs.k8sRole} in namespace ${inputs.namespace}`),
+      unread('namespace', 'namespace', `namespace ${inputs.namespace}`),
+      clusterItem(ctx, cluster, o.state, o.deleteCluster),
+    ];
+  }
   await contextStage.run(ctx);
   const kube = ctx.kube();
   const [kubeItems, mapping] = await Promise.all([
@@ -74,6 +89,8 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
 /** Marks `stage` (and the records that only described its resources) as not done any more. */
 export function markRemoved(state: State, stage: StageId, keptStages: ReadonlySet<StageId>, now = new Date()): void {
   for (const id of [stage, ...(ALSO_STALE[stage] ?? [])]) {
+    // What it intended to create is gone: a later init starts from nothing.
+    if (!keptStages.has(id) && state.intents?.[id]) delete state.intents[id];
     if (keptStages.has(id) || !state.stages[id]) continue;
     state.stages[id] = { status: 'pending', reason: `removed by astro-remote-kpo destroy at ${now.toISOString()}` };
   }

@@ -26,7 +26,9 @@ export async function planStages(
   const plans: StagePlan[] = [];
   for (const id of topoOrder(o.stages)) {
     const stage = stageMap.get(id)! as Stage<StageId>;
-    const ctx = makeStageContext(o, outputs, (t) => o.debug(`${id}: ${t}`));
+    // The plan shows the marker with this project's id; a new project gets its id on the real run.
+    const owner = { projectId: o.state.projectId ?? '<new id, recorded in .astro-remote-kpo/state.json>', intend: () => Promise.reject(new Error('internal: a dry run creates nothing')), intended: () => false };
+    const ctx = makeStageContext(o, outputs, (t) => o.debug(`${id}: ${t}`), owner);
     if (!modes.has(id)) continue;
     try {
       const p = await stage.plan(ctx);

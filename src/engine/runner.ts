@@ -4,8 +4,8 @@
 import { InterruptedError, KpoError, errorMessage } from '../errors.js';
 import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { topoOrder, selectModes, type Mode } from './graph.js';
-import type { AnyStage, Services, Stage, StageContext } from './stage.js';
-import { hashInputs, type State, type StageRecord } from './state.js';
+import type { AnyStage, Owner, Services, Stage, StageContext } from './stage.js';
+import { ensureProjectId, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
 
 export interface Reporter {
   stageStart(stage: AnyStage): void;
@@ -44,11 +44,19 @@ export interface RunOutcome {
   declined?: boolean;
 }
 
+/** Outside init's runner nothing is created, so there is nothing to intend. */
+const NO_OWNER: Owner = {
+  projectId: undefined,
+  intend: (target) => Promise.reject(new Error(`internal: no state to record the intent to create ${target}`)),
+  intended: () => false,
+};
+
 /** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
 export function makeStageContext(
   o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
   outputs: Partial<StageOutputs>,
   onProgress: (text: string) => void,
+  owner: Owner = NO_OWNER,
   previous: Partial<StageOutputs> = outputs,
 ): StageContext {
   return {
@@ -62,6 +70,7 @@ export function makeStageContext(
     exec: o.services.exec,
     env: o.env,
     signal: o.signal,
+    owner,
     kube() {
       if (!o.services.kube) throw new Error('internal: the Kubernetes API is not ready (the context stage has not run)');
       return o.services.kube;
@@ -107,6 +116,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     }
   }
   o.state.inputs = o.inputs;
+  const projectId = ensureProjectId(o.state);
 
   let saving = Promise.resolve();
   const save = () => (saving = saving.then(o.save, o.save));
@@ -126,7 +136,18 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     const started = now();
     const prev = records[stage.id];
     const madeBy = prev?.status === 'done' && prev.summary ? { summary: prev.summary, ...(prev.finishedAt ? { at: prev.finishedAt } : {}) } : prev?.madeBy;
-    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), previous);
+    // Only intents left by an EARLIER run count: within this run the create's own answer says
+    // whether it created the object (a 409 or "already exists" means someone else did).
+    const earlier = new Set((o.state.intents?.[stage.id] ?? []).map((i) => i.target));
+    const owner: Owner = {
+      projectId,
+      intend: async (target) => {
+        recordIntent(o.state, stage.id, target, now());
+        await save();
+      },
+      intended: (target) => earlier.has(target),
+    };
+    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner, previous);
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = previous[stage.id];
     const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...(kept !== undefined ? { outputs: kept } : {}) };

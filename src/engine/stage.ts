@@ -24,6 +24,16 @@ export interface Services {
   kube?: KubeApi;
 }
 
+/** Ownership for one stage execution: the project's id (the marker's value) and write-ahead intents. */
+export interface Owner {
+  /** state.json's projectId; undefined outside init (verify, destroy, the dry run). */
+  readonly projectId: string | undefined;
+  /** Records "about to create `target`" in state and saves it; call right before the create. */
+  intend(target: string): Promise<void>;
+  /** Whether an earlier (perhaps killed) run of this stage recorded that intent (not this run). */
+  intended(target: string): boolean;
+}
+
 export interface StageContext {
   readonly inputs: Readonly<Inputs>;
   readonly flags: Readonly<RunFlags>;
@@ -37,6 +47,7 @@ export interface StageContext {
   /** Environment as the CLI saw it (read-only copy), for PATH, KUBECONFIG, HOME. */
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly signal: AbortSignal;
+  readonly owner: Owner;
   /** The Kubernetes API chosen by the context stage; throws if that stage has not run. */
   kube(): KubeApi;
   /** Outputs of a stage that completed in this run or a previous one; throws if none. */

@@ -1,5 +1,6 @@
 // state.json: inputs and per-stage status/outputs/timings. Written atomically (temp file +
 // rename) so a crash mid-write leaves the previous state intact. Never holds a secret.
+import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -25,13 +26,26 @@ export interface StageRecord<Id extends StageId = StageId> {
   madeBy?: { summary: string; at?: string };
 }
 
+/** "About to create X", written (and saved) before the create call: a run killed between the
+ * call and its answer still knows X is its own when it resumes. */
+export interface Intent {
+  /** What the stage is about to create, e.g. `namespace astro-remote-kpo`. */
+  target: string;
+  at: string;
+}
+
 export interface State {
   schemaVersion: number;
   tool: 'astro-remote-kpo';
   createdAt: string;
   updatedAt: string;
+  /** This project's identity: tagged/annotated on everything init creates, so another project
+   * (or this one after losing a record) tells its own objects from others'. */
+  projectId?: string;
   inputs?: Inputs;
   stages: { [K in StageId]?: StageRecord<K> };
+  /** Write-ahead intents per stage; cleared by destroy once the stage's resources are gone. */
+  intents?: { [K in StageId]?: Intent[] };
 }
 
 export function stateDirOf(projectDir: string): string {
@@ -44,6 +58,19 @@ export function stateFileOf(projectDir: string): string {
 
 export function emptyState(now = new Date()): State {
   return { schemaVersion: SCHEMA_VERSION, tool: 'astro-remote-kpo', createdAt: now.toISOString(), updatedAt: now.toISOString(), stages: {} };
+}
+
+/** The project's id, made on the first real run (and for state from before project ids); saved
+ * with the next write, before anything is created. */
+export function ensureProjectId(state: State): string {
+  state.projectId ??= randomUUID();
+  return state.projectId;
+}
+
+export function recordIntent(state: State, stage: StageId, target: string, now = new Date()): void {
+  const intents = (state.intents ??= {});
+  const list = intents[stage] ?? [];
+  if (!list.some((i) => i.target === target)) intents[stage] = [...list, { target, at: now.toISOString() }];
 }
 
 function corrupt(file: string, why: string): UsageError {

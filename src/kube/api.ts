@@ -46,6 +46,12 @@ export class KubeConflictError extends Error {
   }
 }
 
+/** A namespaced collection by its API prefix and plural, e.g. `/apis/apps/v1` + `deployments`. */
+export interface Collection {
+  prefix: string;
+  resource: string;
+}
+
 export interface KubeApi {
   /** The API server URL in use. */
   readonly server: string;
@@ -66,6 +72,10 @@ export interface KubeApi {
   createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   deleteRoleBinding(namespace: string, name: string): Promise<void>;
+
+  /** The objects (name + metadata) of one collection in `namespace`; undefined when the server does
+   * not serve that type at all (404), so nothing of it can be there. */
+  listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined>;
 
   readConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
   createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;

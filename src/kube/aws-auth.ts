@@ -204,6 +204,8 @@ export interface EnsureOptions {
   /** Attempts when the ConfigMap changes under us (409). */
   maxAttempts?: number;
   debug?: (text: string) => void;
+  /** Awaited right before the write that adds our entry: the write-ahead intent. */
+  beforeWrite?: () => Promise<void>;
 }
 
 export interface EnsureResult {
@@ -236,10 +238,12 @@ export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: Ens
     if (change.kind === 'present') return { changed: false, createdConfigMap: false, ...(backupFile ? { backupFile } : {}) };
     try {
       if (change.kind === 'create') {
+        await o.beforeWrite?.();
         await kube.createConfigMap(AWS_AUTH.namespace, change.body);
         return { changed: true, createdConfigMap: true };
       }
       backupFile = await writeBackup(o.backupDir, change.before, (o.now ?? (() => new Date()))());
+      await o.beforeWrite?.();
       await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, change.body);
       return { changed: true, createdConfigMap: false, backupFile };
     } catch (err) {

@@ -10,6 +10,7 @@ import {
   KubeConflictError,
   type AccessReviewAnswer,
   type AccessReviewQuery,
+  type Collection,
   type ConfigMapObject,
   type KubeApi,
   type KubeObject,
@@ -310,6 +311,18 @@ export class KubeClient implements KubeApi {
   }
   deleteRoleBinding(namespace: string, name: string) {
     return this.remove('rolebindings', namespace, name);
+  }
+
+  async listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined> {
+    const op = { verb: 'list', resource: c.resource, namespace };
+    try {
+      const raw = await this.call(op, { method: 'GET', path: `${c.prefix}/namespaces/${encodeURIComponent(namespace)}/${c.resource}` });
+      const items = (parseJson(raw.text) as { items?: unknown } | undefined)?.items;
+      return Array.isArray(items) ? (items.filter((i) => i && typeof i === 'object') as KubeObject[]) : [];
+    } catch (err) {
+      if (err instanceof KubeRequestError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   readConfigMap(namespace: string, name: string) {

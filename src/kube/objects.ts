@@ -1,26 +1,29 @@
-// How each object we own is read, written and compared: the Namespace (our labels), the Role (its
-// rules, as a set, plus our labels) and the RoleBinding (its subjects and our labels; its roleRef
-// is immutable, so a different one means delete and create). `kube` is a getter so a dry run
-// without a connection can still build the ops (and only render them).
-import { namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
+// How each object we set up is read, written and compared: the Namespace (nothing to compare), the
+// Role (its rules, as a set) and the RoleBinding (its subjects; its roleRef is immutable, so a
+// different one means delete and create). Our creation marker (label + project annotation) is in
+// the body only when WE create the object: an object we find is never compared on it nor given it,
+// so nothing found ever looks like ours. `kube` is a getter so a dry run without a connection can
+// still build the ops (and only render them).
+import { MANAGED_LABELS, PROJECT_KEY, markedBy, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import { keepForRun, takeFromCheck } from '../engine/carry.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
-import {
-  labelChanges,
-  planReconcile,
-  roleRefChange,
-  ruleChanges,
-  subjectChanges,
-  withLabels,
-  type ReconcileOps,
-} from './reconcile.js';
+import { planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
 
-export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace'>): ReconcileOps {
+/** Whether `obj` carries the creation marker of project `projectId` (so that project created it). */
+export function createdByProject(obj: KubeObject | undefined, projectId: string | undefined): boolean {
+  return markedBy(obj?.metadata?.labels, obj?.metadata?.annotations, projectId);
+}
+
+/** The marker's label key and value, for destroy's "carries the label ..." reasons. */
+export const MARKER_LABEL = Object.entries(MANAGED_LABELS)[0]!;
+export { PROJECT_KEY };
+
+export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace'>, projectId?: string): ReconcileOps {
   const name = inputs.namespace;
-  const desired: KubeObject = namespaceObject(inputs);
+  const desired: KubeObject = namespaceObject(inputs, projectId);
   return {
     label: `namespace ${name}`,
     desired,
@@ -37,31 +40,31 @@ export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespac
     },
     create: (body, opts) => kube().createNamespace(body, opts),
     replace: (body, opts) => kube().replaceNamespace(name, body, opts),
-    diff: (current) => labelChanges(current, desired),
-    merge: (current) => withLabels(current, desired),
+    // A namespace has nothing we need to own: found is fine as it is.
+    diff: () => [],
+    merge: (current) => current,
   };
 }
 
-export function roleOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sRole'>): ReconcileOps {
+export function roleOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sRole'>, projectId?: string): ReconcileOps {
   const { namespace, k8sRole } = inputs;
-  const desired: KubeObject = roleObject(inputs);
+  const desired: KubeObject = roleObject(inputs, projectId);
   return {
     label: `Role ${k8sRole} in namespace ${namespace}`,
     desired,
     read: () => kube().readRole(namespace, k8sRole),
     create: (body, opts) => kube().createRole(namespace, body, opts),
     replace: (body, opts) => kube().replaceRole(namespace, k8sRole, body, opts),
-    diff: (current) => [...ruleChanges(current.rules, desired.rules), ...labelChanges(current, desired)],
-    // The rules are ours entirely (exactly what EksPodOperator needs); labels and annotations
-    // others added stay.
-    merge: (current) => ({ ...withLabels(current, desired), rules: desired.rules }),
+    diff: (current) => ruleChanges(current.rules, desired.rules),
+    // The rules are what EksPodOperator needs, exactly; metadata stays as it is.
+    merge: (current) => ({ ...current, rules: desired.rules }),
   };
 }
 
-export function roleBindingOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>): ReconcileOps {
+export function roleBindingOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>, projectId?: string): ReconcileOps {
   const { namespace } = inputs;
   const name = roleBindingName(inputs.k8sRole);
-  const desired: KubeObject = roleBindingObject(inputs);
+  const desired: KubeObject = roleBindingObject(inputs, projectId);
   return {
     label: `RoleBinding ${name} in namespace ${namespace}`,
     desired,
@@ -69,34 +72,60 @@ export function roleBindingOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namesp
     create: (body, opts) => kube().createRoleBinding(namespace, body, opts),
     replace: (body, opts) => kube().replaceRoleBinding(namespace, name, body, opts),
     remove: () => kube().deleteRoleBinding(namespace, name),
-    diff: (current) => [...subjectChanges(current.subjects, desired.subjects), ...labelChanges(current, desired)],
-    merge: (current) => ({ ...withLabels(current, desired), subjects: desired.subjects }),
+    diff: (current) => subjectChanges(current.subjects, desired.subjects),
+    merge: (current) => ({ ...current, subjects: desired.subjects }),
     immutable: (current) => roleRefChange(current.roleRef, desired.roleRef),
   };
 }
 
-/** The ops for check(): its read is kept for run() (engine/carry.ts). */
-export function checkOps(ctx: StageContext, ops: ReconcileOps): ReconcileOps {
+/** The ops for check(): its read is kept for run() (engine/carry.ts); `seen` gets it too. */
+export function checkOps(ctx: StageContext, ops: ReconcileOps, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
   return {
     ...ops,
     read: async () => {
       const current = await ops.read();
       keepForRun(ctx, ops.label, current);
+      seen?.(current);
       return current;
     },
   };
 }
 
 /** The ops for run(): the first read is check()'s, if it made one. reconcile() is built for a read
- * that may be stale: a write based on it fails with 409 and the loop reads again. */
-export function runOps(ctx: StageContext, ops: ReconcileOps): ReconcileOps {
+ * that may be stale: a write based on it fails with 409 and the loop reads again. Every create is
+ * preceded by its write-ahead intent in state. */
+export function runOps(ctx: StageContext, ops: ReconcileOps, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
   return {
     ...ops,
     read: async () => {
       const kept = takeFromCheck<KubeObject | undefined>(ctx, ops.label);
-      return kept.found ? kept.value : ops.read();
+      const current = kept.found ? kept.value : await ops.read();
+      seen?.(current);
+      return current;
+    },
+    create: async (body, opts) => {
+      await ctx.owner.intend(ops.label);
+      return ops.create(body, opts);
     },
   };
+}
+
+/**
+ * Whether this project created the object: recorded in state by an earlier run, our marker with
+ * our project id on it, or our write-ahead intent for it (a run killed after the create and before
+ * its answer) while it carries our marker. A found object never becomes ours, and ours never
+ * becomes found.
+ */
+export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | undefined, current: KubeObject | undefined): boolean {
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  if (recorded !== undefined) return recorded;
+  if (!current) return false;
+  // With the intent, our label is proof only when no other project's id is next to it.
+  const other = current.metadata?.annotations?.[PROJECT_KEY];
+  return (
+    createdByProject(current, ctx.owner.projectId) ||
+    (ctx.owner.intended(label) && current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1] && (other === undefined || other === ctx.owner.projectId))
+  );
 }
 
 /**

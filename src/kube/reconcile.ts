@@ -1,6 +1,6 @@
-// Create-or-update for the objects we own (Namespace, Role, RoleBinding): compare only the fields
-// we own, update with the resourceVersion we read (retrying when someone else writes in between),
-// keep everyone else's labels and annotations, and say in words what changed. The dry run does the
+// Create-or-update for the objects we set up (Namespace, Role, RoleBinding): compare only the fields
+// we need, update with the resourceVersion we read (retrying when someone else writes in between),
+// keep the object's labels and annotations as they are, and say in words what changed. The dry run does the
 // same against the API server's own dryRun=All, so the plan is what the server would accept.
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { PlanItem } from '../types.js';
@@ -49,8 +49,15 @@ export async function reconcile(ops: ReconcileOps): Promise<ReconcileResult> {
     const immutable = ops.immutable?.(current);
     if (immutable && ops.remove) {
       await ops.remove();
-      await ops.create(ops.desired);
-      return { created: true, changed: [`${immutable} (roleRef cannot be changed in place: deleted and re-created)`] };
+      // Re-created with the metadata it had: a found object does not turn into one of ours.
+      const meta = current.metadata ?? {};
+      const body: KubeObject = {
+        ...ops.desired,
+        metadata: { ...ops.desired.metadata, labels: meta.labels ?? {}, annotations: meta.annotations ?? {} },
+      };
+      for (const k of ['labels', 'annotations'] as const) if (Object.keys(body.metadata![k] ?? {}).length === 0) delete body.metadata![k];
+      await ops.create(body);
+      return { created: false, changed: [`${immutable} (roleRef cannot be changed in place: deleted and re-created)`] };
     }
     const changes = ops.diff(current);
     if (changes.length === 0) return { created: false, changed: intended };
@@ -152,21 +159,6 @@ export async function planReconcile(ops: ReconcileOps, server: PlanServer): Prom
 
 function strings(v: unknown): string[] {
   return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : [];
-}
-
-/** Labels we set must be present with our values; other labels are someone else's business. */
-export function labelChanges(current: KubeObject, desired: KubeObject): string[] {
-  const have = current.metadata?.labels ?? {};
-  return Object.entries(desired.metadata?.labels ?? {}).flatMap(([k, v]) =>
-    have[k] === undefined ? [`added label ${k}=${v}`] : have[k] !== v ? [`label ${k}: ${JSON.stringify(have[k])} → ${JSON.stringify(v)}`] : [],
-  );
-}
-
-export function withLabels(current: KubeObject, desired: KubeObject): KubeObject {
-  return {
-    ...current,
-    metadata: { ...current.metadata, labels: { ...(current.metadata?.labels ?? {}), ...(desired.metadata?.labels ?? {}) } },
-  };
 }
 
 interface Grant {

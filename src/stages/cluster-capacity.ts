@@ -24,7 +24,8 @@ export interface Capacity {
 }
 
 export function createdByUs(ctx: StageContext, cluster: Cluster): boolean {
-  return cluster.tags?.['managed-by'] === MANAGED_BY || (ctx.tryOutput('cluster')?.createdByUs ?? false);
+  // A record (created or found) stands; the tag speaks only for a run that never recorded one.
+  return ctx.tryOutput('cluster')?.createdByUs ?? cluster.tags?.['managed-by'] === MANAGED_BY;
 }
 
 /** The ClusterConfig this run would hand eksctl, read-only: --cluster-config, k8s/cluster.yaml, or the template. */

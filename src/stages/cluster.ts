@@ -1,5 +1,7 @@
 // Stage 1: the EKS cluster. Found → skip (waiting if it is still CREATING); missing → eksctl
-// create cluster -f <ClusterConfig>, then the SDK waiter until ACTIVE.
+// create cluster -f <ClusterConfig>, then the SDK waiter until ACTIVE. The intent to create is
+// saved before eksctl starts, so a run interrupted while eksctl works still knows the cluster is
+// its own when it resumes (and destroy --delete-cluster can take it out).
 import type { Cluster } from '@aws-sdk/client-eks';
 import { keepForRun, takeFromCheck, takeShared } from '../engine/carry.js';
 import type { Stage, StageContext } from '../engine/stage.js';
@@ -25,11 +27,14 @@ async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
   return h.callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => h.describeCluster(eks, ctx.inputs.clusterName));
 }
 
+const intentOf = (ctx: StageContext) => `EKS cluster ${ctx.inputs.clusterName} in ${ctx.inputs.region}`;
+
 /** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
 async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
   const h = await helpers();
   const name = ctx.inputs.clusterName;
-  const ours = createdByUs(ctx, cluster);
+  // Ours: recorded, tagged at creation, or an earlier run's intent (killed while eksctl created it).
+  const ours = createdByUs(ctx, cluster) || ctx.owner.intended(intentOf(ctx));
   let c = cluster;
   if (c.status !== 'ACTIVE') {
     if (!h.TRANSITIONAL_STATES.has(c.status ?? '')) {
@@ -91,6 +96,7 @@ export const clusterStage: Stage<'cluster'> = {
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
     ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
     const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
+    await ctx.owner.intend(intentOf(ctx));
     let logFile: string;
     try {
       logFile = await h.eksctlCreateCluster({

@@ -2,7 +2,10 @@
 // identity, and with --local-dev the caller's own role or user (added to, never replacing,
 // whatever principals an existing role has). Permissions: one inline
 // policy allowing eks:DescribeCluster on this cluster (scoped, default) or the seed's three
-// managed policies (seed). Only what is missing is changed.
+// managed policies (seed). Only what is missing is changed. The role is ours only when this
+// project created it (state, or its creation tag with our project id); a role another project or
+// person made is used, recorded as found, and only what we added to it is ours to take out.
+import type { Role } from '@aws-sdk/client-iam';
 import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
@@ -43,23 +46,55 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
     attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
     revoke,
     clusterName: ctx.inputs.clusterName,
+    projectId: ctx.owner.projectId,
   };
+}
+
+/** The write-ahead intents' names: the role, a principal added to a found role's trust policy,
+ * our inline policy put on a found role. */
+const intentOf = (roleName: string) => `IAM role ${roleName}`;
+const principalIntent = (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`;
+const inlineIntent = (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`;
+
+/** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
+ * recorded and the role carries our creation tag (a run killed right after CreateRole). */
+async function ours(ctx: StageContext, role: Role | undefined, createdNow: boolean): Promise<boolean> {
+  if (createdNow) return true;
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  const before = recorded(ctx)?.createdByUs;
+  if (before !== undefined) return before;
+  const { createdByProject, hasManagedTag, projectTagOf } = await import('../aws/iam-role.js');
+  const other = projectTagOf(role);
+  return (
+    createdByProject(role, ctx.owner.projectId) ||
+    (ctx.owner.intended(intentOf(ctx.inputs.iamRole)) && hasManagedTag(role) && (other === undefined || other === ctx.owner.projectId))
+  );
+}
+
+/** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it
+ * on a found role where it was missing; a found role's own copy is never ours to delete. */
+function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: boolean): boolean {
+  if (dr.mode !== 'scoped') return false;
+  // An earlier run killed right after putting it knows it by its intent.
+  return createdByUs || addedNow || recorded(ctx)?.inlinePolicy === dr.inlineName || ctx.owner.intended(inlineIntent(dr.roleName, dr.inlineName));
 }
 
 /** What init has added to an existing role's trust policy, over all runs (previous ones in state,
  * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
-function trustAdded(ctx: StageContext, createdByUs: boolean, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
+function trustAdded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
   if (createdByUs) return [];
   // recorded(): the history survives a change of inputs (e.g. one more workload identity).
   const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
-  return [...before, ...addedNow.filter((p) => !before.includes(p))].filter((p) => !removedNow.includes(p));
+  // A run killed right after adding one knows it by its intent (the principal is there now).
+  const intended = dr.principals.filter((p) => ctx.owner.intended(principalIntent(dr.roleName, p)));
+  return [...new Set([...before, ...intended, ...addedNow])].filter((p) => !removedNow.includes(p));
 }
 
-function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], local?: string): Out {
+function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attachedByUs: string[], trust: string[], inline: boolean, local?: string): Out {
   return {
     roleArn,
     createdByUs,
-    ...(dr.mode === 'scoped' ? { inlinePolicy: dr.inlineName } : {}),
+    ...(inline ? { inlinePolicy: dr.inlineName } : {}),
     attachedPolicies: attachedByUs,
     ...(trust.length ? { trustPrincipalsAdded: trust } : {}),
     ...(local ? { localDevPrincipal: local } : {}),
@@ -75,7 +110,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
   inputs: ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'],
 
   async check(ctx) {
-    const [{ inspectRole, pendingActions, hasManagedTag, describeAction }, { callAws }] = await Promise.all([
+    const [{ inspectRole, pendingActions, describeAction }, { callAws }] = await Promise.all([
       import('../aws/iam-role.js'),
       import('../aws/errors.js'),
     ]);
@@ -87,27 +122,35 @@ export const iamRoleStage: Stage<'iam-role'> = {
     if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
     const todo = pendingActions(insp, dr);
     if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
-    const createdByUs = (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(insp.role);
+    const createdByUs = await ours(ctx, insp.role, false);
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
-      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions`,
-      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, createdByUs), local),
+      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, dr, createdByUs), inlineRecorded(ctx, dr, createdByUs, false), local),
       ...(warnings.length ? { warnings } : {}),
     };
   },
 
   async run(ctx) {
-    const [{ applyRole, hasManagedTag, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
+    const [{ applyRole, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
     const warnings: string[] = [];
     const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
     const dr = await desired(ctx, ctx.output('preflight').accountId, local);
     const iam = await ctx.aws.iam();
     const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
-      applyRole(iam, dr, { progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal }),
+      applyRole(iam, dr, {
+        progress: (t) => ctx.progress(t),
+        debug: (t) => ctx.debug(t),
+        signal: ctx.signal,
+        beforeCreate: () => ctx.owner.intend(intentOf(dr.roleName)),
+        beforeAddPrincipals: async (ps) => {
+          for (const p of ps) await ctx.owner.intend(principalIntent(dr.roleName, p));
+        },
+        beforePutInline: () => ctx.owner.intend(inlineIntent(dr.roleName, dr.inlineName)),
+      }),
     );
-    const createdByUs = r.created || (recorded(ctx)?.createdByUs ?? false) || hasManagedTag(r.role);
-    const addedNow = r.applied.flatMap((a) => (a.kind === 'add-principal' ? [a.principal] : []));
+    const createdByUs = await ours(ctx, r.role, r.created);
     const removedNow = r.applied.flatMap((a) => (a.kind === 'remove-principal' ? [a.principal] : []));
     for (const a of r.applied) ctx.debug(`iam-role: ${describeAction(a, dr)}`);
     const what = r.created
@@ -116,7 +159,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, createdByUs, addedNow, removedNow), local),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, dr, createdByUs, r.trustAdded, removedNow), inlineRecorded(ctx, dr, createdByUs, r.inlineAdded), local),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
       ...(warnings.length ? { warnings } : {}),
     };

@@ -1,6 +1,8 @@
 // Stage 7: let the role into the cluster as Kubernetes user --k8s-user: an EKS access entry
 // (clusters in API or API_AND_CONFIG_MAP mode) or an entry appended to kube-system/aws-auth
-// (CONFIG_MAP). Never a duplicate, never a changed or dropped entry.
+// (CONFIG_MAP). Never a duplicate, never a changed or dropped entry. Ours only when this project
+// made it: recorded in state, an access entry tagged with our project id, or our write-ahead intent
+// (aws-auth entries carry no tag, so a run killed right after the append knows it by the intent).
 import type { MappingKind } from '../aws/mapping.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
@@ -14,6 +16,22 @@ async function kindOf(ctx: StageContext): Promise<MappingKind> {
 
 function out(kind: MappingKind, principalArn: string, username: string, createdByUs: boolean, backupFile?: string): Out {
   return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}) };
+}
+
+const intentOf = (kind: MappingKind, principalArn: string, username: string) =>
+  kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`;
+
+/** Whether the mapping that is there now is this project's (see the header). */
+async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
+  // A record (created or found) stands; the proofs below are for a run that never recorded one.
+  if (recorded !== undefined) return recorded;
+  const intended = ctx.owner.intended(intentOf(kind, principalArn, ctx.inputs.k8sUser));
+  if (kind === 'aws-auth') return intended;
+  const [{ describeAccessEntry }, { callAws }, { markedBy, IAM_TAGS, MANAGED_BY, PROJECT_KEY }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js'), import('../desired.js')]);
+  const eks = await ctx.aws.eks();
+  const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
+  const other = entry?.tags?.[PROJECT_KEY];
+  return markedBy(entry?.tags, entry?.tags, ctx.owner.projectId) || (intended && entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY && (other === undefined || other === ctx.owner.projectId));
 }
 
 /** Is the mapping there? 'grants-more': there, but it also grants groups or access policies
@@ -54,10 +72,11 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     if (p !== 'present') return { done: false, reason: p.grantsMore.message };
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
+    const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined);
     return {
       done: true,
-      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}`,
-      outputs: out(kind, principalArn, ctx.inputs.k8sUser, prev?.kind === kind ? prev.createdByUs : false, prev?.kind === kind ? prev.backupFile : undefined),
+      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
+      outputs: out(kind, principalArn, ctx.inputs.k8sUser, createdByUs, prev?.kind === kind ? prev.backupFile : undefined),
     };
   },
 
@@ -74,10 +93,12 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
           progress: (t) => ctx.progress(t),
           debug: (t) => ctx.debug(t),
           signal: ctx.signal,
+          projectId: ctx.owner.projectId,
+          beforeCreate: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
         }),
       );
       return {
-        outputs: out(kind, principalArn, username, created || (prev?.kind === kind && prev.createdByUs)),
+        outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined))),
         summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}`,
       };
     }
@@ -86,10 +107,11 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
       backupDir: path.join(ctx.stateDir, 'backups'),
       debug: (t) => ctx.debug(t),
+      beforeWrite: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
     });
     const backupFile = r.backupFile ?? (prev?.kind === kind ? prev.backupFile : undefined);
     return {
-      outputs: out(kind, principalArn, username, r.changed || (prev?.kind === kind && prev.createdByUs), backupFile),
+      outputs: out(kind, principalArn, username, r.changed || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined)), backupFile),
       summary: r.createdConfigMap
         ? `created kube-system/aws-auth with ${principalArn} → user ${username}`
         : r.changed

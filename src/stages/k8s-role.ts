@@ -2,7 +2,8 @@
 // `kubectl create -f k8s/role.yaml`). Rules compare as a set; a drifted Role is put back and the
 // difference reported ("added verb delete on pods"), keeping labels and annotations others added.
 import type { Stage } from '../engine/stage.js';
-import { checkOps, planOwned, roleOps, runOps } from '../kube/objects.js';
+import type { KubeObject } from '../kube/api.js';
+import { checkOps, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const k8sRoleStage: Stage<'k8s-role'> = {
@@ -12,21 +13,25 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
   inputs: ['clusterName', 'namespace', 'k8sRole'],
 
   async check(ctx) {
-    const why = await outOfSync(checkOps(ctx, roleOps(() => ctx.kube(), ctx.inputs)));
+    const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
     if (why) return { done: false, reason: why };
     return {
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
-      outputs: { created: ctx.tryOutput('k8s-role')?.created ?? false, changed: [] },
+      outputs: { created: ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: [] },
     };
   },
 
   async run(ctx) {
     const { k8sRole, namespace } = ctx.inputs;
-    const r = await reconcile(runOps(ctx, roleOps(() => ctx.kube(), ctx.inputs)));
+    const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {
-      outputs: { created: r.created, changed: r.changed },
+      outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: r.changed },
       summary: r.created
         ? `created Role ${k8sRole} in ${namespace}`
         : r.changed.length
@@ -36,7 +41,7 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, changed: [] } };
   },
 };

@@ -1,8 +1,9 @@
 // Stage 3: the namespace EksPodOperator's pods run in (seed: `kubectl create -f k8s/namespace.yaml`),
-// created when missing, our label added when someone else created it; an existing namespace is
-// never an error.
+// created (with our creation marker) when missing; an existing namespace is used as it is, never
+// marked as ours, and never an error.
 import type { Stage } from '../engine/stage.js';
-import { checkOps, namespaceOps, planOwned, runOps } from '../kube/objects.js';
+import type { KubeObject } from '../kube/api.js';
+import { checkOps, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const namespaceStage: Stage<'namespace'> = {
@@ -12,27 +13,32 @@ export const namespaceStage: Stage<'namespace'> = {
   inputs: ['clusterName', 'namespace'],
 
   async check(ctx) {
-    const why = await outOfSync(checkOps(ctx, namespaceOps(() => ctx.kube(), ctx.inputs)));
+    const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
     if (why) return { done: false, reason: why };
+    const created = ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current);
     return {
       done: true,
-      reason: `namespace ${ctx.inputs.namespace} exists with our labels`,
-      outputs: { created: ctx.tryOutput('namespace')?.created ?? false },
+      reason: `namespace ${ctx.inputs.namespace} exists (${created ? 'created by this project' : 'found, not ours'})`,
+      outputs: { created },
     };
   },
 
   async run(ctx) {
     const name = ctx.inputs.namespace;
-    const r = await reconcile(runOps(ctx, namespaceOps(() => ctx.kube(), ctx.inputs)));
+    const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {
-      outputs: { created: r.created },
+      outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current) },
       summary: r.created ? `created namespace ${name}` : r.changed.length ? `updated namespace ${name}: ${r.changed.join('; ')}` : `namespace ${name} exists`,
     };
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs));
+    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId));
     return { items: p.items, outputs: { created: !p.exists } };
   },
 };

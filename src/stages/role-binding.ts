@@ -3,7 +3,8 @@
 // in place, so a binding pointing at another Role is deleted and re-created (and reported).
 import type { Stage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
-import { checkOps, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
+import type { KubeObject } from '../kube/api.js';
+import { checkOps, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const roleBindingStage: Stage<'role-binding'> = {
@@ -14,21 +15,26 @@ export const roleBindingStage: Stage<'role-binding'> = {
 
   async check(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const why = await outOfSync(checkOps(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs)));
+    const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
     if (why) return { done: false, reason: why };
     return {
       done: true,
       reason: `RoleBinding ${name} binds Role ${ctx.inputs.k8sRole} to User ${ctx.inputs.k8sUser}`,
-      outputs: { created: ctx.tryOutput('role-binding')?.created ?? false, name, changed: [] },
+      outputs: { created: ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current), name, changed: [] },
     };
   },
 
   async run(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const r = await reconcile(runOps(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs)));
+    const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    let current: KubeObject | undefined;
+    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
+    const created = r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current);
     return {
-      outputs: { created: r.created, name, changed: r.changed },
+      outputs: { created, name, changed: r.changed },
       summary: r.changed.length
         ? `${r.created ? 're-created' : 'updated'} RoleBinding ${name}: ${r.changed.join('; ')}`
         : r.created
@@ -39,7 +45,7 @@ export const roleBindingStage: Stage<'role-binding'> = {
 
   async plan(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs), ctx.inputs.namespace);
+    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
   },
 };

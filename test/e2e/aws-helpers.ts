@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { StageRecord } from '../../src/engine/state.js';
+import type { StageRecord, State } from '../../src/engine/state.js';
 import type { Inputs, StageId, StageOutputs } from '../../src/types.js';
 import { REPO_ROOT } from '../support/run-cli.js';
 
@@ -20,7 +20,9 @@ export function initArgs(dir: string, extra: string[] = []): string[] {
 
 /** state.json as the assertions read it: every stage present (a missing one fails the assertion). */
 export interface ReadState {
+  projectId: string;
   inputs: Inputs;
+  intents?: State['intents'];
   stages: { [K in StageId]: StageRecord<K> & { outputs: StageOutputs[K] } };
 }
 

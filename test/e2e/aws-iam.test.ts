@@ -45,7 +45,7 @@ describe('iam-role stage', () => {
       Statement: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: CLUSTER_ARN }],
     });
     expect(c.aws.attachedPolicies(ROLE)).toEqual([]);
-    expect(c.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo' });
+    expect(c.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo', 'astro-remote-kpo/project-id': (await readState(dir)).projectId });
 
     const state = await readState(dir);
     const arn = `arn:aws:iam::123456789012:role/${ROLE}`;

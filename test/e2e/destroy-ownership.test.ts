@@ -40,8 +40,11 @@ describe('destroy keeps what it did not create', () => {
     const dir = await project();
     const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);
-    // init reconciled them: our labels on the namespace and Role, our principal and inline policy on the role.
-    expect(cloud.kube.namespace(NS)!.metadata!.labels).toMatchObject({ 'app.kubernetes.io/managed-by': 'astro-remote-kpo' });
+    // init used them as they are (no marker of ours on anything found), and added our principal and
+    // inline policy to the role.
+    expect(cloud.kube.namespace(NS)!.metadata!.labels).toEqual({ team: 'data' });
+    expect(cloud.kube.role(NS, 'astro-remote-kpo-role')!.metadata!.labels).toBeUndefined();
+    expect(cloud.aws.tags('AstroRemoteKPO')).toEqual({});
     expect(cloud.aws.inlinePolicyNames('AstroRemoteKPO').sort()).toEqual(['AstroRemoteKPO-eks-describe', 'team-policy']);
     expect(cloud.aws.trustPolicy('AstroRemoteKPO')).toMatchObject({ Statement: [{ Principal: { AWS: [OTHER, WI] } }] });
     expect((await readState(dir)).stages['iam-role'].outputs.trustPrincipalsAdded).toEqual([WI]);
@@ -66,6 +69,10 @@ describe('destroy keeps what it did not create', () => {
     expect(cloud.aws.trustPolicy('AstroRemoteKPO')).toEqual({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: [OTHER] }, Action: 'sts:AssumeRole' }] });
     expect(cloud.kube.namespace(NS)).toBeDefined();
     expect(cloud.kube.role(NS, 'astro-remote-kpo-role')).toBeDefined();
+    // Found, never marked: nothing a later stateless destroy could mistake for ours.
+    expect(cloud.kube.namespace(NS)!.metadata!.labels).toEqual({ team: 'data' });
+    expect(cloud.kube.role(NS, 'astro-remote-kpo-role')!.metadata!.labels).toBeUndefined();
+    expect(cloud.aws.tags('AstroRemoteKPO')).toEqual({});
     expect(cloud.aws.cluster('remote-kpo-demo')).toBeDefined();
     expect(cloud.kube.roleBinding(NS, 'astro-remote-kpo-rolebinding')).toBeUndefined();
     expect(cloud.eksctl.invocations.some((a) => a[0] === 'delete')).toBe(false);

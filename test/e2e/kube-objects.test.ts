@@ -58,7 +58,7 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     cloud.resetCalls();
     const again = await init();
     expect(again.code, again.out).toBe(0);
-    expect(again.out).toContain('namespace astro-remote-kpo exists with our labels');
+    expect(again.out).toContain('namespace astro-remote-kpo exists (created by this project)');
     expect(cloud.mutatingCalls()).toEqual([]);
     // The kept outputs still say who created them.
     expect(await outputs('k8s-role')).toEqual({ created: true, changed: [] });
@@ -74,7 +74,8 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     const r = await init();
     expect(r.code, r.out).toBe(0);
     expect(r.out).toContain('updated Role astro-remote-kpo-role: added verb delete on pods');
-    expect(await outputs('k8s-role')).toEqual({ created: false, changed: ['added verb delete on pods'] });
+    // Repaired, it is still the Role this project created: ours never turns into found.
+    expect(await outputs('k8s-role')).toEqual({ created: true, changed: ['added verb delete on pods'] });
     const repaired = cloud.kube.role(NS, ROLE)!;
     expect(repaired.rules).toEqual(roleObject(inputs).rules);
     expect(repaired.metadata?.annotations).toEqual({ 'example.com/owner': 'platform' });
@@ -100,12 +101,14 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     expect(cloud.mutatingCalls().map((c) => c.operation)).toEqual(['DELETE rolebindings', 'POST rolebindings']);
   });
 
-  it('adds our label to a namespace someone else created, keeping theirs', async () => {
+  it('uses a namespace someone else created as it is: no label of ours, recorded as found', async () => {
     cloud.kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'data' } } });
     const r = await init();
     expect(r.code, r.out).toBe(0);
-    expect(r.out).toContain('updated namespace astro-remote-kpo: added label app.kubernetes.io/managed-by=astro-remote-kpo');
-    expect(cloud.kube.namespace(NS)?.metadata?.labels).toMatchObject({ team: 'data', 'app.kubernetes.io/managed-by': 'astro-remote-kpo' });
+    expect(r.out).toContain('namespace astro-remote-kpo exists');
+    expect(cloud.kube.namespace(NS)?.metadata?.labels).toEqual({ team: 'data' });
+    expect(cloud.kube.namespace(NS)?.metadata?.annotations).toBeUndefined();
+    expect(cloud.mutatingCalls().filter((c) => c.operation.endsWith(' namespaces'))).toEqual([]);
     expect(await outputs('namespace')).toEqual({ created: false });
   });
 

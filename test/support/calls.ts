@@ -27,8 +27,11 @@ export interface CallRecord {
   seq: number;
 }
 
-/** 'html-404' (AWS only): the HTML page moto (werkzeug) answers for an API it does not implement. */
-export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | 'html-404' | { code: string; status: number; message: string };
+/** 'slow' holds the request for `slowMs` before handling it; 'hold' handles it (the change is
+ * made and logged) and then holds the ANSWER for `slowMs`: a client killed meanwhile never learns
+ * its call succeeded. 'html-404' (AWS only): the HTML page moto (werkzeug) answers for an API it
+ * does not implement. */
+export type FaultKind = 'throttle' | '500' | 'reset' | 'slow' | 'hold' | 'html-404' | { code: string; status: number; message: string };
 
 interface PendingFault {
   operation: string;

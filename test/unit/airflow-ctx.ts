@@ -91,6 +91,7 @@ export function stageContext(opts: {
     exec,
     env,
     signal: new AbortController().signal,
+    owner: { projectId: undefined, intend: () => Promise.reject(new Error('this stage creates nothing')), intended: () => false },
     outputs,
     kube() {
       throw new Error('this stage must not use Kubernetes');

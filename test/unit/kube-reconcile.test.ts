@@ -7,14 +7,12 @@ import type { KubeApi } from '../../src/kube/api.js';
 import { namespaceOps, roleBindingOps, roleOps } from '../../src/kube/objects.js';
 import {
   grants,
-  labelChanges,
   outOfSync,
   planReconcile,
   reconcile,
   roleRefChange,
   ruleChanges,
   subjectChanges,
-  withLabels,
 } from '../../src/kube/reconcile.js';
 import { json, loopback, sample, sampleJson, status, type Loopback } from './kube-loopback.js';
 
@@ -71,15 +69,12 @@ describe('comparisons', () => {
     );
   });
 
-  it('requires our labels and keeps everyone else’s', () => {
-    const desired = roleObject(inputs);
-    const current = { metadata: { labels: { team: 'data', 'app.kubernetes.io/managed-by': 'helm' }, annotations: { a: 'b' } } };
-    expect(labelChanges(current, desired)).toEqual(['label app.kubernetes.io/managed-by: "helm" → "astro-remote-kpo"']);
-    expect(labelChanges({ metadata: {} }, desired)).toEqual(['added label app.kubernetes.io/managed-by=astro-remote-kpo']);
-    expect(withLabels(current, desired).metadata).toEqual({
-      labels: { team: 'data', 'app.kubernetes.io/managed-by': 'astro-remote-kpo' },
-      annotations: { a: 'b' },
-    });
+  it('never compares a found object on our creation marker, nor adds it', () => {
+    const current = { ...roleObject(inputs), metadata: { name: 'astro-remote-kpo-role', namespace: 'astro-remote-kpo', labels: { team: 'data' } } };
+    const ops = roleOps(() => ({}) as KubeApi, inputs, 'p-1');
+    expect(ops.desired.metadata).toMatchObject({ labels: { 'app.kubernetes.io/managed-by': 'astro-remote-kpo' }, annotations: { 'astro-remote-kpo/project-id': 'p-1' } });
+    expect(ops.diff(current)).toEqual([]);
+    expect(ops.merge(current).metadata).toEqual(current.metadata);
   });
 });
 
@@ -174,11 +169,15 @@ describe('reconcile over the client', () => {
       return status(405, 'MethodNotAllowed', req.method);
     });
     const kube = await server.client();
-    const r = await reconcile(roleBindingOps(() => kube, inputs));
-    expect(r.created).toBe(true);
+    const r = await reconcile(roleBindingOps(() => kube, inputs, 'p-1'));
+    // A found binding re-created with its own metadata: it does not become ours.
+    expect(r.created).toBe(false);
     expect(r.changed[0]).toContain('roleRef ClusterRole/edit → Role/astro-remote-kpo-role');
     expect(server.seen.map((s) => s.method)).toEqual(['GET', 'DELETE', 'POST']);
-    expect((server.seen[2]!.json as { roleRef: unknown }).roleRef).toEqual(roleBindingObject(inputs).roleRef);
+    const sent = server.seen[2]!.json as { roleRef: unknown; metadata: { labels?: unknown; annotations?: unknown } };
+    expect(sent.roleRef).toEqual(roleBindingObject(inputs).roleRef);
+    expect(sent.metadata.labels).toEqual((current as { metadata: { labels?: unknown } }).metadata.labels);
+    expect(sent.metadata.annotations).toEqual((current as { metadata: { annotations?: unknown } }).metadata.annotations);
   });
 
   it('refuses to create in a namespace that is being deleted', async () => {

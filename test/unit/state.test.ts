@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, readFile, readdir, writeFile, mkdir } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -89,10 +89,15 @@ describe('lock', () => {
     await lock.release();
   });
 
-  it('takes over a half-written lock file', async () => {
+  it('never takes a fresh unreadable lock file for stale (ours are written whole before they appear); an old one is taken over', async () => {
     const dir = await tmp();
-    await writeFile(path.join(dir, 'lock'), '{"pi');
+    const file = path.join(dir, 'lock');
+    await writeFile(file, '{"pi');
+    await expect(acquireLock(dir, 'init')).rejects.toThrow(/not readable as an astro-remote-kpo lock/);
+    const old = new Date(Date.now() - 60_000);
+    await utimes(file, old, old);
     const lock = await acquireLock(dir, 'init');
+    expect(JSON.parse(await readFile(lock.file, 'utf8')).pid).toBe(process.pid);
     await lock.release();
   });
 });

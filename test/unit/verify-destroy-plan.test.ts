@@ -6,11 +6,17 @@ import { ownership, type DestroyItem } from '../../src/destroy/items.js';
 import { execute, markRemoved } from '../../src/destroy/run.js';
 
 describe('ownership', () => {
-  it('state wins over the label both ways; without a record the label decides', () => {
-    expect(ownership(true, undefined, 'no label')).toMatchObject({ ours: true, why: 'recorded in state as created by init' });
-    expect(ownership(false, 'the label x=y', 'no label')).toMatchObject({ ours: false, why: expect.stringContaining('existed before init') });
-    expect(ownership(undefined, 'the label x=y', 'no label')).toEqual({ ours: true, why: 'carries the label x=y' });
-    expect(ownership(undefined, undefined, 'no label')).toEqual({ ours: false, why: 'not created by this tool: no label and not recorded in state' });
+  it('state wins over the marker both ways; without a record the intent, then the marker of this (or no) project decides', () => {
+    const state = { ...emptyState(), projectId: 'p-1' };
+    const marked = { text: 'the label x=y' };
+    expect(ownership(true, {}, 'no label', state)).toMatchObject({ ours: true, why: 'recorded in state as created by init' });
+    expect(ownership(false, marked, 'no label', state)).toMatchObject({ ours: false, why: expect.stringContaining('existed before init') });
+    expect(ownership(undefined, marked, 'no label', state)).toEqual({ ours: true, why: 'carries the label x=y' });
+    expect(ownership(undefined, { ...marked, projectId: 'p-1' }, 'no label', state)).toMatchObject({ ours: true });
+    expect(ownership(undefined, { ...marked, projectId: 'p-2' }, 'no label', state)).toMatchObject({ ours: false, why: expect.stringContaining('another astro-remote-kpo project') });
+    expect(ownership(undefined, { ...marked, projectId: 'p-2' }, 'no label', undefined)).toMatchObject({ ours: true });
+    expect(ownership(undefined, {}, 'no label', state, true)).toMatchObject({ ours: true, why: expect.stringContaining('about to create') });
+    expect(ownership(undefined, {}, 'no label', undefined)).toEqual({ ours: false, why: 'not created by this tool: no label and not recorded in state' });
   });
 });
 

@@ -49,7 +49,7 @@ function send(res: http.ServerResponse, reply: Reply): void {
 export const MOTO_NOT_FOUND_HTML =
   '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n';
 
-function faultError(kind: Exclude<FaultKind, 'reset' | 'slow' | 'html-404'>, protocol: Protocol): AwsError {
+function faultError(kind: Exclude<FaultKind, 'reset' | 'slow' | 'hold' | 'html-404'>, protocol: Protocol): AwsError {
   if (kind === 'throttle') return protocol === 'query' ? new AwsError(400, 'Throttling', 'Rate exceeded') : new AwsError(429, 'ThrottlingException', 'Rate exceeded');
   if (kind === '500') return protocol === 'query' ? new AwsError(500, 'InternalFailure', 'An internal error occurred.') : new AwsError(500, 'ServerException', 'An internal error occurred.');
   return new AwsError(kind.status, kind.code, kind.message);
@@ -123,7 +123,7 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
   let reply: Reply;
   let caller: string | undefined;
   try {
-    if (fault && fault !== 'slow') throw faultError(fault, protocol);
+    if (fault && fault !== 'slow' && fault !== 'hold') throw faultError(fault, protocol);
     if (service !== 'iam' && service !== 'sts' && service !== 'eks') throw new AwsError(400, 'UnknownService', `No such service: ${service}`);
     if (only && service !== only) {
       throw new AwsError(403, protocol === 'json' ? 'InvalidSignatureException' : 'SignatureDoesNotMatch', `Credential should be scoped to correct service: '${only}'. `);
@@ -158,6 +158,7 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
     reply = protocol === 'json' ? jsonError(err) : queryError(ns, err);
   }
   record(reply.status, caller, fault ? faultName(fault) : undefined);
+  if (fault === 'hold') await sleep(be.faults.slowMs);
   send(res, reply);
 }
 

@@ -189,6 +189,12 @@ async function handle(deps: KubeServerDeps, req: Req, res: Res): Promise<void> {
     if (!authorize(deps.store, user, attrs).allowed) throw forbidden(t, info.name, forbiddenMessage(user, attrs, qualified(t)));
     const manager = String(req.headers['user-agent'] ?? 'unknown').split('/')[0] || 'unknown';
     const out = handleResource({ store: deps.store, info, method, body, query: url.searchParams, contentType: String(req.headers['content-type'] ?? 'application/json'), manager, user });
+    if (fault === 'hold') {
+      log(out.status, 'hold');
+      await sleep(deps.faults.slowMs);
+      reply(res, out.status, out.body);
+      return;
+    }
     reply(res, out.status, out.body);
     log(out.status, fault ? faultName(fault) : undefined);
   } catch (e) {
