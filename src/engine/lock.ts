@@ -1,9 +1,10 @@
 // One run at a time per project: a lock file created with O_EXCL holding our pid and host.
 // A lock whose process is gone (same host, pid not alive) is stale and taken over.
-import { mkdir, open, readFile, unlink } from 'node:fs/promises';
+import { open, readFile, unlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../write-files.js';
 
 export interface Lock {
   readonly file: string;
@@ -38,12 +39,12 @@ async function readInfo(file: string): Promise<LockInfo | undefined> {
 }
 
 export async function acquireLock(stateDir: string, command: string): Promise<Lock> {
-  await mkdir(stateDir, { recursive: true });
+  await ensurePrivateDir(stateDir);
   const file = path.join(stateDir, 'lock');
   const info: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command };
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      const handle = await open(file, 'wx');
+      const handle = await open(file, 'wx', PRIVATE_FILE_MODE);
       await handle.writeFile(JSON.stringify(info));
       await handle.close();
       return {

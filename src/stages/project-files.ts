@@ -39,9 +39,14 @@ async function survey(ctx: StageContext, accountId: string) {
       return { ...f, abs, current, status: l.classify(current, f.content, store[f.path]) };
     }),
   );
-  const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
-  const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
-  return { decisions, store, dockerignoreFile, dockerignore, astroProject: await l.isAstroProject(ctx.projectDir) };
+  // .astro-remote-kpo/ in .dockerignore (never in the image) and .gitignore (never committed).
+  const ignores = [];
+  for (const [name, add] of [['.dockerignore', l.dockerignoreWithState], ['.gitignore', l.gitignoreWithState]] as const) {
+    const file = path.join(ctx.projectDir, name);
+    const text = add(await l.readTextIfExists(file));
+    if (text !== undefined) ignores.push({ name, file, text });
+  }
+  return { decisions, store, ignores, astroProject: await l.isAstroProject(ctx.projectDir) };
 }
 
 type Survey = Awaited<ReturnType<typeof survey>>;
@@ -67,9 +72,9 @@ export const projectFilesStage: Stage<'project-files'> = {
     const { sha256 } = await lib();
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.dockerignore !== undefined) {
+    if (pending.length || s.ignores.length) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
-      if (s.dockerignore !== undefined) what.push('.dockerignore');
+      what.push(...s.ignores.map((i) => i.name));
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
@@ -103,11 +108,11 @@ export const projectFilesStage: Stage<'project-files'> = {
     }
     // Keep remembering files we wrote under other inputs (e.g. the permissions policy).
     await l.writeHashStore(ctx.stateDir, { ...s.store, ...hashes });
-    if (s.dockerignore !== undefined) {
-      await l.writeTextAtomic(s.dockerignoreFile, s.dockerignore);
-      written.push('.dockerignore');
+    for (const i of s.ignores) {
+      await l.writeTextAtomic(i.file, i.text);
+      written.push(i.name);
     }
-    const same = s.decisions.length - written.filter((p) => p !== '.dockerignore').length - kept.length;
+    const same = s.decisions.length - written.filter((p) => !p.endsWith('ignore')).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
     return { outputs: { written, kept, astroProject: s.astroProject, hashes }, summary: parts.join(', '), warnings };
   },
@@ -129,7 +134,7 @@ export const projectFilesStage: Stage<'project-files'> = {
       }
     }
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
-    if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
+    for (const i of s.ignores) items.push({ action: `add .astro-remote-kpo/ to ${i.name}` });
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
     return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {} } };
   },
