@@ -6,6 +6,7 @@ import { planStages } from '../engine/plan.js';
 import { makeStageContext, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
+import type { StageOutputs } from '../types.js';
 import { allStages } from '../stages/index.js';
 import { chainLines, jsonStages, renderPlan } from '../ui/summary.js';
 
@@ -24,8 +25,10 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     // A corrupt state file is an error even for a dry run: never silently discarded.
     const previous = await loadState(rc.projectDir);
     const state = previous ?? emptyState();
-    // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere.
-    const validateCtx = makeStageContext({ ...base }, {}, () => undefined);
+    // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere. What
+    // a previous run recorded (e.g. the role ARN) lets a refusal print the exact entry to add.
+    const recorded = Object.fromEntries(Object.entries(state.stages).map(([id, r]) => [id, r?.outputs]).filter(([, o]) => o !== undefined)) as Partial<StageOutputs>;
+    const validateCtx = makeStageContext({ ...base }, recorded, () => undefined);
     for (const s of allStages) await s.validate?.(validateCtx);
 
     if (flags.dryRun) {

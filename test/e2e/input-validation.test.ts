@@ -93,6 +93,29 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
     await refused([], /not valid YAML/, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
   });
 
+  it('on a resumed run the refusal prints the exact entry, with the recorded role ARN', async () => {
+    const c = await startTestCloud();
+    try {
+      const dir = await project();
+      const first = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: c.env, cwd: dir });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const file = path.join(dir, 'airflow_settings.yaml');
+      const text = 'x: &b {conn_type: http}\nairflow:\n  connections:\n    - conn_id: aws_eks\n      <<: *b\n';
+      await writeFile(file, text);
+      const state = await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8');
+      c.resetCalls();
+      const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: c.env, cwd: dir });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain('role_arn: arn:aws:iam::123456789012:role/AstroRemoteKPO');
+      expect(r.stderr).not.toContain('<account-id>');
+      expect(c.calls).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(text);
+      expect(await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8')).toBe(state);
+    } finally {
+      await c.stop();
+    }
+  });
+
   it('--namespace default is allowed with a warning', async () => {
     const dir = await project();
     const r = await runCli(['init', '--dry-run', '--non-interactive', '--workload-identity', WI, '--namespace', 'default', '--project-dir', dir], { env: cloud.env, cwd: dir });
