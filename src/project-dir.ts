@@ -2,24 +2,22 @@
 // is never silently created (non-interactive: exit 2 naming it; interactive: asked, default no),
 // and a folder that cannot be written is a clear exit 2, not an "Unexpected error: EPERM" after
 // the cloud was changed.
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, stat, unlink } from 'node:fs/promises';
-import path from 'node:path';
-import { UsageError } from './errors.js';
+import { mkdir, stat } from 'node:fs/promises';
+import { InterruptedError, UsageError } from './errors.js';
 import type { Io } from './io.js';
+import { probeWritable } from './write-files.js';
 
 const codeOf = (err: unknown) => (err as NodeJS.ErrnoException).code ?? (err as Error).message;
 
 /** Creates and removes one empty file: the only reliable test (access(W_OK) says yes to root on
  * read-only mounts such as /sys). Leaves nothing behind. */
 async function probeWrite(dir: string): Promise<void> {
-  const probe = path.join(dir, `.astro-remote-kpo-probe-${process.pid}-${randomBytes(4).toString('hex')}`);
   try {
-    await (await open(probe, 'wx', 0o600)).close();
+    await probeWritable(dir);
   } catch (err) {
+    if (err instanceof InterruptedError) throw err;
     throw new UsageError(`--project-dir ${JSON.stringify(dir)} cannot be written (${codeOf(err)}).`, 'Pass a folder you can write to (your Astro project). Nothing was changed.');
   }
-  await unlink(probe).catch(() => undefined);
 }
 
 export async function ensureProjectDir(dir: string, io: Io, o: { dryRun: boolean }): Promise<void> {

@@ -90,6 +90,23 @@ export async function writeFileAtomic(file: string, data: string, o: WriteOption
   }
 }
 
+/** Creates and removes one empty file in `dir` (tracked like a temp file, so an interrupt never
+ * leaves it behind); rejects when `dir` cannot be written. */
+export async function probeWritable(dir: string): Promise<void> {
+  if (closing) throw new InterruptedError();
+  const probe = path.join(dir, `.astro-remote-kpo-probe-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const p = (async () => {
+    await (await open(probe, 'wx', PRIVATE_FILE_MODE)).close();
+    await unlink(probe);
+  })();
+  inFlight.set(probe, p);
+  try {
+    await p;
+  } finally {
+    inFlight.delete(probe);
+  }
+}
+
 /** Appends a line to one of our own logs, synchronously (debug lines must survive a crash right
  * after them). The file is created 0600, and an older 0644 one is tightened on first use. */
 export function createPrivateAppender(file: string, stateDir: string): (text: string) => void {
