@@ -4,6 +4,7 @@ import { CommanderError } from 'commander';
 import { EXIT, KpoError, errorMessage } from './errors.js';
 import type { RawOptions } from './options.js';
 import { buildProgram } from './program.js';
+import { interruptsClaimed } from './interrupt.js';
 import { removeTempFilesSync, settleWrites } from './write-files.js';
 
 // Ctrl-C. init and destroy listen for it themselves (save state, return 130); this listener covers
@@ -12,7 +13,7 @@ import { removeTempFilesSync, settleWrites } from './write-files.js';
 let interrupts = 0;
 process.on('SIGINT', () => {
   interrupts += 1;
-  if (process.listenerCount('SIGINT') > 1) {
+  if (interruptsClaimed()) {
     // A second Ctrl-C makes init kill itself at once: take our temp files away first.
     if (interrupts > 1) removeTempFilesSync();
     return;

@@ -1,5 +1,6 @@
 // `init`: resolve → validate every stage's user files → confirm → run the graph → summarise.
 import { buildRunContext } from '../context.js';
+import { claimInterrupts } from '../interrupt.js';
 import { EXIT, InterruptedError } from '../errors.js';
 import { acquireLock } from '../engine/lock.js';
 import { planStages } from '../engine/plan.js';
@@ -20,6 +21,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const releaseInterrupts = claimInterrupts();
   const base = { ...rc, stages: allStages, env: rc.env, signal: controller.signal, reporter: out };
   try {
     // A corrupt state file is an error even for a dry run: never silently discarded.
@@ -74,6 +76,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     }
   } finally {
     process.off('SIGINT', onSigint);
+    releaseInterrupts();
     out.close();
   }
 }
