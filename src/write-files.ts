@@ -8,7 +8,7 @@
 //   files) before the process exits: no `*.tmp` survives an interrupt.
 import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, mkdirSync, unlinkSync } from 'node:fs';
-import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, link, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InterruptedError } from './errors.js';
 
@@ -73,8 +73,11 @@ async function writeThroughTemp(tmp: string, file: string, data: string, mode: n
 }
 
 /** Writes `data` to `file` atomically (see the top of this file). */
-export async function writeFileAtomic(file: string, data: string, o: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(path0: string, data: string, o: WriteOptions = {}): Promise<void> {
   if (closing) throw new InterruptedError();
+  // A symlinked file (e.g. airflow_settings.yaml kept elsewhere) is written where it really lives:
+  // renaming over the link would silently replace it with a copy.
+  const file = o.exclusive ? path0 : await realpath(path0).catch(() => path0);
   const dir = path.dirname(file);
   if (o.private) await ensurePrivateDir(dir);
   else await mkdir(dir, { recursive: true });
