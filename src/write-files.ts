@@ -7,8 +7,8 @@
 // - every temp file in flight is known, so Ctrl-C can wait for those writes (or remove their temp
 //   files) before the process exits: no `*.tmp` survives an interrupt.
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, chmodSync, mkdirSync, unlinkSync } from 'node:fs';
-import { chmod, link, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { appendFileSync, chmodSync, constants as fsConstants, mkdirSync, unlinkSync } from 'node:fs';
+import { chmod, copyFile, link, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InterruptedError } from './errors.js';
 
@@ -61,7 +61,12 @@ async function writeThroughTemp(tmp: string, file: string, data: string, mode: n
       await fh.close();
     }
     if (o.exclusive) {
-      await link(tmp, file);
+      // link(2) fails with EEXIST instead of replacing; where hard links are not supported
+      // (some network and FUSE mounts), an exclusive copy does the same.
+      await link(tmp, file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code === 'EEXIST') throw err;
+        return copyFile(tmp, file, fsConstants.COPYFILE_EXCL);
+      });
       await unlink(tmp);
     } else {
       await rename(tmp, file);
