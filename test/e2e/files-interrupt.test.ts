@@ -171,6 +171,35 @@ describe('files under Ctrl-C', { timeout: 600_000 }, () => {
     expect(await readFile(path.join(dir, '.dockerignore'), 'utf8')).toBe('astro\n.git\n# astro-remote-kpo state (never ship it in the image)\n.astro-remote-kpo/\n');
   });
 
+  it('every settings shape through the real CLI: only insertions (and a replaced null) outside our entry', async () => {
+    const shapes: Array<[string, string, string]> = [
+      ['connections: null', 'airflow:\n  connections: null   # none yet\n  pools: []\n', 'null'],
+      ['flow list', 'airflow:\n  connections: [{conn_id: pg, conn_type: postgres, conn_password: "p"}]\n', ''],
+      ['flow map items, CRLF', 'airflow:\r\n  connections:\r\n    - {conn_id: pg, conn_type: postgres}\r\n', ''],
+      ['no airflow key, BOM', '\uFEFF# mine\nother: {a: [1, 2]}\n', ''],
+    ];
+    for (const [what, text, replaced] of shapes) {
+      const { cloud, dir } = await newProject();
+      cloud.faults.clear();
+      const file = path.join(dir, 'airflow_settings.yaml');
+      await writeFile(file, text, { mode: 0o640 });
+      await chmod(file, 0o640);
+      const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
+      expect(r.code, `${what}\n${r.stdout}${r.stderr}`).toBe(0);
+      const after = await readFile(file, 'utf8');
+      // Take out the replaced token: what is left of the original is a prefix and a suffix of the result.
+      const kept = replaced ? text.replace(replaced, '') : text;
+      let p = 0;
+      while (p < kept.length && kept[p] === after[p]) p++;
+      expect(after.endsWith(kept.slice(p)), what).toBe(true);
+      expect(after.length, what).toBeGreaterThan(kept.length);
+      expect(after, what).toContain('aws_eks');
+      expect(after, what).toContain('role_arn: arn:aws:iam::123456789012:role/AstroRemoteKPO');
+      if (text.includes('\r\n')) expect(after.replace(/\r\n/g, ''), what).not.toContain('\n');
+      expect(await mode(file), what).toBe('640');
+    }
+  });
+
   it('an older 0755/0644 state folder is tightened; aws-auth backups are 0600', async () => {
     const { cloud, dir } = await newProject();
     cloud.faults.clear();
