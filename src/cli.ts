@@ -4,6 +4,22 @@ import { CommanderError } from 'commander';
 import { EXIT, KpoError, errorMessage } from './errors.js';
 import type { RawOptions } from './options.js';
 import { buildProgram } from './program.js';
+import { interruptsClaimed } from './interrupt.js';
+import { removeTempFilesSync, settleWrites } from './write-files.js';
+
+// Ctrl-C. init and destroy listen for it themselves (save state, return 130); this listener covers
+// the time before they do and the commands that don't: it waits for file writes in flight, then
+// exits 130. Either way no temp file of ours outlives the process (src/write-files.ts).
+let interrupts = 0;
+process.on('SIGINT', () => {
+  interrupts += 1;
+  if (interruptsClaimed()) {
+    // A second Ctrl-C makes init kill itself at once: take our temp files away first.
+    if (interrupts > 1) removeTempFilesSync();
+    return;
+  }
+  void settleWrites().then(() => process.exit(EXIT.interrupted));
+});
 
 async function runCommand(name: string, opts: RawOptions): Promise<number> {
   // Lazy: only the chosen command's module (and through it, the SDKs it needs) is loaded.
@@ -55,4 +71,7 @@ async function main(argv: string[]): Promise<number> {
 // Exit explicitly: keep-alive sockets of the SDK and Kubernetes clients must not hold the
 // process open after the work is done. (stdout/stderr writes are synchronous for files and pipes
 // on Linux, so nothing printed is lost.)
-process.exit(await main(process.argv));
+const code = await main(process.argv);
+// Writes still in flight (a stage interrupted mid-write) finish, or their temp files go.
+await settleWrites();
+process.exit(code);

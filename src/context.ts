@@ -1,6 +1,5 @@
 // Builds everything a run needs in ONE place (create-astro's getContext): the output, the io
 // host, validated inputs and flags, the lazily-loaded clients, and the debug log.
-import { appendFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { listDeployments, readWorkloadIdentities } from './airflow/astro-cli.js';
 import { createAwsClients } from './aws/clients.js';
@@ -9,10 +8,12 @@ import { stateDirOf } from './engine/state.js';
 import { createExec } from './exec.js';
 import type { Io } from './io.js';
 import type { RawOptions } from './options.js';
+import { ensureProjectDir } from './project-dir.js';
 import { isInteractive, resolveOptions, type Env, type ResolveContext } from './resolve.js';
 import { initCommandLine, keptSwitches } from './resume-command.js';
 import type { Inputs, RunFlags } from './types.js';
 import { interactiveIo, nonInteractiveIo } from './ui/io-host.js';
+import { createPrivateAppender } from './write-files.js';
 import { createOutput, type Output } from './ui/output.js';
 
 export interface RunContext {
@@ -47,19 +48,15 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     const lookup = (ids: readonly string[]) => readWorkloadIdentities(exec, ids);
     const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), rctx, lookup, () => listDeployments(exec));
     const projectDir = flags.projectDir;
+    await ensureProjectDir(projectDir, io, { dryRun: flags.dryRun });
     const stateDir = stateDirOf(projectDir);
     // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).
     // A dry run writes nothing at all, so its debug lines are dropped.
-    const logFile = path.join(stateDir, 'logs', 'debug.log');
-    let logReady = false;
+    const append = createPrivateAppender(path.join(stateDir, 'logs', 'debug.log'), stateDir);
     const debug = (line: string) => {
       if (flags.dryRun) return;
       try {
-        if (!logReady) {
-          mkdirSync(path.dirname(logFile), { recursive: true });
-          logReady = true;
-        }
-        appendFileSync(logFile, `${new Date().toISOString()} ${line}\n`);
+        append(`${new Date().toISOString()} ${line}\n`);
       } catch {
         // a debug log that cannot be written must never fail the run
       }

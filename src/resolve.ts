@@ -8,7 +8,7 @@ import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { DEFAULTS, INPUT_FLAGS, type RawOptions } from './options.js';
 import type { AuthModeFlag, Inputs, PermissionsFlag, RunFlags } from './types.js';
-import { parseChoice, parseStageRef, validateValue, type RuleName } from './validate.js';
+import { parseChoice, parseStageRef, partitionProblem, validateValue, type RuleName } from './validate.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -150,6 +150,10 @@ export async function resolveOptions(
     connId: raw.connId,
   };
   for (const [k, v] of Object.entries(given)) check(k as keyof Inputs, v);
+  // An empty path would silently mean "the current folder" (path.resolve ignores it).
+  for (const [flag, v] of [['--project-dir', raw.projectDir], ['--cluster-config', raw.clusterConfig]] as const) {
+    if (v !== undefined && !v.trim()) problems.push(`${flag} ${JSON.stringify(v)} is not valid: expected a path (use ${flag === '--project-dir' ? '"." for the current folder' : 'a ClusterConfig file, or leave the flag out'}).`);
+  }
   if (raw.from !== undefined && raw.only !== undefined) problems.push('--from and --only cannot be used together: pick one.');
   const from = raw.from !== undefined ? tryParse(() => parseStageRef('--from', raw.from!), problems) : undefined;
   const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
@@ -208,7 +212,17 @@ export async function resolveOptions(
   const clusterName = await ask('clusterName', clusterQuestion, fallback('clusterName') ?? DEFAULTS.clusterName);
   const region = await ask('region', 'AWS region', fallback('region') ?? regionDefault);
   check('region', region);
+  // Partitions only once both values are well-formed (else the shape message says it all).
+  if (!problems.length) {
+    for (const wi of workloadIdentities) {
+      const p = partitionProblem('--workload-identity', wi, region);
+      if (p) problems.push(p);
+    }
+  }
   if (problems.length) throw new UsageError(problems.join('\n'));
+  if ((given.namespace ?? DEFAULTS.namespace) === 'default') {
+    io.warn('--namespace default: the pods, Role and RoleBinding share the namespace every workload lands in by default; a dedicated namespace keeps the grant narrow.');
+  }
 
   const inputs: Inputs = {
     clusterName,

@@ -11,6 +11,43 @@ export interface Rule {
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
+/** EKS access entries refuse usernames with these prefixes (docs: "Set a custom username for EKS
+ * access entries"); Kubernetes reserves `system:` for its own components. */
+export const RESERVED_USER_PREFIXES = ['system:', 'eks:', 'aws:', 'amazon:', 'iam:'] as const;
+/** The name EKS gives the cluster creator's admin identity. */
+export const RESERVED_USER_NAMES = ['kubernetes-admin'] as const;
+
+export function isReservedK8sUser(v: string): boolean {
+  const lower = v.toLowerCase();
+  return RESERVED_USER_PREFIXES.some((p) => lower.startsWith(p)) || (RESERVED_USER_NAMES as readonly string[]).includes(lower);
+}
+
+/** Namespaces the control plane and node lifecycle live in: granting pod create/exec there (and
+ * labelling them) would hand out far more than EksPodOperator needs. */
+export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
+
+// <area>[-gov|-iso…]-<direction>-<n>: every AWS region name has this shape (us-east-1,
+// ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1).
+const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+
+/** The AWS partition a region belongs to, from its name (as the SDK's partition table does). */
+export function partitionOfRegion(region: string): string {
+  if (region.startsWith('cn-')) return 'aws-cn';
+  if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  const iso = /^[a-z]{2}-iso([a-z]?)-/.exec(region);
+  if (iso) return iso[1] ? `aws-iso-${iso[1]}` : 'aws-iso';
+  return 'aws';
+}
+
+/** A problem when `arn` lives in another partition than `region` (an identity in aws-cn can never
+ * be trusted by a role in us-east-1); one ARN at a time, so a list of identities checks each. */
+export function partitionProblem(flag: string, arn: string, region: string): string | undefined {
+  const partition = /^arn:([^:]+):/.exec(arn)?.[1];
+  const want = partitionOfRegion(region);
+  if (partition === undefined || partition === want) return undefined;
+  return `${flag} ${JSON.stringify(arn)} is in partition ${partition}, but region ${JSON.stringify(region)} is in partition ${want}: expected an ARN starting arn:${want}: (or a region of partition ${partition}).`;
+}
+
 export const RULES = {
   clusterName: {
     test: (v) => v.length >= 1 && v.length <= 100 && /^[0-9A-Za-z][A-Za-z0-9_-]*$/.test(v),
@@ -21,25 +58,26 @@ export const RULES = {
     allowed: "1-64 characters: letters, digits and '+=,.@_-'",
   },
   namespace: {
-    test: (v) => v.length <= 63 && DNS1123_LABEL.test(v),
-    allowed: 'a DNS-1123 label: at most 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit',
+    test: (v) => v.length <= 63 && DNS1123_LABEL.test(v) && !SYSTEM_NAMESPACES.includes(v),
+    allowed: `a DNS-1123 label: at most 63 lowercase letters, digits and hyphens, starting and ending with a letter or digit, and not a system namespace (${SYSTEM_NAMESPACES.join(', ')})`,
   },
   k8sRole: {
     test: (v) => v.length <= 253 && DNS1123_SUBDOMAIN.test(v),
     allowed: "a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' and '.'",
   },
   k8sUser: {
-    // Kubernetes user names are free-form, but aws-auth and access entries reject odd ones;
-    // "system:" names are reserved for Kubernetes components and would be a privilege trap.
-    test: (v) => /^[A-Za-z0-9][A-Za-z0-9_.@:=+-]{0,127}$/.test(v) && !v.startsWith('system:'),
-    allowed: "1-128 characters: letters, digits and '_.@:=+-', not starting with 'system:'",
+    // Kubernetes user names are free-form, but aws-auth and access entries reject odd ones, and
+    // EKS refuses the reserved ones (its custom-username rules) only when the mapping is created,
+    // long after the IAM role and RBAC exist: refuse them here instead.
+    test: (v) => /^[A-Za-z0-9][A-Za-z0-9_.@:=+-]{0,127}$/.test(v) && !isReservedK8sUser(v),
+    allowed: `1-128 characters: letters, digits and '_.@:=+-', not starting with ${RESERVED_USER_PREFIXES.map((p) => `'${p}'`).join(', ')} and not ${RESERVED_USER_NAMES.map((n) => `'${n}'`).join(', ')} (reserved by EKS and Kubernetes)`,
   },
   region: {
-    test: (v) => /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/.test(v),
-    allowed: 'an AWS region such as us-east-1 or eu-central-1',
+    test: (v) => REGION_SHAPE.test(v),
+    allowed: 'an AWS region such as us-east-1, eu-central-1, cn-north-1 or us-gov-west-1',
   },
   workloadIdentity: {
-    test: (v) => /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
+    test: (v) => /^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
     allowed: 'an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no wildcards)',
   },
   connId: {

@@ -1,8 +1,8 @@
 // Small file helpers for the files this tool writes into the user's project.
-import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../write-files.js';
 
 export function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
@@ -20,23 +20,9 @@ export async function readTextIfExists(file: string): Promise<string | undefined
   }
 }
 
-/** Atomic replace: a sibling temp file, then rename. An existing file keeps its permission bits
- * (airflow_settings.yaml may hold passwords and be 0600). */
+/** Atomic replace of a user's file (src/write-files.ts): an existing file keeps its permission
+ * bits, and its temp copy has them from the start (airflow_settings.yaml may hold passwords and
+ * be 0600). */
 export async function writeTextAtomic(file: string, text: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  let mode: number | undefined;
-  try {
-    mode = (await stat(file)).mode & 0o7777;
-  } catch {
-    // a new file gets the default permissions
-  }
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    await writeFile(tmp, text, { encoding: 'utf8', flush: true });
-    if (mode !== undefined) await chmod(tmp, mode);
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
+  await writeFileAtomic(file, text);
 }

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { stringify } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../desired.js';
 import type { Inputs } from '../types.js';
+import { writeFileAtomic } from '../write-files.js';
 import { guessRoleArn } from './deployed-connection.js';
-import { readTextIfExists, sha256, writeTextAtomic } from './files.js';
+import { readTextIfExists, sha256 } from './files.js';
 
 export interface ProjectFile {
   /** Relative to the project, '/'-separated (also the key in the hash store). */
@@ -80,12 +81,24 @@ export async function isAstroProject(dir: string): Promise<boolean> {
 
 export const STATE_IGNORE = '.astro-remote-kpo/';
 
-/** .dockerignore with our state dir added (once), or undefined when it is already there. */
-export function dockerignoreWithState(text: string | undefined): string | undefined {
+/** An ignore file with our state dir appended (once), or undefined when it is already there.
+ * Only appends: every existing byte stays, and the file's own line ending (CRLF) is used. */
+function ignoreWithState(text: string | undefined, comment: string): string | undefined {
   const present = (text ?? '').split(/\r?\n/).some((l) => ['.astro-remote-kpo', '.astro-remote-kpo/', '/.astro-remote-kpo', '/.astro-remote-kpo/', '.astro-remote-kpo/**'].includes(l.trim()));
   if (present) return undefined;
   const base = text ?? '';
-  return `${base}${base && !base.endsWith('\n') ? '\n' : ''}# astro-remote-kpo state (never ship it in the image)\n${STATE_IGNORE}\n`;
+  const eol = base.includes('\r\n') ? '\r\n' : '\n';
+  return `${base}${base && !base.endsWith('\n') ? eol : ''}# ${comment}${eol}${STATE_IGNORE}${eol}`;
+}
+
+/** .dockerignore with our state dir added (once), or undefined when it is already there. */
+export function dockerignoreWithState(text: string | undefined): string | undefined {
+  return ignoreWithState(text, 'astro-remote-kpo state (never ship it in the image)');
+}
+
+/** .gitignore likewise: state, logs and aws-auth backups are local to this machine. */
+export function gitignoreWithState(text: string | undefined): string | undefined {
+  return ignoreWithState(text, 'astro-remote-kpo state, logs and backups (local to this machine)');
 }
 
 export type FileStatus = 'create' | 'update' | 'same' | 'changed';
@@ -119,5 +132,5 @@ export async function readHashStore(stateDir: string): Promise<Record<string, st
 }
 
 export async function writeHashStore(stateDir: string, files: Record<string, string>): Promise<void> {
-  await writeTextAtomic(hashStoreFile(stateDir), `${JSON.stringify({ files }, null, 2)}\n`);
+  await writeFileAtomic(hashStoreFile(stateDir), `${JSON.stringify({ files }, null, 2)}\n`, { private: true });
 }

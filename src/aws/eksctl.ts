@@ -1,11 +1,13 @@
 // Creating a cluster with eksctl: which ClusterConfig file to use, and running
 // `eksctl create cluster -f` with every line going to a log file and the latest one to the spinner.
+import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PrerequisiteError, StageFailedError, UsageError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import type { ClusterAuthMode, Inputs } from '../types.js';
+import { ensurePrivateDir, PRIVATE_FILE_MODE, writeFileAtomic } from '../write-files.js';
 import { renderClusterConfig } from './cluster-config.js';
 
 export const EKSCTL_LOG = 'eksctl-create-cluster.log';
@@ -75,10 +77,9 @@ export async function prepareClusterConfig(
     return { file: inputs.clusterConfig, rendered: false, summary: await checkClusterConfigFile(inputs.clusterConfig, inputs, '--cluster-config') };
   }
   const file = path.join(projectDir, 'k8s', 'cluster.yaml');
-  await mkdir(path.dirname(file), { recursive: true });
   try {
-    // 'wx': never overwrite. project-files may be writing the same rendered text right now.
-    await writeFile(file, renderClusterConfig(inputs), { flag: 'wx' });
+    // exclusive: never overwrite. project-files may be writing the same rendered text right now.
+    await writeFileAtomic(file, renderClusterConfig(inputs), { exclusive: true });
     return { file, rendered: true, summary: await checkClusterConfigFile(file, inputs, 'k8s/cluster.yaml') };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
@@ -132,8 +133,12 @@ interface LoggedRun {
 /** Runs eksctl with every line going to `logFile` and the latest one to the spinner; returns the
  * exit code and the last LOG_TAIL_LINES lines for the error message. */
 async function runEksctlLogged(bin: string, o: LoggedRun): Promise<{ exitCode: number; tail: string[] }> {
-  await mkdir(path.dirname(o.logFile), { recursive: true });
-  const log = createWriteStream(o.logFile, { flags: 'w' });
+  // Our log, private: 0600 in .astro-remote-kpo/logs (0700), also when an older run left it 0644.
+  await ensurePrivateDir(path.dirname(o.logFile));
+  await ensurePrivateDir(path.dirname(path.dirname(o.logFile)));
+  const log = createWriteStream(o.logFile, { flags: 'w', mode: PRIVATE_FILE_MODE });
+  await once(log, 'open');
+  await chmod(o.logFile, PRIVATE_FILE_MODE);
   const closed = new Promise<void>((resolve, reject) => {
     log.on('close', resolve);
     log.on('error', reject);

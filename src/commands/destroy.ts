@@ -4,6 +4,7 @@
 // nothing. Idempotent and resumable: a resource already gone is fine, and state records progress.
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
+import { claimInterrupts } from '../interrupt.js';
 import { EXIT, InterruptedError, KpoError, UsageError } from '../errors.js';
 import { acquireLock, type Lock } from '../engine/lock.js';
 import { makeStageContext } from '../engine/runner.js';
@@ -23,6 +24,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
   const controller = new AbortController();
   const onSigint = () => controller.abort();
   process.on('SIGINT', onSigint);
+  const releaseInterrupts = claimInterrupts();
   let lock: Lock | undefined;
   try {
     if (!flags.dryRun && !flags.interactive && !flags.yes) {
@@ -85,6 +87,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     return EXIT.ok;
   } finally {
     process.off('SIGINT', onSigint);
+    releaseInterrupts();
     await lock?.release();
     out.close();
   }

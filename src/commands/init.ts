@@ -2,6 +2,7 @@
 // preflight → confirm with live facts → run the rest of the graph → summarise.
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
+import { claimInterrupts } from '../interrupt.js';
 import { EXIT, InterruptedError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
@@ -9,6 +10,7 @@ import { planStages } from '../engine/plan.js';
 import { makeStageContext, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
+import type { StageOutputs } from '../types.js';
 import { allStages } from '../stages/index.js';
 import type { StageId } from '../types.js';
 import { finalSummary, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
@@ -33,14 +35,17 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     controller.abort();
   };
   process.on('SIGINT', onSigint);
+  const releaseInterrupts = claimInterrupts();
   const base = { ...rc, stages: allStages, env: rc.env, signal: controller.signal, reporter: out };
   let state: State | undefined;
   // Until the confirmation is answered nothing is written: not state, not the debug log.
   let holding = !raw.json && !raw.dryRun;
   try {
     state = previous ?? emptyState();
-    // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere.
-    const validateCtx = makeStageContext({ ...base }, {}, () => undefined);
+    // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere. What
+    // a previous run recorded (e.g. the role ARN) lets a refusal print the exact entry to add.
+    const recorded = Object.fromEntries(Object.entries(state.stages).map(([id, r]) => [id, r?.outputs]).filter(([, o]) => o !== undefined)) as Partial<StageOutputs>;
+    const validateCtx = makeStageContext({ ...base }, recorded, () => undefined);
     for (const s of allStages) await s.validate?.(validateCtx);
 
     if (flags.dryRun) {
@@ -118,6 +123,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     throw err;
   } finally {
     process.off('SIGINT', onSigint);
+    releaseInterrupts();
     out.close();
   }
 }

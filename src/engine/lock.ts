@@ -6,10 +6,11 @@
 // the lock is re-read under the guard, so two runs that both saw the same dead holder cannot both
 // remove a lock and both take it.
 import { randomBytes } from 'node:crypto';
-import { link, mkdir, readFile, stat, unlink, writeFile } from 'node:fs/promises';
+import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { ensurePrivateDir } from '../write-files.js';
 
 export interface Lock {
   readonly file: string;
@@ -95,7 +96,7 @@ async function removeStale(file: string, tmp: string, host: string, seen: Read):
 }
 
 export async function acquireLock(stateDir: string, command: string): Promise<Lock> {
-  await mkdir(stateDir, { recursive: true });
+  await ensurePrivateDir(stateDir);
   const file = path.join(stateDir, 'lock');
   const token = randomBytes(8).toString('hex');
   const info: LockInfo = { pid: process.pid, host: os.hostname(), startedAt: new Date().toISOString(), command, token };

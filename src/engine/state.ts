@@ -1,9 +1,10 @@
 // state.json: inputs and per-stage status/outputs/timings. Written atomically (temp file +
 // rename) so a crash mid-write leaves the previous state intact. Never holds a secret.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../write-files.js';
 import { STAGE_IDS, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
 
 export const SCHEMA_VERSION = 1;
@@ -124,22 +125,10 @@ export function migrateInputs(recorded: Inputs): Inputs {
   };
 }
 
-/** Atomic write: a sibling temp file, fsync'd by writeFile's close, then rename over the old one. */
-export async function writeFileAtomic(file: string, data: string): Promise<void> {
-  await mkdir(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
-  try {
-    await writeFile(tmp, data, { encoding: 'utf8', flush: true });
-    await rename(tmp, file);
-  } catch (err) {
-    await unlink(tmp).catch(() => undefined);
-    throw err;
-  }
-}
-
 export async function saveState(projectDir: string, state: State): Promise<void> {
   state.updatedAt = new Date().toISOString();
-  await writeFileAtomic(stateFileOf(projectDir), `${JSON.stringify(state, null, 2)}\n`);
+  // Private: 0600 in a 0700 folder (inputs name the account's roles and clusters).
+  await writeFileAtomic(stateFileOf(projectDir), `${JSON.stringify(state, null, 2)}\n`, { private: true });
 }
 
 /** The hash entry of one input, spelled as the previous version did for the same meaning (one

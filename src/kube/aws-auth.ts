@@ -4,11 +4,11 @@
 // is re-parsed and compared before anything is written; an entry for the same role with another
 // username is never overridden; a backup is written first; the update carries the resourceVersion
 // that was read, and a conflict means read again.
-import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { grantsMoreError } from '../aws/mapping.js';
 import { StageFailedError } from '../errors.js';
+import { writeFileAtomic } from '../write-files.js';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
 
 export const AWS_AUTH = { namespace: 'kube-system', name: 'aws-auth' } as const;
@@ -215,12 +215,12 @@ export interface EnsureResult {
 }
 
 export async function writeBackup(dir: string, cm: ConfigMapObject, now: Date): Promise<string> {
-  await mkdir(dir, { recursive: true });
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   for (let n = 0; ; n++) {
     const file = path.join(dir, `aws-auth-${stamp}${n ? `-${n}` : ''}.json`);
     try {
-      await writeFile(file, `${JSON.stringify(cm, null, 2)}\n`, { flag: 'wx', flush: true });
+      // Private (0600 in a 0700 folder), atomic, and never over an older backup.
+      await writeFileAtomic(file, `${JSON.stringify(cm, null, 2)}\n`, { private: true, exclusive: true });
       return file;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || n > 100) throw err;

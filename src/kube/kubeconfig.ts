@@ -4,6 +4,7 @@
 // Everything reads the CLI's env (KUBECONFIG, HOME), never process.env. The user's files are only
 // ever written by switchCurrentContext, and only the current-context line changes.
 import { UsageError } from '../errors.js';
+import { writeFileAtomic } from '../write-files.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 export type RawMap = Record<string, unknown>;
@@ -238,7 +239,6 @@ export async function singleContextConfig(kc: LoadedKubeconfig, contextName: str
  */
 export async function switchCurrentContext(env: Env, contextName: string): Promise<string> {
   const fs = await import('node:fs/promises');
-  const path = await import('node:path');
   const { parseDocument, parse } = await import('yaml');
   const files: string[] = [];
   for (const f of await kubeconfigPaths(env)) {
@@ -267,15 +267,9 @@ export async function switchCurrentContext(env: Env, contextName: string): Promi
     doc.set('current-context', contextName);
     return doc.toString();
   })();
-  const st = await fs.stat(real);
-  const tmp = path.join(path.dirname(real), `.${path.basename(real)}.astro-remote-kpo-${process.pid}.tmp`);
-  await fs.writeFile(tmp, next, { mode: st.mode & 0o777 });
-  try {
-    await fs.rename(tmp, real);
-  } catch (err) {
-    await fs.rm(tmp, { force: true });
-    throw err;
-  }
+  // Atomic, the file's mode kept (its temp copy has it from the start), and tracked so Ctrl-C
+  // waits for it (src/write-files.ts).
+  await writeFileAtomic(real, next);
   return real;
 }
 

@@ -14,6 +14,7 @@ const settingsFile = (ctx: StageContext) => path.join(ctx.projectDir, FILE_NAME)
 // Helpers (and the yaml parser) load on first use: `--help` never pays for them.
 const lib = async () => ({
   ...(await import('../airflow/settings-file.js')),
+  ...(await import('../airflow/settings-splice.js')),
   ...(await import('../airflow/deployed-connection.js')),
   ...(await import('../airflow/files.js')),
 });
@@ -28,11 +29,21 @@ export const connectionStage: Stage<'connection'> = {
   needs: ['role-arn'],
   inputs: ['connId', 'region', 'iamRole'],
 
+  // Before any stage runs: a malformed file, or one whose edit would touch bytes outside our entry
+  // (aliases, merge keys, layouts a textual edit cannot reach), is exit 2 with the entry to add by
+  // hand, and nothing anywhere has changed yet.
   async validate(ctx) {
-    const { readTextIfExists, parseSettings } = await lib();
+    const { readTextIfExists, parseSettings, upsertConnection, findEntry, extraOf, guessRoleArn } = await lib();
     const file = settingsFile(ctx);
     const text = await readTextIfExists(file);
-    if (text !== undefined && text.trim()) parseSettings(text, file);
+    if (text === undefined || !text.trim()) return;
+    // The role ARN is known only after the role-arn stage; the edit's feasibility does not depend
+    // on it, but "already up to date" does: reuse the entry's own ARN when it names our role.
+    const entry = findEntry(parseSettings(text, file), ctx.inputs.connId);
+    const current = entry ? extraOf(entry)?.role_arn : undefined;
+    const ours = typeof current === 'string' && current.startsWith('arn:') && current.endsWith(`:role/${ctx.inputs.iamRole}`) ? current : undefined;
+    const roleArn = ctx.tryOutput('role-arn')?.roleArn ?? ours ?? guessRoleArn(ctx.inputs.region, ctx.inputs.iamRole, ctx.tryOutput('preflight')?.accountId);
+    upsertConnection(text, connection(ctx, roleArn), file);
   },
 
   async check(ctx) {

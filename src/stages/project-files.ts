@@ -41,8 +41,13 @@ async function survey(ctx: StageContext, accountId: string) {
       return { ...f, abs, current, status: l.classify(current, f.content, store[f.path]) };
     }),
   );
-  const dockerignoreFile = path.join(ctx.projectDir, '.dockerignore');
-  const dockerignore = l.dockerignoreWithState(await l.readTextIfExists(dockerignoreFile));
+  // .astro-remote-kpo/ in .dockerignore (never in the image) and .gitignore (never committed).
+  const ignores = [];
+  for (const [name, add] of [['.dockerignore', l.dockerignoreWithState], ['.gitignore', l.gitignoreWithState]] as const) {
+    const file = path.join(ctx.projectDir, name);
+    const text = add(await l.readTextIfExists(file));
+    if (text !== undefined) ignores.push({ name, file, text });
+  }
   const requirementsFile = path.join(ctx.projectDir, 'requirements.txt');
   const dockerfile = await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile'));
   const floor = planProviderFloor(dockerfile, await l.readTextIfExists(requirementsFile));
@@ -51,7 +56,7 @@ async function survey(ctx: StageContext, accountId: string) {
   const compose = ctx.inputs.localDev
     ? l.mergeComposeOverride(await l.readTextIfExists(composeFile), l.airflowServices(l.airflowMajor(dockerfile)), l.awsEnvironment(ctx.inputs.profile))
     : undefined;
-  return { decisions, store, dockerignoreFile, dockerignore, requirementsFile, floor, composeFile, compose, astroProject: await l.isAstroProject(ctx.projectDir) };
+  return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await l.isAstroProject(ctx.projectDir) };
 }
 
 /** What state records about the provider floor; `added` once run() wrote the line. */
@@ -112,9 +117,9 @@ export const projectFilesStage: Stage<'project-files'> = {
     const { sha256 } = l;
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.dockerignore !== undefined || s.floor.action === 'add' || s.compose !== undefined) {
+    if (pending.length || s.ignores.length || s.floor.action === 'add' || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
-      if (s.dockerignore !== undefined) what.push('.dockerignore');
+      what.push(...s.ignores.map((i) => i.name));
       if (s.floor.action === 'add') what.push(`requirements.txt (${s.floor.line})`);
       if (s.compose !== undefined) what.push(`${l.COMPOSE_OVERRIDE} (--local-dev)`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
@@ -150,9 +155,9 @@ export const projectFilesStage: Stage<'project-files'> = {
     }
     // Keep remembering files we wrote under other inputs (e.g. the permissions policy).
     await l.writeHashStore(ctx.stateDir, { ...s.store, ...hashes });
-    if (s.dockerignore !== undefined) {
-      await l.writeTextAtomic(s.dockerignoreFile, s.dockerignore);
-      written.push('.dockerignore');
+    for (const i of s.ignores) {
+      await l.writeTextAtomic(i.file, i.text);
+      written.push(i.name);
     }
     // Only the one line changes; the file is the user's (their other pins, comments, line endings).
     if (s.floor.action === 'add') {
@@ -163,7 +168,7 @@ export const projectFilesStage: Stage<'project-files'> = {
       await l.writeTextAtomic(s.composeFile, s.compose);
       written.push(l.COMPOSE_OVERRIDE);
     }
-    const extras = new Set(['.dockerignore', 'requirements.txt', l.COMPOSE_OVERRIDE]);
+    const extras = new Set(['.dockerignore', '.gitignore', 'requirements.txt', l.COMPOSE_OVERRIDE]);
     const same = s.decisions.length - written.filter((p) => !extras.has(p)).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
     if (s.floor.action === 'add') parts.push(`requirements.txt: ${s.floor.line}`);
@@ -187,7 +192,7 @@ export const projectFilesStage: Stage<'project-files'> = {
       }
     }
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
-    if (s.dockerignore !== undefined) items.push({ action: 'add .astro-remote-kpo/ to .dockerignore' });
+    for (const i of s.ignores) items.push({ action: `add .astro-remote-kpo/ to ${i.name}` });
     items.push(floorPlanItem(s.floor));
     if (s.compose !== undefined) items.push({ action: `--local-dev: give astro dev your ~/.aws read-only in docker-compose.override.yml (other content kept)`, details: s.compose.trimEnd() });
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../../src/desired.js';
 import { unifiedDiff } from '../../src/airflow/diff.js';
-import { classify, dagDefaults, DAG_FILES, dockerignoreWithState, renderDag } from '../../src/airflow/project-files.js';
+import { classify, dagDefaults, DAG_FILES, dockerignoreWithState, gitignoreWithState, renderDag } from '../../src/airflow/project-files.js';
 import { sha256 } from '../../src/airflow/files.js';
 import { projectFilesStage } from '../../src/stages/project-files.js';
 import { ACCOUNT, defaultInputs, recordingIo, stageContext, tempProject } from './airflow-ctx.js';
@@ -99,6 +99,13 @@ describe('helpers', () => {
     expect(dockerignoreWithState('/.astro-remote-kpo\n')).toBeUndefined();
   });
 
+  it('gitignoreWithState appends once, keeping every byte and the file\'s CRLF line endings', () => {
+    const crlf = '.env\r\nlogs/';
+    expect(gitignoreWithState(crlf)).toBe('.env\r\nlogs/\r\n# astro-remote-kpo state, logs and backups (local to this machine)\r\n.astro-remote-kpo/\r\n');
+    expect(gitignoreWithState(gitignoreWithState(crlf))).toBeUndefined();
+    expect(gitignoreWithState('.astro-remote-kpo/**\n')).toBeUndefined();
+  });
+
   it('unifiedDiff shows the change with context and line numbers', () => {
     const a = 'l1\nl2\nl3\nl4\nl5\nl6\nl7\nl8\n';
     const b = 'l1\nl2\nl3\nL4\nl5\nl6\nl7\nl8\nl9\n';
@@ -133,7 +140,7 @@ describe('project-files stage', () => {
     const ctx = stageContext({ projectDir: dir, inputs: CHOSEN });
     expect((await projectFilesStage.check!(ctx)).done).toBe(false);
     const r = await projectFilesStage.run(ctx);
-    expect(r.outputs.written.sort()).toEqual([...ALL, '.dockerignore'].sort());
+    expect(r.outputs.written.sort()).toEqual([...ALL, '.dockerignore', '.gitignore'].sort());
     expect(r.outputs.kept).toEqual([]);
     expect(r.outputs.astroProject).toBe(false);
     expect(r.warnings?.join('\n')).toMatch(/is not an Astro project .* writing the files anyway/);
@@ -146,6 +153,7 @@ describe('project-files stage', () => {
     expect(parse(await read(dir, 'k8s/cluster.yaml'))).toMatchObject({ kind: 'ClusterConfig', metadata: { name: 'kpo-prod', region: 'eu-central-1' } });
     expect(await read(dir, 'dags/remote_kpo.py')).toContain('NAMESPACE = "airflow-pods"');
     expect(await read(dir, '.dockerignore')).toBe('astro\n.git\n.env\n# astro-remote-kpo state (never ship it in the image)\n.astro-remote-kpo/\n');
+    expect(await read(dir, '.gitignore')).toBe('# astro-remote-kpo state, logs and backups (local to this machine)\n.astro-remote-kpo/\n');
     for (const f of ALL) expect(r.outputs.hashes?.[f]).toBe(sha256(await read(dir, f)));
 
     const again = await projectFilesStage.check!(stageContext({ projectDir: dir, inputs: CHOSEN }));

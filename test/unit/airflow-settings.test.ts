@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { UsageError } from '../../src/errors.js';
-import { defaultSettingsText, parseSettings, upsertConnection, type AwsConnection } from '../../src/airflow/settings-file.js';
+import { defaultSettingsText, parseSettings, type AwsConnection } from '../../src/airflow/settings-file.js';
+import { upsertConnection } from '../../src/airflow/settings-splice.js';
 
 const FILE = '/proj/airflow_settings.yaml';
 const CONN: AwsConnection = { connId: 'aws_eks', region: 'eu-west-1', roleArn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO' };

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { acquireLock } from '../../src/engine/lock.js';
-import { emptyState, hashInputs, loadState, saveState, stateFileOf, writeFileAtomic } from '../../src/engine/state.js';
+import { emptyState, hashInputs, loadState, saveState, stateFileOf } from '../../src/engine/state.js';
+import { writeFileAtomic } from '../../src/write-files.js';
 import type { Inputs } from '../../src/types.js';
 
 const tmp = () => mkdtemp(path.join(os.tmpdir(), 'kpo-state-'));
@@ -45,7 +46,7 @@ describe('state file', () => {
     await writeFileAtomic(file, '{"old":true}');
     // A child process starts an atomic write of a large document and is killed as soon as its
     // temp file appears, i.e. in the middle of the write.
-    const mod = new URL('../../dist/engine/state.js', import.meta.url).href;
+    const mod = new URL('../../dist/write-files.js', import.meta.url).href;
     const script = `import(${JSON.stringify(mod)}).then(m => m.writeFileAtomic(${JSON.stringify(file)}, JSON.stringify({big: 'x'.repeat(50_000_000)})))`;
     const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));

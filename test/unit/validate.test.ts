@@ -1,18 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { parseChoice, parseStageRef, validateValue } from '../../src/validate.js';
+import { parseChoice, parseStageRef, partitionOfRegion, partitionProblem, validateValue } from '../../src/validate.js';
 
 describe('input validation', () => {
   const cases: Array<[Parameters<typeof validateValue>[0], string[], string[]]> = [
     ['clusterName', ['remote-kpo-demo', 'a', 'A_1-b', 'x'.repeat(100)], ['', '-lead', '_lead', 'has space', 'dot.name', 'x'.repeat(101)]],
     ['iamRole', ['AstroRemoteKPO', 'a+b=c,d.e@f-g_h', 'x'.repeat(64)], ['', 'x'.repeat(65), 'slash/role', 'star*']],
-    ['namespace', ['astro-remote-kpo', 'a', 'a1'], ['', 'Upper', '-a', 'a-', 'a.b', 'x'.repeat(64)]],
+    ['namespace', ['astro-remote-kpo', 'a', 'a1', 'default', 'kube-systems'], ['', 'Upper', '-a', 'a-', 'a.b', 'x'.repeat(64), 'kube-system', 'kube-public', 'kube-node-lease']],
     ['k8sRole', ['astro-remote-kpo-role', 'a.b-c'], ['', 'Upper', 'a_b', '-a']],
-    ['k8sUser', ['AstroRemoteKPO', 'user@example.com'], ['', 'system:masters', 'has space']],
-    ['region', ['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1', 'cn-north-1'], ['', 'us-east', 'US-EAST-1', 'useast1', 'us-east-1a']],
+    [
+      'k8sUser',
+      ['AstroRemoteKPO', 'user@example.com', 'my-eks:user', 'kubernetes-admins'],
+      ['', 'system:masters', 'has space', 'eks:admin', 'aws:x', 'amazon:x', 'iam:x', 'kubernetes-admin', 'System:x', 'EKS:x'],
+    ],
+    [
+      'region',
+      ['us-east-1', 'eu-central-1', 'ap-southeast-2', 'us-gov-west-1', 'cn-north-1', 'cn-northwest-1', 'us-isob-east-1', 'il-central-1', 'mx-central-1', 'ap-southeast-7'],
+      ['', 'us-east', 'US-EAST-1', 'useast1', 'us-east-1a', 'xx-fake-99', 'us-fake-1', 'eu-middle-1'],
+    ],
     [
       'workloadIdentity',
-      ['arn:aws:iam::123456789012:role/astro-dep-abc123', 'arn:aws:iam::123456789012:role/path/to/role', 'arn:aws-cn:iam::123456789012:role/r'],
+      ['arn:aws:iam::123456789012:role/astro-dep-abc123', 'arn:aws:iam::123456789012:role/path/to/role', 'arn:aws-cn:iam::123456789012:role/r', 'arn:aws-iso-b:iam::123456789012:role/r'],
       ['*', 'arn:aws:iam::123456789012:role/*', 'arn:aws:iam::12345678901:role/r', 'arn:aws:iam::123456789012:user/u', 'arn:aws:sts::123456789012:assumed-role/r/s', 'astro-dep-abc123'],
     ],
     ['connId', ['aws_eks', 'my.conn-1'], ['', 'has space', 'semi;colon']],
@@ -40,6 +48,21 @@ describe('input validation', () => {
     expect(parseStageRef('--only', '10')).toBe('access-check');
     expect(() => parseStageRef('--only', '99')).toThrow(UsageError);
     expect(() => parseStageRef('--only', 'nope')).toThrow(/--only "nope" is not a stage: expected a stage id or its number \(0=preflight/);
+  });
+
+  it('partitions: by region name, and one ARN at a time against the region', () => {
+    const cases: Array<[string, string]> = [
+      ['us-east-1', 'aws'], ['eu-west-3', 'aws'], ['cn-north-1', 'aws-cn'], ['us-gov-east-1', 'aws-us-gov'],
+      ['us-iso-east-1', 'aws-iso'], ['us-isob-east-1', 'aws-iso-b'], ['eu-isoe-west-1', 'aws-iso-e'], ['us-isof-south-1', 'aws-iso-f'],
+    ];
+    for (const [region, partition] of cases) {
+      expect(partitionOfRegion(region), region).toBe(partition);
+      expect(partitionProblem('--workload-identity', `arn:${partition}:iam::123456789012:role/r`, region)).toBeUndefined();
+    }
+    expect(partitionProblem('--workload-identity', 'arn:aws-cn:iam::123456789012:role/dep', 'us-east-1')).toBe(
+      '--workload-identity "arn:aws-cn:iam::123456789012:role/dep" is in partition aws-cn, but region "us-east-1" is in partition aws: expected an ARN starting arn:aws: (or a region of partition aws-cn).',
+    );
+    expect(partitionProblem('--workload-identity', 'arn:aws:iam::123456789012:role/dep', 'us-gov-west-1')).toMatch(/partition aws, but region "us-gov-west-1" is in partition aws-us-gov/);
   });
 
   it('choices', () => {

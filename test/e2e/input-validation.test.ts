@@ -1,0 +1,125 @@
+// Every bad input is refused before anything runs: exit 2, a message naming the value, zero calls
+// in the test cloud's call log (STS, IAM, EKS, Kubernetes, eksctl), and not one file written.
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { runCli } from '../support/run-cli.js';
+import { useTempProjects } from '../support/temp-projects.js';
+
+const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
+
+let cloud: TestCloud;
+beforeAll(async () => {
+  cloud = await startTestCloud();
+});
+afterAll(async () => cloud.stop());
+const project = useTempProjects('kpo-validate-e2e-');
+
+/** Every path under `dir` with its size and mode: "nothing written" means this does not change. */
+async function snapshot(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { recursive: true, withFileTypes: true })) {
+    const p = path.join(e.parentPath, e.name);
+    const s = await stat(p);
+    out.push(`${path.relative(dir, p)} ${s.size} ${(s.mode & 0o777).toString(8)}`);
+  }
+  return out.sort();
+}
+
+/** Runs init in a fresh project (with `files` in it) and asserts the refusal. */
+async function refused(args: string[], message: RegExp, files: Record<string, string> = {}, projectDir?: string): Promise<string> {
+  const dir = await project();
+  for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
+  const before = await snapshot(dir);
+  cloud.resetCalls();
+  const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', projectDir ?? dir, ...args], { env: cloud.env, cwd: dir });
+  const output = r.stdout + r.stderr;
+  expect(r.code, output).toBe(2);
+  expect(output).toMatch(message);
+  expect(output).not.toContain('Unexpected error');
+  expect(cloud.calls.map((c) => `${c.service} ${c.operation}`)).toEqual([]);
+  expect(cloud.eksctl.invocations).toEqual([]);
+  expect(await snapshot(dir)).toEqual(before);
+  for (const [name, text] of Object.entries(files)) expect(await readFile(path.join(dir, name), 'utf8')).toBe(text);
+  return output;
+}
+
+describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_000 }, () => {
+  it('--k8s-user with a prefix or name EKS reserves', async () => {
+    for (const user of ['eks:admin', 'system:masters', 'aws:x', 'amazon:x', 'iam:x', 'kubernetes-admin', 'EKS:Admin']) {
+      await refused(['--k8s-user', user], new RegExp(`--k8s-user "${user}" is not valid: .*not starting with 'system:', 'eks:', 'aws:', 'amazon:', 'iam:'`));
+    }
+  });
+
+  it('a system namespace', async () => {
+    for (const ns of ['kube-system', 'kube-public', 'kube-node-lease']) {
+      await refused(['--namespace', ns], new RegExp(`--namespace "${ns}" is not valid: .*not a system namespace`));
+    }
+  });
+
+  it('a region that is no AWS region, and an identity in another partition than the region', async () => {
+    await refused(['--region', 'xx-fake-99'], /--region "xx-fake-99" is not valid: expected an AWS region/);
+    await refused(['--region', 'us-fake-1'], /--region "us-fake-1" is not valid/);
+    await refused(['--workload-identity', 'arn:aws-cn:iam::123456789012:role/dep', '--region', 'us-east-1'], /"arn:aws-cn:iam::123456789012:role\/dep" is in partition aws-cn, but region "us-east-1" is in partition aws/);
+    await refused(['--workload-identity', WI, '--region', 'cn-north-1'], /is in partition aws, but region "cn-north-1" is in partition aws-cn/);
+    await refused(['--workload-identity', 'arn:aws-us-gov:iam::123456789012:role/dep', '--region', 'eu-west-1'], /partition aws-us-gov, but region "eu-west-1" is in partition aws\b/);
+  });
+
+  it('empty --project-dir and --cluster-config', async () => {
+    await refused(['--project-dir', ''], /--project-dir "" is not valid: expected a path/);
+    await refused(['--cluster-config', ''], /--cluster-config "" is not valid: expected a path/);
+  });
+
+  it('a --project-dir that does not exist (never created), is a file, or cannot be written', async () => {
+    const base = await project();
+    const missing = path.join(base, 'typo-project');
+    await refused([], new RegExp(`--project-dir "${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" does not exist`), {}, missing);
+    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+    await refused([], /--project-dir "\/sys\/x" does not exist/, {}, '/sys/x');
+    await refused([], /--project-dir "\/sys" cannot be written \(E[A-Z]+\)/, {}, '/sys');
+    const file = path.join(base, 'a-file');
+    await writeFile(file, 'x');
+    await refused([], /is not a folder/, {}, file);
+  });
+
+  it('an airflow_settings.yaml that cannot be edited without rewriting it, or whose aws_eks entry uses a merge key', async () => {
+    const merge = 'x: &base {conn_type: aws}\nairflow:\n  connections:\n    - conn_id: aws_eks\n      <<: *base\n      conn_host: h\n';
+    const out = await refused([], /airflow_settings\.yaml: cannot set connection aws_eks without rewriting the file: the entry uses an alias/, { 'airflow_settings.yaml': merge });
+    // The exact entry to add by hand is printed.
+    expect(out).toContain('- conn_id: aws_eks');
+    expect(out).toContain('role_arn: arn:aws:iam::<account-id>:role/AstroRemoteKPO');
+    await refused([], /cannot set connection aws_eks without rewriting the file: "airflow" is a flow-style mapping/, { 'airflow_settings.yaml': 'airflow: {pools: []}\r\n' });
+    await refused([], /not valid YAML/, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
+  });
+
+  it('on a resumed run the refusal prints the exact entry, with the recorded role ARN', async () => {
+    const c = await startTestCloud();
+    try {
+      const dir = await project();
+      const first = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: c.env, cwd: dir });
+      expect(first.code, first.stdout + first.stderr).toBe(0);
+      const file = path.join(dir, 'airflow_settings.yaml');
+      const text = 'x: &b {conn_type: http}\nairflow:\n  connections:\n    - conn_id: aws_eks\n      <<: *b\n';
+      await writeFile(file, text);
+      const state = await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8');
+      c.resetCalls();
+      const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: c.env, cwd: dir });
+      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expect(r.stderr).toContain('role_arn: arn:aws:iam::123456789012:role/AstroRemoteKPO');
+      expect(r.stderr).not.toContain('<account-id>');
+      expect(c.calls).toEqual([]);
+      expect(await readFile(file, 'utf8')).toBe(text);
+      expect(await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8')).toBe(state);
+    } finally {
+      await c.stop();
+    }
+  });
+
+  it('--namespace default is allowed with a warning', async () => {
+    const dir = await project();
+    const r = await runCli(['init', '--dry-run', '--non-interactive', '--workload-identity', WI, '--namespace', 'default', '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout + r.stderr).toMatch(/--namespace default: .*dedicated namespace/);
+  });
+});
