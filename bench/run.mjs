@@ -15,7 +15,7 @@ import tls from 'node:tls';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { installCallClock, installConnectionCounter } from './call-clock.mjs';
 import { eksctlShim } from './eksctl-shim.mjs';
 import { fmtMs, fmtStats, readCpuMs, stats, TIME_BIN, timed } from './measure.mjs';
@@ -47,16 +47,16 @@ if (!existsSync(path.join(repo, 'dist', 'cli.js'))) {
 }
 
 // The test cloud, its call log (to stamp arrival/answer times), and the CLI's own stage registry
-// and access matrix (from dist/, the code under test) to know what a resume should re-run and
-// which questions kubectl must ask.
+// and access matrix (from src/ through ts-hooks: dist/ is one bundle) to know what a resume
+// should re-run and which questions kubectl must ask.
 const callsModule = await import('../test/support/calls.ts');
 installCallClock(callsModule);
 const connections = installConnectionCounter(net, tls);
 const { startTestCloud } = await import('../test/support/cloud.ts');
 const { writeTokenContext } = await import('../test/support/kubeconfig.ts');
 const { CA_PEM } = await import('../test/support/kube/server.ts');
-const { allStages } = await import(pathToFileURL(path.join(repo, 'dist', 'stages', 'index.js')).href);
-const { accessMatrix } = await import(pathToFileURL(path.join(repo, 'dist', 'kube', 'access.js')).href);
+const { allStages } = await import('../src/stages/index.ts');
+const { accessMatrix } = await import('../src/kube/access.ts');
 
 const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'kpo-bench-'));
 const failures = [];
