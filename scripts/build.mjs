@@ -6,12 +6,19 @@
 // Also written: dist/meta.json (which source file went into which chunk; the tests read it, the
 // package leaves it out) and dist/THIRD-PARTY-LICENSES.md (the bundled packages' licences).
 import { build } from 'esbuild';
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { thirdPartyLicenses } from './third-party-licenses.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outdir = `${root}dist`;
+
+/** A bundle that would break at run time is not left in dist/ for the tests or `npm pack`. */
+async function fail(problems) {
+  for (const p of problems) console.error(`build: ${p}`);
+  await rm(outdir, { recursive: true, force: true });
+  process.exit(1);
+}
 
 await rm(outdir, { recursive: true, force: true });
 const { metafile } = await build({
@@ -45,9 +52,14 @@ const { metafile } = await build({
 const cjsOnDemand = Object.entries(metafile.outputs).filter(
   ([, o]) => o.entryPoint?.includes('node_modules/') && o.exports.length === 1 && o.exports[0] === 'default' && Object.keys(o.inputs).some((i) => metafile.inputs[i]?.format === 'cjs'),
 );
-if (cjsOnDemand.length) {
-  for (const [file, o] of cjsOnDemand) console.error(`build: ${o.entryPoint} (CommonJS) is loaded with import(); in ${file} it would only have a default export`);
-  process.exit(1);
+if (cjsOnDemand.length) await fail(cjsOnDemand.map(([file, o]) => `${o.entryPoint} (CommonJS) is loaded with import(); in ${file} it would only have a default export`));
+// dist/ is flat, so a path relative to a source file's place in src/ (`new URL('../../x',
+// import.meta.url)`) points elsewhere once bundled. Files of the package go through packageFile().
+const fileRelative = [];
+for (const input of Object.keys(metafile.inputs)) {
+  if (!input.startsWith('src/') || input === 'src/package-file.ts') continue;
+  if (/import\.meta\.(url|dirname|filename)|__dirname|__filename/.test(await readFile(`${root}${input}`, 'utf8'))) fileRelative.push(input);
 }
+if (fileRelative.length) await fail(fileRelative.map((f) => `${f} uses a path relative to its own file; read package files with packageFile() from src/package-file.ts`));
 await writeFile(`${outdir}/meta.json`, JSON.stringify(metafile));
 await writeFile(`${outdir}/THIRD-PARTY-LICENSES.md`, await thirdPartyLicenses(root, metafile));
