@@ -4,6 +4,7 @@
 // profile started (e.g. the context stage's window from the stage timeline). With --rerun it
 // profiles the idempotent re-run instead of the first run. A diagnosis aid, not part of the bench.
 import './ts-hooks.mjs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -37,13 +38,29 @@ try {
   const file = (await readdir(profDir)).find((f) => f.endsWith('.cpuprofile'));
   const prof = JSON.parse(await readFile(path.join(profDir, file), 'utf8'));
   const nodes = new Map(prof.nodes.map((n) => [n.id, n]));
-  const bucket = (url) => {
+  const bucket = (url, line) => {
     if (!url) return '(native/gc/idle)';
+    if (url.includes('/dist/')) url = bundledSource(url, line);
     const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
     if (m) return byFile ? url.slice(url.lastIndexOf('node_modules/') + 13) : m[1];
-    if (url.includes('/dist/')) return byFile ? url.slice(url.indexOf('/dist/') + 1) : 'dist (our code)';
+    if (url.startsWith('src/')) return byFile ? url : 'src (our code)';
     if (url.startsWith('node:')) return byFile ? url : 'node: internals';
     return url;
+  };
+  // dist/ is an unminified esbuild bundle: each module's code starts with a `// <source path>`
+  // line, so the last such line above a sample's line names the source file it came from.
+  const markers = new Map();
+  const bundledSource = (url, line) => {
+    if (!markers.has(url)) {
+      const lines = readFileSync(fileURLToPath(url), 'utf8').split('\n');
+      markers.set(url, lines.flatMap((l, i) => (/^\/\/ (src|node_modules)\//.test(l) ? [[i, l.slice(3)]] : [])));
+    }
+    let found = url.slice(url.indexOf('/dist/') + 1);
+    for (const [i, source] of markers.get(url)) {
+      if (i > line) break;
+      found = source;
+    }
+    return found;
   };
   // Profile start vs the spawn: startTime is in µs of the process's monotonic clock; report windows
   // relative to the first sample instead.
@@ -59,7 +76,7 @@ try {
       idle += prof.timeDeltas[i] / 1000;
       continue;
     }
-    const k = bucket(n.callFrame.url) + (n.callFrame.url ? '' : ` ${name}`);
+    const k = bucket(n.callFrame.url, n.callFrame.lineNumber) + (n.callFrame.url ? '' : ` ${name}`);
     totals.set(k, (totals.get(k) ?? 0) + prof.timeDeltas[i] / 1000);
   }
   console.log(`\nCPU by ${byFile ? 'file' : 'package'} in ${wFrom}–${wTo} ms of the profile (idle/program ${idle.toFixed(0)} ms):`);

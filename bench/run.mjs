@@ -5,9 +5,12 @@
 //   3. idempotent re-run after success: wall time and mutating calls (must be 0)
 //   4. resume after a failure at identity-mapping: wall time and which stages re-ran
 //   5. the access check in one process against sequential `kubectl auth can-i` processes
+//   6. the package: `npm pack` size, `npm install <tarball>` time from a warm cache, installed
+//      size and package count (issue 15)
 // Nothing here asserts a time; a run that exits with an unexpected code is reported as a failure.
 // Knobs (environment): BENCH_START_RUNS (10), BENCH_WHOLE_RUNS (3), BENCH_RESUME_RUNS (3),
-// BENCH_RERUNS (2 per whole run), BENCH_OUT (BENCHMARKS.md path), BENCH_NO_WRITE=1.
+// BENCH_RERUNS (2 per whole run), BENCH_INSTALL_RUNS (3), BENCH_OUT (BENCHMARKS.md path),
+// BENCH_NO_WRITE=1.
 import './ts-hooks.mjs';
 import { existsSync } from 'node:fs';
 import net from 'node:net';
@@ -15,7 +18,7 @@ import tls from 'node:tls';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 import { installCallClock, installConnectionCounter } from './call-clock.mjs';
 import { eksctlShim } from './eksctl-shim.mjs';
 import { fmtMs, fmtStats, readCpuMs, stats, TIME_BIN, timed } from './measure.mjs';
@@ -30,6 +33,7 @@ const CFG = {
   wholeRuns: int(process.env.BENCH_WHOLE_RUNS, 3),
   reruns: int(process.env.BENCH_RERUNS, 2),
   resumeRuns: int(process.env.BENCH_RESUME_RUNS, 3),
+  installRuns: int(process.env.BENCH_INSTALL_RUNS, 3),
   eksctlMs: 5000,
   latencyMs: 30,
   workloadIdentity: 'arn:aws:iam::123456789012:role/astro-dep-abc123',
@@ -47,16 +51,17 @@ if (!existsSync(path.join(repo, 'dist', 'cli.js'))) {
 }
 
 // The test cloud, its call log (to stamp arrival/answer times), and the CLI's own stage registry
-// and access matrix (from dist/, the code under test) to know what a resume should re-run and
-// which questions kubectl must ask.
+// and access matrix (from src/ through ts-hooks: dist/ is one bundle) to know what a resume
+// should re-run and which questions kubectl must ask.
 const callsModule = await import('../test/support/calls.ts');
 installCallClock(callsModule);
 const connections = installConnectionCounter(net, tls);
 const { startTestCloud } = await import('../test/support/cloud.ts');
 const { writeTokenContext } = await import('../test/support/kubeconfig.ts');
 const { CA_PEM } = await import('../test/support/kube/server.ts');
-const { allStages } = await import(pathToFileURL(path.join(repo, 'dist', 'stages', 'index.js')).href);
-const { accessMatrix } = await import(pathToFileURL(path.join(repo, 'dist', 'kube', 'access.js')).href);
+const packInstall = await import('../test/support/pack-install.ts');
+const { allStages } = await import('../src/stages/index.ts');
+const { accessMatrix } = await import('../src/kube/access.ts');
 
 const tmpRoot = await mkdtemp(path.join(os.tmpdir(), 'kpo-bench-'));
 const failures = [];
@@ -293,6 +298,32 @@ async function resumeRuns() {
   return { results, expected: [...expected], checkless };
 }
 
+// ---------------------------------------------------------------- 6. the package
+async function packageFigures() {
+  log(`\n6. the package (npm pack; npm install <tarball> into an empty folder, ${CFG.installRuns} runs after one warm-up)`);
+  const dir = await mkdtemp(path.join(tmpRoot, 'package-'));
+  const packed = await packInstall.packRepo(dir);
+  const installs = [];
+  let last;
+  for (let i = 0; i <= CFG.installRuns; i++) {
+    const target = path.join(dir, `app-${i}`);
+    const r = await packInstall.installTarball(packed.tarball, target);
+    if (r.code !== 0) {
+      note('package', `npm install <tarball> (run ${i})`, r);
+      continue;
+    }
+    if (i > 0) installs.push(r.ms); // run 0 warms npm's cache
+    last = target;
+  }
+  const out = { tarball: packed.size, unpacked: packed.unpackedSize, files: packed.files.length, installs };
+  if (last) {
+    out.installedBytes = await packInstall.diskUsage(path.join(last, 'node_modules'));
+    out.packages = await packInstall.installedPackages(last);
+  }
+  log(`  tarball ${(out.tarball / 1e6).toFixed(2)} MB (${out.files} files), installed ${((out.installedBytes ?? NaN) / 1e6).toFixed(1)} MB in ${out.packages?.length ?? '?'} packages; npm install ${installs.length ? fmtStats(stats(installs), 's') : 'failed'}`);
+  return out;
+}
+
 // ---------------------------------------------------------------- main
 const started = Date.now();
 const loadBefore = os.loadavg()[0];
@@ -300,6 +331,7 @@ try {
   const cold = await coldStart();
   const wr = await wholeRuns();
   const resume = await resumeRuns();
+  const pkg = await packageFigures();
   const machine = {
     date: new Date().toISOString(),
     node: process.version,
@@ -310,7 +342,7 @@ try {
     benchSeconds: (Date.now() - started) / 1000,
     load: `${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (1-min load average)`,
   };
-  const md = renderReport({ cfg: CFG, machine, cold, ...wr, resume, failures });
+  const md = renderReport({ cfg: CFG, machine, cold, ...wr, resume, pkg, failures });
   log(`\n${md}`);
   if (process.env.BENCH_NO_WRITE !== '1') {
     await writeFile(CFG.out, md);

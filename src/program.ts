@@ -3,9 +3,10 @@
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
 import { INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
+import { packageFile } from './package-file.js';
 import { STAGE_IDS } from './types.js';
 
-const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+const pkg = JSON.parse(readFileSync(packageFile('package.json'), 'utf8')) as { version: string };
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 
 type CommandName = 'init' | 'verify' | 'destroy';

@@ -5,6 +5,7 @@ import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../desired.js';
+import { packageFile } from '../package-file.js';
 import type { Inputs } from '../types.js';
 import { writeFileAtomic } from '../write-files.js';
 import { guessRoleArn } from './deployed-connection.js';
@@ -37,8 +38,7 @@ export function renderDag(template: string, defaults: Record<string, string>, na
 }
 
 export async function readDagTemplate(name: string): Promise<string> {
-  // src/airflow/ and dist/airflow/ both sit two levels below the package root, next to dags/.
-  return readFile(new URL(`../../dags/${name}`, import.meta.url), 'utf8');
+  return readFile(packageFile(`dags/${name}`), 'utf8');
 }
 
 function manifest(what: string, file: string, obj: object): string {

@@ -4,10 +4,10 @@
 // was (or would be) used.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { packageFile } from '../package-file.js';
 import type { Inputs } from '../types.js';
 
-// src/aws/ and dist/aws/ both sit two levels below the package root, next to templates/.
-const TEMPLATE_URL = new URL('../../templates/cluster.yaml', import.meta.url);
+const TEMPLATE_URL = packageFile('templates/cluster.yaml');
 
 /** Words YAML (1.1 or 1.2) would read as a boolean or null rather than a string. */
 const YAML_KEYWORDS = /^(y|n|yes|no|true|false|on|off|null|~)$/i;

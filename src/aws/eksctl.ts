@@ -9,6 +9,7 @@ import type { Exec } from '../exec.js';
 import type { ClusterAuthMode, Inputs } from '../types.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, writeFileAtomic } from '../write-files.js';
 import { renderClusterConfig } from './cluster-config.js';
+import { parse } from 'yaml';
 
 export const EKSCTL_LOG = 'eksctl-create-cluster.log';
 export const LOG_TAIL_LINES = 15;
@@ -21,7 +22,6 @@ export interface ClusterConfigSummary {
 
 /** The parts of an eksctl ClusterConfig this tool cares about; throws on unparseable YAML. */
 export async function summarizeClusterConfig(text: string): Promise<ClusterConfigSummary & { kind?: string }> {
-  const { parse } = await import('yaml');
   const doc = parse(text) as unknown;
   if (!doc || typeof doc !== 'object' || Array.isArray(doc)) return {};
   const d = doc as { kind?: unknown; metadata?: { name?: unknown; region?: unknown }; accessConfig?: { authenticationMode?: unknown } };

@@ -1,19 +1,21 @@
 // The Kubernetes transport for kubeconfigs node:https cannot serve alone (see needsClientNode):
 // @kubernetes/client-node reads the user's exec plugin, auth provider or basic auth and the
 // cluster's proxy-url, and sends the request with its own fetch. Loaded only for those contexts.
-import type { HttpMethod } from '@kubernetes/client-node';
+// Named imports, not `await import()` of the namespace: this module is itself loaded on demand
+// (kube/client.ts), and named imports let the bundler leave out client-node's generated API
+// classes, which are most of its size (docs/packaging.md).
+import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
 import type { KubeRequest, KubeResponse, RawMap, Transport } from './transport.js';
 
 export async function clientNodeTransport(server: string, kubeconfig: RawMap): Promise<Transport> {
-  const k8s = await import('@kubernetes/client-node');
-  const kc = new k8s.KubeConfig();
+  const kc = new KubeConfig();
   kc.loadFromString(JSON.stringify(kubeconfig));
-  const http = new k8s.IsomorphicFetchHttpLibrary();
+  const http = new IsomorphicFetchHttpLibrary();
   const base = server.replace(/\/+$/, '');
   return {
     kind: 'client-node',
     async send(req: KubeRequest): Promise<KubeResponse> {
-      const ctx = new k8s.RequestContext(base + req.path, req.method as HttpMethod);
+      const ctx = new RequestContext(base + req.path, req.method as HttpMethod);
       ctx.setSignal(req.signal);
       if (req.body !== undefined) {
         ctx.setHeaderParam('Content-Type', 'application/json');

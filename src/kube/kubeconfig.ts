@@ -4,6 +4,7 @@
 // Everything reads the CLI's env (KUBECONFIG, HOME), never process.env. The user's files are only
 // ever written by switchCurrentContext, and only the current-context line changes.
 import { UsageError } from '../errors.js';
+import { parse, parseDocument } from 'yaml';
 import { writeFileAtomic } from '../write-files.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -58,7 +59,6 @@ export function str(v: unknown): string | undefined {
 /** Reads and merges the kubeconfig files. A file that cannot be parsed is a UsageError naming it. */
 export async function loadKubeconfig(env: Env): Promise<LoadedKubeconfig> {
   const { readFile } = await import('node:fs/promises');
-  const { parse } = await import('yaml');
   const out: LoadedKubeconfig = { files: [], clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of await kubeconfigPaths(env)) {
     let text: string;
@@ -239,7 +239,6 @@ export async function singleContextConfig(kc: LoadedKubeconfig, contextName: str
  */
 export async function switchCurrentContext(env: Env, contextName: string): Promise<string> {
   const fs = await import('node:fs/promises');
-  const { parseDocument, parse } = await import('yaml');
   const files: string[] = [];
   for (const f of await kubeconfigPaths(env)) {
     try {

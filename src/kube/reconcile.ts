@@ -6,6 +6,7 @@ import { StageFailedError, errorMessage } from '../errors.js';
 import type { PlanItem } from '../types.js';
 import { KubeConflictError, type KubeObject, type WriteOptions } from './api.js';
 import { KubeRequestError } from './errors.js';
+import { Document, isScalar, visit } from 'yaml';
 
 export interface ReconcileOps {
   /** For messages, e.g. `Role astro-remote-kpo-role in namespace astro-remote-kpo`. */
@@ -88,7 +89,6 @@ export async function outOfSync(ops: ReconcileOps): Promise<string | undefined> 
 
 /** YAML as a person would write it: lists of plain values inline (`verbs: ["get", "list"]`). */
 export async function toYaml(obj: unknown): Promise<string> {
-  const { Document, isScalar, visit } = await import('yaml');
   const doc = new Document(obj);
   visit(doc, {
     Seq(_key, node) {

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readFile, readdir, writeFile, mkdir, utimes } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { acquireLock } from '../../src/engine/lock.js';
@@ -46,9 +47,11 @@ describe('state file', () => {
     await writeFileAtomic(file, '{"old":true}');
     // A child process starts an atomic write of a large document and is killed as soon as its
     // temp file appears, i.e. in the middle of the write.
-    const mod = new URL('../../dist/write-files.js', import.meta.url).href;
+    // The source module, run by Node with the bench's TypeScript hooks (dist/ is one bundle).
+    const mod = new URL('../../src/write-files.ts', import.meta.url).href;
+    const hooks = fileURLToPath(new URL('../../bench/ts-hooks.mjs', import.meta.url));
     const script = `import(${JSON.stringify(mod)}).then(m => m.writeFileAtomic(${JSON.stringify(file)}, JSON.stringify({big: 'x'.repeat(50_000_000)})))`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'ignore' });
+    const child = spawn(process.execPath, ['--import', hooks, '--input-type=module', '-e', script], { stdio: 'ignore' });
     const exited = new Promise((r) => child.on('exit', r));
     for (let i = 0; i < 500; i++) {
       if ((await readdir(dir)).some((f) => f.endsWith('.tmp'))) break;
