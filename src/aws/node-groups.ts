@@ -8,6 +8,7 @@
 // invisible to the EKS API; this tool has no CloudFormation client (least privilege), so those are
 // not checked: the stage says so rather than guessing.
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
+import { parse } from 'yaml';
 import { isAwsNotFound } from './errors.js';
 
 export interface NodeGroupSpec {
@@ -21,7 +22,6 @@ const eksSdk = () => import('@aws-sdk/client-eks');
 
 /** The node groups of an eksctl ClusterConfig (YAML text); [] when it has none or is unreadable. */
 export async function nodeGroupsOf(text: string): Promise<NodeGroupSpec[]> {
-  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text);

@@ -9,10 +9,10 @@ import { desiredProjectFiles, STATE_IGNORE } from '../airflow/project-files.js';
 import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
-import { getRole } from '../aws/iam-role.js';
+import { createdByProject, getRole, hasManagedTag } from '../aws/iam-role.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
-import { MANAGED_BY, roleBindingName } from '../desired.js';
+import { roleBindingName } from '../desired.js';
 import { shareInRun, takeShared } from '../engine/carry.js';
 import type { StageContext } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
@@ -37,6 +37,8 @@ export async function confirmationLines(
   selected: ReadonlySet<StageId>,
   chalk: ChalkInstance,
   dryRunCommand: string,
+  /** This project's id (state.json): tells a role this project created from one it found. */
+  projectId?: string,
 ): Promise<string[]> {
   const { inputs } = ctx;
   const pre = outputs.preflight;
@@ -76,14 +78,18 @@ export async function confirmationLines(
 
   const trust = `trusted by ${[...inputs.workloadIdentities, ...(inputs.localDev ? ['your own identity (--local-dev)'] : [])].join(', ')}`;
   const perms = inputs.permissions === 'scoped' ? `eks:DescribeCluster on ${inputs.clusterName} only` : "the seed README's three AWS managed policies";
-  try {
-    const role = await callAws(`reading IAM role ${inputs.iamRole}`, ctx.aws.profile, async () => getRole(await ctx.aws.iam(), inputs.iamRole));
-    if (role) {
-      const ours = role.Tags?.some((t) => t.Key === 'managed-by' && t.Value === MANAGED_BY);
-      item('iam-role', `update IAM role ${inputs.iamRole} (exists${ours ? ', made by this tool' : ', NOT made by this tool'}): make sure it is ${trust} and has ${perms}`);
-    } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
-  } catch (err) {
-    item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${errorMessage(err)})`));
+  // Looked up only when this run may change the role (an --only run of another stage does not).
+  if (selected.has('iam-role')) {
+    try {
+      const role = await callAws(`reading IAM role ${inputs.iamRole}`, ctx.aws.profile, async () => getRole(await ctx.aws.iam(), inputs.iamRole));
+      if (role) {
+        // Ownership by proof (docs/destroy.md): only our project id makes it ours; destroy keeps a found role.
+        const whose = createdByProject(role, projectId) ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; used, kept by destroy' : 'not created by this tool; used, kept by destroy';
+        item('iam-role', `update IAM role ${inputs.iamRole} (exists, ${whose}): make sure it is ${trust} and has ${perms}`);
+      } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
+    } catch (err) {
+      item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${errorMessage(err)})`));
+    }
   }
 
   let mapping: string;

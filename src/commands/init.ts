@@ -1,5 +1,6 @@
 // `init`: resolve (offering to resume what state recorded) → validate every stage's user files →
 // preflight → confirm with live facts → run the rest of the graph → summarise.
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
@@ -23,9 +24,14 @@ function displayPath(file: string): string {
   return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
 }
 
+const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
 export async function initCommand(raw: RawOptions): Promise<number> {
   // A corrupt state file is an error even for a dry run: never silently discarded.
-  const previous = await loadState(path.resolve(raw.projectDir ?? '.'));
+  // (Only from a folder that exists: a missing or bad --project-dir is refused, exit 2, by the
+  // context's own check, with the right message.)
+  const dir = raw.projectDir === '' ? undefined : path.resolve(raw.projectDir ?? '.');
+  const previous = dir && (await isDirectory(dir)) ? await loadState(dir) : undefined;
   const rc = await buildRunContext(raw, process.argv, { command: 'init', ...(previous?.inputs ? { recorded: previous.inputs } : {}) });
   const { out, flags, inputs } = rc;
   const controller = new AbortController();
@@ -70,7 +76,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
           after: 'preflight' as const,
           ask: async (outputs: Parameters<typeof confirmationLines>[1]) => {
             const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined);
-            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`);
+            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, st.projectId);
             for (const l of lines) out.line(l);
             // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
             const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;

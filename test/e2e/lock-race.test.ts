@@ -11,7 +11,9 @@ import { useTempProjects } from '../support/temp-projects.js';
 
 const PROCESSES = 8;
 const ROUNDS = 20;
-const DIST_LOCK = path.join(REPO_ROOT, 'dist', 'engine', 'lock.js');
+// The source module, loaded by plain Node through the bench's TypeScript hooks (dist/ is one bundle).
+const SRC_LOCK = path.join(REPO_ROOT, 'src', 'engine', 'lock.ts');
+const TS_HOOKS = path.join(REPO_ROOT, 'bench', 'ts-hooks.mjs');
 const CONTENDER = path.join(REPO_ROOT, 'test', 'support', 'lock-contender.mjs');
 const project = useTempProjects('kpo-lock-');
 
@@ -22,7 +24,7 @@ interface Contender {
 }
 
 function contend(stateDir: string, startAt: number): Contender {
-  const child = spawn(process.execPath, [CONTENDER, DIST_LOCK, stateDir, String(startAt)], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', TS_HOOKS, CONTENDER, SRC_LOCK, stateDir, String(startAt)], { stdio: ['pipe', 'pipe', 'inherit'] });
   let out = '';
   const line = new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d: Buffer) => {

@@ -58,8 +58,9 @@ describe('trust policy under concurrent writers', () => {
     for (let trial = 1; trial <= 3; trial++) {
       const { cloud, dir: dirA } = await setup({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
       const dirB = await extraDir();
-      // CreateRole is slow to answer: both runs see no role and both try to create it.
-      cloud.faults.latency(300, 'CreateRole');
+      // CreateRole is slow to answer: both runs see no role and both try to create it (wide
+      // enough that two processes started together both get there on a loaded machine).
+      cloud.faults.latency(1500, 'CreateRole');
       const [a, b] = await Promise.all([
         runCli(['init', '--non-interactive', '--workload-identity', WI_A, '--project-dir', dirA], { env: cloud.env, cwd: dirA }),
         runCli(['init', '--non-interactive', '--workload-identity', WI_B, '--project-dir', dirB], { env: cloud.env, cwd: dirB }),

@@ -86,7 +86,7 @@ describe('confirmation', () => {
     const c = await setup({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
     c.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [] } });
     const r = await runCli(initArgs(dir), { env: c.env, cwd: dir });
-    expect(r.stdout).toMatch(/update IAM role AstroRemoteKPO \(exists, NOT made by this tool\)/);
+    expect(r.stdout).toMatch(/update IAM role AstroRemoteKPO \(exists, not created by this tool; used, kept by destroy\)/);
     expect(r.stdout).toMatch(/use EKS cluster remote-kpo-demo \(exists, ACTIVE/);
     expect(r.stdout).not.toContain('create EKS cluster');
   });

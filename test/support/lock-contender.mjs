@@ -1,10 +1,10 @@
-// One contender in the lock race (test/e2e/lock-race.test.ts): loads the BUILT lock module, waits
+// One contender in the lock race (test/e2e/lock-race.test.ts): loads the lock module, waits
 // for the shared start time so every contender tries at the same moment, then takes the lock.
 // Prints HELD (and keeps it until stdin closes) or BUSY (another process holds it).
 import { pathToFileURL } from 'node:url';
 
-const [distLock, stateDir, startAt] = process.argv.slice(2);
-const { acquireLock } = await import(pathToFileURL(distLock).href);
+const [lockModule, stateDir, startAt] = process.argv.slice(2);
+const { acquireLock } = await import(pathToFileURL(lockModule).href);
 const wait = Number(startAt) - Date.now();
 if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 let lock;

@@ -6,22 +6,10 @@ import { describeNodeGroups, nodeGroupsOf } from '../../src/aws/node-groups.js';
 import { initCommandLine, keptSwitches } from '../../src/resume-command.js';
 import type { Inputs } from '../../src/types.js';
 import { colorLevel } from '../../src/ui/output.js';
+import { defaultInputs } from './airflow-ctx.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
-const defaults: Inputs = {
-  clusterName: 'remote-kpo-demo',
-  region: 'us-east-1',
-  namespace: 'astro-remote-kpo',
-  k8sRole: 'astro-remote-kpo-role',
-  k8sUser: 'AstroRemoteKPO',
-  iamRole: 'AstroRemoteKPO',
-  workloadIdentities: [WI],
-  astroDeploymentIds: [],
-  localDev: false,
-  authMode: 'auto',
-  permissions: 'scoped',
-  connId: 'aws_eks',
-};
+const defaults: Inputs = defaultInputs({ workloadIdentities: [WI] });
 
 describe('colorLevel', () => {
   it('colour on a terminal only; NO_COLOR and --no-color turn it off; FORCE_COLOR forces it', () => {
