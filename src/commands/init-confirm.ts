@@ -5,7 +5,9 @@
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
-import { desiredProjectFiles, STATE_IGNORE } from '../airflow/project-files.js';
+import { readTextIfExists } from '../airflow/files.js';
+import { desiredProjectFiles, dockerignoreWithState, gitignoreWithState, STATE_IGNORE } from '../airflow/project-files.js';
+import { planProviderFloor } from '../airflow/provider-floor.js';
 import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
@@ -28,6 +30,20 @@ async function lookupCluster(ctx: StageContext): Promise<Cluster | undefined> {
   // Hand it on: the cluster stage's check() would ask the same a moment later.
   shareInRun(ctx.services, 'describe-cluster', cluster);
   return cluster;
+}
+
+/** Project files stage 12 would write now: missing or different ones, the ignore lines, the floor. */
+async function filesToWrite(ctx: StageContext, accountId: string, clusterConfig: string): Promise<string[]> {
+  const read = (rel: string) => readTextIfExists(path.join(ctx.projectDir, ...rel.split('/')));
+  const desired = await desiredProjectFiles(ctx.inputs, accountId, clusterConfig);
+  const differing = await Promise.all(desired.map(async (f) => ((await read(f.path)) === f.content ? [] : [f.path])));
+  const out = differing.flat();
+  if (dockerignoreWithState(await read('.dockerignore')) !== undefined) out.push(`.dockerignore (adds ${STATE_IGNORE})`);
+  if (gitignoreWithState(await read('.gitignore')) !== undefined) out.push(`.gitignore (adds ${STATE_IGNORE})`);
+  const floor = planProviderFloor(await read('Dockerfile'), await read('requirements.txt'));
+  if (floor.action === 'add') out.push(`requirements.txt (adds ${floor.line})`);
+  if (ctx.inputs.localDev) out.push('docker-compose.override.yml (--local-dev: your ~/.aws read-only, if not there yet)');
+  return out;
 }
 
 /** The lines of the confirmation; `selected` = the stages this run may change (not --only's dependencies). */
@@ -102,8 +118,9 @@ export async function confirmationLines(
   item('identity-mapping', `map IAM role ${inputs.iamRole} to Kubernetes user ${inputs.k8sUser} with ${mapping}`);
   item('namespace', `in the cluster: namespace ${inputs.namespace}, Role ${inputs.k8sRole}, RoleBinding ${roleBindingName(inputs.k8sRole)} (created or updated)`);
 
-  const files = selected.has('project-files') ? (await desiredProjectFiles(inputs, pre?.accountId ?? '000000000000', config.text)).map((f) => f.path) : [];
-  const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId})`] : []), ...files, ...(files.length ? ['.dockerignore (adds ' + STATE_IGNORE + ')'] : [])];
+  // Only what would really change: a re-run that finds every file as wanted lists none.
+  const files = selected.has('project-files') ? await filesToWrite(ctx, pre?.accountId ?? '000000000000', config.text) : [];
+  const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId}, if it differs)`] : []), ...files];
   if (written.length) lines.push(`  • write in ${ctx.projectDir}: ${written.join(', ')}`);
   const ids = inputs.astroDeploymentIds;
   if (ids.length) item('deployment-connection', `create or update connection ${inputs.connId} on Astro Deployment${ids.length > 1 ? 's' : ''} ${ids.join(', ')} with the astro CLI`);

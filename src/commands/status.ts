@@ -1,5 +1,6 @@
 // `status`: no network. The recorded stages, the authorization chain with real names, and what
 // to run next. Works (and says so) when there is no state yet.
+import { DEPLOYMENT_ID_LINE } from '../airflow/deployed-connection.js';
 import { createUi } from '../context.js';
 import { EXIT } from '../errors.js';
 import { loadState, stateFileOf, type StageRecord } from '../engine/state.js';
@@ -58,6 +59,8 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
     if (deployed && !deployed.ran && deployed.command) {
       out.line('');
       out.line(c.bold('Connection for the deployed Deployment (not created by init; run it yourself):'));
+      // Paste-safe: the command reads "$DEPLOYMENT_ID", so the line that sets it comes first.
+      if (deployed.command.includes('"$DEPLOYMENT_ID"')) out.line(`  ${DEPLOYMENT_ID_LINE}`);
       out.line(`  ${deployed.command}`);
     }
     out.line('');

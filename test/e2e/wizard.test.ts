@@ -60,10 +60,15 @@ describe('confirmation', () => {
     expect(block).toMatch(/create EKS cluster remote-kpo-demo with eksctl from k8s\/cluster\.yaml \(managed node group kpo-workers: 2 × t3\.medium; usually 15–20 min; billed/);
     expect(block).toContain(`create IAM role AstroRemoteKPO, trusted by ${WI}`);
     expect(block).toContain('with an EKS access entry');
-    expect(block).toMatch(/write in .*airflow_settings\.yaml \(connection aws_eks\), k8s\/cluster\.yaml.*dags\/test_eks_connectivity\.py/);
+    expect(block).toMatch(/write in .*airflow_settings\.yaml \(connection aws_eks, if it differs\), k8s\/cluster\.yaml.*dags\/test_eks_connectivity\.py.*\.gitignore/);
     expect(block).toContain('--dry-run');
     // The dry-run hint is a command that works: it carries the inputs.
     expect(block).toContain(`--workload-identity ${WI} --region us-east-1`);
+    // A re-run lists only what would really change: every project file is as wanted now.
+    const again = (await runCli(initArgs(dir), { env: c.env, cwd: dir })).stdout;
+    const writeLine = again.split('\n').find((l) => l.includes('• write in')) ?? '';
+    expect(writeLine).toContain('airflow_settings.yaml');
+    expect(writeLine).not.toMatch(/k8s\/|dags\/|\.dockerignore|\.gitignore/);
   });
 
   it.skipIf(!HAS_SCRIPT)('interactive: answered "no", nothing is created and nothing is written', async () => {
