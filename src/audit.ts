@@ -4,7 +4,7 @@
 // ARNs only, no request bodies.
 
 export interface AuditEntry {
-  service: 'iam' | 'eks' | 'sts' | 'kube' | 'eksctl';
+  service: 'iam' | 'eks' | 'sts' | 'kube' | 'eksctl' | 'astro';
   operation: string;
   target: string;
   /** "ok", an HTTP status, or an error code. */

@@ -1,6 +1,7 @@
 // Stage 13: the same connection on every given Astro Deployment (airflow_settings.yaml only
 // serves `astro dev`). Runs `astro deployment connection create` (update when it exists) for each
 // --astro-deployment-id when the astro CLI is on PATH; otherwise it is skipped with the commands.
+import { auditLine } from '../audit.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 import type { StageOutputs, StageResult } from '../types.js';
@@ -54,14 +55,18 @@ export const deploymentConnectionStage: Stage<'deployment-connection'> = {
     const astro = await ctx.exec.which('astro');
     if (reason || !astro) return { outputs: { ran: false, command }, summary: `skipped: ${reason ?? 'astro CLI not found'}` };
     const { astroConnectionArgs, astroConnectionCommand } = await lib();
-    const exec = (verb: 'create' | 'update', id: string) =>
-      ctx.exec.run(astro, astroConnectionArgs(verb, id, conn), {
+    const exec = async (verb: 'create' | 'update', id: string) => {
+      const r = await ctx.exec.run(astro, astroConnectionArgs(verb, id, conn), {
         signal: ctx.signal,
         onLine: (line) => {
           ctx.debug(`astro: ${line}`);
           ctx.progress(line);
         },
       });
+      // The audit trail covers the Deployments too: a connection there is a change init made.
+      ctx.debug(auditLine({ service: 'astro', operation: `deployment connection ${verb}`, target: `${id} ${conn.connId}`, outcome: r.exitCode === 0 ? 'ok' : `failed (exit ${r.exitCode})` }));
+      return r;
+    };
     const done: string[] = [];
     const what: string[] = [];
     for (const id of ctx.inputs.astroDeploymentIds) {

@@ -55,6 +55,9 @@ describe('several Deployments', { timeout: 180_000 }, () => {
     expect(state.inputs.workloadIdentities).toEqual([WI_A, WI_B]);
     expect(state.inputs.astroDeploymentIds).toEqual([DEP_A, DEP_B]);
     expect(state.stages['deployment-connection'].outputs.deployments).toEqual([DEP_A, DEP_B]);
+    // The connection on each Deployment is in the audit trail like every other change.
+    const log = await readFile(path.join(dir, '.astro-remote-kpo', 'logs', 'debug.log'), 'utf8');
+    for (const id of [DEP_A, DEP_B]) expect(log).toContain(`audit astro deployment connection create ${id} aws_eks -> ok`);
     expect(JSON.parse(await readFile(path.join(dir, 'k8s', 'iam-assume-role-policy.json'), 'utf8'))).toEqual({
       Version: '2012-10-17',
       Statement: [{ Effect: 'Allow', Principal: { AWS: [WI_A, WI_B] }, Action: 'sts:AssumeRole' }],
