@@ -60,6 +60,17 @@ function withAudit<C>(client: C, service: 'iam' | 'eks' | 'sts', audit: ((line: 
   return client;
 }
 
+/**
+ * The AWS SDK packages, loaded on first use: the one place they are imported (`--help` and the
+ * stage code never load them). The thin wrappers (src/aws/*, destroy, verify) take their command
+ * classes, waiters and paginators from here.
+ */
+export const sdk = {
+  sts: () => import('@aws-sdk/client-sts'),
+  iam: () => import('@aws-sdk/client-iam'),
+  eks: () => import('@aws-sdk/client-eks'),
+};
+
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const cache = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
@@ -101,19 +112,19 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     // and every mutating call is written to the audit trail (logs/debug.log).
     sts: () =>
       once('sts', async () => {
-        const c = new (await import('@aws-sdk/client-sts')).STSClient(await common());
+        const c = new (await sdk.sts()).STSClient(await common());
         tagAwsCalls(c.middlewareStack, 'sts');
         return withAudit(c, 'sts', opts.audit);
       }),
     iam: () =>
       once('iam', async () => {
-        const c = new (await import('@aws-sdk/client-iam')).IAMClient(await common());
+        const c = new (await sdk.iam()).IAMClient(await common());
         tagAwsCalls(c.middlewareStack, 'iam');
         return withAudit(c, 'iam', opts.audit);
       }),
     eks: () =>
       once('eks', async () => {
-        const c = new (await import('@aws-sdk/client-eks')).EKSClient(await common());
+        const c = new (await sdk.eks()).EKSClient(await common());
         tagAwsCalls(c.middlewareStack, 'eks');
         return withAudit(c, 'eks', opts.audit);
       }),

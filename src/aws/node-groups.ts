@@ -9,6 +9,7 @@
 // not checked: the stage says so rather than guessing.
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { isAwsNotFound } from './errors.js';
+import { sdk as awsSdk } from './clients.js';
 
 export interface NodeGroupSpec {
   name: string;
@@ -17,7 +18,7 @@ export interface NodeGroupSpec {
   desiredCapacity?: number;
 }
 
-const eksSdk = () => import('@aws-sdk/client-eks');
+const eksSdk = awsSdk.eks;
 
 /** The node groups of an eksctl ClusterConfig (YAML text); [] when it has none or is unreadable. */
 export async function nodeGroupsOf(text: string): Promise<NodeGroupSpec[]> {

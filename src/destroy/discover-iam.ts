@@ -8,8 +8,9 @@ import { IAM_TAGS, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { gone, ownership, readMarker, type DestroyItem } from './items.js';
+import { sdk as awsSdk } from '../aws/clients.js';
 
-const iamSdk = () => import('@aws-sdk/client-iam');
+const iamSdk = awsSdk.iam;
 
 async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[]; attached: string[] }> {
   const sdk = await iamSdk();

@@ -8,9 +8,10 @@ import { decodePolicyDocument } from '../aws/trust-policy.js';
 import { evaluatePolicies, type Evaluation, type SourcePolicy } from './policy-eval.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { sdk as awsSdk } from '../aws/clients.js';
 
 const ACTION = 'eks:DescribeCluster';
-const iamSdk = () => import('@aws-sdk/client-iam');
+const iamSdk = awsSdk.iam;
 
 /** The simulator answered, but not about our action (an emulator's empty EvaluationResults). */
 class NoSimulation extends Error {}
