@@ -232,7 +232,7 @@ describe('from check() to run(), and handoffs between stages', () => {
       async run(_ctx, seen) {
         if (!seen) lookups.push('run');
         seenInRun.push(seen);
-        return { outputs: { accountId: '1', callerArn: 'a', partition: 'aws' }, summary: 'ran', handoff: { cluster: { name: 'c1' } } };
+        return { outputs: { accountId: '1', callerArn: 'a', partition: 'aws' }, summary: 'ran', handoff: { cluster: { name: 'handed-on-cluster' } } };
       },
       async plan() {
         return { items: [] };
@@ -285,10 +285,10 @@ describe('from check() to run(), and handoffs between stages', () => {
         gate: { after: 'preflight', ask: async (_outputs, handoffs) => (gateSaw.push(handoffs.preflight), true) },
       }),
     );
-    expect(gateSaw).toEqual([{ cluster: { name: 'c1' } }]);
-    expect(taken).toEqual([{ cluster: { name: 'c1' } }, undefined, undefined]);
+    expect(gateSaw).toEqual([{ cluster: { name: 'handed-on-cluster' } }]);
+    expect(taken).toEqual([{ cluster: { name: 'handed-on-cluster' } }, undefined, undefined]);
     // In memory only: never written to state.
-    expect(JSON.stringify(state)).not.toContain('c1');
+    expect(JSON.stringify(state)).not.toContain('handed-on-cluster');
   });
 });
 
