@@ -119,3 +119,9 @@ export async function checkNodeGroups(eks: EKSClient, clusterName: string, specs
   }
   return result;
 }
+
+/** The SDK's waiter until node group `nodegroupName` is ACTIVE (up to 30 min); throws if it fails. */
+export async function waitNodegroupActive(eks: EKSClient, clusterName: string, nodegroupName: string, signal?: AbortSignal): Promise<void> {
+  const { waitUntilNodegroupActive } = await eksSdk();
+  await waitUntilNodegroupActive({ client: eks, maxWaitTime: 30 * 60, minDelay: 5, maxDelay: 30, ...(signal ? { abortSignal: signal } : {}) }, { clusterName, nodegroupName });
+}
