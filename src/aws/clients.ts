@@ -69,6 +69,16 @@ export const sdk = {
   sts: () => import('@aws-sdk/client-sts'),
   iam: () => import('@aws-sdk/client-iam'),
   eks: () => import('@aws-sdk/client-eks'),
+  credentialProviders: () => import('@aws-sdk/credential-providers'),
+  /** What presigns an EKS token (aws/eks-token.ts). */
+  signer: async () => {
+    const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
+      import('@smithy/signature-v4'),
+      import('@aws-crypto/sha256-js'),
+      import('@smithy/protocol-http'),
+    ]);
+    return { SignatureV4, Sha256, HttpRequest };
+  },
 };
 
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
@@ -86,7 +96,7 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     once('common', async () => {
       const [{ NodeHttpHandler }, { fromNodeProviderChain }, https, http] = await Promise.all([
         import('@smithy/node-http-handler'),
-        import('@aws-sdk/credential-providers'),
+        sdk.credentialProviders(),
         import('node:https'),
         import('node:http'),
       ]);

@@ -7,6 +7,7 @@
 // them. eksctl's self-managed `nodeGroups` are only a CloudFormation stack and EC2 instances,
 // invisible to the EKS API; this tool has no CloudFormation client (least privilege), so those are
 // not checked: the stage says so rather than guessing.
+import { parse } from 'yaml';
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { isAwsNotFound } from './errors.js';
 import { sdk as awsSdk } from './clients.js';
@@ -22,7 +23,6 @@ const eksSdk = awsSdk.eks;
 
 /** The node groups of an eksctl ClusterConfig (YAML text); [] when it has none or is unreadable. */
 export async function nodeGroupsOf(text: string): Promise<NodeGroupSpec[]> {
-  const { parse } = await import('yaml');
   let doc: unknown;
   try {
     doc = parse(text);
