@@ -3,6 +3,8 @@
 // Endpoints: the SDK itself honours AWS_ENDPOINT_URL_IAM/_STS/_EKS, so LocalStack, moto and the
 // test cloud need no switch here.
 import type { EKSClient } from '@aws-sdk/client-eks';
+import http from 'node:http';
+import https from 'node:https';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -70,6 +72,7 @@ export const sdk = {
   iam: () => import('@aws-sdk/client-iam'),
   eks: () => import('@aws-sdk/client-eks'),
   credentialProviders: () => import('@aws-sdk/credential-providers'),
+  httpHandler: () => import('@smithy/node-http-handler'),
   /** What presigns an EKS token (aws/eks-token.ts). */
   signer: async () => {
     const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
@@ -94,12 +97,7 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
 
   const common = async () =>
     once('common', async () => {
-      const [{ NodeHttpHandler }, { fromNodeProviderChain }, https, http] = await Promise.all([
-        import('@smithy/node-http-handler'),
-        sdk.credentialProviders(),
-        import('node:https'),
-        import('node:http'),
-      ]);
+      const [{ NodeHttpHandler }, { fromNodeProviderChain }] = await Promise.all([sdk.httpHandler(), sdk.credentialProviders()]);
       // One keep-alive pool for all three clients: the run makes dozens of small calls.
       const requestHandler = new NodeHttpHandler({
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
