@@ -1,5 +1,10 @@
 // The only place that spawns processes (eksctl, astro). Tests replace the binaries on PATH,
 // never this module.
+import { spawn } from 'node:child_process';
+import { access, constants as fsConstants } from 'node:fs/promises';
+import { constants as osConstants } from 'node:os';
+import path from 'node:path';
+
 export interface ExecOptions {
   /** Called with each output line (stdout and stderr interleaved), e.g. for a log file. */
   onLine?: (line: string) => void;
@@ -25,13 +30,11 @@ export interface Exec {
 export function createExec(env: Readonly<Record<string, string | undefined>>): Exec {
   return {
     async which(name) {
-      const { access, constants } = await import('node:fs/promises');
-      const path = await import('node:path');
       for (const dir of (env.PATH ?? '').split(path.delimiter)) {
         if (!dir) continue;
         const candidate = path.join(dir, name);
         try {
-          await access(candidate, constants.X_OK);
+          await access(candidate, fsConstants.X_OK);
           return candidate;
         } catch {
           // not here; keep looking
@@ -41,7 +44,6 @@ export function createExec(env: Readonly<Record<string, string | undefined>>): E
     },
     async run(file, args, opts = {}) {
       // node:child_process, not execa: one spawn of eksctl or astro does not need 110 modules.
-      const [{ spawn }, { constants }] = await Promise.all([import('node:child_process'), import('node:os')]);
       return new Promise<ExecResult>((resolve) => {
         const child = spawn(file, args, {
           env: { ...env, ...opts.env },
@@ -90,7 +92,7 @@ export function createExec(env: Readonly<Record<string, string | undefined>>): E
           const output = all.join('') + (spawnError && !aborted ? `${spawnError.message}\n` : '');
           // A binary that could not start (ENOENT, EACCES) closes with a negative errno: say 127
           // as a shell would.
-          const exitCode = aborted ? 130 : spawnError ? 127 : (code ?? (signal ? 128 + constants.signals[signal] : 1));
+          const exitCode = aborted ? 130 : spawnError ? 127 : (code ?? (signal ? 128 + osConstants.signals[signal] : 1));
           resolve({ exitCode, output });
         });
       });

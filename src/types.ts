@@ -130,17 +130,22 @@ export interface ProviderFloorOutput {
 export type StageStatus = 'pending' | 'running' | 'done' | 'failed' | 'skipped' | 'interrupted';
 
 /** What a stage hands back after `run`. */
-export interface StageResult<O> {
+export interface StageResult<O, H = never> {
   outputs: O;
   /** One line for the checklist, e.g. "created role AstroRemoteKPO". */
   summary?: string;
   warnings?: string[];
+  /** A lookup made on the way that a later stage would repeat (see `StageHandoffs`): kept in
+   * memory by the runner for this run only, never written to state. */
+  handoff?: H;
 }
 
-/** `check` answers "already done?" cheaply and read-only. */
-export type CheckResult<O> =
+/** `check` answers "already done?" cheaply and read-only. When not done, `seen` is what it read
+ * (e.g. "not found", or the object as it is): the runner hands it to `run(ctx, seen)` so run()
+ * starts from it instead of asking again. A forced run (--from, --only) gets none. */
+export type CheckResult<O, S = unknown> =
   | { done: true; reason: string; outputs: O; warnings?: string[] }
-  | { done: false; reason?: string };
+  | { done: false; reason?: string; seen?: S };
 
 /** What `plan` returns: the items to print, and best-effort outputs later plans may read
  * (kept in memory only, never written to state). */

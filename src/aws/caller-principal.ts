@@ -3,6 +3,8 @@
 // (arn:aws:sts::A:assumed-role/R/session) that drops the role's path; a trust policy needs the
 // role's real ARN (arn:aws:iam::A:role/some/path/R), so GetRole supplies it when allowed.
 import type { IAMClient } from '@aws-sdk/client-iam';
+import type { GetCallerIdentityCommandOutput } from '@aws-sdk/client-sts';
+import { sdk, type AwsClients } from './clients.js';
 import { StageFailedError } from '../errors.js';
 import { getRole } from './iam-role.js';
 
@@ -14,6 +16,12 @@ export interface CallerPrincipal {
 
 const ASSUMED = /^arn:(aws[\w-]*):sts::(\d{12}):assumed-role\/([\w+=,.@-]+)\/[^/]+$/;
 const USER = /^arn:(aws[\w-]*):iam::(\d{12}):user\/([\w+=,.@/-]+)$/;
+
+/** STS GetCallerIdentity: who the credentials are. */
+export async function getCallerIdentity(aws: Pick<AwsClients, 'sts'>): Promise<GetCallerIdentityCommandOutput> {
+  const [{ GetCallerIdentityCommand }, sts] = await Promise.all([sdk.sts(), aws.sts()]);
+  return sts.send(new GetCallerIdentityCommand({}));
+}
 
 export async function callerPrincipal(iam: IAMClient, callerArn: string): Promise<CallerPrincipal> {
   if (USER.test(callerArn)) return { arn: callerArn };

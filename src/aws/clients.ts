@@ -3,6 +3,8 @@
 // Endpoints: the SDK itself honours AWS_ENDPOINT_URL_IAM/_STS/_EKS, so LocalStack, moto and the
 // test cloud need no switch here.
 import type { EKSClient } from '@aws-sdk/client-eks';
+import http from 'node:http';
+import https from 'node:https';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
@@ -60,6 +62,28 @@ function withAudit<C>(client: C, service: 'iam' | 'eks' | 'sts', audit: ((line: 
   return client;
 }
 
+/**
+ * The AWS SDK packages, loaded on first use: the one place they are imported (`--help` and the
+ * stage code never load them). The thin wrappers (src/aws/*, destroy, verify) take their command
+ * classes, waiters and paginators from here.
+ */
+export const sdk = {
+  sts: () => import('@aws-sdk/client-sts'),
+  iam: () => import('@aws-sdk/client-iam'),
+  eks: () => import('@aws-sdk/client-eks'),
+  credentialProviders: () => import('@aws-sdk/credential-providers'),
+  httpHandler: () => import('@smithy/node-http-handler'),
+  /** What presigns an EKS token (aws/eks-token.ts). */
+  signer: async () => {
+    const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
+      import('@smithy/signature-v4'),
+      import('@aws-crypto/sha256-js'),
+      import('@smithy/protocol-http'),
+    ]);
+    return { SignatureV4, Sha256, HttpRequest };
+  },
+};
+
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
   const cache = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
@@ -73,12 +97,7 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
 
   const common = async () =>
     once('common', async () => {
-      const [{ NodeHttpHandler }, { fromNodeProviderChain }, https, http] = await Promise.all([
-        import('@smithy/node-http-handler'),
-        import('@aws-sdk/credential-providers'),
-        import('node:https'),
-        import('node:http'),
-      ]);
+      const [{ NodeHttpHandler }, { fromNodeProviderChain }] = await Promise.all([sdk.httpHandler(), sdk.credentialProviders()]);
       // One keep-alive pool for all three clients: the run makes dozens of small calls.
       const requestHandler = new NodeHttpHandler({
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
@@ -101,19 +120,19 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     // and every mutating call is written to the audit trail (logs/debug.log).
     sts: () =>
       once('sts', async () => {
-        const c = new (await import('@aws-sdk/client-sts')).STSClient(await common());
+        const c = new (await sdk.sts()).STSClient(await common());
         tagAwsCalls(c.middlewareStack, 'sts');
         return withAudit(c, 'sts', opts.audit);
       }),
     iam: () =>
       once('iam', async () => {
-        const c = new (await import('@aws-sdk/client-iam')).IAMClient(await common());
+        const c = new (await sdk.iam()).IAMClient(await common());
         tagAwsCalls(c.middlewareStack, 'iam');
         return withAudit(c, 'iam', opts.audit);
       }),
     eks: () =>
       once('eks', async () => {
-        const c = new (await import('@aws-sdk/client-eks')).EKSClient(await common());
+        const c = new (await sdk.eks()).EKSClient(await common());
         tagAwsCalls(c.middlewareStack, 'eks');
         return withAudit(c, 'eks', opts.audit);
       }),

@@ -7,6 +7,7 @@
 // aws-iam-authenticator we treat the token as good for 14 minutes.
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { partitionOf } from '../desired.js';
+import { sdk } from './clients.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
 export const CLUSTER_ID_HEADER = 'x-k8s-aws-id';
@@ -57,11 +58,7 @@ export function base64UrlNoPad(s: string): string {
 
 /** Presigns the GetCallerIdentity URL for `clusterName` and wraps it as an EKS token. */
 export async function generateEksToken(opts: EksTokenOptions): Promise<EksToken> {
-  const [{ SignatureV4 }, { Sha256 }, { HttpRequest }] = await Promise.all([
-    import('@smithy/signature-v4'),
-    import('@aws-crypto/sha256-js'),
-    import('@smithy/protocol-http'),
-  ]);
+  const { SignatureV4, Sha256, HttpRequest } = await sdk.signer();
   const endpoint = stsEndpoint(opts.region, opts.env);
   const signingDate = opts.now?.() ?? new Date();
   const path = endpoint.pathname && endpoint.pathname !== '' ? endpoint.pathname : '/';

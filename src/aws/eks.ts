@@ -6,8 +6,9 @@ import { StageFailedError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
+import { sdk as awsSdk } from './clients.js';
 
-const eksSdk = () => import('@aws-sdk/client-eks');
+const eksSdk = awsSdk.eks;
 
 /** Bounded wait for a new cluster: EKS usually needs 10-15 minutes. */
 export const CLUSTER_ACTIVE_MAX_WAIT_S = 30 * 60;

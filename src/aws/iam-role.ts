@@ -6,6 +6,7 @@ import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+import { sdk as awsSdk } from './clients.js';
 
 export interface DesiredRole {
   roleName: string;
@@ -61,7 +62,7 @@ export function describeAction(a: RoleAction, d: DesiredRole): string {
   }
 }
 
-const iamSdk = () => import('@aws-sdk/client-iam');
+const iamSdk = awsSdk.iam;
 
 export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
   const { GetRoleCommand } = await iamSdk();

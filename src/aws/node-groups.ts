@@ -7,9 +7,10 @@
 // them. eksctl's self-managed `nodeGroups` are only a CloudFormation stack and EC2 instances,
 // invisible to the EKS API; this tool has no CloudFormation client (least privilege), so those are
 // not checked: the stage says so rather than guessing.
-import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { parse } from 'yaml';
+import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { isAwsNotFound } from './errors.js';
+import { sdk as awsSdk } from './clients.js';
 
 export interface NodeGroupSpec {
   name: string;
@@ -18,7 +19,7 @@ export interface NodeGroupSpec {
   desiredCapacity?: number;
 }
 
-const eksSdk = () => import('@aws-sdk/client-eks');
+const eksSdk = awsSdk.eks;
 
 /** The node groups of an eksctl ClusterConfig (YAML text); [] when it has none or is unreadable. */
 export async function nodeGroupsOf(text: string): Promise<NodeGroupSpec[]> {
@@ -117,4 +118,10 @@ export async function checkNodeGroups(eks: EKSClient, clusterName: string, specs
     if (status !== 'ACTIVE' && status !== 'UPDATING') result.unhealthy.push({ name: g.name, status });
   }
   return result;
+}
+
+/** The SDK's waiter until node group `nodegroupName` is ACTIVE (up to 30 min); throws if it fails. */
+export async function waitNodegroupActive(eks: EKSClient, clusterName: string, nodegroupName: string, signal?: AbortSignal): Promise<void> {
+  const { waitUntilNodegroupActive } = await eksSdk();
+  await waitUntilNodegroupActive({ client: eks, maxWaitTime: 30 * 60, minDelay: 5, maxDelay: 30, ...(signal ? { abortSignal: signal } : {}) }, { clusterName, nodegroupName });
 }

@@ -3,6 +3,7 @@
 // retried here with capped exponential backoff and full jitter, bounded in total time. Throttling
 // and 5xx are NOT handled here: the SDK's standard retry (maxAttempts in clients.ts) does that
 // for every call.
+import { setTimeout as delay } from 'node:timers/promises';
 import { awsErrorCode } from './errors.js';
 
 export interface BackoffOptions {
@@ -24,7 +25,6 @@ export interface RetryDeps {
 
 export const realRetryDeps: RetryDeps = {
   sleep: async (ms, signal) => {
-    const { setTimeout: delay } = await import('node:timers/promises');
     await delay(ms, undefined, signal ? { signal } : {});
   },
   random: Math.random,

@@ -13,6 +13,9 @@ import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
 import { withStateInputs } from '../verify/state-inputs.js';
+import { discover, execute } from '../destroy/run.js';
+import { destroyJson, itemLine, renderPlan } from '../destroy/render.js';
+import { confirmClusterDeletion } from '../destroy/discover-cluster.js';
 
 
 export async function destroyCommand(raw: RawOptions): Promise<number> {
@@ -33,8 +36,6 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
         'See what it would delete first: npx astro-remote-kpo destroy --dry-run',
       );
     }
-    const { discover, execute } = await import('../destroy/run.js');
-    const { destroyJson, itemLine, renderPlan } = await import('../destroy/render.js');
     if (!flags.dryRun) lock = await acquireLock(rc.stateDir, 'destroy');
     // The stages' own lines ("Kubernetes: using …") go to the debug log; eksctl's progress is shown.
     const services: Services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
@@ -57,7 +58,6 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
         return EXIT.ok;
       }
       // The cluster needs more than a yes: its name typed back.
-      const { confirmClusterDeletion } = await import('../destroy/discover-cluster.js');
       const at = items.findIndex((i) => i.kind === 'cluster');
       if (at >= 0) items[at] = await confirmClusterDeletion(ctx, items[at]!);
     }

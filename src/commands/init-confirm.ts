@@ -1,7 +1,7 @@
 // init's confirmation, shown after preflight (so it knows the account and caller) and built from
 // live lookups, not from state: the costly and visible actions one per line, the files it writes,
-// and how to see every change first. Read-only; the lookups are handed on to the stages that
-// would make them again a moment later.
+// and how to see every change first. Read-only; it reuses preflight's cluster lookup (the
+// runner's handoffs) rather than asking again.
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
@@ -15,8 +15,7 @@ import { createdByProject, getRole, hasManagedTag } from '../aws/iam-role.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
 import { roleBindingName } from '../desired.js';
-import { shareInRun, takeShared } from '../engine/carry.js';
-import type { StageContext } from '../engine/stage.js';
+import type { StageContext, StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
 import { assessCapacity, clusterConfigText, createdByUs } from '../stages/cluster-capacity.js';
@@ -24,12 +23,10 @@ import { assessCapacity, clusterConfigText, createdByUs } from '../stages/cluste
 /** How long the slow steps usually take (printed, never asserted). */
 export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
 
-async function lookupCluster(ctx: StageContext): Promise<Cluster | undefined> {
-  const shared = takeShared<Cluster | undefined>(ctx.services, 'describe-cluster');
-  const cluster = shared.found ? shared.value : await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, async () => describeCluster(await ctx.aws.eks(), ctx.inputs.clusterName));
-  // Hand it on: the cluster stage's check() would ask the same a moment later.
-  shareInRun(ctx.services, 'describe-cluster', cluster);
-  return cluster;
+/** preflight's lookup when it made one (read, not taken: the cluster stage's check() takes it). */
+async function lookupCluster(ctx: StageContext, handed: StageHandoffs['preflight'] | undefined): Promise<Cluster | undefined> {
+  if (handed) return handed.cluster;
+  return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, async () => describeCluster(await ctx.aws.eks(), ctx.inputs.clusterName));
 }
 
 /** Project files stage 12 would write now: missing or different ones, the ignore lines, the floor. */
@@ -46,13 +43,15 @@ async function filesToWrite(ctx: StageContext, accountId: string, clusterConfig:
   return out;
 }
 
-/** The lines of the confirmation; `selected` = the stages this run may change (not --only's dependencies). */
+/** The lines of the confirmation; `selected` = the stages this run may change (not --only's
+ * dependencies); `handoffs` = what preflight looked up on its way (StageHandoffs). */
 export async function confirmationLines(
   ctx: StageContext,
   outputs: Partial<StageOutputs>,
   selected: ReadonlySet<StageId>,
   chalk: ChalkInstance,
   dryRunCommand: string,
+  handoffs: Readonly<Partial<StageHandoffs>> = {},
   /** This project's id (state.json): tells a role this project created from one it found. */
   projectId?: string,
 ): Promise<string[]> {
@@ -68,7 +67,7 @@ export async function confirmationLines(
   let cluster: Cluster | undefined;
   let clusterUnknown: string | undefined;
   try {
-    cluster = await lookupCluster(ctx);
+    cluster = await lookupCluster(ctx, handoffs.preflight);
   } catch (err) {
     clusterUnknown = errorMessage(err);
   }

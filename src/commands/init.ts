@@ -74,9 +74,9 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       ? undefined
       : {
           after: 'preflight' as const,
-          ask: async (outputs: Parameters<typeof confirmationLines>[1]) => {
+          ask: async (outputs: Parameters<typeof confirmationLines>[1], handoffs: Parameters<typeof confirmationLines>[5]) => {
             const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined);
-            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, st.projectId);
+            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs, st.projectId);
             for (const l of lines) out.line(l);
             // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
             const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;

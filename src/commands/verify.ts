@@ -11,13 +11,13 @@ import { loadState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
 import { withStateInputs } from '../verify/state-inputs.js';
+import { runVerify } from '../verify/run.js';
+import { renderRows, verifyJson } from '../verify/render.js';
 
 export async function verifyCommand(raw: RawOptions): Promise<number> {
   const state = await loadState(path.resolve(raw.projectDir ?? '.'));
   const rc = await buildRunContext(withStateInputs(raw, state), process.argv, { command: 'verify' });
   try {
-    const { runVerify } = await import('../verify/run.js');
-    const { renderRows, verifyJson } = await import('../verify/render.js');
     // Only a project init set up gets debug lines: verify must not create files elsewhere.
     const debug = state ? rc.debug : () => undefined;
     // The stages' progress lines ("Kubernetes: using …") would interleave with the rows: log them.

@@ -7,6 +7,7 @@ import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
 import { auditLine } from '../audit.js';
+import { eksctlDeleteCluster } from '../aws/eksctl.js';
 
 export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
   const { clusterName, region } = ctx.inputs;
@@ -22,7 +23,6 @@ export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | 
     decision: 'delete',
     why: `${o.why}; eksctl delete cluster (takes 10-15 minutes)`,
     apply: async () => {
-      const { eksctlDeleteCluster } = await import('../aws/eksctl.js');
       const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'delete cluster', target: ctx.inputs.clusterName, outcome }));
       try {
         const log = await eksctlDeleteCluster({ exec: ctx.exec, stateDir: ctx.stateDir, inputs: ctx.inputs, progress: (t) => ctx.progress(t), signal: ctx.signal });

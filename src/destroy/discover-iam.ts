@@ -8,8 +8,12 @@ import { IAM_TAGS, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { gone, ownership, readMarker, type DestroyItem } from './items.js';
+import { sdk as awsSdk } from '../aws/clients.js';
+import { callAws, isAwsNotFound } from '../aws/errors.js';
+import { getRole } from '../aws/iam-role.js';
+import { decodePolicyDocument, removeTrustPrincipal, trustIncludes } from '../aws/trust-policy.js';
 
-const iamSdk = () => import('@aws-sdk/client-iam');
+const iamSdk = awsSdk.iam;
 
 async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[]; attached: string[] }> {
   const sdk = await iamSdk();
@@ -31,7 +35,6 @@ async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[
 
 /** Runs one IAM call; NoSuchEntity (already gone) is fine. */
 async function idempotent(ctx: StageContext, what: string, fn: () => Promise<unknown>): Promise<undefined> {
-  const [{ callAws, isAwsNotFound }] = await Promise.all([import('../aws/errors.js')]);
   await callAws(what, ctx.aws.profile, async () => {
     try {
       await fn();
@@ -49,7 +52,7 @@ export interface IamDiscovery {
 }
 
 export async function discoverIam(ctx: StageContext, state: State | undefined): Promise<IamDiscovery> {
-  const [{ getRole }, { callAws }, sdk] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js'), iamSdk()]);
+  const sdk = await iamSdk();
   const roleName = ctx.inputs.iamRole;
   const iam = await ctx.aws.iam();
   const role = await callAws(`reading IAM role ${roleName}`, ctx.aws.profile, () => getRole(iam, roleName));
@@ -103,11 +106,7 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
 /** One item per principal state says init added to the trust policy and that is still there. */
 async function trustItems(ctx: StageContext, iam: IAMClient, document: string | undefined, added: string[]): Promise<DestroyItem[]> {
   if (added.length === 0) return [];
-  const [{ decodePolicyDocument, removeTrustPrincipal, trustIncludes }, { getRole }, sdk] = await Promise.all([
-    import('../aws/trust-policy.js'),
-    import('../aws/iam-role.js'),
-    iamSdk(),
-  ]);
+  const sdk = await iamSdk();
   const roleName = ctx.inputs.iamRole;
   const trust = decodePolicyDocument(document);
   const items: DestroyItem[] = [];

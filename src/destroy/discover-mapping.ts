@@ -8,6 +8,12 @@ import type { StageContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
 import type { ClusterAuthMode } from '../types.js';
 import { gone, intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
+import { AWS_AUTH } from '../kube/aws-auth.js';
+import { describeChange, findOurEntries, removeAwsAuthMapping } from '../kube/aws-auth-remove.js';
+import { resolveMappingKind } from '../aws/mapping.js';
+import { describeAccessEntry } from '../aws/eks.js';
+import { callAws, isAwsNotFound } from '../aws/errors.js';
+import { sdk as awsSdk } from '../aws/clients.js';
 
 export interface MappingTarget {
   /** The role ARN without its path, as the mapping names it. */
@@ -17,7 +23,6 @@ export interface MappingTarget {
 }
 
 async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
-  const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
   const { clusterName } = ctx.inputs;
   const name = `EKS access entry ${t.principalArn} on cluster ${clusterName}`;
   const eks = await ctx.aws.eks();
@@ -31,9 +36,9 @@ async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: bo
     decision: o.ours ? 'delete' : 'keep',
     why: o.why,
     apply: async () => {
-      const [{ DeleteAccessEntryCommand }, { isAwsNotFound }] = await Promise.all([import('@aws-sdk/client-eks'), import('../aws/errors.js')]);
       await callAws(`deleting the access entry for ${t.principalArn}`, ctx.aws.profile, async () => {
         try {
+          const { DeleteAccessEntryCommand } = await awsSdk.eks();
           await eks.send(new DeleteAccessEntryCommand({ clusterName, principalArn: t.principalArn }));
         } catch (err) {
           if (!isAwsNotFound(err)) throw err; // already gone is fine
@@ -45,8 +50,6 @@ async function accessEntryItem(ctx: StageContext, t: MappingTarget, recorded: bo
 }
 
 async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
-  const { AWS_AUTH } = await import('../kube/aws-auth.js');
-  const { findOurEntries, describeChange, removeAwsAuthMapping } = await import('../kube/aws-auth-remove.js');
   const m = { rolearn: t.principalArn, username: ctx.inputs.k8sUser };
   const name = `kube-system/aws-auth entry ${m.rolearn} → ${m.username}`;
   const kube = t.kube;
@@ -82,7 +85,6 @@ export async function discoverMapping(ctx: StageContext, t: MappingTarget, state
   const rec = state?.stages['identity-mapping']?.outputs;
   let kind = rec?.kind;
   if (!kind) {
-    const { resolveMappingKind } = await import('../aws/mapping.js');
     try {
       kind = resolveMappingKind(ctx.inputs.authMode, t.clusterMode, ctx.inputs.clusterName);
     } catch (err) {

@@ -13,6 +13,10 @@ import { discoverIam } from './discover-iam.js';
 import { discoverKube } from './discover-kube.js';
 import { discoverMapping } from './discover-mapping.js';
 import { ALSO_STALE, gone, type DestroyItem } from './items.js';
+import { preflightStage } from '../stages/preflight.js';
+import { contextStage } from '../stages/context.js';
+import { clusterOutputs, describeCluster } from '../aws/eks.js';
+import { callAws } from '../aws/errors.js';
 
 export interface DestroyOptions {
   ctx: StageContext;
@@ -26,12 +30,6 @@ export interface DestroyOptions {
 export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   const { ctx } = o;
   const { inputs } = ctx;
-  const [{ preflightStage }, { contextStage }, { describeCluster, clusterOutputs }, { callAws }] = await Promise.all([
-    import('../stages/preflight.js'),
-    import('../stages/context.js'),
-    import('../aws/eks.js'),
-    import('../aws/errors.js'),
-  ]);
   // Credentials first (a failure is exit 3); `only` keeps preflight from probing for eksctl.
   const pre = makeStageContext({ ...ctx, flags: { ...ctx.flags, only: 'preflight' } }, {}, () => undefined);
   const identity = (await preflightStage.run(pre)).outputs;

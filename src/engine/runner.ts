@@ -4,7 +4,7 @@
 import { InterruptedError, KpoError, errorMessage } from '../errors.js';
 import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { topoOrder, selectModes, type Mode } from './graph.js';
-import type { AnyStage, Owner, Services, Stage, StageContext } from './stage.js';
+import type { AnyStage, HandoffId, Owner, Services, Stage, StageContext, StageHandoffs } from './stage.js';
 import { ensureProjectId, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
 
 export interface Reporter {
@@ -30,7 +30,7 @@ export interface RunnerOptions {
   now?: () => Date;
   /** Hold every other stage until `after` has finished, then ask (init's confirmation, which
    * needs preflight's identity and live lookups). false: stop, nothing else runs. */
-  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>) => Promise<boolean> };
+  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>, handoffs: Readonly<Partial<StageHandoffs>>) => Promise<boolean> };
 }
 
 export interface RunOutcome {
@@ -58,6 +58,7 @@ export function makeStageContext(
   onProgress: (text: string) => void,
   owner: Owner = NO_OWNER,
   previous: Partial<StageOutputs> = outputs,
+  handoffs: Partial<StageHandoffs> = {},
 ): StageContext {
   return {
     inputs: o.inputs,
@@ -82,6 +83,11 @@ export function makeStageContext(
     },
     tryOutput: (id) => outputs[id],
     previousOutput: (id) => outputs[id] ?? previous[id],
+    handoff<K extends HandoffId>(id: K) {
+      const v = handoffs[id];
+      delete handoffs[id];
+      return v;
+    },
     progress: onProgress,
     debug: o.debug,
   };
@@ -93,6 +99,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   const stageMap = new Map(o.stages.map((s) => [s.id, s]));
   const modes = selectModes(o.stages, { from: o.flags.from, only: o.flags.only });
   const outputs: Partial<StageOutputs> = {};
+  // What a stage's run() handed on for a later stage (StageHandoffs): this run only, never saved.
+  const handoffs: Partial<StageHandoffs> = {};
   const records = o.state.stages as Partial<Record<StageId, StageRecord>>;
   // Every recorded output, stale or not: ownership history a re-run must carry forward.
   const previous: Partial<StageOutputs> = {};
@@ -147,7 +155,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       },
       intended: (target) => earlier.has(target),
     };
-    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner, previous);
+    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner, previous, handoffs);
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = previous[stage.id];
     const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...(kept !== undefined ? { outputs: kept } : {}) };
@@ -161,6 +169,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       await record(stage, full);
       o.reporter.stageEnd(stage, full);
     };
+    // What check() read, for run(): none when run() is forced without a check.
+    let seen: unknown;
     try {
       if (mode !== 'force' && s.check) {
         const c = await s.check(ctx);
@@ -176,10 +186,12 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
             `Run \`astro-remote-kpo init\` (or --from ${stage.id}) first.`,
           );
         }
+        seen = c.seen;
       }
       ran.push(stage.id);
-      const r = await s.run(ctx);
+      const r = await s.run(ctx, seen);
       (outputs as Record<string, unknown>)[stage.id] = r.outputs;
+      if (r.handoff !== undefined) (handoffs as Record<string, unknown>)[stage.id] = r.handoff;
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
     } catch (err) {
       if (o.signal.aborted) {
@@ -227,7 +239,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       if (running.size === 0 && !gateOpen) {
         gateOpen = true;
         // A failed gate stage blocks the rest the usual way; a finished one asks first.
-        if (finished.has(o.gate!.after) && !failed.includes(o.gate!.after) && !(await o.gate!.ask(outputs))) {
+        if (finished.has(o.gate!.after) && !failed.includes(o.gate!.after) && !(await o.gate!.ask(outputs, handoffs))) {
           declined = true;
           break;
         }

@@ -1,5 +1,6 @@
 // What a stage is and what it may touch. Stages get everything through StageContext and never
 // reach for process, prompts or child processes themselves (create-astro's single context).
+import type { Cluster } from '@aws-sdk/client-eks';
 import type { AwsClients } from '../aws/clients.js';
 import type { Exec } from '../exec.js';
 import type { Io } from '../io.js';
@@ -14,6 +15,19 @@ import type {
   StageOutputs,
   StageResult,
 } from '../types.js';
+
+/**
+ * Lookups a stage made on its way that a later stage would make again a moment later, handed on
+ * in memory (never saved): each saves a round trip on the critical path. A handoff is taken once
+ * (`StageContext.handoff`); whoever needs the thing again reads afresh, and one who finds no
+ * handoff (another run, --only) looks up itself.
+ */
+export interface StageHandoffs {
+  /** preflight's DescribeCluster (undefined: not found), which the cluster stage's check() reuses. */
+  preflight: { cluster: Cluster | undefined };
+}
+export type HandoffId = keyof StageHandoffs;
+type HandoffOf<Id extends StageId> = Id extends HandoffId ? StageHandoffs[Id] : never;
 
 /** Services built once per run and shared by every stage. */
 export interface Services {
@@ -56,13 +70,17 @@ export interface StageContext {
   /** What a stage last recorded even when its inputs changed since (so tryOutput has none): for
    * ownership history only (e.g. the principals init added to a role), never as a result. */
   previousOutput?<K extends StageId>(id: K): StageOutputs[K] | undefined;
+  /** Takes what stage `id` handed on in this run (see StageHandoffs); undefined when it handed
+   * nothing or it was taken already. */
+  handoff<K extends HandoffId>(id: K): StageHandoffs[K] | undefined;
   /** Live status text under the stage's spinner (e.g. eksctl's latest line). */
   progress(text: string): void;
   /** A line for the debug log file only. */
   debug(text: string): void;
 }
 
-export interface Stage<Id extends StageId = StageId> {
+/** `Seen` is what check() read and hands, through the runner, to run() (CheckResult's `seen`). */
+export interface Stage<Id extends StageId = StageId, Seen = unknown> {
   readonly id: Id;
   readonly title: string;
   /** Stages whose outputs this one reads; the runner starts it when all of them finished. */
@@ -76,8 +94,10 @@ export interface Stage<Id extends StageId = StageId> {
   /** Runs before any stage does anything: reject bad user files here (UsageError, exit 2). */
   validate?(ctx: StageContext): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
-  check?(ctx: StageContext): Promise<CheckResult<StageOutputs[Id]>>;
-  run(ctx: StageContext): Promise<StageResult<StageOutputs[Id]>>;
+  check?(ctx: StageContext): Promise<CheckResult<StageOutputs[Id], Seen>>;
+  /** `seen`: what this execution's check() read when it answered "not done"; undefined when no
+   * check ran (--from, --only force run()), and then run() looks up itself. */
+  run(ctx: StageContext, seen?: Seen): Promise<StageResult<StageOutputs[Id], HandoffOf<Id>>>;
   /** Dry run: what run() would do, with read-only lookups (and the API server's own dryRun=All)
    * only. Must not throw for missing credentials: mark the item `unknown` instead. */
   plan(ctx: StageContext): Promise<PlanResult<StageOutputs[Id]>>;

@@ -1,6 +1,6 @@
 // state.json: inputs and per-stage status/outputs/timings. Written atomically (temp file +
 // rename) so a crash mid-write leaves the previous state intact. Never holds a secret.
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
@@ -143,7 +143,6 @@ function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefi
 
 /** Stable hash of the named inputs: a stage's record is stale when this changes. */
 export async function hashInputs(inputs: Inputs, keys: readonly (keyof Inputs)[]): Promise<string> {
-  const { createHash } = await import('node:crypto');
   const picked = keys.flatMap((k) => legacyHashEntry(k, inputs[k])).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16);
 }

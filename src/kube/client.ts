@@ -3,6 +3,7 @@
 // (transport.ts). Here live what both transports share: our in-process EKS token (refreshed before
 // expiry), Impersonate-User, a timeout, retries for throttling, 5xx and dropped connections, and
 // errors worded with the server's own Status message and what to check.
+import { setTimeout as delay } from 'node:timers/promises';
 import type { TokenSource } from '../aws/eks-token.js';
 import { auditLine } from '../audit.js';
 import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
@@ -17,6 +18,7 @@ import {
   type WriteOptions,
 } from './api.js';
 import { KubeRequestError, KubeUnreachableError } from './errors.js';
+import { httpsTransport } from './https-transport.js';
 import { needsClientNode, type KubeMethod, type KubeResponse, type RawMap, type Transport } from './transport.js';
 
 export interface KubeClientOptions {
@@ -187,7 +189,6 @@ export class KubeClient implements KubeApi {
   private async backoff(attempt: number, fixedMs?: number): Promise<void> {
     const ms = fixedMs ?? Math.min(4000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
     if (this.o.sleep) return this.o.sleep(ms);
-    const { setTimeout: delay } = await import('node:timers/promises');
     await delay(ms);
   }
 
@@ -392,7 +393,6 @@ export async function createKubeClient(o: KubeClientOptions): Promise<KubeClient
     const { clientNodeTransport } = await import('./client-node-transport.js');
     transport = await clientNodeTransport(o.server, o.kubeconfig);
   } else {
-    const { httpsTransport } = await import('./https-transport.js');
     transport = await httpsTransport(o.server, cluster, user);
   }
   return new KubeClient(transport, o);

@@ -3,7 +3,7 @@
 // the same token made in-process instead (no aws CLI needed). With no context at all, the
 // connection is built in memory from DescribeCluster's endpoint and CA plus an in-process token.
 import type { AwsCredentialIdentity } from '@smithy/types';
-import type { AwsClients } from '../aws/clients.js';
+import { sdk, type AwsClients } from '../aws/clients.js';
 import { eksTokenSource, type TokenSource } from '../aws/eks-token.js';
 import type { Inputs } from '../types.js';
 import { createKubeClient, type KubeClient } from './client.js';
@@ -41,7 +41,7 @@ function httpSafe(cluster: RawMap): RawMap {
 async function credentialsFor(profile: string | undefined, aws: AwsClients): Promise<() => Promise<AwsCredentialIdentity>> {
   if (!profile || profile === aws.profile) return () => aws.credentials();
   // The context's plugin names another profile: sign with that one, as the plugin would have.
-  const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
+  const { fromNodeProviderChain } = await sdk.credentialProviders();
   const provider = fromNodeProviderChain({ profile });
   return () => provider();
 }

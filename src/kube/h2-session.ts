@@ -2,6 +2,9 @@
 // TLS connection then carries every request, so the access check's ~20 concurrent reviews cost
 // one handshake instead of twenty. The first request opens a TLS connection offering h2 and
 // http/1.1; a server that picks http/1.1 gets HTTP/1.1 (https-transport.ts) from then on.
+import http2 from 'node:http2';
+import net from 'node:net';
+import tls from 'node:tls';
 import type { ClientHttp2Session, IncomingHttpHeaders } from 'node:http2';
 import type { ConnectionOptions } from 'node:tls';
 import { kubeResponse, type KubeRequest, type KubeResponse } from './transport.js';
@@ -12,7 +15,6 @@ export interface H2Sessions {
 }
 
 export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promise<H2Sessions> {
-  const [tls, http2, net] = await Promise.all([import('node:tls'), import('node:http2'), import('node:net')]);
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = Number(url.port || 443);
   let http1Only = false;

@@ -4,6 +4,9 @@
 // request (each new one costs a TCP and a TLS round trip to a remote API server). TLS and auth come from the kubeconfig
 // the way kubectl reads them: certificate-authority(-data), insecure-skip-tls-verify,
 // tls-server-name, client-certificate(-data)/client-key(-data), token and tokenFile.
+import { readFile } from 'node:fs/promises';
+import http from 'node:http';
+import https from 'node:https';
 import type { Agent as HttpAgent, IncomingMessage } from 'node:http';
 import type { ConnectionOptions } from 'node:tls';
 import { h2Sessions, type H2Sessions } from './h2-session.js';
@@ -20,7 +23,6 @@ async function fileOrData(file: unknown, data: unknown): Promise<Buffer | undefi
   if (d) return Buffer.from(d, 'base64');
   const f = str(file);
   if (!f) return undefined;
-  const { readFile } = await import('node:fs/promises');
   return readFile(f);
 }
 
@@ -36,7 +38,6 @@ function collect(res: IncomingMessage): Promise<KubeResponse> {
 export async function httpsTransport(server: string, cluster: RawMap, user: RawMap): Promise<Transport> {
   const url = new URL(server);
   const secure = url.protocol === 'https:';
-  const [http, https] = await Promise.all([import('node:http'), import('node:https')]);
   let agent: HttpAgent;
   let h2: H2Sessions | undefined;
   if (secure) {
@@ -66,7 +67,6 @@ export async function httpsTransport(server: string, cluster: RawMap, user: RawM
     if (token) return token;
     if (!tokenFile) return undefined;
     // Re-read each time: projected service-account tokens rotate in place.
-    const { readFile } = await import('node:fs/promises');
     return (await readFile(tokenFile, 'utf8')).trim();
   };
 

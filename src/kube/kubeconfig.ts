@@ -3,6 +3,9 @@
 // current-context set wins), list contexts, and find the one that points at our EKS endpoint.
 // Everything reads the CLI's env (KUBECONFIG, HOME), never process.env. The user's files are only
 // ever written by switchCurrentContext, and only the current-context line changes.
+import * as fs from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parse, parseDocument } from 'yaml';
 import { writeFileAtomic } from '../write-files.js';
@@ -37,7 +40,6 @@ export interface ContextInfo {
 
 /** The files kubectl would read: KUBECONFIG's list (missing ones skipped) or ~/.kube/config. */
 export async function kubeconfigPaths(env: Env): Promise<string[]> {
-  const path = await import('node:path');
   const list = env.KUBECONFIG
     ? env.KUBECONFIG.split(path.delimiter).filter((p) => p.length > 0)
     : (() => {
@@ -58,7 +60,6 @@ export function str(v: unknown): string | undefined {
 
 /** Reads and merges the kubeconfig files. A file that cannot be parsed is a UsageError naming it. */
 export async function loadKubeconfig(env: Env): Promise<LoadedKubeconfig> {
-  const { readFile } = await import('node:fs/promises');
   const out: LoadedKubeconfig = { files: [], clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of await kubeconfigPaths(env)) {
     let text: string;
@@ -198,7 +199,6 @@ export function awsTokenExec(user: RawMap | undefined): AwsTokenExec | undefined
  * paths made absolute relative to the file each entry came from, ready for client-node.
  */
 export async function singleContextConfig(kc: LoadedKubeconfig, contextName: string): Promise<{ config: RawMap; user: RawMap; cluster: RawMap }> {
-  const path = await import('node:path');
   const ctx = kc.contexts.get(contextName);
   if (!ctx) throw new Error(`internal: context ${contextName} not loaded`);
   const clusterName = str(ctx.raw.cluster) ?? '';
@@ -238,7 +238,6 @@ export async function singleContextConfig(kc: LoadedKubeconfig, contextName: str
  * (temp file beside it, then rename) and keeps the file mode. Returns the file written.
  */
 export async function switchCurrentContext(env: Env, contextName: string): Promise<string> {
-  const fs = await import('node:fs/promises');
   const files: string[] = [];
   for (const f of await kubeconfigPaths(env)) {
     try {

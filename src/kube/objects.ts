@@ -5,7 +5,6 @@
 // so nothing found ever looks like ours. `kube` is a getter so a dry run without a connection can
 // still build the ops (and only render them).
 import { MANAGED_LABELS, PROJECT_KEY, markedBy, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
-import { keepForRun, takeFromCheck } from '../engine/carry.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
@@ -78,28 +77,33 @@ export function roleBindingOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namesp
   };
 }
 
-/** The ops for check(): its read is kept for run() (engine/carry.ts); `seen` gets it too. */
-export function checkOps(ctx: StageContext, ops: ReconcileOps, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
+/** What a kube stage's check() read, for its run(): the object as it was (undefined: not found). */
+export interface ObjectSeen {
+  current: KubeObject | undefined;
+}
+
+/** The ops for check(): `seen` gets what it read (returned as CheckResult's `seen`). */
+export function checkOps(ops: ReconcileOps, seen: (current: KubeObject | undefined) => void): ReconcileOps {
   return {
     ...ops,
     read: async () => {
       const current = await ops.read();
-      keepForRun(ctx, ops.label, current);
-      seen?.(current);
+      seen(current);
       return current;
     },
   };
 }
 
-/** The ops for run(): the first read is check()'s, if it made one. reconcile() is built for a read
- * that may be stale: a write based on it fails with 409 and the loop reads again. Every create is
- * preceded by its write-ahead intent in state. */
-export function runOps(ctx: StageContext, ops: ReconcileOps, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
+/** The ops for run(): the first read is check()'s (`fromCheck`), if it made one; later reads ask
+ * again. reconcile() is built for a read that may be stale: a write based on it fails with 409 and
+ * the loop reads again. Every create is preceded by its write-ahead intent in state. */
+export function runOps(ctx: StageContext, ops: ReconcileOps, fromCheck: ObjectSeen | undefined, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
+  let kept = fromCheck;
   return {
     ...ops,
     read: async () => {
-      const kept = takeFromCheck<KubeObject | undefined>(ctx, ops.label);
-      const current = kept.found ? kept.value : await ops.read();
+      const current = kept ? kept.current : await ops.read();
+      kept = undefined;
       seen?.(current);
       return current;
     },

@@ -11,7 +11,7 @@ import { auditLine } from '../audit.js';
 import { renderClusterConfig } from '../aws/cluster-config.js';
 import { callAws } from '../aws/errors.js';
 import { eksctlCreateNodegroup, prepareClusterConfig } from '../aws/eksctl.js';
-import { checkNodeGroups, describeNodeGroups, listFargateProfiles, listNodegroups, nodeGroupsOf, type NodeGroupCheck, type NodeGroupSpec } from '../aws/node-groups.js';
+import { checkNodeGroups, describeNodeGroups, listFargateProfiles, listNodegroups, nodeGroupsOf, waitNodegroupActive, type NodeGroupCheck, type NodeGroupSpec } from '../aws/node-groups.js';
 import { MANAGED_BY } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
@@ -105,12 +105,11 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
   }
   // CREATING ones (and the new ones, if eksctl returned early) must reach ACTIVE.
   const eks = await ctx.aws.eks();
-  const { waitUntilNodegroupActive } = await import('@aws-sdk/client-eks');
   const waitFor = [...(c.check?.missing ?? []), ...(c.check?.unhealthy.map((u) => u.name) ?? [])];
   for (const ng of waitFor) {
     ctx.progress(`waiting until node group ${ng} is ACTIVE`);
     try {
-      await waitUntilNodegroupActive({ client: eks, maxWaitTime: 30 * 60, minDelay: 5, maxDelay: 30, abortSignal: ctx.signal }, { clusterName: name, nodegroupName: ng });
+      await waitNodegroupActive(eks, name, ng, ctx.signal);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
       throw new StageFailedError(`node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });

@@ -3,57 +3,52 @@
 // saved before eksctl starts, so a run interrupted while eksctl works still knows the cluster is
 // its own when it resumes (and destroy --delete-cluster can take it out).
 import type { Cluster } from '@aws-sdk/client-eks';
-import { keepForRun, takeFromCheck, takeShared } from '../engine/carry.js';
-import type { Stage, StageContext } from '../engine/stage.js';
-import type { CheckResult, StageOutputs } from '../types.js';
+import { readFile } from 'node:fs/promises';
 import { auditLine } from '../audit.js';
+import { renderClusterConfig } from '../aws/cluster-config.js';
+import { CLUSTER_ACTIVE_MAX_WAIT_S, TRANSITIONAL_STATES, clusterOutputs, describeCluster, waitClusterActive } from '../aws/eks.js';
+import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
+import { callAws } from '../aws/errors.js';
+import type { Stage, StageContext } from '../engine/stage.js';
+import { StageFailedError, errorMessage } from '../errors.js';
+import type { CheckResult, StageOutputs } from '../types.js';
 import { assessCapacity, capacityGap, completeNodeGroups, createdByUs } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
-
-const helpers = async () => {
-  const [eks, errors, eksctl, root] = await Promise.all([
-    import('../aws/eks.js'),
-    import('../aws/errors.js'),
-    import('../aws/eksctl.js'),
-    import('../errors.js'),
-  ]);
-  return { ...eks, ...errors, ...eksctl, StageFailedError: root.StageFailedError, errorMessage: root.errorMessage };
-};
+/** What check() read: the cluster as DescribeCluster answered (undefined: not found). */
+type Seen = { cluster: Cluster | undefined };
 
 async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
-  const h = await helpers();
   const eks = await ctx.aws.eks();
-  return h.callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => h.describeCluster(eks, ctx.inputs.clusterName));
+  return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
 }
 
 const intentOf = (ctx: StageContext) => `EKS cluster ${ctx.inputs.clusterName} in ${ctx.inputs.region}`;
 
 /** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
 async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
-  const h = await helpers();
   const name = ctx.inputs.clusterName;
   // Ours: recorded, tagged at creation, or an earlier run's intent (killed while eksctl created it).
   const ours = createdByUs(ctx, cluster) || ctx.owner.intended(intentOf(ctx));
   let c = cluster;
   if (c.status !== 'ACTIVE') {
-    if (!h.TRANSITIONAL_STATES.has(c.status ?? '')) {
-      throw new h.StageFailedError(
+    if (!TRANSITIONAL_STATES.has(c.status ?? '')) {
+      throw new StageFailedError(
         `EKS cluster ${name} exists but is ${c.status ?? 'in an unknown state'}; it must be ACTIVE.`,
         c.status === 'FAILED'
           ? `Delete it (\`eksctl delete cluster --name ${name} --region ${ctx.inputs.region}\`) or pick another --cluster-name, then run this command again.`
           : 'Wait until it settles (or pick another --cluster-name), then run this command again.',
       );
     }
-    ctx.progress(`cluster ${name} is ${c.status}: waiting until it is ACTIVE (up to ${h.CLUSTER_ACTIVE_MAX_WAIT_S / 60} min)`);
+    ctx.progress(`cluster ${name} is ${c.status}: waiting until it is ACTIVE (up to ${CLUSTER_ACTIVE_MAX_WAIT_S / 60} min)`);
     const eks = await ctx.aws.eks();
-    c = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));
-    return { done: true, reason: `cluster ${name} exists (ACTIVE after waiting; it was ${cluster.status})`, outputs: h.clusterOutputs(c, ours) };
+    c = await callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => waitClusterActive(eks, name, ctx.signal));
+    return { done: true, reason: `cluster ${name} exists (ACTIVE after waiting; it was ${cluster.status})`, outputs: clusterOutputs(c, ours) };
   }
-  return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: h.clusterOutputs(c, ours) };
+  return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: clusterOutputs(c, ours) };
 }
 
-export const clusterStage: Stage<'cluster'> = {
+export const clusterStage: Stage<'cluster', Seen> = {
   id: 'cluster',
   title: 'EKS cluster',
   needs: ['preflight'],
@@ -63,43 +58,42 @@ export const clusterStage: Stage<'cluster'> = {
   async validate(ctx) {
     // A --cluster-config for another cluster would make us wait for the wrong one: exit 2 up front.
     if (!ctx.inputs.clusterConfig) return;
-    const { checkClusterConfigFile } = await import('../aws/eksctl.js');
     await checkClusterConfigFile(ctx.inputs.clusterConfig, ctx.inputs, '--cluster-config');
   },
 
   async check(ctx) {
-    const shared = takeShared<Cluster | undefined>(ctx.services, 'describe-cluster');
-    const cluster = shared.found ? shared.value : await lookup(ctx);
-    keepForRun(ctx, 'cluster', cluster);
-    if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}` };
+    // preflight looked it up a moment ago (a first run that creates it: one round trip fewer).
+    const handed = ctx.handoff('preflight');
+    const cluster = handed ? handed.cluster : await lookup(ctx);
+    const seen: Seen = { cluster };
+    if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}`, seen };
     const found = await existing(ctx, cluster);
     // ACTIVE is not enough: a cluster is done when it can run pods.
     const capacity = await assessCapacity(ctx, cluster);
     const gap = capacityGap(capacity);
-    if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}` };
+    if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen };
     return { ...found, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
   },
 
-  async run(ctx) {
-    const h = await helpers();
+  async run(ctx, seen) {
     const name = ctx.inputs.clusterName;
-    // --from/--only force run() even when the cluster is there: never ask eksctl to create it twice.
-    const kept = takeFromCheck<Cluster | undefined>(ctx, 'cluster');
-    const found = kept.found ? kept.value : await lookup(ctx);
+    // --from/--only force run() even when the cluster is there (no check, nothing seen): look it
+    // up, never ask eksctl to create it twice.
+    const found = seen ? seen.cluster : await lookup(ctx);
     if (found) {
       const r = await existing(ctx, found);
       const capacity = await assessCapacity(ctx, found);
       if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
       return { outputs: r.outputs, summary: r.reason, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
     }
-    const config = await h.prepareClusterConfig(ctx.projectDir, ctx.inputs);
+    const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
     ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
     const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
     await ctx.owner.intend(intentOf(ctx));
     let logFile: string;
     try {
-      logFile = await h.eksctlCreateCluster({
+      logFile = await eksctlCreateCluster({
         exec: ctx.exec,
         configFile: config.file,
         stateDir: ctx.stateDir,
@@ -115,25 +109,24 @@ export const clusterStage: Stage<'cluster'> = {
     }
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);
     const eks = await ctx.aws.eks();
-    const cluster = await h.callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => h.waitClusterActive(eks, name, ctx.signal));
+    const cluster = await callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => waitClusterActive(eks, name, ctx.signal));
     return {
-      outputs: h.clusterOutputs(cluster, true),
+      outputs: clusterOutputs(cluster, true),
       summary: `created cluster ${name} with eksctl (${config.file}; log ${logFile})`,
     };
   },
 
   async plan(ctx) {
-    const h = await helpers();
     const name = ctx.inputs.clusterName;
     let cluster: Cluster | undefined;
     let unknown: string | undefined;
     try {
       cluster = await lookup(ctx);
     } catch (err) {
-      unknown = `could not look up cluster ${name}: ${h.errorMessage(err)}`;
+      unknown = `could not look up cluster ${name}: ${errorMessage(err)}`;
     }
     if (cluster) {
-      const outputs = h.clusterOutputs(cluster, ctx.tryOutput('cluster')?.createdByUs ?? false);
+      const outputs = clusterOutputs(cluster, ctx.tryOutput('cluster')?.createdByUs ?? false);
       const waiting = cluster.status !== 'ACTIVE' ? `; it is ${cluster.status}, the run waits until ACTIVE` : '';
       return { items: [{ action: `exists: cluster ${name} (${cluster.status}, authentication mode ${outputs.authenticationMode}) (skip${waiting})` }], outputs };
     }
@@ -141,10 +134,10 @@ export const clusterStage: Stage<'cluster'> = {
     let details: string;
     try {
       details = ctx.inputs.clusterConfig
-        ? await (await import('node:fs/promises')).readFile(ctx.inputs.clusterConfig, 'utf8')
-        : (await import('../aws/cluster-config.js')).renderClusterConfig(ctx.inputs);
+        ? await readFile(ctx.inputs.clusterConfig, 'utf8')
+        : renderClusterConfig(ctx.inputs);
     } catch (err) {
-      details = `(could not read ${file}: ${h.errorMessage(err)})`;
+      details = `(could not read ${file}: ${errorMessage(err)})`;
     }
     return {
       items: [

@@ -4,20 +4,16 @@
 import path from 'node:path';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
+import { entryDifferences, entryText, extraOf, findEntry, parseSettings } from '../airflow/settings-file.js';
+import { readTextIfExists, writeTextAtomic } from '../airflow/files.js';
+import { deployedConnectionLines, guessRoleArn } from '../airflow/deployed-connection.js';
+import { upsertConnection } from '../airflow/settings-splice.js';
 
 type Outputs = StageOutputs['connection'];
 
 const FILE_NAME = 'airflow_settings.yaml';
 
 const settingsFile = (ctx: StageContext) => path.join(ctx.projectDir, FILE_NAME);
-
-// Helpers (and the yaml parser) load on first use: `--help` never pays for them.
-const lib = async () => ({
-  ...(await import('../airflow/settings-file.js')),
-  ...(await import('../airflow/settings-splice.js')),
-  ...(await import('../airflow/deployed-connection.js')),
-  ...(await import('../airflow/files.js')),
-});
 
 function connection(ctx: StageContext, roleArn: string) {
   return { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
@@ -33,7 +29,6 @@ export const connectionStage: Stage<'connection'> = {
   // (aliases, merge keys, layouts a textual edit cannot reach), is exit 2 with the entry to add by
   // hand, and nothing anywhere has changed yet.
   async validate(ctx) {
-    const { readTextIfExists, parseSettings, upsertConnection, findEntry, extraOf, guessRoleArn } = await lib();
     const file = settingsFile(ctx);
     const text = await readTextIfExists(file);
     if (text === undefined || !text.trim()) return;
@@ -47,7 +42,6 @@ export const connectionStage: Stage<'connection'> = {
   },
 
   async check(ctx) {
-    const { readTextIfExists, parseSettings, findEntry, entryDifferences } = await lib();
     const file = settingsFile(ctx);
     const text = await readTextIfExists(file);
     if (text === undefined) return { done: false, reason: `${FILE_NAME} does not exist yet` };
@@ -62,7 +56,6 @@ export const connectionStage: Stage<'connection'> = {
   },
 
   async run(ctx) {
-    const { readTextIfExists, upsertConnection, parseSettings, findEntry, entryDifferences, writeTextAtomic } = await lib();
     const file = settingsFile(ctx);
     const conn = connection(ctx, ctx.output('role-arn').roleArn);
     const result = upsertConnection(await readTextIfExists(file), conn, file);
@@ -84,7 +77,6 @@ export const connectionStage: Stage<'connection'> = {
   },
 
   async plan(ctx) {
-    const { readTextIfExists, upsertConnection, entryText, deployedConnectionLines, guessRoleArn } = await lib();
     const file = settingsFile(ctx);
     const known = ctx.tryOutput('role-arn')?.roleArn;
     const account = ctx.tryOutput('preflight')?.accountId;

@@ -5,13 +5,11 @@ import { auditLine } from '../audit.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 import type { StageOutputs, StageResult } from '../types.js';
+import { astroConnectionArgs, astroConnectionCommand, guessRoleArn } from '../airflow/deployed-connection.js';
 
 type Outputs = StageOutputs['deployment-connection'];
 
-const lib = () => import('../airflow/deployed-connection.js');
-
 async function describe(ctx: StageContext, roleArn = ctx.output('role-arn').roleArn) {
-  const { astroConnectionCommand } = await lib();
   const conn = { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
   // One command line recorded: the template with "$DEPLOYMENT_ID" (the ids are in `deployments`).
   return { conn, command: astroConnectionCommand(undefined, conn) };
@@ -54,7 +52,6 @@ export const deploymentConnectionStage: Stage<'deployment-connection'> = {
     const reason = await skipReason(ctx);
     const astro = await ctx.exec.which('astro');
     if (reason || !astro) return { outputs: { ran: false, command }, summary: `skipped: ${reason ?? 'astro CLI not found'}` };
-    const { astroConnectionArgs, astroConnectionCommand } = await lib();
     const exec = async (verb: 'create' | 'update', id: string) => {
       const r = await ctx.exec.run(astro, astroConnectionArgs(verb, id, conn), {
         signal: ctx.signal,
@@ -92,7 +89,6 @@ export const deploymentConnectionStage: Stage<'deployment-connection'> = {
   },
 
   async plan(ctx) {
-    const { astroConnectionCommand, guessRoleArn } = await lib();
     const roleArn = ctx.tryOutput('role-arn')?.roleArn ?? guessRoleArn(ctx.inputs.region, ctx.inputs.iamRole, ctx.tryOutput('preflight')?.accountId);
     const { conn, command } = await describe(ctx, roleArn);
     const reason = await skipReason(ctx);

@@ -10,6 +10,10 @@ import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
+import { applyRole, createdByProject, describeAction, hasManagedTag, inspectRole, pendingActions, projectTagOf, trustWith } from '../aws/iam-role.js';
+import { callAws } from '../aws/errors.js';
+import { errorMessage } from '../errors.js';
+import { inlinePolicyName, partitionOf, permissionsPolicy, seedPolicyArns } from '../desired.js';
 
 type Out = StageOutputs['iam-role'];
 
@@ -30,18 +34,17 @@ async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<st
 const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput?.('iam-role') ?? ctx.tryOutput('iam-role');
 
 async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
-  const d = await import('../desired.js');
   // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).
   const wasLocal = recorded(ctx)?.localDevPrincipal;
   const revoke = wasLocal && wasLocal !== local && !ctx.inputs.workloadIdentities.includes(wasLocal) ? [wasLocal] : [];
-  const seedArns = d.seedPolicyArns(ctx.inputs.region);
+  const seedArns = seedPolicyArns(ctx.inputs.region);
   const before = recorded(ctx)?.attachedPolicies ?? [];
   return {
     roleName: ctx.inputs.iamRole,
     principals: local && !ctx.inputs.workloadIdentities.includes(local) ? [...ctx.inputs.workloadIdentities, local] : ctx.inputs.workloadIdentities,
     mode: ctx.inputs.permissions,
-    inlineName: d.inlinePolicyName(ctx.inputs.iamRole),
-    inlineDoc: d.permissionsPolicy(ctx.inputs, accountId),
+    inlineName: inlinePolicyName(ctx.inputs.iamRole),
+    inlineDoc: permissionsPolicy(ctx.inputs, accountId),
     seedArns,
     attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
     revoke,
@@ -63,7 +66,6 @@ async function ours(ctx: StageContext, role: Role | undefined, createdNow: boole
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   const before = recorded(ctx)?.createdByUs;
   if (before !== undefined) return before;
-  const { createdByProject, hasManagedTag, projectTagOf } = await import('../aws/iam-role.js');
   const other = projectTagOf(role);
   return (
     createdByProject(role, ctx.owner.projectId) ||
@@ -110,10 +112,6 @@ export const iamRoleStage: Stage<'iam-role'> = {
   inputs: ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'],
 
   async check(ctx) {
-    const [{ inspectRole, pendingActions, describeAction }, { callAws }] = await Promise.all([
-      import('../aws/iam-role.js'),
-      import('../aws/errors.js'),
-    ]);
     const warnings: string[] = [];
     const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
     const dr = await desired(ctx, ctx.output('preflight').accountId, local);
@@ -133,7 +131,6 @@ export const iamRoleStage: Stage<'iam-role'> = {
   },
 
   async run(ctx) {
-    const [{ applyRole, describeAction }, { callAws }] = await Promise.all([import('../aws/iam-role.js'), import('../aws/errors.js')]);
     const warnings: string[] = [];
     const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
     const dr = await desired(ctx, ctx.output('preflight').accountId, local);
@@ -166,16 +163,10 @@ export const iamRoleStage: Stage<'iam-role'> = {
   },
 
   async plan(ctx) {
-    const [{ inspectRole, pendingActions, describeAction }, { errorMessage }, { partitionOf }] = await Promise.all([
-      import('../aws/iam-role.js'),
-      import('../errors.js'),
-      import('../desired.js'),
-    ]);
     const accountId = ctx.tryOutput('preflight')?.accountId;
     // --local-dev: the caller as run() will name it (GetRole is read-only); unknown without an identity.
     const local = await localPrincipal(ctx, []).catch(() => undefined);
     const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER, local);
-    const { trustWith } = await import('../aws/iam-role.js');
     let trust = JSON.stringify(trustWith(undefined, dr.principals), null, 2);
     const details = (a: { kind: string }) =>
       a.kind === 'create-role' || a.kind === 'add-principal'

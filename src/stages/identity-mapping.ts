@@ -4,13 +4,19 @@
 // made it: recorded in state, an access entry tagged with our project id, or our write-ahead intent
 // (aws-auth entries carry no tag, so a run killed right after the append knows it by the intent).
 import type { MappingKind } from '../aws/mapping.js';
+import path from 'node:path';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
+import { accessEntryGrantsMore, accessEntryStatus, ensureAccessEntry, policiesUnknownWarning, resolveMappingKind } from '../aws/mapping.js';
+import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, readAwsAuthMapping, renderEntry } from '../kube/aws-auth.js';
+import { errorMessage } from '../errors.js';
+import { callAws } from '../aws/errors.js';
+import { describeAccessEntry } from '../aws/eks.js';
+import { IAM_TAGS, MANAGED_BY, markedBy, PROJECT_KEY } from '../desired.js';
 
 type Out = StageOutputs['identity-mapping'];
 
 async function kindOf(ctx: StageContext): Promise<MappingKind> {
-  const { resolveMappingKind } = await import('../aws/mapping.js');
   return resolveMappingKind(ctx.inputs.authMode, ctx.output('cluster').authenticationMode, ctx.inputs.clusterName);
 }
 
@@ -27,7 +33,6 @@ async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: str
   if (recorded !== undefined) return recorded;
   const intended = ctx.owner.intended(intentOf(kind, principalArn, ctx.inputs.k8sUser));
   if (kind === 'aws-auth') return intended;
-  const [{ describeAccessEntry }, { callAws }, { markedBy, IAM_TAGS, MANAGED_BY, PROJECT_KEY }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js'), import('../desired.js')]);
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
   const other = entry?.tags?.[PROJECT_KEY];
@@ -39,10 +44,6 @@ async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: str
 async function presence(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
   const username = ctx.inputs.k8sUser;
   if (kind === 'access-entry') {
-    const [{ accessEntryStatus, accessEntryGrantsMore, policiesUnknownWarning }, { callAws }] = await Promise.all([
-      import('../aws/mapping.js'),
-      import('../aws/errors.js'),
-    ]);
     const eks = await ctx.aws.eks();
     const s = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () =>
       accessEntryStatus(eks, ctx.inputs.clusterName, principalArn, username),
@@ -51,7 +52,6 @@ async function presence(ctx: StageContext, kind: MappingKind, principalArn: stri
     if (s.policiesUnknown) ctx.io.warn(policiesUnknownWarning(principalArn, username, s.policiesUnknown));
     return s.groups.length || s.policies.length ? { grantsMore: accessEntryGrantsMore(ctx.inputs.clusterName, principalArn, username, s) } : 'present';
   }
-  const { readAwsAuthMapping, awsAuthGrantsMore } = await import('../kube/aws-auth.js');
   const s = await readAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username });
   if (s.state !== 'present') return 'absent';
   return s.groups.length ? { grantsMore: awsAuthGrantsMore({ rolearn: principalArn, username }, s.groups) } : 'present';
@@ -86,7 +86,6 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     const username = ctx.inputs.k8sUser;
     const prev = ctx.tryOutput('identity-mapping');
     if (kind === 'access-entry') {
-      const [{ ensureAccessEntry }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
       const eks = await ctx.aws.eks();
       const created = await callAws(`creating the access entry for ${principalArn}`, ctx.aws.profile, () =>
         ensureAccessEntry(eks, ctx.inputs.clusterName, principalArn, username, {
@@ -102,8 +101,6 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
         summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}`,
       };
     }
-    const path = await import('node:path');
-    const { ensureAwsAuthMapping } = await import('../kube/aws-auth.js');
     const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
       backupDir: path.join(ctx.stateDir, 'backups'),
       debug: (t) => ctx.debug(t),
@@ -121,14 +118,12 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
   },
 
   async plan(ctx) {
-    const { errorMessage } = await import('../errors.js');
     const username = ctx.inputs.k8sUser;
     const roleArn = ctx.tryOutput('role-arn');
     const principalArn = roleArn?.mappingArn ?? `<ARN of role ${ctx.inputs.iamRole}, without path>`;
     const clusterMode = ctx.tryOutput('cluster')?.authenticationMode;
     let kind: MappingKind;
     try {
-      const { resolveMappingKind } = await import('../aws/mapping.js');
       kind = clusterMode ? resolveMappingKind(ctx.inputs.authMode, clusterMode, ctx.inputs.clusterName) : ctx.inputs.authMode === 'aws-auth' ? 'aws-auth' : 'access-entry';
     } catch (err) {
       return { items: [{ action: 'map the role to a Kubernetes user', unknown: errorMessage(err) }] };
@@ -139,7 +134,6 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
         : `append { rolearn: ${principalArn}, username: ${username} } to kube-system/aws-auth mapRoles unless present (backup first; every existing entry kept)`;
     const item: PlanItem = { action };
     if (kind === 'aws-auth') {
-      const { renderEntry } = await import('../kube/aws-auth.js');
       item.details = renderEntry({ rolearn: principalArn, username });
     }
     if (!roleArn || !clusterMode) return { items: [{ ...item, unknown: 'the role ARN or the cluster is not known yet' }] };
@@ -151,7 +145,6 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
       }
       if (kind === 'aws-auth') {
         // Prove the edit now (refusals and malformed YAML show up in the plan), without writing.
-        const { planAwsAuthChange, AWS_AUTH } = await import('../kube/aws-auth.js');
         planAwsAuthChange(await ctx.kube().readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name), { rolearn: principalArn, username });
       }
     } catch (err) {

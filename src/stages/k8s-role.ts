@@ -3,10 +3,10 @@
 // difference reported ("added verb delete on pods"), keeping labels and annotations others added.
 import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
-import { checkOps, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
+import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
-export const k8sRoleStage: Stage<'k8s-role'> = {
+export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
@@ -15,8 +15,8 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
   async check(ctx) {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why };
+    const why = await outOfSync(checkOps(ops, (c) => (current = c)));
+    if (why) return { done: false, reason: why, seen: { current } };
     return {
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
@@ -24,11 +24,11 @@ export const k8sRoleStage: Stage<'k8s-role'> = {
     };
   },
 
-  async run(ctx) {
+  async run(ctx, seen) {
     const { k8sRole, namespace } = ctx.inputs;
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
+    const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: r.changed },

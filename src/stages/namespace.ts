@@ -3,10 +3,10 @@
 // marked as ours, and never an error.
 import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
-import { checkOps, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
+import { checkOps, type ObjectSeen, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
-export const namespaceStage: Stage<'namespace'> = {
+export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   id: 'namespace',
   title: 'Create the namespace',
   needs: ['context'],
@@ -15,8 +15,8 @@ export const namespaceStage: Stage<'namespace'> = {
   async check(ctx) {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why };
+    const why = await outOfSync(checkOps(ops, (c) => (current = c)));
+    if (why) return { done: false, reason: why, seen: { current } };
     const created = ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current);
     return {
       done: true,
@@ -25,11 +25,11 @@ export const namespaceStage: Stage<'namespace'> = {
     };
   },
 
-  async run(ctx) {
+  async run(ctx, seen) {
     const name = ctx.inputs.namespace;
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
+    const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current) },

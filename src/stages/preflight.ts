@@ -1,14 +1,17 @@
 // Stage 0: who am I in AWS (STS GetCallerIdentity), and is eksctl there if a cluster must be made.
-import { shareInRun } from '../engine/carry.js';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { getCallerIdentity } from '../aws/caller-principal.js';
+import { describeCluster } from '../aws/eks.js';
+import { eksctlMissing, eksctlVersion } from '../aws/eksctl.js';
+import { awsFailure, callAws } from '../aws/errors.js';
+import type { Stage, StageContext, StageHandoffs } from '../engine/stage.js';
+import { errorMessage } from '../errors.js';
 import type { StageOutputs } from '../types.js';
 
 type Identity = Pick<StageOutputs['preflight'], 'accountId' | 'callerArn' | 'partition'>;
 
 async function lookupIdentity(ctx: StageContext): Promise<Identity> {
-  const [{ GetCallerIdentityCommand }, { awsFailure }] = await Promise.all([import('@aws-sdk/client-sts'), import('../aws/errors.js')]);
   try {
-    const r = await (await ctx.aws.sts()).send(new GetCallerIdentityCommand({}));
+    const r = await getCallerIdentity(ctx.aws);
     const callerArn = r.Arn ?? '';
     return { accountId: r.Account ?? '', callerArn, partition: /^arn:([^:]+):/.exec(callerArn)?.[1] ?? 'aws' };
   } catch (err) {
@@ -17,23 +20,20 @@ async function lookupIdentity(ctx: StageContext): Promise<Identity> {
 }
 
 /** eksctl matters only when this run will create the cluster: it does not exist and the cluster
- * stage is part of the run (`--only <other stage>` never creates one). */
-async function clusterMustBeCreated(ctx: StageContext): Promise<boolean> {
-  if (ctx.flags.only && ctx.flags.only !== 'cluster') return false;
-  const [{ describeCluster }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
+ * stage is part of the run (`--only <other stage>` never creates one, so nothing is looked up). */
+async function lookupCluster(ctx: StageContext): Promise<StageHandoffs['preflight'] | undefined> {
+  if (ctx.flags.only && ctx.flags.only !== 'cluster') return undefined;
   const eks = await ctx.aws.eks();
-  const cluster = await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
-  // The cluster stage's check() would ask the same a moment later.
-  if (!ctx.flags.dryRun) shareInRun(ctx.services, 'describe-cluster', cluster);
-  return cluster === undefined;
+  return { cluster: await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName)) };
 }
 
-type EksctlFound = Awaited<ReturnType<typeof import('../aws/eksctl.js').eksctlVersion>>;
+const mustCreate = (looked: StageHandoffs['preflight'] | undefined) => looked !== undefined && looked.cluster === undefined;
+
+type EksctlFound = Awaited<ReturnType<typeof eksctlVersion>>;
 
 /** `started` is called once eksctl runs, or once it is clear that it will not. */
 async function probeEksctl(ctx: StageContext, started?: () => void): Promise<EksctlFound> {
   try {
-    const { eksctlVersion } = await import('../aws/eksctl.js');
     return await eksctlVersion(ctx.exec, { onSpawn: started });
   } finally {
     started?.();
@@ -60,26 +60,27 @@ export const preflightStage: Stage<'preflight'> = {
     }
     // Independent lookups: ask both at once (one round trip, not two). The identity is awaited
     // first so that, with bad credentials, its clearer error is the one reported.
-    const mustCreate = clusterMustBeCreated(ctx);
-    mustCreate.catch(() => undefined);
+    const cluster = lookupCluster(ctx);
+    cluster.catch(() => undefined);
     const identity = await lookupIdentity(ctx);
     ctx.debug(`AWS identity ${identity.callerArn} (account ${identity.accountId}), region ${ctx.inputs.region}`);
-    let eksctlVersion: string | undefined;
-    if (await mustCreate) {
-      const { eksctlMissing } = await import('../aws/eksctl.js');
+    const looked = await cluster;
+    let version: string | undefined;
+    if (mustCreate(looked)) {
       const found = await (early ?? probeEksctl(ctx));
       if (!found) throw eksctlMissing(ctx.inputs.clusterName);
-      eksctlVersion = found.version;
+      version = found.version;
       ctx.debug(`eksctl ${found.version} at ${found.path}`);
     }
     return {
-      outputs: { ...identity, ...(eksctlVersion ? { eksctlVersion } : {}) },
-      summary: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})${eksctlVersion ? `; eksctl ${eksctlVersion}` : ''}`,
+      outputs: { ...identity, ...(version ? { eksctlVersion: version } : {}) },
+      summary: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})${version ? `; eksctl ${version}` : ''}`,
+      // The cluster stage's check() would ask the same a moment later.
+      ...(looked ? { handoff: looked } : {}),
     };
   },
 
   async plan(ctx) {
-    const { errorMessage } = await import('../errors.js');
     let identity: Identity;
     try {
       identity = await lookupIdentity(ctx);
@@ -90,9 +91,8 @@ export const preflightStage: Stage<'preflight'> = {
     }
     const items = [{ action: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})` }];
     try {
-      if (await clusterMustBeCreated(ctx)) {
-        const { eksctlVersion: probe } = await import('../aws/eksctl.js');
-        const found = await probe(ctx.exec);
+      if (mustCreate(await lookupCluster(ctx))) {
+        const found = await eksctlVersion(ctx.exec);
         items.push({ action: found ? `eksctl ${found.version} found at ${found.path} (needed to create the cluster)` : 'eksctl is NOT on PATH: the run would stop here (exit 3) because the cluster must be created' });
       }
     } catch (err) {

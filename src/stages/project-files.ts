@@ -7,22 +7,19 @@ import { AMAZON_PROVIDER, planProviderFloor, type FloorPlan } from '../airflow/p
 import type { Stage, StageContext } from '../engine/stage.js';
 import { UsageError } from '../errors.js';
 import type { PlanItem, ProviderFloorOutput, StageOutputs, StageResult } from '../types.js';
+import { airflowMajor, airflowServices, awsEnvironment, COMPOSE_OVERRIDE, mergeComposeOverride } from '../airflow/compose-override.js';
+import { readTextIfExists, sha256, writeTextAtomic } from '../airflow/files.js';
+import { classify, desiredProjectFiles, dockerignoreWithState, gitignoreWithState, isAstroProject, readHashStore, writeHashStore } from '../airflow/project-files.js';
+import { unifiedDiff } from '../airflow/diff.js';
+import { renderClusterConfig } from '../aws/cluster-config.js';
 
 type Outputs = StageOutputs['project-files'];
-
-const lib = async () => ({
-  ...(await import('../airflow/project-files.js')),
-  ...(await import('../airflow/files.js')),
-  ...(await import('../airflow/diff.js')),
-  ...(await import('../airflow/compose-override.js')),
-});
 
 const NOT_ASTRO = (dir: string) =>
   `${dir} is not an Astro project (no Dockerfile FROM an astro-runtime image, no .astro/ folder): writing the files anyway. Run \`astro dev init\` there to make it one.`;
 
 async function clusterConfigText(ctx: StageContext): Promise<string> {
-  const { readTextIfExists } = await lib();
-  if (!ctx.inputs.clusterConfig) return (await import('../aws/cluster-config.js')).renderClusterConfig(ctx.inputs);
+  if (!ctx.inputs.clusterConfig) return renderClusterConfig(ctx.inputs);
   // The user's own ClusterConfig is what eksctl uses, so it is what k8s/cluster.yaml records.
   const text = await readTextIfExists(ctx.inputs.clusterConfig);
   if (text === undefined) throw new UsageError(`--cluster-config ${JSON.stringify(ctx.inputs.clusterConfig)} does not exist.`, 'Pass an existing eksctl ClusterConfig file, or leave the flag out to have k8s/cluster.yaml rendered.');
@@ -31,32 +28,31 @@ async function clusterConfigText(ctx: StageContext): Promise<string> {
 
 /** Where every file stands, read-only. */
 async function survey(ctx: StageContext, accountId: string) {
-  const l = await lib();
-  const files = await l.desiredProjectFiles(ctx.inputs, accountId, await clusterConfigText(ctx));
-  const store = { ...(ctx.tryOutput('project-files')?.hashes ?? {}), ...(await l.readHashStore(ctx.stateDir)) };
+  const files = await desiredProjectFiles(ctx.inputs, accountId, await clusterConfigText(ctx));
+  const store = { ...(ctx.tryOutput('project-files')?.hashes ?? {}), ...(await readHashStore(ctx.stateDir)) };
   const decisions = await Promise.all(
     files.map(async (f) => {
       const abs = path.join(ctx.projectDir, ...f.path.split('/'));
-      const current = await l.readTextIfExists(abs);
-      return { ...f, abs, current, status: l.classify(current, f.content, store[f.path]) };
+      const current = await readTextIfExists(abs);
+      return { ...f, abs, current, status: classify(current, f.content, store[f.path]) };
     }),
   );
   // .astro-remote-kpo/ in .dockerignore (never in the image) and .gitignore (never committed).
   const ignores = [];
-  for (const [name, add] of [['.dockerignore', l.dockerignoreWithState], ['.gitignore', l.gitignoreWithState]] as const) {
+  for (const [name, add] of [['.dockerignore', dockerignoreWithState], ['.gitignore', gitignoreWithState]] as const) {
     const file = path.join(ctx.projectDir, name);
-    const text = add(await l.readTextIfExists(file));
+    const text = add(await readTextIfExists(file));
     if (text !== undefined) ignores.push({ name, file, text });
   }
   const requirementsFile = path.join(ctx.projectDir, 'requirements.txt');
-  const dockerfile = await l.readTextIfExists(path.join(ctx.projectDir, 'Dockerfile'));
-  const floor = planProviderFloor(dockerfile, await l.readTextIfExists(requirementsFile));
+  const dockerfile = await readTextIfExists(path.join(ctx.projectDir, 'Dockerfile'));
+  const floor = planProviderFloor(dockerfile, await readTextIfExists(requirementsFile));
   // --local-dev: docker-compose.override.yml gives `astro dev` the user's ~/.aws (undefined: nothing to add).
-  const composeFile = path.join(ctx.projectDir, l.COMPOSE_OVERRIDE);
+  const composeFile = path.join(ctx.projectDir, COMPOSE_OVERRIDE);
   const compose = ctx.inputs.localDev
-    ? l.mergeComposeOverride(await l.readTextIfExists(composeFile), l.airflowServices(l.airflowMajor(dockerfile)), l.awsEnvironment(ctx.inputs.profile))
+    ? mergeComposeOverride(await readTextIfExists(composeFile), airflowServices(airflowMajor(dockerfile)), awsEnvironment(ctx.inputs.profile))
     : undefined;
-  return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await l.isAstroProject(ctx.projectDir) };
+  return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await isAstroProject(ctx.projectDir) };
 }
 
 /** What state records about the provider floor; `added` once run() wrote the line. */
@@ -87,7 +83,6 @@ type Decision = Survey['decisions'][number];
 async function overwriteUserFile(ctx: StageContext, d: Decision): Promise<boolean> {
   if (ctx.flags.force) return true;
   if (!ctx.io.interactive) return false;
-  const { unifiedDiff } = await lib();
   ctx.io.info(`${d.path} differs from what astro-remote-kpo would write (did you edit it?):`);
   for (const line of unifiedDiff(d.current ?? '', d.content, d.path).trimEnd().split('\n')) ctx.io.info(`  ${line}`);
   return ctx.io.confirm({ flag: '--force', message: `Overwrite ${d.path} with the version above?`, default: false });
@@ -113,15 +108,13 @@ export const projectFilesStage: Stage<'project-files'> = {
   inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'clusterConfig', 'localDev', 'profile'],
 
   async check(ctx) {
-    const l = await lib();
-    const { sha256 } = l;
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
     if (pending.length || s.ignores.length || s.floor.action === 'add' || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       what.push(...s.ignores.map((i) => i.name));
       if (s.floor.action === 'add') what.push(`requirements.txt (${s.floor.line})`);
-      if (s.compose !== undefined) what.push(`${l.COMPOSE_OVERRIDE} (--local-dev)`);
+      if (s.compose !== undefined) what.push(`${COMPOSE_OVERRIDE} (--local-dev)`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
@@ -134,7 +127,6 @@ export const projectFilesStage: Stage<'project-files'> = {
   },
 
   async run(ctx): Promise<StageResult<Outputs>> {
-    const l = await lib();
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const warnings: string[] = [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...floorWarnings(s.floor)];
     const written: string[] = [];
@@ -148,27 +140,27 @@ export const projectFilesStage: Stage<'project-files'> = {
         continue;
       }
       if (d.status !== 'same') {
-        await l.writeTextAtomic(d.abs, d.content);
+        await writeTextAtomic(d.abs, d.content);
         written.push(d.path);
       }
-      hashes[d.path] = l.sha256(d.content);
+      hashes[d.path] = sha256(d.content);
     }
     // Keep remembering files we wrote under other inputs (e.g. the permissions policy).
-    await l.writeHashStore(ctx.stateDir, { ...s.store, ...hashes });
+    await writeHashStore(ctx.stateDir, { ...s.store, ...hashes });
     for (const i of s.ignores) {
-      await l.writeTextAtomic(i.file, i.text);
+      await writeTextAtomic(i.file, i.text);
       written.push(i.name);
     }
     // Only the one line changes; the file is the user's (their other pins, comments, line endings).
     if (s.floor.action === 'add') {
-      await l.writeTextAtomic(s.requirementsFile, s.floor.text);
+      await writeTextAtomic(s.requirementsFile, s.floor.text);
       written.push('requirements.txt');
     }
     if (s.compose !== undefined) {
-      await l.writeTextAtomic(s.composeFile, s.compose);
-      written.push(l.COMPOSE_OVERRIDE);
+      await writeTextAtomic(s.composeFile, s.compose);
+      written.push(COMPOSE_OVERRIDE);
     }
-    const extras = new Set(['.dockerignore', '.gitignore', 'requirements.txt', l.COMPOSE_OVERRIDE]);
+    const extras = new Set(['.dockerignore', '.gitignore', 'requirements.txt', COMPOSE_OVERRIDE]);
     const same = s.decisions.length - written.filter((p) => !extras.has(p)).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
     if (s.floor.action === 'add') parts.push(`requirements.txt: ${s.floor.line}`);
@@ -176,7 +168,6 @@ export const projectFilesStage: Stage<'project-files'> = {
   },
 
   async plan(ctx) {
-    const { unifiedDiff } = await lib();
     const accountId = ctx.tryOutput('preflight')?.accountId;
     const s = await survey(ctx, accountId ?? '<account-id>');
     const items: PlanItem[] = [];

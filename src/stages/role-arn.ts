@@ -1,16 +1,15 @@
 // Stage 6: read the role's ARN (GetRole) and the form identity mappings need (no IAM path).
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
+import { errorMessage, StageFailedError } from '../errors.js';
+import { roleArnWithoutPath } from '../desired.js';
+import { getRole } from '../aws/iam-role.js';
+import { callAws } from '../aws/errors.js';
+import { retryIamPropagation } from '../aws/retry.js';
 
 type Out = StageOutputs['role-arn'];
 
 async function readArn(ctx: StageContext, waitForPropagation: boolean): Promise<Out | undefined> {
-  const [{ getRole }, { callAws }, { retryIamPropagation }, { roleArnWithoutPath }] = await Promise.all([
-    import('../aws/iam-role.js'),
-    import('../aws/errors.js'),
-    import('../aws/retry.js'),
-    import('../desired.js'),
-  ]);
   const iam = await ctx.aws.iam();
   const name = ctx.inputs.iamRole;
   const role = await callAws(`reading IAM role ${name}`, ctx.aws.profile, () =>
@@ -47,7 +46,7 @@ export const roleArnStage: Stage<'role-arn'> = {
 
   async run(ctx) {
     const out = await readArn(ctx, true);
-    if (!out) throw new (await import('../errors.js')).StageFailedError(`IAM role ${ctx.inputs.iamRole} has no ARN`);
+    if (!out) throw new StageFailedError(`IAM role ${ctx.inputs.iamRole} has no ARN`);
     return {
       outputs: out,
       summary: out.mappingArn === out.roleArn ? `role ARN ${out.roleArn}` : `role ARN ${out.roleArn} (mapped as ${out.mappingArn}, without its path)`,
@@ -55,8 +54,6 @@ export const roleArnStage: Stage<'role-arn'> = {
   },
 
   async plan(ctx) {
-    const { errorMessage } = await import('../errors.js');
-    const { roleArnWithoutPath } = await import('../desired.js');
     try {
       const out = await readArn(ctx, false);
       if (out) return { items: [{ action: `read role ARN: ${out.roleArn}` }], outputs: out };

@@ -4,10 +4,10 @@
 import type { Stage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
-import { checkOps, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
+import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
-export const roleBindingStage: Stage<'role-binding'> = {
+export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
   id: 'role-binding',
   title: 'Bind the Role to the Kubernetes user',
   needs: ['k8s-role'],
@@ -17,8 +17,8 @@ export const roleBindingStage: Stage<'role-binding'> = {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const why = await outOfSync(checkOps(ctx, ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why };
+    const why = await outOfSync(checkOps(ops, (c) => (current = c)));
+    if (why) return { done: false, reason: why, seen: { current } };
     return {
       done: true,
       reason: `RoleBinding ${name} binds Role ${ctx.inputs.k8sRole} to User ${ctx.inputs.k8sUser}`,
@@ -26,11 +26,11 @@ export const roleBindingStage: Stage<'role-binding'> = {
     };
   },
 
-  async run(ctx) {
+  async run(ctx, seen) {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
-    const r = await reconcile(runOps(ctx, ops, (c) => (current = c)));
+    const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
     const created = r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current);
     return {

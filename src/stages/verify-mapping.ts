@@ -1,5 +1,9 @@
 // Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
 import type { Stage } from '../engine/stage.js';
+import { StageFailedError } from '../errors.js';
+import { awsAuthGrantsMore, readAwsAuthMapping } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, accessEntryStatus } from '../aws/mapping.js';
+import { callAws } from '../aws/errors.js';
 
 export const verifyMappingStage: Stage<'verify-mapping'> = {
   id: 'verify-mapping',
@@ -8,11 +12,9 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
   inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
 
   async run(ctx) {
-    const { StageFailedError } = await import('../errors.js');
     const m = ctx.output('identity-mapping');
     const username = ctx.inputs.k8sUser;
     if (m.kind === 'access-entry') {
-      const [{ accessEntryStatus, accessEntryGrantsMore }, { callAws }] = await Promise.all([import('../aws/mapping.js'), import('../aws/errors.js')]);
       const eks = await ctx.aws.eks();
       const s = await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () =>
         accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username),
@@ -29,7 +31,6 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
       if (s.groups.length || s.policies.length) throw accessEntryGrantsMore(ctx.inputs.clusterName, m.principalArn, username, s);
       return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
     }
-    const { readAwsAuthMapping, awsAuthGrantsMore } = await import('../kube/aws-auth.js');
     const s = await readAwsAuthMapping(ctx.kube(), { rolearn: m.principalArn, username });
     if (s.state !== 'present') {
       throw new StageFailedError(

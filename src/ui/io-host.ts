@@ -1,7 +1,7 @@
 // The Io implementations. Interactive: @inquirer/prompts, loaded on first question, with the
 // spinner paused while it owns the terminal. Non-interactive: every question is answered by its
 // default or fails naming the flag that answers it — never a hanging prompt.
-import { UsageError } from '../errors.js';
+import { InterruptedError, UsageError } from '../errors.js';
 import type { AskConfirm, AskSelect, AskText, Io } from '../io.js';
 
 export interface IoSink {
@@ -33,6 +33,7 @@ export function nonInteractiveIo(sink: IoSink): Io {
 
 export function interactiveIo(sink: IoSink): Io {
   const withPrompt = async <T>(fn: (p: typeof import('@inquirer/prompts')) => Promise<T>): Promise<T> => {
+    // The prompt library loads when a question is actually asked (never in CI or with --yes).
     const prompts = await import('@inquirer/prompts');
     sink.pause();
     try {
@@ -40,7 +41,6 @@ export function interactiveIo(sink: IoSink): Io {
     } catch (err) {
       // inquirer throws ExitPromptError on Ctrl-C: that is an interrupt, not a crash.
       if (err instanceof Error && err.name === 'ExitPromptError') {
-        const { InterruptedError } = await import('../errors.js');
         throw new InterruptedError();
       }
       throw err;

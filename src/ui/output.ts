@@ -1,7 +1,7 @@
 // Where human output goes. On a TTY: finished stages as permanent ✔/↷/✖ lines and one ora
 // spinner naming the running stages with elapsed time and their latest progress line. Without
 // a TTY: plain lines. Under --json: the same plain lines on stderr, stdout stays for the JSON.
-import type { ChalkInstance } from 'chalk';
+import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import type { Reporter } from '../engine/runner.js';
 import type { AnyStage } from '../engine/stage.js';
@@ -73,7 +73,6 @@ export async function createOutput(opts: {
   stdout?: NodeJS.WriteStream;
   stderr?: NodeJS.WriteStream;
 }): Promise<Output> {
-  const { Chalk } = await import('chalk');
   // Human lines go to stdout, or to stderr under --json: colour and the spinner depend on THAT
   // stream being a terminal, not on the other one.
   const stream = opts.json ? (opts.stderr ?? process.stderr) : (opts.stdout ?? process.stdout);
@@ -107,6 +106,7 @@ export async function createOutput(opts: {
     };
   }
 
+  // The spinner library loads only for a terminal (a CI log or --json never pays for it).
   const { default: ora } = await import('ora');
   const running = new Map<StageId, { started: number; text?: string; expected?: string }>();
   let spinner: Ora | undefined;

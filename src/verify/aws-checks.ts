@@ -5,10 +5,15 @@ import type { StageContext } from '../engine/stage.js';
 import { makeStageContext } from '../engine/runner.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { preflightStage } from '../stages/preflight.js';
+import { clusterOutputs, describeCluster } from '../aws/eks.js';
+import { callAws } from '../aws/errors.js';
+import { getRole } from '../aws/iam-role.js';
+import { decodePolicyDocument, trustIncludes } from '../aws/trust-policy.js';
+import { callerPrincipal } from '../aws/caller-principal.js';
 
 /** Credentials through the preflight stage's own read path (GetCallerIdentity). */
 export async function checkCredentials(vc: VerifyContext): Promise<CheckRow> {
-  const { preflightStage } = await import('../stages/preflight.js');
   const c = vc.ctx;
   // `only` set to preflight: the stage then skips its "must eksctl create the cluster?" probe,
   // which verify answers itself in the cluster row.
@@ -32,7 +37,6 @@ export async function checkCredentials(vc: VerifyContext): Promise<CheckRow> {
 
 export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Promise<CheckRow> {
   const { inputs } = vc.ctx;
-  const [{ describeCluster, clusterOutputs }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
   try {
     const eks = await vc.ctx.aws.eks();
     const cluster = await callAws(`looking up EKS cluster ${inputs.clusterName}`, vc.ctx.aws.profile, () => describeCluster(eks, inputs.clusterName));
@@ -65,12 +69,6 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
  * --local-dev, the caller's own role or user) assume it. */
 export async function checkTrust(vc: VerifyContext): Promise<CheckRow> {
   const { iamRole, workloadIdentities, localDev } = vc.ctx.inputs;
-  const [{ getRole }, { callAws }, { decodePolicyDocument, trustIncludes }, { callerPrincipal }] = await Promise.all([
-    import('../aws/iam-role.js'),
-    import('../aws/errors.js'),
-    import('../aws/trust-policy.js'),
-    import('../aws/caller-principal.js'),
-  ]);
   const restore = `${initCommand(vc.ctx.inputs)} --from iam-role`;
   try {
     const iam = await vc.ctx.aws.iam();

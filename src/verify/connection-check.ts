@@ -4,22 +4,23 @@ import { initCommand } from '../ui/next-steps.js';
 import path from 'node:path';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { readTextIfExists } from '../airflow/files.js';
+import { entryDifferences, extraOf, findEntry, parseSettings, SETTINGS_FILE } from '../airflow/settings-file.js';
 
 export async function checkConnection(vc: VerifyContext): Promise<CheckRow> {
   const { connId, region } = vc.ctx.inputs;
   const roleArn = vc.roleArn;
   const restore = `${initCommand(vc.ctx.inputs)} --only connection`;
-  const [{ readTextIfExists }, settings] = await Promise.all([import('../airflow/files.js'), import('../airflow/settings-file.js')]);
-  const file = path.join(vc.ctx.projectDir, settings.SETTINGS_FILE);
+  const file = path.join(vc.ctx.projectDir, SETTINGS_FILE);
   try {
     const text = await readTextIfExists(file);
     if (text === undefined) return fail('connection', `${file} does not exist`, `Write it: ${restore} (or check --project-dir)`);
-    const entry = text.trim() ? settings.findEntry(settings.parseSettings(text, file), connId) : undefined;
+    const entry = text.trim() ? findEntry(parseSettings(text, file), connId) : undefined;
     if (!entry) return fail('connection', `${file} has no connection ${connId}`, `Add it: ${restore}`);
     if (!roleArn) return fail('connection', 'the role ARN is unknown (see the rows above)', 'Fix the IAM rows first.');
-    const diffs = settings.entryDifferences(entry, { connId, region, roleArn });
-    if (!diffs.length) return pass('connection', `${connId} in ${settings.SETTINGS_FILE}: role_arn ${roleArn}, region_name ${region}`);
-    const extra = settings.extraOf(entry);
+    const diffs = entryDifferences(entry, { connId, region, roleArn });
+    if (!diffs.length) return pass('connection', `${connId} in ${SETTINGS_FILE}: role_arn ${roleArn}, region_name ${region}`);
+    const extra = extraOf(entry);
     const found: string[] = [];
     if (diffs.includes('conn_extra')) {
       if (!extra) found.push('conn_extra is missing or not a mapping/JSON object');

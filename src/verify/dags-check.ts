@@ -4,6 +4,8 @@ import { initCommand } from '../ui/next-steps.js';
 import path from 'node:path';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { readTextIfExists } from '../airflow/files.js';
+import { DAG_FILES, dagDefaults } from '../airflow/project-files.js';
 
 /** `NAME = "value"` assignments at the start of a line (Python string literal, either quote). */
 export function pythonDefaults(text: string): Record<string, string> {
@@ -17,7 +19,6 @@ export function pythonDefaults(text: string): Record<string, string> {
 export async function checkDags(vc: VerifyContext): Promise<CheckRow> {
   const { clusterName, region, namespace, connId } = vc.ctx.inputs;
   const restore = `${initCommand(vc.ctx.inputs)} --only project-files`;
-  const [{ readTextIfExists }, { DAG_FILES, dagDefaults }] = await Promise.all([import('../airflow/files.js'), import('../airflow/project-files.js')]);
   // The values project-files writes into each DAG's defaults block.
   const want = dagDefaults(vc.ctx.inputs);
   try {

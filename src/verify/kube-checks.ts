@@ -5,6 +5,8 @@ import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { KubeApi } from '../kube/api.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { roleRefChange, ruleChanges, subjectChanges } from '../kube/reconcile.js';
+import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
 
 function restore(vc: VerifyContext, from: string): string {
   return `${initCommand(vc.ctx.inputs)} --from ${from}`;
@@ -35,7 +37,6 @@ export async function checkNamespace(vc: VerifyContext): Promise<CheckRow> {
 
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole } = vc.ctx.inputs;
-  const { ruleChanges } = await import('../kube/reconcile.js');
   try {
     const role = await kubeOf(vc).readRole(namespace, k8sRole);
     if (!role) return fail('k8s-role', `Role ${k8sRole} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'k8s-role')}`);
@@ -52,7 +53,6 @@ export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
 export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole, k8sUser } = vc.ctx.inputs;
   const name = roleBindingName(k8sRole);
-  const { roleRefChange, subjectChanges } = await import('../kube/reconcile.js');
   try {
     const rb = await kubeOf(vc).readRoleBinding(namespace, name);
     if (!rb) return fail('role-binding', `RoleBinding ${name} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'role-binding')}`);
@@ -72,7 +72,6 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
 /** Every verb EksPodOperator needs allowed, every grant it must not have denied (access-check's matrix). */
 export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
   const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
-  const { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } = await import('../kube/access.js');
   try {
     const groups = subjectGroups(vc.mappingGroups);
     const { method, rows, fallbackReason, groupsIgnored } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs), groups);

@@ -5,6 +5,10 @@ import { initCommand } from '../ui/next-steps.js';
 import { roleArnWithoutPath } from '../desired.js';
 import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { AWS_AUTH, awsAuthGrantsMore, findMapping, parseMapRoles } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning, resolveMappingKind } from '../aws/mapping.js';
+import { describeAccessEntry } from '../aws/eks.js';
+import { callAws } from '../aws/errors.js';
 
 function restore(vc: VerifyContext): string {
   return `${initCommand(vc.ctx.inputs)} --from identity-mapping`;
@@ -12,11 +16,6 @@ function restore(vc: VerifyContext): string {
 
 async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {
   const { clusterName, k8sUser } = vc.ctx.inputs;
-  const [{ describeAccessEntry }, { callAws }, { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning }] = await Promise.all([
-    import('../aws/eks.js'),
-    import('../aws/errors.js'),
-    import('../aws/mapping.js'),
-  ]);
   const eks = await vc.ctx.aws.eks();
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
   const entry = await read(principal);
@@ -57,7 +56,6 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   const { clusterName, k8sUser } = vc.ctx.inputs;
   const kube = vc.kube;
   if (!kube) throw new Error('internal: no Kubernetes API for the aws-auth check');
-  const { AWS_AUTH, awsAuthGrantsMore, findMapping, parseMapRoles } = await import('../kube/aws-auth.js');
   const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
   const data = { kind: 'aws-auth' };
   if (!cm) return fail('mapping', 'kube-system/aws-auth does not exist', `Create the mapping: ${restore(vc)}`, { data });
@@ -90,7 +88,6 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   }
   // In API_AND_CONFIG_MAP an access entry for the same principal wins over aws-auth.
   if (vc.clusterOut?.authenticationMode === 'API_AND_CONFIG_MAP') {
-    const [{ describeAccessEntry }, { callAws }] = await Promise.all([import('../aws/eks.js'), import('../aws/errors.js')]);
     const eks = await vc.ctx.aws.eks();
     const entry = await callAws(`reading the access entry for ${principal}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, principal));
     if (entry && entry.username !== k8sUser) {
@@ -111,7 +108,6 @@ export async function checkMapping(vc: VerifyContext): Promise<CheckRow> {
   const mode = vc.clusterOut?.authenticationMode;
   if (!roleArn || !mode) return fail('mapping', 'internal: role ARN or cluster unknown', 'Run verify again.');
   try {
-    const { resolveMappingKind } = await import('../aws/mapping.js');
     const kind = resolveMappingKind(inputs.authMode, mode, inputs.clusterName);
     const principal = roleArnWithoutPath(roleArn);
     if (kind === 'aws-auth' && !vc.kube) return skip('mapping', 'kube-api', 'kube-system/aws-auth cannot be read without the Kubernetes API');

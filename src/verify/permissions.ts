@@ -8,9 +8,11 @@ import { decodePolicyDocument } from '../aws/trust-policy.js';
 import { evaluatePolicies, type Evaluation, type SourcePolicy } from './policy-eval.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
+import { sdk as awsSdk } from '../aws/clients.js';
+import { awsErrorCode, describeAwsError, nonAwsResponse } from '../aws/errors.js';
 
 const ACTION = 'eks:DescribeCluster';
-const iamSdk = () => import('@aws-sdk/client-iam');
+const iamSdk = awsSdk.iam;
 
 /** The simulator answered, but not about our action (an emulator's empty EvaluationResults). */
 class NoSimulation extends Error {}
@@ -33,7 +35,6 @@ async function simulate(iam: IAMClient, roleArn: string, resource: string): Prom
 
 /** Why the simulator's answer could not be used, for the row's "method" note. */
 async function whyNoSimulation(err: unknown): Promise<string> {
-  const { awsErrorCode, describeAwsError, nonAwsResponse } = await import('../aws/errors.js');
   const code = awsErrorCode(err);
   if (code === 'AccessDenied' || code === 'UnauthorizedOperation') return 'you may not call iam:SimulatePrincipalPolicy';
   if (nonAwsResponse(err)) return `iam:SimulatePrincipalPolicy gave no usable answer: ${describeAwsError(err)}`;

@@ -11,6 +11,7 @@ import { checkAccessMatrix, checkNamespace, checkRole, checkRoleBinding } from '
 import { checkMapping } from './mapping-check.js';
 import { checkPermissions } from './permissions.js';
 import { CHECK_IDS, failFromError, pass, skip, type CheckId, type CheckRow } from './row.js';
+import { contextStage } from '../stages/context.js';
 
 export interface VerifyOptions {
   /** The stage context; its outputs object is `outputs` (filled here as checks learn things). */
@@ -22,7 +23,6 @@ export interface VerifyOptions {
 
 /** The kube-api row: the context stage's own choice of context and connection probe. */
 async function connectKube(vc: VerifyContext, outputs: Partial<StageOutputs>): Promise<CheckRow> {
-  const { contextStage } = await import('../stages/context.js');
   try {
     if (vc.identity) outputs.preflight = vc.identity;
     if (vc.clusterOut) outputs.cluster = vc.clusterOut;

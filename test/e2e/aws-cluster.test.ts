@@ -54,6 +54,8 @@ describe('cluster stage', () => {
     expect(state.stages.cluster.reason).toBe('cluster remote-kpo-demo exists (ACTIVE)');
     expect(state.stages.cluster.outputs.createdByUs).toBe(false);
     expect(state.stages.preflight.outputs.eksctlVersion).toBeUndefined();
+    // preflight's DescribeCluster is handed to the cluster stage's check(), not asked again.
+    expect(c.calls.filter((x) => x.operation === 'DescribeCluster').length).toBe(1);
   });
 
   it('exits 3 naming eksctl when the cluster must be created and eksctl is missing', async () => {

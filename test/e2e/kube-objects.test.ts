@@ -51,7 +51,7 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     expect(await outputs('k8s-role')).toEqual({ created: true, changed: [] });
     expect(await outputs('role-binding')).toEqual({ created: true, name: RB, changed: [] });
     expect(cloud.mutatingCalls('kube').map((c) => c.operation)).toEqual(['POST namespaces', 'POST roles', 'POST rolebindings']);
-    // run() creates from check()'s "not found" instead of asking again (engine/carry.ts).
+    // run() creates from check()'s "not found" (CheckResult.seen) instead of asking again.
     const reads = cloud.calls.filter((c) => c.service === 'kube' && c.operation.startsWith('GET ')).map((c) => c.operation);
     expect(reads.sort()).toEqual(['GET namespaces', 'GET rolebindings', 'GET roles']);
 

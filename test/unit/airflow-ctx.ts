@@ -96,6 +96,8 @@ export function stageContext(opts: {
     kube() {
       throw new Error('this stage must not use Kubernetes');
     },
+    // Nothing is handed on between these stages.
+    handoff: () => undefined,
     output<K extends StageId>(id: K): StageOutputs[K] {
       const v = outputs[id];
       if (v === undefined) throw new Error(`no outputs for ${id}`);

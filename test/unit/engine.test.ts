@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { InterruptedError, StageFailedError, UsageError } from '../../src/errors.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
-import { keepForRun, takeFromCheck } from '../../src/engine/carry.js';
 import { planStages } from '../../src/engine/plan.js';
 import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
-import type { AnyStage, Services } from '../../src/engine/stage.js';
+import type { AnyStage, Services, Stage } from '../../src/engine/stage.js';
 import { emptyState, type State } from '../../src/engine/state.js';
 import type { Inputs, RunFlags, StageId } from '../../src/types.js';
 
@@ -218,42 +217,78 @@ describe('runStages', () => {
   });
 });
 
-describe('carry from check() to run()', () => {
-  // A stage that looks something up in check() (counting lookups) and wants it again in run().
+describe('from check() to run(), and handoffs between stages', () => {
+  // A stage that looks something up in check() (counting lookups) and gets it again in run().
   function lookupStage(lookups: string[], seenInRun: unknown[]): AnyStage {
-    const stage = {
+    const stage: Stage<'preflight', { thing: string | undefined }> = {
       id: 'preflight',
       title: 'lookup',
       needs: [],
       inputs: ['clusterName'],
-      async check(ctx: object) {
+      async check() {
         lookups.push('check');
-        keepForRun(ctx as never, 'thing', undefined);
-        return { done: false as const };
+        return { done: false, seen: { thing: undefined } };
       },
-      async run(ctx: object) {
-        const first = takeFromCheck<string | undefined>(ctx as never, 'thing');
-        if (!first.found) lookups.push('run');
-        seenInRun.push(first, takeFromCheck(ctx as never, 'thing'));
-        return { outputs: {}, summary: 'ran' };
+      async run(_ctx, seen) {
+        if (!seen) lookups.push('run');
+        seenInRun.push(seen);
+        return { outputs: { accountId: '1', callerArn: 'a', partition: 'aws' }, summary: 'ran', handoff: { cluster: { name: 'handed-on-cluster' } } };
       },
       async plan() {
         return { items: [] };
       },
     };
-    return stage as unknown as AnyStage;
+    return stage as AnyStage;
+  }
+  // The cluster stage's check() takes preflight's handoff: once.
+  function takerStage(taken: unknown[]): AnyStage {
+    const stage: Stage<'cluster'> = {
+      id: 'cluster',
+      title: 'taker',
+      needs: ['preflight'],
+      inputs: [],
+      async check(ctx) {
+        taken.push(ctx.handoff('preflight'), ctx.handoff('preflight'));
+        return { done: false };
+      },
+      async run(ctx) {
+        taken.push(ctx.handoff('preflight'));
+        return { outputs: { endpoint: 'e', authenticationMode: 'API', createdByUs: false } as never };
+      },
+      async plan() {
+        return { items: [] };
+      },
+    };
+    return stage as AnyStage;
   }
 
-  it("run() gets check()'s lookup once, also when it found nothing; a forced run looks up itself", async () => {
+  it("run() gets what check() read, also when it found nothing; a forced run looks up itself", async () => {
     const lookups: string[] = [];
     const seen: unknown[] = [];
     await runStages(opts([lookupStage(lookups, seen)], emptyState()));
     expect(lookups).toEqual(['check']);
-    expect(seen).toEqual([{ found: true, value: undefined }, { found: false }]);
+    expect(seen).toEqual([{ thing: undefined }]);
 
     lookups.length = 0;
+    seen.length = 0;
     await runStages(opts([lookupStage(lookups, seen)], emptyState(), { flags: { ...flags, from: 'preflight' } }));
     expect(lookups).toEqual(['run']);
+    expect(seen).toEqual([undefined]);
+  });
+
+  it('a handoff reaches a later stage once, and the gate sees it without taking it', async () => {
+    const taken: unknown[] = [];
+    const gateSaw: unknown[] = [];
+    const state = emptyState();
+    await runStages(
+      opts([lookupStage([], []), takerStage(taken)], state, {
+        gate: { after: 'preflight', ask: async (_outputs, handoffs) => (gateSaw.push(handoffs.preflight), true) },
+      }),
+    );
+    expect(gateSaw).toEqual([{ cluster: { name: 'handed-on-cluster' } }]);
+    expect(taken).toEqual([{ cluster: { name: 'handed-on-cluster' } }, undefined, undefined]);
+    // In memory only: never written to state.
+    expect(JSON.stringify(state)).not.toContain('handed-on-cluster');
   });
 });
 
