@@ -3,7 +3,7 @@
 // pack time). V8's compile cache (Node >= 22.1; in the OS temp dir, NODE_DISABLE_COMPILE_CACHE=1
 // turns it off) saves re-compiling the bundle on every run. Written for any Node that can load an
 // ES module, so an old one gets a sentence instead of a syntax error from the bundle.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
 
 const [major, minor] = process.versions.node.split('.').map(Number);
@@ -12,6 +12,29 @@ if (major < 22 || (major === 22 && minor < 12)) {
   process.exit(3);
 }
 module.enableCompileCache?.();
+
+// `--help`, `<command> --help` and `--version`, exactly: answered from the table the build wrote
+// with the CLI's own output (scripts/build.mjs), without loading the CLI. Only at 80 columns or
+// more (or off a terminal), since the table is wrapped at 80; anything else takes the full path.
+const args = process.argv.slice(2);
+const key =
+  args.length === 1 && ['--help', '-h', '--version', '-V'].includes(args[0])
+    ? (args[0].startsWith('--v') || args[0] === '-V' ? '--version' : '--help')
+    : args.length === 2 && ['--help', '-h'].includes(args[1]) && /^[a-z]+$/.test(args[0])
+      ? `${args[0]} --help`
+      : undefined;
+if (key && process.env.ASTRO_KPO_HELP_TABLE !== 'off' && (!process.stdout.isTTY || (process.stdout.columns ?? 80) >= 80)) {
+  let text;
+  try {
+    text = JSON.parse(readFileSync(new URL('../dist/help.json', import.meta.url), 'utf8'))[key];
+  } catch {
+    // no table (a build in progress, an unbuilt clone): the full path below says what to do
+  }
+  if (typeof text === 'string') {
+    process.stdout.write(text);
+    process.exit(0);
+  }
+}
 try {
   await import('../dist/cli.js');
 } catch (err) {

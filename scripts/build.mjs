@@ -6,6 +6,7 @@
 // Also written: dist/meta.json (which source file went into which chunk; the tests read it, the
 // package leaves it out) and dist/THIRD-PARTY-LICENSES.md (the bundled packages' licences).
 import { build } from 'esbuild';
+import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { thirdPartyLicenses } from './third-party-licenses.mjs';
@@ -63,3 +64,16 @@ for (const input of Object.keys(metafile.inputs)) {
 if (fileRelative.length) await fail(fileRelative.map((f) => `${f} uses a path relative to its own file; read package files with packageFile() from src/package-file.ts`));
 await writeFile(`${outdir}/meta.json`, JSON.stringify(metafile));
 await writeFile(`${outdir}/THIRD-PARTY-LICENSES.md`, await thirdPartyLicenses(root, metafile));
+
+// The help table: `--help`, `<command> --help` and `--version` printed by the built CLI itself
+// (commander, 80 columns as off a terminal), so the launcher can answer exactly those from
+// dist/help.json without loading the CLI (bin/astro-remote-kpo.js). Being the CLI's own output, it
+// cannot drift from it; test/e2e/cli-basics.test.ts compares the two.
+const help = {};
+for (const args of [['--help'], ['--version'], ...['init', 'status', 'verify', 'destroy'].map((c) => [c, '--help'])]) {
+  const env = { ...process.env, ASTRO_KPO_HELP_TABLE: 'off', NO_COLOR: '1' };
+  delete env.FORCE_COLOR;
+  delete env.COLUMNS;
+  help[args.join(' ')] = execFileSync(process.execPath, [`${root}bin/astro-remote-kpo.js`, ...args], { env, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+}
+await writeFile(`${outdir}/help.json`, `${JSON.stringify(help, null, 2)}\n`);

@@ -6,11 +6,15 @@
 // - our own files (.astro-remote-kpo/) are 0600 in 0700 folders;
 // - every temp file in flight is known, so Ctrl-C can wait for those writes (or remove their temp
 //   files) before the process exits: no `*.tmp` survives an interrupt.
-import { randomBytes } from 'node:crypto';
 import { appendFileSync, chmodSync, constants as fsConstants, mkdirSync, unlinkSync } from 'node:fs';
 import { chmod, copyFile, link, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InterruptedError } from './errors.js';
+
+// Unique among live processes (pid) and within this one (counter). Not node:crypto: cli.ts loads
+// this module for Ctrl-C, and crypto's start-up cost would land on every `--help`.
+let tempSeq = 0;
+const uniqueSuffix = () => `${process.pid}-${Date.now().toString(36)}-${(tempSeq += 1)}`;
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
@@ -45,7 +49,7 @@ async function targetMode(file: string, o: WriteOptions): Promise<number | undef
 }
 
 export function tempNameFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
+  return path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
 }
 
 async function writeThroughTemp(tmp: string, file: string, data: string, mode: number | undefined, o: WriteOptions): Promise<void> {
@@ -102,7 +106,7 @@ export async function writeFileAtomic(path0: string, data: string, o: WriteOptio
  * leaves it behind); rejects when `dir` cannot be written. */
 export async function probeWritable(dir: string): Promise<void> {
   if (closing) throw new InterruptedError();
-  const probe = path.join(dir, `.astro-remote-kpo-probe-${process.pid}-${randomBytes(4).toString('hex')}.tmp`);
+  const probe = path.join(dir, `.astro-remote-kpo-probe-${uniqueSuffix()}.tmp`);
   const p = (async () => {
     await (await open(probe, 'wx', PRIVATE_FILE_MODE)).close();
     await unlink(probe);

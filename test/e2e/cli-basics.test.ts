@@ -53,12 +53,34 @@ describe('astro-remote-kpo CLI basics', () => {
     expect(r.stdout.trim()).toBe(pkg.version);
   });
 
-  it('--help and --version load no AWS or Kubernetes SDK', async () => {
+  it('the help table (dist/help.json) is the CLI\'s own output, and answers without loading the CLI', async () => {
+    const keys: string[][] = [['--help'], ['-h'], ['--version'], ['-V'], ...['init', 'status', 'verify', 'destroy'].flatMap((c) => [[c, '--help'], [c, '-h']])];
+    for (const args of keys) {
+      const fast = await cli(args);
+      const full = await cli(args, { env: { ASTRO_KPO_HELP_TABLE: 'off' } });
+      expect(fast.code, args.join(' ')).toBe(0);
+      expect(full.code, args.join(' ')).toBe(0);
+      expect(fast.stdout, args.join(' ')).toBe(full.stdout);
+      expect(fast.stdout.length).toBeGreaterThan(4);
+    }
+    // Answered from the table: no chunk of the bundle is loaded at all.
+    const log = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-imports-')), 'imports.txt');
+    const r = await cli(['init', '--help'], { env: { KPO_IMPORT_LOG: log }, nodeArgs: ['--import', path.join(repo, 'test/fixtures/record-imports.mjs')] });
+    expect(r.code).toBe(0);
+    const urls = (await readFile(log, 'utf8')).split('\n');
+    expect(urls.some((u) => u.includes('/bin/astro-remote-kpo.js'))).toBe(true); // the recorder works
+    expect(urls.filter((u) => u.includes('/dist/'))).toEqual([]);
+    // Anything else (a flag more, `help init`) takes the full path.
+    const other = await cli(['help', 'init']);
+    expect(other.stdout).toContain('Usage: astro-remote-kpo init');
+  });
+
+  it('--help and --version load no AWS or Kubernetes SDK (the full path, without the help table)', async () => {
     const meta = JSON.parse(await readFile(path.join(repo, 'dist', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
     const bundled = new Map(Object.entries(meta.outputs).map(([file, o]) => [file, Object.keys(o.inputs)]));
     for (const args of [['--help'], ['init', '--help'], ['--version']]) {
       const log = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-imports-')), 'imports.txt');
-      const r = await cli(args, { env: { KPO_IMPORT_LOG: log }, nodeArgs: ['--import', path.join(repo, 'test/fixtures/record-imports.mjs')] });
+      const r = await cli(args, { env: { KPO_IMPORT_LOG: log, ASTRO_KPO_HELP_TABLE: 'off' }, nodeArgs: ['--import', path.join(repo, 'test/fixtures/record-imports.mjs')] });
       expect(r.code).toBe(0);
       const urls = (await readFile(log, 'utf8')).split('\n');
       expect(urls.some((u) => u.includes('/dist/cli.js'))).toBe(true); // the recorder works
