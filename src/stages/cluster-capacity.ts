@@ -16,6 +16,17 @@ import { MANAGED_BY } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 
+/** What every eksctl call of the cluster stages is given: the run's exec, state dir, inputs, progress and signal. */
+export const eksctlOptions = (ctx: StageContext, configFile: string, switchContext: boolean) => ({
+  exec: ctx.exec,
+  configFile,
+  stateDir: ctx.stateDir,
+  inputs: ctx.inputs,
+  switchContext,
+  progress: (t: string) => ctx.progress(t),
+  signal: ctx.signal,
+});
+
 export interface Capacity {
   ours: boolean;
   specs: NodeGroupSpec[];
@@ -87,15 +98,7 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
     ctx.progress(`cluster ${name} has no node group ${c.check.missing.join(', ')}: ${command} (usually 3–5 min)`);
     let logFile: string;
     try {
-      logFile = await eksctlCreateNodegroup({
-        exec: ctx.exec,
-        configFile: config.file,
-        stateDir: ctx.stateDir,
-        inputs: ctx.inputs,
-        switchContext: false,
-        progress: (t) => ctx.progress(t),
-        signal: ctx.signal,
-      });
+      logFile = await eksctlCreateNodegroup(eksctlOptions(ctx, config.file, false));
       ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'ok' }));
     } catch (err) {
       ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'failed' }));

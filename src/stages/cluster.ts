@@ -12,7 +12,7 @@ import { callAws } from '../aws/errors.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
-import { assessCapacity, capacityGap, completeNodeGroups, createdByUs } from './cluster-capacity.js';
+import { assessCapacity, capacityGap, completeNodeGroups, createdByUs, eksctlOptions } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
 /** What check() read: the cluster as DescribeCluster answered (undefined: not found). */
@@ -93,15 +93,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     await ctx.owner.intend(intentOf(ctx));
     let logFile: string;
     try {
-      logFile = await eksctlCreateCluster({
-        exec: ctx.exec,
-        configFile: config.file,
-        stateDir: ctx.stateDir,
-        inputs: ctx.inputs,
-        switchContext: ctx.flags.switchContext,
-        progress: (t) => ctx.progress(t),
-        signal: ctx.signal,
-      });
+      logFile = await eksctlCreateCluster(eksctlOptions(ctx, config.file, ctx.flags.switchContext));
       audit('ok');
     } catch (err) {
       audit(ctx.signal.aborted ? 'interrupted (CloudFormation goes on in AWS)' : 'failed');
