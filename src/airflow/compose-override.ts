@@ -5,6 +5,7 @@
 // `astro dev start`. Everything already in the file is kept; comments too (yaml Document API).
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
+import { runtimeFromDockerfile } from './provider-floor.js';
 
 export const COMPOSE_OVERRIDE = 'docker-compose.override.yml';
 const AIRFLOW_HOME = '/usr/local/airflow';
@@ -12,13 +13,11 @@ const AWS_DIR = `${AIRFLOW_HOME}/.aws`;
 /** The bind mount: `${HOME}` is interpolated by docker compose on the user's machine. */
 export const AWS_MOUNT = `\${HOME}/.aws:${AWS_DIR}:ro`;
 
-/** Airflow's major version from the project's Dockerfile (Astro Runtime 3.x images run Airflow 3). */
+/** Airflow's major version from the project's Dockerfile, read the one way the provider floor
+ * reads it (runtimeFromDockerfile: the last FROM, both registries' Runtime images). */
 export function airflowMajor(dockerfile: string | undefined): 2 | 3 | undefined {
-  const from = dockerfile && /^\s*FROM\s+(?:--\S+\s+)*(\S+)/im.exec(dockerfile)?.[1];
-  if (!from) return undefined;
-  if (/astrocrpublic\.azurecr\.io\/runtime:3\./.test(from) || /\/runtime:3\./.test(from)) return 3;
-  if (/astro-runtime:\d/.test(from)) return 2;
-  return undefined;
+  const rt = runtimeFromDockerfile(dockerfile);
+  return rt && 'airflowMajor' in rt ? rt.airflowMajor : undefined;
 }
 
 /** Services that run Airflow code in `astro dev`, as astro-cli's compose file names them. */
@@ -44,7 +43,9 @@ function ensureMap(doc: Document, path: string[]): void {
 
 /** The merged file, or undefined when it already has everything (no write needed). */
 export function mergeComposeOverride(current: string | undefined, services: readonly string[], env: Record<string, string>): string | undefined {
-  const doc = parseDocument(current && current.trim() ? current : '{}');
+  // A new (or empty) file starts as an empty document, not '{}': that would make every map we add
+  // flow style, the whole file on one line.
+  const doc = parseDocument(current ?? '');
   if (doc.errors.length) throw new UsageError(`${COMPOSE_OVERRIDE} is not valid YAML: ${doc.errors[0]!.message}`, 'Fix it, then run again. It was not changed.');
   let changed = false;
   ensureMap(doc, ['services']);

@@ -108,7 +108,11 @@ function replaceEntry(text: string, p: ParsedSettings, entry: YAMLMap, c: AwsCon
   updateEntry(p.doc, entry, c);
   const [start, end] = entry.range;
   if (entry.flow) return text.slice(0, start) + renderFlow(entry) + text.slice(end);
-  return text.slice(0, start) + renderMapAt(entry, start - lineStart(text, start), eol) + text.slice(end);
+  const rendered = renderMapAt(entry, start - lineStart(text, start), eol);
+  // The rendering ends with a line break; the entry's old text did not when it was the file's last
+  // line without one: keep the file's end as it was.
+  const closed = text.slice(start, end).endsWith('\n') ? rendered : rendered.slice(0, rendered.length - eol.length);
+  return text.slice(0, start) + closed + text.slice(end);
 }
 
 /** A new item after the last one of a block list, in the list's own indentation. */

@@ -142,6 +142,16 @@ describe('airflow_settings.yaml shapes: every byte outside our entry is kept', (
     ours(f.text);
   });
 
+  it('our entry as the last line of a file without a final newline: the update adds none', () => {
+    const added = addsKeepingEveryByte(BASE).replace(/\n$/, '');
+    expect(added.endsWith('\n')).toBe(false);
+    const moved = { ...CONN, region: 'us-west-2' };
+    const updated = upsertConnection(added, moved, FILE);
+    expect(updated.action).toBe('update');
+    expect([diff(added, updated.text).removed, diff(added, updated.text).added]).toEqual(['eu-west-1', 'us-west-2']);
+    ours(updated.text, moved);
+  });
+
   it('aliases elsewhere in the file are kept byte for byte', () => {
     const text = 'base: &b {conn_type: http}\nairflow:\n  connections:\n    - conn_id: other\n      <<: *b\n';
     addsKeepingEveryByte(text);

@@ -51,7 +51,16 @@ describe('docker-compose.override.yml for --local-dev', () => {
   it('knows Airflow 2 and 3 projects by their runtime image', () => {
     expect(airflowMajor('FROM quay.io/astronomer/astro-runtime:12.8.0\n')).toBe(2);
     expect(airflowMajor('FROM astrocrpublic.azurecr.io/runtime:3.0-7\n')).toBe(3);
+    // Read as the provider floor reads it: quay's Runtime 3 tags, the last FROM of a multi-stage file.
+    expect(airflowMajor('FROM quay.io/astronomer/astro-runtime:3.0-4\n')).toBe(3);
+    expect(airflowMajor('FROM python:3.12 AS build\nFROM quay.io/astronomer/astro-runtime:12.8.0\n')).toBe(2);
     expect(airflowServices(undefined)).toEqual(['scheduler', 'triggerer']);
+  });
+
+  it('a new file is block-style YAML', () => {
+    const fresh = mergeComposeOverride(undefined, ['scheduler'], awsEnvironment(undefined))!;
+    expect(fresh).toBe('services:\n  scheduler:\n    volumes:\n      - ${HOME}/.aws:/usr/local/airflow/.aws:ro\n    environment:\n      AWS_CONFIG_FILE: /usr/local/airflow/.aws/config\n      AWS_SHARED_CREDENTIALS_FILE: /usr/local/airflow/.aws/credentials\n');
+    expect(mergeComposeOverride('', ['scheduler'], awsEnvironment(undefined))).toBe(fresh);
   });
 
   it('adds the mount and environment once, keeping list-form environment entries and other keys', () => {
