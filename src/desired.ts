@@ -21,10 +21,26 @@ export function creationTags(projectId: string | undefined): Record<string, stri
   return { [IAM_TAGS[0].Key]: MANAGED_BY, ...(projectId ? { [PROJECT_KEY]: projectId } : {}) };
 }
 
-/** Whether tags (or labels + annotations) say THIS project created it: both our marker and our id. */
-export function markedBy(marker: Record<string, string> | undefined, id: Record<string, string> | undefined, projectId: string | undefined): boolean {
-  return !!projectId && marker?.[IAM_TAGS[0].Key] === MANAGED_BY && id?.[PROJECT_KEY] === projectId;
+/**
+ * Proof that THIS project created an object state has no record of: our creation marker (the
+ * label or tag) with our project id next to it; or our marker with no other project's id while our
+ * write-ahead intent for it stands (a run killed after the create, before its answer). One rule
+ * for every kind: the caller reads `marked` (is our label/tag there) and the id next to it.
+ */
+export function provenOurs(marked: boolean, markedId: string | undefined, projectId: string | undefined, intended: boolean): boolean {
+  if (!marked) return false;
+  if (projectId !== undefined && markedId === projectId) return true;
+  return intended && (markedId === undefined || markedId === projectId);
 }
+
+/** The write-ahead intents' names (engine/state.ts `intents`): init records them right before a
+ * create, and destroy matches the one for the object it is looking at, never another's. */
+export const intentName = {
+  cluster: (clusterName: string, region: string) => `EKS cluster ${clusterName} in ${region}`,
+  iamRole: (roleName: string) => `IAM role ${roleName}`,
+  mapping: (kind: 'access-entry' | 'aws-auth', principalArn: string, username: string) =>
+    kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`,
+};
 
 /** The seed's three managed policies, kept only for `--permissions seed`. */
 export const SEED_POLICY_NAMES = [

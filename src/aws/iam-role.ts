@@ -1,7 +1,7 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
-import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, markedBy, type PolicyDocument } from '../desired.js';
+import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
 import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
@@ -154,10 +154,10 @@ export function projectTagOf(role: Role | undefined): string | undefined {
   return tagMap(role)[PROJECT_KEY];
 }
 
-/** Tagged at creation by project `projectId`: proof that this project created it. */
-export function createdByProject(role: Role | undefined, projectId: string | undefined): boolean {
-  const tags = tagMap(role);
-  return markedBy(tags, tags, projectId);
+/** Tagged at creation by project `projectId`: proof that this project created it (with the intent
+ * to create it: proof unless another project's id is there). */
+export function createdByProject(role: Role | undefined, projectId: string | undefined, intended = false): boolean {
+  return provenOurs(hasManagedTag(role), projectTagOf(role), projectId, intended);
 }
 
 export interface ApplyHooks {

@@ -14,7 +14,7 @@ import { callAws } from '../aws/errors.js';
 import { createdByProject, getRole, hasManagedTag } from '../aws/iam-role.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
-import { roleBindingName } from '../desired.js';
+import { intentName, roleBindingName } from '../desired.js';
 import type { StageContext, StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
@@ -52,8 +52,6 @@ export async function confirmationLines(
   chalk: ChalkInstance,
   dryRunCommand: string,
   handoffs: Readonly<Partial<StageHandoffs>> = {},
-  /** This project's id (state.json): tells a role this project created from one it found. */
-  projectId?: string,
 ): Promise<string[]> {
   const { inputs } = ctx;
   const pre = outputs.preflight;
@@ -77,8 +75,8 @@ export async function confirmationLines(
   else if (cluster) {
     item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
     // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
-    if (cluster.status === 'ACTIVE' && createdByUs(ctx, cluster)) {
-      const missing = (await assessCapacity(ctx, cluster).catch(() => undefined))?.check?.missing ?? [];
+    if (cluster.status === 'ACTIVE' && createdByUs(ctx)) {
+      const missing = (await assessCapacity(ctx).catch(() => undefined))?.check?.missing ?? [];
       if (missing.length) {
         const specs = (await nodeGroupsOf(config.text)).filter((g) => missing.includes(g.name));
         item('cluster', chalk.bold(`create ${describeNodeGroups(specs)} in it with eksctl create nodegroup (${EXPECTED.eksctlNodegroup}; billed by AWS)`));
@@ -98,9 +96,10 @@ export async function confirmationLines(
     try {
       const role = await callAws(`reading IAM role ${inputs.iamRole}`, ctx.aws.profile, async () => getRole(await ctx.aws.iam(), inputs.iamRole));
       if (role) {
-        // Ownership by proof (docs/destroy.md): only our project id makes it ours; destroy keeps a found role.
-        const whose = createdByProject(role, projectId) ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; used, kept by destroy' : 'not created by this tool; used, kept by destroy';
-        item('iam-role', `update IAM role ${inputs.iamRole} (exists, ${whose}): make sure it is ${trust} and has ${perms}`);
+        // The stage's own rule (docs/destroy.md): a record stands, else proof by our project id or intent.
+        const ours = outputs['iam-role']?.createdByUs ?? createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(inputs.iamRole)));
+        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; used, kept by destroy' : 'not created by this tool; used, kept by destroy';
+        item('iam-role', `use IAM role ${inputs.iamRole} (exists, ${whose}), adding only what is missing of: ${trust}; ${perms}`);
       } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
     } catch (err) {
       item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${errorMessage(err)})`));

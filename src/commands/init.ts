@@ -8,7 +8,7 @@ import { EXIT, InterruptedError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
 import { planStages } from '../engine/plan.js';
-import { makeStageContext, runStages } from '../engine/runner.js';
+import { makeStageContext, readOnlyOwner, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
@@ -75,8 +75,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       : {
           after: 'preflight' as const,
           ask: async (outputs: Parameters<typeof confirmationLines>[1], handoffs: Parameters<typeof confirmationLines>[5]) => {
-            const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined);
-            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs, st.projectId);
+            const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined, readOnlyOwner(st));
+            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs);
             for (const l of lines) out.line(l);
             // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
             const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;

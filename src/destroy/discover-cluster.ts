@@ -2,7 +2,7 @@
 // eksctl created it; or our managed-by tag from templates/cluster.yaml), --delete-cluster was
 // given, and the user confirmed: typing the cluster name interactively, or --yes.
 import type { Cluster } from '@aws-sdk/client-eks';
-import { MANAGED_BY } from '../desired.js';
+import { intentName, MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
@@ -12,7 +12,7 @@ import { eksctlDeleteCluster } from '../aws/eksctl.js';
 export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
   const { clusterName, region } = ctx.inputs;
   const marker = readMarker(cluster.tags, cluster.tags, 'managed-by', MANAGED_BY, 'tag');
-  const o = ownership(state?.stages.cluster?.outputs?.createdByUs, marker, 'no managed-by tag', state, intendedIn(state, 'cluster'));
+  const o = ownership(state?.stages.cluster?.outputs?.createdByUs, marker, 'no managed-by tag', state, intendedIn(state, 'cluster', intentName.cluster(clusterName, region)));
   const name = `EKS cluster ${clusterName} (${region})`;
   if (!o.ours) return { stage: 'cluster', kind: 'cluster', name, decision: 'keep', why: o.why };
   if (!deleteCluster) return { stage: 'cluster', kind: 'cluster', name, decision: 'keep', why: `${o.why}; kept: pass --delete-cluster to delete it with eksctl` };

@@ -2,7 +2,7 @@
 // managed-by=astro-remote-kpo) or our kube-system/aws-auth entry (recorded in state only: entries
 // carry no label). The aws-auth removal keeps every other entry byte-for-byte, backup first.
 import path from 'node:path';
-import { MANAGED_BY } from '../desired.js';
+import { intentName, MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
@@ -63,7 +63,7 @@ async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolea
     return { stage: 'identity-mapping', kind: 'aws-auth-entry', name, decision: 'keep', why: `changed (kept): the entry for ${m.rolearn} now has ${changed}; someone changed it, so it is theirs. Remove it by hand if nothing needs it` };
   }
   // An entry carries no marker: only state (its record, or the intent of an interrupted run) tells.
-  const o = ownership(recorded, {}, 'aws-auth entries carry no label', state, recorded === undefined && intendedIn(state, 'identity-mapping'));
+  const o = ownership(recorded, {}, 'aws-auth entries carry no label', state, recorded === undefined && intendedIn(state, 'identity-mapping', intentName.mapping('aws-auth', m.rolearn, m.username)));
   const extra = [
     ...(found.exact > 1 ? [`only one of its ${found.exact} identical copies is removed; the others are someone else's`] : []),
     ...(changed ? [`a changed entry for the role (${changed}) is kept`] : []),

@@ -67,8 +67,10 @@ export function ownership(recorded: boolean | undefined, marker: Marker, what: s
   return { ours: false, why: `not created by this tool: ${what} and not recorded in state` };
 }
 
-export function intendedIn(state: State | undefined, stage: StageId): boolean {
-  return (state?.intents?.[stage]?.length ?? 0) > 0;
+/** Whether state holds init's write-ahead intent to create exactly `target` (desired.ts intentName):
+ * an intent for another cluster name or principal says nothing about this one. */
+export function intendedIn(state: State | undefined, stage: StageId, target: string): boolean {
+  return state?.intents?.[stage]?.some((i) => i.target === target) ?? false;
 }
 
 export function gone(stage: StageId, kind: DestroyItem['kind'], name: string, why = 'does not exist'): DestroyItem {

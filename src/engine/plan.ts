@@ -4,7 +4,7 @@ import { credentialError } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
 import type { PlanItem, StageId, StageOutputs } from '../types.js';
 import { selectModes, topoOrder } from './graph.js';
-import { makeStageContext, type RunnerOptions } from './runner.js';
+import { makeStageContext, readOnlyOwner, type RunnerOptions } from './runner.js';
 import type { Stage } from './stage.js';
 
 export interface StagePlan {
@@ -24,10 +24,10 @@ export async function planStages(
     if ((rec?.status === 'done' || rec?.status === 'skipped') && rec.outputs) (outputs as Record<string, unknown>)[id] = rec.outputs;
   }
   const plans: StagePlan[] = [];
+  // The plan shows the marker with this project's id; a new project gets its id on the real run.
+  const owner = readOnlyOwner(o.state, o.state.projectId ?? '<new id, recorded in .astro-remote-kpo/state.json>');
   for (const id of topoOrder(o.stages)) {
     const stage = stageMap.get(id)! as Stage<StageId>;
-    // The plan shows the marker with this project's id; a new project gets its id on the real run.
-    const owner = { projectId: o.state.projectId ?? '<new id, recorded in .astro-remote-kpo/state.json>', intend: () => Promise.reject(new Error('internal: a dry run creates nothing')), intended: () => false };
     const ctx = makeStageContext(o, outputs, (t) => o.debug(`${id}: ${t}`), owner);
     if (!modes.has(id)) continue;
     try {

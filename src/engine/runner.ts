@@ -51,6 +51,13 @@ const NO_OWNER: Owner = {
   intended: () => false,
 };
 
+/** For what only looks (init's confirmation, the dry-run plan): this project's id and the intents
+ * earlier runs recorded, so it judges ownership as the stages will; it records nothing. */
+export function readOnlyOwner(state: State, projectId = state.projectId): Owner {
+  const targets = new Set(Object.values(state.intents ?? {}).flatMap((list) => (list ?? []).map((i) => i.target)));
+  return { ...NO_OWNER, projectId, intended: (target) => targets.has(target) };
+}
+
 /** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
 export function makeStageContext(
   o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,

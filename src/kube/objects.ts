@@ -4,17 +4,12 @@
 // the body only when WE create the object: an object we find is never compared on it nor given it,
 // so nothing found ever looks like ours. `kube` is a getter so a dry run without a connection can
 // still build the ops (and only render them).
-import { MANAGED_LABELS, PROJECT_KEY, markedBy, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
+import { MANAGED_LABELS, PROJECT_KEY, provenOurs, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
-
-/** Whether `obj` carries the creation marker of project `projectId` (so that project created it). */
-export function createdByProject(obj: KubeObject | undefined, projectId: string | undefined): boolean {
-  return markedBy(obj?.metadata?.labels, obj?.metadata?.annotations, projectId);
-}
 
 /** The marker's label key and value, for destroy's "carries the label ..." reasons. */
 export const MARKER_LABEL = Object.entries(MANAGED_LABELS)[0]!;
@@ -124,12 +119,8 @@ export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | 
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   if (recorded !== undefined) return recorded;
   if (!current) return false;
-  // With the intent, our label is proof only when no other project's id is next to it.
-  const other = current.metadata?.annotations?.[PROJECT_KEY];
-  return (
-    createdByProject(current, ctx.owner.projectId) ||
-    (ctx.owner.intended(label) && current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1] && (other === undefined || other === ctx.owner.projectId))
-  );
+  const marked = current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1];
+  return provenOurs(marked, current.metadata?.annotations?.[PROJECT_KEY], ctx.owner.projectId, ctx.owner.intended(label));
 }
 
 /**

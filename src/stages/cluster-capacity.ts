@@ -12,7 +12,7 @@ import { renderClusterConfig } from '../aws/cluster-config.js';
 import { callAws } from '../aws/errors.js';
 import { eksctlCreateNodegroup, prepareClusterConfig } from '../aws/eksctl.js';
 import { checkNodeGroups, describeNodeGroups, listFargateProfiles, listNodegroups, nodeGroupsOf, waitNodegroupActive, type NodeGroupCheck, type NodeGroupSpec } from '../aws/node-groups.js';
-import { MANAGED_BY } from '../desired.js';
+import { intentName } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 
@@ -34,9 +34,11 @@ export interface Capacity {
   warnings: string[];
 }
 
-export function createdByUs(ctx: StageContext, cluster: Cluster): boolean {
-  // A record (created or found) stands; the tag speaks only for a run that never recorded one.
-  return ctx.tryOutput('cluster')?.createdByUs ?? cluster.tags?.['managed-by'] === MANAGED_BY;
+/** Ours: recorded so, or (no record) this project's intent to create it stands — a run killed while
+ * eksctl created it. Never the generic managed-by tag alone: every cluster made from the template
+ * carries it, another project's or a teammate's too, and the cluster has no project id. */
+export function createdByUs(ctx: StageContext): boolean {
+  return ctx.tryOutput('cluster')?.createdByUs ?? ctx.owner.intended(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
 }
 
 /** The ClusterConfig this run would hand eksctl, read-only: --cluster-config, k8s/cluster.yaml, or the template. */
@@ -48,11 +50,11 @@ export async function clusterConfigText(ctx: StageContext): Promise<{ file: stri
 
 const nodesHint = (name: string) => `Check with \`kubectl get nodes\` (or \`eksctl get nodegroup --cluster ${name}\`).`;
 
-export async function assessCapacity(ctx: StageContext, cluster: Cluster): Promise<Capacity> {
+export async function assessCapacity(ctx: StageContext): Promise<Capacity> {
   const name = ctx.inputs.clusterName;
   const eks = await ctx.aws.eks();
   const profile = ctx.aws.profile;
-  if (createdByUs(ctx, cluster)) {
+  if (createdByUs(ctx)) {
     const specs = await nodeGroupsOf((await clusterConfigText(ctx)).text);
     const check = await callAws(`listing the node groups of EKS cluster ${name}`, profile, () => checkNodeGroups(eks, name, specs));
     const warnings = check.unchecked.length
@@ -118,7 +120,7 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
       throw new StageFailedError(`node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });
     }
   }
-  const again = await assessCapacity(ctx, cluster);
+  const again = await assessCapacity(ctx);
   const gap = capacityGap(again);
   if (gap) throw new StageFailedError(`EKS cluster ${name} still cannot run pods: ${gap}.`, `Run \`${command}\` yourself and look at its output, then run this command again.`);
   return `cluster ${name} exists; created ${describeNodeGroups(c.specs.filter((s) => c.check?.missing.includes(s.name)))} with eksctl (it was missing)`;

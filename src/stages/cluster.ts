@@ -9,6 +9,7 @@ import { renderClusterConfig } from '../aws/cluster-config.js';
 import { CLUSTER_ACTIVE_MAX_WAIT_S, TRANSITIONAL_STATES, clusterOutputs, describeCluster, waitClusterActive } from '../aws/eks.js';
 import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
 import { callAws } from '../aws/errors.js';
+import { intentName } from '../desired.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
@@ -23,13 +24,11 @@ async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
   return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
 }
 
-const intentOf = (ctx: StageContext) => `EKS cluster ${ctx.inputs.clusterName} in ${ctx.inputs.region}`;
 
 /** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
 async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
   const name = ctx.inputs.clusterName;
-  // Ours: recorded, tagged at creation, or an earlier run's intent (killed while eksctl created it).
-  const ours = createdByUs(ctx, cluster) || ctx.owner.intended(intentOf(ctx));
+  const ours = createdByUs(ctx);
   let c = cluster;
   if (c.status !== 'ACTIVE') {
     if (!TRANSITIONAL_STATES.has(c.status ?? '')) {
@@ -69,7 +68,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}`, seen };
     const found = await existing(ctx, cluster);
     // ACTIVE is not enough: a cluster is done when it can run pods.
-    const capacity = await assessCapacity(ctx, cluster);
+    const capacity = await assessCapacity(ctx);
     const gap = capacityGap(capacity);
     if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen };
     return { ...found, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
@@ -82,7 +81,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     const found = seen ? seen.cluster : await lookup(ctx);
     if (found) {
       const r = await existing(ctx, found);
-      const capacity = await assessCapacity(ctx, found);
+      const capacity = await assessCapacity(ctx);
       if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
       return { outputs: r.outputs, summary: r.reason, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
     }
@@ -90,7 +89,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
     ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
     const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
-    await ctx.owner.intend(intentOf(ctx));
+    await ctx.owner.intend(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
     let logFile: string;
     try {
       logFile = await eksctlCreateCluster(eksctlOptions(ctx, config.file, ctx.flags.switchContext));

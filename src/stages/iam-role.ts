@@ -10,10 +10,10 @@ import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
-import { applyRole, createdByProject, describeAction, hasManagedTag, inspectRole, pendingActions, projectTagOf, trustWith } from '../aws/iam-role.js';
+import { applyRole, createdByProject, describeAction, inspectRole, pendingActions, trustWith } from '../aws/iam-role.js';
 import { callAws } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
-import { inlinePolicyName, partitionOf, permissionsPolicy, seedPolicyArns } from '../desired.js';
+import { inlinePolicyName, intentName, partitionOf, permissionsPolicy, seedPolicyArns } from '../desired.js';
 
 type Out = StageOutputs['iam-role'];
 
@@ -55,7 +55,6 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
 
 /** The write-ahead intents' names: the role, a principal added to a found role's trust policy,
  * our inline policy put on a found role. */
-const intentOf = (roleName: string) => `IAM role ${roleName}`;
 const principalIntent = (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`;
 const inlineIntent = (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`;
 
@@ -66,11 +65,7 @@ async function ours(ctx: StageContext, role: Role | undefined, createdNow: boole
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   const before = recorded(ctx)?.createdByUs;
   if (before !== undefined) return before;
-  const other = projectTagOf(role);
-  return (
-    createdByProject(role, ctx.owner.projectId) ||
-    (ctx.owner.intended(intentOf(ctx.inputs.iamRole)) && hasManagedTag(role) && (other === undefined || other === ctx.owner.projectId))
-  );
+  return createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(ctx.inputs.iamRole)));
 }
 
 /** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it
@@ -140,7 +135,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         progress: (t) => ctx.progress(t),
         debug: (t) => ctx.debug(t),
         signal: ctx.signal,
-        beforeCreate: () => ctx.owner.intend(intentOf(dr.roleName)),
+        beforeCreate: () => ctx.owner.intend(intentName.iamRole(dr.roleName)),
         beforeAddPrincipals: async (ps) => {
           for (const p of ps) await ctx.owner.intend(principalIntent(dr.roleName, p));
         },

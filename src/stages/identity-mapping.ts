@@ -12,7 +12,7 @@ import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, r
 import { errorMessage } from '../errors.js';
 import { callAws } from '../aws/errors.js';
 import { describeAccessEntry } from '../aws/eks.js';
-import { IAM_TAGS, MANAGED_BY, markedBy, PROJECT_KEY } from '../desired.js';
+import { IAM_TAGS, intentName, MANAGED_BY, PROJECT_KEY, provenOurs } from '../desired.js';
 
 type Out = StageOutputs['identity-mapping'];
 
@@ -24,8 +24,7 @@ function out(kind: MappingKind, principalArn: string, username: string, createdB
   return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}) };
 }
 
-const intentOf = (kind: MappingKind, principalArn: string, username: string) =>
-  kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`;
+const intentOf = intentName.mapping;
 
 /** Whether the mapping that is there now is this project's (see the header). */
 async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
@@ -35,8 +34,7 @@ async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: str
   if (kind === 'aws-auth') return intended;
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
-  const other = entry?.tags?.[PROJECT_KEY];
-  return markedBy(entry?.tags, entry?.tags, ctx.owner.projectId) || (intended && entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY && (other === undefined || other === ctx.owner.projectId));
+  return provenOurs(entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY, entry?.tags?.[PROJECT_KEY], ctx.owner.projectId, intended);
 }
 
 /** Is the mapping there? 'grants-more': there, but it also grants groups or access policies
