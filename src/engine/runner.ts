@@ -58,6 +58,10 @@ export function readOnlyOwner(state: State, projectId = state.projectId): Owner 
   return { ...NO_OWNER, projectId, intended: (target) => targets.has(target) };
 }
 
+/** What a record keeps through every status change (reset by changed inputs, running, failed,
+ * interrupted, blocked): its outputs, the ownership history destroy and the next run read. */
+const keptOutputs = (rec: StageRecord | undefined): Pick<StageRecord, 'outputs'> => (rec?.outputs !== undefined ? { outputs: rec.outputs } : {});
+
 /** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
 export function makeStageContext(
   o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
@@ -125,7 +129,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     const staleNeed = stage.needs.some((n) => records[n]?.status === 'pending' && records[n]?.reason?.startsWith('inputs changed'));
     if ((rec.status === 'done' || rec.status === 'skipped') && (rec.inputsHash !== h || staleNeed)) {
       // The outputs stay on the record (not in `outputs`): destroy and the next run still see what was made.
-      records[id] = { status: 'pending', reason: 'inputs changed since it last ran', ...(rec.outputs !== undefined ? { outputs: rec.outputs } : {}) };
+      records[id] = { status: 'pending', reason: 'inputs changed since it last ran', ...keptOutputs(rec) };
     } else if (rec.status === 'done' || rec.status === 'skipped') {
       if (rec.outputs !== undefined) (outputs as Record<string, unknown>)[id] = rec.outputs;
     }
@@ -164,8 +168,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     };
     const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner, previous, handoffs);
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
-    const kept = previous[stage.id];
-    const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...(kept !== undefined ? { outputs: kept } : {}) };
+    const kept = keptOutputs(prev);
+    const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...kept };
     records[stage.id] = base;
     o.reporter.stageStart(stage);
     await save();
@@ -202,14 +206,14 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
     } catch (err) {
       if (o.signal.aborted) {
-        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, ...(kept !== undefined ? { outputs: kept } : {}) });
+        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, ...kept });
         throw new InterruptedError();
       }
       const k = err instanceof KpoError ? err : undefined;
       o.debug(`stage ${stage.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       failed.push(stage.id);
       firstError ??= k ?? new KpoError(errorMessage(err), 1);
-      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint }, ...(kept !== undefined ? { outputs: kept } : {}) });
+      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint }, ...kept });
     }
   };
 
@@ -267,7 +271,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   if (declined) return { ok: true, ran, failed, exitCode: 0, declined: true };
   for (const id of blocked) {
     const missing = stageMap.get(id)!.needs.filter((n) => failed.includes(n) || blocked.has(n));
-    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}` };
+    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]) };
   }
   await save();
   return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0 };

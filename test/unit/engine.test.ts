@@ -156,6 +156,21 @@ describe('runStages', () => {
     expect(state.stages.cluster?.status).toBe('skipped');
   });
 
+  it('a stage blocked by a failure keeps the outputs it recorded (what destroy reads)', async () => {
+    const p = newProbe();
+    const state = emptyState();
+    await runStages(opts(graph(p), state));
+    expect(state.stages['iam-role']?.outputs).toEqual({ id: 'iam-role' });
+    // An expired session on the next run: preflight fails, every stage after it is blocked.
+    p.failOnce.add('preflight');
+    const again = await runStages(opts(graph(p), state));
+    expect(again.failed).toEqual(['preflight']);
+    for (const id of ['cluster', 'iam-role', 'identity-mapping'] as const) {
+      expect(state.stages[id]?.status).toBe('pending');
+      expect(state.stages[id]?.outputs).toEqual({ id });
+    }
+  });
+
   it('--only by itself runs one stage; a missing dependency is a usage error (exit 2)', async () => {
     const p = newProbe();
     const state = emptyState();
