@@ -48,7 +48,8 @@ export async function buildRunContext(raw: RawOptions, argv: readonly string[] =
     const lookup = (ids: readonly string[]) => readWorkloadIdentities(exec, ids);
     const { inputs, flags } = await resolveOptions(raw, env, io, process.cwd(), rctx, lookup, () => listDeployments(exec));
     const projectDir = flags.projectDir;
-    await ensureProjectDir(projectDir, io, { dryRun: flags.dryRun });
+    // Only for the commands that write there: verify is read-only (no probe file, no offer to create).
+    if (rctx.command !== 'verify') await ensureProjectDir(projectDir, io, { dryRun: flags.dryRun });
     const stateDir = stateDirOf(projectDir);
     // The debug log is ours (never the user's secrets: no credentials or tokens are passed to it).
     // A dry run writes nothing at all, so its debug lines are dropped.

@@ -63,9 +63,13 @@ export const KPO_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
 ];
 
+/** The AWS partition of a region (the ARN's second field): validation and every ARN we build use
+ * this one function. */
 export function partitionOf(region: string): string {
   if (region.startsWith('cn-')) return 'aws-cn';
   if (region.startsWith('us-gov-')) return 'aws-us-gov';
+  const iso = /^[a-z]{2}-iso([a-z]?)-/.exec(region);
+  if (iso) return iso[1] ? `aws-iso-${iso[1]}` : 'aws-iso';
   return 'aws';
 }
 

@@ -51,6 +51,9 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { flags: '--local-dev', input: 'localDev', description: 'also trust your own AWS identity and give `astro dev` containers your ~/.aws (read-only), to test locally' },
 ];
 
+/** The input flags verify and destroy take: init's, less what only creating needs. */
+export const CHECK_FLAGS = INPUT_FLAGS.filter((f) => f.input !== 'clusterConfig');
+
 export const RUN_FLAGS: FlagSpec[] = [
   { flags: '--project-dir <dir>', otherCommands: { verify: 'Astro project whose .astro-remote-kpo/state.json to read (default: .)', destroy: 'Astro project whose .astro-remote-kpo/state.json says what init created (default: .)' }, defaultText: DEFAULTS.projectDir, description: 'Astro project to write state, manifests, DAGs and the connection into' },
   { flags: '--from <stage>', description: 're-run this stage (id or number) and every stage after it' },

@@ -2,7 +2,7 @@
 // no command module and no SDK.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
+import { CHECK_FLAGS, INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
 import { packageFile } from './package-file.js';
 import { STAGE_IDS } from './types.js';
 
@@ -26,7 +26,6 @@ function addFlags(cmd: Command, specs: FlagSpec[], command: CommandName = 'init'
 }
 
 // verify and destroy never create a cluster: no ClusterConfig for them.
-const CHECK_FLAGS = INPUT_FLAGS.filter((f) => f.input !== 'clusterConfig');
 
 const stageList = STAGE_IDS.map((s, i) => `${i}=${s}`).join(', ');
 

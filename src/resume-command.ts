@@ -2,7 +2,7 @@
 // not from argv, so answers typed at prompts are carried too. Values equal to the built-in
 // default are left out; the workload identity and the region are always written (the region's
 // default depends on the environment, which may differ when the command is run again).
-import { DEFAULTS, INPUT_FLAGS } from './options.js';
+import { CHECK_FLAGS, DEFAULTS, INPUT_FLAGS, type FlagSpec } from './options.js';
 import type { Inputs, StageId } from './types.js';
 
 export function quoteArg(a: string): string {
@@ -12,9 +12,9 @@ export function quoteArg(a: string): string {
 const ALWAYS: ReadonlyArray<keyof Inputs> = ['workloadIdentities', 'region'];
 
 /** `--flag value` pairs for every input that is not the default. */
-export function inputArgs(inputs: Inputs): string[] {
+export function inputArgs(inputs: Inputs, flags: readonly FlagSpec[] = INPUT_FLAGS): string[] {
   const args: string[] = [];
-  for (const f of INPUT_FLAGS) {
+  for (const f of flags) {
     const key = f.input;
     if (!key) continue;
     const flag = f.flags.split(' ')[0]!;
@@ -50,7 +50,8 @@ export function initCommandLine(inputs: Inputs, shape: RunShape = {}, verb = 'in
     'npx',
     'astro-remote-kpo',
     verb,
-    ...inputArgs(inputs),
+    // verify and destroy refuse init-only flags (--cluster-config): give them only what they take.
+    ...inputArgs(inputs, verb === 'init' ? INPUT_FLAGS : CHECK_FLAGS),
     ...(shape.projectDir && shape.projectDir !== '.' ? ['--project-dir', shape.projectDir] : []),
     ...(shape.only ? ['--only', shape.only] : shape.from ? ['--from', shape.from] : []),
     ...(shape.switches ?? []),

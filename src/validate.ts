@@ -1,6 +1,7 @@
 // Input validation. Every rule names the flag, the value and what is allowed, so a bad value
 // is one clear exit-2 message before anything runs.
 import { UsageError } from './errors.js';
+import { partitionOf } from './desired.js';
 import { STAGE_IDS, type StageId } from './types.js';
 
 export interface Rule {
@@ -30,20 +31,11 @@ export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public
 // ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1).
 const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 
-/** The AWS partition a region belongs to, from its name (as the SDK's partition table does). */
-export function partitionOfRegion(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  const iso = /^[a-z]{2}-iso([a-z]?)-/.exec(region);
-  if (iso) return iso[1] ? `aws-iso-${iso[1]}` : 'aws-iso';
-  return 'aws';
-}
-
 /** A problem when `arn` lives in another partition than `region` (an identity in aws-cn can never
  * be trusted by a role in us-east-1); one ARN at a time, so a list of identities checks each. */
 export function partitionProblem(flag: string, arn: string, region: string): string | undefined {
   const partition = /^arn:([^:]+):/.exec(arn)?.[1];
-  const want = partitionOfRegion(region);
+  const want = partitionOf(region);
   if (partition === undefined || partition === want) return undefined;
   return `${flag} ${JSON.stringify(arn)} is in partition ${partition}, but region ${JSON.stringify(region)} is in partition ${want}: expected an ARN starting arn:${want}: (or a region of partition ${partition}).`;
 }

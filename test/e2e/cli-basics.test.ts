@@ -1,5 +1,6 @@
 // The built CLI as a user runs it: help, version, exit codes, and that --help stays light.
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, readdir } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -103,6 +104,14 @@ describe('astro-remote-kpo CLI basics', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('--workload-identity');
     expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('verify is read-only: a project folder it cannot use is not probed, created or refused', async () => {
+    const missing = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-verify-ro-')), 'not-here');
+    const r = await cli(['verify', '--workload-identity', WI, '--project-dir', missing]);
+    expect(r.code, r.stdout + r.stderr).toBe(1); // rows fail (no credentials here), not a usage error
+    expect(r.stdout + r.stderr).not.toContain('does not exist.');
+    expect(existsSync(missing)).toBe(false);
   });
 
   it('no arguments prints help and exits 2', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
-import { parseChoice, parseStageRef, partitionOfRegion, partitionProblem, validateValue } from '../../src/validate.js';
+import { partitionOf } from '../../src/desired.js';
+import { parseChoice, parseStageRef, partitionProblem, validateValue } from '../../src/validate.js';
 
 describe('input validation', () => {
   const cases: Array<[Parameters<typeof validateValue>[0], string[], string[]]> = [
@@ -56,7 +57,7 @@ describe('input validation', () => {
       ['us-iso-east-1', 'aws-iso'], ['us-isob-east-1', 'aws-iso-b'], ['eu-isoe-west-1', 'aws-iso-e'], ['us-isof-south-1', 'aws-iso-f'],
     ];
     for (const [region, partition] of cases) {
-      expect(partitionOfRegion(region), region).toBe(partition);
+      expect(partitionOf(region), region).toBe(partition);
       expect(partitionProblem('--workload-identity', `arn:${partition}:iam::123456789012:role/r`, region)).toBeUndefined();
     }
     expect(partitionProblem('--workload-identity', 'arn:aws-cn:iam::123456789012:role/dep', 'us-east-1')).toBe(

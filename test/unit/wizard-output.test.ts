@@ -35,6 +35,14 @@ describe('resume command', () => {
   });
 });
 
+describe('the verify command status prints', () => {
+  it('carries only the flags verify takes (no --cluster-config: commander would refuse it)', () => {
+    const withConfig: Inputs = { ...defaults, clusterConfig: '/p/eks.yaml' };
+    expect(initCommandLine(withConfig)).toContain('--cluster-config /p/eks.yaml');
+    expect(initCommandLine(withConfig, {}, 'verify')).toBe(`npx astro-remote-kpo verify --workload-identity ${WI} --region us-east-1`);
+  });
+});
+
 describe('node groups of a ClusterConfig', () => {
   it('reads managed and self-managed groups; the rendered config has one managed group', async () => {
     const rendered = await nodeGroupsOf(renderClusterConfig({ clusterName: 'c', region: 'us-east-1' }));
