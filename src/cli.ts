@@ -5,19 +5,13 @@ import { EXIT, KpoError, errorMessage } from './errors.js';
 import type { RawOptions } from './options.js';
 import { buildProgram } from './program.js';
 import { interruptsClaimed } from './interrupt.js';
-import { removeTempFilesSync, settleWrites } from './write-files.js';
+import { settleWrites } from './write-files.js';
 
 // Ctrl-C. init and destroy listen for it themselves (save state, return 130); this listener covers
 // the time before they do and the commands that don't: it waits for file writes in flight, then
 // exits 130. Either way no temp file of ours outlives the process (src/write-files.ts).
-let interrupts = 0;
 process.on('SIGINT', () => {
-  interrupts += 1;
-  if (interruptsClaimed()) {
-    // A second Ctrl-C makes init kill itself at once: take our temp files away first.
-    if (interrupts > 1) removeTempFilesSync();
-    return;
-  }
+  if (interruptsClaimed()) return;
   void settleWrites().then(() => process.exit(EXIT.interrupted));
 });
 

@@ -1,9 +1,10 @@
 // `init`: resolve (offering to resume what state recorded) → validate every stage's user files →
 // preflight → confirm with live facts → run the rest of the graph → summarise.
-import { stat } from 'node:fs/promises';
+import { rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
+import { removeTempFilesSync } from '../write-files.js';
 import { EXIT, InterruptedError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
@@ -36,7 +37,12 @@ export async function initCommand(raw: RawOptions): Promise<number> {
   const { out, flags, inputs } = rc;
   const controller = new AbortController();
   const onSigint = () => {
-    if (controller.signal.aborted) process.kill(process.pid, 'SIGKILL');
+    if (controller.signal.aborted) {
+      // A second Ctrl-C kills the process at once: take our temp files away first (the one place
+      // that decides to die; destroy's second Ctrl-C does not kill, so its writes go on).
+      removeTempFilesSync();
+      process.kill(process.pid, 'SIGKILL');
+    }
     out.warn('Interrupted: saving state… (Ctrl-C again to force)');
     controller.abort();
   };
@@ -85,6 +91,9 @@ export async function initCommand(raw: RawOptions): Promise<number> {
           },
         };
 
+    // Taking the lock makes .astro-remote-kpo/: a run that ends before the confirmation was answered
+    // yes takes it away again, so "Nothing was changed." is true of the project too.
+    const stateDirExisted = await isDirectory(rc.stateDir);
     const lock = await acquireLock(rc.stateDir, 'init');
     const st = state;
     try {
@@ -120,6 +129,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       return outcome.ok ? EXIT.ok : outcome.exitCode || EXIT.stageFailed;
     } finally {
       await lock.release();
+      if (holding && !stateDirExisted) await rmdir(rc.stateDir).catch(() => undefined);
     }
   } catch (err) {
     if (err instanceof InterruptedError && state) {

@@ -85,6 +85,8 @@ describe('confirmation', () => {
     expect(c.mutatingCalls()).toEqual([]);
     expect(existsSync(path.join(dir, '.astro-remote-kpo', 'state.json'))).toBe(false);
     expect(existsSync(path.join(dir, 'k8s'))).toBe(false);
+    // Not even the tool's own folder (the lock made it; declining takes it away).
+    expect(existsSync(path.join(dir, '.astro-remote-kpo'))).toBe(false);
   });
 
   it('a live lookup, not state: an existing role and an existing cluster are "use", the role named as found', async () => {
