@@ -4,6 +4,7 @@ import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { auditLine } from '../audit.js';
 import { PrerequisiteError, StageFailedError, UsageError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import type { ClusterAuthMode, Inputs } from '../types.js';
@@ -119,37 +120,34 @@ export interface CreateClusterOptions {
   switchContext: boolean;
   progress: (text: string) => void;
   signal?: AbortSignal;
+  /** Where the audit line of the call goes (logs/debug.log): every eksctl call that changes AWS. */
+  audit?: (line: string) => void;
 }
 
-interface LoggedRun {
-  exec: Exec;
-  args: string[];
-  logFile: string;
-  profile?: string;
-  progress: (text: string) => void;
-  signal?: AbortSignal;
-}
+type EksctlRun = Omit<CreateClusterOptions, 'configFile' | 'switchContext'>;
 
 /** Runs eksctl with every line going to `logFile` and the latest one to the spinner; returns the
- * exit code and the last LOG_TAIL_LINES lines for the error message. */
-async function runEksctlLogged(bin: string, o: LoggedRun): Promise<{ exitCode: number; tail: string[] }> {
+ * exit code and the last LOG_TAIL_LINES lines for the error message. Each call is audited here,
+ * where every eksctl call passes, like AWS and Kubernetes calls in their clients. */
+async function runEksctlLogged(bin: string, o: EksctlRun, args: string[], logFile: string, what: { operation: string; target: string }): Promise<{ exitCode: number; tail: string[] }> {
+  const audit = (outcome: string) => o.audit?.(auditLine({ service: 'eksctl', ...what, outcome }));
   // Our log, private: 0600 in .astro-remote-kpo/logs (0700), also when an older run left it 0644.
-  await ensurePrivateDir(path.dirname(o.logFile));
-  await ensurePrivateDir(path.dirname(path.dirname(o.logFile)));
-  const log = createWriteStream(o.logFile, { flags: 'w', mode: PRIVATE_FILE_MODE });
+  await ensurePrivateDir(path.dirname(logFile));
+  await ensurePrivateDir(path.dirname(path.dirname(logFile)));
+  const log = createWriteStream(logFile, { flags: 'w', mode: PRIVATE_FILE_MODE });
   await once(log, 'open');
-  await chmod(o.logFile, PRIVATE_FILE_MODE);
+  await chmod(logFile, PRIVATE_FILE_MODE);
   const closed = new Promise<void>((resolve, reject) => {
     log.on('close', resolve);
     log.on('error', reject);
   });
-  log.write(`# ${new Date().toISOString()} eksctl ${o.args.join(' ')}\n`);
+  log.write(`# ${new Date().toISOString()} eksctl ${args.join(' ')}\n`);
   const tail: string[] = [];
   let result: { exitCode: number; output: string };
   try {
-    result = await o.exec.run(bin, o.args, {
+    result = await o.exec.run(bin, args, {
       ...(o.signal ? { signal: o.signal } : {}),
-      ...(o.profile ? { env: { AWS_PROFILE: o.profile } } : {}),
+      ...(o.inputs.profile ? { env: { AWS_PROFILE: o.inputs.profile } } : {}),
       onLine: (line) => {
         log.write(`${line}\n`);
         tail.push(line);
@@ -158,10 +156,14 @@ async function runEksctlLogged(bin: string, o: LoggedRun): Promise<{ exitCode: n
         if (msg) o.progress(`eksctl: ${msg}`);
       },
     });
+  } catch (err) {
+    audit(o.signal?.aborted ? 'interrupted (CloudFormation goes on in AWS)' : 'failed');
+    throw err;
   } finally {
     log.end();
     await closed;
   }
+  audit(result.exitCode === 0 ? 'ok' : o.signal?.aborted ? 'interrupted (CloudFormation goes on in AWS)' : `failed (exit ${result.exitCode})`);
   return { exitCode: result.exitCode, tail };
 }
 
@@ -176,7 +178,7 @@ export async function eksctlCreateCluster(o: CreateClusterOptions): Promise<stri
   const logFile = path.join(o.stateDir, 'logs', EKSCTL_LOG);
   // Never let eksctl switch the user's current kubeconfig context unless asked (DESIGN.md).
   const args = ['create', 'cluster', '-f', o.configFile, ...(o.switchContext ? [] : ['--set-kubeconfig-context=false'])];
-  const { exitCode, tail } = await runEksctlLogged(bin, { exec: o.exec, args, logFile, progress: o.progress, ...(o.inputs.profile ? { profile: o.inputs.profile } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'create cluster', target: `${o.inputs.clusterName} -f ${o.configFile}` });
   if (exitCode !== 0) {
     throw new StageFailedError(
       `eksctl create cluster exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
@@ -200,7 +202,7 @@ export async function eksctlCreateNodegroup(o: CreateClusterOptions): Promise<st
   }
   const logFile = path.join(o.stateDir, 'logs', EKSCTL_NODEGROUP_LOG);
   const args = ['create', 'nodegroup', '--config-file', o.configFile];
-  const { exitCode, tail } = await runEksctlLogged(bin, { exec: o.exec, args, logFile, progress: o.progress, ...(o.inputs.profile ? { profile: o.inputs.profile } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'create nodegroup', target: `${o.inputs.clusterName} -f ${o.configFile}` });
   if (exitCode !== 0) {
     throw new StageFailedError(
       `${command} exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
@@ -213,7 +215,7 @@ export async function eksctlCreateNodegroup(o: CreateClusterOptions): Promise<st
 export const EKSCTL_DELETE_LOG = 'eksctl-delete-cluster.log';
 
 /** `eksctl delete cluster --name --region --wait` (destroy); returns the log path. */
-export async function eksctlDeleteCluster(o: Omit<CreateClusterOptions, 'configFile' | 'switchContext'>): Promise<string> {
+export async function eksctlDeleteCluster(o: EksctlRun): Promise<string> {
   const bin = await o.exec.which('eksctl');
   if (!bin) {
     throw new PrerequisiteError(
@@ -223,7 +225,7 @@ export async function eksctlDeleteCluster(o: Omit<CreateClusterOptions, 'configF
   }
   const logFile = path.join(o.stateDir, 'logs', EKSCTL_DELETE_LOG);
   const args = ['delete', 'cluster', '--name', o.inputs.clusterName, '--region', o.inputs.region, '--wait'];
-  const { exitCode, tail } = await runEksctlLogged(bin, { exec: o.exec, args, logFile, progress: o.progress, ...(o.inputs.profile ? { profile: o.inputs.profile } : {}), ...(o.signal ? { signal: o.signal } : {}) });
+  const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'delete cluster', target: o.inputs.clusterName });
   if (exitCode !== 0) {
     throw new StageFailedError(
       `eksctl delete cluster exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,

@@ -6,7 +6,6 @@ import { intentName, MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import { intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
-import { auditLine } from '../audit.js';
 import { eksctlDeleteCluster } from '../aws/eksctl.js';
 
 export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
@@ -23,15 +22,8 @@ export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | 
     decision: 'delete',
     why: `${o.why}; eksctl delete cluster (takes 10-15 minutes)`,
     apply: async () => {
-      const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'delete cluster', target: ctx.inputs.clusterName, outcome }));
-      try {
-        const log = await eksctlDeleteCluster({ exec: ctx.exec, stateDir: ctx.stateDir, inputs: ctx.inputs, progress: (t) => ctx.progress(t), signal: ctx.signal });
-        audit('ok');
-        return `eksctl log: ${log}`;
-      } catch (err) {
-        audit('failed');
-        throw err;
-      }
+      const log = await eksctlDeleteCluster({ exec: ctx.exec, stateDir: ctx.stateDir, inputs: ctx.inputs, progress: (t) => ctx.progress(t), signal: ctx.signal, audit: (line) => ctx.debug(line) });
+      return `eksctl log: ${log}`;
     },
   };
 }

@@ -7,7 +7,6 @@
 import type { Cluster } from '@aws-sdk/client-eks';
 import path from 'node:path';
 import { readTextIfExists } from '../airflow/files.js';
-import { auditLine } from '../audit.js';
 import { renderClusterConfig } from '../aws/cluster-config.js';
 import { callAws } from '../aws/errors.js';
 import { eksctlCreateNodegroup, prepareClusterConfig } from '../aws/eksctl.js';
@@ -25,6 +24,7 @@ export const eksctlOptions = (ctx: StageContext, configFile: string, switchConte
   switchContext,
   progress: (t: string) => ctx.progress(t),
   signal: ctx.signal,
+  audit: (line: string) => ctx.debug(line),
 });
 
 export interface Capacity {
@@ -98,14 +98,7 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
   }
   if (c.check?.missing.length) {
     ctx.progress(`cluster ${name} has no node group ${c.check.missing.join(', ')}: ${command} (usually 3–5 min)`);
-    let logFile: string;
-    try {
-      logFile = await eksctlCreateNodegroup(eksctlOptions(ctx, config.file, false));
-      ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'ok' }));
-    } catch (err) {
-      ctx.debug(auditLine({ service: 'eksctl', operation: 'create nodegroup', target: `${name} ${c.check.missing.join(',')}`, outcome: 'failed' }));
-      throw err;
-    }
+    const logFile = await eksctlCreateNodegroup(eksctlOptions(ctx, config.file, false));
     ctx.debug(`eksctl create nodegroup log: ${logFile}`);
   }
   // CREATING ones (and the new ones, if eksctl returned early) must reach ACTIVE.

@@ -4,7 +4,6 @@
 // its own when it resumes (and destroy --delete-cluster can take it out).
 import type { Cluster } from '@aws-sdk/client-eks';
 import { readFile } from 'node:fs/promises';
-import { auditLine } from '../audit.js';
 import { renderClusterConfig } from '../aws/cluster-config.js';
 import { CLUSTER_ACTIVE_MAX_WAIT_S, TRANSITIONAL_STATES, clusterOutputs, describeCluster, waitClusterActive } from '../aws/eks.js';
 import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
@@ -88,16 +87,8 @@ export const clusterStage: Stage<'cluster', Seen> = {
     const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
     ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
-    const audit = (outcome: string) => ctx.debug(auditLine({ service: 'eksctl', operation: 'create cluster', target: `${name} -f ${config.file}`, outcome }));
     await ctx.owner.intend(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
-    let logFile: string;
-    try {
-      logFile = await eksctlCreateCluster(eksctlOptions(ctx, config.file, ctx.flags.switchContext));
-      audit('ok');
-    } catch (err) {
-      audit(ctx.signal.aborted ? 'interrupted (CloudFormation goes on in AWS)' : 'failed');
-      throw err;
-    }
+    const logFile = await eksctlCreateCluster(eksctlOptions(ctx, config.file, ctx.flags.switchContext));
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);
     const eks = await ctx.aws.eks();
     const cluster = await callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => waitClusterActive(eks, name, ctx.signal));
