@@ -5,7 +5,7 @@ import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type Polic
 import { awsErrorCode, isAwsNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
-import { decodePolicyDocument, jsonEqual, mergeTrustPrincipal, removeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+import { decodePolicyDocument, jsonEqual, removeTrustPrincipal, trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
 import { sdk as awsSdk } from './clients.js';
 
 export interface DesiredRole {
@@ -133,19 +133,12 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
   return out;
 }
 
-/** `doc` with every principal in it (others kept); a new document when there is none. */
-export function trustWith(doc: LoosePolicy | undefined, principals: readonly string[]): LoosePolicy {
-  let out = doc;
-  for (const p of principals) out = mergeTrustPrincipal(out, p).doc;
-  if (!out) throw new Error('internal: a trust policy needs at least one principal');
-  return out;
-}
 
 export function hasManagedTag(role: Role | undefined): boolean {
   return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
 }
 
-function tagMap(role: Role | undefined): Record<string, string> {
+export function tagMap(role: Role | undefined): Record<string, string> {
   return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
 }
 

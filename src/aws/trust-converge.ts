@@ -5,7 +5,7 @@
 // is present on a read taken after our last write. Bounded: a policy that keeps losing principals
 // is someone else rewriting it, and that is reported rather than fought forever.
 import { StageFailedError } from '../errors.js';
-import { mergeTrustPrincipal, trustIncludes, type LoosePolicy } from './trust-policy.js';
+import { trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
 
 export interface TrustAccess {
   /** The trust policy as IAM has it now (GetRole). */
@@ -55,9 +55,7 @@ export async function ensureTrustPrincipals(
         'Another run or tool is replacing the trust policy (IAM has no conditional writes). Let it finish, then re-run this command.',
       );
     }
-    let next = doc;
-    for (const p of missing) next = mergeTrustPrincipal(next, p).doc;
-    await access.write(next as LoosePolicy, missing);
+    await access.write(trustWith(doc, missing), missing);
     for (const p of missing) added.add(p);
     await access.sleep(lo + Math.floor(access.random() * Math.max(0, hi - lo)));
     doc = await access.read();

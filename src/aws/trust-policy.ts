@@ -122,3 +122,11 @@ export function jsonEqual(a: unknown, b: unknown): boolean {
   const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
   return ak.length === bk.length && ak.every((k) => Object.prototype.hasOwnProperty.call(bo, k) && jsonEqual(ao[k], bo[k]));
 }
+
+/** `doc` with every principal in it (others kept); a new document when there is none. */
+export function trustWith(doc: LoosePolicy | undefined, principals: readonly string[]): LoosePolicy {
+  let out = doc;
+  for (const p of principals) out = mergeTrustPrincipal(out, p).doc;
+  if (!out) throw new Error('internal: a trust policy needs at least one principal');
+  return out;
+}

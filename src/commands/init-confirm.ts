@@ -18,10 +18,8 @@ import { intentName, roleBindingName } from '../desired.js';
 import type { StageContext, StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
-import { assessCapacity, clusterConfigText, createdByUs } from '../stages/cluster-capacity.js';
+import { assessCapacity, clusterConfigText, createdByUs, EXPECTED } from '../stages/cluster-capacity.js';
 
-/** How long the slow steps usually take (printed, never asserted). */
-export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
 
 /** preflight's lookup when it made one (read, not taken: the cluster stage's check() takes it). */
 async function lookupCluster(ctx: StageContext, handed: StageHandoffs['preflight'] | undefined): Promise<Cluster | undefined> {

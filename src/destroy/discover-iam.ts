@@ -10,7 +10,7 @@ import type { StageContext } from '../engine/stage.js';
 import { gone, ownership, readMarker, type DestroyItem } from './items.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 import { callAws, isAwsNotFound } from '../aws/errors.js';
-import { getRole } from '../aws/iam-role.js';
+import { getRole, tagMap } from '../aws/iam-role.js';
 import { decodePolicyDocument, removeTrustPrincipal, trustIncludes } from '../aws/trust-policy.js';
 
 const iamSdk = awsSdk.iam;
@@ -59,7 +59,7 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
   if (!role) return { items: [gone('iam-role', 'iam-role', `IAM role ${roleName}`)] };
   const { inline, attached } = await callAws(`listing the policies of IAM role ${roleName}`, ctx.aws.profile, () => list(iam, roleName));
   const rec = state?.stages['iam-role']?.outputs;
-  const tags = Object.fromEntries((role.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
+  const tags = tagMap(role);
   const o = ownership(rec?.createdByUs, readMarker(tags, tags, IAM_TAGS[0].Key, IAM_TAGS[0].Value, 'tag'), 'no managed-by tag', state);
   const deleteInline = (name: string) => () =>
     idempotent(ctx, `deleting inline policy ${name} of ${roleName}`, () => iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name })));

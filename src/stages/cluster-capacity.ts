@@ -15,6 +15,9 @@ import { intentName } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
 
+/** How long the slow steps usually take (printed, never asserted). */
+export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
+
 /** What every eksctl call of the cluster stages is given: the run's exec, state dir, inputs, progress and signal. */
 export const eksctlOptions = (ctx: StageContext, configFile: string, switchContext: boolean) => ({
   exec: ctx.exec,
@@ -97,7 +100,7 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
     );
   }
   if (c.check?.missing.length) {
-    ctx.progress(`cluster ${name} has no node group ${c.check.missing.join(', ')}: ${command} (usually 3–5 min)`);
+    ctx.progress(`cluster ${name} has no node group ${c.check.missing.join(', ')}: ${command} (${EXPECTED.eksctlNodegroup})`);
     const logFile = await eksctlCreateNodegroup(eksctlOptions(ctx, config.file, false));
     ctx.debug(`eksctl create nodegroup log: ${logFile}`);
   }

@@ -3,8 +3,6 @@
 // saved before eksctl starts, so a run interrupted while eksctl works still knows the cluster is
 // its own when it resumes (and destroy --delete-cluster can take it out).
 import type { Cluster } from '@aws-sdk/client-eks';
-import { readFile } from 'node:fs/promises';
-import { renderClusterConfig } from '../aws/cluster-config.js';
 import { CLUSTER_ACTIVE_MAX_WAIT_S, TRANSITIONAL_STATES, clusterOutputs, describeCluster, waitClusterActive } from '../aws/eks.js';
 import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
 import { callAws } from '../aws/errors.js';
@@ -12,7 +10,7 @@ import { intentName } from '../desired.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
-import { assessCapacity, capacityGap, completeNodeGroups, createdByUs, eksctlOptions } from './cluster-capacity.js';
+import { assessCapacity, capacityGap, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
 /** What check() read: the cluster as DescribeCluster answered (undefined: not found). */
@@ -51,7 +49,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
   title: 'EKS cluster',
   needs: ['preflight'],
   inputs: ['clusterName', 'region'],
-  expected: 'usually 15–20 min when eksctl creates it',
+  expected: `${EXPECTED.eksctlCluster} when eksctl creates it`,
 
   async validate(ctx) {
     // A --cluster-config for another cluster would make us wait for the wrong one: exit 2 up front.
@@ -86,7 +84,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     }
     const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
-    ctx.progress(`eksctl create cluster -f ${config.file} (usually 15–20 min; log in ${ctx.stateDir}/logs)`);
+    ctx.progress(`eksctl create cluster -f ${config.file} (${EXPECTED.eksctlCluster}; log in ${ctx.stateDir}/logs)`);
     await ctx.owner.intend(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
     const logFile = await eksctlCreateCluster(eksctlOptions(ctx, config.file, ctx.flags.switchContext));
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);
@@ -113,11 +111,10 @@ export const clusterStage: Stage<'cluster', Seen> = {
       return { items: [{ action: `exists: cluster ${name} (${cluster.status}, authentication mode ${outputs.authenticationMode}) (skip${waiting})` }], outputs };
     }
     const file = ctx.inputs.clusterConfig ?? 'k8s/cluster.yaml';
+    // What run() would hand eksctl: --cluster-config, your k8s/cluster.yaml, or the template.
     let details: string;
     try {
-      details = ctx.inputs.clusterConfig
-        ? await readFile(ctx.inputs.clusterConfig, 'utf8')
-        : renderClusterConfig(ctx.inputs);
+      details = (await clusterConfigText(ctx)).text;
     } catch (err) {
       details = `(could not read ${file}: ${errorMessage(err)})`;
     }

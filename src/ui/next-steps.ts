@@ -3,7 +3,6 @@
 // Deployment, `verify`. The local `astro dev` path is offered only when --local-dev set it up (the
 // role trusts nobody local otherwise, so AssumeRole would fail there). Pure: inputs in, lines out.
 import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE } from '../airflow/deployed-connection.js';
-import { initCommandLine } from '../resume-command.js';
 import type { Inputs, StageOutputs } from '../types.js';
 
 export interface NextStepsInput {
@@ -14,12 +13,6 @@ export interface NextStepsInput {
   deploymentConnection?: StageOutputs['deployment-connection'];
   /** --local-dev: the caller's principal the role now trusts. */
   localDevPrincipal?: string;
-}
-
-/** `npx astro-remote-kpo init` with the flags that reproduce these inputs (init reads no state for
- * them non-interactively): the identities, the region, and every value that is not the default. */
-export function initCommand(inputs: Inputs): string {
-  return initCommandLine(inputs);
 }
 
 export function nextSteps(n: NextStepsInput): string[] {

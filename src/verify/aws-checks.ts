@@ -1,6 +1,6 @@
 // verify rows for the AWS side: credentials, the cluster, and the IAM role's trust policy.
 // Read-only calls only (GetCallerIdentity, DescribeCluster, GetRole).
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import type { StageContext } from '../engine/stage.js';
 import { makeStageContext } from '../engine/runner.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
@@ -44,7 +44,7 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
       return fail(
         'cluster',
         `no EKS cluster ${inputs.clusterName} in ${inputs.region}`,
-        `Check --cluster-name and --region, or create it: ${initCommand(inputs)}`,
+        `Check --cluster-name and --region, or create it: ${initCommandLine(inputs)}`,
       );
     }
     vc.cluster = cluster;
@@ -69,7 +69,7 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
  * --local-dev, the caller's own role or user) assume it. */
 export async function checkTrust(vc: VerifyContext): Promise<CheckRow> {
   const { iamRole, workloadIdentities, localDev } = vc.ctx.inputs;
-  const restore = `${initCommand(vc.ctx.inputs)} --from iam-role`;
+  const restore = `${initCommandLine(vc.ctx.inputs)} --from iam-role`;
   try {
     const iam = await vc.ctx.aws.iam();
     const role = await callAws(`reading IAM role ${iamRole}`, vc.ctx.aws.profile, () => getRole(iam, iamRole));

@@ -1,6 +1,6 @@
 // verify row: the connection in <project>/airflow_settings.yaml names this role ARN and region
 // (read with the connection stage's own parser, so both agree on what "the entry" is).
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import path from 'node:path';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
@@ -10,7 +10,7 @@ import { entryDifferences, extraOf, findEntry, parseSettings, SETTINGS_FILE } fr
 export async function checkConnection(vc: VerifyContext): Promise<CheckRow> {
   const { connId, region } = vc.ctx.inputs;
   const roleArn = vc.roleArn;
-  const restore = `${initCommand(vc.ctx.inputs)} --only connection`;
+  const restore = `${initCommandLine(vc.ctx.inputs)} --only connection`;
   const file = path.join(vc.ctx.projectDir, SETTINGS_FILE);
   try {
     const text = await readTextIfExists(file);

@@ -1,6 +1,6 @@
 // verify row: the two DAGs in <project>/dags name this cluster, region, namespace and conn id in
 // their defaults block (the block project-files rewrites).
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import path from 'node:path';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
@@ -18,7 +18,7 @@ export function pythonDefaults(text: string): Record<string, string> {
 
 export async function checkDags(vc: VerifyContext): Promise<CheckRow> {
   const { clusterName, region, namespace, connId } = vc.ctx.inputs;
-  const restore = `${initCommand(vc.ctx.inputs)} --only project-files`;
+  const restore = `${initCommandLine(vc.ctx.inputs)} --only project-files`;
   // The values project-files writes into each DAG's defaults block.
   const want = dagDefaults(vc.ctx.inputs);
   try {

@@ -1,6 +1,6 @@
 // verify rows on the cluster: namespace, Role and RoleBinding as src/desired.ts says (only the
 // fields that grant access are compared; labels are bookkeeping), and the full access matrix.
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { KubeApi } from '../kube/api.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
@@ -9,7 +9,7 @@ import { roleRefChange, ruleChanges, subjectChanges } from '../kube/reconcile.js
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
 
 function restore(vc: VerifyContext, from: string): string {
-  return `${initCommand(vc.ctx.inputs)} --from ${from}`;
+  return `${initCommandLine(vc.ctx.inputs)} --from ${from}`;
 }
 
 /** The reconcile helpers phrase differences as the update would ("added verb x"): say what is off. */

@@ -1,7 +1,7 @@
 // verify row: the identity mapping. Which kind the cluster honours follows --auth-mode and the
 // cluster's authentication mode (the identity-mapping stage's own rule); then: it exists, it maps
 // to --k8s-user, nothing shadows it, and its ARN carries no IAM path.
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import { roleArnWithoutPath } from '../desired.js';
 import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
@@ -11,7 +11,7 @@ import { describeAccessEntry } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
 
 function restore(vc: VerifyContext): string {
-  return `${initCommand(vc.ctx.inputs)} --from identity-mapping`;
+  return `${initCommandLine(vc.ctx.inputs)} --from identity-mapping`;
 }
 
 async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: string): Promise<CheckRow> {

@@ -1,7 +1,7 @@
 // verify row: may the IAM role call eks:DescribeCluster on this cluster? Asked of IAM's policy
 // simulator when the caller may use it; otherwise answered by reading the role's inline and
 // attached policies and evaluating them here. The row says which method answered.
-import { initCommand } from '../ui/next-steps.js';
+import { initCommandLine } from '../resume-command.js';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { clusterArn } from '../desired.js';
 import { decodePolicyDocument } from '../aws/trust-policy.js';
@@ -78,7 +78,7 @@ export async function readRolePolicies(iam: IAMClient, roleName: string): Promis
 
 function fixFor(vc: VerifyContext, resource: string): string {
   const { iamRole } = vc.ctx.inputs;
-  return `Restore the inline policy: ${initCommand(vc.ctx.inputs)} --from iam-role; or allow ${ACTION} on ${resource} in a policy of role ${iamRole}.`;
+  return `Restore the inline policy: ${initCommandLine(vc.ctx.inputs)} --from iam-role; or allow ${ACTION} on ${resource} in a policy of role ${iamRole}.`;
 }
 
 function fromEvaluation(vc: VerifyContext, e: Evaluation, resource: string, unreadable: string[], why: string): CheckRow {

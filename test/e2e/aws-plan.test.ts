@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { renderClusterConfig } from '../../src/aws/cluster-config.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, requireBuild, initArgs } from './aws-helpers.js';
@@ -43,6 +44,18 @@ describe('--dry-run of the AWS stages', () => {
     expect(r.stdout).toMatch(/aws-auth already maps arn:aws:iam::123456789012:role\/AstroRemoteKPO to username "legacy"/);
     expect(r.stdout).toContain(`add ${WI} to the trust policy of AstroRemoteKPO (other principals kept)`);
     expect(c.mutatingCalls()).toEqual([]);
+  });
+
+  it('a cluster to create is planned from your k8s/cluster.yaml when you have one, as the run would use it', async () => {
+    const { cloud: c, dir } = await cloudProject();
+    const mine = renderClusterConfig({ clusterName: 'remote-kpo-demo', region: 'us-east-1' }).replace('instanceType: t3.medium', 'instanceType: m5.large');
+    await mkdir(path.join(dir, 'k8s'), { recursive: true });
+    await writeFile(path.join(dir, 'k8s', 'cluster.yaml'), mine);
+    const r = await runCli([...initArgs(dir), '--dry-run'], { env: c.env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    const clusterBlock = r.stdout.slice(r.stdout.indexOf('1·cluster'), r.stdout.indexOf('2·context'));
+    expect(clusterBlock).toContain('instanceType: m5.large');
+    expect(clusterBlock).not.toContain('instanceType: t3.medium');
   });
 
   it('without credentials: exit 0, the identity marked unknown, no AWS call succeeds and nothing is written', async () => {
