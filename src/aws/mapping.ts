@@ -1,6 +1,6 @@
 // Which identity mapping a cluster gets, and the access-entry side of it. aws-auth editing lives
 // in src/kube/aws-auth.ts.
-import type { EKSClient } from '@aws-sdk/client-eks';
+import type { AccessEntry, EKSClient } from '@aws-sdk/client-eks';
 import { StageFailedError } from '../errors.js';
 import type { AuthModeFlag, ClusterAuthMode } from '../types.js';
 import { createAccessEntry, describeAccessEntry, listAssociatedPolicies, type CreateEntryHooks } from './eks.js';
@@ -35,8 +35,9 @@ export type EntryStatus =
   | { state: 'absent' }
   | { state: 'other-username'; username: string | undefined };
 
-export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string): Promise<EntryStatus> {
-  const e = await describeAccessEntry(eks, clusterName, principalArn);
+/** `read`: the entry as a DescribeAccessEntry the caller already made returned it (not asked again). */
+export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string, read?: { entry: AccessEntry | undefined }): Promise<EntryStatus> {
+  const e = read ? read.entry : await describeAccessEntry(eks, clusterName, principalArn);
   if (!e) return { state: 'absent' };
   if (e.username !== username) return { state: 'other-username', username: e.username };
   const groups = [...(e.kubernetesGroups ?? [])];

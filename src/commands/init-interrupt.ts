@@ -34,12 +34,12 @@ export function interruptedLines(state: State, inputs: Inputs, stateDir: string,
       lines.push(
         `eksctl was stopped, but AWS goes on: CloudFormation keeps creating ${created ? `cluster ${inputs.clusterName} (stack eksctl-${inputs.clusterName}-cluster)` : 'the node group'} in ${inputs.region}, billed once it exists.`,
         `eksctl's log: ${created ?? nodegroup}`,
-        'The resume waits for the cluster to be ACTIVE and creates a node group that eksctl did not get to.',
+        'The resume waits for the cluster to be ACTIVE and creates any managed node group of its ClusterConfig that eksctl did not get to.',
       );
     } else lines.push(`Nothing was being created by eksctl; the resume looks cluster ${inputs.clusterName} up again.`);
   }
   const others = stages.filter((s) => s !== 'cluster');
-  if (others.length) lines.push(`The resume checks what ${others.join(', ')} finished before carrying on.`);
+  if (others.length) lines.push(`The resume checks what ${others.map(stageLabel).join(', ')} finished before carrying on.`);
   lines.push(`State is saved in ${path.join(stateDir, 'state.json')}. Resume with:`, `  ${resumeCommand}`);
   return lines;
 }

@@ -20,7 +20,7 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
   const entry = await read(principal);
   if (entry) {
-    const s = entry.username === k8sUser ? await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser)) : undefined;
+    const s = entry.username === k8sUser ? await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser, { entry })) : undefined;
     if (s?.state === 'present') {
       const { groups, policies } = s;
       vc.mappingGroups = groups;
