@@ -30,7 +30,6 @@ export interface RunContext {
   resumeCommand: string;
 }
 
-export { quoteArg } from './resume-command.js';
 
 /** Output + io only: what status/verify/destroy need before options are resolved. */
 export async function createUi(raw: RawOptions, env: Env): Promise<{ out: Output; io: Io; interactive: boolean }> {

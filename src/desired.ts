@@ -5,6 +5,8 @@ import type { Inputs } from './types.js';
 
 export const MANAGED_BY = 'astro-remote-kpo';
 export const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY } as const;
+/** The marker label's key and value, as init checks it and destroy reports it. */
+export const MARKER_LABEL = Object.entries(MANAGED_LABELS)[0]!;
 export const IAM_TAGS = [{ Key: 'managed-by', Value: MANAGED_BY }] as const;
 /** Which project created it (state.json's projectId): the annotation on Kubernetes objects and the
  * tag on AWS resources that init CREATES, never on what it finds. Another project that finds the

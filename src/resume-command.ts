@@ -9,7 +9,8 @@ export function quoteArg(a: string): string {
   return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
 }
 
-const ALWAYS: ReadonlyArray<keyof Inputs> = ['workloadIdentities', 'region'];
+// (The workload identities, a list, are always written: every list value is.)
+const ALWAYS: ReadonlyArray<keyof Inputs> = ['region'];
 
 /** `--flag value` pairs for every input that is not the default. */
 export function inputArgs(inputs: Inputs, flags: readonly FlagSpec[] = INPUT_FLAGS): string[] {

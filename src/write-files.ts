@@ -48,7 +48,7 @@ async function targetMode(file: string, o: WriteOptions): Promise<number | undef
   }
 }
 
-export function tempNameFor(file: string): string {
+function tempNameFor(file: string): string {
   return path.join(path.dirname(file), `.${path.basename(file)}.${uniqueSuffix()}.tmp`);
 }
 

@@ -74,9 +74,10 @@ export async function confirmationLines(
     item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
     // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
     if (cluster.status === 'ACTIVE' && createdByUs(ctx)) {
-      const missing = (await assessCapacity(ctx).catch(() => undefined))?.check?.missing ?? [];
-      if (missing.length) {
-        const specs = (await nodeGroupsOf(config.text)).filter((g) => missing.includes(g.name));
+      const capacity = await assessCapacity(ctx).catch(() => undefined);
+      const missing = capacity?.check?.missing ?? [];
+      if (capacity && missing.length) {
+        const specs = capacity.specs.filter((g) => missing.includes(g.name));
         item('cluster', chalk.bold(`create ${describeNodeGroups(specs)} in it with eksctl create nodegroup (${EXPECTED.eksctlNodegroup}; billed by AWS)`));
       }
     }

@@ -2,14 +2,14 @@
 // namespace, each deleted only when ours; reads only here, the deletions run later via apply().
 // A namespace that is ours only by its marker (no state record that init created it) goes only
 // when nothing is in it that init did not put there: what else is inside is listed and it is kept.
-import { MANAGED_LABELS, roleBindingName } from '../desired.js';
+import { MARKER_LABEL, roleBindingName } from '../desired.js';
 import type { State } from '../engine/state.js';
 import { errorMessage } from '../errors.js';
 import type { Collection, KubeApi, KubeObject } from '../kube/api.js';
 import type { Inputs } from '../types.js';
 import { gone, ownership, readMarker, type DestroyItem, type Marker } from './items.js';
 
-const [LABEL_KEY, LABEL_VALUE] = Object.entries(MANAGED_LABELS)[0]!;
+const [LABEL_KEY, LABEL_VALUE] = MARKER_LABEL;
 const LABEL = `the label ${LABEL_KEY}=${LABEL_VALUE}`;
 
 function marker(o: KubeObject): Marker {

@@ -4,16 +4,12 @@
 // the body only when WE create the object: an object we find is never compared on it nor given it,
 // so nothing found ever looks like ours. `kube` is a getter so a dry run without a connection can
 // still build the ops (and only render them).
-import { MANAGED_LABELS, PROJECT_KEY, provenOurs, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
+import { MARKER_LABEL, PROJECT_KEY, provenOurs, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
-
-/** The marker's label key and value, for destroy's "carries the label ..." reasons. */
-export const MARKER_LABEL = Object.entries(MANAGED_LABELS)[0]!;
-export { PROJECT_KEY };
 
 export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace'>, projectId?: string): ReconcileOps {
   const name = inputs.namespace;

@@ -31,7 +31,6 @@ export const eksctlOptions = (ctx: StageContext, configFile: string, switchConte
 });
 
 export interface Capacity {
-  ours: boolean;
   specs: NodeGroupSpec[];
   check?: NodeGroupCheck;
   warnings: string[];
@@ -63,14 +62,13 @@ export async function assessCapacity(ctx: StageContext): Promise<Capacity> {
     const warnings = check.unchecked.length
       ? [`self-managed node group${check.unchecked.length > 1 ? 's' : ''} ${check.unchecked.join(', ')} cannot be seen through the EKS API, so ${check.unchecked.length > 1 ? 'they were' : 'it was'} not checked. ${nodesHint(name)}`]
       : [];
-    return { ours: true, specs, check, warnings };
+    return { specs, check, warnings };
   }
   const groups = await callAws(`listing the node groups of EKS cluster ${name}`, profile, () => listNodegroups(eks, name));
-  if (groups.length) return { ours: false, specs: [], warnings: [] };
+  if (groups.length) return { specs: [], warnings: [] };
   const fargate = await callAws(`listing the Fargate profiles of EKS cluster ${name}`, profile, () => listFargateProfiles(eks, name));
-  if (fargate.length) return { ours: false, specs: [], warnings: [] };
+  if (fargate.length) return { specs: [], warnings: [] };
   return {
-    ours: false,
     specs: [],
     warnings: [
       `cluster ${name} has no managed node group and no Fargate profile: unless it has self-managed nodes (or Karpenter), EksPodOperator's pods will stay Pending. ${nodesHint(name)}`,
