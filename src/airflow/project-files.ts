@@ -10,6 +10,7 @@ import type { Inputs } from '../types.js';
 import { writeFileAtomic } from '../write-files.js';
 import { guessRoleArn } from './deployed-connection.js';
 import { readTextIfExists, sha256 } from './files.js';
+import { CROSS_ACCOUNT_401 } from './provider-floor.js';
 
 export interface ProjectFile {
   /** Relative to the project, '/'-separated (also the key in the hash store). */
@@ -18,6 +19,13 @@ export interface ProjectFile {
 }
 
 export const DAG_FILES = ['remote_kpo.py', 'test_eks_connectivity.py'] as const;
+
+/** Lines a DAG has beyond the shared defaults: the test DAG names the role (for the command it
+ * prints when the connection is missing) and the provider floor it warns below, the same one
+ * provider-floor.ts adds to requirements.txt, so the two cannot drift. */
+const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: Inputs, accountId: string) => Record<string, string>>> = {
+  'test_eks_connectivity.py': (inputs, accountId) => ({ ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId), AMAZON_PROVIDER_FLOOR: CROSS_ACCOUNT_401.fixedIn }),
+};
 
 /** The defaults block at the top of each DAG: NAME = "value" lines, rewritten one by one. */
 export function dagDefaults(inputs: Pick<Inputs, 'clusterName' | 'region' | 'namespace' | 'connId'>): Record<string, string> {
@@ -62,9 +70,7 @@ export async function desiredProjectFiles(inputs: Inputs, accountId: string, clu
   // --permissions seed attaches the seed's managed policies instead of this inline one.
   if (inputs.permissions === 'scoped') files.push({ path: 'k8s/iam-permissions-policy.json', content: json(permissionsPolicy(inputs, accountId)) });
   for (const name of DAG_FILES) {
-    // The test DAG also names the role, for the command it prints when the connection is missing.
-    const defaults = name === 'test_eks_connectivity.py' ? { ...dagDefaults(inputs), ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId) } : dagDefaults(inputs);
-    files.push({ path: `dags/${name}`, content: renderDag(await readDagTemplate(name), defaults, name) });
+    files.push({ path: `dags/${name}`, content: renderDag(await readDagTemplate(name), { ...dagDefaults(inputs), ...DAG_EXTRA[name]?.(inputs, accountId) }, name) });
   }
   return files;
 }

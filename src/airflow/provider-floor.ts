@@ -20,7 +20,8 @@ const METADATA_DB_CONN: ProviderFix = {
   issue: 'apache/airflow#53578',
   what: 'the token helper cannot read a connection stored in the metadata DB (where `astro deployment connection create` puts it)',
 };
-const CROSS_ACCOUNT_401: ProviderFix = { fixedIn: '9.30.0', issue: 'apache/airflow#64657', what: 'cross-account AssumeRole through aws_conn_id gets 401 from the cluster' };
+/** The newest fix the floor asks for (on Airflow 3 and 2.11): the test DAG warns below it too. */
+export const CROSS_ACCOUNT_401: ProviderFix = { fixedIn: '9.30.0', issue: 'apache/airflow#64657', what: 'cross-account AssumeRole through aws_conn_id gets 401 from the cluster' };
 
 /** What the Dockerfile says about Airflow. */
 export interface RuntimeInfo {

@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../../src/desired.js';
 import { unifiedDiff } from '../../src/airflow/diff.js';
-import { classify, dagDefaults, DAG_FILES, dockerignoreWithState, gitignoreWithState, renderDag } from '../../src/airflow/project-files.js';
+import { classify, dagDefaults, DAG_FILES, desiredProjectFiles, dockerignoreWithState, gitignoreWithState, renderDag } from '../../src/airflow/project-files.js';
+import { CROSS_ACCOUNT_401 } from '../../src/airflow/provider-floor.js';
 import { sha256 } from '../../src/airflow/files.js';
 import { projectFilesStage } from '../../src/stages/project-files.js';
 import { ACCOUNT, defaultInputs, recordingIo, stageContext, tempProject } from './airflow-ctx.js';
@@ -256,5 +257,14 @@ describe('project-files stage', () => {
     expect(p.items.find((i) => i.action === 'create k8s/iam-permissions-policy.json')?.unknown).toContain('account id');
     await expect(stat(path.join(dir, 'k8s'))).rejects.toThrow();
     await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toThrow();
+  });
+});
+
+describe('the test DAG and the provider floor', () => {
+  it('warns below the same floor provider-floor.ts adds to requirements.txt, and names the role', async () => {
+    const files = await desiredProjectFiles(defaultInputs(), ACCOUNT, '');
+    const dag = files.find((f) => f.path === 'dags/test_eks_connectivity.py')!.content;
+    expect(dag).toMatch(new RegExp(`^AMAZON_PROVIDER_FLOOR = "${CROSS_ACCOUNT_401.fixedIn.replace(/\./g, '\\.')}"$`, 'm'));
+    expect(dag).toMatch(new RegExp(`^ROLE_ARN = "arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO"$`, 'm'));
   });
 });
