@@ -9,7 +9,6 @@ import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity } from '@smithy/types';
 import { tagAwsCalls } from './errors.js';
-import { AWS_MUTATING, auditLine, awsTarget } from '../audit.js';
 
 export interface AwsClients {
   readonly region: string;
@@ -28,38 +27,6 @@ export interface AwsClientOptions {
   maxAttempts?: number;
   /** Receives one audit line per mutating call (logs/debug.log). */
   audit?: (line: string) => void;
-}
-
-interface MiddlewareClient {
-  middlewareStack: {
-    add(
-      mw: (next: (args: { input: unknown }) => Promise<unknown>, context: { commandName?: string }) => (args: { input: unknown }) => Promise<unknown>,
-      opts: { step: 'initialize'; name: string },
-    ): void;
-  };
-}
-
-/** Logs every mutating command once (at the initialize step: above the SDK's own retries). */
-function withAudit<C>(client: C, service: 'iam' | 'eks' | 'sts', audit: ((line: string) => void) | undefined): C {
-  if (!audit) return client;
-  (client as unknown as MiddlewareClient).middlewareStack.add(
-    (next, context) => async (args) => {
-      const operation = (context.commandName ?? '').replace(/Command$/, '');
-      if (!AWS_MUTATING.test(operation)) return next(args);
-      const target = awsTarget(args.input);
-      try {
-        const r = await next(args);
-        audit(auditLine({ service, operation, target, outcome: 'ok' }));
-        return r;
-      } catch (err) {
-        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
-        audit(auditLine({ service, operation, target, outcome: `failed ${e.name ?? 'Error'}${e.$metadata?.httpStatusCode ? ` (${e.$metadata.httpStatusCode})` : ''}` }));
-        throw err;
-      }
-    },
-    { step: 'initialize', name: 'astroKpoAudit' },
-  );
-  return client;
 }
 
 /**
@@ -121,20 +88,20 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     sts: () =>
       once('sts', async () => {
         const c = new (await sdk.sts()).STSClient(await common());
-        tagAwsCalls(c.middlewareStack, 'sts');
-        return withAudit(c, 'sts', opts.audit);
+        tagAwsCalls(c.middlewareStack, 'sts', opts.audit);
+        return c;
       }),
     iam: () =>
       once('iam', async () => {
         const c = new (await sdk.iam()).IAMClient(await common());
-        tagAwsCalls(c.middlewareStack, 'iam');
-        return withAudit(c, 'iam', opts.audit);
+        tagAwsCalls(c.middlewareStack, 'iam', opts.audit);
+        return c;
       }),
     eks: () =>
       once('eks', async () => {
         const c = new (await sdk.eks()).EKSClient(await common());
-        tagAwsCalls(c.middlewareStack, 'eks');
-        return withAudit(c, 'eks', opts.audit);
+        tagAwsCalls(c.middlewareStack, 'eks', opts.audit);
+        return c;
       }),
     credentials: async () => (await common()).credentials(),
   };

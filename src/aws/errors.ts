@@ -2,6 +2,7 @@
 // "<Code>Exception" (NoSuchEntityException) and unmodeled ones by their bare code (AccessDenied),
 // so codes are compared without the suffix.
 import type { HandlerExecutionContext, MiddlewareStack } from '@smithy/types';
+import { AWS_MUTATING, auditLine, awsTarget } from '../audit.js';
 import { KpoError, PrerequisiteError, StageFailedError } from '../errors.js';
 
 /** The error code without a trailing "Exception", e.g. "NoSuchEntity", "ResourceNotFound". */
@@ -85,18 +86,23 @@ function resourceOf(service: string, input: Record<string, unknown>): string | u
 }
 
 /**
- * Adds a middleware that records on every error which operation failed and on what, so one
- * place (awsFailure) can name the missing permission ("iam:PutRolePolicy on IAM role X") or the
- * API an emulator does not implement, whatever code made the call.
+ * The one middleware on every AWS client (at the initialize step: above the SDK's own retries).
+ * It records on every error which operation failed and on what, so one place (awsFailure) can name
+ * the missing permission ("iam:PutRolePolicy on IAM role X") or the API an emulator does not
+ * implement, whatever code made the call; and, given `audit`, logs every mutating call once with
+ * its outcome (logs/debug.log).
  */
-export function tagAwsCalls<I extends object, O extends object>(stack: MiddlewareStack<I, O>, service: 'iam' | 'sts' | 'eks'): void {
+export function tagAwsCalls<I extends object, O extends object>(stack: MiddlewareStack<I, O>, service: 'iam' | 'sts' | 'eks', audit?: (line: string) => void): void {
   stack.add(
     (next, context: HandlerExecutionContext) => async (args) => {
+      const op = String(context.commandName ?? 'call').replace(/Command$/, '');
+      const log = audit && AWS_MUTATING.test(op) ? (outcome: string) => audit(auditLine({ service, operation: op, target: awsTarget(args.input), outcome })) : undefined;
       try {
-        return await next(args);
+        const r = await next(args);
+        log?.('ok');
+        return r;
       } catch (err) {
         if (err && typeof err === 'object' && !(CALL_INFO in err)) {
-          const op = String(context.commandName ?? 'call').replace(/Command$/, '');
           const info: AwsCallInfo = { action: `${service}:${op}` };
           const resource = resourceOf(service, (args.input ?? {}) as Record<string, unknown>);
           if (resource) info.resource = resource;
@@ -110,6 +116,8 @@ export function tagAwsCalls<I extends object, O extends object>(stack: Middlewar
             err.message = nonAwsMessage(err, odd.status);
           }
         }
+        const e = err as { name?: string; $metadata?: { httpStatusCode?: number } };
+        log?.(`failed ${e.name ?? 'Error'}${e.$metadata?.httpStatusCode ? ` (${e.$metadata.httpStatusCode})` : ''}`);
         throw err;
       }
     },
