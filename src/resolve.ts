@@ -52,6 +52,8 @@ const RULE_OF: Partial<Record<keyof Inputs, RuleName>> = {
   k8sUser: 'k8sUser',
   iamRole: 'iamRole',
   connId: 'connId',
+  workloadIdentities: 'workloadIdentity',
+  astroDeploymentIds: 'astroDeploymentId',
 };
 
 function flagOf(key: keyof Inputs): string {
@@ -130,14 +132,8 @@ export async function resolveOptions(
   // as one value) may list several separated by spaces: an ARN has none (a role name may have ',').
   const identitiesGiven = unique((raw.workloadIdentity ?? [env.ASTRO_WORKLOAD_IDENTITY ?? '']).flatMap((v) => v.split(/\s+/)).filter(Boolean));
   let deploymentIds = unique(raw.astroDeploymentId ?? []);
-  for (const v of identitiesGiven) {
-    const problem = validateValue('workloadIdentity', '--workload-identity', v);
-    if (problem) problems.push(problem);
-  }
-  for (const v of deploymentIds) {
-    const problem = validateValue('astroDeploymentId', '--astro-deployment-id', v);
-    if (problem) problems.push(problem);
-  }
+  for (const v of identitiesGiven) check('workloadIdentities', v);
+  for (const v of deploymentIds) check('astroDeploymentIds', v);
   const given: Partial<Record<keyof Inputs, string | undefined>> = {
     clusterName: raw.clusterName,
     region: raw.region,

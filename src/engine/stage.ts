@@ -69,7 +69,7 @@ export interface StageContext {
   tryOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
   /** What a stage last recorded even when its inputs changed since (so tryOutput has none): for
    * ownership history only (e.g. the principals init added to a role), never as a result. */
-  previousOutput?<K extends StageId>(id: K): StageOutputs[K] | undefined;
+  previousOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
   /** Takes what stage `id` handed on in this run (see StageHandoffs); undefined when it handed
    * nothing or it was taken already. */
   handoff<K extends HandoffId>(id: K): StageHandoffs[K] | undefined;

@@ -32,7 +32,7 @@ async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<st
 
 /** What an earlier run recorded, kept across a change of inputs (e.g. one more workload identity):
  * ownership history (created, attached, trust principals added) must never be forgotten. */
-const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput?.('iam-role') ?? ctx.tryOutput('iam-role');
+const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput('iam-role');
 
 async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
   // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).

@@ -2,6 +2,7 @@
 // native build) and plays the person at the keyboard: wait for a prompt's text, type the answer,
 // wait until the prompt is answered; Ctrl-C as the terminal sends it. Every wait is bounded and
 // fails with the screen so far; kill() takes the whole terminal session down.
+import os from 'node:os';
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -123,7 +124,7 @@ export function startCliInPty(args: string[], opts: PtyOptions): PtySession {
       clearTimeout(overall);
       ended = true;
       notify();
-      resolve({ code: code ?? 128 + (signal === 'SIGKILL' ? 9 : 15), screen: screen + (driverErr ? `\n[pty-driver] ${driverErr}` : ''), timedOut });
+      resolve({ code: code ?? 128 + (signal ? os.constants.signals[signal] : 15), screen: screen + (driverErr ? `\n[pty-driver] ${driverErr}` : ''), timedOut });
     });
   });
 

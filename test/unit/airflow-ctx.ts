@@ -104,6 +104,7 @@ export function stageContext(opts: {
       return v;
     },
     tryOutput: <K extends StageId>(id: K) => outputs[id],
+    previousOutput: <K extends StageId>(id: K) => outputs[id],
     progress: () => undefined,
     debug: () => undefined,
   };
