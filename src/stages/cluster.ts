@@ -10,11 +10,13 @@ import { intentName } from '../desired.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
-import { assessCapacity, capacityGap, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
+import { assessCapacity, capacityGap, type Capacity, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
 /** What check() read: the cluster as DescribeCluster answered (undefined: not found). */
-type Seen = { cluster: Cluster | undefined };
+/** What check() read, for run(): the cluster and, when it exists but cannot run pods yet, how it
+ * stood after waiting for it (existing()) and its node groups, so run() asks neither again. */
+type Seen = { cluster: Cluster | undefined; found?: CheckResult<Out> & { done: true }; capacity?: Capacity };
 
 async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
   const eks = await ctx.aws.eks();
@@ -67,7 +69,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     // ACTIVE is not enough: a cluster is done when it can run pods.
     const capacity = await assessCapacity(ctx);
     const gap = capacityGap(capacity);
-    if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen };
+    if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen: { cluster, found, capacity } };
     return { ...found, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
   },
 
@@ -77,8 +79,8 @@ export const clusterStage: Stage<'cluster', Seen> = {
     // up, never ask eksctl to create it twice.
     const found = seen ? seen.cluster : await lookup(ctx);
     if (found) {
-      const r = await existing(ctx, found);
-      const capacity = await assessCapacity(ctx);
+      const r = seen?.found ?? (await existing(ctx, found));
+      const capacity = seen?.capacity ?? (await assessCapacity(ctx));
       if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
       return { outputs: r.outputs, summary: r.reason, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
     }
