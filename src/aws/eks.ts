@@ -4,7 +4,7 @@ import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
 import { creationTags } from '../desired.js';
 import { StageFailedError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
-import { awsErrorCode, isAwsNotFound } from './errors.js';
+import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
 import { sdk as awsSdk } from './clients.js';
 
@@ -15,12 +15,7 @@ export const CLUSTER_ACTIVE_MAX_WAIT_S = 30 * 60;
 
 export async function describeCluster(eks: EKSClient, name: string): Promise<Cluster | undefined> {
   const { DescribeClusterCommand } = await eksSdk();
-  try {
-    return (await eks.send(new DescribeClusterCommand({ name }))).cluster;
-  } catch (err) {
-    if (isAwsNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(eks.send(new DescribeClusterCommand({ name }))))?.cluster;
 }
 
 /** accessConfig.authenticationMode; absent means CONFIG_MAP (older clusters and moto report none). */
@@ -66,12 +61,7 @@ export async function waitClusterActive(eks: EKSClient, name: string, signal?: A
 
 export async function describeAccessEntry(eks: EKSClient, clusterName: string, principalArn: string): Promise<AccessEntry | undefined> {
   const { DescribeAccessEntryCommand } = await eksSdk();
-  try {
-    return (await eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn }))).accessEntry;
-  } catch (err) {
-    if (isAwsNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn }))))?.accessEntry;
 }
 
 /** The access policies associated with an access entry (ARNs; the scope is in the description). */

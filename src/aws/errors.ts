@@ -18,6 +18,16 @@ export function isAwsNotFound(err: unknown): boolean {
   return code === 'NoSuchEntity' || code === 'ResourceNotFound';
 }
 
+/** A read whose "not found" means "there is none": undefined then; any other error stays an error. */
+export async function unlessNotFound<T>(read: Promise<T>): Promise<T | undefined> {
+  try {
+    return await read;
+  } catch (err) {
+    if (isAwsNotFound(err)) return undefined;
+    throw err;
+  }
+}
+
 const TOKEN_CODES = new Set([
   'InvalidClientTokenId',
   'ExpiredToken',

@@ -2,7 +2,7 @@
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
-import { awsErrorCode, isAwsNotFound } from './errors.js';
+import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, removeTrustPrincipal, trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
@@ -66,22 +66,13 @@ const iamSdk = awsSdk.iam;
 
 export async function getRole(iam: IAMClient, roleName: string): Promise<Role | undefined> {
   const { GetRoleCommand } = await iamSdk();
-  try {
-    return (await iam.send(new GetRoleCommand({ RoleName: roleName }))).Role;
-  } catch (err) {
-    if (isAwsNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(iam.send(new GetRoleCommand({ RoleName: roleName }))))?.Role;
 }
 
 async function getInline(iam: IAMClient, roleName: string, policyName: string): Promise<LoosePolicy | undefined> {
   const { GetRolePolicyCommand } = await iamSdk();
-  try {
-    return decodePolicyDocument((await iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName }))).PolicyDocument);
-  } catch (err) {
-    if (isAwsNotFound(err)) return undefined;
-    throw err;
-  }
+  const r = await unlessNotFound(iam.send(new GetRolePolicyCommand({ RoleName: roleName, PolicyName: policyName })));
+  return r && decodePolicyDocument(r.PolicyDocument);
 }
 
 async function listAttached(iam: IAMClient, roleName: string): Promise<string[]> {

@@ -9,7 +9,7 @@
 // not checked: the stage says so rather than guessing.
 import { parse } from 'yaml';
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
-import { isAwsNotFound } from './errors.js';
+import { unlessNotFound } from './errors.js';
 import { sdk as awsSdk } from './clients.js';
 
 export interface NodeGroupSpec {
@@ -77,12 +77,7 @@ export async function listNodegroups(eks: EKSClient, clusterName: string): Promi
 
 export async function describeNodegroup(eks: EKSClient, clusterName: string, nodegroupName: string): Promise<Nodegroup | undefined> {
   const { DescribeNodegroupCommand } = await eksSdk();
-  try {
-    return (await eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }))).nodegroup;
-  } catch (err) {
-    if (isAwsNotFound(err)) return undefined;
-    throw err;
-  }
+  return (await unlessNotFound(eks.send(new DescribeNodegroupCommand({ clusterName, nodegroupName }))))?.nodegroup;
 }
 
 export async function listFargateProfiles(eks: EKSClient, clusterName: string): Promise<string[]> {

@@ -5,6 +5,7 @@
 // "~") and destroy of changed and duplicated aws-auth entries.
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { clusterAdminBinding } from '../support/kube/rbac.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 import { initArgs, requireBuild } from './aws-helpers.js';
@@ -58,13 +59,7 @@ describe('EKS access entry that grants more than the user', () => {
     expect((await init(c, dir)).code).toBe(0);
     // Someone adds a group that is bound to cluster-admin.
     c.aws.accessEntry('remote-kpo-demo', ROLE_ARN)!.kubernetesGroups = ['ops-admins'];
-    c.kube.put({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'ops-admins' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'ops-admins' }],
-    });
+    c.kube.put(clusterAdminBinding('ops-admins'));
 
     const v = await verifyRows(c, dir);
     expect(v.code).toBe(1);

@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { clusterAdminBinding } from '../support/kube/rbac.js';
 import { clients, eksToken, kubeRaw } from './helpers.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
@@ -61,13 +62,7 @@ describe('EKS access policies', () => {
     await c.eks.send(new DisassociateAccessPolicyCommand({ clusterName: 'remote-kpo-demo', principalArn: ROLE_ARN, policyArn: ADMIN }));
     expect((await kubeRaw(cloud.kube.url, 'GET', '/api/v1/namespaces/kube-system/pods', { token })).status).toBe(403);
 
-    cloud.kube.put({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'ClusterRoleBinding',
-      metadata: { name: 'ops-admins' },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
-      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'ops-admins' }],
-    });
+    cloud.kube.put(clusterAdminBinding('ops-admins'));
     await c.eks.send(new UpdateAccessEntryCommand({ clusterName: 'remote-kpo-demo', principalArn: ROLE_ARN, kubernetesGroups: ['ops-admins'] }));
     expect((await kubeRaw(cloud.kube.url, 'GET', '/api/v1/namespaces/kube-system/pods', { token })).status).toBe(200);
 

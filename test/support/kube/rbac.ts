@@ -124,6 +124,18 @@ export function forbiddenMessage(user: UserInfo, a: ResourceAttributes, qualifie
   return `${head}: User "${user.username}" cannot ${a.verb} resource "${what}" in API group "${a.group ?? ''}" ${scope}`;
 }
 
+/** A ClusterRoleBinding of `cluster-admin` to a group: what a team adds to make a group admins
+ * (tests of a mapping that grants such a group). */
+export function clusterAdminBinding(group: string): KubeObj {
+  return {
+    apiVersion: 'rbac.authorization.k8s.io/v1',
+    kind: 'ClusterRoleBinding',
+    metadata: { name: group },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: group }],
+  };
+}
+
 /** Cluster defaults every API server starts with (bootstrap policy), trimmed to what matters here. */
 export const BOOTSTRAP_RBAC: KubeObj[] = [
   {
