@@ -5,10 +5,13 @@
 // ES module, so an old one gets a sentence instead of a syntax error from the bundle.
 import { existsSync, readFileSync } from 'node:fs';
 import module from 'node:module';
+import { accepts, describeRange, engineRange, parseRange } from './node-floor.js';
 
-const [major, minor] = process.versions.node.split('.').map(Number);
-if (major < 22 || (major === 22 && minor < 12)) {
-  process.stderr.write(`astro-remote-kpo needs Node.js 22.12 or newer; this is ${process.version}. Install a current Node.js (https://nodejs.org) and run it again.\n`);
+// The versions package.json's engines.node names (bin/node-floor.js): the build keeps that range
+// inside every bundled package's own engines range, so a Node it accepts loads every chunk.
+const range = parseRange(engineRange());
+if (range && !accepts(range, process.version)) {
+  process.stderr.write(`astro-remote-kpo needs Node.js ${describeRange(range)}; this is ${process.version}. Install a current Node.js (https://nodejs.org) and run it again.\n`);
   process.exit(3);
 }
 module.enableCompileCache?.();

@@ -3,12 +3,14 @@
 // package installs no runtime dependencies (docs/packaging.md says why). Code splitting keeps
 // what the dynamic import() boundaries load on demand (the commands, the AWS SDK clients,
 // @kubernetes/client-node, prompts, the spinner) in chunks read only when a run reaches them.
+// The build also checks the Node floor against the bundled packages' engines (node-floor-check.mjs).
 // Also written: dist/meta.json (which source file went into which chunk; the tests read it, the
 // package leaves it out) and dist/THIRD-PARTY-LICENSES.md (the bundled packages' licences).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
+import { checkNodeFloor } from './node-floor-check.mjs';
 import { thirdPartyLicenses } from './third-party-licenses.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -62,6 +64,10 @@ for (const input of Object.keys(metafile.inputs)) {
   if (/import\.meta\.(url|dirname|filename)|__dirname|__filename/.test(await readFile(`${root}${input}`, 'utf8'))) fileRelative.push(input);
 }
 if (fileRelative.length) await fail(fileRelative.map((f) => `${f} uses a path relative to its own file; read package files with packageFile() from src/package-file.ts`));
+// The Node floor: package.json engines.node (what the launcher accepts) inside every bundled
+// package's own engines range, and no higher than the highest of them (scripts/node-floor-check.mjs).
+const floor = await checkNodeFloor(root, metafile);
+if (floor.problems.length) await fail(floor.problems);
 await writeFile(`${outdir}/meta.json`, JSON.stringify(metafile));
 await writeFile(`${outdir}/THIRD-PARTY-LICENSES.md`, await thirdPartyLicenses(root, metafile));
 

@@ -5,7 +5,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 /** node_modules/a/node_modules/@b/c/x.js → node_modules/a/node_modules/@b/c */
-function packageDirOf(input) {
+export function packageDirOf(input) {
   const m = input.match(/^(.*node_modules\/(?:@[^/]+\/)?[^/]+)\//);
   return m?.[1];
 }

@@ -73,6 +73,9 @@ export interface StageOutputs {
     certificateAuthority: string;
     authenticationMode: ClusterAuthMode;
     createdByUs: boolean;
+    /** How the API server can be reached (resourcesVpcConfig). Absent in state written before
+     * the tool read it: then nothing is said until the cluster stage runs or checks again. */
+    endpointAccess?: EndpointAccess;
   };
   context: { source: 'kubeconfig' | 'in-memory'; contextName?: string; server: string; tokenSource: string };
   namespace: { created: boolean };
@@ -116,6 +119,19 @@ export interface StageOutputs {
     /** Deployments the connection was created or updated on by this tool. */
     deployments?: string[];
   };
+}
+
+/** The cluster's API endpoint access, as DescribeCluster's resourcesVpcConfig reports it (a field
+ * EKS or an emulator left out stays out). Astro Hosted reaches the API server over the public
+ * endpoint unless a network connection to the VPC exists (src/aws/endpoint-access.ts). */
+export interface EndpointAccess {
+  /** public: open to 0.0.0.0/0; limited: public, only from publicAccessCidrs; private: no public
+   * endpoint; unknown: DescribeCluster did not say. */
+  reach: 'public' | 'limited' | 'private' | 'unknown';
+  publicAccess?: boolean;
+  privateAccess?: boolean;
+  publicAccessCidrs?: string[];
+  vpcId?: string;
 }
 
 export interface ProviderFloorOutput {

@@ -4,6 +4,7 @@ import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
 import { creationTags } from '../desired.js';
 import { StageFailedError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
+import { endpointAccessOf } from './endpoint-access.js';
 import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
 import { sdk as awsSdk } from './clients.js';
@@ -31,6 +32,7 @@ export function clusterOutputs(cluster: Cluster, createdByUs: boolean): StageOut
     certificateAuthority: cluster.certificateAuthority?.data ?? '',
     authenticationMode: authModeOf(cluster),
     createdByUs,
+    endpointAccess: endpointAccessOf(cluster),
   };
 }
 

@@ -10,6 +10,7 @@ import { desiredProjectFiles, dockerignoreWithState, gitignoreWithState, STATE_I
 import { planProviderFloor } from '../airflow/provider-floor.js';
 import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
+import { endpointAccessOf, endpointPhrase } from '../aws/endpoint-access.js';
 import { callAws } from '../aws/errors.js';
 import { createdByProject, getRole, hasManagedTag } from '../aws/iam-role.js';
 import { resolveMappingKind } from '../aws/mapping.js';
@@ -71,7 +72,7 @@ export async function confirmationLines(
   let clusterMode = cluster ? authModeOf(cluster) : undefined;
   if (clusterUnknown) item('cluster', chalk.yellow(`EKS cluster ${inputs.clusterName}: could not look it up (${clusterUnknown})`));
   else if (cluster) {
-    item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode})`);
+    item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode}, ${endpointPhrase(endpointAccessOf(cluster))})`);
     // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
     if (cluster.status === 'ACTIVE' && createdByUs(ctx)) {
       const capacity = await assessCapacity(ctx).catch(() => undefined);

@@ -1,7 +1,7 @@
 // `verify`: a read-only live check of the whole authorization chain, one row per link with ✔/✖
 // and the fix. Takes init's flags; with state, init's recorded inputs are the defaults; without
 // state it audits whatever exists (e.g. a setup made by hand from the seed README).
-// Exit 0 when every row passes, 1 otherwise: a failing row is a finding, not an exception.
+// Exit 0 when no row fails or is skipped (a warning does not fail), 1 otherwise: a failing row is a finding, not an exception.
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { EXIT } from '../errors.js';
@@ -26,7 +26,8 @@ export async function verifyCommand(raw: RawOptions): Promise<number> {
     const outputs: Partial<StageOutputs> = {};
     const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined);
     const rows = await runVerify({ ctx, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
-    const code = rows.every((r) => r.status === 'pass') ? EXIT.ok : EXIT.stageFailed;
+    // A warning is a finding verify cannot settle from here (e.g. a private API endpoint): said, not failed.
+    const code = rows.every((r) => r.status === 'pass' || r.status === 'warn') ? EXIT.ok : EXIT.stageFailed;
     if (rc.flags.json) process.stdout.write(verifyJson(rc.inputs, rows, code));
     else rc.out.line(renderRows(rc.out.chalk, rc.inputs, rows));
     return code;

@@ -4,6 +4,7 @@
 // its own when it resumes (and destroy --delete-cluster can take it out).
 import type { Cluster } from '@aws-sdk/client-eks';
 import { CLUSTER_ACTIVE_MAX_WAIT_S, TRANSITIONAL_STATES, clusterOutputs, describeCluster, waitClusterActive } from '../aws/eks.js';
+import { endpointPhrase, reachAdvice } from '../aws/endpoint-access.js';
 import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
 import { callAws } from '../aws/errors.js';
 import { intentName } from '../desired.js';
@@ -13,7 +14,6 @@ import type { CheckResult, StageOutputs } from '../types.js';
 import { assessCapacity, capacityGap, type Capacity, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
-/** What check() read: the cluster as DescribeCluster answered (undefined: not found). */
 /** What check() read, for run(): the cluster and, when it exists but cannot run pods yet, how it
  * stood after waiting for it (existing()) and its node groups, so run() asks neither again. */
 type Seen = { cluster: Cluster | undefined; found?: CheckResult<Out> & { done: true }; capacity?: Capacity };
@@ -23,6 +23,14 @@ async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
   return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
 }
 
+/** Capacity warnings, and the one line about an API endpoint Astro Hosted may not reach (private,
+ * or public from some CIDRs only; the whole advice ends init's summary and is a verify row). */
+function warningsOf(ctx: StageContext, out: Out, capacity: string[] = []): { warnings?: string[] } {
+  const a = out.endpointAccess;
+  const advice = a && (a.reach === 'private' || a.reach === 'limited') ? reachAdvice(a, { ...ctx.inputs, endpoint: out.endpoint }) : undefined;
+  const all = [...capacity, ...(advice ? [`${advice.headline} What to do: at the end, and in \`verify\`.`] : [])];
+  return all.length ? { warnings: all } : {};
+}
 
 /** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
 async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
@@ -70,7 +78,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     const capacity = await assessCapacity(ctx);
     const gap = capacityGap(capacity);
     if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen: { cluster, found, capacity } };
-    return { ...found, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
+    return { ...found, ...warningsOf(ctx, found.outputs, capacity.warnings) };
   },
 
   async run(ctx, seen) {
@@ -81,8 +89,8 @@ export const clusterStage: Stage<'cluster', Seen> = {
     if (found) {
       const r = seen?.found ?? (await existing(ctx, found));
       const capacity = seen?.capacity ?? (await assessCapacity(ctx));
-      if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
-      return { outputs: r.outputs, summary: r.reason, ...(capacity.warnings.length ? { warnings: capacity.warnings } : {}) };
+      if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...warningsOf(ctx, r.outputs, capacity.warnings) };
+      return { outputs: r.outputs, summary: r.reason, ...warningsOf(ctx, r.outputs, capacity.warnings) };
     }
     const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
     ctx.debug(`creating cluster ${name} with ${config.file} (${config.rendered ? 'rendered now' : 'existing file'})`);
@@ -92,10 +100,10 @@ export const clusterStage: Stage<'cluster', Seen> = {
     ctx.progress(`waiting until cluster ${name} is ACTIVE`);
     const eks = await ctx.aws.eks();
     const cluster = await callAws(`waiting for EKS cluster ${name}`, ctx.aws.profile, () => waitClusterActive(eks, name, ctx.signal));
-    return {
-      outputs: clusterOutputs(cluster, true),
-      summary: `created cluster ${name} with eksctl (${config.file}; log ${logFile})`,
-    };
+    // The template's cluster is public (eksctl's default): nothing to say. A ClusterConfig of the
+    // user's own may have made it private or limited it to some CIDRs.
+    const outputs = clusterOutputs(cluster, true);
+    return { outputs, summary: `created cluster ${name} with eksctl (${config.file}; log ${logFile})`, ...warningsOf(ctx, outputs) };
   },
 
   async plan(ctx) {
@@ -110,7 +118,10 @@ export const clusterStage: Stage<'cluster', Seen> = {
     if (cluster) {
       const outputs = clusterOutputs(cluster, ctx.tryOutput('cluster')?.createdByUs ?? false);
       const waiting = cluster.status !== 'ACTIVE' ? `; it is ${cluster.status}, the run waits until ACTIVE` : '';
-      return { items: [{ action: `exists: cluster ${name} (${cluster.status}, authentication mode ${outputs.authenticationMode}) (skip${waiting})` }], outputs };
+      const access = outputs.endpointAccess!;
+      const advice = reachAdvice(access, { ...ctx.inputs, endpoint: outputs.endpoint });
+      const action = `exists: cluster ${name} (${cluster.status}, authentication mode ${outputs.authenticationMode}, ${endpointPhrase(access)}) (skip${waiting})`;
+      return { items: [{ action, ...(advice ? { details: [advice.headline, ...advice.lines].join('\n') } : {}) }], outputs };
     }
     const file = ctx.inputs.clusterConfig ?? 'k8s/cluster.yaml';
     // What run() would hand eksctl: --cluster-config, your k8s/cluster.yaml, or the template.

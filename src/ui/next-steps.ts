@@ -1,9 +1,11 @@
 // The closing "Next:" of a successful init: the path from here to a pod that ran from the
-// Deployment. In order: the connection on the Deployment(s), `astro deploy`, the test DAG in the
+// Deployment. In order: a route to the cluster's API endpoint when it is private, limited to some
+// CIDRs or not reported (src/aws/endpoint-access.ts; nothing for a public one), the connection on the Deployment(s), `astro deploy`, the test DAG in the
 // Deployment, `verify`. The local `astro dev` path is offered only when --local-dev set it up (the
 // role trusts nobody local otherwise, so AssumeRole would fail there). Pure: inputs in, lines out.
 import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE } from '../airflow/deployed-connection.js';
-import type { Inputs, StageOutputs } from '../types.js';
+import { reachAdvice } from '../aws/endpoint-access.js';
+import type { EndpointAccess, Inputs, StageOutputs } from '../types.js';
 
 export interface NextStepsInput {
   inputs: Inputs;
@@ -13,6 +15,9 @@ export interface NextStepsInput {
   deploymentConnection?: StageOutputs['deployment-connection'];
   /** --local-dev: the caller's principal the role now trusts. */
   localDevPrincipal?: string;
+  /** The cluster's API endpoint access and URL (stage cluster), when recorded. */
+  endpointAccess?: EndpointAccess;
+  endpoint?: string;
 }
 
 export function nextSteps(n: NextStepsInput): string[] {
@@ -21,24 +26,30 @@ export function nextSteps(n: NextStepsInput): string[] {
   const conn = { connId: inputs.connId, region: inputs.region, roleArn: n.roleArn ?? `arn:aws:iam::ACCOUNT:role/${inputs.iamRole}` };
   const done = new Set(n.deploymentConnection?.ran ? (n.deploymentConnection.deployments ?? []) : []);
   const lines = ['Next, to see a pod start on the cluster from your Deployment:'];
+  let step = 0;
+  const next = () => `  ${(step += 1)}.`;
 
-  // 1. The connection on each Deployment.
+  // A route from the Deployment to the API server, when the endpoint does not plainly give one.
+  const advice = n.endpointAccess && reachAdvice(n.endpointAccess, { ...inputs, ...(n.endpoint ? { endpoint: n.endpoint } : {}) });
+  if (advice) lines.push(`${next()} ${advice.headline}`, ...advice.lines.map((l) => `       ${l}`));
+
+  // The connection on each Deployment.
   const missing = ids.filter((id) => !done.has(id));
   if (ids.length && !missing.length) {
-    lines.push(`  1. Connection ${inputs.connId} is set on Deployment ${ids.join(', ')} (done by stage 13).`);
+    lines.push(`${next()} Connection ${inputs.connId} is set on Deployment ${ids.join(', ')} (done by stage 13).`);
   } else {
-    lines.push(`  1. Create connection ${inputs.connId} on the Deployment${missing.length > 1 ? 's' : ''}:`);
+    lines.push(`${next()} Create connection ${inputs.connId} on the Deployment${missing.length > 1 ? 's' : ''}:`);
     if (!ids.length) lines.push(`       ${DEPLOYMENT_ID_LINE}`);
     for (const id of missing.length ? missing : [undefined]) lines.push(`       ${astroConnectionCommand(id, conn)}`);
     lines.push('     or as a secret environment variable:');
     for (const id of missing.length ? missing : [undefined]) lines.push(`       ${astroVariableCommand(id, conn)}`);
   }
-  // 2. Deploy: the DAGs are in this project, not in the Deployment yet.
-  lines.push('  2. Deploy this project (it holds dags/test_eks_connectivity.py and dags/remote_kpo.py):');
+  // Deploy: the DAGs are in this project, not in the Deployment yet.
+  lines.push(`${next()} Deploy this project (it holds dags/test_eks_connectivity.py and dags/remote_kpo.py):`);
   for (const id of ids.length ? ids : ['"$DEPLOYMENT_ID"']) lines.push(`       astro deploy ${id}`);
-  // 3. The test DAG checks every link the operator uses, then the real operator.
-  lines.push('  3. In the Deployment\'s Airflow UI, trigger test_eks_connectivity; when it passes, trigger remote_kpo.');
-  lines.push('  4. Check the whole chain from here at any time: npx astro-remote-kpo verify');
+  // The test DAG checks every link the operator uses, then the real operator.
+  lines.push(`${next()} In the Deployment's Airflow UI, trigger test_eks_connectivity; when it passes, trigger remote_kpo.`);
+  lines.push(`${next()} Check the whole chain from here at any time: npx astro-remote-kpo verify`);
 
   lines.push('');
   if (inputs.localDev) {

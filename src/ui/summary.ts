@@ -85,7 +85,9 @@ export function nextStepLines(inputs: Inputs, state: State): string[] {
   const roleArn = state.stages['role-arn']?.outputs?.roleArn;
   const dc = state.stages['deployment-connection']?.outputs;
   const local = state.stages['iam-role']?.outputs?.localDevPrincipal;
-  return nextSteps({ inputs, ...(roleArn ? { roleArn } : {}), ...(dc ? { deploymentConnection: dc } : {}), ...(local ? { localDevPrincipal: local } : {}) });
+  const cluster = state.stages.cluster?.outputs;
+  const reach = cluster?.endpointAccess ? { endpointAccess: cluster.endpointAccess, endpoint: cluster.endpoint } : {};
+  return nextSteps({ inputs, ...(roleArn ? { roleArn } : {}), ...(dc ? { deploymentConnection: dc } : {}), ...(local ? { localDevPrincipal: local } : {}), ...reach });
 }
 
 export interface JsonStage {

@@ -1,12 +1,13 @@
-// verify rows for the AWS side: credentials, the cluster, and the IAM role's trust policy.
+// verify rows for the AWS side: credentials, the cluster and its API endpoint's access, and the IAM role's trust policy.
 // Read-only calls only (GetCallerIdentity, DescribeCluster, GetRole).
 import { initCommandLine } from '../resume-command.js';
 import type { StageContext } from '../engine/stage.js';
 import { makeStageContext } from '../engine/runner.js';
-import { fail, failFromError, pass, type CheckRow } from './row.js';
+import { fail, failFromError, pass, warn, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { preflightStage } from '../stages/preflight.js';
 import { clusterOutputs, describeCluster } from '../aws/eks.js';
+import { reachAdvice } from '../aws/endpoint-access.js';
 import { callAws } from '../aws/errors.js';
 import { getRole } from '../aws/iam-role.js';
 import { decodePolicyDocument, trustIncludes } from '../aws/trust-policy.js';
@@ -63,6 +64,21 @@ export async function checkCluster(vc: VerifyContext, createdByUs: boolean): Pro
   } catch (err) {
     return failFromError('cluster', err, 'Check the region and the permission eks:DescribeCluster of the identity you run verify with.');
   }
+}
+
+/**
+ * Can the Deployment reach the API server? From the cluster row's DescribeCluster (no call of its
+ * own). Private, limited to some CIDRs, or not reported: a warning, not a failure, because what
+ * decides it is out of verify's sight (an Astro network connection to the VPC, the Deployment's
+ * external IPs), and the chain may well work; the row says what to look at and what to run.
+ */
+export function checkEndpointAccess(vc: VerifyContext): CheckRow {
+  const out = vc.clusterOut!;
+  const access = out.endpointAccess!;
+  const advice = reachAdvice(access, { ...vc.ctx.inputs, endpoint: out.endpoint });
+  const data = { endpointAccess: access };
+  if (!advice) return pass('endpoint-access', `public endpoint open to every address (${access.publicAccessCidrs!.join(', ')}): Astro Hosted reaches it without a network connection`, { data });
+  return warn('endpoint-access', advice.headline, advice.lines.join('\n'), { data });
 }
 
 /** The role exists and an unconditional Allow statement lets every workload identity (and, with

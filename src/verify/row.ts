@@ -5,6 +5,7 @@ import { nonAwsMessage, nonAwsResponse } from '../aws/errors.js';
 export const CHECK_IDS = [
   'credentials',
   'cluster',
+  'endpoint-access',
   'kube-api',
   'iam-trust',
   'iam-permissions',
@@ -18,8 +19,9 @@ export const CHECK_IDS = [
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
-/** pass ✔, fail ✖, skip – (not checked because a row it depends on failed). */
-export type RowStatus = 'pass' | 'fail' | 'skip';
+/** pass ✔, fail ✖, skip – (not checked because a row it depends on failed), warn ! (does not fail
+ * verify: something verify cannot check from here, said plainly with what to do). */
+export type RowStatus = 'pass' | 'fail' | 'skip' | 'warn';
 
 export interface CheckRow {
   id: CheckId;
@@ -27,7 +29,7 @@ export interface CheckRow {
   status: RowStatus;
   /** What was found, in one sentence. */
   detail: string;
-  /** What to do about a failure (or, for a skip, which row to fix first). */
+  /** What to do about a failure or warning (or, for a skip, which row to fix first). */
   fix?: string;
   /** Extra lines printed under the row (e.g. the access table). */
   lines?: string[];
@@ -40,6 +42,7 @@ export interface CheckRow {
 export const TITLES: Record<CheckId, string> = {
   credentials: 'AWS credentials',
   cluster: 'EKS cluster ACTIVE',
+  'endpoint-access': 'API endpoint open to Astro',
   'kube-api': 'Kubernetes API reachable',
   'iam-trust': 'IAM role trusts the workload identity',
   'iam-permissions': 'IAM role may eks:DescribeCluster',
@@ -60,6 +63,11 @@ export function pass(id: CheckId, detail: string, extra: Extra = {}): CheckRow {
 
 export function fail(id: CheckId, detail: string, fix: string, extra: Omit<Extra, 'fix'> = {}): CheckRow {
   return { id, title: TITLES[id], status: 'fail', detail, fix, ...extra };
+}
+
+/** Holds as far as verify can see, but needs the user's eye (see RowStatus). */
+export function warn(id: CheckId, detail: string, fix: string, extra: Omit<Extra, 'fix'> = {}): CheckRow {
+  return { id, title: TITLES[id], status: 'warn', detail, fix, ...extra };
 }
 
 /** Not checked: `because` names the failing row it depends on. */

@@ -3,7 +3,7 @@
 // the stages' read paths (preflight, context) and the helpers' read functions only.
 import type { StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
-import { checkCluster, checkCredentials, checkTrust } from './aws-checks.js';
+import { checkCluster, checkCredentials, checkEndpointAccess, checkTrust } from './aws-checks.js';
 import { checkConnection } from './connection-check.js';
 import { predictedRoleArn, type VerifyContext } from './context.js';
 import { checkDags } from './dags-check.js';
@@ -46,7 +46,7 @@ export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
 
   set(await checkCredentials(vc));
   if (!ok('credentials')) {
-    for (const id of ['cluster', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection'] as const) {
+    for (const id of ['cluster', 'endpoint-access', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection'] as const) {
       set(skip(id, 'credentials', 'no working AWS credentials'));
     }
     await dags;
@@ -65,9 +65,10 @@ export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
   const clusterBranch = async () => {
     set(await checkCluster(vc, o.clusterCreatedByUs));
     if (!vc.clusterOut) {
-      for (const id of ['kube-api', 'namespace', 'k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'cluster', 'the cluster was not found'));
+      for (const id of ['endpoint-access', 'kube-api', 'namespace', 'k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'cluster', 'the cluster was not found'));
       return;
     }
+    set(checkEndpointAccess(vc));
     set(await connectKube(vc, o.outputs));
     if (!vc.kube) {
       for (const id of ['namespace', 'k8s-role', 'role-binding', 'access-matrix'] as const) set(skip(id, 'kube-api', 'no connection to the Kubernetes API'));

@@ -23,7 +23,7 @@ describe('--dry-run of the AWS stages', () => {
     expect(r.code, r.stdout + r.stderr).toBe(0);
     const out = r.stdout;
     expect(out).toContain(`AWS identity ${c.adminArn} (account 123456789012, region us-east-1)`);
-    expect(out).toContain('exists: cluster remote-kpo-demo (ACTIVE, authentication mode CONFIG_MAP) (skip)');
+    expect(out).toContain('exists: cluster remote-kpo-demo (ACTIVE, authentication mode CONFIG_MAP, API endpoint public) (skip)');
     expect(out).toContain('create IAM role AstroRemoteKPO');
     expect(out).toContain(`"${WI}"`);
     expect(out).toContain('"Action": "eks:DescribeCluster"');

@@ -36,7 +36,7 @@ async function installedCli(args: string[], home: string, cwd: string) {
 describe('the published package (npm pack + npm install)', () => {
   it('ships the bundle, templates and DAGs, and no tests, bench, sources or Python caches', async () => {
     const f = packed.files;
-    for (const must of ['package.json', 'bin/astro-remote-kpo.js', 'dist/cli.js', 'dist/THIRD-PARTY-LICENSES.md', 'templates/cluster.yaml', 'dags/remote_kpo.py', 'dags/test_eks_connectivity.py']) {
+    for (const must of ['package.json', 'bin/astro-remote-kpo.js', 'bin/node-floor.js', 'dist/cli.js', 'dist/THIRD-PARTY-LICENSES.md', 'templates/cluster.yaml', 'dags/remote_kpo.py', 'dags/test_eks_connectivity.py']) {
       expect(f).toContain(must);
     }
     expect(f.filter((p) => /\.pyc$|__pycache__|^(test|bench|src|scripts)\/|\.map$|^dist\/meta\.json$|\.ts$/.test(p))).toEqual([]);

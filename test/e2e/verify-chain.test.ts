@@ -13,7 +13,7 @@ const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
 const NS = 'astro-remote-kpo';
 
-interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; data?: Record<string, unknown> }
+interface Row { id: string; status: 'pass' | 'fail' | 'skip' | 'warn'; detail: string; fix?: string; data?: Record<string, unknown> }
 interface VerifyDoc { command: string; ok: boolean; exitCode: number; checks: Row[] }
 
 let cloud: TestCloud | undefined;
@@ -50,15 +50,15 @@ describe('verify after init', () => {
     expect(human.code, human.stdout + human.stderr).toBe(0);
     expect(cloud.mutatingCalls()).toEqual([]);
     const lines = human.stdout.split('\n').filter((l) => /^[✔✖–] /.test(l));
-    expect(lines).toHaveLength(12);
+    expect(lines).toHaveLength(13);
     expect(lines.every((l) => l.startsWith('✔ '))).toBe(true);
-    expect(human.stdout).toContain('All 12 checks passed');
+    expect(human.stdout).toContain('All 13 checks passed');
 
     const { code, doc } = await verify(dir);
     expect(code).toBe(0);
     expect(doc).toMatchObject({ command: 'verify', ok: true, exitCode: 0 });
     expect(doc.checks.map((c) => c.id)).toEqual([
-      'credentials', 'cluster', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection', 'dags',
+      'credentials', 'cluster', 'endpoint-access', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection', 'dags',
     ]);
     expect(notPassing(doc)).toEqual([]);
     expect(row(doc, 'iam-permissions').data).toMatchObject({ method: 'SimulatePrincipalPolicy', decision: 'allowed' });
@@ -97,7 +97,7 @@ describe('verify after init', () => {
     const doc = JSON.parse(r.stdout) as VerifyDoc;
     expect(row(doc, 'credentials')).toMatchObject({ status: 'fail' });
     expect(row(doc, 'credentials').detail).toContain('SignatureDoesNotMatch');
-    expect(notPassing(doc)).toEqual(['credentials:fail', 'cluster:skip', 'kube-api:skip', 'iam-trust:skip', 'iam-permissions:skip', 'mapping:skip', 'namespace:skip', 'k8s-role:skip', 'role-binding:skip', 'access-matrix:skip', 'connection:skip']);
+    expect(notPassing(doc)).toEqual(['credentials:fail', 'cluster:skip', 'endpoint-access:skip', 'kube-api:skip', 'iam-trust:skip', 'iam-permissions:skip', 'mapping:skip', 'namespace:skip', 'k8s-role:skip', 'role-binding:skip', 'access-matrix:skip', 'connection:skip']);
     expect(row(doc, 'dags').status).toBe('pass');
   });
 });

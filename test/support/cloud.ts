@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CallLog, Faults, type CallRecord } from './calls.js';
-import { FakeEks, type AuthMode, type FakeCluster } from './aws/eks.js';
+import { DEFAULT_VPC, FakeEks, type AuthMode, type FakeCluster, type VpcOverrides } from './aws/eks.js';
 import { FakeAws } from './aws/fake-aws.js';
 import { FakeIam } from './aws/iam.js';
 import { KeyStore, randomId } from './aws/identity.js';
@@ -19,7 +19,7 @@ import { CA_PEM, startKubeServer, type KubeServer } from './kube/server.js';
 import { writeEksctlContext, writeTokenContext } from './kubeconfig.js';
 
 export type { CallRecord, FaultKind } from './calls.js';
-export type { AuthMode, FakeCluster } from './aws/eks.js';
+export type { AuthMode, FakeCluster, VpcConfig } from './aws/eks.js';
 export { FakeAws } from './aws/fake-aws.js';
 export { FakeKube } from './kube/fake-kube.js';
 
@@ -41,6 +41,10 @@ export interface AddClusterOptions {
   creatorArn?: string;
   /** EKS's bootstrapClusterCreatorAdminPermissions (API modes): default true. */
   bootstrapClusterCreatorAdminPermissions?: boolean;
+  /** resourcesVpcConfig over eksctl's defaults (public, 0.0.0.0/0), e.g. { endpointPublicAccess:
+   * false, endpointPrivateAccess: true } for a private endpoint; a key set to undefined is left out
+   * of DescribeCluster's answer, as moto does. */
+  resourcesVpcConfig?: VpcOverrides;
 }
 
 export interface StartTestCloudOptions {
@@ -181,6 +185,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
       accessEntries: new Map(),
       nodegroups: new Map(),
       fargateProfiles: [],
+      vpc: { ...DEFAULT_VPC, ...o.resourcesVpcConfig },
     };
     eks.clusters.set(c.name, c);
     if (mode !== 'CONFIG_MAP' && o.bootstrapClusterCreatorAdminPermissions !== false) eks.addAccessEntry(c, c.creatorArn, { username: c.creatorArn, admin: true });

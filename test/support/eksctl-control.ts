@@ -2,7 +2,7 @@
 // cluster registration as CloudFormation would do it (CREATING, then ACTIVE after the configured
 // time whether or not eksctl is still running), kubeconfig writing, faults and the call log.
 import type { CallLog, FaultKind, Faults } from './calls.js';
-import type { AuthMode, FakeCluster } from './aws/eks.js';
+import type { AuthMode, FakeCluster, VpcOverrides } from './aws/eks.js';
 import type { KeyStore } from './aws/identity.js';
 import type { ControlReply } from './aws/server.js';
 import { writeEksctlContext } from './kubeconfig.js';
@@ -38,6 +38,8 @@ export interface RegisterOptions {
   bootstrapClusterCreatorAdminPermissions?: boolean;
   /** Turn ACTIVE after this long (CloudFormation finishing); undefined: stay in `status`. */
   activateAfterMs?: number;
+  /** Over eksctl's defaults (test/support/aws/eks.ts DEFAULT_VPC). */
+  resourcesVpcConfig?: VpcOverrides;
 }
 
 export interface ControlDeps {

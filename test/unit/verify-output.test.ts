@@ -23,7 +23,7 @@ describe('verify rows', () => {
     expect(text).toMatch(/✖ RoleBinding as desired\s+missing\n {4}fix: run init/);
     expect(text).toMatch(/– Access matrix\s+not checked: the RoleBinding is not as desired\n {4}fix "RoleBinding as desired" first/);
     expect(text).toContain('1 of 3 checks failed, 1 not checked because of them.');
-    expect(summarize(rows)).toEqual({ total: 3, passed: 1, failed: 1, skipped: 1 });
+    expect(summarize(rows)).toEqual({ total: 3, passed: 1, failed: 1, skipped: 1, warned: 0 });
     expect(renderRows(chalk, inputs, [pass('credentials', 'me')])).toContain('All 1 checks passed');
   });
 

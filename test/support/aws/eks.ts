@@ -46,7 +46,25 @@ export interface FakeCluster {
   /** EKS managed node groups (eksctl's unmanaged nodeGroups are CloudFormation/EC2 only, not here). */
   nodegroups: Map<string, FakeNodegroup>;
   fargateProfiles: string[];
+  /** resourcesVpcConfig as DescribeCluster returns it; a key set to undefined is left out. */
+  vpc: Partial<VpcConfig>;
 }
+
+/** EKS's resourcesVpcConfig (the shape real EKS answers; moto 5.2.2 leaves out vpcId,
+ * clusterSecurityGroupId and the three endpoint-access fields). */
+export interface VpcConfig {
+  subnetIds: string[];
+  securityGroupIds: string[];
+  clusterSecurityGroupId: string;
+  vpcId: string;
+  endpointPublicAccess: boolean;
+  endpointPrivateAccess: boolean;
+  /** Real EKS keeps reporting the list (["0.0.0.0/0"] by default) when public access is off. */
+  publicAccessCidrs: string[];
+}
+
+/** Test-set keys over DEFAULT_VPC; undefined leaves a key out of the answer. */
+export type VpcOverrides = { [K in keyof VpcConfig]?: VpcConfig[K] | undefined };
 
 export interface FakeNodegroup {
   name: string;
@@ -58,7 +76,8 @@ export interface FakeNodegroup {
 }
 
 const epoch = (d: Date) => d.getTime() / 1000;
-const VPC = { subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroupIds: [], clusterSecurityGroupId: 'sg-0a1b2c3d4e5f60003', vpcId: 'vpc-0a1b2c3d4e5f60004', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'] };
+/** eksctl's defaults: a public endpoint open to every address, no private one. */
+export const DEFAULT_VPC: VpcConfig = { subnetIds: ['subnet-0a1b2c3d4e5f60001', 'subnet-0a1b2c3d4e5f60002'], securityGroupIds: [], clusterSecurityGroupId: 'sg-0a1b2c3d4e5f60003', vpcId: 'vpc-0a1b2c3d4e5f60004', endpointPublicAccess: true, endpointPrivateAccess: false, publicAccessCidrs: ['0.0.0.0/0'] };
 
 function clusterJson(c: FakeCluster) {
   const ready = c.status !== 'CREATING';
@@ -70,7 +89,8 @@ function clusterJson(c: FakeCluster) {
     // Real EKS has no endpoint or CA until the control plane is up.
     ...(ready ? { endpoint: c.endpoint } : {}),
     roleArn: c.roleArn,
-    resourcesVpcConfig: { ...VPC },
+    // JSON leaves out the keys a test set to undefined (moto's answer has none of the access fields).
+    resourcesVpcConfig: { ...c.vpc },
     kubernetesNetworkConfig: { serviceIpv4Cidr: '172.20.0.0/16', ipFamily: 'ipv4' },
     logging: { clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }] },
     ...(ready ? { identity: { oidc: { issuer: `https://oidc.eks.${c.region}.amazonaws.com/id/${c.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}` } } } : {}),
@@ -95,7 +115,7 @@ function nodegroupJson(c: FakeCluster, n: FakeNodegroup, accountId: string) {
     capacityType: 'ON_DEMAND',
     scalingConfig: { minSize: 1, maxSize: Math.max(3, n.desiredSize), desiredSize: n.desiredSize },
     instanceTypes: [n.instanceType],
-    subnets: [...VPC.subnetIds],
+    subnets: [...(c.vpc.subnetIds ?? DEFAULT_VPC.subnetIds)],
     amiType: 'AL2_x86_64',
     nodeRole: n.nodeRole,
     labels: { 'alpha.eksctl.io/cluster-name': c.name, 'alpha.eksctl.io/nodegroup-name': n.name },
