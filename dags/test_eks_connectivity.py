@@ -52,7 +52,7 @@ KUBE_CONNECT_TIMEOUT = 10
 KUBE_READ_TIMEOUT = 30
 
 # Astronomer's docs: networking between Astro and AWS, and a Deployment's external IP addresses.
-ASTRO_AWS_NETWORKING = "https://www.astronomer.io/docs/astro/connect-aws"
+ASTRO_AWS_NETWORKING = "https://www.astronomer.io/docs/astro/connect-aws#private-networking-connections"
 ASTRO_EXTERNAL_IPS = "https://www.astronomer.io/docs/astro/connect-aws-public"
 
 try:  # Airflow 3: the Task SDK
