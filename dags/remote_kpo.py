@@ -5,10 +5,12 @@ workload identity, builds a kubeconfig for the cluster with an EKS token, starts
 image in NAMESPACE, streams its logs into the task log and deletes the pod when it finishes.
 
 Written by astro-remote-kpo: the defaults block below holds the names chosen at `init`.
-Run test_eks_connectivity first: it walks the same path (the connection's role, DescribeCluster,
-the kubeconfig EksHook.generate_config_file builds) and logs the provider versions. On Airflow 3
-and 2.11 this cross-account setup needs apache-airflow-providers-amazon>=9.30.0 (init adds it to
-requirements.txt; see docs/provider-floor.md).
+Run test_eks_connectivity first: it checks that everything this file imports is installed, then
+walks the same path (the connection's role, DescribeCluster, the kubeconfig
+EksHook.generate_config_file builds). The image needs apache-airflow-providers-amazon (9.30.0 or
+newer on Airflow 3 and 2.11, for this cross-account setup) and apache-airflow-providers-cncf-kubernetes,
+which the operator module imports: Astro Runtime 3.x and slim images ship neither, and init adds
+the lines to requirements.txt (see docs/provider-floor.md).
 """
 
 from __future__ import annotations

@@ -1,22 +1,27 @@
 """Check each link of the chain EksPodOperator relies on, the way the operator walks it.
 
-0. check_versions     log the Airflow and provider versions; warn below the Amazon provider
-                      floor (known EksPodOperator token bugs, see AMAZON_PROVIDER_FLOOR)
+0. check_providers    everything the operator path imports is installed: the Amazon provider's EKS
+                      hook and operator module, the cncf.kubernetes provider and the kubernetes
+                      client; a missing one FAILs naming the requirements.txt line to add, a
+                      version with known EksPodOperator token bugs is warned about
 1. assume_role        the connection CONN_ID exists, has a role_arn, and the session it gives is
                       exactly that role (GetCallerIdentity: assumed-role/<role name>/...)
 2. describe_cluster   that role may call eks:DescribeCluster on CLUSTER_NAME
-3. kubernetes_access  a kubeconfig built like EksPodOperator builds it (EksHook.generate_config_file,
-                      whose exec plugin runs the provider's eks_get_token) is accepted by the
-                      cluster: list pods in NAMESPACE, then every permission KubernetesPodOperator
-                      needs there (SelfSubjectAccessReview)
+3. kubernetes_access  the API server at the cluster's endpoint answers from this Deployment within
+                      KUBE_CONNECT_TIMEOUT seconds, and a kubeconfig built like EksPodOperator
+                      builds it (EksHook.generate_config_file, whose exec plugin runs the
+                      provider's eks_get_token) is accepted: list pods in NAMESPACE, then every
+                      permission KubernetesPodOperator needs there (SelfSubjectAccessReview)
 
-The tasks run in that order and stop at the first broken link. Written by astro-remote-kpo:
-the defaults block below holds the names chosen at `init`.
+The tasks run in that order and stop at the first broken link. Each imports what it needs inside
+the task, so a missing package is a [FAIL] line that says what to add, never a traceback.
+Written by astro-remote-kpo: the defaults block below holds the names chosen at `init`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib
 import inspect
 import json
 import logging
@@ -34,9 +39,21 @@ CONN_ID = "aws_eks"
 ROLE_ARN = "arn:aws:iam::123456789012:role/AstroRemoteKPO"
 # --- end of astro-remote-kpo defaults ---
 
-# Lowest apache-airflow-providers-amazon whose EksPodOperator works cross-account on Airflow 3
-# and 2.11 (apache/airflow #50771 fixed in 9.9.0, #53578 in 9.13.0, #64657 in 9.30.0).
-AMAZON_PROVIDER_FLOOR = "9.30.0"
+# The requirements.txt lines `init` adds where the image lacks a provider or ships it too old, filled
+# in from the same table at `init`, so what this DAG tells you to add is what init writes. The
+# Amazon floor needs Airflow AMAZON_FLOOR_AIRFLOW or newer; below it, the provider's name alone.
+AMAZON_REQUIREMENT = "apache-airflow-providers-amazon>=9.30.0"
+AMAZON_FLOOR_AIRFLOW = "2.11"
+CNCF_REQUIREMENT = "apache-airflow-providers-cncf-kubernetes>=7.2.0"
+
+# Link 3 gives the API server this long to accept a connection (TCP and TLS), and each request
+# this long to be answered, instead of hanging until the task times out.
+KUBE_CONNECT_TIMEOUT = 10
+KUBE_READ_TIMEOUT = 30
+
+# Astronomer's docs: networking between Astro and AWS, and a Deployment's external IP addresses.
+ASTRO_AWS_NETWORKING = "https://www.astronomer.io/docs/astro/connect-aws#private-networking-connections"
+ASTRO_EXTERNAL_IPS = "https://www.astronomer.io/docs/astro/connect-aws-public"
 
 try:  # Airflow 3: the Task SDK
     from airflow.sdk import dag, task
@@ -105,19 +122,54 @@ def _is_not_found(err: Exception) -> bool:
     return "NotFound" in type(err).__name__ or "CONNECTION_NOT_FOUND" in text or "isn't defined" in text
 
 
-def _aws_client(service: str):
-    """A client from the connection, as the operator's hooks make them (AssumeRole of role_arn)."""
-    if service == "eks":
-        from airflow.providers.amazon.aws.hooks.eks import EksHook
-
-        return EksHook(aws_conn_id=CONN_ID, region_name=REGION).conn
-    from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook
-
-    return AwsBaseHook(aws_conn_id=CONN_ID, client_type=service, region_name=REGION).get_conn()
-
-
 def _version_tuple(v: str) -> tuple:
     return tuple(int(p) for p in re.findall(r"\d+", v)[:3])
+
+
+def _airflow_version() -> str | None:
+    import airflow
+
+    return getattr(airflow, "__version__", None)
+
+
+def _amazon_line(airflow_version: str | None) -> str:
+    """The Amazon line init writes for this Airflow: the floor, or the name where it cannot install."""
+    if airflow_version and _version_tuple(airflow_version) < _version_tuple(AMAZON_FLOOR_AIRFLOW):
+        return AMAZON_REQUIREMENT.split(">=")[0]
+    return AMAZON_REQUIREMENT
+
+
+def _line_for(missing: str) -> str:
+    """The requirements.txt line that brings a missing module."""
+    if missing.split(".")[0] == "kubernetes" or missing.startswith("airflow.providers.cncf"):
+        return CNCF_REQUIREMENT
+    return _amazon_line(_airflow_version())
+
+
+def _load(module: str, attr: str | None = None):
+    mod = importlib.import_module(module)
+    return getattr(mod, attr) if attr else mod
+
+
+def _import(link: str, module: str, attr: str | None = None):
+    """What a task needs, imported inside the task: missing, it is this link's [FAIL] with the line
+    to add (a task run on its own, after check_providers failed, says the same)."""
+    try:
+        return _load(module, attr)
+    except (ImportError, AttributeError) as err:
+        line = _line_for(getattr(err, "name", None) or module)
+        _report(link, False, f"cannot import {module}{'.' + attr if attr else ''} ({err}): add `{line}` to requirements.txt, then `astro deploy`")
+
+
+def _aws_client(link: str, service: str):
+    """A client maker from the connection, as the operator's hooks make them (AssumeRole of
+    role_arn). The import happens here (a missing provider is this link's FAIL); the calls, which
+    may fail for AWS reasons, happen in the caller's try."""
+    if service == "eks":
+        eks_hook = _import(link, "airflow.providers.amazon.aws.hooks.eks", "EksHook")
+        return lambda: eks_hook(aws_conn_id=CONN_ID, region_name=REGION).conn
+    aws_hook = _import(link, "airflow.providers.amazon.aws.hooks.base_aws", "AwsBaseHook")
+    return lambda: aws_hook(aws_conn_id=CONN_ID, client_type=service, region_name=REGION).get_conn()
 
 
 def _dist_version(dist: str, module: str) -> str | None:
@@ -127,39 +179,96 @@ def _dist_version(dist: str, module: str) -> str | None:
         return version(dist)
     except Exception:  # noqa: BLE001 - not installed as a distribution: ask the module
         try:
-            return getattr(__import__(module, fromlist=["__version__"]), "__version__", None)
+            return getattr(importlib.import_module(module), "__version__", None)
         except ImportError:
             return None
 
 
-def check_versions() -> dict:
-    """Log the versions that decide how EksPodOperator mints its token; warn below the floor."""
-    import airflow
+# Known EksPodOperator token bugs (the table of src/airflow/provider-floor.ts): (fixed in, issue,
+# Airflow 3 only, what fails before the fix).
+TOKEN_BUGS = [
+    ("9.9.0", "apache/airflow#50771", True, "the token helper initialises Airflow's database layer and fails under the Task SDK"),
+    ("9.13.0", "apache/airflow#53578", True, "the token helper cannot read a connection stored in the metadata DB"),
+    ("9.30.0", "apache/airflow#64657", False, "the exec plugin reads the token from the helper's output with its stderr merged in: cross-account 401"),
+]
 
+
+def _token_bugs(airflow_version: str | None, amazon: str | None) -> list[str]:
+    """The known token bugs of this Amazon provider on this Airflow."""
+    if not amazon or not airflow_version:
+        return []
+    af3 = _version_tuple(airflow_version) >= (3,)
+    return [
+        f"before {fixed} {what} ({issue})"
+        for fixed, issue, af3_only, what in TOKEN_BUGS
+        if _version_tuple(amazon) < _version_tuple(fixed) and (af3 or not af3_only)
+    ]
+
+
+def _version_advice(airflow_version: str | None, amazon: str | None) -> str:
+    """What to do about the token bugs of this provider version, or "" when there are none."""
+    bugs = _token_bugs(airflow_version, amazon)
+    if not bugs:
+        return ""
+    where = f"apache-airflow-providers-amazon {amazon} on Airflow {airflow_version}"
+    if _amazon_line(airflow_version) == AMAZON_REQUIREMENT:
+        return f"{where}: {'; '.join(bugs)}. Add `{AMAZON_REQUIREMENT}` to requirements.txt."
+    return (
+        f"{where}: {'; '.join(bugs)}. The fix needs Airflow {AMAZON_FLOOR_AIRFLOW}+: "
+        "Astro Runtime 13 (Airflow 2.11) or 3.x brings it."
+    )
+
+
+# What EksPodOperator's path imports, and who brings it. The operator module imports the
+# cncf.kubernetes provider at its top, so it is checked last: its failure then names the real gap.
+OPERATOR_PATH = [
+    ("airflow.providers.amazon.aws.hooks.eks", "EksHook", "the Amazon provider's EksHook"),
+    ("airflow.providers.cncf.kubernetes.operators.pod", "KubernetesPodOperator", "the cncf.kubernetes provider's KubernetesPodOperator"),
+    ("airflow.providers.cncf.kubernetes.hooks.kubernetes", "KubernetesHook", "the cncf.kubernetes provider's KubernetesHook"),
+    ("kubernetes.client", "CoreV1Api", "the kubernetes client"),
+    ("airflow.providers.amazon.aws.operators.eks", "EksPodOperator", "the Amazon provider's EksPodOperator"),
+]
+
+
+def check_providers() -> dict:
+    """Everything EksPodOperator imports is installed; versions with known token bugs are warned about."""
     found = {
-        "airflow": getattr(airflow, "__version__", None),
+        "airflow": _airflow_version(),
         "apache-airflow-providers-amazon": _dist_version("apache-airflow-providers-amazon", "airflow.providers.amazon"),
         "apache-airflow-providers-cncf-kubernetes": _dist_version(
             "apache-airflow-providers-cncf-kubernetes", "airflow.providers.cncf.kubernetes"
         ),
     }
     log.info("versions: %s", ", ".join(f"{k} {v or 'not found'}" for k, v in found.items()))
-    af, amazon = found["airflow"], found["apache-airflow-providers-amazon"]
-    needs_floor = af is not None and _version_tuple(af) >= (2, 11)
-    if amazon is None:
-        log.warning("[WARN] apache-airflow-providers-amazon is not installed: EksPodOperator (remote_kpo) cannot import")
-    elif needs_floor and _version_tuple(amazon) < _version_tuple(AMAZON_PROVIDER_FLOOR):
+    missing, lines = [], []
+    for module, attr, what in OPERATOR_PATH:
+        try:
+            _load(module, attr)
+        except (ImportError, AttributeError) as err:
+            missing.append(f"{what} ({err})")
+            line = _line_for(getattr(err, "name", None) or module)
+            if line not in lines:
+                lines.append(line)
+    advice = _version_advice(found["airflow"], found["apache-airflow-providers-amazon"])
+    if advice:
+        log.warning("[WARN] %s EksPodOperator may get 401 while these checks pass.", advice)
+    cncf = found["apache-airflow-providers-cncf-kubernetes"]
+    cncf_floor = CNCF_REQUIREMENT.split(">=")[1]
+    if cncf and _version_tuple(cncf) < _version_tuple(cncf_floor):
         log.warning(
-            "[WARN] apache-airflow-providers-amazon %s is below %s: on Airflow %s its EksPodOperator token helper "
-            "can fail (apache/airflow #50771, #53578 on Airflow 3; #64657 cross-account 401), so remote_kpo may get "
-            "401 while these checks pass. Add `apache-airflow-providers-amazon>=%s` to requirements.txt.",
-            amazon,
-            AMAZON_PROVIDER_FLOOR,
-            af,
-            AMAZON_PROVIDER_FLOOR,
+            "[WARN] apache-airflow-providers-cncf-kubernetes %s is below %s, the lowest the Amazon provider accepts. Add `%s` to requirements.txt.",
+            cncf,
+            cncf_floor,
+            CNCF_REQUIREMENT,
         )
-    else:
-        log.info("[PASS] versions: no known EksPodOperator token bug for these versions")
+    if missing:
+        _report(
+            "check_providers",
+            False,
+            f"EksPodOperator cannot run in this image: missing {'; '.join(missing)}. "
+            f"Add to requirements.txt: {', '.join(f'`{line}`' for line in lines)}, then `astro deploy`.",
+        )
+    _report("check_providers", True, "EksHook, EksPodOperator, KubernetesPodOperator, KubernetesHook and the kubernetes client import")
     return found
 
 
@@ -191,8 +300,9 @@ def check_connection() -> str:
     partition, account, role_name = match.groups()
     if role_name != ROLE_ARN.rsplit("/", 1)[-1] or f"::{account}:" not in ROLE_ARN:
         log.warning("[WARN] connection %r names %s; astro-remote-kpo set up %s", CONN_ID, role_arn, ROLE_ARN)
+    sts = _aws_client("assume_role", "sts")
     try:
-        arn = _aws_client("sts").get_caller_identity()["Arn"]
+        arn = sts().get_caller_identity()["Arn"]
     except Exception as err:  # noqa: BLE001
         _report(
             "assume_role",
@@ -212,8 +322,9 @@ def check_connection() -> str:
 
 def check_describe_cluster() -> str:
     """Link 2: eks:DescribeCluster with the connection's role."""
+    eks = _aws_client("describe_cluster", "eks")
     try:
-        cluster = _aws_client("eks").describe_cluster(name=CLUSTER_NAME)["cluster"]
+        cluster = eks().describe_cluster(name=CLUSTER_NAME)["cluster"]
     except Exception as err:  # noqa: BLE001
         _report("describe_cluster", False, f"eks:DescribeCluster on {CLUSTER_NAME!r} failed: {err}")
     ok = cluster.get("status") == "ACTIVE"
@@ -258,52 +369,120 @@ def _operator_kubeconfig(hook):
             yield path
 
 
-def _api_client(config_file: str):
-    """Through the cncf.kubernetes hook, as KubernetesPodOperator does; the plain client without it."""
+def _reachability_fix() -> str:
+    return (
+        "Astro Hosted reaches an EKS API server over its public endpoint unless a network connection to the "
+        "cluster's VPC exists. Either allow this Deployment on the public endpoint: `aws eks update-cluster-config "
+        f"--region {REGION} --name {CLUSTER_NAME} --resources-vpc-config "
+        'endpointPublicAccess=true,publicAccessCidrs=\"<each CIDR already allowed>\",\"<each external IP of this Deployment>/32\"` '
+        f"(where Astro shows the Deployment's external IPs: {ASTRO_EXTERNAL_IPS}), or set up a network connection "
+        f"from Astro to the cluster's VPC ({ASTRO_AWS_NETWORKING}). `npx astro-remote-kpo verify` shows the "
+        "cluster's endpoint settings."
+    )
+
+
+def _check_reachable(endpoint: str, ca_file: str | None) -> None:
+    """The API server at `endpoint` accepts a TCP connection and a TLS handshake within
+    KUBE_CONNECT_TIMEOUT seconds; otherwise link 3 FAILs with the reachability fix."""
+    import socket
+    import ssl
+    from urllib.parse import urlsplit
+
+    url = urlsplit(endpoint)
+    host, port = url.hostname or "", url.port or 443
     try:
-        from airflow.providers.cncf.kubernetes.hooks.kubernetes import KubernetesHook
+        with socket.create_connection((host, port), timeout=KUBE_CONNECT_TIMEOUT) as sock:
+            context = ssl.create_default_context(cafile=ca_file)
+            with context.wrap_socket(sock, server_hostname=host):
+                pass
+    except socket.gaierror as err:
+        _report("kubernetes_access", False, f"the cluster's endpoint {endpoint} does not resolve from this Deployment ({err}). {_reachability_fix()}")
+    except (socket.timeout, TimeoutError):
+        _report(
+            "kubernetes_access",
+            False,
+            f"the API server at the cluster's endpoint {endpoint} did not answer from this Deployment within "
+            f"{KUBE_CONNECT_TIMEOUT} s. {_reachability_fix()}",
+        )
+    except ssl.SSLError as err:
+        _report("kubernetes_access", False, f"TLS with the API server at {endpoint} failed: {err}")
+    except OSError as err:
+        _report("kubernetes_access", False, f"cannot connect to the API server at {endpoint} from this Deployment: {err}. {_reachability_fix()}")
 
-        return KubernetesHook(conn_id=None, config_file=config_file, in_cluster=False).api_client
-    except (ImportError, TypeError) as err:
-        log.info("using the kubernetes client directly (%s)", err)
-        from kubernetes import config as k8s_config
 
-        return k8s_config.new_client_from_config(config_file=config_file)
+def _is_timeout(err: BaseException | None) -> bool:
+    """A timeout anywhere in the chain (urllib3 wraps it in MaxRetryError.reason)."""
+    seen = set()
+    while err is not None and id(err) not in seen:
+        seen.add(id(err))
+        if isinstance(err, TimeoutError) or "Timeout" in type(err).__name__:
+            return True
+        reason = getattr(err, "reason", None)  # an exception in urllib3's MaxRetryError, text in ApiException
+        err = reason if isinstance(reason, BaseException) else err.__cause__ or err.__context__
+    return False
 
 
 def _kube_hint(err: Exception) -> str:
     status = getattr(err, "status", None)
+    versions = _version_advice(_airflow_version(), _dist_version("apache-airflow-providers-amazon", "airflow.providers.amazon"))
     if status == 401:
         return (
-            "401: the cluster did not accept the token the exec plugin minted. Check the provider version "
-            "(check_versions) and the IAM-to-Kubernetes mapping (`npx astro-remote-kpo verify`)."
+            "401: the cluster did not accept the token the exec plugin minted. "
+            + (f"{versions} " if versions else "")
+            + "Check the IAM-to-Kubernetes mapping (`npx astro-remote-kpo verify`)."
+        )
+    if status == 403 and "system:anonymous" in str(getattr(err, "body", "") or err):
+        return (
+            "403 as system:anonymous: the request carried no token, so the exec plugin's output could not be read. "
+            + (versions or "Check the task log for the exec plugin's error.")
         )
     if status == 403:
         return "403: the mapped Kubernetes user may not list pods here; check the RoleBinding (`npx astro-remote-kpo verify`)."
     return ""
 
 
-def check_kubernetes() -> dict:
-    """Link 3: the operator's kubeconfig reaches the cluster; the KPO permission matrix holds."""
-    from kubernetes import client as k8s
-    from airflow.providers.amazon.aws.hooks.eks import EksHook
+def _kube_call(what: str, call):
+    """One API request, bounded by the timeouts; a failure is link 3's FAIL with the hint."""
+    try:
+        return call((KUBE_CONNECT_TIMEOUT, KUBE_READ_TIMEOUT))
+    except Exception as err:  # noqa: BLE001 - every failure here is the link's
+        if _is_timeout(err):
+            _report(
+                "kubernetes_access",
+                False,
+                f"{what}: the API server did not answer from this Deployment within {KUBE_READ_TIMEOUT} s ({err}). {_reachability_fix()}",
+            )
+        _report("kubernetes_access", False, f"{what} failed: {err} {_kube_hint(err)}".strip())
 
-    hook = EksHook(aws_conn_id=CONN_ID, region_name=REGION)
+
+def check_kubernetes() -> dict:
+    """Link 3: the API server answers; the operator's kubeconfig is accepted; the KPO permission matrix holds."""
+    eks_hook = _import("kubernetes_access", "airflow.providers.amazon.aws.hooks.eks", "EksHook")
+    kube_hook = _import("kubernetes_access", "airflow.providers.cncf.kubernetes.hooks.kubernetes", "KubernetesHook")
+    k8s = _import("kubernetes_access", "kubernetes.client")
+    hook = eks_hook(aws_conn_id=CONN_ID, region_name=REGION)
     results = {}
-    with _operator_kubeconfig(hook) as config_file:
+    with contextlib.ExitStack() as stack:
         try:
-            api = _api_client(config_file)
-            pods = k8s.CoreV1Api(api).list_namespaced_pod(NAMESPACE, limit=5)
+            config_file = stack.enter_context(_operator_kubeconfig(hook))
+            # Through the cncf.kubernetes hook, as KubernetesPodOperator does.
+            api = kube_hook(conn_id=None, config_file=config_file, in_cluster=False).api_client
+        except LinkFailed:
+            raise
         except Exception as err:  # noqa: BLE001
-            _report("kubernetes_access", False, f"listing pods in namespace {NAMESPACE!r} failed: {err} {_kube_hint(err)}".strip())
+            _report("kubernetes_access", False, f"building the kubeconfig EksPodOperator uses failed: {err}")
+        _check_reachable(api.configuration.host, api.configuration.ssl_ca_cert)
+        core = k8s.CoreV1Api(api)
+        pods = _kube_call(
+            f"listing pods in namespace {NAMESPACE!r}", lambda timeout: core.list_namespaced_pod(NAMESPACE, limit=5, _request_timeout=timeout)
+        )
         _report("kubernetes_access", True, f"listed {len(pods.items)} pod(s) in namespace {NAMESPACE}")
         authz = k8s.AuthorizationV1Api(api)
         for resource, subresource, verb in KPO_PERMISSIONS:
             attrs = k8s.V1ResourceAttributes(namespace=NAMESPACE, resource=resource, subresource=subresource or None, verb=verb)
-            review = authz.create_self_subject_access_review(
-                k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs))
-            )
+            body = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs))
             name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
+            review = _kube_call(f"asking whether it can {name}", lambda timeout, b=body: authz.create_self_subject_access_review(b, _request_timeout=timeout))
             results[name] = bool(review.status.allowed)
             log.info("[%s] can %s in %s", "PASS" if results[name] else "FAIL", name, NAMESPACE)
     denied = [name for name, allowed in results.items() if not allowed]
@@ -325,9 +504,9 @@ def check_kubernetes() -> dict:
     doc_md=__doc__,
 )
 def test_eks_connectivity():
-    @task(task_id="check_versions")
-    def versions() -> dict:
-        return check_versions()
+    @task(task_id="check_providers")
+    def providers() -> dict:
+        return check_providers()
 
     @task
     def assume_role() -> str:
@@ -341,7 +520,7 @@ def test_eks_connectivity():
     def kubernetes_access() -> dict:
         return check_kubernetes()
 
-    versions() >> assume_role() >> describe_cluster() >> kubernetes_access()
+    providers() >> assume_role() >> describe_cluster() >> kubernetes_access()
 
 
 test_eks_connectivity()

@@ -109,8 +109,9 @@ export interface StageOutputs {
     astroProject: boolean;
     /** sha256 of what we last wrote per project-relative path: tells our files from the user's edits. */
     hashes?: Record<string, string>;
-    /** The apache-airflow-providers-amazon floor in requirements.txt (src/airflow/provider-floor.ts). */
-    providerFloor?: ProviderFloorOutput;
+    /** Per provider the DAGs import, what requirements.txt got (src/airflow/provider-floor.ts).
+     * State from before one object for the Amazon provider: engine/state.ts reads it as a list. */
+    providerFloor?: ProviderFloorOutput[];
   };
   'deployment-connection': {
     ran: boolean;
@@ -135,7 +136,9 @@ export interface EndpointAccess {
 }
 
 export interface ProviderFloorOutput {
-  /** added: this run wrote the line; satisfied: already there; kept-pin: the user's lower pin, warned; none: no floor applies or the Airflow version is unknown. */
+  /** The distribution, e.g. apache-airflow-providers-cncf-kubernetes. */
+  provider: string;
+  /** added: this run wrote the line; satisfied: already there; kept-pin: the user's lower pin, warned; none: the image ships it, no line applies or the Airflow version is unknown. */
   action: 'added' | 'satisfied' | 'kept-pin' | 'none';
   floor?: string;
   /** The requirements.txt line that decides it. */

@@ -5,7 +5,7 @@
 // `astro dev start`. Everything already in the file is kept; comments too (yaml Document API).
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
 import { UsageError } from '../errors.js';
-import { runtimeFromDockerfile } from './provider-floor.js';
+import { runtimeFromDockerfile } from './astro-runtime.js';
 
 export const COMPOSE_OVERRIDE = 'docker-compose.override.yml';
 const AIRFLOW_HOME = '/usr/local/airflow';

@@ -10,7 +10,7 @@ import type { Inputs } from '../types.js';
 import { writeFileAtomic } from '../write-files.js';
 import { guessRoleArn } from './deployed-connection.js';
 import { readTextIfExists, sha256 } from './files.js';
-import { CROSS_ACCOUNT_401 } from './provider-floor.js';
+import { AMAZON_FLOOR_AIRFLOW, AMAZON_REQUIREMENT, CNCF_REQUIREMENT } from './provider-floor.js';
 
 export interface ProjectFile {
   /** Relative to the project, '/'-separated (also the key in the hash store). */
@@ -21,10 +21,15 @@ export interface ProjectFile {
 export const DAG_FILES = ['remote_kpo.py', 'test_eks_connectivity.py'] as const;
 
 /** Lines a DAG has beyond the shared defaults: the test DAG names the role (for the command it
- * prints when the connection is missing) and the provider floor it warns below, the same one
- * provider-floor.ts adds to requirements.txt, so the two cannot drift. */
+ * prints when the connection is missing) and the requirements.txt lines it tells the user to add,
+ * the very lines provider-floor.ts writes there, so the two cannot drift. */
 const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: Inputs, accountId: string) => Record<string, string>>> = {
-  'test_eks_connectivity.py': (inputs, accountId) => ({ ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId), AMAZON_PROVIDER_FLOOR: CROSS_ACCOUNT_401.fixedIn }),
+  'test_eks_connectivity.py': (inputs, accountId) => ({
+    ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId),
+    AMAZON_REQUIREMENT,
+    AMAZON_FLOOR_AIRFLOW,
+    CNCF_REQUIREMENT,
+  }),
 };
 
 /** The defaults block at the top of each DAG: NAME = "value" lines, rewritten one by one. */

@@ -7,7 +7,7 @@ import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
 import { readTextIfExists } from '../airflow/files.js';
 import { desiredProjectFiles, dockerignoreWithState, gitignoreWithState, STATE_IGNORE } from '../airflow/project-files.js';
-import { planProviderFloor } from '../airflow/provider-floor.js';
+import { addedLines, planProviderFloor } from '../airflow/provider-floor.js';
 import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { endpointAccessOf, endpointPhrase } from '../aws/endpoint-access.js';
@@ -37,7 +37,7 @@ async function filesToWrite(ctx: StageContext, accountId: string, clusterConfig:
   if (dockerignoreWithState(await read('.dockerignore')) !== undefined) out.push(`.dockerignore (adds ${STATE_IGNORE})`);
   if (gitignoreWithState(await read('.gitignore')) !== undefined) out.push(`.gitignore (adds ${STATE_IGNORE})`);
   const floor = planProviderFloor(await read('Dockerfile'), await read('requirements.txt'));
-  if (floor.action === 'add') out.push(`requirements.txt (adds ${floor.line})`);
+  if (floor.text !== undefined) out.push(`requirements.txt (adds ${addedLines(floor).join(', ')})`);
   if (ctx.inputs.localDev) out.push('docker-compose.override.yml (--local-dev: your ~/.aws read-only, if not there yet)');
   return out;
 }

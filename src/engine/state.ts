@@ -109,7 +109,18 @@ export async function loadState(projectDir: string): Promise<State | undefined> 
     if (!rec || typeof rec !== 'object' || typeof rec.status !== 'string') throw corrupt(file, `stage ${key} has no status`);
   }
   if (s.inputs) s.inputs = migrateInputs(s.inputs);
+  migrateOutputs(s.stages);
   return s as State;
+}
+
+/** State written before the cncf.kubernetes provider got its own line recorded one object, for
+ * the Amazon provider only, as project-files' providerFloor: read it as a one-entry list. */
+export function migrateOutputs(stages: State['stages']): void {
+  const outputs = stages['project-files']?.outputs as { providerFloor?: unknown } | undefined;
+  const old = outputs?.providerFloor;
+  if (outputs && old && typeof old === 'object' && !Array.isArray(old)) {
+    outputs.providerFloor = [{ provider: 'apache-airflow-providers-amazon', ...(old as Record<string, unknown>) }];
+  }
 }
 
 /** State written before several Deployments were supported had one `workloadIdentity` and one

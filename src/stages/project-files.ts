@@ -3,7 +3,7 @@
 // .dockerignore. A file the user changed is never overwritten without asking (interactive: a
 // diff and a question; non-interactive: kept with a warning, unless --force).
 import path from 'node:path';
-import { AMAZON_PROVIDER, planProviderFloor, type FloorPlan } from '../airflow/provider-floor.js';
+import { addedLines, planProviderFloor, type FloorPlan } from '../airflow/provider-floor.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import { UsageError } from '../errors.js';
 import type { PlanItem, ProviderFloorOutput, StageOutputs, StageResult } from '../types.js';
@@ -55,25 +55,15 @@ async function survey(ctx: StageContext, accountId: string) {
   return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await isAstroProject(ctx.projectDir) };
 }
 
-/** What state records about the provider floor; `added` once run() wrote the line. */
-function floorOutput(f: FloorPlan, wrote: boolean): ProviderFloorOutput {
-  switch (f.action) {
-    case 'add':
-      return { action: wrote ? 'added' : 'none', floor: f.floor, line: f.line, note: f.reason };
-    case 'satisfied':
-      return { action: 'satisfied', floor: f.floor, line: f.line, note: f.reason };
-    case 'kept-pin':
-      return { action: 'kept-pin', floor: f.floor, line: f.line, note: f.warning };
-    default:
-      return { action: 'none', note: f.reason };
-  }
-}
-
-/** The floor's warning, if any: a kept lower pin, or no floor where one may be needed. */
-function floorWarnings(f: FloorPlan): string[] {
-  if (f.action === 'kept-pin') return [f.warning];
-  if (f.action === 'none' && f.warning) return [f.warning];
-  return [];
+/** What state records per provider; `added` once run() wrote the line. */
+function floorOutput(f: FloorPlan, wrote: boolean): ProviderFloorOutput[] {
+  return f.providers.map(({ provider, action, floor, line, note }) => ({
+    provider,
+    action: action === 'add' ? (wrote ? 'added' : 'none') : action,
+    ...(floor ? { floor } : {}),
+    ...(line ? { line } : {}),
+    note,
+  }));
 }
 
 type Survey = Awaited<ReturnType<typeof survey>>;
@@ -88,17 +78,22 @@ async function overwriteUserFile(ctx: StageContext, d: Decision): Promise<boolea
   return ctx.io.confirm({ flag: '--force', message: `Overwrite ${d.path} with the version above?`, default: false });
 }
 
-function floorPlanItem(f: FloorPlan): PlanItem {
-  switch (f.action) {
-    case 'add':
-      return { action: `add \`${f.line}\` to requirements.txt (every other line kept)`, details: f.reason };
-    case 'satisfied':
-      return { action: `${AMAZON_PROVIDER}: ${f.reason}` };
-    case 'kept-pin':
-      return { action: `keep your ${AMAZON_PROVIDER} pin in requirements.txt, with a warning`, details: f.warning };
-    default:
-      return { action: `${AMAZON_PROVIDER}: ${f.reason}`, ...(f.warning ? { details: f.warning } : {}) };
-  }
+/** One plan item per provider: the line it adds, the pin it keeps, or why nothing is needed. */
+function floorPlanItems(f: FloorPlan): PlanItem[] {
+  const items = f.providers.map((p): PlanItem => {
+    switch (p.action) {
+      case 'add':
+        return { action: `add \`${p.line}\` to requirements.txt (every other line kept)`, details: p.note };
+      case 'kept-pin':
+        return { action: `keep your ${p.provider} pin in requirements.txt, with a warning`, details: p.note };
+      default:
+        return { action: `${p.provider}: ${p.note}` };
+    }
+  });
+  // Warnings that are not a kept pin's (those are in its item): the fix an old Airflow misses, an unknown image.
+  const pinNotes = new Set(f.providers.filter((p) => p.action === 'kept-pin').map((p) => p.note));
+  for (const w of f.warnings) if (!pinNotes.has(w)) items.push({ action: 'requirements.txt: a warning', details: w });
+  return items;
 }
 
 export const projectFilesStage: Stage<'project-files'> = {
@@ -110,10 +105,10 @@ export const projectFilesStage: Stage<'project-files'> = {
   async check(ctx) {
     const s = await survey(ctx, ctx.output('preflight').accountId);
     const pending = s.decisions.filter((d) => d.status !== 'same');
-    if (pending.length || s.ignores.length || s.floor.action === 'add' || s.compose !== undefined) {
+    if (pending.length || s.ignores.length || s.floor.text !== undefined || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       what.push(...s.ignores.map((i) => i.name));
-      if (s.floor.action === 'add') what.push(`requirements.txt (${s.floor.line})`);
+      if (s.floor.text !== undefined) what.push(`requirements.txt (${addedLines(s.floor).join(', ')})`);
       if (s.compose !== undefined) what.push(`${COMPOSE_OVERRIDE} (--local-dev)`);
       return { done: false, reason: `to write: ${what.join(', ')}` };
     }
@@ -122,13 +117,13 @@ export const projectFilesStage: Stage<'project-files'> = {
       done: true,
       reason: `all ${s.decisions.length} project files are up to date`,
       outputs: { written: [], kept: [], astroProject: s.astroProject, hashes, providerFloor: floorOutput(s.floor, false) },
-      warnings: [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...floorWarnings(s.floor)],
+      warnings: [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...s.floor.warnings],
     };
   },
 
   async run(ctx): Promise<StageResult<Outputs>> {
     const s = await survey(ctx, ctx.output('preflight').accountId);
-    const warnings: string[] = [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...floorWarnings(s.floor)];
+    const warnings: string[] = [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...s.floor.warnings];
     const written: string[] = [];
     const kept: string[] = [];
     const hashes: Record<string, string> = {};
@@ -151,8 +146,8 @@ export const projectFilesStage: Stage<'project-files'> = {
       await writeTextAtomic(i.file, i.text);
       written.push(i.name);
     }
-    // Only the one line changes; the file is the user's (their other pins, comments, line endings).
-    if (s.floor.action === 'add') {
+    // Only our lines change; the file is the user's (their other pins, comments, line endings).
+    if (s.floor.text !== undefined) {
       await writeTextAtomic(s.requirementsFile, s.floor.text);
       written.push('requirements.txt');
     }
@@ -163,7 +158,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     const extras = new Set(['.dockerignore', '.gitignore', 'requirements.txt', COMPOSE_OVERRIDE]);
     const same = s.decisions.length - written.filter((p) => !extras.has(p)).length - kept.length;
     const parts = [`wrote ${written.length} file${written.length === 1 ? '' : 's'}`, `${same} up to date`, ...(kept.length ? [`kept ${kept.length} you changed`] : [])];
-    if (s.floor.action === 'add') parts.push(`requirements.txt: ${s.floor.line}`);
+    if (s.floor.text !== undefined) parts.push(`requirements.txt: ${addedLines(s.floor).join(', ')}`);
     return { outputs: { written, kept, astroProject: s.astroProject, hashes, providerFloor: floorOutput(s.floor, true) }, summary: parts.join(', '), warnings };
   },
 
@@ -184,7 +179,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     }
     if (same.length) items.push({ action: `up to date: ${same.join(', ')}` });
     for (const i of s.ignores) items.push({ action: `add .astro-remote-kpo/ to ${i.name}` });
-    items.push(floorPlanItem(s.floor));
+    items.push(...floorPlanItems(s.floor));
     if (s.compose !== undefined) items.push({ action: `--local-dev: give astro dev your ~/.aws read-only in docker-compose.override.yml (other content kept)`, details: s.compose.trimEnd() });
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
     return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {}, providerFloor: floorOutput(s.floor, false) } };

@@ -9,7 +9,7 @@ import { parse } from 'yaml';
 import { namespaceObject, permissionsPolicy, roleBindingObject, roleObject, trustPolicy } from '../../src/desired.js';
 import { unifiedDiff } from '../../src/airflow/diff.js';
 import { classify, dagDefaults, DAG_FILES, desiredProjectFiles, dockerignoreWithState, gitignoreWithState, renderDag } from '../../src/airflow/project-files.js';
-import { CROSS_ACCOUNT_401 } from '../../src/airflow/provider-floor.js';
+import { AMAZON_FLOOR_AIRFLOW, AMAZON_REQUIREMENT, CNCF_REQUIREMENT, planProviderFloor } from '../../src/airflow/provider-floor.js';
 import { sha256 } from '../../src/airflow/files.js';
 import { projectFilesStage } from '../../src/stages/project-files.js';
 import { ACCOUNT, defaultInputs, recordingIo, stageContext, tempProject } from './airflow-ctx.js';
@@ -66,9 +66,9 @@ describe('DAG rendering', () => {
     expect(Object.keys(r.kw)).toEqual(expect.arrayContaining(['pod_name', 'cmds', 'task_id']));
   });
 
-  it('test_eks_connectivity checks the three links with the provider hooks', async () => {
+  it('test_eks_connectivity checks the providers, then the three links with the provider hooks', async () => {
     const text = await readFile(path.join(repo, 'dags', 'test_eks_connectivity.py'), 'utf8');
-    expect(text).toContain('from airflow.providers.amazon.aws.hooks.base_aws import AwsBaseHook');
+    expect(text).toContain('_import(link, "airflow.providers.amazon.aws.hooks.base_aws", "AwsBaseHook")');
     expect(text).toContain('get_caller_identity()');
     expect(text).toContain('describe_cluster(name=CLUSTER_NAME)');
     expect(text).toContain('list_namespaced_pod(NAMESPACE');
@@ -77,7 +77,14 @@ describe('DAG rendering', () => {
     // test/e2e/dag-logic.test.ts runs it.
     expect(text).toContain('hook.generate_config_file(');
     expect(text).not.toContain('generate_presigned_url');
-    for (const link of ['assume_role', 'describe_cluster', 'kubernetes_access']) expect(text).toContain(`def ${link}()`);
+    for (const task of ['providers', 'assume_role', 'describe_cluster', 'kubernetes_access']) expect(text).toContain(`def ${task}()`);
+    // Only core Airflow at the top: every provider and the kubernetes client are imported inside a task.
+    const topLevel = text.split('\n').filter((l) => /^(from|import) /.test(l));
+    expect(topLevel.filter((l) => /providers|kubernetes|boto/.test(l))).toEqual([]);
+    // Both timeouts bound every request link 3 makes.
+    expect(text).toContain('_request_timeout=timeout');
+    expect(text).toMatch(/^KUBE_CONNECT_TIMEOUT = \d+$/m);
+    expect(text).toMatch(/^KUBE_READ_TIMEOUT = \d+$/m);
   });
 });
 
@@ -260,11 +267,15 @@ describe('project-files stage', () => {
   });
 });
 
-describe('the test DAG and the provider floor', () => {
-  it('warns below the same floor provider-floor.ts adds to requirements.txt, and names the role', async () => {
+describe('the test DAG and the provider lines', () => {
+  it('names the very lines provider-floor.ts writes to requirements.txt, and the role', async () => {
     const files = await desiredProjectFiles(defaultInputs(), ACCOUNT, '');
     const dag = files.find((f) => f.path === 'dags/test_eks_connectivity.py')!.content;
-    expect(dag).toMatch(new RegExp(`^AMAZON_PROVIDER_FLOOR = "${CROSS_ACCOUNT_401.fixedIn.replace(/\./g, '\\.')}"$`, 'm'));
+    const line = (key: string, value: string) => new RegExp(`^${key} = ${JSON.stringify(value).replace(/[.[\]]/g, '\\$&')}$`, 'm');
+    expect(dag).toMatch(line('AMAZON_REQUIREMENT', AMAZON_REQUIREMENT));
+    expect(dag).toMatch(line('AMAZON_FLOOR_AIRFLOW', AMAZON_FLOOR_AIRFLOW));
+    expect(dag).toMatch(line('CNCF_REQUIREMENT', CNCF_REQUIREMENT));
+    expect(planProviderFloor('FROM astrocrpublic.azurecr.io/runtime:3.1-2\n', '').text).toBe(`${AMAZON_REQUIREMENT}\n${CNCF_REQUIREMENT}\n`);
     expect(dag).toMatch(new RegExp(`^ROLE_ARN = "arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO"$`, 'm'));
   });
 });

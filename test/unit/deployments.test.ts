@@ -7,7 +7,7 @@ import type { AskSelect, Io } from '../../src/io.js';
 import { resolveOptions } from '../../src/resolve.js';
 import { airflowMajor, airflowServices, awsEnvironment, mergeComposeOverride } from '../../src/airflow/compose-override.js';
 import { createHash } from 'node:crypto';
-import { hashInputs, migrateInputs } from '../../src/engine/state.js';
+import { hashInputs, migrateInputs, migrateOutputs, type State } from '../../src/engine/state.js';
 import type { Inputs } from '../../src/types.js';
 import { nextSteps } from '../../src/ui/next-steps.js';
 
@@ -21,6 +21,18 @@ describe('state written by the previous version', () => {
     expect(m.astroDeploymentIds).toEqual(['clx1abc2d000008l4ezw5ofno']);
     expect(m.localDev).toBe(false);
     expect('workloadIdentity' in m).toBe(false);
+  });
+
+  it('reads the one providerFloor object (Amazon only) as a one-entry list; a list stays as it is', () => {
+    const old = { 'project-files': { status: 'done', outputs: { providerFloor: { action: 'added', floor: '9.30.0', line: 'apache-airflow-providers-amazon>=9.30.0', note: 'n' } } } } as unknown as State['stages'];
+    migrateOutputs(old);
+    expect(old['project-files']!.outputs!.providerFloor).toEqual([{ provider: 'apache-airflow-providers-amazon', action: 'added', floor: '9.30.0', line: 'apache-airflow-providers-amazon>=9.30.0', note: 'n' }]);
+    const now = structuredClone(old);
+    migrateOutputs(now);
+    expect(now).toEqual(old);
+    const none = {} as State['stages'];
+    migrateOutputs(none);
+    expect(none).toEqual({});
   });
 });
 

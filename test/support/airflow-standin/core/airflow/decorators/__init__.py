@@ -16,6 +16,11 @@ class _Ref:
 _building = []
 
 
+def current_dag():
+    """The DAG whose function is running (operators made there become its tasks), or None."""
+    return _building[-1] if _building else None
+
+
 def task(fn=None, *, task_id=None, **_kwargs):
     def wrap(f):
         @functools.wraps(f)

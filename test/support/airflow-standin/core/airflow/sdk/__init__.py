@@ -8,6 +8,7 @@ if os.environ.get("STANDIN_AIRFLOW_SDK") != "1":
 import logging  # noqa: E402
 
 from airflow.decorators import dag, task  # noqa: E402,F401
+from airflow.models.baseoperator import BaseOperator  # noqa: E402,F401
 from airflow.hooks.base import BaseHook as _Airflow2BaseHook  # noqa: E402
 
 

@@ -1,0 +1,1 @@
+from airflow.models.baseoperator import BaseOperator  # noqa: F401
