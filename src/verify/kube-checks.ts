@@ -1,20 +1,17 @@
 // verify rows on the cluster: namespace, Role and RoleBinding as src/desired.ts says (only the
 // fields that grant access are compared; labels are bookkeeping), and the full access matrix.
 import { initCommandLine } from '../resume-command.js';
-import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
-import type { KubeApi } from '../kube/api.js';
+import { roleBindingName } from '../desired.js';
+import type { KubeApi, KubeObject } from '../kube/api.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
-import { roleRefChange, ruleChanges, subjectChanges } from '../kube/reconcile.js';
+import { ownedByUs, roleBindingOps, roleOps } from '../kube/objects.js';
+import { findings, type ReconcileOps } from '../kube/reconcile.js';
+import { takeoverFix, type RbacKind } from '../kube/takeover.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
 
 function restore(vc: VerifyContext, from: string): string {
   return `${initCommandLine(vc.ctx.inputs)} --from ${from}`;
-}
-
-/** The reconcile helpers phrase differences as the update would ("added verb x"): say what is off. */
-function asFinding(change: string): string {
-  return change.replace(/^added /, 'missing ').replace(/^removed /, 'extra ');
 }
 
 function kubeOf(vc: VerifyContext): KubeApi {
@@ -35,14 +32,26 @@ export async function checkNamespace(vc: VerifyContext): Promise<CheckRow> {
   }
 }
 
+/** A Role or RoleBinding that differs: this project's is put back by init (--from its stage);
+ * a found one init will not change (never a takeover), so the fix is init's refusal's own. */
+async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, current: KubeObject, found: string[]): Promise<{ why: string; fix: string }> {
+  const id = kind === 'Role' ? 'k8s-role' : 'role-binding';
+  if (ownedByUs(vc.ctx, ops.label, vc.ctx.previousOutput(id)?.created, current)) {
+    return { why: '', fix: `Put it back (this project created it): ${restore(vc, id)}` };
+  }
+  return { why: '; it was not created by this project, so init will not change it', fix: await takeoverFix(kind, vc.ctx.inputs, found) };
+}
+
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole } = vc.ctx.inputs;
   try {
-    const role = await kubeOf(vc).readRole(namespace, k8sRole);
+    const ops = roleOps(() => kubeOf(vc), vc.ctx.inputs);
+    const role = await ops.read();
     if (!role) return fail('k8s-role', `Role ${k8sRole} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'k8s-role')}`);
-    const diff = ruleChanges(role.rules, roleObject(vc.ctx.inputs).rules).map(asFinding);
+    const diff = findings(ops, role);
     if (diff.length) {
-      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}`, `Put the rules back: ${restore(vc, 'k8s-role')}`);
+      const d = await drifted(vc, 'Role', ops, role, diff);
+      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}${d.why}`, d.fix);
     }
     return pass('k8s-role', `Role ${k8sRole} grants exactly the EksPodOperator rules in ${namespace}`);
   } catch (err) {
@@ -54,14 +63,13 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole, k8sUser } = vc.ctx.inputs;
   const name = roleBindingName(k8sRole);
   try {
-    const rb = await kubeOf(vc).readRoleBinding(namespace, name);
+    const ops = roleBindingOps(() => kubeOf(vc), vc.ctx.inputs);
+    const rb = await ops.read();
     if (!rb) return fail('role-binding', `RoleBinding ${name} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'role-binding')}`);
-    const desired = roleBindingObject(vc.ctx.inputs);
-    const diff = [roleRefChange(rb.roleRef, desired.roleRef), ...subjectChanges(rb.subjects, desired.subjects).map(asFinding)].filter(
-      (d): d is string => d !== undefined,
-    );
+    const diff = findings(ops, rb);
     if (diff.length) {
-      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}`, `Put it back: ${restore(vc, 'role-binding')}`);
+      const d = await drifted(vc, 'RoleBinding', ops, rb, diff);
+      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}${d.why}`, d.fix);
     }
     return pass('role-binding', `${name} binds Role ${k8sRole} to User ${k8sUser}`);
   } catch (err) {
