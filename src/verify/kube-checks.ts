@@ -9,6 +9,7 @@ import { ownedByUs, roleBindingOps, roleOps } from '../kube/objects.js';
 import { findings, type ReconcileOps } from '../kube/reconcile.js';
 import { takeoverFix, type RbacKind } from '../kube/takeover.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, unknownBindingsLine } from '../kube/extra-access.js';
 
 function restore(vc: VerifyContext, from: string): string {
   return `${initCommandLine(vc.ctx.inputs)} --from ${from}`;
@@ -77,29 +78,51 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
   }
 }
 
-/** Every verb EksPodOperator needs allowed, every grant it must not have denied (access-check's matrix). */
+/** Every verb EksPodOperator needs allowed, and nothing else (access-check's matrix and rule,
+ * src/kube/extra-access.ts): more fails the row unless init recorded --allow-extra-access (or it
+ * is given now), and then the row passes and names what was accepted. */
 export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
   const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
   try {
     const groups = subjectGroups(vc.mappingGroups);
     const { method, rows, fallbackReason, groupsIgnored } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs), groups);
+    const extra = await findExtraAccess(kubeOf(vc), vc.ctx.inputs, rows, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
-    const extra = rows.filter((r) => r.expect === 'denied' && !r.ok);
     const needed = rows.filter((r) => r.expect === 'allowed').length;
-    const data = { method, rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })) };
+    const data = {
+      method,
+      rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })),
+      extraBindings: extra.bindings.map(bindingLine),
+      ...(extra.bindingsUnknown ? { bindingsUnknown: extra.bindingsUnknown } : {}),
+      ...(hasExtra(extra) && vc.ctx.inputs.allowExtraAccess ? { acceptedByFlag: '--allow-extra-access' } : {}),
+    };
     const subject = `as User ${k8sUser} in groups ${groups.join(', ')}`;
     const how = `${method} ${subject}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason}${groupsIgnored ? '; impersonation asked without the groups' : ''})` : ''}`;
-    if (!missing.length && !extra.length) {
-      return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data });
+    const unknown = unknownBindingsLine(extra);
+    const unknownNote = unknown ? [unknown] : [];
+    if (missing.length) {
+      const also = hasExtra(extra) ? `; may also do more (${extraLines(extra).join('; ')})` : '';
+      return fail(
+        'access-matrix',
+        `User ${k8sUser}: missing ${missing.map(caseLabel).join(', ')}${also} (${how})`,
+        `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`,
+        { lines: accessTable(rows), data },
+      );
     }
-    const parts = [
-      ...(missing.length ? [`missing ${missing.map(caseLabel).join(', ')}`] : []),
-      ...(extra.length ? [`may also ${extra.map(caseLabel).join(', ')}`] : []),
-    ];
-    const fix = missing.length
-      ? `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`
-      : `Find the binding that grants User ${k8sUser} more than EksPodOperator needs and narrow it (kubectl get rolebindings,clusterrolebindings -A -o wide | grep ${k8sUser}).`;
-    return fail('access-matrix', `User ${k8sUser}: ${parts.join('; ')} (${how})`, fix, { lines: accessTable(rows), data });
+    if (hasExtra(extra) && !vc.ctx.inputs.allowExtraAccess) {
+      // init's refusal, word for word: its first line is the detail, the evidence lines go under it.
+      const e = extraAccessError(vc.ctx.inputs, extra);
+      const [head = '', ...evidence] = e.message.split('\n');
+      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data });
+    }
+    if (hasExtra(extra)) {
+      return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed; more accepted with --allow-extra-access (${how})`, {
+        notes: [...extraLines(extra).map((l) => `accepted (--allow-extra-access): ${l}`), ...unknownNote],
+        lines: accessTable(rows),
+        data,
+      });
+    }
+    return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data, ...(unknownNote.length ? { notes: unknownNote } : {}) });
   } catch (err) {
     return failFromError('access-matrix', err, 'The identity you run verify with needs to create SubjectAccessReviews (or impersonate users).');
   }

@@ -22,6 +22,7 @@ const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
   ['clusterConfig', 'clusterConfig'],
   ['astroDeploymentId', 'astroDeploymentIds'],
   ['localDev', 'localDev'],
+  ['allowExtraAccess', 'allowExtraAccess'],
 ];
 
 export function withStateInputs(raw: RawOptions, state: State | undefined): RawOptions {
