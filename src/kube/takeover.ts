@@ -12,8 +12,8 @@ import { toYaml } from './reconcile.js';
 
 export type RbacKind = 'Role' | 'RoleBinding';
 
-/** Who made a found object, as far as its metadata tells. */
-function whose(current: KubeObject): string {
+/** Who made a found object, as far as its metadata tells ("was not created by …"). */
+export function whose(current: KubeObject): string {
   const marked = current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1];
   const id = current.metadata?.annotations?.[PROJECT_KEY];
   if (!marked) return 'was not created by astro-remote-kpo';

@@ -7,7 +7,7 @@ import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { ownedByUs, roleBindingOps, roleOps } from '../kube/objects.js';
 import { findings, type ReconcileOps } from '../kube/reconcile.js';
-import { takeoverFix, type RbacKind } from '../kube/takeover.js';
+import { takeoverFix, whose, type RbacKind } from '../kube/takeover.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
 import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, unknownBindingsLine } from '../kube/extra-access.js';
 
@@ -40,7 +40,7 @@ async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, cur
   if (ownedByUs(vc.ctx, ops.label, vc.ctx.previousOutput(id)?.created, current)) {
     return { why: '', fix: `Put it back (this project created it): ${restore(vc, id)}` };
   }
-  return { why: '; it was not created by this project, so init will not change it', fix: await takeoverFix(kind, vc.ctx.inputs, found) };
+  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, found) };
 }
 
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {

@@ -159,6 +159,9 @@ describe('a found Role that differs is never changed (e2e)', () => {
     expect(r.code, r.out).toBe(1);
     expect(now('Role', ROLE)).toBe(before);
     expect(r.out).toContain('created by another astro-remote-kpo project (project id other-project-id)');
+    const row = (await verifyRows()).rows.find((x) => x.id === 'k8s-role')!;
+    expect(row.detail).toContain('missing verbs list, watch on events');
+    expect(row.detail).toContain('created by another astro-remote-kpo project (project id other-project-id)');
   });
 });
 
