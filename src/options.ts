@@ -49,10 +49,13 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { flags: '--cluster-config <file>', input: 'clusterConfig', description: 'eksctl ClusterConfig to create the cluster with (default: rendered into k8s/cluster.yaml)' },
   { flags: '--astro-deployment-id <id>', otherCommands: { verify: `Astro Deployment whose connection to check; repeat for several ${FROM_STATE}`, destroy: `Astro Deployment ${FROM_STATE}` }, input: 'astroDeploymentIds', repeatable: true, description: 'an Astro Deployment to trust and to create the connection on with the astro CLI; repeat for several' },
   { flags: '--local-dev', input: 'localDev', description: 'also trust your own AWS identity and give `astro dev` containers your ~/.aws (read-only), to test locally' },
+  { flags: '--allow-extra-access', otherCommands: { verify: `accept that the Kubernetes user may do more than EksPodOperator needs (report it, do not fail) ${FROM_STATE}` }, input: 'allowExtraAccess', description: 'accept that the Kubernetes user may do more than EksPodOperator needs through other RoleBindings or ClusterRoleBindings (recorded; by default that fails the access check)' },
 ];
 
-/** The input flags verify and destroy take: init's, less what only creating needs. */
+/** The input flags verify takes: init's, less what only creating needs. */
 export const CHECK_FLAGS = INPUT_FLAGS.filter((f) => f.input !== 'clusterConfig');
+/** destroy's: verify's, less what only judges the access check. */
+export const DESTROY_FLAGS = CHECK_FLAGS.filter((f) => f.input !== 'allowExtraAccess');
 
 export const RUN_FLAGS: FlagSpec[] = [
   { flags: '--project-dir <dir>', otherCommands: { verify: 'Astro project whose .astro-remote-kpo/state.json to read (default: .)', destroy: 'Astro project whose .astro-remote-kpo/state.json says what init created (default: .)' }, defaultText: DEFAULTS.projectDir, description: 'Astro project to write state, manifests, DAGs and the connection into' },
@@ -85,6 +88,7 @@ export interface RawOptions {
   clusterConfig?: string;
   astroDeploymentId?: string[];
   localDev?: boolean;
+  allowExtraAccess?: boolean;
   projectDir?: string;
   from?: string;
   only?: string;

@@ -2,7 +2,7 @@
 // no command module and no SDK.
 import { Command, Option } from 'commander';
 import { readFileSync } from 'node:fs';
-import { CHECK_FLAGS, INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
+import { CHECK_FLAGS, DESTROY_FLAGS, INPUT_FLAGS, RUN_FLAGS, type FlagSpec, type RawOptions } from './options.js';
 import { packageFile } from './package-file.js';
 import { STAGE_IDS } from './types.js';
 
@@ -81,7 +81,7 @@ Examples:
   addFlags(
     program.command('destroy'),
     [
-      ...CHECK_FLAGS,
+      ...DESTROY_FLAGS,
       ...RUN_FLAGS.filter((f) => /project-dir|dry-run|json|color|non-interactive|-y,/.test(f.flags)),
       { flags: '--delete-namespace', description: 'also delete the namespace (only if we created it)' },
       { flags: '--delete-cluster', description: 'also delete the cluster with eksctl (only if we created it)' },

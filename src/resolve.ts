@@ -236,6 +236,7 @@ export async function resolveOptions(
     ...(raw.clusterConfig ? { clusterConfig: path.resolve(cwd, raw.clusterConfig) } : fallback('clusterConfig') ? { clusterConfig: fallback('clusterConfig') } : {}),
     astroDeploymentIds: deploymentIds,
     localDev: raw.localDev === undefined ? (fallback('localDev') ?? false) : Boolean(raw.localDev),
+    ...((raw.allowExtraAccess ?? fallback('allowExtraAccess')) ? { allowExtraAccess: true } : {}),
   };
   const flags: RunFlags = {
     projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),

@@ -2,7 +2,7 @@
 // not from argv, so answers typed at prompts are carried too. Values equal to the built-in
 // default are left out; the workload identity and the region are always written (the region's
 // default depends on the environment, which may differ when the command is run again).
-import { CHECK_FLAGS, DEFAULTS, INPUT_FLAGS, type FlagSpec } from './options.js';
+import { CHECK_FLAGS, DEFAULTS, DESTROY_FLAGS, INPUT_FLAGS, type FlagSpec } from './options.js';
 import type { Inputs, StageId } from './types.js';
 
 export function quoteArg(a: string): string {
@@ -51,8 +51,8 @@ export function initCommandLine(inputs: Inputs, shape: RunShape = {}, verb = 'in
     'npx',
     'astro-remote-kpo',
     verb,
-    // verify and destroy refuse init-only flags (--cluster-config): give them only what they take.
-    ...inputArgs(inputs, verb === 'init' ? INPUT_FLAGS : CHECK_FLAGS),
+    // verify and destroy refuse flags they do not take (--cluster-config): give them only theirs.
+    ...inputArgs(inputs, verb === 'init' ? INPUT_FLAGS : verb === 'destroy' ? DESTROY_FLAGS : CHECK_FLAGS),
     ...(shape.projectDir && shape.projectDir !== '.' ? ['--project-dir', shape.projectDir] : []),
     ...(shape.only ? ['--only', shape.only] : shape.from ? ['--from', shape.from] : []),
     ...(shape.switches ?? []),

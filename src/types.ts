@@ -45,6 +45,10 @@ export interface Inputs {
   astroDeploymentIds: string[];
   /** --local-dev: also trust the caller's own identity so `astro dev` containers can assume the role. */
   localDev: boolean;
+  /** --allow-extra-access: the Kubernetes user may do more than EksPodOperator needs (through
+   * other bindings) and the user accepts that; access-check and verify report it instead of
+   * failing. Absent (never false) unless given, so older state reads the same. */
+  allowExtraAccess?: boolean;
 }
 export type InputKey = keyof Inputs;
 
@@ -101,7 +105,15 @@ export interface StageOutputs {
   };
   'verify-mapping': { kind: 'access-entry' | 'aws-auth'; username: string };
   'role-binding': { created: boolean; name: string; changed: string[] };
-  'access-check': { method: 'SubjectAccessReview' | 'SelfSubjectAccessReview'; allowed: number; denied: number; warnings: string[] };
+  'access-check': {
+    method: 'SubjectAccessReview' | 'SelfSubjectAccessReview';
+    allowed: number;
+    denied: number;
+    warnings: string[];
+    /** What gives the user more than the needed set (bindings, allowed questions), accepted with
+     * --allow-extra-access; absent when there is nothing more. */
+    acceptedExtra?: string[];
+  };
   connection: { file: string; connId: string; created: boolean };
   'project-files': {
     written: string[];

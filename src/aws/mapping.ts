@@ -27,26 +27,34 @@ export function resolveMappingKind(flag: AuthModeFlag, cluster: ClusterAuthMode,
   return kind;
 }
 
-/** 'present': the entry maps the role to our username; `groups`/`policies` are what it grants
- * on top of that user (Kubernetes groups; associated EKS access policies), empty when nothing.
- * `policiesUnknown`: why the policies could not be listed (an emulator without the API). */
+/** What an entry grants on top of its user: Kubernetes groups and associated EKS access policies
+ * (empty when nothing); `policiesUnknown`: why the policies could not be listed (an emulator
+ * without the API). */
+export interface EntryGrants {
+  groups: string[];
+  policies: string[];
+  policiesUnknown?: string;
+}
+/** 'present': the entry maps the role to our username. 'other-username' carries the entry's
+ * grants too, so a refusal names everything at once. */
 export type EntryStatus =
-  | { state: 'present'; groups: string[]; policies: string[]; policiesUnknown?: string }
+  | ({ state: 'present' } & EntryGrants)
   | { state: 'absent' }
-  | { state: 'other-username'; username: string | undefined };
+  | ({ state: 'other-username'; username: string | undefined } & EntryGrants);
 
 /** `read`: the entry as a DescribeAccessEntry the caller already made returned it (not asked again). */
 export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string, read?: { entry: AccessEntry | undefined }): Promise<EntryStatus> {
   const e = read ? read.entry : await describeAccessEntry(eks, clusterName, principalArn);
   if (!e) return { state: 'absent' };
-  if (e.username !== username) return { state: 'other-username', username: e.username };
+  let grants: EntryGrants;
   const groups = [...(e.kubernetesGroups ?? [])];
   try {
-    return { state: 'present', groups, policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
+    grants = { groups, policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
   } catch (err) {
     if (!isUnimplemented(err)) throw err;
-    return { state: 'present', groups, policies: [], policiesUnknown: describeAwsError(err) };
+    grants = { groups, policies: [], policiesUnknown: describeAwsError(err) };
   }
+  return e.username === username ? { state: 'present', ...grants } : { state: 'other-username', username: e.username, ...grants };
 }
 
 /** The warning when the access policies of our entry could not be listed. */
@@ -76,18 +84,32 @@ export function grantsMoreError(where: string, principalArn: string, username: s
   );
 }
 
-export function accessEntryGrantsMore(clusterName: string, principalArn: string, username: string, s: { groups: string[]; policies: string[] }): StageFailedError {
-  const fixes = [
+/** How to take an access entry's groups and policies away: one step each. */
+function grantFixes(clusterName: string, principalArn: string, s: Pick<EntryGrants, 'groups' | 'policies'>): string[] {
+  return [
     ...(s.groups.length ? [`remove the Kubernetes groups from the access entry (EKS console: cluster ${clusterName} → Access → IAM access entries → ${principalArn} → Edit)`] : []),
     ...s.policies.map((p) => `aws eks disassociate-access-policy --cluster-name ${clusterName} --principal-arn ${principalArn} --policy-arn ${p.replace(/ \(.*\)$/, '')}`),
   ];
-  return grantsMoreError(`The EKS access entry on cluster ${clusterName}`, principalArn, username, describeGrants(s.groups, s.policies), `Take them away: ${fixes.join('; ')}`);
 }
 
-export function usernameConflict(clusterName: string, principalArn: string, existing: string | undefined, wanted: string): StageFailedError {
+export function accessEntryGrantsMore(clusterName: string, principalArn: string, username: string, s: Pick<EntryGrants, 'groups' | 'policies'>): StageFailedError {
+  return grantsMoreError(`The EKS access entry on cluster ${clusterName}`, principalArn, username, describeGrants(s.groups, s.policies), `Take them away: ${grantFixes(clusterName, principalArn, s).join('; ')}`);
+}
+
+/**
+ * The access entry for our role names another username: refused, saying everything at once (the
+ * username and whatever groups and policies it grants). --k8s-user alone fixes it only when the
+ * entry grants nothing more; otherwise the fix is every change that leaves exactly our user.
+ */
+export function usernameConflict(clusterName: string, principalArn: string, existing: { username: string | undefined } & EntryGrants, wanted: string): StageFailedError {
+  const grants = describeGrants(existing.groups, existing.policies);
+  const unknown = existing.policiesUnknown ? ` (its access policies could not be listed: ${existing.policiesUnknown})` : '';
+  const update = `aws eks update-access-entry --cluster-name ${clusterName} --principal-arn ${principalArn} --username ${wanted}`;
+  const steps = [update, ...grantFixes(clusterName, principalArn, existing)];
+  const lead = grants ? 'Change the entry yourself' : `Use --k8s-user ${existing.username ?? '<that username>'} to keep it, or change the entry yourself`;
   return new StageFailedError(
-    `Cluster ${clusterName} already has an access entry for ${principalArn} with username ${JSON.stringify(existing ?? '(none)')}, not ${JSON.stringify(wanted)}. Nothing was changed.`,
-    `Use --k8s-user ${existing ?? '<that username>'} to keep it, or change the entry yourself (aws eks update-access-entry --cluster-name ${clusterName} --principal-arn ${principalArn} --username ${wanted}) if nothing else relies on it.`,
+    `Cluster ${clusterName} already has an access entry for ${principalArn} with username ${JSON.stringify(existing.username ?? '(none)')}${grants ? ` and ${grants}` : ''}, not ${JSON.stringify(wanted)} alone${unknown}. Nothing was changed.`,
+    `${lead} if nothing else relies on it: ${steps.join('; ')}; or pick another --iam-role, so this tool makes an entry of its own.`,
   );
 }
 
@@ -104,15 +126,17 @@ export async function ensureAccessEntry(
     if (before.groups.length || before.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, before);
     return false;
   }
-  if (before.state === 'other-username') throw usernameConflict(clusterName, principalArn, before.username, username);
+  if (before.state === 'other-username') throw usernameConflict(clusterName, principalArn, before, username);
   const created = await createAccessEntry(eks, clusterName, principalArn, username, hooks);
   if (created) {
-    if (created.username !== undefined && created.username !== username) throw usernameConflict(clusterName, principalArn, created.username, username);
+    if (created.username !== undefined && created.username !== username) {
+      throw usernameConflict(clusterName, principalArn, { username: created.username, groups: [...(created.kubernetesGroups ?? [])], policies: [] }, username);
+    }
     return true;
   }
   // Someone else created it in between: accept it only if it says the same thing.
   const after = await accessEntryStatus(eks, clusterName, principalArn, username);
-  if (after.state === 'other-username') throw usernameConflict(clusterName, principalArn, after.username, username);
+  if (after.state === 'other-username') throw usernameConflict(clusterName, principalArn, after, username);
   if (after.state === 'absent') throw new StageFailedError(`CreateAccessEntry for ${principalArn} reported it exists, but it cannot be read back.`);
   if (after.groups.length || after.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, after);
   return false;

@@ -114,7 +114,8 @@ export async function confirmationLines(
     mapping = chalk.yellow(`--auth-mode ${inputs.authMode}, which this cluster refuses: ${errorMessage(err)}`);
   }
   item('identity-mapping', `map IAM role ${inputs.iamRole} to Kubernetes user ${inputs.k8sUser} with ${mapping}`);
-  item('namespace', `in the cluster: namespace ${inputs.namespace}, Role ${inputs.k8sRole}, RoleBinding ${roleBindingName(inputs.k8sRole)} (created or updated)`);
+  item('namespace', `in the cluster: namespace ${inputs.namespace}, Role ${inputs.k8sRole}, RoleBinding ${roleBindingName(inputs.k8sRole)} (created, or put back if this project made them; a found one that differs stops the run, unchanged)`);
+  if (inputs.allowExtraAccess) item('access-check', `--allow-extra-access: if User ${inputs.k8sUser} may do more than EksPodOperator needs, that is reported, not a failure`);
 
   // Only what would really change: a re-run that finds every file as wanted lists none.
   const files = selected.has('project-files') ? await filesToWrite(ctx, pre?.accountId ?? '000000000000', config.text) : [];

@@ -54,6 +54,11 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
       out.line('');
       out.line(c.bold('Authorization chain:'));
       for (const l of chainLines(state.inputs, state)) out.line(`  ${l}`);
+      const accepted = state.stages['access-check']?.outputs?.acceptedExtra ?? [];
+      if (accepted.length) {
+        out.line(c.bold('Accepted with --allow-extra-access (the user may do more than EksPodOperator needs):'));
+        for (const l of accepted) out.line(`  ${l}`);
+      }
     }
     const deployed = state.stages['deployment-connection']?.outputs;
     if (deployed && !deployed.ran && deployed.command) {

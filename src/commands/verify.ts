@@ -5,12 +5,14 @@
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { makeStageContext } from '../engine/runner.js';
+import { makeStageContext, readOnlyOwner } from '../engine/runner.js';
 import type { Services } from '../engine/stage.js';
 import { loadState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
-import { withStateInputs } from '../verify/state-inputs.js';
+import { k8sRoleStage } from '../stages/k8s-role.js';
+import { roleBindingStage } from '../stages/role-binding.js';
+import { recordedOutputs, withStateInputs } from '../verify/state-inputs.js';
 import { runVerify } from '../verify/run.js';
 import { renderRows, verifyJson } from '../verify/render.js';
 
@@ -24,7 +26,11 @@ export async function verifyCommand(raw: RawOptions): Promise<number> {
     const io = { ...rc.io, info: (line: string) => debug(line) };
     const services: Services = { ...rc.services, io };
     const outputs: Partial<StageOutputs> = {};
-    const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined);
+    // Ownership as init judges it (record, marker with this project's id, intent): a drifted Role
+    // this project created is put back by init; one it found is not (src/kube/takeover.ts).
+    const previous = await recordedOutputs(state, rc.inputs, [k8sRoleStage, roleBindingStage]);
+    const owner = state ? readOnlyOwner(state) : undefined;
+    const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined, owner, previous);
     const rows = await runVerify({ ctx, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
     // A warning is a finding verify cannot settle from here (e.g. a private API endpoint): said, not failed.
     const code = rows.every((r) => r.status === 'pass' || r.status === 'warn') ? EXIT.ok : EXIT.stageFailed;

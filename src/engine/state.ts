@@ -145,7 +145,7 @@ export async function saveState(projectDir: string, state: State): Promise<void>
 /** The hash entry of one input, spelled as the previous version did for the same meaning (one
  * workloadIdentity, an optional astroDeploymentId, no localDev), so upgrading leaves stages done. */
 function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefined): Array<[string, unknown]> {
-  if (key === 'localDev') return value ? [[key, value]] : [];
+  if (key === 'localDev' || key === 'allowExtraAccess') return value ? [[key, value]] : [];
   if ((key === 'workloadIdentities' || key === 'astroDeploymentIds') && Array.isArray(value) && value.length <= 1) {
     return [[key === 'workloadIdentities' ? 'workloadIdentity' : 'astroDeploymentId', value[0] ?? null]];
   }

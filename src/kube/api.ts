@@ -77,6 +77,11 @@ export interface KubeApi {
    * not serve that type at all (404), so nothing of it can be there. */
   listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined>;
 
+  /** Every object of a collection in all namespaces (`/apis/rbac.authorization.k8s.io/v1/rolebindings`)
+   * or of a cluster-scoped one (clusterrolebindings); undefined when the server does not serve it. */
+  listAll(c: Collection): Promise<KubeObject[] | undefined>;
+  readClusterRole(name: string): Promise<KubeObject | undefined>;
+
   readConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
   createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
   /** PUT with body.metadata.resourceVersion; throws KubeConflictError on 409. */

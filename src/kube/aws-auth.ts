@@ -8,6 +8,7 @@ import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { grantsMoreError } from '../aws/mapping.js';
 import { StageFailedError } from '../errors.js';
+import { isReservedK8sUser } from '../validate.js';
 import { writeFileAtomic } from '../write-files.js';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
 
@@ -60,12 +61,19 @@ function sameArn(a: string, b: string): boolean {
   return a.toLowerCase() === b.toLowerCase();
 }
 
+/** One mapRoles entry for our role as the authenticator reads it: its username and groups. */
+export interface RoleEntry {
+  username: string | undefined;
+  groups: string[];
+}
+
 /** 'present': mapped to our username; `groups` are the Kubernetes groups the entries for the
- * role add on top (empty when the mapping grants exactly the user). */
+ * role add on top (empty when the mapping grants exactly the user). 'shadowed': an entry maps the
+ * role to another username; `entries` are ALL the role's entries, so a refusal names everything. */
 export type MappingStatus =
   | { state: 'present'; groups: string[] }
   | { state: 'absent' }
-  | { state: 'shadowed'; existingUsername: string | undefined };
+  | { state: 'shadowed'; existingUsername: string | undefined; entries: RoleEntry[] };
 
 /** An entry's `groups` as the authenticator reads it (a list of strings; a lone string is one group). */
 export function groupsOf(e: Record<string, unknown>): string[] {
@@ -78,7 +86,8 @@ export function findMapping(entries: readonly Record<string, unknown>[], want: R
   const same = entries.filter((e) => typeof e.rolearn === 'string' && sameArn(e.rolearn, want.rolearn));
   if (same.length === 0) return { state: 'absent' };
   const other = same.find((e) => e.username !== want.username);
-  if (other) return { state: 'shadowed', existingUsername: typeof other.username === 'string' ? other.username : undefined };
+  const usernameOf = (e: Record<string, unknown>) => (typeof e.username === 'string' ? e.username : undefined);
+  if (other) return { state: 'shadowed', existingUsername: usernameOf(other), entries: same.map((e) => ({ username: usernameOf(e), groups: groupsOf(e) })) };
   // Duplicates all map to our user; whichever the authenticator picks, its groups apply: all count.
   return { state: 'present', groups: [...new Set(same.flatMap(groupsOf))] };
 }
@@ -90,6 +99,28 @@ export function awsAuthGrantsMore(m: RoleMapping, groups: readonly string[]): St
     m.username,
     `Kubernetes group${groups.length > 1 ? 's' : ''} ${groups.join(', ')}`,
     `Remove the groups: of the entry for ${m.rolearn} (kubectl -n kube-system edit configmap aws-auth)`,
+  );
+}
+
+/**
+ * The refusal when aws-auth maps our role to another username, saying everything at once: every
+ * entry for the role with its username and groups, and the one change that makes it right. Only
+ * when a single entry differs by username alone does --k8s-user fix it; with groups (or several
+ * entries) it would still be refused, so the fix is the edit that leaves exactly our entry.
+ */
+export function awsAuthShadowed(m: RoleMapping, entries: readonly RoleEntry[]): StageFailedError {
+  const describe = (e: RoleEntry) => `username ${JSON.stringify(e.username ?? '(none)')}${e.groups.length ? ` with group${e.groups.length > 1 ? 's' : ''} ${e.groups.join(', ')}` : ''}`;
+  const what =
+    entries.length === 1
+      ? `already maps ${m.rolearn} to ${describe(entries[0]!)}`
+      : `has ${entries.length} entries for ${m.rolearn} (the authenticator uses one of them): ${entries.map(describe).join('; ')}`;
+  const only = entries.length === 1 && entries[0]!.groups.length === 0 ? entries[0]!.username : undefined;
+  const keep = only && !isReservedK8sUser(only) ? `Use --k8s-user ${only} to keep the existing mapping, or change` : 'Change';
+  const drops = [...new Set(entries.flatMap((e) => [...(e.username !== m.username ? [`username ${e.username ?? '(none)'}`] : []), ...e.groups.map((g) => `group ${g}`)]))];
+  return new StageFailedError(
+    `kube-system/aws-auth ${what}; not one entry mapping it to user ${JSON.stringify(m.username)} alone. Nothing was changed.`,
+    `${keep} the entries for ${m.rolearn} yourself if nothing else relies on them (kubectl -n kube-system edit configmap aws-auth) so that exactly this one is left:\n` +
+      `${renderEntry(m).trimEnd()}\n(whoever uses that role loses ${drops.join(', ')}); or pick another --iam-role, so this tool makes a mapping of its own.`,
   );
 }
 
@@ -187,12 +218,7 @@ export function planAwsAuthChange(cm: ConfigMapObject | undefined, m: RoleMappin
     if (status.groups.length) throw awsAuthGrantsMore(m, status.groups);
     return { kind: 'present' };
   }
-  if (status.state === 'shadowed') {
-    throw new StageFailedError(
-      `kube-system/aws-auth already maps ${m.rolearn} to username ${JSON.stringify(status.existingUsername ?? '(none)')}, not ${JSON.stringify(m.username)}. Nothing was changed.`,
-      `Use --k8s-user ${status.existingUsername ?? '<that username>'} to keep the existing mapping, or change that entry by hand if it is really unused.`,
-    );
-  }
+  if (status.state === 'shadowed') throw awsAuthShadowed(m, status.entries);
   const body = structuredClone(cm);
   body.data = { ...(cm.data ?? {}), mapRoles: appendMapRole(old, m) };
   return { kind: 'update', body, before: cm };

@@ -111,8 +111,8 @@ function describe(op: Op): string {
   return `${op.verb} ${op.resource}${op.name ? ` "${op.name}"` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
-type ObjectResource = 'namespaces' | 'roles' | 'rolebindings' | 'configmaps';
-const API_PREFIX: Record<ObjectResource, string> = { namespaces: '/api/v1', configmaps: '/api/v1', roles: RBAC, rolebindings: RBAC };
+type ObjectResource = 'namespaces' | 'roles' | 'rolebindings' | 'configmaps' | 'clusterroles';
+const API_PREFIX: Record<ObjectResource, string> = { namespaces: '/api/v1', configmaps: '/api/v1', roles: RBAC, rolebindings: RBAC, clusterroles: RBAC };
 
 /** The REST path of an object, or without a name of its collection (what POST creates in). */
 function objectPath(resource: ObjectResource, namespace?: string, name?: string): string {
@@ -314,16 +314,29 @@ export class KubeClient implements KubeApi {
     return this.remove('rolebindings', namespace, name);
   }
 
-  async listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined> {
+  private async list(c: Collection, namespace: string | undefined): Promise<KubeObject[] | undefined> {
     const op = { verb: 'list', resource: c.resource, namespace };
+    const where = namespace === undefined ? '' : `/namespaces/${encodeURIComponent(namespace)}`;
     try {
-      const raw = await this.call(op, { method: 'GET', path: `${c.prefix}/namespaces/${encodeURIComponent(namespace)}/${c.resource}` });
+      const raw = await this.call(op, { method: 'GET', path: `${c.prefix}${where}/${c.resource}` });
       const items = (parseJson(raw.text) as { items?: unknown } | undefined)?.items;
       return Array.isArray(items) ? (items.filter((i) => i && typeof i === 'object') as KubeObject[]) : [];
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return undefined;
       throw err;
     }
+  }
+
+  listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined> {
+    return this.list(c, namespace);
+  }
+
+  listAll(c: Collection): Promise<KubeObject[] | undefined> {
+    return this.list(c, undefined);
+  }
+
+  readClusterRole(name: string) {
+    return this.read<KubeObject>('clusterroles', undefined, name);
   }
 
   readConfigMap(namespace: string, name: string) {

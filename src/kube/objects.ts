@@ -9,7 +9,8 @@ import type { StageContext } from '../engine/stage.js';
 import { StageFailedError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
-import { planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
+import { findings, planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
+import { takeoverRefusal, type RbacKind } from './takeover.js';
 
 export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace'>, projectId?: string): ReconcileOps {
   const name = inputs.namespace;
@@ -117,6 +118,21 @@ export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | 
   if (!current) return false;
   const marked = current.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1];
   return provenOurs(marked, current.metadata?.annotations?.[PROJECT_KEY], ctx.owner.projectId, ctx.owner.intended(label));
+}
+
+/**
+ * The ops with the never-a-takeover guard (src/kube/takeover.ts): an existing Role or RoleBinding
+ * that differs is changed only when this project created it (ownedByUs: record, marker with our
+ * id, or our intent); any other stops the stage before a write, naming every difference.
+ */
+export function guardFound(ctx: StageContext, ops: ReconcileOps, kind: RbacKind, recorded: boolean | undefined): ReconcileOps {
+  return {
+    ...ops,
+    guard: async (current) => {
+      if (ownedByUs(ctx, ops.label, recorded, current)) return;
+      throw await takeoverRefusal(kind, ctx.inputs, current, findings(ops, current));
+    },
+  };
 }
 
 /**

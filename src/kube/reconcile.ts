@@ -22,6 +22,9 @@ export interface ReconcileOps {
   merge(current: KubeObject): KubeObject;
   /** A difference an update cannot make (RoleBinding roleRef): delete and create instead. */
   immutable?(current: KubeObject): string | undefined;
+  /** Called with an existing object that differs, before anything is written to it: throws when
+   * it is not ours to change (src/kube/takeover.ts: never a takeover). */
+  guard?(current: KubeObject): Promise<void>;
 }
 
 export interface ReconcileResult {
@@ -48,6 +51,7 @@ export async function reconcile(ops: ReconcileOps): Promise<ReconcileResult> {
       }
     }
     const immutable = ops.immutable?.(current);
+    if (ops.guard && (immutable || ops.diff(current).length)) await ops.guard(current);
     if (immutable && ops.remove) {
       await ops.remove();
       // Re-created with the metadata it had: a found object does not turn into one of ours.
@@ -76,15 +80,26 @@ export async function reconcile(ops: ReconcileOps): Promise<ReconcileResult> {
   );
 }
 
+/** A difference as the update would make it ("added verb x", "roleRef A → B") phrased as a
+ * finding about the object as it is ("missing verb x", "roleRef is A, not B"). */
+export function asFinding(change: string): string {
+  const ref = /^roleRef (.*) → (.*)$/.exec(change);
+  if (ref) return `roleRef is ${ref[1]}, not ${ref[2]}`;
+  return change.replace(/^added /, 'missing ').replace(/^removed /, 'extra ');
+}
+
+/** Every way `current` differs from what we would make, as findings; empty when it matches. */
+export function findings(ops: ReconcileOps, current: KubeObject): string[] {
+  const immutable = ops.immutable?.(current);
+  return [...(immutable ? [immutable] : []), ...ops.diff(current)].map(asFinding);
+}
+
 /** Read-only "already done?" for check(): undefined when in sync, else why not. */
 export async function outOfSync(ops: ReconcileOps): Promise<string | undefined> {
   const current = await ops.read();
   if (!current) return `${ops.label} does not exist`;
-  const immutable = ops.immutable?.(current);
-  if (immutable) return immutable;
-  // Phrased as findings ("missing verb get on pods/log"), not as the update would say them.
-  const changes = ops.diff(current).map((c) => c.replace(/^added /, 'missing ').replace(/^removed /, 'extra '));
-  return changes.length ? `${ops.label}: ${changes.join('; ')}` : undefined;
+  const found = findings(ops, current);
+  return found.length ? `${ops.label}: ${found.join('; ')}` : undefined;
 }
 
 /** YAML as a person would write it: lists of plain values inline (`verbs: ["get", "list"]`). */
@@ -139,8 +154,15 @@ export async function planReconcile(ops: ReconcileOps, server: PlanServer): Prom
     };
   }
   const immutable = ops.immutable?.(current);
-  if (immutable) return { items: [{ action: `delete and re-create ${ops.label}: ${immutable}`, details }], exists: true };
   const changes = ops.diff(current);
+  if (immutable || changes.length) {
+    try {
+      await ops.guard?.(current);
+    } catch (err) {
+      return { items: [{ action: `use ${ops.label} as found`, unknown: `init will refuse: ${errorMessage(err)}` }], exists: true };
+    }
+  }
+  if (immutable) return { items: [{ action: `delete and re-create ${ops.label}: ${immutable}`, details }], exists: true };
   if (changes.length === 0) return { items: [{ action: `exists: ${ops.label} (no change)` }], exists: true };
   const problem = await dry(() => ops.replace(ops.merge(current), { dryRun: true }));
   return {

@@ -1,25 +1,32 @@
 // Stage 10: prove the whole chain from the cluster's side (seed: one `kubectl auth can-i create pods
 // --as`): every verb EksPodOperator needs must be allowed for the Kubernetes user in the namespace,
-// and the grants it must not have (pods elsewhere, secrets, cluster-scoped objects) must be denied.
-// Read-only, so there is no check(): it runs every time and prints its table.
+// and nothing else: the grants it must not have (pods elsewhere, secrets, cluster-scoped objects)
+// must be denied, and no RoleBinding or ClusterRoleBinding may give the user more than the needed
+// set (src/kube/extra-access.ts, the rule verify applies too). More fails the stage unless
+// --allow-extra-access says it is wanted; then it is reported. Read-only, so there is no check():
+// it runs every time and prints its table.
 import type { Stage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { StageFailedError } from '../errors.js';
-import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks } from '../kube/access.js';
+import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
 
 export const accessCheckStage: Stage<'access-check'> = {
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
   needs: ['role-binding', 'verify-mapping'],
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser'],
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
 
   async run(ctx) {
     const { k8sUser, k8sRole, namespace } = ctx.inputs;
     const cases = accessMatrix(ctx.inputs);
     ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}`);
-    const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases);
+    const groups = subjectGroups();
+    const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
+    ctx.progress('listing the RoleBindings and ClusterRoleBindings that name the user');
+    const extra = await findExtraAccess(ctx.kube(), ctx.inputs, rows, groups);
     // Quiet when everything matches (the stage's one line says so); the table when something
     // does not, or with --verbose.
     if (missing.length || granted.length || ctx.flags.verbose) {
@@ -34,10 +41,12 @@ export const accessCheckStage: Stage<'access-check'> = {
       for (const line of accessTable(shown)) ctx.io.info(`  ${line}`);
     }
 
-    const warnings = granted.map(
-      (r) =>
-        `User ${k8sUser} may ${caseLabel(r)}, which EksPodOperator does not need${r.reason ? ` (${r.reason})` : ''}: find the binding that grants it and narrow it.`,
-    );
+    // One line per reason the API server gave (usually one per binding), not one per question.
+    const warnings = [
+      ...rowsByReason(granted).map((g) => `User ${k8sUser} may ${g.rows.map(caseLabel).join(', ')}, which EksPodOperator does not need${g.reason ? ` (${g.reason})` : ''}.`),
+      ...extra.bindings.map((b) => `User ${k8sUser} may do more than EksPodOperator needs: ${bindingLine(b)}.`),
+      ...(extra.bindingsUnknown ? [`${unknownBindingsLine(extra)!}.`] : []),
+    ];
     if (missing.length) {
       for (const w of warnings) ctx.io.warn(w);
       const positives = rows.filter((r) => r.expect === 'allowed').length;
@@ -51,11 +60,19 @@ export const accessCheckStage: Stage<'access-check'> = {
           `or run \`astro-remote-kpo init --from k8s-role\` to restore the Role.${none}`,
       );
     }
+    // Nothing else, unless the user said more is wanted (recorded; shown by summary and status).
+    if (hasExtra(extra) && !ctx.inputs.allowExtraAccess) throw extraAccessError(ctx.inputs, extra);
     const allowed = rows.filter((r) => r.actual === 'allowed').length;
+    const needed = rows.filter((r) => r.expect === 'allowed').length;
+    // One short line (it must fit a 60-column terminal): the method is in the outputs, what was
+    // accepted in the warnings printed above it.
+    const summary = hasExtra(extra)
+      ? `all ${needed} needed permissions allowed; more accepted (--allow-extra-access)`
+      : `all ${needed} needed permissions allowed, ${rows.length - needed} others denied${ctx.flags.verbose ? '' : ' (--verbose: table)'}`;
+    const acceptedExtra = extraLines(extra);
     return {
-      outputs: { method, allowed, denied: rows.length - allowed, warnings },
-      // One short line (it must fit a 60-column terminal): the method is in the outputs.
-      summary: `all ${rows.filter((r) => r.expect === 'allowed').length} needed permissions allowed, ${rows.filter((r) => r.expect === 'denied' && r.ok).length} others denied${ctx.flags.verbose ? '' : ' (--verbose: table)'}`,
+      outputs: { method, allowed, denied: rows.length - allowed, warnings, ...(acceptedExtra.length ? { acceptedExtra } : {}) },
+      summary,
       ...(warnings.length ? { warnings } : {}),
     };
   },
@@ -67,7 +84,9 @@ export const accessCheckStage: Stage<'access-check'> = {
     return {
       items: [
         {
-          action: `check with SubjectAccessReview that User ${ctx.inputs.k8sUser} has the ${positives} permissions EksPodOperator needs and not the ${cases.length - positives} it must not have`,
+          action:
+            `check with SubjectAccessReview that User ${ctx.inputs.k8sUser} has the ${positives} permissions EksPodOperator needs and not the ${cases.length - positives} it must not have, ` +
+            `and that no RoleBinding or ClusterRoleBinding gives it more (${ctx.inputs.allowExtraAccess ? 'more is reported, accepted with --allow-extra-access' : 'more fails the stage'})`,
           details,
         },
       ],

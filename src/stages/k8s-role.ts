@@ -1,9 +1,11 @@
 // Stage 4: the Role granting exactly what EksPodOperator needs in the namespace (seed:
-// `kubectl create -f k8s/role.yaml`). Rules compare as a set; a drifted Role is put back and the
-// difference reported ("added verb delete on pods"), keeping labels and annotations others added.
+// `kubectl create -f k8s/role.yaml`). Rules compare as a set; a drifted Role this project created
+// is put back and the difference reported ("added verb delete on pods"), keeping labels and
+// annotations others added. A found Role is used only if it matches: one with other rules stops
+// the stage, unchanged (src/kube/takeover.ts).
 import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
-import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
+import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
@@ -26,7 +28,7 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
 
   async run(ctx, seen) {
     const { k8sRole, namespace } = ctx.inputs;
-    const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
@@ -41,7 +43,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
+    const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
+    const p = await planOwned(ctx, ops, ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, changed: [] } };
   },
 };

@@ -1,10 +1,12 @@
 // Stage 9: bind the Role to the Kubernetes user the IAM role maps to (seed:
 // `kubectl create -f k8s/role-binding.yaml`). Subjects compare as a set; roleRef cannot be changed
-// in place, so a binding pointing at another Role is deleted and re-created (and reported).
+// in place, so a binding this project created that points at another Role is deleted and
+// re-created (and reported). A found binding is used only if it matches: one with another roleRef
+// or other subjects stops the stage, unchanged (src/kube/takeover.ts).
 import type { Stage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
-import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
+import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 
 export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
@@ -28,7 +30,7 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
 
   async run(ctx, seen) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
@@ -45,7 +47,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
 
   async plan(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
+    const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
+    const p = await planOwned(ctx, ops, ctx.inputs.namespace);
     return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
   },
 };

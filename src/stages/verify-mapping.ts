@@ -1,8 +1,8 @@
 // Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
 import type { Stage } from '../engine/stage.js';
 import { StageFailedError } from '../errors.js';
-import { awsAuthGrantsMore, readAwsAuthMapping } from '../kube/aws-auth.js';
-import { accessEntryGrantsMore, accessEntryStatus } from '../aws/mapping.js';
+import { awsAuthGrantsMore, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, accessEntryStatus, usernameConflict } from '../aws/mapping.js';
 import { callAws } from '../aws/errors.js';
 
 export const verifyMappingStage: Stage<'verify-mapping'> = {
@@ -19,26 +19,19 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
       const s = await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () =>
         accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username),
       );
-      if (s.state !== 'present') {
-        throw new StageFailedError(
-          s.state === 'absent'
-            ? `No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`
-            : `The access entry for ${m.principalArn} maps to ${JSON.stringify(s.username ?? '(none)')}, not ${JSON.stringify(username)}.`,
-          'Run again with --from identity-mapping.',
-        );
-      }
+      // Changed since identity-mapping looked: the same refusal, everything at once.
+      if (s.state === 'other-username') throw usernameConflict(ctx.inputs.clusterName, m.principalArn, s, username);
+      if (s.state === 'absent') throw new StageFailedError(`No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`, 'Run again with --from identity-mapping.');
       // Someone may have added groups or policies since identity-mapping looked.
       if (s.groups.length || s.policies.length) throw accessEntryGrantsMore(ctx.inputs.clusterName, m.principalArn, username, s);
       return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
     }
     const s = await readAwsAuthMapping(ctx.kube(), { rolearn: m.principalArn, username });
+    // Someone changed the entry since identity-mapping looked: the same refusal, everything at once.
+    if (s.state === 'shadowed') throw awsAuthShadowed({ rolearn: m.principalArn, username }, s.entries);
     if (s.state !== 'present') {
       throw new StageFailedError(
-        !s.configMapExists
-          ? 'kube-system/aws-auth does not exist.'
-          : s.state === 'absent'
-            ? `kube-system/aws-auth has no entry for ${m.principalArn}.`
-            : `kube-system/aws-auth maps ${m.principalArn} to ${JSON.stringify(s.existingUsername ?? '(none)')}, not ${JSON.stringify(username)}.`,
+        !s.configMapExists ? 'kube-system/aws-auth does not exist.' : `kube-system/aws-auth has no entry for ${m.principalArn}.`,
         'Run again with --from identity-mapping.',
       );
     }

@@ -42,7 +42,14 @@ export function chainLines(inputs: Inputs, state: State): string[] {
     ['sts:AssumeRole', `IAM role ${role}`],
     [mapping, `Kubernetes user ${inputs.k8sUser} (cluster ${inputs.clusterName}, ${inputs.region})`],
     [rb, `Role ${inputs.k8sRole}${removed(roleRbacRec) ? ' (removed by destroy)' : ''}`],
-    ['grants', removed(state.stages.namespace) ? `nothing now (namespace ${inputs.namespace} removed by destroy)` : `pods in namespace ${inputs.namespace}, and nothing else`],
+    [
+      'grants',
+      removed(state.stages.namespace)
+        ? `nothing now (namespace ${inputs.namespace} removed by destroy)`
+        : state.stages['access-check']?.outputs?.acceptedExtra?.length
+          ? `pods in namespace ${inputs.namespace}, and more: accepted with --allow-extra-access (see access-check)`
+          : `pods in namespace ${inputs.namespace}, and nothing else`,
+    ],
   ];
   const width = Math.max(...rows.map(([l]) => l.length));
   const head = 'Astro workload identity';

@@ -1,20 +1,18 @@
 // verify rows on the cluster: namespace, Role and RoleBinding as src/desired.ts says (only the
 // fields that grant access are compared; labels are bookkeeping), and the full access matrix.
 import { initCommandLine } from '../resume-command.js';
-import { roleBindingName, roleBindingObject, roleObject } from '../desired.js';
-import type { KubeApi } from '../kube/api.js';
+import { roleBindingName } from '../desired.js';
+import type { KubeApi, KubeObject } from '../kube/api.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
-import { roleRefChange, ruleChanges, subjectChanges } from '../kube/reconcile.js';
+import { ownedByUs, roleBindingOps, roleOps } from '../kube/objects.js';
+import { findings, type ReconcileOps } from '../kube/reconcile.js';
+import { takeoverFix, whose, type RbacKind } from '../kube/takeover.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, unknownBindingsLine } from '../kube/extra-access.js';
 
 function restore(vc: VerifyContext, from: string): string {
   return `${initCommandLine(vc.ctx.inputs)} --from ${from}`;
-}
-
-/** The reconcile helpers phrase differences as the update would ("added verb x"): say what is off. */
-function asFinding(change: string): string {
-  return change.replace(/^added /, 'missing ').replace(/^removed /, 'extra ');
 }
 
 function kubeOf(vc: VerifyContext): KubeApi {
@@ -35,14 +33,26 @@ export async function checkNamespace(vc: VerifyContext): Promise<CheckRow> {
   }
 }
 
+/** A Role or RoleBinding that differs: this project's is put back by init (--from its stage);
+ * a found one init will not change (never a takeover), so the fix is init's refusal's own. */
+async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, current: KubeObject, found: string[]): Promise<{ why: string; fix: string }> {
+  const id = kind === 'Role' ? 'k8s-role' : 'role-binding';
+  if (ownedByUs(vc.ctx, ops.label, vc.ctx.previousOutput(id)?.created, current)) {
+    return { why: '', fix: `Put it back (this project created it): ${restore(vc, id)}` };
+  }
+  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, found) };
+}
+
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole } = vc.ctx.inputs;
   try {
-    const role = await kubeOf(vc).readRole(namespace, k8sRole);
+    const ops = roleOps(() => kubeOf(vc), vc.ctx.inputs);
+    const role = await ops.read();
     if (!role) return fail('k8s-role', `Role ${k8sRole} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'k8s-role')}`);
-    const diff = ruleChanges(role.rules, roleObject(vc.ctx.inputs).rules).map(asFinding);
+    const diff = findings(ops, role);
     if (diff.length) {
-      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}`, `Put the rules back: ${restore(vc, 'k8s-role')}`);
+      const d = await drifted(vc, 'Role', ops, role, diff);
+      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}${d.why}`, d.fix);
     }
     return pass('k8s-role', `Role ${k8sRole} grants exactly the EksPodOperator rules in ${namespace}`);
   } catch (err) {
@@ -54,14 +64,13 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
   const { namespace, k8sRole, k8sUser } = vc.ctx.inputs;
   const name = roleBindingName(k8sRole);
   try {
-    const rb = await kubeOf(vc).readRoleBinding(namespace, name);
+    const ops = roleBindingOps(() => kubeOf(vc), vc.ctx.inputs);
+    const rb = await ops.read();
     if (!rb) return fail('role-binding', `RoleBinding ${name} does not exist in namespace ${namespace}`, `Create it: ${restore(vc, 'role-binding')}`);
-    const desired = roleBindingObject(vc.ctx.inputs);
-    const diff = [roleRefChange(rb.roleRef, desired.roleRef), ...subjectChanges(rb.subjects, desired.subjects).map(asFinding)].filter(
-      (d): d is string => d !== undefined,
-    );
+    const diff = findings(ops, rb);
     if (diff.length) {
-      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}`, `Put it back: ${restore(vc, 'role-binding')}`);
+      const d = await drifted(vc, 'RoleBinding', ops, rb, diff);
+      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}${d.why}`, d.fix);
     }
     return pass('role-binding', `${name} binds Role ${k8sRole} to User ${k8sUser}`);
   } catch (err) {
@@ -69,29 +78,51 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
   }
 }
 
-/** Every verb EksPodOperator needs allowed, every grant it must not have denied (access-check's matrix). */
+/** Every verb EksPodOperator needs allowed, and nothing else (access-check's matrix and rule,
+ * src/kube/extra-access.ts): more fails the row unless init recorded --allow-extra-access (or it
+ * is given now), and then the row passes and names what was accepted. */
 export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
   const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
   try {
     const groups = subjectGroups(vc.mappingGroups);
     const { method, rows, fallbackReason, groupsIgnored } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs), groups);
+    const extra = await findExtraAccess(kubeOf(vc), vc.ctx.inputs, rows, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
-    const extra = rows.filter((r) => r.expect === 'denied' && !r.ok);
     const needed = rows.filter((r) => r.expect === 'allowed').length;
-    const data = { method, rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })) };
+    const data = {
+      method,
+      rows: rows.map((r) => ({ verb: r.verb, resource: r.resource, subresource: r.subresource, namespace: r.namespace, expect: r.expect, actual: r.actual, ok: r.ok })),
+      extraBindings: extra.bindings.map(bindingLine),
+      ...(extra.bindingsUnknown ? { bindingsUnknown: extra.bindingsUnknown } : {}),
+      ...(hasExtra(extra) && vc.ctx.inputs.allowExtraAccess ? { acceptedByFlag: '--allow-extra-access' } : {}),
+    };
     const subject = `as User ${k8sUser} in groups ${groups.join(', ')}`;
     const how = `${method} ${subject}${fallbackReason ? ` (SubjectAccessReview not allowed: ${fallbackReason}${groupsIgnored ? '; impersonation asked without the groups' : ''})` : ''}`;
-    if (!missing.length && !extra.length) {
-      return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data });
+    const unknown = unknownBindingsLine(extra);
+    const unknownNote = unknown ? [unknown] : [];
+    if (missing.length) {
+      const also = hasExtra(extra) ? `; may also do more (${extraLines(extra).join('; ')})` : '';
+      return fail(
+        'access-matrix',
+        `User ${k8sUser}: missing ${missing.map(caseLabel).join(', ')}${also} (${how})`,
+        `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`,
+        { lines: accessTable(rows), data },
+      );
     }
-    const parts = [
-      ...(missing.length ? [`missing ${missing.map(caseLabel).join(', ')}`] : []),
-      ...(extra.length ? [`may also ${extra.map(caseLabel).join(', ')}`] : []),
-    ];
-    const fix = missing.length
-      ? `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`
-      : `Find the binding that grants User ${k8sUser} more than EksPodOperator needs and narrow it (kubectl get rolebindings,clusterrolebindings -A -o wide | grep ${k8sUser}).`;
-    return fail('access-matrix', `User ${k8sUser}: ${parts.join('; ')} (${how})`, fix, { lines: accessTable(rows), data });
+    if (hasExtra(extra) && !vc.ctx.inputs.allowExtraAccess) {
+      // init's refusal, word for word: its first line is the detail, the evidence lines go under it.
+      const e = extraAccessError(vc.ctx.inputs, extra);
+      const [head = '', ...evidence] = e.message.split('\n');
+      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data });
+    }
+    if (hasExtra(extra)) {
+      return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed; more accepted with --allow-extra-access (${how})`, {
+        notes: [...extraLines(extra).map((l) => `accepted (--allow-extra-access): ${l}`), ...unknownNote],
+        lines: accessTable(rows),
+        data,
+      });
+    }
+    return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed, ${rows.length - needed} others denied (${how})`, { data, ...(unknownNote.length ? { notes: unknownNote } : {}) });
   } catch (err) {
     return failFromError('access-matrix', err, 'The identity you run verify with needs to create SubjectAccessReviews (or impersonate users).');
   }

@@ -5,8 +5,8 @@ import { initCommandLine } from '../resume-command.js';
 import { roleArnWithoutPath } from '../desired.js';
 import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
-import { AWS_AUTH, awsAuthGrantsMore, findMapping, parseMapRoles } from '../kube/aws-auth.js';
-import { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning, resolveMappingKind } from '../aws/mapping.js';
+import { AWS_AUTH, awsAuthGrantsMore, awsAuthShadowed, findMapping, parseMapRoles } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning, resolveMappingKind, usernameConflict } from '../aws/mapping.js';
 import { describeAccessEntry } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
 
@@ -20,8 +20,8 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
   const entry = await read(principal);
   if (entry) {
-    const s = entry.username === k8sUser ? await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser, { entry })) : undefined;
-    if (s?.state === 'present') {
+    const s = await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser, { entry }));
+    if (s.state === 'present') {
       const { groups, policies } = s;
       vc.mappingGroups = groups;
       const data = { kind: 'access-entry', groups, policies };
@@ -34,12 +34,11 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
       }
       return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups, no access policies)`, { data });
     }
-    return fail(
-      'mapping',
-      `the EKS access entry for ${principal} maps to user ${JSON.stringify(entry.username ?? '(none)')}, not ${JSON.stringify(k8sUser)}`,
-      `Use --k8s-user ${entry.username ?? '<that user>'}, or change the entry: aws eks update-access-entry --cluster-name ${clusterName} --principal-arn ${principal} --username ${k8sUser}`,
-      { data: { kind: 'access-entry' } },
-    );
+    // init's own refusal: the username and whatever the entry grants, with every step of the fix.
+    if (s.state === 'other-username') {
+      const e = usernameConflict(clusterName, principal, s, k8sUser);
+      return fail('mapping', e.message, e.hint ?? '', { data: { kind: 'access-entry', username: s.username, groups: s.groups, policies: s.policies } });
+    }
   }
   if (principal !== roleArn && (await read(roleArn))) {
     return fail(
@@ -63,12 +62,9 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   const want = { rolearn: principal, username: k8sUser };
   const found = findMapping(entries, want);
   if (found.state === 'shadowed') {
-    return fail(
-      'mapping',
-      `kube-system/aws-auth also maps ${principal} to user ${JSON.stringify(found.existingUsername ?? '(none)')}: that entry shadows the one for ${k8sUser}`,
-      `Remove the other entry for ${principal} (kubectl -n kube-system edit configmap aws-auth), or use --k8s-user ${found.existingUsername ?? '<that user>'}.`,
-      { data },
-    );
+    // init's own refusal: every entry for the role with its username and groups, and the fix.
+    const e = awsAuthShadowed(want, found.entries);
+    return fail('mapping', e.message, e.hint ?? '', { data: { ...data, entries: found.entries } });
   }
   if (found.state === 'absent') {
     if (principal !== roleArn && findMapping(entries, { rolearn: roleArn, username: k8sUser }).state !== 'absent') {

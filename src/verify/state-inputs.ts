@@ -1,9 +1,10 @@
 // verify and destroy act on what `init` set up: when the project has state, its recorded inputs
 // are the defaults (a flag given on the command line still wins), so `astro-remote-kpo verify`
 // or `destroy` after `init` needs no flags at all. Without state, everything comes from flags.
-import type { State } from '../engine/state.js';
+import type { AnyStage } from '../engine/stage.js';
+import { hashInputs, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
-import type { Inputs } from '../types.js';
+import type { Inputs, StageOutputs } from '../types.js';
 
 const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
   ['workloadIdentity', 'workloadIdentities'],
@@ -21,6 +22,7 @@ const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
   ['clusterConfig', 'clusterConfig'],
   ['astroDeploymentId', 'astroDeploymentIds'],
   ['localDev', 'localDev'],
+  ['allowExtraAccess', 'allowExtraAccess'],
 ];
 
 export function withStateInputs(raw: RawOptions, state: State | undefined): RawOptions {
@@ -31,4 +33,15 @@ export function withStateInputs(raw: RawOptions, state: State | undefined): RawO
     if (out[flag] === undefined && recorded[input] !== undefined) out[flag] = recorded[input];
   }
   return out as RawOptions;
+}
+
+/** What `stages` recorded in state about the objects verify looks at now (the record's inputs are
+ * the ones in use): ownership history, e.g. whether init created the Role or found it. */
+export async function recordedOutputs(state: State | undefined, inputs: Inputs, stages: readonly AnyStage[]): Promise<Partial<StageOutputs>> {
+  const out: Record<string, unknown> = {};
+  for (const stage of stages) {
+    const rec = state?.stages[stage.id];
+    if (rec?.outputs !== undefined && rec.inputsHash === (await hashInputs(inputs, stage.inputs))) out[stage.id] = rec.outputs;
+  }
+  return out as Partial<StageOutputs>;
 }

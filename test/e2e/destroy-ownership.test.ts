@@ -36,7 +36,8 @@ describe('destroy keeps what it did not create', () => {
     const role = cloud.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] } });
     role.inline.set('team-policy', JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: '*' }] }));
     cloud.kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'data' } } });
-    cloud.kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'astro-remote-kpo-role', namespace: NS }, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'] }] });
+    // A found Role is used only when it already grants what init would (never a takeover).
+    cloud.kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'astro-remote-kpo-role', namespace: NS }, rules: KPO_RULES.map((r) => ({ ...r })) });
     const dir = await project();
     const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
     expect(r.code, r.stdout + r.stderr).toBe(0);

@@ -78,7 +78,7 @@ describe('access-check (e2e)', () => {
     expect(reviews.every((c) => !c.mutating && c.status === 201)).toBe(true);
   });
 
-  it('warns, naming it, when the user may do something EksPodOperator does not need', async () => {
+  it('fails, naming the binding, when the user may do something EksPodOperator does not need; --allow-extra-access makes it a warning', async () => {
     cloud.kube.put({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
@@ -93,13 +93,20 @@ describe('access-check (e2e)', () => {
       roleRef: { kind: 'ClusterRole', name: 'secret-reader', apiGroup: 'rbac.authorization.k8s.io' },
     });
     const r = await init();
-    expect(r.code, r.out).toBe(0);
+    expect(r.code, r.out).toBe(1);
     expect(r.out).toMatch(/list\s+secrets\s+astro-remote-kpo\s+denied\s+allowed\s+✖/);
+    expect(r.out).toContain('ClusterRoleBinding kpo-reads-secrets binds ClusterRole secret-reader to User AstroRemoteKPO: get, list on secrets (cluster-wide)');
+    expect((await state()).stages['access-check']?.status).toBe('failed');
+
+    const accepted = await init(['--allow-extra-access']);
+    expect(accepted.code, accepted.out).toBe(0);
     const s = await state();
     const warnings = s.stages['access-check']?.warnings ?? [];
+    // One line for the questions (the API server gives one reason, the binding), one for the binding.
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toContain('User AstroRemoteKPO may list secrets in namespace astro-remote-kpo, which EksPodOperator does not need');
+    expect(warnings[0]).toContain('User AstroRemoteKPO may list secrets in namespace astro-remote-kpo, get secrets in namespace astro-remote-kpo, which EksPodOperator does not need');
     expect(warnings[0]).toContain('ClusterRoleBinding "kpo-reads-secrets"');
+    expect(warnings[1]).toContain('ClusterRoleBinding kpo-reads-secrets binds ClusterRole secret-reader');
     expect(s.stages['access-check']?.status).toBe('done');
   });
 

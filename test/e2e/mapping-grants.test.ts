@@ -15,7 +15,7 @@ const USER = 'AstroRemoteKPO';
 const ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 const OURS = `- rolearn: ${ROLE_ARN}\n  username: ${USER}\n`;
 
-interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; data?: Record<string, unknown> }
+interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; lines?: string[]; data?: Record<string, unknown> }
 interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone'; why: string; result?: string }
 
 let cloud: TestCloud | undefined;
@@ -68,7 +68,10 @@ describe('EKS access entry that grants more than the user', () => {
     const matrix = rowOf(v.rows, 'access-matrix');
     expect(matrix.status).toBe('fail');
     expect(matrix.detail).toContain('in groups ops-admins, system:authenticated');
-    expect(matrix.detail).toContain('may also');
+    expect(matrix.detail).toContain('may do more than EksPodOperator needs');
+    // The binding that gives the group cluster-admin is named, with what the questions found.
+    expect(matrix.lines?.join('\n')).toContain('ClusterRoleBinding ops-admins binds ClusterRole cluster-admin to Group ops-admins');
+    expect(matrix.lines?.join('\n')).toContain('may also');
     const reviews = c.calls.filter((x) => x.operation === 'POST subjectaccessreviews');
     expect(reviews.length).toBeGreaterThan(0);
 
@@ -111,6 +114,21 @@ describe('EKS access entry that grants more than the user', () => {
     expect(rowOf(v.rows, 'mapping').fix).toContain('disassociate-access-policy');
   });
 
+  it('an entry for our role with another username AND groups and a policy: one run names all of it', async () => {
+    const { c, dir } = await setup('API_AND_CONFIG_MAP');
+    c.aws.addAccessEntry('remote-kpo-demo', ROLE_ARN, { username: 'admin', kubernetesGroups: ['system:masters'], admin: true });
+    const r = await init(c, dir);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(1);
+    expect(out).toContain('with username "admin" and Kubernetes group system:masters and EKS access policy');
+    expect(out).not.toContain('--k8s-user admin');
+    expect(out).toContain(`aws eks update-access-entry --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --username ${USER}`);
+    expect(out).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);
+    expect(c.mutatingCalls('eks')).toEqual([]);
+    const v = await verifyRows(c, dir);
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { username: 'admin', groups: ['system:masters'] } });
+  });
+
   it('an emulator without ListAssociatedAccessPolicies (HTML 404): init goes on and warns, verify passes with a note', async () => {
     const { c, dir } = await setup('API_AND_CONFIG_MAP');
     c.faults.failNext('ListAssociatedAccessPolicies', 50, 'html-404');
@@ -140,6 +158,33 @@ describe('kube-system/aws-auth', () => {
     expect(c.calls.filter((x) => x.operation === 'PUT configmaps' || x.operation === 'POST configmaps')).toEqual([]);
   });
 
+  it('our role mapped to another username WITH groups: one run names the username and every group, and the one edit fixes it', async () => {
+    const { c, dir } = await setup('CONFIG_MAP');
+    const before = `${mapRoles(c)}- rolearn: ${ROLE_ARN}\n  username: admin\n  groups:\n  - system:masters\n  - ops-admins\n`;
+    setMapRoles(c, before);
+    c.resetCalls();
+    const r = await init(c, dir);
+    const out = r.stdout + r.stderr;
+    expect(r.code, out).toBe(1);
+    expect(out).toContain('7·identity-mapping');
+    expect(out).toContain('username "admin" with groups system:masters, ops-admins');
+    // --k8s-user admin would only meet the next refusal (the groups): it is not offered.
+    expect(out).not.toContain('--k8s-user admin');
+    expect(out).toContain('kubectl -n kube-system edit configmap aws-auth');
+    expect(mapRoles(c)).toBe(before);
+    expect(c.calls.filter((x) => x.operation === 'PUT configmaps' || x.operation === 'POST configmaps')).toEqual([]);
+
+    // verify says the same, all at once.
+    const v = await verifyRows(c, dir);
+    expect(rowOf(v.rows, 'mapping').status).toBe('fail');
+    expect(rowOf(v.rows, 'mapping').detail).toContain('username "admin" with groups system:masters, ops-admins');
+
+    // The edit it shows (exactly our entry left for the role) is the whole fix: the next run passes.
+    setMapRoles(c, before.replace(/- rolearn: arn:aws:iam::123456789012:role\/AstroRemoteKPO\n[\s\S]*$/, OURS));
+    const fixed = await init(c, dir);
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+  });
+
   it('groups added after init: verify fails mapping and matrix (system:masters seen), destroy keeps the changed entry', async () => {
     const { c, dir } = await setup('CONFIG_MAP');
     expect((await init(c, dir)).code).toBe(0);
@@ -150,7 +195,7 @@ describe('kube-system/aws-auth', () => {
     const v = await verifyRows(c, dir);
     expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { kind: 'aws-auth', groups: ['system:masters'] } });
     expect(rowOf(v.rows, 'access-matrix').status).toBe('fail');
-    expect(rowOf(v.rows, 'access-matrix').detail).toContain('may also create pods in namespace default');
+    expect(rowOf(v.rows, 'access-matrix').lines?.join('\n')).toContain('may also create pods in namespace default');
 
     const d = await destroyItems(c, dir);
     const entry = d.items.find((i) => i.kind === 'aws-auth-entry')!;

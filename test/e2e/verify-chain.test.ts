@@ -185,7 +185,7 @@ describe('verify: each broken link fails exactly its row (aws-auth cluster)', ()
     {
       name: 'mapping shadowed',
       id: 'mapping',
-      detail: /also maps arn:aws:iam::123456789012:role\/AstroRemoteKPO to user "intruder": that entry shadows/,
+      detail: /has 2 entries for arn:aws:iam::123456789012:role\/AstroRemoteKPO \(the authenticator uses one of them\): username "intruder"; username "AstroRemoteKPO"/,
       brk: () => {
         const cm = structuredClone(mapRolesOf());
         const text = cm.data!.mapRoles!;

@@ -84,7 +84,20 @@ describe('findMapping', () => {
     expect(findMapping([...entries, { rolearn: OURS.rolearn.toLowerCase(), username: OURS.username }], OURS)).toEqual({ state: 'present', groups: [] });
   });
   it('shadowed when the ARN maps to another username', () => {
-    expect(findMapping([...entries, { rolearn: OURS.rolearn, username: 'someone-else' }], OURS)).toEqual({ state: 'shadowed', existingUsername: 'someone-else' });
+    expect(findMapping([...entries, { rolearn: OURS.rolearn, username: 'someone-else' }], OURS)).toEqual({
+      state: 'shadowed',
+      existingUsername: 'someone-else',
+      entries: [{ username: 'someone-else', groups: [] }],
+    });
+  });
+  it('shadowed lists every entry for the role with its groups, ours included', () => {
+    const all = [...entries, { rolearn: OURS.rolearn, username: OURS.username }, { rolearn: OURS.rolearn, username: 'admin', groups: ['system:masters', 'ops'] }];
+    expect(findMapping(all, OURS)).toMatchObject({
+      entries: [
+        { username: OURS.username, groups: [] },
+        { username: 'admin', groups: ['system:masters', 'ops'] },
+      ],
+    });
   });
 });
 
@@ -125,6 +138,27 @@ describe('planAwsAuthChange', () => {
     const shadow = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other-user\n`;
     expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(StageFailedError);
     expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(/other-user/);
+  });
+
+  it('a refusal names the username and every group at once; --k8s-user is offered only when it would fix it', () => {
+    const withGroups = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: admin\n  groups:\n  - system:masters\n  - ops\n`;
+    const e = (() => {
+      try {
+        planAwsAuthChange(cm(withGroups), OURS);
+      } catch (err) {
+        return err as StageFailedError;
+      }
+      throw new Error('expected a refusal');
+    })();
+    expect(e.message).toContain('username "admin" with groups system:masters, ops');
+    expect(e.hint).not.toContain('--k8s-user');
+    expect(e.hint).toContain(`- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}`);
+    expect(e.hint).toContain('username admin, group system:masters, group ops');
+    const plain = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other-user\n`;
+    expect(() => planAwsAuthChange(cm(plain), OURS)).toThrow(expect.objectContaining({ hint: expect.stringContaining('Use --k8s-user other-user') }));
+    // A username --k8s-user may not take (reserved) is never offered.
+    const reserved = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: system:node:{{EC2PrivateDNSName}}\n`;
+    expect(() => planAwsAuthChange(cm(reserved), OURS)).toThrow(expect.objectContaining({ hint: expect.not.stringContaining('--k8s-user') }));
   });
 
   it('adds mapRoles when the ConfigMap has none', () => {

@@ -3,9 +3,11 @@
 // server replaying kube-apiserver answers (including the captured 409 conflict sequence).
 import { afterEach, describe, expect, it } from 'vitest';
 import { KPO_RULES, roleBindingObject, roleObject } from '../../src/desired.js';
-import type { KubeApi } from '../../src/kube/api.js';
+import type { KubeApi, KubeObject } from '../../src/kube/api.js';
 import { namespaceOps, roleBindingOps, roleOps } from '../../src/kube/objects.js';
 import {
+  asFinding,
+  findings,
   grants,
   outOfSync,
   planReconcile,
@@ -67,6 +69,46 @@ describe('comparisons', () => {
     expect(roleRefChange({ kind: 'ClusterRole', name: 'edit', apiGroup: 'rbac.authorization.k8s.io' }, want.roleRef)).toBe(
       'roleRef ClusterRole/edit → Role/astro-remote-kpo-role',
     );
+  });
+
+  it('phrases differences as findings about the object as it is', () => {
+    expect(asFinding('added verb get on pods/log')).toBe('missing verb get on pods/log');
+    expect(asFinding('removed subject User alice')).toBe('extra subject User alice');
+    expect(asFinding('roleRef ClusterRole/view → Role/astro-remote-kpo-role')).toBe('roleRef is ClusterRole/view, not Role/astro-remote-kpo-role');
+    const ops = roleBindingOps(() => ({}) as KubeApi, inputs);
+    const current = { ...roleBindingObject(inputs), subjects: [{ kind: 'User', name: 'alice' }], roleRef: { kind: 'ClusterRole', name: 'view', apiGroup: 'rbac.authorization.k8s.io' } };
+    expect(findings(ops, current)).toEqual([
+      'roleRef is ClusterRole/view, not Role/astro-remote-kpo-role',
+      'missing subject User AstroRemoteKPO',
+      'extra subject User alice',
+    ]);
+    expect(findings(ops, roleBindingObject(inputs))).toEqual([]);
+  });
+
+  it('a guard that refuses stops reconcile and the plan before any write; it is not asked about an object in sync', async () => {
+    const writes: string[] = [];
+    let asked = 0;
+    const drifted = { ...roleBindingObject(inputs), roleRef: { kind: 'ClusterRole', name: 'view', apiGroup: 'rbac.authorization.k8s.io' } };
+    let current: KubeObject = drifted;
+    const ops = {
+      ...roleBindingOps(() => ({}) as KubeApi, inputs),
+      read: async () => current,
+      create: async (b: KubeObject) => (writes.push('create'), b),
+      replace: async (b: KubeObject) => (writes.push('replace'), b),
+      remove: async () => void writes.push('remove'),
+      guard: async () => {
+        asked++;
+        throw new Error('not ours');
+      },
+    };
+    await expect(reconcile(ops)).rejects.toThrow('not ours');
+    const plan = await planReconcile(ops, { ask: true });
+    expect(plan.items[0]).toMatchObject({ unknown: 'init will refuse: not ours' });
+    expect(writes).toEqual([]);
+    current = roleBindingObject(inputs);
+    asked = 0;
+    expect(await reconcile(ops)).toEqual({ created: false, changed: [] });
+    expect(asked).toBe(0);
   });
 
   it('never compares a found object on our creation marker, nor adds it', () => {

@@ -7,6 +7,7 @@ import type { Io } from '../../src/io.js';
 import type { RawOptions } from '../../src/options.js';
 import { buildProgram } from '../../src/program.js';
 import { isInteractive, profileRegion, resolveOptions } from '../../src/resolve.js';
+import { initCommandLine } from '../../src/resume-command.js';
 import { nonInteractiveIo } from '../../src/ui/io-host.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
@@ -51,6 +52,20 @@ describe('argv → options', () => {
     const noColor = await resolveOptions(opts, { NO_COLOR: '1', HOME: '/nonexistent' }, io, '/');
     expect(noColor.flags.color).toBe(false);
     expect(noColor.inputs.region).toBe('us-east-1');
+  });
+
+  it('--allow-extra-access: an input only when given, carried by init and verify command lines, not taken by destroy', async () => {
+    const { opts } = await parse(['init', '--workload-identity', WI, '--allow-extra-access']);
+    const { inputs } = await resolveOptions(opts, { HOME: '/nonexistent' }, io, '/');
+    expect(inputs.allowExtraAccess).toBe(true);
+    expect(initCommandLine(inputs)).toContain(' --allow-extra-access');
+    expect(initCommandLine(inputs, {}, 'verify')).toContain(' --allow-extra-access');
+    expect(initCommandLine(inputs, {}, 'destroy')).not.toContain('--allow-extra-access');
+    expect((await parse(['verify', '--allow-extra-access'])).opts.allowExtraAccess).toBe(true);
+    await expect(parse(['destroy', '--allow-extra-access'])).rejects.toThrow(/unknown option/);
+    // Not given: absent (state written before the flag existed reads the same).
+    const plain = await resolveOptions((await parse(['init', '--workload-identity', WI])).opts, { HOME: '/nonexistent' }, io, '/');
+    expect('allowExtraAccess' in plain.inputs).toBe(false);
   });
 
   it("takes the region from the profile's config when AWS_REGION is unset", async () => {
