@@ -74,6 +74,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       holding = false;
       for (const l of held.splice(0)) rc.debug(l);
     };
+    // The SDK's own lines (its credential chain's warnings) are held like ours: never the terminal.
+    rc.services.aws.logTo(debug);
     const modes = selectModes(allStages, { from: flags.from, only: flags.only });
     const selected = new Set([...modes].filter(([, m]) => m !== 'dependency').map(([id]) => id as StageId));
     const gate = flags.json
@@ -96,6 +98,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     const stateDirExisted = await isDirectory(rc.stateDir);
     const lock = await acquireLock(rc.stateDir, 'init');
     const st = state;
+    // What the project recorded before this run, for a run that stops at preflight (below).
+    const before = previous ? structuredClone(previous) : undefined;
     try {
       debug(`init ${JSON.stringify(inputs)}`);
       const outcome = await runStages({ ...base, debug, state: st, gate, save: async () => (holding ? undefined : saveState(rc.projectDir, st)) });
@@ -103,8 +107,14 @@ export async function initCommand(raw: RawOptions): Promise<number> {
         out.line('Nothing was changed.');
         return EXIT.ok;
       }
-      // A failed preflight is worth recording (status shows it), though nothing was confirmed.
-      if (holding) {
+      // A failed preflight is worth recording (status shows it), though nothing was confirmed. It
+      // changed nothing anywhere, so it records its failure and nothing else: the inputs that
+      // worked (verify and destroy default to them) and the stages done before stay as they were.
+      if (outcome.failed.includes('preflight')) {
+        if (before) Object.assign(st, { ...before, stages: { ...before.stages, preflight: st.stages.preflight }, updatedAt: st.updatedAt });
+        release();
+        await saveState(rc.projectDir, st);
+      } else if (holding) {
         release();
         await saveState(rc.projectDir, st);
       }
