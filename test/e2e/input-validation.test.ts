@@ -93,6 +93,20 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
     await refused([], /not valid YAML/, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
   });
 
+  it('two entries for the connection in airflow_settings.yaml (#19): both lines named, the file untouched, also for a dry run and --json', async () => {
+    const two = '# local dev\nairflow:\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n    - conn_id: other\n      conn_type: http\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_extra: {region_name: eu-west-1}\n';
+    const files = { 'airflow_settings.yaml': two };
+    const line = /airflow_settings\.yaml has 2 connections with conn_id aws_eks \(line 4 and line 8\)/;
+    const out = await refused([], line, files);
+    expect(out).toContain('Delete all but one of them');
+    expect(out).toContain('--conn-id <another id>');
+    await refused(['--dry-run'], line, files);
+    await refused(['--json'], line, files);
+    // The chosen --conn-id twice; the default one twice is then not ours to judge.
+    const prod = 'airflow:\n  connections:\n    - conn_id: aws_eks_prod\n    - conn_id: aws_eks_prod\n';
+    await refused(['--conn-id', 'aws_eks_prod'], /has 2 connections with conn_id aws_eks_prod \(line 3 and line 4\)/, { 'airflow_settings.yaml': prod });
+  });
+
   it('on a resumed run the refusal prints the exact entry, with the recorded role ARN', async () => {
     const c = await startTestCloud();
     try {
