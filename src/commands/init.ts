@@ -2,9 +2,11 @@
 // preflight → confirm with live facts → run the rest of the graph → summarise.
 import { rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildRunContext } from '../context.js';
+import { buildRunContext, type RunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
-import { removeTempFilesSync } from '../write-files.js';
+import { realFolders, removeStaleTempFiles, removeTempFilesSync } from '../write-files.js';
+import { SETTINGS_FILE } from '../airflow/settings-file.js';
+import { kubeconfigPaths } from '../kube/kubeconfig.js';
 import { EXIT, InterruptedError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
@@ -26,6 +28,20 @@ function displayPath(file: string): string {
 }
 
 const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
+/** The temp files of a killed run (src/write-files.ts), in every folder init writes to: the project,
+ * its k8s/ and dags/, the state folder and its backups, and where the settings file and the
+ * kubeconfig really live (a symlinked file is written beside its target). Never fails the run. */
+async function removeLeftovers(rc: RunContext, debug: (line: string) => void): Promise<void> {
+  try {
+    const p = rc.projectDir;
+    const files = [path.join(p, SETTINGS_FILE), ...(await kubeconfigPaths(rc.env))];
+    const folders = [p, path.join(p, 'k8s'), path.join(p, 'dags'), rc.stateDir, path.join(rc.stateDir, 'backups'), ...(await realFolders(files))];
+    for (const { file, pid } of await removeStaleTempFiles(folders)) debug(`removed ${file}: a temp file of process ${pid}, which no longer runs (a killed run)`);
+  } catch (err) {
+    debug(`could not look for temp files of a killed run: ${(err as Error).message}`);
+  }
+}
 
 export async function initCommand(raw: RawOptions): Promise<number> {
   // A corrupt state file is an error even for a dry run: never silently discarded.
@@ -138,6 +154,10 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       }
       return outcome.ok ? EXIT.ok : outcome.exitCode || EXIT.stageFailed;
     } finally {
+      // A run that went ahead (not one declined at the confirmation: "Nothing was changed") also
+      // takes away the temp files a killed run of ours left, under the lock so no other run of this
+      // project is writing; a live process's own are never touched.
+      if (!holding) await removeLeftovers(rc, debug);
       await lock.release();
       if (holding && !stateDirExisted) await rmdir(rc.stateDir).catch(() => undefined);
     }
