@@ -158,17 +158,22 @@ describe('airflow_settings.yaml shapes: every byte outside our entry is kept', (
   });
 });
 
+/** The exit-2 error upserting into `text` throws (the test fails if it throws none). */
+function usageErrorOf(text: string, c: AwsConnection = CONN): UsageError {
+  let err: unknown;
+  try {
+    upsertConnection(text, c, FILE);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, text).toBeInstanceOf(UsageError);
+  expect((err as UsageError).exitCode).toBe(2);
+  return err as UsageError;
+}
+
 describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by hand)', () => {
   const refused = (text: string, why: RegExp) => {
-    let err: unknown;
-    try {
-      upsertConnection(text, CONN, FILE);
-    } catch (e) {
-      err = e;
-    }
-    expect(err, text).toBeInstanceOf(UsageError);
-    const u = err as UsageError;
-    expect(u.exitCode).toBe(2);
+    const u = usageErrorOf(text);
     expect(u.message).toMatch(why);
     expect(u.message).toContain('nothing was changed');
     // The hint is the exact entry, ready to paste.
@@ -195,17 +200,10 @@ describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by ha
 
 describe('airflow_settings.yaml: two entries for our conn_id (exit 2, both named, nothing chosen)', () => {
   const twice = (text: string, c: AwsConnection = CONN): UsageError => {
-    let err: unknown;
-    try {
-      upsertConnection(text, c, FILE);
-    } catch (e) {
-      err = e;
-    }
-    expect(err, text).toBeInstanceOf(UsageError);
-    expect((err as UsageError).exitCode).toBe(2);
-    expect((err as UsageError).message).toContain('Nothing was changed.');
-    expect((err as UsageError).hint).toMatch(/Delete all but one of them .*or pass --conn-id <another id>/);
-    return err as UsageError;
+    const u = usageErrorOf(text, c);
+    expect(u.message).toContain('Nothing was changed.');
+    expect(u.hint).toMatch(/Delete all but one of them .*or pass --conn-id <another id>/);
+    return u;
   };
 
   it('two block entries: both lines named, whichever of them already matches', () => {
