@@ -8,7 +8,7 @@ import { UsageError } from './errors.js';
 import type { Io } from './io.js';
 import { DEFAULTS, INPUT_FLAGS, type RawOptions } from './options.js';
 import type { AuthModeFlag, Inputs, PermissionsFlag, RunFlags } from './types.js';
-import { parseChoice, parseStageRef, partitionProblem, validateValue, type RuleName } from './validate.js';
+import { parseChoice, parseStageRef, partitionProblem, validateValue, workloadIdentityValues, type RuleName } from './validate.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -128,11 +128,10 @@ export async function resolveOptions(
     DEFAULTS.permissions;
 
   // Flags given on the command line are validated before any prompt, so a typo fails fast.
-  // Repeatable flags: every value is validated. ASTRO_WORKLOAD_IDENTITY (which commander hands over
-  // as one value) may list several separated by spaces: an ARN has none (a role name may have ',').
-  const identitiesGiven = unique((raw.workloadIdentity ?? [env.ASTRO_WORKLOAD_IDENTITY ?? '']).flatMap((v) => v.split(/\s+/)).filter(Boolean));
+  // Repeatable flags: every value is validated whole (`--workload-identity "…:role/a b"` is one
+  // bad value, quoted as given, never read as two).
+  const identitiesGiven = workloadIdentityValues(raw.workloadIdentity, env.ASTRO_WORKLOAD_IDENTITY, problems);
   let deploymentIds = unique(raw.astroDeploymentId ?? []);
-  for (const v of identitiesGiven) check('workloadIdentities', v);
   for (const v of deploymentIds) check('astroDeploymentIds', v);
   const given: Partial<Record<keyof Inputs, string | undefined>> = {
     clusterName: raw.clusterName,

@@ -70,7 +70,7 @@ export const RULES = {
   },
   workloadIdentity: {
     test: (v) => /^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
-    allowed: 'an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no wildcards)',
+    allowed: 'an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no spaces or wildcards)',
   },
   connId: {
     test: (v) => /^[A-Za-z0-9_.-]{1,250}$/.test(v),
@@ -92,14 +92,43 @@ export const RULES = {
 
 export type RuleName = keyof typeof RULES;
 
+/** The value is quoted whole as given (JSON: a tab or newline shows), and whitespace in it named,
+ * since it is the mistake nobody sees in a terminal (a pasted ARN with a space or a line break). */
 export function validateValue(rule: RuleName, flag: string, value: string): string | undefined {
   const r: Rule = RULES[rule];
-  return r.test(value) ? undefined : `${flag} ${JSON.stringify(value)} is not valid: expected ${r.allowed}.`;
+  if (r.test(value)) return undefined;
+  return `${flag} ${JSON.stringify(value)} is not valid${/\s/.test(value) ? ' (it contains whitespace)' : ''}: expected ${r.allowed}.`;
 }
 
 export function assertValid(rule: RuleName, flag: string, value: string): void {
   const problem = validateValue(rule, flag, value);
   if (problem) throw new UsageError(problem);
+}
+
+/**
+ * The --workload-identity values, each validated whole (problems go to `problems`). Only
+ * ASTRO_WORKLOAD_IDENTITY (`listed`) may list several, separated by whitespace (an ARN has none; a
+ * role name may have ','): commander hands it over as the flag's one value, so a value equal to it
+ * is the variable's. A list with a part that is no ARN is refused quoting the whole variable and
+ * the part, so "…:role/a b" is never taken for the ARN "…:role/a" and a stray "b".
+ */
+export function workloadIdentityValues(given: readonly string[] | undefined, listed: string | undefined, problems: string[]): string[] {
+  const values = given ?? (listed !== undefined ? [listed] : []);
+  if (listed !== undefined && values.length === 1 && values[0] === listed) {
+    const parts = listed.split(/\s+/).filter(Boolean);
+    const bad = parts.filter((v) => !RULES.workloadIdentity.test(v)).map((b) => JSON.stringify(b));
+    if (bad.length) {
+      problems.push(
+        `ASTRO_WORKLOAD_IDENTITY ${JSON.stringify(listed)} is not valid: ${bad.join(', ')} ${bad.length > 1 ? 'are not IAM role ARNs' : 'is not an IAM role ARN'}; expected ${RULES.workloadIdentity.allowed}, several separated by spaces.`,
+      );
+    }
+    return [...new Set(parts)];
+  }
+  for (const v of values) {
+    const problem = validateValue('workloadIdentity', '--workload-identity', v);
+    if (problem) problems.push(problem);
+  }
+  return [...new Set(values.filter(Boolean))];
 }
 
 /** `--from`/`--only` take a stage id or the seed's step number (0-12). */

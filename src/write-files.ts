@@ -7,14 +7,18 @@
 // - every temp file in flight is known, so Ctrl-C can wait for those writes (or remove their temp
 //   files) before the process exits: no `*.tmp` survives an interrupt.
 import { appendFileSync, chmodSync, constants as fsConstants, mkdirSync, unlinkSync } from 'node:fs';
-import { chmod, copyFile, link, mkdir, open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { chmod, copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { InterruptedError } from './errors.js';
 
 // Unique among live processes (pid) and within this one (counter). Not node:crypto: cli.ts loads
-// this module for Ctrl-C, and crypto's start-up cost would land on every `--help`.
+// this module for Ctrl-C, and crypto's start-up cost would land on every `--help`. The pid also
+// tells a later run whether the writer is gone (removeStaleTempFiles).
 let tempSeq = 0;
 const uniqueSuffix = () => `${process.pid}-${Date.now().toString(36)}-${(tempSeq += 1)}`;
+/** Exactly the names tempNameFor and probeWritable give: `.<target>.<suffix>.tmp`,
+ * `.astro-remote-kpo-probe-<suffix>.tmp`; the suffix's first part is the writer's pid. */
+const TEMP_NAME = /^\.(?:astro-remote-kpo-probe-|[^/]+\.)([1-9]\d{0,9})-[0-9a-z]+-[1-9]\d*\.tmp$/;
 
 export const PRIVATE_FILE_MODE = 0o600;
 export const PRIVATE_DIR_MODE = 0o700;
@@ -144,6 +148,47 @@ export function removeTempFilesSync(): void {
       // already renamed into place, or never created
     }
   }
+}
+
+/** Whether `pid` is a live process on this host (EPERM: it is, but another user's). */
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes what a run of ours killed mid-write (kill -9, a crash, power loss) left in `dirs`: temp
+ * files named exactly as this module names them, regular files of this user, whose writer's pid is
+ * not running on this host. A live run's temp files (its pid runs) and anything not named exactly
+ * so are never touched; neither are other folders, nor what is below these. Returns what it
+ * removed; a folder that does not exist or cannot be read is skipped.
+ */
+export async function removeStaleTempFiles(dirs: readonly string[]): Promise<Array<{ file: string; pid: number }>> {
+  const removed: Array<{ file: string; pid: number }> = [];
+  const uid = process.getuid?.();
+  for (const dir of new Set(dirs.map((d) => path.resolve(d)))) {
+    for (const name of await readdir(dir).catch(() => [])) {
+      const pid = Number(TEMP_NAME.exec(name)?.[1] ?? 0);
+      if (!pid || isRunning(pid)) continue;
+      const file = path.join(dir, name);
+      const st = await lstat(file).catch(() => undefined);
+      if (!st?.isFile() || (uid !== undefined && st.uid !== uid)) continue;
+      if (await unlink(file).then(() => true, () => false)) removed.push({ file, pid });
+    }
+  }
+  return removed;
+}
+
+/** The folders the existing `files` really live in (a symlinked file is written beside its
+ * target); files that do not exist are left out. */
+export async function realFolders(files: readonly string[]): Promise<string[]> {
+  const real = await Promise.all(files.map((f) => realpath(f).then((r) => path.dirname(r), () => undefined)));
+  return real.filter((d): d is string => d !== undefined);
 }
 
 /** The number of writes in flight (for tests and the debug log). */

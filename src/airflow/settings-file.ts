@@ -2,7 +2,7 @@
 // parsing, checking the shape, finding and comparing the entry. The edit itself is textual
 // (settings-splice.ts): every byte outside our entry is kept, and a file that cannot be edited that
 // way is refused, never re-serialised.
-import { Document, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq, type Node } from 'yaml';
+import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq, type Node } from 'yaml';
 import { UsageError } from '../errors.js';
 
 export const SETTINGS_FILE = 'airflow_settings.yaml';
@@ -46,6 +46,9 @@ export interface ParsedSettings {
   doc: Document.Parsed;
   /** airflow.connections when it is a list (undefined when absent or empty). */
   connections?: YAMLSeq;
+  /** The file's name and line positions, for messages that point into it. */
+  file: string;
+  lines: LineCounter;
 }
 
 function where(file: string, lc: LineCounter, offset: number): string {
@@ -67,23 +70,24 @@ export function parseSettings(text: string, file: string): ParsedSettings {
   // arrives through a merge is seen.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, merge: true });
   const err = doc.errors[0];
+  const base = { doc, file, lines: lineCounter };
   if (err) {
     const at = where(file, lineCounter, err.pos[0]);
     throw new UsageError(`${at}: not valid YAML: ${err.message.split('\n')[0]}`, `Fix ${file} (nothing was changed), then run again.`);
   }
   const fix = `airflow_settings.yaml needs \`airflow:\` → \`connections:\` → a list of entries (see \`astro dev init\`). Nothing was changed.`;
   const root = doc.contents;
-  if (root === null || (isScalar(root) && root.value === null)) return { doc };
+  if (root === null || (isScalar(root) && root.value === null)) return base;
   if (!isMap(root)) throw new UsageError(`${where(file, lineCounter, root.range[0])}: the file must be a mapping with an "airflow" key, found ${kindOf(root)}.`, fix);
   const airflow = root.get('airflow', true);
-  if (airflow === undefined || (isScalar(airflow) && airflow.value === null)) return { doc };
+  if (airflow === undefined || (isScalar(airflow) && airflow.value === null)) return base;
   if (!isMap(airflow)) throw new UsageError(`${where(file, lineCounter, (airflow as Node).range?.[0] ?? 0)}: "airflow" must be a mapping, found ${kindOf(airflow)}.`, fix);
   const conns = airflow.get('connections', true);
-  if (conns === undefined || (isScalar(conns) && conns.value === null)) return { doc };
+  if (conns === undefined || (isScalar(conns) && conns.value === null)) return base;
   if (!isSeq(conns)) {
     throw new UsageError(`${where(file, lineCounter, (conns as Node).range?.[0] ?? 0)}: "airflow.connections" must be a list, found ${kindOf(conns)}.`, fix);
   }
-  return { doc, connections: conns };
+  return { ...base, connections: conns };
 }
 
 function connIdOf(item: unknown): string | undefined {
@@ -119,8 +123,44 @@ export function entryDifferences(entry: YAMLMap, c: AwsConnection): string[] {
   return diffs;
 }
 
+/** conn_ids as the astro CLI sees them (aliases and merge keys resolved), one per list item. */
+export function resolvedConnIds(p: ParsedSettings): string[] {
+  const js = p.doc.toJS() as { airflow?: { connections?: unknown } } | null;
+  const list = js?.airflow?.connections;
+  return Array.isArray(list) ? list.map((e) => String((e as { conn_id?: unknown } | null)?.conn_id ?? '')) : [];
+}
+
+/**
+ * Two entries with one conn_id: `astro dev` (astro-cli settings.AddConnections) adds each entry in
+ * turn, deleting the connection first only if it existed before it started, so the first entry
+ * wins while Airflow has no such connection and the last one once it has. Which one is meant is
+ * the user's call: exit 2 naming where each one is, nothing changed.
+ */
+function duplicateEntries(p: ParsedSettings, connId: string, items: Node[]): UsageError {
+  const at = items.map((n) => p.lines.linePos(n.range?.[0] ?? 0));
+  const sameLine = new Set(at.map((a) => a.line)).size < at.length;
+  const where = at.map((a) => `line ${a.line}${sameLine ? ` column ${a.col}` : ''}`);
+  const listed = `${where.slice(0, -1).join(', ')} and ${where.at(-1)}`;
+  return new UsageError(
+    `${p.file} has ${items.length} connections with conn_id ${connId} (${listed}): astro dev would load the first of them while Airflow has no ${connId} connection and the last once it has one, so astro-remote-kpo will not pick one. Nothing was changed.`,
+    `Delete all but one of them (astro-remote-kpo then brings that one up to date), or pass --conn-id <another id> for a connection of its own; then run again.`,
+  );
+}
+
+/** Our entry, if the list has one; a conn_id given to more than one entry is refused (exit 2). */
 export function findEntry(p: ParsedSettings, connId: string): YAMLMap | undefined {
-  return p.connections?.items.find((i): i is YAMLMap => connIdOf(i) === connId);
+  const ids = resolvedConnIds(p);
+  // An alias item repeating another item (`- *mine`) is that same entry, not a second one.
+  const sources = new Set<unknown>();
+  const same: Node[] = [];
+  (p.connections?.items ?? []).forEach((item, i) => {
+    const source = isAlias(item) ? item.resolve(p.doc) : item;
+    if ((connIdOf(item) !== connId && ids[i] !== connId) || sources.has(source)) return;
+    sources.add(source);
+    same.push(item as Node);
+  });
+  if (same.length > 1) throw duplicateEntries(p, connId, same);
+  return same.find((i): i is YAMLMap => connIdOf(i) === connId);
 }
 
 export function newEntry(doc: Document, c: AwsConnection): YAMLMap {

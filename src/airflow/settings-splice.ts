@@ -13,6 +13,7 @@ import {
   findEntry,
   newEntry,
   parseSettings,
+  resolvedConnIds,
   STRINGIFY,
   updateEntry,
   type AwsConnection,
@@ -49,9 +50,10 @@ const afterLine = (text: string, pos: number) => {
 };
 const spaces = (n: number) => ' '.repeat(n);
 
-/** Inserts whole lines at `at` (a line start, or the end of a file without a final newline). */
+/** Inserts whole lines at `at` (a line start, or the end of a file without a final newline; a
+ * file that is only a UTF-8 BOM is at its first line's start). */
 function insertLines(text: string, at: number, block: string, eol: string): string {
-  const lead = at > 0 && text[at - 1] !== '\n' ? eol : '';
+  const lead = at > 0 && text[at - 1] !== '\n' && text.slice(0, at) !== '\uFEFF' ? eol : '';
   return text.slice(0, at) + lead + block + text.slice(at);
 }
 
@@ -198,17 +200,13 @@ function insertEntry(p: ParsedSettings, entry: YAMLMap): void {
   else root.set('airflow', d.createNode({ connections: seq }));
 }
 
-/** conn_ids as the astro CLI sees them (aliases and merge keys resolved). */
-function resolvedConnIds(p: ParsedSettings): string[] {
-  const js = p.doc.toJS() as { airflow?: { connections?: unknown } } | null;
-  const list = js?.airflow?.connections;
-  return Array.isArray(list) ? list.map((e) => String((e as { conn_id?: unknown } | null)?.conn_id ?? '')) : [];
-}
-
 /** Upserts the connection into `text` (undefined: no file). Throws UsageError (exit 2) on a bad
- * file, or on one that cannot be edited without rewriting other bytes. */
+ * file, on one with two entries for the connection, or on one that cannot be edited without
+ * rewriting other bytes. */
 export function upsertConnection(text: string | undefined, c: AwsConnection, file: string): UpsertResult {
-  if (text === undefined || !text.trim()) return { action: 'create-file', text: defaultSettingsText(c), fields: [] };
+  // No file: the one `astro dev init` writes. A file that is there, even empty or all comments, is
+  // the user's: it gets our entry and keeps every byte it had (no template pools or variables).
+  if (text === undefined) return { action: 'create-file', text: defaultSettingsText(c), fields: [] };
   const parsed = parseSettings(text, file);
   const existing = findEntry(parsed, c.connId);
   const fields = existing ? entryDifferences(existing, c) : [];

@@ -7,8 +7,8 @@ import http from 'node:http';
 import https from 'node:https';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
-import type { AwsCredentialIdentity } from '@smithy/types';
-import { tagAwsCalls } from './errors.js';
+import type { AwsCredentialIdentity, Logger } from '@smithy/types';
+import { noteCredentialFailure, tagAwsCalls } from './errors.js';
 
 export interface AwsClients {
   readonly region: string;
@@ -16,8 +16,15 @@ export interface AwsClients {
   sts(): Promise<STSClient>;
   iam(): Promise<IAMClient>;
   eks(): Promise<EKSClient>;
-  /** Resolved credentials (for signing EKS tokens in-process). Never logged or stored. */
-  credentials(): Promise<AwsCredentialIdentity>;
+  /** Resolved credentials (for signing EKS tokens in-process) of `profile` (default: the run's).
+   * Never logged or stored. */
+  credentials(profile?: string): Promise<AwsCredentialIdentity>;
+  /**
+   * Where the SDK's own log lines go (its credential chain's warnings, e.g. "Multiple credential
+   * sources detected", and which provider it tried): the command's debug log, never the terminal.
+   * Lines from before this is called are held and handed over then (at most SDK_LOG_HELD).
+   */
+  logTo(sink: (line: string) => void): void;
 }
 
 export interface AwsClientOptions {
@@ -51,7 +58,37 @@ export const sdk = {
   },
 };
 
+/** SDK log lines held until the command says where they go (a credential chain logs a dozen). */
+export const SDK_LOG_HELD = 200;
+
+/**
+ * The logger the SDK's credential providers write to instead of console.warn (they use a logger
+ * they are given unless it is the SDK's NoOpLogger: @aws-sdk/credential-provider-node's
+ * defaultProvider, credential-provider-http). Its lines name providers and profiles, never secrets.
+ */
+function sdkLogger(): Logger & { logTo(sink: (line: string) => void): void } {
+  const held: string[] = [];
+  let sink: ((line: string) => void) | undefined;
+  const write = (level: string) => (...content: unknown[]) => {
+    const line = `aws-sdk ${level}: ${content.map((c) => (typeof c === 'string' ? c : JSON.stringify(c))).join(' ').replace(/\s*\n\s*/g, ' ').trim()}`;
+    if (sink) sink(line);
+    else if (held.length < SDK_LOG_HELD) held.push(line);
+  };
+  return {
+    trace: write('trace'),
+    debug: write('debug'),
+    info: write('info'),
+    warn: write('warn'),
+    error: write('error'),
+    logTo(s) {
+      sink = s;
+      for (const l of held.splice(0)) s(l);
+    },
+  };
+}
+
 export function createAwsClients(opts: AwsClientOptions): AwsClients {
+  const logger = sdkLogger();
   const cache = new Map<string, Promise<unknown>>();
   const once = <T>(key: string, make: () => Promise<T>): Promise<T> => {
     let p = cache.get(key) as Promise<T> | undefined;
@@ -62,15 +99,49 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
     return p;
   };
 
+  /** The SDK's default chain for a profile (undefined: the default one), logging to our logger. A
+   * failed chain says only "Could not load credentials from any providers": the error carries the
+   * named profile's own reason, and whether keys in the environment were passed over for it. */
+  const chainFor = (profile: string | undefined) =>
+    once(`credentials:${profile ?? ''}`, async () => {
+      const { fromNodeProviderChain, fromIni } = await sdk.credentialProviders();
+      const init = { ...(profile ? { profile } : {}), logger };
+      const chain = fromNodeProviderChain(init);
+      // The same failure reaches every caller waiting on the chain: explain it once.
+      const explained = new WeakMap<object, Promise<void>>();
+      const explain = async (err: unknown) => {
+        let reason: string | undefined;
+        if (profile && /could not load credentials from any providers/i.test(err instanceof Error ? err.message : '')) {
+          reason = await fromIni(init)().then(
+            () => undefined,
+            (e: unknown) => (e instanceof Error ? e.message : undefined),
+          );
+        }
+        const envKeys = Boolean(process.env.AWS_ACCESS_KEY_ID && process.env.AWS_SECRET_ACCESS_KEY);
+        noteCredentialFailure(err, { ...(reason ? { reason } : {}), envKeysPassedOver: Boolean(profile) && envKeys });
+      };
+      const provider: typeof chain = async (args) => {
+        try {
+          return await chain(args);
+        } catch (err) {
+          if (err && typeof err === 'object') {
+            if (!explained.has(err)) explained.set(err, explain(err));
+            await explained.get(err);
+          }
+          throw err;
+        }
+      };
+      return provider;
+    });
+
   const common = async () =>
     once('common', async () => {
-      const [{ NodeHttpHandler }, { fromNodeProviderChain }] = await Promise.all([sdk.httpHandler(), sdk.credentialProviders()]);
+      const [{ NodeHttpHandler }, credentials] = await Promise.all([sdk.httpHandler(), chainFor(opts.profile)]);
       // One keep-alive pool for all three clients: the run makes dozens of small calls.
       const requestHandler = new NodeHttpHandler({
         httpsAgent: new https.Agent({ keepAlive: true, maxSockets: 16 }),
         httpAgent: new http.Agent({ keepAlive: true, maxSockets: 16 }),
       });
-      const credentials = fromNodeProviderChain(opts.profile ? { profile: opts.profile } : {});
       return {
         region: opts.region,
         credentials,
@@ -103,6 +174,7 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
         tagAwsCalls(c.middlewareStack, 'eks', opts.audit);
         return c;
       }),
-    credentials: async () => (await common()).credentials(),
+    credentials: async (profile) => (await chainFor(profile ?? opts.profile))(),
+    logTo: (sink) => logger.logTo(sink),
   };
 }

@@ -39,24 +39,49 @@ const TOKEN_CODES = new Set([
   'InvalidToken',
 ]);
 
+/** What the credential chain knew when it failed (aws/clients.ts records it on the error). */
+export interface CredentialNote {
+  /** The named profile's own reason, when the chain's error says only "from any providers". */
+  reason?: string;
+  /** AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY are set but were not used: a profile comes first. */
+  envKeysPassedOver: boolean;
+}
+
+const CREDENTIAL_NOTE = Symbol.for('astro-remote-kpo.credential-note');
+
+export function noteCredentialFailure(err: unknown, note: CredentialNote): void {
+  if (err && typeof err === 'object') Object.defineProperty(err, CREDENTIAL_NOTE, { value: note, enumerable: false, configurable: true });
+}
+
+function credentialNote(err: unknown): CredentialNote | undefined {
+  return err && typeof err === 'object' ? (err as Record<symbol, CredentialNote | undefined>)[CREDENTIAL_NOTE] : undefined;
+}
+
+/** The one line the SDK says in a warning of its own (console.warn) that the user needs, said by
+ * us instead: keys in the environment lose to the profile. */
+const ENV_KEYS_PASSED_OVER =
+  ' AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are set too, but the AWS SDK uses the profile instead of them: to use those keys, leave out --profile and unset AWS_PROFILE.';
+
 /** Missing, expired or rejected credentials → exit 3 with what to do; anything else → undefined. */
 export function credentialError(err: unknown, profile: string | undefined): PrerequisiteError | undefined {
   const code = awsErrorCode(err);
-  const message = err instanceof Error ? err.message : String(err);
+  const note = credentialNote(err);
+  const message = note?.reason ?? (err instanceof Error ? err.message : String(err));
   const who = profile ? `profile "${profile}"` : 'the default credential chain';
+  const envKeys = note?.envKeysPassedOver ? ENV_KEYS_PASSED_OVER : '';
   const sso = /\bsso\b/i.test(message) || code === 'TokenProvider' || code === 'Unauthorized';
   if (sso && (code === 'CredentialsProviderError' || code === 'TokenProviderError' || code === 'Unauthorized' || /expired|invalid|refresh/i.test(message))) {
     return new PrerequisiteError(
       `The AWS SSO session for ${who} has expired or is not valid (${message.trim()}).`,
-      `Run \`aws sso login${profile ? ` --profile ${profile}` : ''}\` and then this command again.`,
+      `Run \`aws sso login${profile ? ` --profile ${profile}` : ''}\` and then this command again.${envKeys}`,
       { cause: err },
     );
   }
-  if (code === 'CredentialsProviderError' || code === 'CredentialsProvider' || /could not load credentials/i.test(message)) {
+  if (code === 'CredentialsProviderError' || code === 'CredentialsProvider' || /could not (load|resolve) credentials/i.test(message)) {
     return new PrerequisiteError(
-      `No AWS credentials found for ${who} (${message.trim()}).`,
+      `No AWS credentials found for ${who} (${message.trim().replace(/\.$/, '')}).`,
       profile
-        ? `Check the profile in ~/.aws/config, or log in (\`aws sso login --profile ${profile}\` for an SSO profile).`
+        ? `Check that ~/.aws/config (or ~/.aws/credentials) has profile ${profile} with credentials, or log in (\`aws sso login --profile ${profile}\` for an SSO profile).${envKeys}`
         : 'Pass --profile <name> (or set AWS_PROFILE), or set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, then run this command again.',
       { cause: err },
     );

@@ -39,6 +39,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     if (!flags.dryRun) lock = await acquireLock(rc.stateDir, 'destroy');
     // The stages' own lines ("Kubernetes: using …") go to the debug log; eksctl's progress is shown.
     const services: Services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
+    rc.services.aws.logTo(rc.debug);
     const outputs: Partial<StageOutputs> = {};
     // Progress is shown while deleting (eksctl's lines); during discovery it is only the probe.
     let deleting = false;

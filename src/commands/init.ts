@@ -2,9 +2,11 @@
 // preflight → confirm with live facts → run the rest of the graph → summarise.
 import { rmdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { buildRunContext } from '../context.js';
+import { buildRunContext, type RunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
-import { removeTempFilesSync } from '../write-files.js';
+import { realFolders, removeStaleTempFiles, removeTempFilesSync } from '../write-files.js';
+import { SETTINGS_FILE } from '../airflow/settings-file.js';
+import { kubeconfigPaths } from '../kube/kubeconfig.js';
 import { EXIT, InterruptedError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
@@ -26,6 +28,20 @@ function displayPath(file: string): string {
 }
 
 const isDirectory = (p: string) => stat(p).then((s) => s.isDirectory(), () => false);
+
+/** The temp files of a killed run (src/write-files.ts), in every folder init writes to: the project,
+ * its k8s/ and dags/, the state folder and its backups, and where the settings file and the
+ * kubeconfig really live (a symlinked file is written beside its target). Never fails the run. */
+async function removeLeftovers(rc: RunContext, debug: (line: string) => void): Promise<void> {
+  try {
+    const p = rc.projectDir;
+    const files = [path.join(p, SETTINGS_FILE), ...(await kubeconfigPaths(rc.env))];
+    const folders = [p, path.join(p, 'k8s'), path.join(p, 'dags'), rc.stateDir, path.join(rc.stateDir, 'backups'), ...(await realFolders(files))];
+    for (const { file, pid } of await removeStaleTempFiles(folders)) debug(`removed ${file}: a temp file of process ${pid}, which no longer runs (a killed run)`);
+  } catch (err) {
+    debug(`could not look for temp files of a killed run: ${(err as Error).message}`);
+  }
+}
 
 export async function initCommand(raw: RawOptions): Promise<number> {
   // A corrupt state file is an error even for a dry run: never silently discarded.
@@ -74,6 +90,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       holding = false;
       for (const l of held.splice(0)) rc.debug(l);
     };
+    // The SDK's own lines (its credential chain's warnings) are held like ours: never the terminal.
+    rc.services.aws.logTo(debug);
     const modes = selectModes(allStages, { from: flags.from, only: flags.only });
     const selected = new Set([...modes].filter(([, m]) => m !== 'dependency').map(([id]) => id as StageId));
     const gate = flags.json
@@ -96,6 +114,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     const stateDirExisted = await isDirectory(rc.stateDir);
     const lock = await acquireLock(rc.stateDir, 'init');
     const st = state;
+    // What the project recorded before this run, for a run that stops at preflight (below).
+    const before = previous ? structuredClone(previous) : undefined;
     try {
       debug(`init ${JSON.stringify(inputs)}`);
       const outcome = await runStages({ ...base, debug, state: st, gate, save: async () => (holding ? undefined : saveState(rc.projectDir, st)) });
@@ -103,8 +123,14 @@ export async function initCommand(raw: RawOptions): Promise<number> {
         out.line('Nothing was changed.');
         return EXIT.ok;
       }
-      // A failed preflight is worth recording (status shows it), though nothing was confirmed.
-      if (holding) {
+      // A failed preflight is worth recording (status shows it), though nothing was confirmed. It
+      // changed nothing anywhere, so it records its failure and nothing else: the inputs that
+      // worked (verify and destroy default to them) and the stages done before stay as they were.
+      if (outcome.failed.includes('preflight')) {
+        if (before) Object.assign(st, { ...before, stages: { ...before.stages, preflight: st.stages.preflight }, updatedAt: st.updatedAt });
+        release();
+        await saveState(rc.projectDir, st);
+      } else if (holding) {
         release();
         await saveState(rc.projectDir, st);
       }
@@ -128,6 +154,10 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       }
       return outcome.ok ? EXIT.ok : outcome.exitCode || EXIT.stageFailed;
     } finally {
+      // A run that went ahead (not one declined at the confirmation: "Nothing was changed") also
+      // takes away the temp files a killed run of ours left, under the lock so no other run of this
+      // project is writing; a live process's own are never touched.
+      if (!holding) await removeLeftovers(rc, debug);
       await lock.release();
       if (holding && !stateDirExisted) await rmdir(rc.stateDir).catch(() => undefined);
     }

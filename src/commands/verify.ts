@@ -22,6 +22,7 @@ export async function verifyCommand(raw: RawOptions): Promise<number> {
   try {
     // Only a project init set up gets debug lines: verify must not create files elsewhere.
     const debug = state ? rc.debug : () => undefined;
+    rc.services.aws.logTo(debug);
     // The stages' progress lines ("Kubernetes: using …") would interleave with the rows: log them.
     const io = { ...rc.io, info: (line: string) => debug(line) };
     const services: Services = { ...rc.services, io };

@@ -2,8 +2,7 @@
 // and user; a user whose exec plugin is `aws eks get-token` / aws-iam-authenticator / eksctl gets
 // the same token made in-process instead (no aws CLI needed). With no context at all, the
 // connection is built in memory from DescribeCluster's endpoint and CA plus an in-process token.
-import type { AwsCredentialIdentity } from '@smithy/types';
-import { sdk, type AwsClients } from '../aws/clients.js';
+import type { AwsClients } from '../aws/clients.js';
 import { eksTokenSource, type TokenSource } from '../aws/eks-token.js';
 import type { Inputs } from '../types.js';
 import { createKubeClient, type KubeClient } from './client.js';
@@ -36,14 +35,6 @@ export interface Connection {
 function httpSafe(cluster: RawMap): RawMap {
   const server = typeof cluster.server === 'string' ? cluster.server : '';
   return server.startsWith('http:') ? { ...cluster, 'insecure-skip-tls-verify': true } : cluster;
-}
-
-async function credentialsFor(profile: string | undefined, aws: AwsClients): Promise<() => Promise<AwsCredentialIdentity>> {
-  if (!profile || profile === aws.profile) return () => aws.credentials();
-  // The context's plugin names another profile: sign with that one, as the plugin would have.
-  const { fromNodeProviderChain } = await sdk.credentialProviders();
-  const provider = fromNodeProviderChain({ profile });
-  return () => provider();
 }
 
 function describeUser(user: RawMap): string {
@@ -97,7 +88,8 @@ export async function connect(c: ConnectInput): Promise<Connection> {
     const tokenSource = eksTokenSource({
       clusterName: exec.clusterName,
       region: exec.region ?? c.inputs.region,
-      credentials: await credentialsFor(exec.profile, c.aws),
+      // The context's plugin may name another profile: sign with that one, as the plugin would have.
+      credentials: () => c.aws.credentials(exec.profile),
       env: c.env,
       description: `in-process EKS token for cluster ${exec.clusterName}${exec.profile ? ` (profile ${exec.profile})` : ''}`,
     });

@@ -25,13 +25,13 @@ export const connectionStage: Stage<'connection'> = {
   needs: ['role-arn'],
   inputs: ['connId', 'region', 'iamRole'],
 
-  // Before any stage runs: a malformed file, or one whose edit would touch bytes outside our entry
-  // (aliases, merge keys, layouts a textual edit cannot reach), is exit 2 with the entry to add by
-  // hand, and nothing anywhere has changed yet.
+  // Before any stage runs: a malformed file, two entries for our conn_id, or one whose edit would
+  // touch bytes outside our entry (aliases, merge keys, layouts a textual edit cannot reach), is
+  // exit 2 naming the lines or giving the entry to add by hand, and nothing anywhere has changed yet.
   async validate(ctx) {
     const file = settingsFile(ctx);
     const text = await readTextIfExists(file);
-    if (text === undefined || !text.trim()) return;
+    if (text === undefined) return;
     // The role ARN is known only after the role-arn stage; the edit's feasibility does not depend
     // on it, but "already up to date" does: reuse the entry's own ARN when it names our role.
     const entry = findEntry(parseSettings(text, file), ctx.inputs.connId);

@@ -134,6 +134,48 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     expect(cloud.aws.role('AstroRemoteKPO')).toBeUndefined();
   });
 
+  it('an empty airflow_settings.yaml gets only our entry; a comment-only one keeps its comments; verify agrees (#19)', async () => {
+    cloud = await startTestCloud();
+    const entry = (role: string) =>
+      `airflow:\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_host:\n      conn_schema:\n      conn_login:\n      conn_password:\n      conn_port:\n      conn_extra:\n        region_name: us-east-1\n        role_arn: ${role}\n`;
+    for (const before of ['', '# my local connections go here\n\n']) {
+      const dir = await project();
+      await writeFile(path.join(dir, 'airflow_settings.yaml'), before);
+      const r = await init(dir, ['--json']);
+      expect(r.code, r.stderr).toBe(0);
+      expect(await read(dir, 'airflow_settings.yaml')).toBe(before + entry(ROLE_ARN));
+      expect(stage(JSON.parse(r.stdout) as JsonRun, 'connection').summary).toBe('added connection aws_eks to airflow_settings.yaml');
+      const v = await runCli(['verify', '--json', '--project-dir', dir], { env: cloud.env, cwd: dir });
+      const rows = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string }> }).checks;
+      expect(rows.find((c) => c.id === 'connection')?.status).toBe('pass');
+    }
+  });
+
+  it('a second aws_eks entry added after init: exit 2 before any cloud call, naming both lines; verify says the same (#19)', async () => {
+    cloud = await startTestCloud();
+    const dir = await project();
+    expect((await init(dir)).code).toBe(0);
+    const file = path.join(dir, 'airflow_settings.yaml');
+    const text = `${await read(dir, 'airflow_settings.yaml')}\n# pasted from a colleague\nairflow_extra: 1\n`.replace('  pools:', '    - conn_id: aws_eks\n      conn_type: aws\n  pools:');
+    await writeFile(file, text);
+    const state = await read(dir, '.astro-remote-kpo/state.json');
+    const lines = text.split('\n');
+    const at = lines.map((l, i) => (l.trim() === '- conn_id: aws_eks' ? i + 1 : 0)).filter(Boolean);
+    expect(at).toHaveLength(2);
+    cloud.resetCalls();
+    const r = await init(dir);
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stdout + r.stderr).toContain(`${file} has 2 connections with conn_id aws_eks (line ${at[0]} and line ${at[1]})`);
+    expect(cloud.calls).toEqual([]);
+    expect(await read(dir, 'airflow_settings.yaml')).toBe(text);
+    expect(await read(dir, '.astro-remote-kpo/state.json')).toBe(state);
+    const v = await runCli(['verify', '--json', '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(v.code).toBe(1);
+    const row = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string; detail: string }> }).checks.find((c) => c.id === 'connection');
+    expect(row?.status).toBe('fail');
+    expect(JSON.stringify(row)).toContain(`line ${at[0]} and line ${at[1]}`);
+  });
+
   it('--astro-deployment-id with the astro CLI on PATH creates the connection on the Deployment', async () => {
     cloud = await startTestCloud();
     const dir = await project();

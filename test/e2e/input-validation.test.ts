@@ -93,6 +93,51 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
     await refused([], /not valid YAML/, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
   });
 
+  it('a value with whitespace in it (#19): refused whole, quoted as given, never split into two', async () => {
+    const spaced = 'arn:aws:iam::123456789012:role/a b';
+    const whole = (flag: string, v: string) => new RegExp(`${flag} ${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid \\(it contains whitespace\\): expected `);
+    const out = await refused(['--workload-identity', spaced], whole('--workload-identity', spaced));
+    expect(out).toContain('(no spaces or wildcards)');
+    expect(out).not.toMatch(/"b" is not valid/);
+    // A second, good identity does not hide it; a line break or tab pasted in is shown as such.
+    await refused(['--workload-identity', `${WI}\n`], whole('--workload-identity', `${WI}\n`));
+    await refused(['--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'], whole('--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'));
+    // Every other list and ARN-shaped input: the same, whole value quoted.
+    await refused(['--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'], whole('--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'));
+    await refused(['--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'], whole('--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'));
+    await refused(['--profile', 'my profile'], whole('--profile', 'my profile'));
+    await refused(['--iam-role', 'Astro KPO'], whole('--iam-role', 'Astro KPO'));
+  });
+
+  it('ASTRO_WORKLOAD_IDENTITY may list several separated by spaces; a part that is no ARN is refused quoting the whole variable', async () => {
+    const dir = await project();
+    const env = { ...cloud.env, ASTRO_WORKLOAD_IDENTITY: 'arn:aws:iam::123456789012:role/a b' };
+    cloud.resetCalls();
+    const r = await runCli(['init', '--non-interactive', '--project-dir', dir], { env, cwd: dir });
+    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expect(r.stderr).toContain('ASTRO_WORKLOAD_IDENTITY "arn:aws:iam::123456789012:role/a b" is not valid: "b" is not an IAM role ARN; expected an IAM role ARN like');
+    expect(cloud.calls).toEqual([]);
+    expect(await readdir(dir)).toEqual([]);
+    const two = { ...cloud.env, ASTRO_WORKLOAD_IDENTITY: `${WI}  arn:aws:iam::123456789012:role/other` };
+    const plan = await runCli(['init', '--non-interactive', '--dry-run', '--project-dir', dir], { env: two, cwd: dir });
+    expect(plan.code, plan.stdout + plan.stderr).toBe(0);
+    expect(plan.stdout).toContain('"arn:aws:iam::123456789012:role/other"');
+  });
+
+  it('two entries for the connection in airflow_settings.yaml (#19): both lines named, the file untouched, also for a dry run and --json', async () => {
+    const two = '# local dev\nairflow:\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n    - conn_id: other\n      conn_type: http\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_extra: {region_name: eu-west-1}\n';
+    const files = { 'airflow_settings.yaml': two };
+    const line = /airflow_settings\.yaml has 2 connections with conn_id aws_eks \(line 4 and line 8\)/;
+    const out = await refused([], line, files);
+    expect(out).toContain('Delete all but one of them');
+    expect(out).toContain('--conn-id <another id>');
+    await refused(['--dry-run'], line, files);
+    await refused(['--json'], line, files);
+    // The chosen --conn-id twice; the default one twice is then not ours to judge.
+    const prod = 'airflow:\n  connections:\n    - conn_id: aws_eks_prod\n    - conn_id: aws_eks_prod\n';
+    await refused(['--conn-id', 'aws_eks_prod'], /has 2 connections with conn_id aws_eks_prod \(line 3 and line 4\)/, { 'airflow_settings.yaml': prod });
+  });
+
   it('on a resumed run the refusal prints the exact entry, with the recorded role ARN', async () => {
     const c = await startTestCloud();
     try {

@@ -158,17 +158,22 @@ describe('airflow_settings.yaml shapes: every byte outside our entry is kept', (
   });
 });
 
+/** The exit-2 error upserting into `text` throws (the test fails if it throws none). */
+function usageErrorOf(text: string, c: AwsConnection = CONN): UsageError {
+  let err: unknown;
+  try {
+    upsertConnection(text, c, FILE);
+  } catch (e) {
+    err = e;
+  }
+  expect(err, text).toBeInstanceOf(UsageError);
+  expect((err as UsageError).exitCode).toBe(2);
+  return err as UsageError;
+}
+
 describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by hand)', () => {
   const refused = (text: string, why: RegExp) => {
-    let err: unknown;
-    try {
-      upsertConnection(text, CONN, FILE);
-    } catch (e) {
-      err = e;
-    }
-    expect(err, text).toBeInstanceOf(UsageError);
-    const u = err as UsageError;
-    expect(u.exitCode).toBe(2);
+    const u = usageErrorOf(text);
     expect(u.message).toMatch(why);
     expect(u.message).toContain('nothing was changed');
     // The hint is the exact entry, ready to paste.
@@ -190,5 +195,36 @@ describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by ha
   it('a flow-style airflow mapping without a connections list', () => {
     refused('{airflow: {pools: []}}\n', /flow-style/);
     refused('airflow: {pools: []}\n', /flow-style/);
+  });
+});
+
+describe('airflow_settings.yaml: two entries for our conn_id (exit 2, both named, nothing chosen)', () => {
+  const twice = (text: string, c: AwsConnection = CONN): UsageError => {
+    const u = usageErrorOf(text, c);
+    expect(u.message).toContain('Nothing was changed.');
+    expect(u.hint).toMatch(/Delete all but one of them .*or pass --conn-id <another id>/);
+    return u;
+  };
+
+  it('two block entries: both lines named, whichever of them already matches', () => {
+    const e = twice(`${BASE.replace('  pools:', '    - conn_id: aws_eks\n      conn_type: aws\n    - conn_id: aws_eks\n      conn_type: http\n  pools:')}`);
+    expect(e.message).toContain(`${FILE} has 2 connections with conn_id aws_eks (line 8 and line 10)`);
+    expect(e.message).toMatch(/astro dev would load the first of them while Airflow has no aws_eks connection and the last once it has one/);
+    // The first one already being right changes nothing: the second would still be loaded.
+    const right = upsertConnection('', CONN, FILE).text;
+    twice(`${right}    - conn_id: aws_eks\n      conn_type: http\n`);
+  });
+
+  it('the chosen --conn-id twice; other conn_ids twice are not ours to judge', () => {
+    const prod = { ...CONN, connId: 'aws_eks_prod' };
+    const text = 'airflow:\n  connections:\n    - conn_id: aws_eks_prod\n    - conn_id: x\n    - conn_id: x\n    - conn_id: aws_eks_prod\n      conn_type: aws\n    - conn_id: aws_eks_prod\n';
+    expect(twice(text, prod).message).toContain('has 3 connections with conn_id aws_eks_prod (line 3, line 6 and line 8)');
+    expect(upsertConnection(text, CONN, FILE).action).toBe('add');
+  });
+
+  it('on one line (flow style) the columns say which; through an alias or merge key it still counts', () => {
+    expect(twice('airflow:\n  connections: [{conn_id: aws_eks}, {conn_id: aws_eks, conn_type: aws}]\n').message).toContain('(line 2 column 17 and line 2 column 37)');
+    expect(twice('e: &e {conn_id: aws_eks, conn_type: http}\nairflow:\n  connections:\n    - *e\n    - conn_id: aws_eks\n').message).toContain('(line 4 and line 5)');
+    expect(twice('e: &e {conn_id: aws_eks, conn_type: http}\nairflow:\n  connections:\n    - <<: *e\n    - conn_id: aws_eks\n').message).toContain('(line 4 and line 5)');
   });
 });

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { UsageError } from '../../src/errors.js';
-import { defaultSettingsText, parseSettings, type AwsConnection } from '../../src/airflow/settings-file.js';
+import { defaultSettingsText, entryText, parseSettings, type AwsConnection } from '../../src/airflow/settings-file.js';
 import { upsertConnection } from '../../src/airflow/settings-splice.js';
 
 const FILE = '/proj/airflow_settings.yaml';
@@ -140,17 +140,46 @@ describe('upsertConnection', () => {
     expect(connectionsOf(r.text)[0]!.conn_extra).toEqual({ region_name: 'eu-west-1', role_arn: CONN.roleArn, verify: false });
   });
 
-  it('creates the file in the Astro CLI default shape when it is missing or empty', () => {
-    for (const input of [undefined, '', '\n  \n']) {
+  it('creates the file in the Astro CLI default shape when it is missing', () => {
+    const r = upsertConnection(undefined, CONN, FILE);
+    expect(r.action).toBe('create-file');
+    expect(r.text).toBe(defaultSettingsText(CONN));
+    expect(r.text.startsWith('# This file allows you to configure Airflow Connections, Pools, and Variables')).toBe(true);
+    const parsed = parse(r.text) as { airflow: Record<string, unknown> };
+    expect(Object.keys(parsed.airflow)).toEqual(['connections', 'pools', 'variables']);
+    expect(connectionsOf(r.text)).toHaveLength(1);
+    expectOurEntry(r.text);
+    expect(r.text).toContain('\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_host:\n');
+  });
+
+  it('an empty file gets only our entry: no template header, pools or variables', () => {
+    const r = upsertConnection('', CONN, FILE);
+    expect(r.action).toBe('add');
+    expect(r.text).toBe(`airflow:\n  connections:\n${entryText(CONN).replace(/^(?=.)/gm, '    ')}`);
+    expect(Object.keys((parse(r.text) as { airflow: Record<string, unknown> }).airflow)).toEqual(['connections']);
+    expect(r.text).not.toContain('pool_name');
+    expect(r.text).not.toContain('variable_name');
+    expectOurEntry(r.text);
+    expect(upsertConnection(r.text, CONN, FILE).action).toBe('none');
+  });
+
+  it('a whitespace-only, comment-only or BOM-only file keeps every byte and gets only our entry after them', () => {
+    const ours = `airflow:\n  connections:\n${entryText(CONN).replace(/^(?=.)/gm, '    ')}`;
+    const cases: Array<[string, string]> = [
+      ['\n  \n', `\n  \n${ours}`],
+      ['  ', `  \n${ours}`],
+      ['\t\n', `\t\n${ours}`],
+      ['# local settings go here\n', `# local settings go here\n${ours}`],
+      ['# no final newline', `# no final newline\n${ours}`],
+      ['---\n# a document marker and a comment\n', `---\n# a document marker and a comment\n${ours}`],
+      ['\uFEFF', `\uFEFF${ours}`],
+      ['\r\n# windows\r\n', `\r\n# windows\r\n${ours.replace(/\n/g, '\r\n')}`],
+    ];
+    for (const [input, want] of cases) {
       const r = upsertConnection(input, CONN, FILE);
-      expect(r.action).toBe('create-file');
-      expect(r.text).toBe(defaultSettingsText(CONN));
-      expect(r.text.startsWith('# This file allows you to configure Airflow Connections, Pools, and Variables')).toBe(true);
-      const parsed = parse(r.text) as { airflow: Record<string, unknown> };
-      expect(Object.keys(parsed.airflow)).toEqual(['connections', 'pools', 'variables']);
-      expect(connectionsOf(r.text)).toHaveLength(1);
+      expect(r.action, JSON.stringify(input)).toBe('add');
+      expect(r.text, JSON.stringify(input)).toBe(want);
       expectOurEntry(r.text);
-      expect(r.text).toContain('\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_host:\n');
     }
   });
 

@@ -20,6 +20,7 @@ const aws: AwsClients = {
   sts: () => Promise.reject(new Error('not used')),
   iam: () => Promise.reject(new Error('not used')),
   eks: () => Promise.reject(new Error('not used')),
+  logTo: () => undefined,
 };
 const io: Io = {
   interactive: false,

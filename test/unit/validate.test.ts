@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors.js';
 import { partitionOf } from '../../src/desired.js';
-import { parseChoice, parseStageRef, partitionProblem, validateValue } from '../../src/validate.js';
+import { parseChoice, parseStageRef, partitionProblem, validateValue, workloadIdentityValues } from '../../src/validate.js';
 
 describe('input validation', () => {
   const cases: Array<[Parameters<typeof validateValue>[0], string[], string[]]> = [
@@ -22,7 +22,7 @@ describe('input validation', () => {
     [
       'workloadIdentity',
       ['arn:aws:iam::123456789012:role/astro-dep-abc123', 'arn:aws:iam::123456789012:role/path/to/role', 'arn:aws-cn:iam::123456789012:role/r', 'arn:aws-iso-b:iam::123456789012:role/r'],
-      ['*', 'arn:aws:iam::123456789012:role/*', 'arn:aws:iam::12345678901:role/r', 'arn:aws:iam::123456789012:user/u', 'arn:aws:sts::123456789012:assumed-role/r/s', 'astro-dep-abc123'],
+      ['*', 'arn:aws:iam::123456789012:role/*', 'arn:aws:iam::12345678901:role/r', 'arn:aws:iam::123456789012:user/u', 'arn:aws:sts::123456789012:assumed-role/r/s', 'astro-dep-abc123', 'arn:aws:iam::123456789012:role/a b', ' arn:aws:iam::123456789012:role/a', 'arn:aws:iam::123456789012:role/a\n'],
     ],
     ['connId', ['aws_eks', 'my.conn-1'], ['', 'has space', 'semi;colon']],
     ['astroDeploymentId', ['clx1abc2d000008l4ezw5ofno'], ['UPPER', 'short', 'has-dash!']],
@@ -41,6 +41,31 @@ describe('input validation', () => {
       }
     });
   }
+
+  it('a value with whitespace is quoted whole and the whitespace named', () => {
+    expect(validateValue('workloadIdentity', '--workload-identity', 'arn:aws:iam::123456789012:role/a b')).toBe(
+      '--workload-identity "arn:aws:iam::123456789012:role/a b" is not valid (it contains whitespace): expected an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no spaces or wildcards).',
+    );
+    expect(validateValue('clusterName', '--cluster-name', 'a\tb')).toMatch(/^--cluster-name "a\\tb" is not valid \(it contains whitespace\): expected /);
+    expect(validateValue('clusterName', '--cluster-name', '-a')).not.toContain('whitespace');
+  });
+
+  it('workload identities: each flag value whole; only ASTRO_WORKLOAD_IDENTITY is a space-separated list', () => {
+    const A = 'arn:aws:iam::123456789012:role/a';
+    const B = 'arn:aws:iam::123456789012:role/b,c';
+    const run = (given: string[] | undefined, listed?: string) => {
+      const problems: string[] = [];
+      return { values: workloadIdentityValues(given, listed, problems), problems };
+    };
+    expect(run([A, B, A])).toEqual({ values: [A, B], problems: [] });
+    expect(run([`${A} b`]).problems).toEqual([expect.stringContaining(`--workload-identity "${A} b" is not valid (it contains whitespace)`)]);
+    expect(run([`${A} ${B}`]).problems).toHaveLength(1);
+    // The variable (commander hands it over as the flag's one value, or it is read directly).
+    for (const given of [undefined, [`${A}  ${B}\n`]]) expect(run(given, `${A}  ${B}\n`)).toEqual({ values: [A, B], problems: [] });
+    expect(run(undefined, `${A} b`).problems).toEqual([`ASTRO_WORKLOAD_IDENTITY "${A} b" is not valid: "b" is not an IAM role ARN; expected an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no spaces or wildcards), several separated by spaces.`]);
+    // A flag given besides the variable is the flag's value, whole.
+    expect(run([`${A} b`], B).problems[0]).toMatch(/^--workload-identity /);
+  });
 
   it('stage references by id or seed step number', () => {
     expect(parseStageRef('--from', 'identity-mapping')).toBe('identity-mapping');
