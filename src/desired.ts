@@ -13,14 +13,32 @@ export const IAM_TAGS = [{ Key: 'managed-by', Value: MANAGED_BY }] as const;
  * object sees a different id and records it as found. */
 export const PROJECT_KEY = 'astro-remote-kpo/project-id';
 
-/** The creation marker: our label plus, when the project is known, its id as an annotation. */
+/** A project's *use mark* on a shared object (src/use-marks.ts): one annotation or tag per project
+ * that uses it. The name fits an annotation (≤ 63 after the `/`) and an IAM or EKS tag key (≤ 128):
+ * project ids are UUIDs. */
+export const USE_PREFIX = `${MANAGED_BY}/used-by-`;
+export function useKey(projectId: string): string {
+  return `${USE_PREFIX}${projectId}`;
+}
+/** The mark's value: the day the project started using the object (for whoever reads it). */
+export function useValue(now = new Date()): string {
+  return now.toISOString().slice(0, 10);
+}
+
+/** What a create call carries: the creation marker (our managed-by plus the project's id) and the
+ * creator's own use mark, in the same call, so nothing exists unmarked "for a moment". */
+function creationKeys(projectId: string | undefined): Record<string, string> {
+  return projectId ? { [PROJECT_KEY]: projectId, [useKey(projectId)]: useValue() } : {};
+}
+
+/** The creation marker on a Kubernetes object: our label; the project id and use mark as annotations. */
 export function creationMetadata(projectId: string | undefined): { labels: Record<string, string>; annotations?: Record<string, string> } {
-  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: { [PROJECT_KEY]: projectId } } : {}) };
+  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: creationKeys(projectId) } : {}) };
 }
 
 /** The creation marker as AWS tags (IAM role, EKS access entry). */
 export function creationTags(projectId: string | undefined): Record<string, string> {
-  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...(projectId ? { [PROJECT_KEY]: projectId } : {}) };
+  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...creationKeys(projectId) };
 }
 
 /**
@@ -42,6 +60,10 @@ export const intentName = {
   iamRole: (roleName: string) => `IAM role ${roleName}`,
   mapping: (kind: 'access-entry' | 'aws-auth', principalArn: string, username: string) =>
     kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`,
+  /** A principal about to be added to the trust policy of a role init did not create. */
+  trustPrincipal: (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`,
+  /** Our inline policy about to be put on a role init did not create. */
+  inlinePolicy: (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`,
 };
 
 /** The seed's three managed policies, kept only for `--permissions seed`. */

@@ -1,7 +1,8 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
-import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
+import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, USE_PREFIX, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
+import { LEFT, marksToAdd, readUses, type UseMarks, type Uses } from '../use-marks.js';
 import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
@@ -36,6 +37,7 @@ export interface RoleInspection {
 
 export type RoleAction =
   | { kind: 'create-role' }
+  | { kind: 'mark-use'; tags: Record<string, string> }
   | { kind: 'add-principal'; principal: string }
   | { kind: 'remove-principal'; principal: string }
   | { kind: 'put-inline' }
@@ -47,6 +49,8 @@ export function describeAction(a: RoleAction, d: DesiredRole): string {
   switch (a.kind) {
     case 'create-role':
       return `create IAM role ${d.roleName} (trust: ${d.principals.join(', ')}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
+    case 'mark-use':
+      return `mark IAM role ${d.roleName} (made by another astro-remote-kpo project) as used by this project too (tag ${Object.keys(a.tags).join(', ')})`;
     case 'add-principal':
       return `add ${a.principal} to the trust policy of ${d.roleName} (other principals kept)`;
     case 'remove-principal':
@@ -111,6 +115,9 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
     ];
   }
   const out: RoleAction[] = [];
+  // First: a destroy of another project deciding right now whether it is the last one out sees us.
+  const tags = marksToAdd(roleUses(i.role), d.projectId);
+  if (Object.keys(tags).length > 0) out.push({ kind: 'mark-use', tags });
   for (const principal of d.principals) if (!trustIncludes(i.trust, principal)) out.push({ kind: 'add-principal', principal });
   for (const principal of d.revoke ?? []) if (!d.principals.includes(principal) && trustIncludes(i.trust, principal)) out.push({ kind: 'remove-principal', principal });
   const attached = new Set(i.attached ?? []);
@@ -131,6 +138,27 @@ export function hasManagedTag(role: Role | undefined): boolean {
 
 export function tagMap(role: Role | undefined): Record<string, string> {
   return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
+}
+
+/** Who made the role (our creation tag) and which projects use it (their use marks). */
+export function roleUses(role: Role | undefined): Uses {
+  return readUses(hasManagedTag(role), tagMap(role));
+}
+
+/** Use marks on an IAM role are tags: TagRole adds, UntagRole takes out, other tags stay. */
+export function roleUseMarks(iam: IAMClient, roleName: string): UseMarks {
+  return {
+    label: `IAM role ${roleName}`,
+    async add(marks) {
+      const { TagRoleCommand } = await iamSdk();
+      await iam.send(new TagRoleCommand({ RoleName: roleName, Tags: Object.entries(marks).map(([Key, Value]) => ({ Key, Value })) }));
+    },
+    async remove(ids) {
+      const { UntagRoleCommand } = await iamSdk();
+      await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: ids.map((id) => `${USE_PREFIX}${id}`) }));
+    },
+    byHand: (ids) => `aws iam tag-role --role-name ${roleName} --tags ${ids.map((id) => `Key=${USE_PREFIX}${id},Value=${LEFT}`).join(' ')}`,
+  };
 }
 
 /** The project id a role's creation tag names, if any. */
@@ -166,7 +194,7 @@ export interface ApplyResult {
   attachedByUs: string[];
   /** Our inline policy was absent and this run put it (on a role it created or found). */
   inlineAdded: boolean;
-  /** Principals this run wrote into an existing role's trust policy. */
+  /** Principals this run wrote into the trust policy (all of them when it created the role). */
   trustAdded: string[];
 }
 
@@ -185,6 +213,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
 
   let insp = await inspectRole(iam, d);
   const applied: RoleAction[] = [];
+  let trustAdded: string[] = [];
   if (!insp.role) {
     await hooks.beforeCreate?.();
     try {
@@ -201,6 +230,8 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
       if (!r.Role) throw new Error(`CreateRole ${d.roleName} returned no role`);
       created = true;
       applied.push({ kind: 'create-role' });
+      // Made trusting every wanted principal: all of them are this project's to take out again.
+      trustAdded = [...d.principals];
       insp = { role: r.Role, trust: decodePolicyDocument(r.Role.AssumeRolePolicyDocument), attached: [] };
     } catch (err) {
       // Someone created it between our GetRole and CreateRole: reconcile it like any existing role.
@@ -214,11 +245,13 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   if (!role) throw new Error(`internal: IAM role ${d.roleName} not found after create`);
   const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
   let inlineAdded = false;
-  let trustAdded: string[] = [];
   let converged = false;
   for (const action of pendingActions(insp, d)) {
     switch (action.kind) {
       case 'create-role':
+        break;
+      case 'mark-use':
+        await retry(() => roleUseMarks(iam, d.roleName).add(action.tags));
         break;
       case 'add-principal': {
         // Every wanted principal at once, re-read and re-applied until all are there: IAM has no
@@ -242,7 +275,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
           hooks.trust,
         );
         if (r.writes === 0) continue;
-        trustAdded = r.added;
+        trustAdded = [...new Set([...trustAdded, ...r.added])];
         // What a removal below starts from: the policy as it now is.
         insp = { ...insp, trust: decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument) };
         break;

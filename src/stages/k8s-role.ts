@@ -5,6 +5,7 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, unmarkedReason } from '../kube/use-marks.js';
 
 export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   id: 'k8s-role',
@@ -16,7 +17,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
@@ -29,6 +31,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: r.changed },

@@ -5,6 +5,7 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, unmarkedReason } from '../kube/use-marks.js';
 
 export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   id: 'namespace',
@@ -16,7 +17,8 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     const created = ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current);
     return {
       done: true,
@@ -30,6 +32,8 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current) },

@@ -6,6 +6,7 @@ import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, unmarkedReason } from '../kube/use-marks.js';
 
 export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
   id: 'role-binding',
@@ -18,7 +19,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
       reason: `RoleBinding ${name} binds Role ${ctx.inputs.k8sRole} to User ${ctx.inputs.k8sUser}`,
@@ -31,6 +33,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
     const created = r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current);
     return {
