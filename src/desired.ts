@@ -1,6 +1,7 @@
 // The one place that says what the tool builds. Stages apply these objects, the dry-run plan
 // prints them, project-files writes them to k8s/, and verify compares against them, so the
 // manifests in the user's project are always exactly what was applied.
+import { createHash } from 'node:crypto';
 import type { Inputs } from './types.js';
 
 export const MANAGED_BY = 'astro-remote-kpo';
@@ -20,25 +21,32 @@ export const USE_PREFIX = `${MANAGED_BY}/used-by-`;
 export function useKey(projectId: string): string {
   return `${USE_PREFIX}${projectId}`;
 }
-/** The mark's value: the day the project started using the object (for whoever reads it). */
-export function useValue(now = new Date()): string {
-  return now.toISOString().slice(0, 10);
+/** A short fingerprint of a project's workload identities (sha256 of the sorted list). */
+export function identityFingerprint(workloadIdentities: readonly string[]): string {
+  return createHash('sha256').update([...new Set(workloadIdentities)].sort().join('\n'), 'utf8').digest('hex').slice(0, 12);
+}
+
+/** The mark's value: the day the project started using the object (for whoever reads it) and the
+ * fingerprint of its workload identities, by which a destroy without state, given the same
+ * --workload-identity values, knows the mark for its own project's. */
+export function useValue(workloadIdentities: readonly string[], since = new Date().toISOString().slice(0, 10)): string {
+  return `${since} wi:${identityFingerprint(workloadIdentities)}`;
 }
 
 /** What a create call carries: the creation marker (our managed-by plus the project's id) and the
  * creator's own use mark, in the same call, so nothing exists unmarked "for a moment". */
-function creationKeys(projectId: string | undefined): Record<string, string> {
-  return projectId ? { [PROJECT_KEY]: projectId, [useKey(projectId)]: useValue() } : {};
+function creationKeys(projectId: string | undefined, workloadIdentities: readonly string[]): Record<string, string> {
+  return projectId ? { [PROJECT_KEY]: projectId, [useKey(projectId)]: useValue(workloadIdentities) } : {};
 }
 
 /** The creation marker on a Kubernetes object: our label; the project id and use mark as annotations. */
-export function creationMetadata(projectId: string | undefined): { labels: Record<string, string>; annotations?: Record<string, string> } {
-  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: creationKeys(projectId) } : {}) };
+export function creationMetadata(projectId: string | undefined, workloadIdentities: readonly string[] = []): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: creationKeys(projectId, workloadIdentities) } : {}) };
 }
 
 /** The creation marker as AWS tags (IAM role, EKS access entry). */
-export function creationTags(projectId: string | undefined): Record<string, string> {
-  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...creationKeys(projectId) };
+export function creationTags(projectId: string | undefined, workloadIdentities: readonly string[] = []): Record<string, string> {
+  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...creationKeys(projectId, workloadIdentities) };
 }
 
 /**
@@ -135,28 +143,31 @@ export function permissionsPolicy(inputs: Pick<Inputs, 'region' | 'clusterName'>
   };
 }
 
-export function namespaceObject(inputs: Pick<Inputs, 'namespace'>, projectId?: string) {
+/** The builders below take the whole inputs at run time: the use mark needs the workload identities. */
+type WithIdentities = Partial<Pick<Inputs, 'workloadIdentities'>>;
+
+export function namespaceObject(inputs: Pick<Inputs, 'namespace'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
   };
 }
 
-export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'>, projectId?: string) {
+export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
     rules: KPO_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
   };
 }
 
-export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>, projectId?: string) {
+export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
     subjects: [{ kind: 'User', name: inputs.k8sUser, apiGroup: 'rbac.authorization.k8s.io' }],
     roleRef: { kind: 'Role', name: inputs.k8sRole, apiGroup: 'rbac.authorization.k8s.io' },
   };

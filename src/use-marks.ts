@@ -8,7 +8,7 @@
 //
 // Per kind, only three things differ (how to read the metadata, add marks, take marks out): see
 // `UseMarks`; what the marks mean is decided here, once.
-import { PROJECT_KEY, USE_PREFIX, useKey, useValue } from './desired.js';
+import { PROJECT_KEY, USE_PREFIX, identityFingerprint, useKey, useValue } from './desired.js';
 
 /** A project that stopped using an object that stays (kept for a reason other than users: a
  * namespace destroy was not asked to delete, a principal a person added) leaves a mark with this
@@ -18,8 +18,10 @@ const isLeft = (v: string) => v === LEFT || v.startsWith(`${LEFT} `);
 
 /** The mark a project that leaves last puts in place of its own. */
 export function leftValue(now = new Date()): string {
-  return `${LEFT} ${useValue(now)}`;
+  return `${LEFT} ${now.toISOString().slice(0, 10)}`;
 }
+
+const fingerprintOf = (value: string | undefined) => /\bwi:([0-9a-f]+)/.exec(value ?? '')?.[1];
 
 /** What an object's metadata says (Kubernetes: labels + annotations; AWS: its tags). */
 export interface Uses {
@@ -46,14 +48,27 @@ export function readUses(marked: boolean, meta: Readonly<Record<string, string>>
 }
 
 /**
- * The marks `me` must add to use an object: none on an object no project created (a person's:
- * never marked) or when mine is there. On a legacy object its creator's mark comes too, so the
- * creator still counts once marks exist.
+ * The marks `me` must set to use an object: none on an object no project created (a person's:
+ * never marked) or when mine is there for these workload identities. A mark with another
+ * fingerprint (the identities changed) is set again, keeping its date. On a legacy object its
+ * creator's mark comes too (without a fingerprint: unknown), so the creator still counts.
  */
-export function marksToAdd(uses: Uses, me: string | undefined, now = new Date()): Record<string, string> {
-  if (!uses.created || !me || (uses.users.includes(me) && uses.marks[me] !== undefined)) return {};
-  const legacy = Object.keys(uses.marks).length === 0 && uses.creator && uses.creator !== me ? { [useKey(uses.creator)]: useValue(now) } : {};
-  return { ...legacy, [useKey(me)]: useValue(now) };
+export function marksToAdd(uses: Uses, me: string | undefined, workloadIdentities: readonly string[]): Record<string, string> {
+  if (!uses.created || !me) return {};
+  const mine = uses.users.includes(me) ? uses.marks[me] : undefined;
+  if (mine !== undefined && fingerprintOf(mine) === identityFingerprint(workloadIdentities)) return {};
+  const today = new Date().toISOString().slice(0, 10);
+  const legacy = Object.keys(uses.marks).length === 0 && uses.creator && uses.creator !== me ? { [useKey(uses.creator)]: today } : {};
+  return { ...legacy, [useKey(me)]: useValue(workloadIdentities, mine?.slice(0, 10) || today) };
+}
+
+/** Without state: the project whose use mark carries the fingerprint of these workload identities
+ * (the --workload-identity values destroy was given). Undefined when none or several do. */
+export function projectByIdentities(uses: Uses, workloadIdentities: readonly string[]): string | undefined {
+  if (workloadIdentities.length === 0) return undefined;
+  const fp = identityFingerprint(workloadIdentities);
+  const ids = uses.users.filter((id) => fingerprintOf(uses.marks[id]) === fp);
+  return ids.length === 1 ? ids[0] : undefined;
 }
 
 /** Who else still uses an object, in words ("astro-remote-kpo project 1f0c… (since 2026-05-01)"). */
@@ -79,7 +94,7 @@ export interface VerdictInput {
 
 /** "astro-remote-kpo project 1f0c… (since 2026-05-01)"; a legacy creator: "(its creator)". */
 export function describeUser(id: string, uses: Uses): string {
-  const since = uses.marks[id];
+  const since = uses.marks[id]?.slice(0, 10);
   return `astro-remote-kpo project ${id}${since ? ` (since ${since})` : uses.creator === id ? ' (its creator)' : ''}`;
 }
 
@@ -107,6 +122,7 @@ export interface UseMarks {
 /** destroy, when the object stays: `me` stops using it. The last user leaves a "left" mark instead
  * of none (see LEFT); anyone else just takes its mark out. */
 export async function leave(marks: UseMarks, uses: Uses, me: string, now = new Date()): Promise<void> {
+  // Only real users' marks count: another project's "left" mark does not make us not the last.
   const othersMarked = uses.users.some((id) => id !== me && uses.marks[id] !== undefined);
   if (othersMarked) await marks.remove([me]);
   else await marks.add({ [useKey(me)]: leftValue(now) });

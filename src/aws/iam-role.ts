@@ -24,6 +24,8 @@ export interface DesiredRole {
   clusterName: string;
   /** This project's id: tagged on the role only when init creates it. */
   projectId?: string;
+  /** The Deployments' workload identities: their fingerprint is in this project's use mark. */
+  workloadIdentities: readonly string[];
 }
 
 export interface RoleInspection {
@@ -116,7 +118,7 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
   }
   const out: RoleAction[] = [];
   // First: a destroy of another project deciding right now whether it is the last one out sees us.
-  const tags = marksToAdd(roleUses(i.role), d.projectId);
+  const tags = marksToAdd(roleUses(i.role), d.projectId, d.workloadIdentities);
   if (Object.keys(tags).length > 0) out.push({ kind: 'mark-use', tags });
   for (const principal of d.principals) if (!trustIncludes(i.trust, principal)) out.push({ kind: 'add-principal', principal });
   for (const principal of d.revoke ?? []) if (!d.principals.includes(principal) && trustIncludes(i.trust, principal)) out.push({ kind: 'remove-principal', principal });
@@ -223,7 +225,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
             RoleName: d.roleName,
             AssumeRolePolicyDocument: JSON.stringify(trustWith(undefined, d.principals)),
             Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
-            Tags: Object.entries(creationTags(d.projectId)).map(([Key, Value]) => ({ Key, Value })),
+            Tags: Object.entries(creationTags(d.projectId, d.workloadIdentities)).map(([Key, Value]) => ({ Key, Value })),
           }),
         ),
       );

@@ -10,7 +10,7 @@ import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { intentName, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
-import { gone, intendedIn, marked, sharedDecision, useMarkItem, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
+import { gone, intendedIn, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 import { callAws, isAwsNotFound } from '../aws/errors.js';
 import { getRole, roleUseMarks, roleUses } from '../aws/iam-role.js';
@@ -80,14 +80,15 @@ function ourPrincipals(ctx: StageContext, state: State | undefined, creator: str
 }
 
 /** The decision for the role as it is now: read at discovery, and again right before deleting. */
-function decide(ctx: StageContext, state: State | undefined, role: Role): { d: SharedDecision; trust: LoosePolicy | undefined; mine: string[] } {
+function decide(ctx: StageContext, state: State | undefined, role: Role): { d: SharedDecision; trust: LoosePolicy | undefined; mine: string[]; me: string | undefined } {
   const uses = roleUses(role);
+  const me = whoAmI(state, uses, ctx.inputs.workloadIdentities);
   const trust = decodePolicyDocument(role.AssumeRolePolicyDocument);
   const live = trustedPrincipals(trust);
   const mine = ourPrincipals(ctx, state, uses.creator, live);
   const foreign = live.filter((p) => !mine.includes(p) && !isDeletedPrincipal(p)).map((p) => `principal ${p} (in its trust policy, not added by this project)`);
-  const d = sharedDecision({ marker: MARKER, uses, recorded: state?.stages['iam-role']?.outputs?.createdByUs, state, alsoUsedBy: foreign });
-  return { d, trust, mine };
+  const d = sharedDecision({ marker: MARKER, uses, recorded: state?.stages['iam-role']?.outputs?.createdByUs, me, alsoUsedBy: foreign });
+  return { d, trust, mine, me };
 }
 
 export async function discoverIam(ctx: StageContext, state: State | undefined): Promise<IamDiscovery> {
@@ -98,7 +99,7 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
   if (!role) return { items: [gone('iam-role', 'iam-role', `IAM role ${roleName}`)] };
   const { inline, attached } = await callAws(`listing the policies of IAM role ${roleName}`, ctx.aws.profile, () => list(iam, roleName));
   const rec = state?.stages['iam-role']?.outputs;
-  const { d, trust, mine } = decide(ctx, state, role);
+  const { d, trust, mine, me } = decide(ctx, state, role);
   const fate: RoleFate = { madeByProject: roleUses(role).created, last: d.last, keptFor: d.ofTool ? d.others : [] };
   const deleteInline = (name: string) => () =>
     idempotent(ctx, `deleting inline policy ${name} of ${roleName}`, () => iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: roleName, PolicyName: name })));
@@ -147,12 +148,12 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
       if (attached.includes(arn)) items.push({ stage: 'iam-role', kind: 'attached-policy', name: `attachment of ${arn} to IAM role ${roleName}`, decision: 'delete', why: 'recorded in state as attached by init', apply: detach(arn) });
     }
   }
-  // Without state nothing proves which principal or mark is this project's: nothing is edited.
-  if (state) items.push(...trustItems(ctx, iam, trust, mine.filter((p) => trustIncludes(trust, p))));
-  const me = state?.projectId;
+  // Without state and no mark of the given identities, nothing proves which principal is this
+  // project's: nothing is edited.
+  if (me !== undefined || state) items.push(...trustItems(ctx, iam, trust, mine.filter((p) => trustIncludes(trust, p))));
   const uses = roleUses(role);
   if (marked(uses, me)) items.push(useMarkItem('iam-role', roleUseMarks(iam, roleName), uses, me, d.why));
-  items.push({ stage: 'iam-role', kind: 'iam-role', name: `IAM role ${role.Arn ?? roleName}`, decision: 'keep', why: d.why + withoutStateHint(d, uses, roleUseMarks(iam, roleName), state) });
+  items.push({ stage: 'iam-role', kind: 'iam-role', name: `IAM role ${role.Arn ?? roleName}`, decision: 'keep', why: d.why + withoutStateHint(d, uses, roleUseMarks(iam, roleName), me) });
   return { items, roleArn: role.Arn, role: fate };
 }
 

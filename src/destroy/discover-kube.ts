@@ -13,7 +13,7 @@ import { KubeConflictError, type Collection, type DeleteOptions, type KubeApi, t
 import { kubeUseMarks, kubeUses, type KubeObjectAccess } from '../kube/use-marks.js';
 import type { Inputs } from '../types.js';
 import { leave } from '../use-marks.js';
-import { gone, marked, sharedDecision, useMarkItem, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
+import { gone, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
 
 const [LABEL_KEY, LABEL_VALUE] = MARKER_LABEL;
 const LABEL = `the label ${LABEL_KEY}=${LABEL_VALUE}`;
@@ -59,6 +59,8 @@ interface SharedKube {
   current: KubeObject;
   recorded: boolean | undefined;
   state: State | undefined;
+  /** The --workload-identity values: without state, they tell which marks are this destroy's. */
+  identities: readonly string[];
   alsoUsedBy?: readonly string[];
   del(opts: DeleteOptions): Promise<void>;
   /** Even when nobody else uses it, a reason it stays (the namespace: no flag, things inside). */
@@ -67,10 +69,11 @@ interface SharedKube {
 
 /** The items for one shared object, and whether it is to be deleted. */
 async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; deleting: boolean }> {
-  const decide = (c: KubeObject) => sharedDecision({ marker: LABEL, uses: kubeUses(c), recorded: o.recorded, state: o.state, alsoUsedBy: o.alsoUsedBy ?? [] });
+  const meOf = (c: KubeObject) => whoAmI(o.state, kubeUses(c), o.identities);
+  const decide = (c: KubeObject) => sharedDecision({ marker: LABEL, uses: kubeUses(c), recorded: o.recorded, me: meOf(c), alsoUsedBy: o.alsoUsedBy ?? [] });
   const d = decide(o.current);
   const held = d.last ? await o.hold?.(o.current, d, false) : undefined;
-  const me = o.state?.projectId;
+  const me = meOf(o.current);
   const marks = kubeUseMarks(o.access);
   if (d.last && !held) {
     const apply = async (): Promise<undefined | Kept> => {
@@ -81,7 +84,8 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
         const stays = again.last ? await o.hold?.(now, again, true) : again.why;
         if (stays) {
           const uses = kubeUses(now);
-          if (marked(uses, me)) await leave(marks, uses, me);
+          const who = meOf(now);
+          if (marked(uses, who)) await leave(marks, uses, who);
           return { kept: `kept after all: ${stays}` };
         }
         try {
@@ -96,7 +100,7 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
     return { items: [{ stage: o.stage, kind: o.kind, name: o.access.label, decision: 'delete', why: d.why, apply }], deleting: true };
   }
   const uses = kubeUses(o.current);
-  const why = (held ? `${d.why}, but kept: ${held}` : d.why) + withoutStateHint(d, uses, marks, o.state);
+  const why = (held ? `${d.why}, but kept: ${held}` : d.why) + withoutStateHint(d, uses, marks, me);
   const mark = marked(uses, me) ? [useMarkItem(o.stage, marks, uses, me, held ?? d.why)] : [];
   return { items: [...mark, { stage: o.stage, kind: o.kind, name: o.access.label, decision: 'keep', why }], deleting: false };
 }
@@ -114,7 +118,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
   if (!rb) items.push(gone('role-binding', 'role-binding', rbLabel));
   else {
     const access = { label: rbLabel, kubectl: `rolebinding ${rbName} -n ${namespace}`, read: () => kube.readRoleBinding(namespace, rbName), replace: (b: KubeObject) => kube.replaceRoleBinding(namespace, rbName, b) };
-    const r = await sharedItems({ stage: 'role-binding', kind: 'role-binding', access, current: rb, recorded: state?.stages['role-binding']?.outputs?.created, state, alsoUsedBy: forRole, del: (opts) => kube.deleteRoleBinding(namespace, rbName, opts) });
+    const r = await sharedItems({ stage: 'role-binding', kind: 'role-binding', access, current: rb, recorded: state?.stages['role-binding']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: forRole, del: (opts) => kube.deleteRoleBinding(namespace, rbName, opts) });
     rbGoes = r.deleting;
     items.push(...r.items);
   }
@@ -124,7 +128,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
   if (!role) items.push(gone('k8s-role', 'role', roleLabel));
   else {
     const access = { label: roleLabel, kubectl: `role ${k8sRole} -n ${namespace}`, read: () => kube.readRole(namespace, k8sRole), replace: (b: KubeObject) => kube.replaceRole(namespace, k8sRole, b) };
-    const r = await sharedItems({ stage: 'k8s-role', kind: 'role', access, current: role, recorded: state?.stages['k8s-role']?.outputs?.created, state, alsoUsedBy: forRole, del: (opts) => kube.deleteRole(namespace, k8sRole, opts) });
+    const r = await sharedItems({ stage: 'k8s-role', kind: 'role', access, current: role, recorded: state?.stages['k8s-role']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: forRole, del: (opts) => kube.deleteRole(namespace, k8sRole, opts) });
     roleGoes = r.deleting;
     items.push(...r.items);
   }
@@ -150,7 +154,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
       }
     };
     const access = { label: nsLabel, kubectl: `namespace ${namespace}`, read: () => kube.readNamespace(namespace), replace: (b: KubeObject) => kube.replaceNamespace(namespace, b) };
-    const r = await sharedItems({ stage: 'namespace', kind: 'namespace', access, current: ns, recorded, state, hold, del: (opts) => kube.deleteNamespace(namespace, opts) });
+    const r = await sharedItems({ stage: 'namespace', kind: 'namespace', access, current: ns, recorded, state, identities: inputs.workloadIdentities, hold, del: (opts) => kube.deleteNamespace(namespace, opts) });
     for (const i of r.items) if (i.kind === 'namespace' && i.decision === 'delete') i.why = `${i.why}; everything in it goes too`;
     items.push(...r.items);
   }

@@ -12,7 +12,7 @@ import type { State } from '../engine/state.js';
 import type { StageContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
 import type { ClusterAuthMode } from '../types.js';
-import { gone, intendedIn, marked, ownership, sharedDecision, useMarkItem, withoutStateHint, type DestroyItem, type Kept } from './items.js';
+import { gone, intendedIn, marked, ownership, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept } from './items.js';
 import type { RoleFate } from './discover-iam.js';
 import { AWS_AUTH } from '../kube/aws-auth.js';
 import { describeChange, findOurEntries, removeAwsAuthMapping, type InitEdit } from '../kube/aws-auth-remove.js';
@@ -39,7 +39,10 @@ async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: b
   const read = () => callAws(`reading the access entry for ${t.principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, clusterName, t.principalArn));
   const entry = await read();
   if (!entry) return [gone('identity-mapping', 'access-entry', name)];
-  const decide = (e: AccessEntry) => sharedDecision({ marker: MARKER, uses: accessEntryUses(e), recorded, state, alsoUsedBy: (t.role?.keptFor ?? []).map((o) => `${o} (of the role it maps)`) });
+  const decide = (e: AccessEntry) => {
+    const uses = accessEntryUses(e);
+    return sharedDecision({ marker: MARKER, uses, recorded, me: whoAmI(state, uses, ctx.inputs.workloadIdentities), alsoUsedBy: (t.role?.keptFor ?? []).map((o) => `${o} (of the role it maps)`) });
+  };
   const d = decide(entry);
   const item: DestroyItem = { stage: 'identity-mapping', kind: 'access-entry', name: `${name} (user ${entry.username ?? '?'})`, decision: d.last ? 'delete' : 'keep', why: d.why };
   if (d.last) {
@@ -61,10 +64,10 @@ async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: b
     };
     return [item];
   }
-  const me = state?.projectId;
   const uses = accessEntryUses(entry);
+  const me = whoAmI(state, uses, ctx.inputs.workloadIdentities);
   const marks = accessEntryUseMarks(eks, entry);
-  item.why += withoutStateHint(d, uses, marks, state);
+  item.why += withoutStateHint(d, uses, marks, me);
   const mark = marked(uses, me) ? [useMarkItem('identity-mapping', marks, uses, me, d.why)] : [];
   return [...mark, item];
 }

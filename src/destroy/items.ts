@@ -7,7 +7,7 @@
 import { PROJECT_KEY } from '../desired.js';
 import type { State } from '../engine/state.js';
 import type { StageId } from '../types.js';
-import { lastOneOut, leave, type UseMarks, type Uses } from '../use-marks.js';
+import { lastOneOut, leave, projectByIdentities, type UseMarks, type Uses } from '../use-marks.js';
 
 export type Decision = 'delete' | 'keep' | 'gone';
 
@@ -92,8 +92,8 @@ export interface SharedDecision {
  * "the tag managed-by=astro-remote-kpo"); `recorded`: state's record (true: init created it,
  * false: found); `alsoUsedBy`: users without a mark (principals of the role, the role kept for others).
  */
-export function sharedDecision(o: { marker: string; uses: Uses; recorded: boolean | undefined; state: State | undefined; alsoUsedBy?: readonly string[] }): SharedDecision {
-  const me = o.state?.projectId;
+export function sharedDecision(o: { marker: string; uses: Uses; recorded: boolean | undefined; me: string | undefined; alsoUsedBy?: readonly string[] }): SharedDecision {
+  const me = o.me;
   const v = lastOneOut({ uses: o.uses, me, recordedCreated: o.recorded, alsoUsedBy: [...new Set(o.alsoUsedBy ?? [])] });
   const ofTool = o.uses.created || o.recorded === true;
   if (!ofTool) {
@@ -118,11 +118,20 @@ export function useMarkItem(stage: StageId, marks: UseMarks, uses: Uses, me: str
   };
 }
 
-/** Without state: how to free an object whose marks name projects that may be gone (destroy cannot
- * tell whether one of them is the project at hand). Empty when it does not apply. */
-export function withoutStateHint(d: SharedDecision, uses: Uses, marks: UseMarks, state: State | undefined): string {
-  if (state || d.last || !d.ofTool || uses.users.length === 0) return '';
-  return `. Without this project's state destroy cannot tell whether it is one of them: if a project named there is gone for good, mark it as left (${marks.byHand(uses.users)}) and run destroy again`;
+/**
+ * Whom this destroy acts for on one object: with state, its project; without, the project whose use
+ * mark carries the fingerprint of the --workload-identity values given (exactly those of that
+ * project, in any order), if exactly one does. undefined: nobody's marks are this destroy's.
+ */
+export function whoAmI(state: State | undefined, uses: Uses, workloadIdentities: readonly string[]): string | undefined {
+  return state ? state.projectId : projectByIdentities(uses, workloadIdentities);
+}
+
+/** Without state: how to free an object whose marks name projects that may be gone (destroy could
+ * not tell that one of them is the project at hand). Empty when it does not apply. */
+export function withoutStateHint(d: SharedDecision, uses: Uses, marks: UseMarks, me: string | undefined): string {
+  if (me !== undefined || d.last || !d.ofTool || uses.users.length === 0) return '';
+  return `. Without state, destroy knows a project's marks only by the --workload-identity values: give exactly that project's, or if a project named there is gone for good, mark it as left (${marks.byHand(uses.users)}) and run destroy again`;
 }
 
 /** This project's mark is on the object (as a user, not one that left). */

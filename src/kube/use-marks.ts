@@ -61,19 +61,19 @@ export function kubeUseMarks(o: KubeObjectAccess, first?: KubeObject): UseMarks 
 }
 
 /** init: the marks this project still has to put on the object it found (none on a person's). */
-export function kubeMarksToAdd(current: KubeObject | undefined, projectId: string | undefined): Record<string, string> {
-  return current ? marksToAdd(kubeUses(current), projectId) : {};
+export function kubeMarksToAdd(current: KubeObject | undefined, projectId: string | undefined, workloadIdentities: readonly string[]): Record<string, string> {
+  return current ? marksToAdd(kubeUses(current), projectId, workloadIdentities) : {};
 }
 
 /** check(): why a found object is not done yet for this project: it lacks our use mark. */
-export function unmarkedReason(label: string, current: KubeObject | undefined, projectId: string | undefined): string | undefined {
-  return Object.keys(kubeMarksToAdd(current, projectId)).length > 0 ? `${label} (made by another astro-remote-kpo project) is not marked as used by this project yet` : undefined;
+export function unmarkedReason(label: string, current: KubeObject | undefined, projectId: string | undefined, workloadIdentities: readonly string[]): string | undefined {
+  return Object.keys(kubeMarksToAdd(current, projectId, workloadIdentities)).length > 0 ? `${label} (made by another astro-remote-kpo project) is not marked as used by this project yet` : undefined;
 }
 
 /** run(): puts our use mark on an object another project created, if missing (`seen`: as read
  * before; a stale read only costs one conflict). Returns the note for the summary, if it marked. */
-export async function markUsed(o: Omit<KubeObjectAccess, 'kubectl'>, seen: KubeObject | undefined, projectId: string | undefined): Promise<string | undefined> {
-  const add = kubeMarksToAdd(seen, projectId);
+export async function markUsed(o: Omit<KubeObjectAccess, 'kubectl'>, seen: KubeObject | undefined, projectId: string | undefined, workloadIdentities: readonly string[]): Promise<string | undefined> {
+  const add = kubeMarksToAdd(seen, projectId, workloadIdentities);
   if (Object.keys(add).length === 0) return undefined;
   await kubeUseMarks({ ...o, kubectl: o.label }, seen).add(add);
   return 'marked as used by this project too';

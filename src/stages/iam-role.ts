@@ -51,6 +51,7 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
     revoke,
     clusterName: ctx.inputs.clusterName,
     projectId: ctx.owner.projectId,
+    workloadIdentities: ctx.inputs.workloadIdentities,
   };
 }
 

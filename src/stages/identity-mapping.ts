@@ -35,7 +35,7 @@ const previousEdit = (prev: Out | undefined, kind: MappingKind) => (prev?.kind =
 async function entryToMark(ctx: StageContext, principalArn: string): Promise<{ entry: AccessEntry; marks: Record<string, string> } | undefined> {
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
-  const marks = entry ? marksToAdd(accessEntryUses(entry), ctx.owner.projectId) : {};
+  const marks = entry ? marksToAdd(accessEntryUses(entry), ctx.owner.projectId, ctx.inputs.workloadIdentities) : {};
   return entry && Object.keys(marks).length > 0 ? { entry, marks } : undefined;
 }
 
@@ -74,7 +74,8 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
   id: 'identity-mapping',
   title: 'Identity mapping',
   needs: ['role-arn', 'context'],
-  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+  // workloadIdentities: their fingerprint is in this project's use mark on the access entry.
+  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'workloadIdentities'],
 
   async check(ctx): Promise<CheckResult<Out>> {
     const kind = await kindOf(ctx);
@@ -109,6 +110,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
           debug: (t) => ctx.debug(t),
           signal: ctx.signal,
           projectId: ctx.owner.projectId,
+          workloadIdentities: ctx.inputs.workloadIdentities,
           beforeCreate: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
         }),
       );

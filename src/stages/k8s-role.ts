@@ -11,13 +11,14 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
-  inputs: ['clusterName', 'namespace', 'k8sRole'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
 
   async check(ctx) {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
@@ -31,7 +32,7 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
-    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {

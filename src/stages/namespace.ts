@@ -11,13 +11,14 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   id: 'namespace',
   title: 'Create the namespace',
   needs: ['context'],
-  inputs: ['clusterName', 'namespace'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'workloadIdentities'],
 
   async check(ctx) {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     const created = ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current);
     return {
@@ -32,7 +33,7 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
-    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {

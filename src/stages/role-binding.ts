@@ -12,14 +12,15 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
   id: 'role-binding',
   title: 'Bind the Role to the Kubernetes user',
   needs: ['k8s-role'],
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],
 
   async check(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId);
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
@@ -33,7 +34,7 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
-    const marked = await markUsed(ops, current, ctx.owner.projectId);
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
     if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
     const created = r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current);

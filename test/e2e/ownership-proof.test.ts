@@ -19,7 +19,7 @@ const extraDir = useTempProjects('kpo-own-b-');
 
 
 describe('ownership by proof', () => {
-  it('state lost: destroy keeps what carries a project\'s use mark, names the project and how to free it; freed orphans go, a pre-existing namespace stays; nothing found is ever marked', async () => {
+  it('state lost, other identities: destroy keeps what carries a project\'s use mark, names the project and how to free it; freed orphans go, a pre-existing namespace stays; nothing found is ever marked', async () => {
     const { cloud, dir } = await setup({ cluster: { name: 'remote-kpo-demo', withKubeconfigContext: true } });
     cloud.kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS, labels: { team: 'data' } } });
     cloud.kube.put({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'team-settings', namespace: NS }, data: { a: 'b' } });
@@ -40,13 +40,14 @@ describe('ownership by proof', () => {
     // What init created carries the marker, this project's id and its use mark, from the create call on.
     const used = `${USED_BY}${id}`;
     expect(cloud.kube.role(NS, 'astro-remote-kpo-role')!.metadata).toMatchObject({ labels: { [LABEL]: 'astro-remote-kpo' }, annotations: { [PROJECT]: id, [used]: expect.any(String) } });
-    expect(cloud.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo', [PROJECT]: id, [used]: expect.stringMatching(/^\d{4}-\d\d-\d\d$/) });
+    expect(cloud.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo', [PROJECT]: id, [used]: expect.stringMatching(/^\d{4}-\d\d-\d\d wi:[0-9a-f]{12}$/) });
     expect(cloud.aws.accessEntry('remote-kpo-demo', ROLE_ARN)?.tags).toEqual({ 'managed-by': 'astro-remote-kpo', [PROJECT]: id, [used]: expect.any(String) });
 
-    // State is lost (fresh clone, another CI runner): without it destroy cannot tell which project
-    // it is, so nothing that a project marks as used goes; it names the project and the fix.
+    // State is lost (fresh clone, another CI runner), and destroy is given other workload identities
+    // than the project's: it cannot tell which project it is, so nothing that a project marks as
+    // used goes; it names the project and the fix.
     await rm(path.join(dir, '.astro-remote-kpo'), { recursive: true, force: true });
-    const items = await destroy(cloud, dir, ['--workload-identity', WI_A]);
+    const items = await destroy(cloud, dir, ['--workload-identity', WI_B]);
     expect(items.filter((i) => i.decision === 'delete')).toEqual([]);
     expect(byKind(items, 'iam-role')!.why).toContain(`still used by astro-remote-kpo project ${id}`);
     expect(byKind(items, 'iam-role')!.why).toContain(`aws iam tag-role --role-name ${ROLE} --tags Key=${used},Value=left`);

@@ -18,6 +18,7 @@ function desired(over: Partial<DesiredRole> = {}): DesiredRole {
     seedArns: SEED,
     attachedByUsBefore: [],
     clusterName: 'remote-kpo-demo',
+    workloadIdentities: [WI],
     ...over,
   };
 }
