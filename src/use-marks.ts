@@ -102,7 +102,7 @@ export function describeUser(id: string, uses: Uses): string {
  * one else (another project's use mark, a principal, a person) uses it. */
 export function lastOneOut(v: VerdictInput): Verdict {
   const projects = v.uses.users.filter((id) => id !== v.me).map((id) => describeUser(id, v.uses));
-  const others = [...projects, ...(v.alsoUsedBy ?? [])];
+  const others = [...new Set([...projects, ...(v.alsoUsedBy ?? [])])];
   if (!v.uses.created && v.recordedCreated !== true) return { last: false, others, why: 'not created by this tool' };
   if (others.length > 0) return { last: false, others, why: `still used by ${others.join(', ')}` };
   return { last: true, others: [] };

@@ -86,7 +86,7 @@ function decide(ctx: StageContext, state: State | undefined, role: Role): { d: S
   const trust = decodePolicyDocument(role.AssumeRolePolicyDocument);
   const live = trustedPrincipals(trust);
   const mine = ourPrincipals(ctx, state, uses.creator, live);
-  const foreign = live.filter((p) => !mine.includes(p) && !isDeletedPrincipal(p)).map((p) => `principal ${p} (in its trust policy, not added by this project)`);
+  const foreign = live.filter((p) => !mine.includes(p) && !isDeletedPrincipal(p)).map((p) => `principal ${p} (trusted by IAM role ${ctx.inputs.iamRole}, not added by this project)`);
   const d = sharedDecision({ marker: MARKER, uses, recorded: state?.stages['iam-role']?.outputs?.createdByUs, me, alsoUsedBy: foreign });
   return { d, trust, mine, me };
 }
@@ -152,7 +152,7 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
   // project's: nothing is edited.
   if (me !== undefined || state) items.push(...trustItems(ctx, iam, trust, mine.filter((p) => trustIncludes(trust, p))));
   const uses = roleUses(role);
-  if (marked(uses, me)) items.push(useMarkItem('iam-role', roleUseMarks(iam, roleName), uses, me, d.why));
+  if (marked(uses, me)) items.push(useMarkItem('iam-role', roleUseMarks(iam, roleName), uses, me));
   items.push({ stage: 'iam-role', kind: 'iam-role', name: `IAM role ${role.Arn ?? roleName}`, decision: 'keep', why: d.why + withoutStateHint(d, uses, roleUseMarks(iam, roleName), me) });
   return { items, roleArn: role.Arn, role: fate };
 }

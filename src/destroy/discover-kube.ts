@@ -101,24 +101,24 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
   }
   const uses = kubeUses(o.current);
   const why = (held ? `${d.why}, but kept: ${held}` : d.why) + withoutStateHint(d, uses, marks, me);
-  const mark = marked(uses, me) ? [useMarkItem(o.stage, marks, uses, me, held ?? d.why)] : [];
+  const mark = marked(uses, me) ? [useMarkItem(o.stage, marks, uses, me)] : [];
   return { items: [...mark, { stage: o.stage, kind: o.kind, name: o.access.label, decision: 'keep', why }], deleting: false };
 }
 
+/** `roleKeptFor`: who else uses the IAM role; what exists for its user (the RoleBinding and Role)
+ * stays while the role stays for them. */
 export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State | undefined, deleteNamespace: boolean, roleKeptFor: readonly string[] = []): Promise<DestroyItem[]> {
   const { namespace, k8sRole } = inputs;
   const rbName = roleBindingName(k8sRole);
   const [rb, role, ns] = await Promise.all([kube.readRoleBinding(namespace, rbName), kube.readRole(namespace, k8sRole), kube.readNamespace(namespace)]);
   const items: DestroyItem[] = [];
-  // What exists for the IAM role's user stays while the role stays for others.
-  const forRole = roleKeptFor.map((o) => `${o} (of the IAM role whose user it binds)`);
 
   const rbLabel = `RoleBinding ${rbName} in namespace ${namespace}`;
   let rbGoes = false;
   if (!rb) items.push(gone('role-binding', 'role-binding', rbLabel));
   else {
     const access = { label: rbLabel, kubectl: `rolebinding ${rbName} -n ${namespace}`, read: () => kube.readRoleBinding(namespace, rbName), replace: (b: KubeObject) => kube.replaceRoleBinding(namespace, rbName, b) };
-    const r = await sharedItems({ stage: 'role-binding', kind: 'role-binding', access, current: rb, recorded: state?.stages['role-binding']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: forRole, del: (opts) => kube.deleteRoleBinding(namespace, rbName, opts) });
+    const r = await sharedItems({ stage: 'role-binding', kind: 'role-binding', access, current: rb, recorded: state?.stages['role-binding']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: roleKeptFor, del: (opts) => kube.deleteRoleBinding(namespace, rbName, opts) });
     rbGoes = r.deleting;
     items.push(...r.items);
   }
@@ -128,7 +128,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
   if (!role) items.push(gone('k8s-role', 'role', roleLabel));
   else {
     const access = { label: roleLabel, kubectl: `role ${k8sRole} -n ${namespace}`, read: () => kube.readRole(namespace, k8sRole), replace: (b: KubeObject) => kube.replaceRole(namespace, k8sRole, b) };
-    const r = await sharedItems({ stage: 'k8s-role', kind: 'role', access, current: role, recorded: state?.stages['k8s-role']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: forRole, del: (opts) => kube.deleteRole(namespace, k8sRole, opts) });
+    const r = await sharedItems({ stage: 'k8s-role', kind: 'role', access, current: role, recorded: state?.stages['k8s-role']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: roleKeptFor, del: (opts) => kube.deleteRole(namespace, k8sRole, opts) });
     roleGoes = r.deleting;
     items.push(...r.items);
   }

@@ -41,7 +41,7 @@ async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: b
   if (!entry) return [gone('identity-mapping', 'access-entry', name)];
   const decide = (e: AccessEntry) => {
     const uses = accessEntryUses(e);
-    return sharedDecision({ marker: MARKER, uses, recorded, me: whoAmI(state, uses, ctx.inputs.workloadIdentities), alsoUsedBy: (t.role?.keptFor ?? []).map((o) => `${o} (of the role it maps)`) });
+    return sharedDecision({ marker: MARKER, uses, recorded, me: whoAmI(state, uses, ctx.inputs.workloadIdentities), alsoUsedBy: t.role?.keptFor ?? [] });
   };
   const d = decide(entry);
   const item: DestroyItem = { stage: 'identity-mapping', kind: 'access-entry', name: `${name} (user ${entry.username ?? '?'})`, decision: d.last ? 'delete' : 'keep', why: d.why };
@@ -68,7 +68,7 @@ async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: b
   const me = whoAmI(state, uses, ctx.inputs.workloadIdentities);
   const marks = accessEntryUseMarks(eks, entry);
   item.why += withoutStateHint(d, uses, marks, me);
-  const mark = marked(uses, me) ? [useMarkItem('identity-mapping', marks, uses, me, d.why)] : [];
+  const mark = marked(uses, me) ? [useMarkItem('identity-mapping', marks, uses, me)] : [];
   return [...mark, item];
 }
 

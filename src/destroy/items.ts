@@ -94,7 +94,7 @@ export interface SharedDecision {
  */
 export function sharedDecision(o: { marker: string; uses: Uses; recorded: boolean | undefined; me: string | undefined; alsoUsedBy?: readonly string[] }): SharedDecision {
   const me = o.me;
-  const v = lastOneOut({ uses: o.uses, me, recordedCreated: o.recorded, alsoUsedBy: [...new Set(o.alsoUsedBy ?? [])] });
+  const v = lastOneOut({ uses: o.uses, me, recordedCreated: o.recorded, alsoUsedBy: o.alsoUsedBy ?? [] });
   const ofTool = o.uses.created || o.recorded === true;
   if (!ofTool) {
     const why = o.recorded === false ? 'existed before init (state records that init found it)' : `not created by this tool: no ${o.marker.replace(/^the /, '')} and not recorded in state`;
@@ -107,13 +107,13 @@ export function sharedDecision(o: { marker: string; uses: Uses; recorded: boolea
 }
 
 /** This project's use mark on an object that stays for others: it goes, the object stays. */
-export function useMarkItem(stage: StageId, marks: UseMarks, uses: Uses, me: string, why: string): DestroyItem {
+export function useMarkItem(stage: StageId, marks: UseMarks, uses: Uses, me: string): DestroyItem {
   return {
     stage,
     kind: 'use-mark',
     name: `this project's use mark on ${marks.label}`,
     decision: 'delete',
-    why: `${marks.label} stays (${why}); this project no longer uses it`,
+    why: `${marks.label} stays (see below); this project no longer uses it`,
     apply: async () => void (await leave(marks, uses, me)),
   };
 }

@@ -4,6 +4,7 @@
 // with 409, and we read again, so no one's mark is ever lost.
 import { MARKER_LABEL, USE_PREFIX } from '../desired.js';
 import { StageFailedError } from '../errors.js';
+import type { PlanItem } from '../types.js';
 import { LEFT, marksToAdd, readUses, type UseMarks, type Uses } from '../use-marks.js';
 import { KubeConflictError, type KubeObject, type WriteOptions } from './api.js';
 
@@ -77,4 +78,15 @@ export async function markUsed(o: Omit<KubeObjectAccess, 'kubectl'>, seen: KubeO
   if (Object.keys(add).length === 0) return undefined;
   await kubeUseMarks({ ...o, kubectl: o.label }, seen).add(add);
   return 'marked as used by this project too';
+}
+
+/** plan() (read-only): the use mark init would add to an object another project made, if any. */
+export async function planMark(o: Pick<KubeObjectAccess, 'label' | 'read'>, exists: boolean, projectId: string | undefined, workloadIdentities: readonly string[]): Promise<PlanItem[]> {
+  if (!exists) return [];
+  try {
+    const add = kubeMarksToAdd(await o.read(), projectId, workloadIdentities);
+    return Object.keys(add).length ? [{ action: `mark ${o.label} (made by another astro-remote-kpo project) as used by this project too (annotation ${Object.keys(add).join(', ')})` }] : [];
+  } catch {
+    return []; // planOwned already said why the object could not be read
+  }
 }

@@ -166,7 +166,11 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
       const p = await presence(ctx, kind, principalArn);
       if (p !== 'absent' && p !== 'present') return { items: [{ ...item, unknown: `init will refuse: ${p.grantsMore.message}` }] };
       if (p === 'present') {
-        return { items: [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }], outputs: out(kind, principalArn, username, false) };
+        const mark = kind === 'access-entry' ? await entryToMark(ctx, principalArn) : undefined;
+        const items: PlanItem[] = mark
+          ? [{ action: `mark the access entry for ${principalArn} (made by another astro-remote-kpo project) as used by this project too (tag ${Object.keys(mark.marks).join(', ')})` }]
+          : [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }];
+        return { items, outputs: out(kind, principalArn, username, false) };
       }
       if (kind === 'aws-auth') {
         // Prove the edit now (refusals and malformed YAML show up in the plan), without writing.

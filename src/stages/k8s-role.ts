@@ -5,7 +5,7 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
-import { markUsed, unmarkedReason } from '../kube/use-marks.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   id: 'k8s-role',
@@ -46,7 +46,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
-    return { items: p.items, outputs: { created: !p.exists, changed: [] } };
+    const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const p = await planOwned(ctx, ops, ctx.inputs.namespace);
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, changed: [] } };
   },
 };

@@ -5,7 +5,7 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
-import { markUsed, unmarkedReason } from '../kube/use-marks.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   id: 'namespace',
@@ -43,7 +43,8 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId));
-    return { items: p.items, outputs: { created: !p.exists } };
+    const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const p = await planOwned(ctx, ops);
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists } };
   },
 };

@@ -6,7 +6,7 @@ import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
-import { markUsed, unmarkedReason } from '../kube/use-marks.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
   id: 'role-binding',
@@ -50,7 +50,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
 
   async plan(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const p = await planOwned(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.inputs.namespace);
-    return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
+    const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const p = await planOwned(ctx, ops, ctx.inputs.namespace);
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, name, changed: [] } };
   },
 };
