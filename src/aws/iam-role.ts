@@ -52,7 +52,7 @@ export function describeAction(a: RoleAction, d: DesiredRole): string {
     case 'create-role':
       return `create IAM role ${d.roleName} (trust: ${d.principals.join(', ')}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
     case 'mark-use':
-      return `mark IAM role ${d.roleName} (made by another astro-remote-kpo project) as used by this project too (tag ${Object.keys(a.tags).join(', ')})`;
+      return `mark IAM role ${d.roleName} as used by this project (tag ${Object.keys(a.tags).join(', ')}: its destroy then keeps the role while others use it)`;
     case 'add-principal':
       return `add ${a.principal} to the trust policy of ${d.roleName} (other principals kept)`;
     case 'remove-principal':

@@ -97,7 +97,7 @@ export async function confirmationLines(
       if (role) {
         // The stage's own rule (docs/destroy.md): a record stands, else proof by our project id or intent.
         const ours = outputs['iam-role']?.createdByUs ?? createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(inputs.iamRole)));
-        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; used, kept by destroy' : 'not created by this tool; used, kept by destroy';
+        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; shared: marked as used by this one too, and only the last project\'s destroy deletes it' : 'not created by this tool; used, kept by destroy';
         item('iam-role', `use IAM role ${inputs.iamRole} (exists, ${whose}), adding only what is missing of: ${trust}; ${perms}`);
       } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
     } catch (err) {

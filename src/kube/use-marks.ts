@@ -68,7 +68,7 @@ export function kubeMarksToAdd(current: KubeObject | undefined, projectId: strin
 
 /** check(): why a found object is not done yet for this project: it lacks our use mark. */
 export function unmarkedReason(label: string, current: KubeObject | undefined, projectId: string | undefined, workloadIdentities: readonly string[]): string | undefined {
-  return Object.keys(kubeMarksToAdd(current, projectId, workloadIdentities)).length > 0 ? `${label} (made by another astro-remote-kpo project) is not marked as used by this project yet` : undefined;
+  return Object.keys(kubeMarksToAdd(current, projectId, workloadIdentities)).length > 0 ? `${label} does not carry this project's use mark (for its workload identities) yet` : undefined;
 }
 
 /** run(): puts our use mark on an object another project created, if missing (`seen`: as read
@@ -77,7 +77,7 @@ export async function markUsed(o: Omit<KubeObjectAccess, 'kubectl'>, seen: KubeO
   const add = kubeMarksToAdd(seen, projectId, workloadIdentities);
   if (Object.keys(add).length === 0) return undefined;
   await kubeUseMarks({ ...o, kubectl: o.label }, seen).add(add);
-  return 'marked as used by this project too';
+  return 'marked as used by this project';
 }
 
 /** plan() (read-only): the use mark init would add to an object another project made, if any. */
@@ -85,7 +85,7 @@ export async function planMark(o: Pick<KubeObjectAccess, 'label' | 'read'>, exis
   if (!exists) return [];
   try {
     const add = kubeMarksToAdd(await o.read(), projectId, workloadIdentities);
-    return Object.keys(add).length ? [{ action: `mark ${o.label} (made by another astro-remote-kpo project) as used by this project too (annotation ${Object.keys(add).join(', ')})` }] : [];
+    return Object.keys(add).length ? [{ action: `mark ${o.label} as used by this project (annotation ${Object.keys(add).join(', ')})` }] : [];
   } catch {
     return []; // planOwned already said why the object could not be read
   }

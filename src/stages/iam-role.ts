@@ -10,7 +10,7 @@ import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
-import { applyRole, createdByProject, describeAction, inspectRole, pendingActions } from '../aws/iam-role.js';
+import { applyRole, createdByProject, describeAction, hasManagedTag, inspectRole, pendingActions } from '../aws/iam-role.js';
 import { trustWith } from '../aws/trust-policy.js';
 import { callAws } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
@@ -121,7 +121,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
-      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
+      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : hasManagedTag(insp.role) ? ' (made by another astro-remote-kpo project: shared, only the last project\'s destroy deletes it)' : ' (found: not created by this tool, kept by destroy)'}`,
       outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, dr), inlineRecorded(ctx, dr, createdByUs, false), local),
       ...(warnings.length ? { warnings } : {}),
     };

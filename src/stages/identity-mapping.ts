@@ -85,14 +85,14 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     // Not done: run() refuses it with the full message (exit 1, nothing changed).
     if (p !== 'present') return { done: false, reason: p.grantsMore.message };
     if (kind === 'access-entry' && (await entryToMark(ctx, principalArn))) {
-      return { done: false, reason: `the access entry for ${principalArn} (made by another astro-remote-kpo project) is not marked as used by this project yet` };
+      return { done: false, reason: `the access entry for ${principalArn} does not carry this project's use mark (for its workload identities) yet` };
     }
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
     const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined);
     return {
       done: true,
-      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
+      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project; destroy deletes it only as the last project that uses it, never when a person made it)'}`,
       outputs: out(kind, principalArn, ctx.inputs.k8sUser, createdByUs, prev?.kind === kind ? prev.backupFile : undefined, previousEdit(prev, kind)),
     };
   },
@@ -119,7 +119,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
       if (toMark) await callAws(`marking the access entry for ${principalArn} as used`, ctx.aws.profile, () => accessEntryUseMarks(eks, toMark.entry).add(toMark.marks));
       return {
         outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined))),
-        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}${toMark ? ' (marked as used by this project too)' : ''}`,
+        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}${toMark ? ' (marked as used by this project)' : ''}`,
       };
     }
     const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
@@ -168,7 +168,7 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
       if (p === 'present') {
         const mark = kind === 'access-entry' ? await entryToMark(ctx, principalArn) : undefined;
         const items: PlanItem[] = mark
-          ? [{ action: `mark the access entry for ${principalArn} (made by another astro-remote-kpo project) as used by this project too (tag ${Object.keys(mark.marks).join(', ')})` }]
+          ? [{ action: `mark the access entry for ${principalArn} as used by this project (tag ${Object.keys(mark.marks).join(', ')})` }]
           : [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }];
         return { items, outputs: out(kind, principalArn, username, false) };
       }
