@@ -1,7 +1,8 @@
 // Every recorded intent is undone (issue #19, finding 4): a SIGKILL right after EVERY mutating call
 // init makes — the cloud made the change, the CLI never got the answer (the test cloud's `hold`
 // fault) — then destroy, straight away (no resume first) and after a resume, leaves no trust
-// principal, inline policy, use mark or object behind, and what existed before is as it was.
+// principal, inline policy, use mark or object behind, and what existed before is as it was; a
+// resumed run records what the killed one created as this project's (never "found").
 // Scenarios: a fresh setup on an access-entry cluster and on an aws-auth cluster (with and
 // without a ConfigMap), a role a person made, another project's setup, and a cluster eksctl makes.
 // Points run concurrently, each on its own cloud.
@@ -9,11 +10,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../support/calls.js';
 import { startTestCloud, type StartTestCloudOptions, type TestCloud } from '../support/cloud.js';
 import { runCli, startCli } from '../support/run-cli.js';
+import type { StageId } from '../../src/types.js';
 import { readState } from './aws-helpers.js';
-import { CLUSTER, NS, ROLE, ROLE_ARN, init, leftovers, marksOf, nodeMappings, verify } from './shared-helpers.js';
+import { CLUSTER, NS, ROLE, ROLE_ARN, init, leftovers, madeByCloud, marksOf, nodeMappings, verify } from './shared-helpers.js';
 
 const WI_A = 'arn:aws:iam::123456789012:role/astro-dep-aaa111';
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-bbb222';
@@ -68,6 +69,35 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
 
 const DESTROY = ['destroy', '--json', '--yes', '--delete-namespace', '--delete-cluster'];
 
+/** The record a resumed run must make after each create: ours stays ours (never "found"). */
+const CREATED: Record<string, [StageId, 'created' | 'createdByUs']> = {
+  'kube POST namespaces': ['namespace', 'created'],
+  'kube POST roles': ['k8s-role', 'created'],
+  'kube POST rolebindings': ['role-binding', 'created'],
+  'iam CreateRole': ['iam-role', 'createdByUs'],
+  'iam PutRolePolicy': ['iam-role', 'createdByUs'],
+  'eks CreateAccessEntry': ['identity-mapping', 'createdByUs'],
+  'kube PUT configmaps': ['identity-mapping', 'createdByUs'],
+  'kube POST configmaps': ['identity-mapping', 'createdByUs'],
+  'eksctl CreateCluster': ['cluster', 'createdByUs'],
+};
+
+/** After the resume: state records what the killed run did as this project's (and a found or
+ * shared object as found, with what this project added to it). */
+async function expectRecorded(id: ScenarioId, call: string, dir: string): Promise<void> {
+  const state = await readState(dir);
+  const outputs = (stage: StageId) => state.stages[stage].outputs as unknown as Record<string, unknown>;
+  if (id === "another project's setup") {
+    for (const stage of ['namespace', 'k8s-role', 'role-binding'] as const) expect(outputs(stage).created, stage).toBe(false);
+    expect(outputs('iam-role')).toMatchObject({ createdByUs: false, trustPrincipalsAdded: [WI] });
+  } else if (id === 'role a person made' && call.startsWith('iam ')) {
+    expect(outputs('iam-role')).toMatchObject({ createdByUs: false, trustPrincipalsAdded: [WI], inlinePolicy: `${ROLE}-eks-describe` });
+  } else if (CREATED[call]) {
+    const [stage, field] = CREATED[call]!;
+    expect(outputs(stage)[field], `${stage} after the resume`).toBe(true);
+  }
+}
+
 interface Scene {
   cloud: TestCloud;
   dir: string;
@@ -85,15 +115,6 @@ async function withScene(s: Scenario, fn: (scene: Scene) => Promise<void>): Prom
   } finally {
     await cloud.stop();
     for (const d of [dir, dirA]) await rm(d, { recursive: true, force: true });
-  }
-}
-
-/** Resolves once the cloud has made `operation` (answered 2xx, or holding the answer). */
-async function madeByCloud(cloud: TestCloud, service: string, operation: string): Promise<void> {
-  const until = Date.now() + 90_000;
-  while (!cloud.calls.some((c) => c.service === service && c.operation === operation && c.status >= 200 && c.status < 300)) {
-    if (Date.now() > until) throw new Error(`${service} ${operation} never reached the cloud`);
-    await sleep(10);
   }
 }
 
@@ -163,6 +184,7 @@ describe.concurrent('kill -9 right after each mutating call of init, then destro
             if (resume) {
               const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
               expect(r.code, r.stdout + r.stderr).toBe(0);
+              await expectRecorded(id, call, dir);
             }
             const d = await runCli([...DESTROY, '--project-dir', dir], { env: cloud.env, cwd: dir });
             expect(d.code, d.stdout + d.stderr).toBe(0);

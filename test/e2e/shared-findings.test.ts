@@ -5,11 +5,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../support/calls.js';
 import { startTestCloud, type StartTestCloudOptions, type TestCloud } from '../support/cloud.js';
 import { startCli } from '../support/run-cli.js';
 import { readState } from './aws-helpers.js';
-import { CLUSTER, NS, ROLE, byKind, destroy, init, leftovers, nodeMappings, verify } from './shared-helpers.js';
+import { CLUSTER, NS, ROLE, byKind, destroy, init, leftovers, madeByCloud, nodeMappings, verify } from './shared-helpers.js';
 
 const WI_A = 'arn:aws:iam::123456789012:role/astro-dep-aaa111';
 const WI_B = 'arn:aws:iam::123456789012:role/astro-dep-bbb222';
@@ -91,15 +90,6 @@ describe.concurrent('finding 2: a destroy without state never deletes what anoth
   });
 });
 
-/** Resolves once the cloud has made `operation` (answered 2xx, or holding the answer). */
-async function madeByCloud(cloud: TestCloud, operation: string): Promise<void> {
-  const until = Date.now() + 60_000;
-  while (!cloud.calls.some((c) => c.operation === operation && c.status >= 200 && c.status < 300)) {
-    if (Date.now() > until) throw new Error(`${operation} never reached the cloud`);
-    await sleep(10);
-  }
-}
-
 describe.concurrent('finding 4: every recorded intent is undone, whatever became of its stage', () => {
   it('a failed PutRolePolicy (AccessDenied) on a found role: destroy takes the principal init added out again', async () => {
     await withCloud(existing(), async (cloud, project) => {
@@ -127,7 +117,7 @@ describe.concurrent('finding 4: every recorded intent is undone, whatever became
         cloud.faults.slowMs = 30_000;
         cloud.faults.failNth(operation, 1, 'hold');
         const run = startCli(['init', '--non-interactive', '--workload-identity', WI_A, '--project-dir', dir], { env: cloud.env, cwd: dir });
-        await madeByCloud(cloud, operation);
+        await madeByCloud(cloud, operation.startsWith('POST ') ? 'kube' : 'iam', operation);
         run.interrupt('SIGINT');
         expect((await run.result).code).toBe(130);
         cloud.faults.clear();

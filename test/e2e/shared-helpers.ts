@@ -1,6 +1,7 @@
 // Helpers for the tests of shared setups (several projects on one cluster and role): run init,
 // verify and destroy as a project would, and list what any project of this tool left behind.
 import { expect } from 'vitest';
+import { sleep } from '../support/calls.js';
 import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
 
@@ -68,4 +69,14 @@ export function leftovers(cloud: TestCloud): string[] {
 export function nodeMappings(cloud: TestCloud): unknown {
   const entries = cloud.aws.accessEntries(CLUSTER).filter((e) => e.principalArn !== ROLE_ARN).map((e) => ({ arn: e.principalArn, user: e.username, groups: e.kubernetesGroups, tags: e.tags }));
   return { awsAuth: cloud.kube.awsAuth().filter((e) => e.rolearn !== ROLE_ARN), entries };
+}
+
+/** Resolves once the cloud has made `operation` of `service` (answered 2xx, or holding the answer
+ * under the `hold` fault): the change is made, whatever the CLI hears of it. */
+export async function madeByCloud(cloud: TestCloud, service: string, operation: string, timeoutMs = 90_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!cloud.calls.some((c) => c.service === service && c.operation === operation && c.status >= 200 && c.status < 300)) {
+    if (Date.now() > until) throw new Error(`${service} ${operation} never reached the cloud`);
+    await sleep(10);
+  }
 }
