@@ -1,8 +1,7 @@
 // EKS lookups shared by the cluster, identity-mapping and verify-mapping stages. Only SDK types are
 // imported at the top; the client module loads on first use.
 import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
-import { IAM_TAGS, MANAGED_BY, USE_PREFIX, creationTags } from '../desired.js';
-import { LEFT, readUses, type UseMarks, type Uses } from '../use-marks.js';
+import { creationTags } from '../desired.js';
 import { StageFailedError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
 import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
@@ -63,28 +62,6 @@ export async function waitClusterActive(eks: EKSClient, name: string, signal?: A
 export async function describeAccessEntry(eks: EKSClient, clusterName: string, principalArn: string): Promise<AccessEntry | undefined> {
   const { DescribeAccessEntryCommand } = await eksSdk();
   return (await unlessNotFound(eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn }))))?.accessEntry;
-}
-
-/** Who made the access entry (our creation tag) and which projects use it (their use marks). */
-export function accessEntryUses(entry: AccessEntry | undefined): Uses {
-  return readUses(entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY, entry?.tags);
-}
-
-/** Use marks on an access entry are its tags: TagResource adds, UntagResource takes out. */
-export function accessEntryUseMarks(eks: EKSClient, entry: AccessEntry): UseMarks {
-  const resourceArn = entry.accessEntryArn ?? '';
-  return {
-    label: `EKS access entry ${entry.principalArn ?? ''}`,
-    async add(marks) {
-      const { TagResourceCommand } = await eksSdk();
-      await eks.send(new TagResourceCommand({ resourceArn, tags: { ...marks } }));
-    },
-    async remove(ids) {
-      const { UntagResourceCommand } = await eksSdk();
-      await eks.send(new UntagResourceCommand({ resourceArn, tagKeys: ids.map((id) => `${USE_PREFIX}${id}`) }));
-    },
-    byHand: (ids) => `aws eks tag-resource --resource-arn ${resourceArn} --tags ${ids.map((id) => `${USE_PREFIX}${id}=${LEFT}`).join(',')}`,
-  };
 }
 
 /** The access policies associated with an access entry (ARNs; the scope is in the description). */

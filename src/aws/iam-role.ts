@@ -1,8 +1,9 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
-import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, USE_PREFIX, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
-import { LEFT, marksToAdd, readUses, type UseMarks, type Uses } from '../use-marks.js';
+import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
+import { marksToAdd } from '../use-marks.js';
+import { hasManagedTag, roleUseMarks, roleUses, tagMap } from './use-marks.js';
 import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
@@ -133,35 +134,6 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
   return out;
 }
 
-
-export function hasManagedTag(role: Role | undefined): boolean {
-  return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
-}
-
-export function tagMap(role: Role | undefined): Record<string, string> {
-  return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
-}
-
-/** Who made the role (our creation tag) and which projects use it (their use marks). */
-export function roleUses(role: Role | undefined): Uses {
-  return readUses(hasManagedTag(role), tagMap(role));
-}
-
-/** Use marks on an IAM role are tags: TagRole adds, UntagRole takes out, other tags stay. */
-export function roleUseMarks(iam: IAMClient, roleName: string): UseMarks {
-  return {
-    label: `IAM role ${roleName}`,
-    async add(marks) {
-      const { TagRoleCommand } = await iamSdk();
-      await iam.send(new TagRoleCommand({ RoleName: roleName, Tags: Object.entries(marks).map(([Key, Value]) => ({ Key, Value })) }));
-    },
-    async remove(ids) {
-      const { UntagRoleCommand } = await iamSdk();
-      await iam.send(new UntagRoleCommand({ RoleName: roleName, TagKeys: ids.map((id) => `${USE_PREFIX}${id}`) }));
-    },
-    byHand: (ids) => `aws iam tag-role --role-name ${roleName} --tags ${ids.map((id) => `Key=${USE_PREFIX}${id},Value=${LEFT}`).join(' ')}`,
-  };
-}
 
 /** The project id a role's creation tag names, if any. */
 export function projectTagOf(role: Role | undefined): string | undefined {

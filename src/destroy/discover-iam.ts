@@ -13,7 +13,8 @@ import type { StageContext } from '../engine/stage.js';
 import { gone, intendedIn, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 import { callAws, isAwsNotFound } from '../aws/errors.js';
-import { getRole, roleUseMarks, roleUses } from '../aws/iam-role.js';
+import { getRole } from '../aws/iam-role.js';
+import { roleUseMarks, roleUses } from '../aws/use-marks.js';
 import { decodePolicyDocument, isDeletedPrincipal, removeTrustPrincipal, trustIncludes, trustedPrincipals, type LoosePolicy } from '../aws/trust-policy.js';
 
 const iamSdk = awsSdk.iam;

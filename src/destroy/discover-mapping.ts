@@ -17,7 +17,8 @@ import type { RoleFate } from './discover-iam.js';
 import { AWS_AUTH } from '../kube/aws-auth.js';
 import { describeChange, findOurEntries, removeAwsAuthMapping, type InitEdit } from '../kube/aws-auth-remove.js';
 import { resolveMappingKind } from '../aws/mapping.js';
-import { accessEntryUseMarks, accessEntryUses, describeAccessEntry } from '../aws/eks.js';
+import { describeAccessEntry } from '../aws/eks.js';
+import { accessEntryUseMarks, accessEntryUses } from '../aws/use-marks.js';
 import { callAws, isAwsNotFound } from '../aws/errors.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 

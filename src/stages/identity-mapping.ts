@@ -11,7 +11,8 @@ import { accessEntryGrantsMore, accessEntryStatus, ensureAccessEntry, policiesUn
 import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, readAwsAuthMapping, renderEntry } from '../kube/aws-auth.js';
 import { errorMessage } from '../errors.js';
 import { callAws } from '../aws/errors.js';
-import { accessEntryUseMarks, accessEntryUses, describeAccessEntry } from '../aws/eks.js';
+import { describeAccessEntry } from '../aws/eks.js';
+import { accessEntryUseMarks, accessEntryUses } from '../aws/use-marks.js';
 import type { AccessEntry } from '@aws-sdk/client-eks';
 import { marksToAdd } from '../use-marks.js';
 import { mapRolesDigest } from '../kube/aws-auth-remove.js';
