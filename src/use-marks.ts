@@ -1,5 +1,5 @@
 // Who uses a shared object: one rule for every kind (IAM role, access entry, namespace, Role,
-// RoleBinding; #20's ServiceAccount, OIDC provider and pods' role reuse it). Several projects
+// RoleBinding, and whatever kinds come later: a ServiceAccount, an OIDC provider, ...). Several projects
 // (Deployments, teams) often share one cluster, role and namespace; the last one out turns off the
 // lights. Besides the creation marker (only on what init created), every object some project of
 // this tool created carries one *use mark* per project that uses it: a Kubernetes annotation or an
@@ -71,14 +71,11 @@ export function projectByIdentities(uses: Uses, workloadIdentities: readonly str
   return ids.length === 1 ? ids[0] : undefined;
 }
 
-/** Who else still uses an object, in words ("astro-remote-kpo project 1f0c… (since 2026-05-01)"). */
 export interface Verdict {
   /** Delete it: some project of this tool made it, and nobody else uses it. */
   last: boolean;
-  /** Everyone else who still uses it (empty when `last`, or when kept for another reason). */
+  /** Everyone else who still uses it, in words ("astro-remote-kpo project 1f0c… (since 2026-05-01)"). */
   others: string[];
-  /** Why it is kept, when it is. */
-  why?: string;
 }
 
 export interface VerdictInput {
@@ -103,9 +100,8 @@ export function describeUser(id: string, uses: Uses): string {
 export function lastOneOut(v: VerdictInput): Verdict {
   const projects = v.uses.users.filter((id) => id !== v.me).map((id) => describeUser(id, v.uses));
   const others = [...new Set([...projects, ...(v.alsoUsedBy ?? [])])];
-  if (!v.uses.created && v.recordedCreated !== true) return { last: false, others, why: 'not created by this tool' };
-  if (others.length > 0) return { last: false, others, why: `still used by ${others.join(', ')}` };
-  return { last: true, others: [] };
+  const made = v.uses.created || v.recordedCreated === true;
+  return made && others.length === 0 ? { last: true, others: [] } : { last: false, others };
 }
 
 /** How one kind of object stores marks: set (add, or overwrite the value) and take out, keeping
