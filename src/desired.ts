@@ -1,6 +1,7 @@
 // The one place that says what the tool builds. Stages apply these objects, the dry-run plan
 // prints them, project-files writes them to k8s/, and verify compares against them, so the
 // manifests in the user's project are always exactly what was applied.
+import { createHash } from 'node:crypto';
 import type { Inputs } from './types.js';
 
 export const MANAGED_BY = 'astro-remote-kpo';
@@ -13,14 +14,39 @@ export const IAM_TAGS = [{ Key: 'managed-by', Value: MANAGED_BY }] as const;
  * object sees a different id and records it as found. */
 export const PROJECT_KEY = 'astro-remote-kpo/project-id';
 
-/** The creation marker: our label plus, when the project is known, its id as an annotation. */
-export function creationMetadata(projectId: string | undefined): { labels: Record<string, string>; annotations?: Record<string, string> } {
-  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: { [PROJECT_KEY]: projectId } } : {}) };
+/** A project's *use mark* on a shared object (src/use-marks.ts): one annotation or tag per project
+ * that uses it. The name fits an annotation (≤ 63 after the `/`) and an IAM or EKS tag key (≤ 128):
+ * project ids are UUIDs. */
+export const USE_PREFIX = `${MANAGED_BY}/used-by-`;
+export function useKey(projectId: string): string {
+  return `${USE_PREFIX}${projectId}`;
+}
+/** A short fingerprint of a project's workload identities (sha256 of the sorted list). */
+export function identityFingerprint(workloadIdentities: readonly string[]): string {
+  return createHash('sha256').update([...new Set(workloadIdentities)].sort().join('\n'), 'utf8').digest('hex').slice(0, 12);
+}
+
+/** The mark's value: the day the project started using the object (for whoever reads it) and the
+ * fingerprint of its workload identities, by which a destroy without state, given the same
+ * --workload-identity values, knows the mark for its own project's. */
+export function useValue(workloadIdentities: readonly string[], since = new Date().toISOString().slice(0, 10)): string {
+  return `${since} wi:${identityFingerprint(workloadIdentities)}`;
+}
+
+/** What a create call carries: the creation marker (our managed-by plus the project's id) and the
+ * creator's own use mark, in the same call, so nothing exists unmarked "for a moment". */
+function creationKeys(projectId: string | undefined, workloadIdentities: readonly string[]): Record<string, string> {
+  return projectId ? { [PROJECT_KEY]: projectId, [useKey(projectId)]: useValue(workloadIdentities) } : {};
+}
+
+/** The creation marker on a Kubernetes object: our label; the project id and use mark as annotations. */
+export function creationMetadata(projectId: string | undefined, workloadIdentities: readonly string[] = []): { labels: Record<string, string>; annotations?: Record<string, string> } {
+  return { labels: { ...MANAGED_LABELS }, ...(projectId ? { annotations: creationKeys(projectId, workloadIdentities) } : {}) };
 }
 
 /** The creation marker as AWS tags (IAM role, EKS access entry). */
-export function creationTags(projectId: string | undefined): Record<string, string> {
-  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...(projectId ? { [PROJECT_KEY]: projectId } : {}) };
+export function creationTags(projectId: string | undefined, workloadIdentities: readonly string[] = []): Record<string, string> {
+  return { [IAM_TAGS[0].Key]: MANAGED_BY, ...creationKeys(projectId, workloadIdentities) };
 }
 
 /**
@@ -42,6 +68,10 @@ export const intentName = {
   iamRole: (roleName: string) => `IAM role ${roleName}`,
   mapping: (kind: 'access-entry' | 'aws-auth', principalArn: string, username: string) =>
     kind === 'access-entry' ? `access entry ${principalArn}` : `aws-auth entry ${principalArn} → ${username}`,
+  /** A principal about to be added to the trust policy of a role init did not create. */
+  trustPrincipal: (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`,
+  /** Our inline policy about to be put on a role init did not create. */
+  inlinePolicy: (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`,
 };
 
 /** The seed's three managed policies, kept only for `--permissions seed`. */
@@ -113,28 +143,31 @@ export function permissionsPolicy(inputs: Pick<Inputs, 'region' | 'clusterName'>
   };
 }
 
-export function namespaceObject(inputs: Pick<Inputs, 'namespace'>, projectId?: string) {
+/** The builders below take the whole inputs at run time: the use mark needs the workload identities. */
+type WithIdentities = Partial<Pick<Inputs, 'workloadIdentities'>>;
+
+export function namespaceObject(inputs: Pick<Inputs, 'namespace'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'v1',
     kind: 'Namespace',
-    metadata: { name: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
   };
 }
 
-export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'>, projectId?: string) {
+export function roleObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',
-    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: inputs.k8sRole, namespace: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
     rules: KPO_RULES.map((r) => ({ apiGroups: [...r.apiGroups], resources: [...r.resources], verbs: [...r.verbs] })),
   };
 }
 
-export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'>, projectId?: string) {
+export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' | 'k8sUser'> & WithIdentities, projectId?: string) {
   return {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'RoleBinding',
-    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId) },
+    metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
     subjects: [{ kind: 'User', name: inputs.k8sUser, apiGroup: 'rbac.authorization.k8s.io' }],
     roleRef: { kind: 'Role', name: inputs.k8sRole, apiGroup: 'rbac.authorization.k8s.io' },
   };

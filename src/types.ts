@@ -89,8 +89,10 @@ export interface StageOutputs {
     createdByUs: boolean;
     inlinePolicy?: string;
     attachedPolicies: string[];
-    /** Principals init added to the trust policy of a role it did not create: destroy takes
-     * out exactly these. Absent when none (or when the role is ours: destroy deletes it all). */
+    /** Principals init put into the trust policy (added to a found role, or the role was created
+     * with them): a destroy that keeps the role because others use it takes out exactly these.
+     * Absent when none. State from before this was recorded for created roles: destroy counts the
+     * recorded workload identities as this project's. */
     trustPrincipalsAdded?: string[];
     /** --local-dev: the caller's own principal (IAM role or user) the trust policy names. */
     localDevPrincipal?: string;
@@ -102,6 +104,10 @@ export interface StageOutputs {
     username: string;
     createdByUs: boolean;
     backupFile?: string;
+    /** aws-auth, when this project's init wrote our entry: sha256 of mapRoles as it found it (null:
+     * no mapRoles key) and as it wrote it. destroy gives back the very bytes it found (from
+     * `backupFile`) when mapRoles is still what init wrote, and deletes a ConfigMap init created. */
+    awsAuthEdit?: { before: string | null; written: string; createdConfigMap: boolean };
   };
   'verify-mapping': { kind: 'access-entry' | 'aws-auth'; username: string };
   'role-binding': { created: boolean; name: string; changed: string[] };

@@ -94,8 +94,9 @@ export interface CreateEntryHooks {
   debug: (text: string) => void;
   signal?: AbortSignal;
   retryDeps?: RetryDeps;
-  /** This project's id, tagged on the entry it creates. */
+  /** This project's id, tagged on the entry it creates (with its use mark for these identities). */
   projectId?: string;
+  workloadIdentities?: readonly string[];
   /** Awaited right before CreateAccessEntry: the write-ahead intent. */
   beforeCreate?: () => Promise<void>;
 }
@@ -114,7 +115,7 @@ export async function createAccessEntry(
     const r = await retryIamPropagation(
       () =>
         eks.send(
-          new CreateAccessEntryCommand({ clusterName, principalArn, username, type: 'STANDARD', tags: creationTags(hooks.projectId) }),
+          new CreateAccessEntryCommand({ clusterName, principalArn, username, type: 'STANDARD', tags: creationTags(hooks.projectId, hooks.workloadIdentities) }),
         ),
       {
         // A role created seconds ago may not be visible to EKS yet.

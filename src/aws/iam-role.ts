@@ -2,6 +2,8 @@
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
+import { marksToAdd } from '../use-marks.js';
+import { hasManagedTag, roleUseMarks, roleUses, tagMap } from './use-marks.js';
 import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
@@ -23,6 +25,8 @@ export interface DesiredRole {
   clusterName: string;
   /** This project's id: tagged on the role only when init creates it. */
   projectId?: string;
+  /** The Deployments' workload identities: their fingerprint is in this project's use mark. */
+  workloadIdentities: readonly string[];
 }
 
 export interface RoleInspection {
@@ -36,6 +40,7 @@ export interface RoleInspection {
 
 export type RoleAction =
   | { kind: 'create-role' }
+  | { kind: 'mark-use'; tags: Record<string, string> }
   | { kind: 'add-principal'; principal: string }
   | { kind: 'remove-principal'; principal: string }
   | { kind: 'put-inline' }
@@ -47,6 +52,8 @@ export function describeAction(a: RoleAction, d: DesiredRole): string {
   switch (a.kind) {
     case 'create-role':
       return `create IAM role ${d.roleName} (trust: ${d.principals.join(', ')}; tag ${IAM_TAGS.map((t) => `${t.Key}=${t.Value}`).join(', ')})`;
+    case 'mark-use':
+      return `mark IAM role ${d.roleName} as used by this project (tag ${Object.keys(a.tags).join(', ')}: its destroy then keeps the role while others use it)`;
     case 'add-principal':
       return `add ${a.principal} to the trust policy of ${d.roleName} (other principals kept)`;
     case 'remove-principal':
@@ -111,6 +118,9 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
     ];
   }
   const out: RoleAction[] = [];
+  // First: a destroy of another project deciding right now whether it is the last one out sees us.
+  const tags = marksToAdd(roleUses(i.role), d.projectId, d.workloadIdentities);
+  if (Object.keys(tags).length > 0) out.push({ kind: 'mark-use', tags });
   for (const principal of d.principals) if (!trustIncludes(i.trust, principal)) out.push({ kind: 'add-principal', principal });
   for (const principal of d.revoke ?? []) if (!d.principals.includes(principal) && trustIncludes(i.trust, principal)) out.push({ kind: 'remove-principal', principal });
   const attached = new Set(i.attached ?? []);
@@ -124,14 +134,6 @@ export function pendingActions(i: RoleInspection, d: DesiredRole): RoleAction[] 
   return out;
 }
 
-
-export function hasManagedTag(role: Role | undefined): boolean {
-  return (role?.Tags ?? []).some((t) => t.Key === IAM_TAGS[0].Key && t.Value === MANAGED_BY);
-}
-
-export function tagMap(role: Role | undefined): Record<string, string> {
-  return Object.fromEntries((role?.Tags ?? []).flatMap((t) => (t.Key !== undefined && t.Value !== undefined ? [[t.Key, t.Value]] : [])));
-}
 
 /** The project id a role's creation tag names, if any. */
 export function projectTagOf(role: Role | undefined): string | undefined {
@@ -166,7 +168,7 @@ export interface ApplyResult {
   attachedByUs: string[];
   /** Our inline policy was absent and this run put it (on a role it created or found). */
   inlineAdded: boolean;
-  /** Principals this run wrote into an existing role's trust policy. */
+  /** Principals this run wrote into the trust policy (all of them when it created the role). */
   trustAdded: string[];
 }
 
@@ -185,6 +187,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
 
   let insp = await inspectRole(iam, d);
   const applied: RoleAction[] = [];
+  let trustAdded: string[] = [];
   if (!insp.role) {
     await hooks.beforeCreate?.();
     try {
@@ -194,13 +197,15 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
             RoleName: d.roleName,
             AssumeRolePolicyDocument: JSON.stringify(trustWith(undefined, d.principals)),
             Description: `Assumed by an Astro Deployment to reach EKS cluster ${d.clusterName} (managed by ${MANAGED_BY})`,
-            Tags: Object.entries(creationTags(d.projectId)).map(([Key, Value]) => ({ Key, Value })),
+            Tags: Object.entries(creationTags(d.projectId, d.workloadIdentities)).map(([Key, Value]) => ({ Key, Value })),
           }),
         ),
       );
       if (!r.Role) throw new Error(`CreateRole ${d.roleName} returned no role`);
       created = true;
       applied.push({ kind: 'create-role' });
+      // Made trusting every wanted principal: all of them are this project's to take out again.
+      trustAdded = [...d.principals];
       insp = { role: r.Role, trust: decodePolicyDocument(r.Role.AssumeRolePolicyDocument), attached: [] };
     } catch (err) {
       // Someone created it between our GetRole and CreateRole: reconcile it like any existing role.
@@ -214,11 +219,13 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
   if (!role) throw new Error(`internal: IAM role ${d.roleName} not found after create`);
   const attachedByUs = new Set(d.attachedByUsBefore.filter((a) => insp.attached === undefined || insp.attached.includes(a)));
   let inlineAdded = false;
-  let trustAdded: string[] = [];
   let converged = false;
   for (const action of pendingActions(insp, d)) {
     switch (action.kind) {
       case 'create-role':
+        break;
+      case 'mark-use':
+        await retry(() => roleUseMarks(iam, d.roleName).add(action.tags));
         break;
       case 'add-principal': {
         // Every wanted principal at once, re-read and re-applied until all are there: IAM has no
@@ -242,7 +249,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
           hooks.trust,
         );
         if (r.writes === 0) continue;
-        trustAdded = r.added;
+        trustAdded = [...new Set([...trustAdded, ...r.added])];
         // What a removal below starts from: the policy as it now is.
         insp = { ...insp, trust: decodePolicyDocument((await getRole(iam, d.roleName))?.AssumeRolePolicyDocument) };
         break;

@@ -130,3 +130,23 @@ export function trustWith(doc: LoosePolicy | undefined, principals: readonly str
   if (!out) throw new Error('internal: a trust policy needs at least one principal');
   return out;
 }
+
+/** Every principal an Allow statement of the trust policy names (AWS ARNs, services, federated
+ * providers, "*"): who may use the role. destroy keeps a role that names any it did not add. */
+export function trustedPrincipals(doc: LoosePolicy | undefined): string[] {
+  if (!doc) return [];
+  const out = new Set<string>();
+  for (const s of statements(doc)) {
+    if (s.Effect !== 'Allow') continue;
+    const p = s.Principal;
+    if (typeof p === 'string') out.add(p);
+    else if (p && typeof p === 'object' && !Array.isArray(p)) for (const v of Object.values(p)) for (const x of asArray(v)) if (typeof x === 'string') out.add(x);
+  }
+  return [...out];
+}
+
+/** IAM shows a trusted role or user that was deleted as its unique id (AROA…, AIDA…): it can no
+ * longer assume anything, so it is nobody's use. */
+export function isDeletedPrincipal(p: string): boolean {
+  return /^A(ROA|IDA)[A-Z0-9]{12,}$/.test(p);
+}

@@ -79,9 +79,11 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
       if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: code, items, error: { message: r.failed.note ?? 'failed', hint } }));
       return code;
     }
-    const kept = items.filter((i) => i.decision === 'keep');
+    // An item looked at again right before deleting may have had to stay after all.
+    const deleted = items.filter((i) => i.result === 'deleted');
+    const kept = items.filter((i) => i.decision === 'keep' || i.result === 'kept');
     out.line(
-      out.chalk.green.bold(`Done: ${toDelete.length} deleted, ${kept.length} kept${kept.length ? ` (${kept.map((i) => i.name).join('; ')})` : ''}.`),
+      out.chalk.green.bold(`Done: ${deleted.length} deleted, ${kept.length} kept${kept.length ? ` (${kept.map((i) => i.name).join('; ')})` : ''}.`),
     );
     out.line('Project files (airflow_settings.yaml, dags/, k8s/) are left as they are.');
     if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: EXIT.ok, items }));

@@ -12,7 +12,8 @@ import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { endpointAccessOf, endpointPhrase } from '../aws/endpoint-access.js';
 import { callAws } from '../aws/errors.js';
-import { createdByProject, getRole, hasManagedTag } from '../aws/iam-role.js';
+import { createdByProject, getRole } from '../aws/iam-role.js';
+import { hasManagedTag } from '../aws/use-marks.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
 import { intentName, roleBindingName } from '../desired.js';
@@ -98,7 +99,7 @@ export async function confirmationLines(
       if (role) {
         // The stage's own rule (docs/destroy.md): a record stands, else proof by our project id or intent.
         const ours = outputs['iam-role']?.createdByUs ?? createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(inputs.iamRole)));
-        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; used, kept by destroy' : 'not created by this tool; used, kept by destroy';
+        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; shared: marked as used by this one too, and only the last project\'s destroy deletes it' : 'not created by this tool; used, kept by destroy';
         item('iam-role', `use IAM role ${inputs.iamRole} (exists, ${whose}), adding only what is missing of: ${trust}; ${perms}`);
       } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
     } catch (err) {

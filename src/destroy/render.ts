@@ -17,6 +17,7 @@ export function renderPlan(chalk: ChalkInstance, items: readonly DestroyItem[], 
 
 export function itemLine(chalk: ChalkInstance, i: DestroyItem): string {
   if (i.result === 'deleted') return `${chalk.green('✔')} deleted ${i.name}${i.note ? chalk.dim(` (${i.note})`) : ''}`;
+  if (i.result === 'kept') return `${chalk.cyan('•')} kept ${i.name}: ${i.note ?? 'someone uses it'}`;
   return `${chalk.red('✖')} could not delete ${i.name}: ${i.note ?? 'failed'}`;
 }
 

@@ -56,11 +56,11 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
     // Still CREATING (e.g. init was interrupted while eksctl worked): no API server to read yet.
     // Nothing inside is decided on; the cluster itself, if ours, can still go (taking it all).
     const why = `cluster ${inputs.clusterName} is ${cluster.status ?? 'not ready'} and has no API endpoint yet: run destroy again once it is ACTIVE`;
-    const mapping = await discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode }, o.state);
+    const mapping = await discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, ...(iam.role ? { role: iam.role } : {}) }, o.state);
     const unread = (stage: StageId, kind: DestroyItem['kind'], name: string): DestroyItem => ({ stage, kind, name, decision: 'keep', why });
     return [
       unread('role-binding', 'role-binding', `RoleBinding in namespace ${inputs.namespace}`),
-      mapping,
+      ...mapping,
       ...iam.items,
       unread('k8s-role', 'role', `Role ${inputs.k8sRole} in namespace ${inputs.namespace}`),
       unread('namespace', 'namespace', `namespace ${inputs.namespace}`),
@@ -70,13 +70,13 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   await contextStage.run(ctx);
   const kube = ctx.kube();
   const [kubeItems, mapping] = await Promise.all([
-    discoverKube(kube, inputs, o.state, o.deleteNamespace),
-    discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube }, o.state),
+    discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor),
+    discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube, ...(iam.role ? { role: iam.role } : {}) }, o.state),
   ]);
   const byStage = (s: StageId) => kubeItems.filter((i) => i.stage === s);
   return [
     ...byStage('role-binding'),
-    mapping,
+    ...mapping,
     ...iam.items,
     ...byStage('k8s-role'),
     ...byStage('namespace'),
@@ -108,8 +108,11 @@ export async function execute(items: DestroyItem[], state: State | undefined, ho
   for (const stage of stages) {
     for (const item of items.filter((i) => i.stage === stage && i.decision === 'delete')) {
       try {
-        item.note = (await item.apply?.()) ?? undefined;
-        item.result = 'deleted';
+        const r = await item.apply?.();
+        // Looked at again right before deleting, it had to stay (someone started using it).
+        if (r && typeof r === 'object') kept.add(stage);
+        item.result = r && typeof r === 'object' ? 'kept' : 'deleted';
+        item.note = (r && typeof r === 'object' ? r.kept : r) ?? undefined;
         hooks.onItem(item);
       } catch (error) {
         item.result = 'failed';

@@ -38,6 +38,12 @@ export interface WriteOptions {
   dryRun?: boolean;
 }
 
+/** A delete that goes through only if the object is still the version that was read (the API
+ * server's DeleteOptions.preconditions): else KubeConflictError, and nothing is deleted. */
+export interface DeleteOptions {
+  resourceVersion?: string;
+}
+
 /** Thrown by replace* on 409: the object changed since it was read. */
 export class KubeConflictError extends Error {
   constructor(message: string) {
@@ -61,17 +67,17 @@ export interface KubeApi {
   readNamespace(name: string): Promise<KubeObject | undefined>;
   createNamespace(body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   replaceNamespace(name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
-  deleteNamespace(name: string): Promise<void>;
+  deleteNamespace(name: string, opts?: DeleteOptions): Promise<void>;
 
   readRole(namespace: string, name: string): Promise<KubeObject | undefined>;
   createRole(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   replaceRole(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
-  deleteRole(namespace: string, name: string): Promise<void>;
+  deleteRole(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
 
   readRoleBinding(namespace: string, name: string): Promise<KubeObject | undefined>;
   createRoleBinding(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
-  deleteRoleBinding(namespace: string, name: string): Promise<void>;
+  deleteRoleBinding(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
 
   /** The objects (name + metadata) of one collection in `namespace`; undefined when the server does
    * not serve that type at all (404), so nothing of it can be there. */
@@ -86,6 +92,7 @@ export interface KubeApi {
   createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
   /** PUT with body.metadata.resourceVersion; throws KubeConflictError on 409. */
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
+  deleteConfigMap(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
 
   /** SubjectAccessReview for `user` (kubectl auth can-i --as). */
   subjectAccessReview(user: string, q: AccessReviewQuery, groups?: string[]): Promise<AccessReviewAnswer>;

@@ -1,11 +1,21 @@
-// Removing our entry from kube-system/aws-auth (destroy). The mirror of aws-auth.ts's append:
-// only the lines of entries that map exactly our role ARN to exactly our username are cut out of
-// the mapRoles TEXT, so every other entry, comment and key stays byte-for-byte; the result is
-// re-parsed and must equal the old list minus those entries, or nothing is written; a backup is
-// written first; the update carries the resourceVersion read, and a conflict means read again.
+// Removing our entry from kube-system/aws-auth (destroy). When mapRoles is still exactly what
+// this project's init wrote (its sha256 in state), the bytes init found are given back from the
+// backup (a ConfigMap init created goes). Otherwise it is the mirror of aws-auth.ts's append: only
+// the lines of entries that map exactly our role ARN to exactly our username are cut out of the
+// mapRoles TEXT, so every other entry, comment and key stays byte-for-byte; the result is re-parsed
+// and must equal the old list minus those entries, or nothing is written. A backup is written
+// first; every write carries the resourceVersion read, and a conflict means read again.
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument } from 'yaml';
+import { MARKER_LABEL } from '../desired.js';
 import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
 import { AWS_AUTH, AwsAuthError, parseMapRoles, writeBackup, type EnsureOptions, type RoleMapping } from './aws-auth.js';
+
+/** What state records about the mapRoles text init found and wrote (sha256 hex). */
+export function mapRolesDigest(text: string): string {
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}
 
 function refuse(why: string): AwsAuthError {
   return new AwsAuthError(
@@ -94,22 +104,80 @@ export function removeMapRole(oldText: string | undefined, m: RoleMapping): { te
 export interface RemoveResult {
   changed: boolean;
   backupFile?: string;
+  /** restored: the bytes init found are back; cut: our entry was cut out of the text; deleted: the
+   * ConfigMap init created went (nothing else was in it). */
+  how?: 'restored' | 'cut' | 'deleted';
 }
 
-/** Removes `m` from aws-auth if present; a missing ConfigMap or entry is "already gone". */
-export async function removeAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: EnsureOptions): Promise<RemoveResult> {
+/** init's own edit, from state: see StageOutputs['identity-mapping'].awsAuthEdit. */
+export interface InitEdit {
+  before: string | null;
+  written: string;
+  createdConfigMap: boolean;
+  backupFile?: string;
+}
+
+/** mapRoles as init found it, from its backup, if the backup is there and still says what state
+ * recorded (null: there was no mapRoles key); undefined: cannot be given back. */
+async function foundBytes(edit: InitEdit): Promise<string | null | undefined> {
+  if (!edit.backupFile) return undefined;
+  try {
+    const backup = JSON.parse(await readFile(edit.backupFile, 'utf8')) as ConfigMapObject;
+    const text = backup.data?.mapRoles;
+    if (text === undefined) return edit.before === null ? null : undefined;
+    return edit.before !== null && mapRolesDigest(text) === edit.before ? text : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+const blank = (data: Record<string, string>) => Object.values(data).every((v) => v.trim() === '');
+
+/**
+ * What to write: the ConfigMap with the bytes init found (when mapRoles is still what init wrote),
+ * else with our entry cut out; 'delete' when it is a ConfigMap init created and nothing is left in
+ * it; undefined when there is nothing of ours.
+ */
+async function nextAwsAuth(cm: ConfigMapObject, m: RoleMapping, edit: InitEdit | undefined): Promise<{ body: ConfigMapObject | 'delete'; how: 'restored' | 'cut' } | undefined> {
+  const now = cm.data?.mapRoles;
+  const data = { ...(cm.data ?? {}) };
+  const untouched = edit !== undefined && now !== undefined && mapRolesDigest(now) === edit.written;
+  const found = untouched && !edit.createdConfigMap ? await foundBytes(edit) : undefined;
+  let how: 'restored' | 'cut' = 'restored';
+  if (untouched && edit.createdConfigMap) delete data.mapRoles;
+  else if (found === null) delete data.mapRoles;
+  else if (found !== undefined) data.mapRoles = found;
+  else {
+    const { text, removed } = removeMapRole(now, m);
+    if (removed === 0) return undefined;
+    data.mapRoles = text;
+    how = 'cut';
+  }
+  // A ConfigMap init created (our label) with nothing left in it goes, as it came.
+  const ours = cm.metadata?.labels?.[MARKER_LABEL[0]] === MARKER_LABEL[1];
+  if ((ours || (untouched && edit.createdConfigMap)) && blank(data)) return { body: 'delete', how };
+  const body: ConfigMapObject = structuredClone(cm);
+  body.data = data;
+  return { body, how };
+}
+
+/** Removes `m` from aws-auth if present; a missing ConfigMap or entry is "already gone". `edit`:
+ * what this project's init wrote, so the bytes it found can be given back. */
+export async function removeAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: EnsureOptions & { edit?: InitEdit }): Promise<RemoveResult> {
   const attempts = o.maxAttempts ?? 5;
   for (let attempt = 1; ; attempt++) {
     const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
     if (!cm) return { changed: false };
-    const { text, removed } = removeMapRole(cm.data?.mapRoles, m);
-    if (removed === 0) return { changed: false };
-    const body: ConfigMapObject = structuredClone(cm);
-    body.data = { ...(cm.data ?? {}), mapRoles: text };
+    const next = await nextAwsAuth(cm, m, o.edit);
+    if (!next) return { changed: false };
     const backupFile = await writeBackup(o.backupDir, cm, (o.now ?? (() => new Date()))());
     try {
-      await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, body);
-      return { changed: true, backupFile };
+      if (next.body === 'delete') {
+        await kube.deleteConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, { resourceVersion: cm.metadata?.resourceVersion });
+        return { changed: true, backupFile, how: 'deleted' };
+      }
+      await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, next.body);
+      return { changed: true, backupFile, how: next.how };
     } catch (err) {
       if (!(err instanceof KubeConflictError) || attempt >= attempts) throw err;
       o.debug?.(`aws-auth changed while we removed our entry (attempt ${attempt}); reading it again`);

@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { grantsMoreError } from '../aws/mapping.js';
+import { MANAGED_LABELS, PROJECT_KEY } from '../desired.js';
 import { StageFailedError } from '../errors.js';
 import { isReservedK8sUser } from '../validate.js';
 import { writeFileAtomic } from '../write-files.js';
@@ -232,12 +233,18 @@ export interface EnsureOptions {
   debug?: (text: string) => void;
   /** Awaited right before the write that adds our entry: the write-ahead intent. */
   beforeWrite?: () => Promise<void>;
+  /** A ConfigMap init creates carries the creation marker with this id (destroy deletes it once empty). */
+  projectId?: string;
 }
 
 export interface EnsureResult {
   changed: boolean;
   createdConfigMap: boolean;
   backupFile?: string;
+  /** When it wrote: mapRoles as it found it (null: no such key) and as it wrote it, so destroy can
+   * give back the very bytes it found if nobody changed aws-auth since. */
+  mapRolesBefore?: string | null;
+  mapRolesWritten?: string;
 }
 
 export async function writeBackup(dir: string, cm: ConfigMapObject, now: Date): Promise<string> {
@@ -263,15 +270,17 @@ export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: Ens
     const change = planAwsAuthChange(cm, m);
     if (change.kind === 'present') return { changed: false, createdConfigMap: false, ...(backupFile ? { backupFile } : {}) };
     try {
+      const written = change.body.data?.mapRoles ?? '';
       if (change.kind === 'create') {
         await o.beforeWrite?.();
-        await kube.createConfigMap(AWS_AUTH.namespace, change.body);
-        return { changed: true, createdConfigMap: true };
+        const marker = { labels: { ...MANAGED_LABELS }, ...(o.projectId ? { annotations: { [PROJECT_KEY]: o.projectId } } : {}) };
+        await kube.createConfigMap(AWS_AUTH.namespace, { ...change.body, metadata: { ...change.body.metadata, ...marker } });
+        return { changed: true, createdConfigMap: true, mapRolesBefore: null, mapRolesWritten: written };
       }
       backupFile = await writeBackup(o.backupDir, change.before, (o.now ?? (() => new Date()))());
       await o.beforeWrite?.();
       await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, change.body);
-      return { changed: true, createdConfigMap: false, backupFile };
+      return { changed: true, createdConfigMap: false, backupFile, mapRolesBefore: change.before.data?.mapRoles ?? null, mapRolesWritten: written };
     } catch (err) {
       // 409: someone changed (or created) aws-auth since we read it. Read again and redo the edit.
       const conflict = err instanceof KubeConflictError || /already ?exists|conflict/i.test(err instanceof Error ? `${err.name} ${err.message}` : '');

@@ -13,6 +13,7 @@ import {
   type AccessReviewQuery,
   type Collection,
   type ConfigMapObject,
+  type DeleteOptions,
   type KubeApi,
   type KubeObject,
   type WriteOptions,
@@ -266,11 +267,15 @@ export class KubeClient implements KubeApi {
     }
   }
 
-  private async remove(resource: ObjectResource, namespace: string | undefined, name: string): Promise<void> {
+  private async remove(resource: ObjectResource, namespace: string | undefined, name: string, opts: DeleteOptions = {}): Promise<void> {
+    const op = { verb: 'delete', resource, namespace, name };
+    // The precondition makes "read, decide, delete" safe: a version someone changed since is not deleted.
+    const body = opts.resourceVersion ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: { resourceVersion: opts.resourceVersion } } : undefined;
     try {
-      await this.call({ verb: 'delete', resource, namespace, name }, { method: 'DELETE', path: objectPath(resource, namespace, name) });
+      await this.call(op, { method: 'DELETE', path: objectPath(resource, namespace, name), ...(body ? { body } : {}) });
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return; // already gone
+      if (err instanceof KubeRequestError && err.status === 409) throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
       throw err;
     }
   }
@@ -284,8 +289,8 @@ export class KubeClient implements KubeApi {
   replaceNamespace(name: string, body: KubeObject, opts?: WriteOptions) {
     return this.replace<KubeObject>('namespaces', undefined, name, body, opts);
   }
-  deleteNamespace(name: string) {
-    return this.remove('namespaces', undefined, name);
+  deleteNamespace(name: string, opts?: DeleteOptions) {
+    return this.remove('namespaces', undefined, name, opts);
   }
 
   readRole(namespace: string, name: string) {
@@ -297,8 +302,8 @@ export class KubeClient implements KubeApi {
   replaceRole(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
     return this.replace<KubeObject>('roles', namespace, name, body, opts);
   }
-  deleteRole(namespace: string, name: string) {
-    return this.remove('roles', namespace, name);
+  deleteRole(namespace: string, name: string, opts?: DeleteOptions) {
+    return this.remove('roles', namespace, name, opts);
   }
 
   readRoleBinding(namespace: string, name: string) {
@@ -310,8 +315,8 @@ export class KubeClient implements KubeApi {
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
     return this.replace<KubeObject>('rolebindings', namespace, name, body, opts);
   }
-  deleteRoleBinding(namespace: string, name: string) {
-    return this.remove('rolebindings', namespace, name);
+  deleteRoleBinding(namespace: string, name: string, opts?: DeleteOptions) {
+    return this.remove('rolebindings', namespace, name, opts);
   }
 
   private async list(c: Collection, namespace: string | undefined): Promise<KubeObject[] | undefined> {
@@ -347,6 +352,9 @@ export class KubeClient implements KubeApi {
   }
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions) {
     return this.replace<ConfigMapObject>('configmaps', namespace, name, body, opts);
+  }
+  deleteConfigMap(namespace: string, name: string, opts?: DeleteOptions) {
+    return this.remove('configmaps', namespace, name, opts);
   }
 
   private async review(

@@ -11,6 +11,7 @@ import type { DesiredRole } from '../aws/iam-role.js';
 import type { Stage, StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
 import { applyRole, createdByProject, describeAction, inspectRole, pendingActions } from '../aws/iam-role.js';
+import { hasManagedTag } from '../aws/use-marks.js';
 import { trustWith } from '../aws/trust-policy.js';
 import { callAws } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
@@ -51,13 +52,14 @@ async function desired(ctx: StageContext, accountId: string, local?: string): Pr
     revoke,
     clusterName: ctx.inputs.clusterName,
     projectId: ctx.owner.projectId,
+    workloadIdentities: ctx.inputs.workloadIdentities,
   };
 }
 
-/** The write-ahead intents' names: the role, a principal added to a found role's trust policy,
- * our inline policy put on a found role. */
-const principalIntent = (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`;
-const inlineIntent = (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`;
+/** The write-ahead intents' names (desired.ts): a principal added to a found role's trust policy,
+ * our inline policy put on a found role. destroy undoes them whatever became of the stage. */
+const principalIntent = intentName.trustPrincipal;
+const inlineIntent = intentName.inlinePolicy;
 
 /** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
  * recorded and the role carries our creation tag (a run killed right after CreateRole). */
@@ -77,10 +79,10 @@ function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean
   return createdByUs || addedNow || recorded(ctx)?.inlinePolicy === dr.inlineName || ctx.owner.intended(inlineIntent(dr.roleName, dr.inlineName));
 }
 
-/** What init has added to an existing role's trust policy, over all runs (previous ones in state,
- * plus `addedNow`); nothing for a role of ours, which destroy deletes whole. */
-function trustAdded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
-  if (createdByUs) return [];
+/** What init has put into the role's trust policy, over all runs (previous ones in state, plus
+ * `addedNow`; when it created the role, every principal it was made with): a role others use too
+ * outlives this project's destroy, which takes out exactly these. */
+function trustAdded(ctx: StageContext, dr: DesiredRole, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
   // recorded(): the history survives a change of inputs (e.g. one more workload identity).
   const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
   // A run killed right after adding one knows it by its intent (the principal is there now).
@@ -120,8 +122,8 @@ export const iamRoleStage: Stage<'iam-role'> = {
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
       done: true,
-      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
-      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, dr, createdByUs), inlineRecorded(ctx, dr, createdByUs, false), local),
+      reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : hasManagedTag(insp.role) ? ' (made by another astro-remote-kpo project: shared, only the last project\'s destroy deletes it)' : ' (found: not created by this tool, kept by destroy)'}`,
+      outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, dr), inlineRecorded(ctx, dr, createdByUs, false), local),
       ...(warnings.length ? { warnings } : {}),
     };
   },
@@ -152,7 +154,7 @@ export const iamRoleStage: Stage<'iam-role'> = {
         ? `updated IAM role ${dr.roleName}: ${r.applied.map((a) => describeAction(a, dr)).join('; ')}`
         : `IAM role ${dr.roleName} already as wanted`;
     return {
-      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, dr, createdByUs, r.trustAdded, removedNow), inlineRecorded(ctx, dr, createdByUs, r.inlineAdded), local),
+      outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, dr, r.trustAdded, removedNow), inlineRecorded(ctx, dr, createdByUs, r.inlineAdded), local),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
       ...(warnings.length ? { warnings } : {}),
     };

@@ -12,6 +12,10 @@ import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, r
 import { errorMessage } from '../errors.js';
 import { callAws } from '../aws/errors.js';
 import { describeAccessEntry } from '../aws/eks.js';
+import { accessEntryUseMarks, accessEntryUses } from '../aws/use-marks.js';
+import type { AccessEntry } from '@aws-sdk/client-eks';
+import { marksToAdd } from '../use-marks.js';
+import { mapRolesDigest } from '../kube/aws-auth-remove.js';
 import { IAM_TAGS, intentName, MANAGED_BY, PROJECT_KEY, provenOurs } from '../desired.js';
 
 type Out = StageOutputs['identity-mapping'];
@@ -20,8 +24,20 @@ async function kindOf(ctx: StageContext): Promise<MappingKind> {
   return resolveMappingKind(ctx.inputs.authMode, ctx.output('cluster').authenticationMode, ctx.inputs.clusterName);
 }
 
-function out(kind: MappingKind, principalArn: string, username: string, createdByUs: boolean, backupFile?: string): Out {
-  return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}) };
+function out(kind: MappingKind, principalArn: string, username: string, createdByUs: boolean, backupFile?: string, awsAuthEdit?: Out['awsAuthEdit']): Out {
+  return { kind, principalArn, username, createdByUs, ...(backupFile ? { backupFile } : {}), ...(awsAuthEdit ? { awsAuthEdit } : {}) };
+}
+
+/** The record of an earlier aws-auth edit by this project, while it is the same kind of mapping. */
+const previousEdit = (prev: Out | undefined, kind: MappingKind) => (prev?.kind === kind ? prev.awsAuthEdit : undefined);
+
+/** An access entry another project created: the marks this project still has to add (none on a
+ * person's entry, or when ours is there). */
+async function entryToMark(ctx: StageContext, principalArn: string): Promise<{ entry: AccessEntry; marks: Record<string, string> } | undefined> {
+  const eks = await ctx.aws.eks();
+  const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
+  const marks = entry ? marksToAdd(accessEntryUses(entry), ctx.owner.projectId, ctx.inputs.workloadIdentities) : {};
+  return entry && Object.keys(marks).length > 0 ? { entry, marks } : undefined;
 }
 
 const intentOf = intentName.mapping;
@@ -59,7 +75,8 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
   id: 'identity-mapping',
   title: 'Identity mapping',
   needs: ['role-arn', 'context'],
-  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+  // workloadIdentities: their fingerprint is in this project's use mark on the access entry.
+  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'workloadIdentities'],
 
   async check(ctx): Promise<CheckResult<Out>> {
     const kind = await kindOf(ctx);
@@ -68,13 +85,16 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     if (p === 'absent') return { done: false };
     // Not done: run() refuses it with the full message (exit 1, nothing changed).
     if (p !== 'present') return { done: false, reason: p.grantsMore.message };
+    if (kind === 'access-entry' && (await entryToMark(ctx, principalArn))) {
+      return { done: false, reason: `the access entry for ${principalArn} does not carry this project's use mark (for its workload identities) yet` };
+    }
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
     const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined);
     return {
       done: true,
-      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project, kept by destroy)'}`,
-      outputs: out(kind, principalArn, ctx.inputs.k8sUser, createdByUs, prev?.kind === kind ? prev.backupFile : undefined),
+      reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project; destroy deletes it only as the last project that uses it, never when a person made it)'}`,
+      outputs: out(kind, principalArn, ctx.inputs.k8sUser, createdByUs, prev?.kind === kind ? prev.backupFile : undefined, previousEdit(prev, kind)),
     };
   },
 
@@ -91,22 +111,30 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
           debug: (t) => ctx.debug(t),
           signal: ctx.signal,
           projectId: ctx.owner.projectId,
+          workloadIdentities: ctx.inputs.workloadIdentities,
           beforeCreate: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
         }),
       );
+      // Another project's entry: mark it as used by this one too, so its destroy keeps it for us.
+      const toMark = created ? undefined : await entryToMark(ctx, principalArn);
+      if (toMark) await callAws(`marking the access entry for ${principalArn} as used`, ctx.aws.profile, () => accessEntryUseMarks(eks, toMark.entry).add(toMark.marks));
       return {
         outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined))),
-        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}`,
+        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}${toMark ? ' (marked as used by this project)' : ''}`,
       };
     }
     const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
       backupDir: path.join(ctx.stateDir, 'backups'),
       debug: (t) => ctx.debug(t),
       beforeWrite: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
+      projectId: ctx.owner.projectId,
     });
     const backupFile = r.backupFile ?? (prev?.kind === kind ? prev.backupFile : undefined);
+    const edit = r.mapRolesWritten !== undefined
+      ? { before: r.mapRolesBefore == null ? null : mapRolesDigest(r.mapRolesBefore), written: mapRolesDigest(r.mapRolesWritten), createdConfigMap: r.createdConfigMap }
+      : previousEdit(prev, kind);
     return {
-      outputs: out(kind, principalArn, username, r.changed || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined)), backupFile),
+      outputs: out(kind, principalArn, username, r.changed || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined)), backupFile, edit),
       summary: r.createdConfigMap
         ? `created kube-system/aws-auth with ${principalArn} → user ${username}`
         : r.changed
@@ -139,7 +167,11 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
       const p = await presence(ctx, kind, principalArn);
       if (p !== 'absent' && p !== 'present') return { items: [{ ...item, unknown: `init will refuse: ${p.grantsMore.message}` }] };
       if (p === 'present') {
-        return { items: [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }], outputs: out(kind, principalArn, username, false) };
+        const mark = kind === 'access-entry' ? await entryToMark(ctx, principalArn) : undefined;
+        const items: PlanItem[] = mark
+          ? [{ action: `mark the access entry for ${principalArn} as used by this project (tag ${Object.keys(mark.marks).join(', ')})` }]
+          : [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }];
+        return { items, outputs: out(kind, principalArn, username, false) };
       }
       if (kind === 'aws-auth') {
         // Prove the edit now (refusals and malformed YAML show up in the plan), without writing.

@@ -7,18 +7,21 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
-  inputs: ['clusterName', 'namespace', 'k8sRole'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
 
   async check(ctx) {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
@@ -31,6 +34,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
     const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`Role ${k8sRole}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: r.changed },
@@ -45,6 +50,6 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   async plan(ctx) {
     const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
     const p = await planOwned(ctx, ops, ctx.inputs.namespace);
-    return { items: p.items, outputs: { created: !p.exists, changed: [] } };
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, changed: [] } };
   },
 };

@@ -5,18 +5,21 @@ import type { Stage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   id: 'namespace',
   title: 'Create the namespace',
   needs: ['context'],
-  inputs: ['clusterName', 'namespace'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'workloadIdentities'],
 
   async check(ctx) {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     const created = ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current);
     return {
       done: true,
@@ -30,6 +33,8 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`namespace ${name}: ${c}`);
     return {
       outputs: { created: r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('namespace')?.created, current) },
@@ -38,7 +43,8 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
   },
 
   async plan(ctx) {
-    const p = await planOwned(ctx, namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId));
-    return { items: p.items, outputs: { created: !p.exists } };
+    const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
+    const p = await planOwned(ctx, ops);
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists } };
   },
 };

@@ -8,19 +8,22 @@ import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 
 export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
   id: 'role-binding',
   title: 'Bind the Role to the Kubernetes user',
   needs: ['k8s-role'],
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser'],
+  // workloadIdentities: their fingerprint is in this project's use mark.
+  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],
 
   async check(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
-    if (why) return { done: false, reason: why, seen: { current } };
+    const unmarked = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (unmarked) return { done: false, reason: unmarked, seen: { current } };
     return {
       done: true,
       reason: `RoleBinding ${name} binds Role ${ctx.inputs.k8sRole} to User ${ctx.inputs.k8sUser}`,
@@ -33,6 +36,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
     const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
+    const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
+    if (marked) r.changed.push(marked);
     for (const c of r.changed) ctx.io.info(`RoleBinding ${name}: ${c}`);
     const created = r.created || ownedByUs(ctx, ops.label, ctx.tryOutput('role-binding')?.created, current);
     return {
@@ -49,6 +54,6 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
     const p = await planOwned(ctx, ops, ctx.inputs.namespace);
-    return { items: p.items, outputs: { created: !p.exists, name, changed: [] } };
+    return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, name, changed: [] } };
   },
 };

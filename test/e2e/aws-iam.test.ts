@@ -45,11 +45,14 @@ describe('iam-role stage', () => {
       Statement: [{ Effect: 'Allow', Action: 'eks:DescribeCluster', Resource: CLUSTER_ARN }],
     });
     expect(c.aws.attachedPolicies(ROLE)).toEqual([]);
-    expect(c.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo', 'astro-remote-kpo/project-id': (await readState(dir)).projectId });
+    const id = (await readState(dir)).projectId;
+    // The creation marker, and the creator's own use mark (the day, and its identities' fingerprint).
+    expect(c.aws.tags(ROLE)).toEqual({ 'managed-by': 'astro-remote-kpo', 'astro-remote-kpo/project-id': id, [`astro-remote-kpo/used-by-${id}`]: expect.stringMatching(/^\d{4}-\d\d-\d\d wi:[0-9a-f]{12}$/) });
 
     const state = await readState(dir);
     const arn = `arn:aws:iam::123456789012:role/${ROLE}`;
-    expect(state.stages['iam-role'].outputs).toEqual({ roleArn: arn, createdByUs: true, inlinePolicy: INLINE, attachedPolicies: [] });
+    // The principals it was made with are recorded: if others come to use the role, destroy takes out only these.
+    expect(state.stages['iam-role'].outputs).toEqual({ roleArn: arn, createdByUs: true, inlinePolicy: INLINE, attachedPolicies: [], trustPrincipalsAdded: [WI] });
     expect(state.stages['role-arn'].outputs).toEqual({ roleArn: arn, mappingArn: arn });
 
     c.resetCalls();

@@ -104,10 +104,10 @@ describe('destroy keeps what it did not create', () => {
     const { code, doc } = await destroy(dir, ['--workload-identity', WI, '--delete-namespace', '--delete-cluster']);
     expect(code, JSON.stringify(doc, null, 2)).toBe(0);
     expect(doc.items.filter((i) => i.decision === 'delete').map((i) => i.kind)).toEqual(['role']);
-    expect(item(doc, 'role')).toMatchObject({ result: 'deleted', why: 'carries the label app.kubernetes.io/managed-by=astro-remote-kpo' });
+    expect(item(doc, 'role')).toMatchObject({ result: 'deleted', why: 'carries the label app.kubernetes.io/managed-by=astro-remote-kpo; no other project uses it' });
     expect(item(doc, 'role-binding')).toMatchObject({ decision: 'keep', why: expect.stringContaining('not created by this tool') });
     expect(item(doc, 'aws-auth-entry')).toMatchObject({ decision: 'keep', why: expect.stringContaining('aws-auth entries carry no label') });
-    expect(item(doc, 'iam-role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('no managed-by tag') });
+    expect(item(doc, 'iam-role')).toMatchObject({ decision: 'keep', why: expect.stringContaining('not created by this tool: no tag managed-by=astro-remote-kpo') });
     expect(item(doc, 'namespace')).toMatchObject({ decision: 'keep' });
     expect(item(doc, 'cluster')).toMatchObject({ decision: 'keep' });
     // Exactly one mutating call: the labelled Role's DELETE.

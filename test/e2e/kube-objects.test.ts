@@ -70,7 +70,8 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     expect((await init()).code).toBe(0);
     const role = cloud.kube.role(NS, ROLE)!;
     const rules = (role.rules as Rule[]).map((x) => (x.resources.includes('pods') ? { ...x, verbs: x.verbs.filter((v) => v !== 'delete') } : x));
-    cloud.kube.put({ ...role, metadata: { ...role.metadata, annotations: { 'example.com/owner': 'platform' } }, rules });
+    const annotations = { ...role.metadata?.annotations, 'example.com/owner': 'platform' };
+    cloud.kube.put({ ...role, metadata: { ...role.metadata, annotations }, rules });
     cloud.resetCalls();
 
     const r = await init();
@@ -80,7 +81,7 @@ describe('namespace, Role and RoleBinding (e2e)', () => {
     expect(await outputs('k8s-role')).toEqual({ created: true, changed: ['added verb delete on pods'] });
     const repaired = cloud.kube.role(NS, ROLE)!;
     expect(repaired.rules).toEqual(roleObject(inputs).rules);
-    expect(repaired.metadata?.annotations).toEqual({ 'example.com/owner': 'platform' });
+    expect(repaired.metadata?.annotations).toEqual(annotations);
     expect(cloud.mutatingCalls().map((c) => c.operation)).toEqual(['PUT roles']);
   });
 

@@ -253,9 +253,12 @@ describe('ensureAwsAuthMapping', () => {
 
   it('creates aws-auth when it does not exist', async () => {
     const k = memoryKube(undefined);
-    const r = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir });
-    expect(r).toEqual({ changed: true, createdConfigMap: true });
+    const r = await ensureAwsAuthMapping(k.api, OURS, { backupDir: dir, projectId: 'p-1' });
+    // What it found (nothing) and wrote: destroy deletes the ConfigMap again when nobody changed it.
+    expect(r).toEqual({ changed: true, createdConfigMap: true, mapRolesBefore: null, mapRolesWritten: k.current?.data?.mapRoles });
     expect(parseMapRoles(k.current?.data?.mapRoles)).toEqual([OURS]);
+    // Made by init: it carries the creation marker, as every object init creates.
+    expect(k.current?.metadata).toMatchObject({ labels: { 'app.kubernetes.io/managed-by': 'astro-remote-kpo' }, annotations: { 'astro-remote-kpo/project-id': 'p-1' } });
   });
 
   it('writes nothing (not even a backup) when refusing to shadow or when mapRoles is malformed', async () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { awsErrorCode, awsFailure, credentialError, isAwsNotFound } from '../../src/aws/errors.js';
-import { hasManagedTag, pendingActions, type DesiredRole } from '../../src/aws/iam-role.js';
+import { pendingActions, type DesiredRole } from '../../src/aws/iam-role.js';
+import { hasManagedTag } from '../../src/aws/use-marks.js';
 import { inlinePolicyName, permissionsPolicy, seedPolicyArns, trustPolicy } from '../../src/desired.js';
 import { PrerequisiteError, StageFailedError } from '../../src/errors.js';
 
@@ -18,6 +19,7 @@ function desired(over: Partial<DesiredRole> = {}): DesiredRole {
     seedArns: SEED,
     attachedByUsBefore: [],
     clusterName: 'remote-kpo-demo',
+    workloadIdentities: [WI],
     ...over,
   };
 }

@@ -154,11 +154,17 @@ export interface EksRoute {
   principalArn?: string;
   policyArn?: string;
   nodegroupName?: string;
+  /** TagResource and friends: the resource's ARN. */
+  resourceArn?: string;
 }
 
 /** Maps a REST path to the EKS operation (needed before handling, for faults and the call log). */
 export function eksRoute(method: string, path: string): EksRoute {
   const seg = path.split('?')[0]!.split('/').filter(Boolean).map(decodeURIComponent);
+  if (seg[0] === 'tags' && seg.length > 1) {
+    const op = { POST: 'TagResource', DELETE: 'UntagResource', GET: 'ListTagsForResource' }[method] ?? 'Unknown';
+    return { operation: op, resourceArn: seg.slice(1).join('/') };
+  }
   if (seg[0] !== 'clusters') return { operation: `Unknown ${method} ${path}` };
   const [, cluster, sub, principalArn, sub2, policyArn] = seg;
   if (seg.length === 1) return { operation: method === 'GET' ? 'ListClusters' : method === 'POST' ? 'CreateCluster' : 'Unknown' };
@@ -238,8 +244,34 @@ export class FakeEks {
     return undefined;
   }
 
-  handle(route: EksRoute, method: string, _query: URLSearchParams, body: Record<string, unknown>, _caller: Principal): Reply {
+  /** What TagResource can tag here: a cluster or an access entry, by its ARN. */
+  private taggable(arn: string | undefined): { tags: Record<string, string> } {
+    if (!arn || !arn.startsWith('arn:')) throw new AwsError(400, 'BadRequestException', `Invalid ARN: ${arn ?? ''}`);
+    for (const c of this.clusters.values()) {
+      if (c.arn === arn) return c;
+      for (const e of c.accessEntries.values()) if (e.accessEntryArn === arn) return e;
+    }
+    throw new AwsError(404, 'NotFoundException', 'Resource was not found');
+  }
+
+  handle(route: EksRoute, method: string, query: URLSearchParams, body: Record<string, unknown>, _caller: Principal): Reply {
     switch (route.operation) {
+      case 'TagResource': {
+        const r = this.taggable(route.resourceArn);
+        const tags = (typeof body.tags === 'object' && body.tags ? body.tags : {}) as Record<string, string>;
+        for (const k of Object.keys(tags)) if (!k || k.length > 128 || k.startsWith('aws:')) throw new AwsError(400, 'BadRequestException', `Invalid tag key: ${k}`);
+        const next = { ...r.tags, ...tags };
+        if (Object.keys(next).length > 50) throw new AwsError(400, 'BadRequestException', 'Tags cannot exceed 50 per resource');
+        r.tags = next;
+        return jsonReply({});
+      }
+      case 'UntagResource': {
+        const r = this.taggable(route.resourceArn);
+        for (const k of query.getAll('tagKeys')) delete r.tags[k];
+        return jsonReply({});
+      }
+      case 'ListTagsForResource':
+        return jsonReply({ tags: { ...this.taggable(route.resourceArn).tags } });
       case 'ListClusters':
         return jsonReply({ clusters: [...this.clusters.keys()] });
       case 'DescribeCluster':
@@ -362,4 +394,4 @@ export class FakeEks {
   }
 }
 
-export const EKS_MUTATING = /^(Create|Update|Delete|Associate|Disassociate)/;
+export const EKS_MUTATING = /^(Create|Update|Delete|Associate|Disassociate|Tag|Untag)/;

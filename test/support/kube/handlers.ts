@@ -2,7 +2,7 @@
 // resourceVersion conflicts, dry runs and the registry's defaults, plus (self)subjectaccessreviews.
 import { randomBytes, randomUUID } from 'node:crypto';
 import { authorize, type Attributes, type UserInfo } from './rbac.js';
-import { alreadyExists, badRequest, conflict, failure, methodNotAllowed, notFound } from './status.js';
+import { alreadyExists, badRequest, conflict, failure, methodNotAllowed, notFound, preconditionFailed } from './status.js';
 import { apiVersionOf, canonical, managedFields, resourceType, type KubeObj, type KubeStore, type ResourceType } from './store.js';
 import { applyPatch, validateObject } from './validate.js';
 
@@ -189,6 +189,12 @@ export function handleResource(ctx: HandlerCtx): HandlerReply {
       const isDry = dryRun(query);
       const current = store.get(t, ns, info.name!);
       if (!current) throw notFound(t, info.name!);
+      // DeleteOptions.preconditions, as kube-apiserver checks them (uid, resourceVersion).
+      const pre = ((ctx.body ?? {}) as { preconditions?: { uid?: string; resourceVersion?: string } }).preconditions ?? {};
+      if (pre.uid && pre.uid !== current.metadata?.uid) throw preconditionFailed(t, info.name!, 'UID', pre.uid, String(current.metadata?.uid ?? ''));
+      if (pre.resourceVersion && pre.resourceVersion !== current.metadata?.resourceVersion) {
+        throw preconditionFailed(t, info.name!, 'ResourceVersion', pre.resourceVersion, String(current.metadata?.resourceVersion ?? ''));
+      }
       if (!isDry) {
         store.remove(t, ns, info.name!);
         // The namespace controller finalises at once here: contents go with it.

@@ -32,6 +32,9 @@ export const notFound = (t: ResourceType, name: string) => failure(404, 'NotFoun
 export const alreadyExists = (t: ResourceType, name: string) => failure(409, 'AlreadyExists', `${qualified(t)} "${name}" already exists`, details(t, name));
 export const conflict = (t: ResourceType, name: string) =>
   failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${name}": the object has been modified; please apply your changes to the latest version and try again`, details(t, name));
+/** What kube-apiserver answers when a DeleteOptions precondition does not hold (409 Conflict). */
+export const preconditionFailed = (t: ResourceType, name: string, field: 'UID' | 'ResourceVersion', wanted: string, actual: string) =>
+  failure(409, 'Conflict', `Operation cannot be fulfilled on ${qualified(t)} "${name}": Precondition failed: ${field} in precondition: ${wanted}, ${field} in object meta: ${actual}`, details(t, name));
 export const forbidden = (t: ResourceType | undefined, name: string | undefined, message: string) =>
   failure(403, 'Forbidden', message, t ? details(t, name) : undefined);
 export const badRequest = (message: string) => failure(400, 'BadRequest', message);
