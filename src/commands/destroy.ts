@@ -7,7 +7,7 @@ import { buildRunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
 import { EXIT, InterruptedError, KpoError, UsageError } from '../errors.js';
 import { acquireLock, type Lock } from '../engine/lock.js';
-import { makeStageContext } from '../engine/runner.js';
+import { makeFullContext, type ContextBase } from '../engine/context.js';
 import type { Services } from '../engine/stage.js';
 import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
@@ -43,8 +43,9 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     const outputs: Partial<StageOutputs> = {};
     // Progress is shown while deleting (eksctl's lines); during discovery it is only the probe.
     let deleting = false;
-    const ctx = makeStageContext({ ...rc, services, signal: controller.signal }, outputs, (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)));
-    const items = await discover({ ctx, outputs, state, deleteNamespace, deleteCluster });
+    const base: ContextBase = { ...rc, services, signal: controller.signal };
+    const ctx = makeFullContext(base, { outputs, progress: (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)) });
+    const items = await discover({ ctx, base, outputs, state, deleteNamespace, deleteCluster });
 
     out.line(renderPlan(out.chalk, items, flags.dryRun));
     if (flags.dryRun) {
@@ -60,7 +61,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
       }
       // The cluster needs more than a yes: its name typed back.
       const at = items.findIndex((i) => i.kind === 'cluster');
-      if (at >= 0) items[at] = await confirmClusterDeletion(ctx, items[at]!);
+      if (at >= 0) items[at] = await confirmClusterDeletion(ctx, rc.io, items[at]!);
     }
     const toDelete = items.filter((i) => i.decision === 'delete');
     rc.debug(`destroy ${JSON.stringify(inputs)}: ${toDelete.map((i) => i.name).join('; ')}`);

@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { makeStageContext, readOnlyOwner } from '../engine/runner.js';
+import { makeFullContext, type ContextBase } from '../engine/context.js';
+import { readOnlyOwner } from '../engine/runner.js';
 import type { Services } from '../engine/stage.js';
 import { loadState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
@@ -31,8 +32,9 @@ export async function verifyCommand(raw: RawOptions): Promise<number> {
     // this project created is put back by init; one it found is not (src/kube/takeover.ts).
     const previous = await recordedOutputs(state, rc.inputs, [k8sRoleStage, roleBindingStage]);
     const owner = state ? readOnlyOwner(state) : undefined;
-    const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined, owner, previous);
-    const rows = await runVerify({ ctx, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
+    const base: ContextBase = { ...rc, services, debug, signal: new AbortController().signal };
+    const ctx = makeFullContext(base, { outputs, previous, ...(owner ? { owner } : {}) });
+    const rows = await runVerify({ ctx, base, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
     // A warning is a finding verify cannot settle from here (e.g. a private API endpoint): said, not failed.
     const code = rows.every((r) => r.status === 'pass' || r.status === 'warn') ? EXIT.ok : EXIT.stageFailed;
     if (rc.flags.json) process.stdout.write(verifyJson(rc.inputs, rows, code));
