@@ -253,7 +253,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   if (declined) return { ok: true, ran, failed, exitCode: 0, declined: true };
   for (const id of blocked) {
     const missing = stageMap.get(id)!.needs.filter((n) => failed.includes(n) || blocked.has(n));
-    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]) };
+    const because = invalidated.get(id);
+    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]), ...(because ? { invalidatedBy: because } : {}) };
   }
   await save();
   return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0 };
