@@ -112,6 +112,11 @@ describe('a changed input re-runs exactly the stages that read it', () => {
       before = after;
     }
     expect(seen).toEqual(EXPECTED);
+    // status says it too: the last run (localDev) took up iam-role and project-files again.
+    const status = await runCli(['status', '--project-dir', dir], { env, cwd: dir });
+    const again = status.stdout.split('\n').filter((l) => l.includes('(checked again:'));
+    expect(again.map((l) => /\d+·([a-z0-9-]+)/.exec(l)?.[1])).toEqual(['iam-role', 'project-files']);
+    expect(again.every((l) => l.includes('(checked again: localDev changed)'))).toBe(true);
     // Every key of Inputs was changed once (all are set now, the optional ones too).
     expect(Object.keys(EXPECTED).sort()).toEqual(Object.keys(before.inputs).sort());
   });

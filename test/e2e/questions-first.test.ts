@@ -70,7 +70,7 @@ describe('questions first, on a terminal', () => {
   it('the answers reach the stages: the context picked is used, the file overwritten; no stage asks', { timeout: 120_000 }, async () => {
     const { cloud, dir } = await setup();
     const s: PtySession = startCliInPty(['init', '--workload-identity', WI, '--project-dir', dir], { env: terminalEnv(cloud.env), cwd: dir, cols: 200 });
-    let questionsAt = -1;
+    let questionsAt: number;
     try {
       await s.enterThrough(/kubeconfig contexts point at cluster remote-kpo-demo/);
       // The second choice (the admin context), not the default (the current one).
