@@ -409,6 +409,10 @@ export class KubeClient implements KubeApi {
     return this.review('SelfSubjectAccessReview', q, undefined, user);
   }
 
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
   /**
    * Proves the API server is reachable and accepts our credentials, without needing any RBAC
    * grant: every authenticated user may create a SelfSubjectAccessReview (system:basic-user).
