@@ -106,7 +106,11 @@ export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promi
     async close() {
       const s = session ?? (await opening?.catch(() => undefined));
       session = undefined;
-      if (s && !s.closed) await new Promise<void>((resolve) => s.close(() => resolve()));
+      if (!s || s.closed || s.destroyed) return;
+      // Held (ref) while it closes: an idle session is unref'd, and the process must not see an
+      // empty event loop (and end mid-await) before the session is done.
+      s.ref();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
 }
