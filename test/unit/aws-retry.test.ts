@@ -1,23 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isIamPropagationError, retryIamPropagation } from '../../src/aws/retry.js';
-import type { RetryDeps } from '../../src/retry.js';
-
-/** Virtual clock: sleeping advances it, nothing really waits. */
-function virtualDeps(random: () => number = () => 0.999): RetryDeps & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    random,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
-
-const err = (name: string, message = '') => Object.assign(new Error(message), { name });
+import { err, virtualDeps } from './virtual-clock.js';
 
 describe('isIamPropagationError', () => {
   it('retries invalid principals always, NoSuchEntity/AccessDenied only right after a create', () => {

@@ -3,24 +3,9 @@
 // A virtual clock: nothing really waits, and no assertion is on time.
 import { describe, expect, it } from 'vitest';
 import { IAM_PROPAGATION_BACKOFF } from '../../src/aws/retry.js';
-import { backoffDelay, realRetryDeps, retryWithBackoff, type RetryDeps } from '../../src/retry.js';
+import { backoffDelay, realRetryDeps, retryWithBackoff } from '../../src/retry.js';
+import { err, virtualDeps } from './virtual-clock.js';
 
-/** Virtual clock: sleeping advances it, nothing really waits. */
-function virtualDeps(random: () => number = () => 0.999): RetryDeps & { slept: number[] } {
-  let t = 0;
-  const slept: number[] = [];
-  return {
-    slept,
-    now: () => t,
-    random,
-    sleep: async (ms) => {
-      slept.push(ms);
-      t += ms;
-    },
-  };
-}
-
-const err = (name: string, message = '') => Object.assign(new Error(message), { name });
 const backoff = IAM_PROPAGATION_BACKOFF;
 
 describe('backoffDelay', () => {
