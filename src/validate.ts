@@ -28,8 +28,10 @@ export function isReservedK8sUser(v: string): boolean {
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 // <area>[-gov|-iso…]-<direction>-<n>: every AWS region name has this shape (us-east-1,
-// ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1).
-const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+// ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1,
+// eusc-de-east-1). A typo guard only: which partition a region is in comes from the SDK's table
+// (partitionOf).
+const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|eusc-de)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 
 /** A problem when `arn` lives in another partition than `region` (an identity in aws-cn can never
  * be trusted by a role in us-east-1); one ARN at a time, so a list of identities checks each. */
@@ -69,7 +71,8 @@ export const RULES = {
     allowed: 'an AWS region such as us-east-1, eu-central-1, cn-north-1 or us-gov-west-1',
   },
   workloadIdentity: {
-    test: (v) => /^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
+    // Any partition's shape (aws, aws-cn, aws-iso-b, aws-eusc, …): partitionProblem checks it is the region's.
+    test: (v) => /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
     allowed: 'an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no spaces or wildcards)',
   },
   connId: {

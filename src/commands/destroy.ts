@@ -29,6 +29,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
   process.on('SIGINT', onSigint);
   const releaseInterrupts = claimInterrupts();
   let lock: Lock | undefined;
+  let services: Services | undefined;
   try {
     if (!flags.dryRun && !flags.interactive && !flags.yes) {
       throw new UsageError(
@@ -38,7 +39,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     }
     if (!flags.dryRun) lock = await acquireLock(rc.stateDir, 'destroy');
     // The stages' own lines ("Kubernetes: using …") go to the debug log; eksctl's progress is shown.
-    const services: Services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
+    services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
     rc.services.aws.logTo(rc.debug);
     const outputs: Partial<StageOutputs> = {};
     // Progress is shown while deleting (eksctl's lines); during discovery it is only the probe.
@@ -92,6 +93,8 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     process.off('SIGINT', onSigint);
     releaseInterrupts();
     await lock?.release();
+    // The Kubernetes connections kept for the run end with it.
+    await services?.kube?.close();
     out.close();
   }
 }

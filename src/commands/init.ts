@@ -170,6 +170,8 @@ export async function initCommand(raw: RawOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     releaseInterrupts();
+    // The Kubernetes connections kept for the run end with it.
+    await rc.services.kube?.close();
     out.close();
   }
 }

@@ -19,13 +19,14 @@ import { renderRows, verifyJson } from '../verify/render.js';
 export async function verifyCommand(raw: RawOptions): Promise<number> {
   const state = await loadState(path.resolve(raw.projectDir ?? '.'));
   const rc = await buildRunContext(withStateInputs(raw, state), process.argv, { command: 'verify' });
+  let services: Services | undefined;
   try {
     // Only a project init set up gets debug lines: verify must not create files elsewhere.
     const debug = state ? rc.debug : () => undefined;
     rc.services.aws.logTo(debug);
     // The stages' progress lines ("Kubernetes: using …") would interleave with the rows: log them.
     const io = { ...rc.io, info: (line: string) => debug(line) };
-    const services: Services = { ...rc.services, io };
+    services = { ...rc.services, io };
     const outputs: Partial<StageOutputs> = {};
     // Ownership as init judges it (record, marker with this project's id, intent): a drifted Role
     // this project created is put back by init; one it found is not (src/kube/takeover.ts).
@@ -39,6 +40,8 @@ export async function verifyCommand(raw: RawOptions): Promise<number> {
     else rc.out.line(renderRows(rc.out.chalk, rc.inputs, rows));
     return code;
   } finally {
+    // The Kubernetes connections kept for the run end with it.
+    await services?.kube?.close();
     rc.out.close();
   }
 }

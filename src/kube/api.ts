@@ -98,4 +98,7 @@ export interface KubeApi {
   subjectAccessReview(user: string, q: AccessReviewQuery, groups?: string[]): Promise<AccessReviewAnswer>;
   /** SelfSubjectAccessReview sent with `Impersonate-User: user` (fallback). */
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
+
+  /** Ends the connections kept for the run (the command calls it at its end). */
+  close(): Promise<void>;
 }

@@ -3,7 +3,6 @@
 // (transport.ts). Here live what both transports share: our in-process EKS token (refreshed before
 // expiry), Impersonate-User, a timeout, retries for throttling, 5xx and dropped connections, and
 // errors worded with the server's own Status message and what to check.
-import { setTimeout as delay } from 'node:timers/promises';
 import type { TokenSource } from '../aws/eks-token.js';
 import { auditLine } from '../audit.js';
 import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
@@ -21,6 +20,7 @@ import {
 import { KubeRequestError, KubeUnreachableError } from './errors.js';
 import { httpsTransport } from './https-transport.js';
 import { needsClientNode, type KubeMethod, type KubeResponse, type RawMap, type Transport } from './transport.js';
+import { realRetryDeps, retryWithBackoff, type BackoffOptions, type RetryDeps } from '../retry.js';
 
 export interface KubeClientOptions {
   server: string;
@@ -74,6 +74,23 @@ const RETRY_NETWORK = new Set([
   'ERR_HTTP2_INVALID_SESSION',
 ]);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
+/** The one retry loop's backoff (src/retry.ts) for the conditions above; a Retry-After the server
+ * sends is waited instead, up to the cap. The number of attempts is the client's `attempts`. */
+const KUBE_BACKOFF: BackoffOptions = { baseMs: 200, capMs: 5_000 };
+
+/** A non-2xx answer, carried through the retry loop to be worded (httpError) when it gives up. */
+class HttpAnswer extends Error {
+  constructor(readonly answer: KubeResponse) {
+    super(`HTTP ${answer.status}`);
+  }
+}
+
+/** No answer within the client's timeout: not retried (the server may still be doing it). */
+class TimedOut extends Error {
+  constructor(cause: unknown) {
+    super('timed out', { cause });
+  }
+}
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const AUTHZ = '/apis/authorization.k8s.io/v1';
 
@@ -124,6 +141,7 @@ function objectPath(resource: ObjectResource, namespace?: string, name?: string)
 export class KubeClient implements KubeApi {
   readonly server: string;
   readonly authDescription: string;
+  private readonly retryDeps: RetryDeps;
 
   constructor(
     private readonly transport: Transport,
@@ -131,46 +149,56 @@ export class KubeClient implements KubeApi {
   ) {
     this.server = o.server;
     this.authDescription = o.authDescription;
+    const sleep = o.sleep;
+    this.retryDeps = sleep ? { ...realRetryDeps, sleep: (ms) => sleep(ms) } : realRetryDeps;
   }
 
   /** One request with retries; returns the answer for 2xx, throws a worded error otherwise. */
   private async call(op: Op, c: Call): Promise<KubeResponse> {
-    const attempts = this.o.attempts ?? 4;
     const query = c.write ? `?${new URLSearchParams({ ...(c.write.dryRun ? { dryRun: 'All' } : {}), fieldManager: FIELD_MANAGER })}` : '';
     const body = c.body === undefined ? undefined : JSON.stringify(c.body);
-    for (let attempt = 1; ; attempt++) {
+    // Writes are audited (every attempt, as the server sees them); reviews and dry runs change nothing.
+    const audit = c.method !== 'GET' && !c.write?.dryRun && !c.path.startsWith(AUTHZ)
+      ? (outcome: string) => this.o.debug?.(auditLine({ service: 'kube', operation: `${c.method} ${op.resource}`, target: `${op.namespace ? `${op.namespace}/` : ''}${op.name ?? ''}`, outcome }))
+      : undefined;
+    const attempt = async (): Promise<KubeResponse> => {
       const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 30_000);
       const signal = this.o.signal ? AbortSignal.any([timeout, this.o.signal]) : timeout;
       const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
       if (this.o.tokenSource) headers.Authorization = `Bearer ${await this.token()}`;
       if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
       let answer: KubeResponse;
-      // Writes are audited (every attempt, as the server sees them); reviews and dry runs change nothing.
-      const audit = c.method !== 'GET' && !c.write?.dryRun && !c.path.startsWith(AUTHZ)
-        ? (outcome: string) => this.o.debug?.(auditLine({ service: 'kube', operation: `${c.method} ${op.resource}`, target: `${op.namespace ? `${op.namespace}/` : ''}${op.name ?? ''}`, outcome }))
-        : undefined;
       try {
         answer = await this.transport.send({ method: c.method, path: c.path + query, headers, body, signal });
-        audit?.(answer.status < 300 ? `ok (${answer.status})` : `failed (${answer.status})`);
       } catch (err) {
         audit?.(`failed (${networkCode(err) ?? errorMessage(err)})`);
-        if (err instanceof KpoError) throw err;
-        if (this.o.signal?.aborted) throw err;
-        const code = networkCode(err);
-        if (!timeout.aborted && code && RETRY_NETWORK.has(code) && attempt < attempts) {
-          this.o.debug?.(`kube ${describe(op)}: ${code}, retrying`);
-          await this.backoff(attempt);
-          continue;
-        }
-        throw this.networkError(op, err, timeout.aborted);
+        throw timeout.aborted ? new TimedOut(err) : err;
       }
+      audit?.(answer.status < 300 ? `ok (${answer.status})` : `failed (${answer.status})`);
       if (answer.status < 300) return answer;
-      if (RETRY_STATUS.has(answer.status) && attempt < attempts) {
-        const retryAfter = Number(answer.headers['retry-after']);
-        await this.backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : undefined);
-        continue;
-      }
-      throw this.httpError(op, answer);
+      throw new HttpAnswer(answer);
+    };
+    try {
+      return await retryWithBackoff(attempt, {
+        backoff: { ...KUBE_BACKOFF, maxAttempts: this.o.attempts ?? 4 },
+        deps: this.retryDeps,
+        isRetryable: (err) => {
+          if (err instanceof HttpAnswer) {
+            if (!RETRY_STATUS.has(err.answer.status)) return false;
+            const retryAfter = Number(err.answer.headers['retry-after']);
+            return Number.isFinite(retryAfter) && retryAfter > 0 ? { afterMs: retryAfter * 1000 } : true;
+          }
+          const code = networkCode(err);
+          return !(err instanceof KpoError) && !(err instanceof TimedOut) && code !== undefined && RETRY_NETWORK.has(code);
+        },
+        onRetry: (n, ms, err) => this.o.debug?.(`kube ${describe(op)}: ${err instanceof HttpAnswer ? `HTTP ${err.answer.status}` : networkCode(err)}, retry ${n} in ${ms} ms`),
+        ...(this.o.signal ? { signal: this.o.signal } : {}),
+      });
+    } catch (err) {
+      if (err instanceof HttpAnswer) throw this.httpError(op, err.answer);
+      if (err instanceof KpoError || this.o.signal?.aborted) throw err;
+      if (err instanceof TimedOut) throw this.networkError(op, err.cause, true);
+      throw this.networkError(op, err, false);
     }
   }
 
@@ -185,12 +213,6 @@ export class KubeClient implements KubeApi {
         { cause: err },
       );
     }
-  }
-
-  private async backoff(attempt: number, fixedMs?: number): Promise<void> {
-    const ms = fixedMs ?? Math.min(4000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-    if (this.o.sleep) return this.o.sleep(ms);
-    await delay(ms);
   }
 
   private httpError(op: Op, raw: KubeResponse): KubeRequestError {
@@ -385,6 +407,10 @@ export class KubeClient implements KubeApi {
 
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
     return this.review('SelfSubjectAccessReview', q, undefined, user);
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   /**

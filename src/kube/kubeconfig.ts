@@ -7,6 +7,7 @@ import * as fs from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
+import { programName } from '../platform.js';
 import { parse, parseDocument } from 'yaml';
 import { writeFileAtomic } from '../write-files.js';
 
@@ -167,7 +168,7 @@ export function awsTokenExec(user: RawMap | undefined): AwsTokenExec | undefined
     const m = asMap(e);
     if (str(m?.name) && typeof m?.value === 'string') execEnv.set(m.name as string, m.value);
   }
-  const base = command.split(/[\\/]/).pop()!.replace(/\.exe$/i, '');
+  const base = programName(command);
   let tool: string;
   let clusterName: string | undefined;
   if (base === 'aws' && args.includes('eks') && args.includes('get-token')) {

@@ -181,6 +181,20 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
     expect(seen).toHaveLength(4);
   });
 
+  it('waits what Retry-After asks on a 429 and a full-jitter backoff otherwise (the one retry loop)', async () => {
+    const { seen, url } = await serve((_req, n) =>
+      n === 1 ? { status: 429, body: '{"kind":"Status","code":429,"reason":"TooManyRequests"}', headers: { 'Retry-After': '2' } } : n === 2 ? { status: 503, body: '' } : sample('roles-GET-200'),
+    );
+    const slept: number[] = [];
+    const kube = await client(url, { sleep: async (ms) => void slept.push(ms) });
+    expect((await kube.readRole('astro-remote-kpo', 'astro-remote-kpo-role'))?.kind).toBe('Role');
+    expect(seen).toHaveLength(3);
+    expect(slept[0]).toBe(2000);
+    // The second wait is the backoff's: in [0, 400) ms, full jitter under base 200 doubled once.
+    expect(slept[1]).toBeGreaterThanOrEqual(0);
+    expect(slept[1]).toBeLessThan(400);
+  });
+
   it('gives up after the attempts with the server message', async () => {
     const { seen, url } = await serve(() => ({ status: 500, body: '{"kind":"Status","message":"etcdserver: request timed out","code":500}' }));
     const kube = await client(url, { attempts: 3 });
