@@ -106,14 +106,14 @@ export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
         'access-matrix',
         `User ${k8sUser}: missing ${missing.map(caseLabel).join(', ')}${also} (${how})`,
         `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`,
-        { lines: accessTable(rows), data },
+        { lines: accessTable(rows), data, code: 'RBAC_PERMISSIONS_MISSING' },
       );
     }
     if (hasExtra(extra) && !vc.ctx.inputs.allowExtraAccess) {
       // init's refusal, word for word: its first line is the detail, the evidence lines go under it.
       const e = extraAccessError(vc.ctx.inputs, extra);
       const [head = '', ...evidence] = e.message.split('\n');
-      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data });
+      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data, code: e.code });
     }
     if (hasExtra(extra)) {
       return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed; more accepted with --allow-extra-access (${how})`, {
