@@ -8,13 +8,13 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { generateEksToken } from '../../src/aws/eks-token.js';
 import type { AwsClients } from '../../src/aws/clients.js';
 import { makeStageContext } from '../../src/engine/runner.js';
-import { expectCode } from '../support/failure.js';
 import type { Io } from '../../src/io.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { KubeRequestError } from '../../src/kube/errors.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
 import type { Inputs, RunFlags } from '../../src/types.js';
 import type { TestCloud } from '../support/cloud.js';
+import { expectCode, expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, initArgs } from './aws-helpers.js';
@@ -93,7 +93,7 @@ describe('access-check (e2e)', () => {
       roleRef: { kind: 'ClusterRole', name: 'secret-reader', apiGroup: 'rbac.authorization.k8s.io' },
     });
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'RBAC_EXTRA_ACCESS');
     expect(r.out).toMatch(/list\s+secrets\s+astro-remote-kpo\s+denied\s+allowed\s+✖/);
     expect(r.out).toContain('ClusterRoleBinding kpo-reads-secrets binds ClusterRole secret-reader to User AstroRemoteKPO: get, list on secrets (cluster-wide)');
     expect((await state()).stages['access-check']?.status).toBe('failed');
@@ -117,7 +117,8 @@ describe('access-check (e2e)', () => {
 
     // From the CLI, --only access-check: the Role is a prerequisite, and it is not as it should be.
     const r = await init(['--only', 'access-check']);
-    expect(r.code, r.out).not.toBe(0);
+    expectFailure(r, 'ONLY_NEEDS_STAGE');
+    // Why the Role is not done: what it lacks.
     expect(r.out).toContain('missing verb get on pods/log');
 
     // The stage itself, run in-process against the same cluster (the drifted Role left in place).
