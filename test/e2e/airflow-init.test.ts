@@ -131,7 +131,7 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
       expect(r.stderr + r.stdout).toMatch(new RegExp(`${path.join(dir, 'airflow_settings.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} line \\d+, column \\d+`));
       expect(cloud.mutatingCalls()).toEqual([]);
       expect(await read(dir, 'airflow_settings.yaml')).toBe(bad);
-      await expect(stat(path.join(dir, 'k8s'))).rejects.toThrow();
+      await expect(stat(path.join(dir, 'k8s'))).rejects.toMatchObject({ code: 'ENOENT' });
     }
     expect(cloud.aws.role('AstroRemoteKPO')).toBeUndefined();
   });
@@ -218,6 +218,6 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     // The plan shows the astro command once (under the connection stage), like the run does.
     expect(r.stdout.split('astro deployment connection create').length - 1).toBe(1);
     expect(cloud.mutatingCalls()).toEqual([]);
-    for (const f of ['airflow_settings.yaml', 'k8s', 'dags', '.dockerignore']) await expect(stat(path.join(dir, f))).rejects.toThrow();
+    for (const f of ['airflow_settings.yaml', 'k8s', 'dags', '.dockerignore']) await expect(stat(path.join(dir, f))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

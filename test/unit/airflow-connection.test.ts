@@ -101,7 +101,7 @@ describe('connection stage', () => {
     expect(p.items[0]!.action).toBe(`create ${settings(dir)} with connection aws_eks`);
     expect(p.items[0]!.unknown).toContain('account id');
     expect(p.items[0]!.details).toContain('role_arn: arn:aws:iam::<account-id>:role/AstroRemoteKPO');
-    await expect(stat(settings(dir))).rejects.toThrow();
+    await expect(stat(settings(dir))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

@@ -112,7 +112,7 @@ describe('retryWithBackoff', () => {
         },
         { deps, isRetryable: () => true, signal: ac.signal },
       ),
-    ).rejects.toThrow();
+    ).rejects.toMatchObject({ name: 'NoSuchEntityException' });
     expect(calls).toBe(2);
   });
 });
