@@ -93,6 +93,13 @@ describe('EKS access entry that grants more than the user', () => {
     const r = await init(c, dir);
     expectFailure(r, 'MAPPING_GRANTS_MORE');
     const out = r.stdout + r.stderr;
+    // The stage's error block ends with its code, on a line of its own.
+    expect(out).toMatch(/✖ 7·identity-mapping [^\n]*(\n {4}[^\n]*)*\n {4}code: MAPPING_GRANTS_MORE\n/);
+    // state.json keeps it: status shows it, status --json carries it.
+    const st = await runCli(['status', '--json', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect((JSON.parse(st.stdout) as { stages: Array<{ id: string; error?: { code?: string } }> }).stages.find((s) => s.id === 'identity-mapping')?.error?.code).toBe('MAPPING_GRANTS_MORE');
+    const human = await runCli(['status', '--no-color', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(human.stdout).toMatch(/✖ 7·identity-mapping +failed .*\[MAPPING_GRANTS_MORE\]/);
     expect(out).toContain('7·identity-mapping');
     expect(out).toContain(`EKS access policy ${ADMIN_POLICY} (cluster-wide)`);
     expect(out).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);

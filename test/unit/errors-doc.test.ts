@@ -6,7 +6,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderErrorsDoc } from '../../src/errors-doc.js';
-import { asKpoError, ERROR_CODES, EXIT, KpoError, type ErrorCode } from '../../src/errors.js';
+import { asKpoError, codeLine, ERROR_CODES, EXIT, KpoError, type ErrorCode } from '../../src/errors.js';
 import { REPO_ROOT } from '../support/run-cli.js';
 
 const CODES = Object.keys(ERROR_CODES) as ErrorCode[];
@@ -56,8 +56,9 @@ describe('ERROR_CODES', () => {
     expect(unused).toEqual([]);
   });
 
-  it('codes are UPPER_SNAKE; every meaning and fix is one line', () => {
+  it('codes are UPPER_SNAKE; every meaning and fix is one line; the indented code line fits 60 columns', () => {
     for (const code of CODES) {
+      expect(`    ${codeLine(code)}`.length).toBeLessThanOrEqual(60);
       expect(code).toMatch(/^[A-Z][A-Z0-9]*(_[A-Z0-9]+)*$/);
       expect(ERROR_CODES[code].meaning).not.toContain('\n');
       expect(ERROR_CODES[code].fix).not.toContain('\n');
