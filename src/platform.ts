@@ -12,12 +12,13 @@
 // POSIX rule accordingly: no PATHEXT, no extension added.
 import { stat, access, constants as fsConstants } from 'node:fs/promises';
 import path from 'node:path';
-import { PrerequisiteError } from './errors.js';
+import { KpoError } from './errors.js';
 
 /** Throws (exit 3) on a platform this tool does not run on: native Windows. */
 export function assertSupportedPlatform(platform: NodeJS.Platform = process.platform): void {
   if (platform !== 'win32') return;
-  throw new PrerequisiteError(
+  throw new KpoError(
+    'PLATFORM_UNSUPPORTED',
     'astro-remote-kpo runs on Linux and macOS, not on native Windows (it keeps its files private with POSIX file modes and stops eksctl with SIGINT on Ctrl-C).',
     'Run it in WSL (Windows Subsystem for Linux): `wsl --install`, then install Node.js 22.19 or newer there and run the same npx command in the WSL shell.',
   );

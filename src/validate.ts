@@ -1,6 +1,6 @@
 // Input validation. Every rule names the flag, the value and what is allowed, so a bad value
 // is one clear exit-2 message before anything runs.
-import { UsageError } from './errors.js';
+import { KpoError } from './errors.js';
 import { partitionOf } from './desired.js';
 import { STAGE_IDS, type StageId } from './types.js';
 
@@ -105,7 +105,7 @@ export function validateValue(rule: RuleName, flag: string, value: string): stri
 
 export function assertValid(rule: RuleName, flag: string, value: string): void {
   const problem = validateValue(rule, flag, value);
-  if (problem) throw new UsageError(problem);
+  if (problem) throw new KpoError('INPUT_INVALID', problem);
 }
 
 /**
@@ -142,12 +142,13 @@ export function parseStageRef(flag: string, value: string): StageId {
     if (id) return id;
   }
   if ((STAGE_IDS as readonly string[]).includes(trimmed)) return trimmed as StageId;
-  throw new UsageError(
+  throw new KpoError(
+    'INPUT_INVALID',
     `${flag} ${JSON.stringify(value)} is not a stage: expected a stage id or its number (${STAGE_IDS.map((s, i) => `${i}=${s}`).join(', ')}).`,
   );
 }
 
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
   if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} ${JSON.stringify(value)} is not valid: expected one of ${choices.join(', ')}.`);
+  throw new KpoError('INPUT_INVALID', `${flag} ${JSON.stringify(value)} is not valid: expected one of ${choices.join(', ')}.`);
 }

@@ -2,7 +2,7 @@
 // imported at the top; the client module loads on first use.
 import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
 import { creationTags } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
 import { endpointAccessOf } from './endpoint-access.js';
 import { awsErrorCode, unlessNotFound } from './errors.js';
@@ -51,14 +51,15 @@ export async function waitClusterActive(eks: EKSClient, name: string, signal?: A
   } catch (err) {
     if (signal?.aborted) throw err;
     const reason = (err as { state?: string; reason?: unknown }).state ?? (err instanceof Error ? err.message : String(err));
-    throw new StageFailedError(
+    throw new KpoError(
+      'CLUSTER_NOT_ACTIVE',
       `EKS cluster ${name} did not become ACTIVE (${reason}).`,
       `Look at the cluster in the EKS console or with \`aws eks describe-cluster --name ${name}\`, then run this command again.`,
       { cause: err },
     );
   }
   const c = last?.status === 'ACTIVE' ? last : await describeCluster(eks, name);
-  if (!c) throw new StageFailedError(`EKS cluster ${name} disappeared while waiting for it to become ACTIVE.`);
+  if (!c) throw new KpoError('CLUSTER_DISAPPEARED', `EKS cluster ${name} disappeared while waiting for it to become ACTIVE.`);
   return c;
 }
 

@@ -1,6 +1,7 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
+import { KpoError } from '../errors.js';
 import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
 import { marksToAdd } from '../use-marks.js';
 import { hasManagedTag, roleUseMarks, roleUses, tagMap } from './use-marks.js';
@@ -205,7 +206,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
           }),
         ),
       );
-      if (!r.Role) throw new Error(`CreateRole ${d.roleName} returned no role`);
+      if (!r.Role) throw new KpoError('AWS_UNUSABLE_ANSWER', `CreateRole ${d.roleName} returned no role`);
       created = true;
       applied.push({ kind: 'create-role' });
       // Made trusting every wanted principal: all of them are this project's to take out again.

@@ -4,7 +4,7 @@
 // off silently. The one thing they do not guard against is an endpoint that hands back a token it
 // gave before (an emulator's bug), which would page forever: that stops here with an error naming
 // the call.
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 
 /** `what` names the call for the error, e.g. "iam:ListRolePolicies on IAM role X". */
 export async function allItems<P, T>(
@@ -20,7 +20,8 @@ export async function allItems<P, T>(
     const token = nextToken(page);
     if (!token) continue; // the last page: the paginator stops by itself
     if (seen.has(token)) {
-      throw new StageFailedError(
+      throw new KpoError(
+        'AWS_UNUSABLE_ANSWER',
         `${what}: the endpoint returned the page token ${JSON.stringify(token.length > 40 ? `${token.slice(0, 40)}…` : token)} a second time, so the list would never end; stopped after ${seen.size + 1} pages.`,
         'This is a bug of the endpoint (an emulator?): AWS never repeats a page token. Check the AWS_ENDPOINT_URL* settings.',
       );

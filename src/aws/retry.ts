@@ -3,7 +3,7 @@
 // retried through the one retry loop (src/retry.ts: capped exponential backoff with full jitter),
 // bounded in total time. Throttling and 5xx are NOT handled here: the SDK's standard retry
 // (maxAttempts in clients.ts) does that for every call.
-import { awsErrorCode } from './errors.js';
+import { awsErrorCode, ONLY_IN_TEXT } from './errors.js';
 import { retryWithBackoff, type BackoffOptions, type RetryDeps } from '../retry.js';
 
 export { realRetryDeps, type RetryDeps } from '../retry.js';
@@ -24,10 +24,11 @@ export interface PropagationContext {
 export function isIamPropagationError(err: unknown, c: PropagationContext): boolean {
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : '';
-  if (code === 'MalformedPolicyDocument' && /invalid principal/i.test(message)) return true;
+  // Only the message tells these from a real mistake (ONLY_IN_TEXT says why).
+  if (code === 'MalformedPolicyDocument' && ONLY_IN_TEXT.invalidPrincipal.test(message)) return true;
   // EKS rejects an access entry for a role it cannot see yet.
   // (A malformed ARN is not retried; ours always comes from GetRole.)
-  if (code === 'InvalidParameter' && /principal/i.test(message) && !/invalid arn/i.test(message) && /invalid|exist|not found/i.test(message)) return true;
+  if (code === 'InvalidParameter' && ONLY_IN_TEXT.principalNotVisible(message)) return true;
   if (code === 'NoSuchEntity' && (c.afterCreate || c.notFoundIsPropagation)) return true;
   return c.afterCreate && code === 'AccessDenied';
 }

@@ -8,8 +8,8 @@
 // there (unless state records that this project created it), nor a Role or RoleBinding kept for others.
 import { MARKER_LABEL, roleBindingName } from '../desired.js';
 import type { State } from '../engine/state.js';
-import { errorMessage } from '../errors.js';
-import { KubeConflictError, type Collection, type DeleteOptions, type KubeApi, type KubeObject } from '../kube/api.js';
+import { errorMessage, isKpoError } from '../errors.js';
+import type { Collection, DeleteOptions, KubeApi, KubeObject } from '../kube/api.js';
 import { kubeUseMarks, kubeUses, type KubeObjectAccess } from '../kube/use-marks.js';
 import type { Inputs } from '../types.js';
 import { leave } from '../use-marks.js';
@@ -92,7 +92,7 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
           await o.del({ resourceVersion: now.metadata?.resourceVersion });
           return undefined;
         } catch (err) {
-          if (!(err instanceof KubeConflictError)) throw err; // changed since read: judge it again
+          if (!isKpoError(err, 'KUBE_CONFLICT')) throw err; // changed since read: judge it again
         }
       }
       return { kept: `kept: ${o.access.label} kept changing while destroy judged it; run destroy again` };

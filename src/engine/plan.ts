@@ -62,7 +62,9 @@ async function credentialProblem(services: RunnerOptions['services']): Promise<{
 /**
  * Without credentials every stage that looks something up in AWS fails the same way. The first
  * item that says so keeps the full message and gains what to do about it; later items refer
- * back to it, so the plan says it once instead of once per stage.
+ * back to it, so the plan says it once instead of once per stage. Which error it is was decided by
+ * its code (credentialError); the sentence is looked for in the items' text only to say it once,
+ * because a plan item is words (`unknown`) and carries no error.
  */
 export function sayCredentialProblemOnce(plans: StagePlan[], problem: { message: string; hint?: string } | undefined): StagePlan[] {
   if (!problem) return plans;

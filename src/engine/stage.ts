@@ -91,7 +91,7 @@ export interface Stage<Id extends StageId = StageId, Seen = unknown> {
   readonly lookup?: boolean;
   /** How long a run() usually takes when it does the work, for the spinner (e.g. eksctl). */
   readonly expected?: string;
-  /** Runs before any stage does anything: reject bad user files here (UsageError, exit 2). */
+  /** Runs before any stage does anything: reject bad user files here (a KpoError whose code exits 2). */
   validate?(ctx: StageContext): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
   check?(ctx: StageContext): Promise<CheckResult<StageOutputs[Id], Seen>>;

@@ -5,9 +5,8 @@
 // errors worded with the server's own Status message and what to check.
 import type { TokenSource } from '../aws/eks-token.js';
 import { auditLine } from '../audit.js';
-import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import {
-  KubeConflictError,
   type AccessReviewAnswer,
   type AccessReviewQuery,
   type Collection,
@@ -17,7 +16,7 @@ import {
   type KubeObject,
   type WriteOptions,
 } from './api.js';
-import { KubeRequestError, KubeUnreachableError } from './errors.js';
+import { KubeRequestError, KubeUnreachableError, kubeConflict } from './errors.js';
 import { httpsTransport } from './https-transport.js';
 import { needsClientNode, type KubeMethod, type KubeResponse, type RawMap, type Transport } from './transport.js';
 import { realRetryDeps, retryWithBackoff, type BackoffOptions, type RetryDeps } from '../retry.js';
@@ -207,7 +206,8 @@ export class KubeClient implements KubeApi {
     try {
       return await source.get();
     } catch (err) {
-      throw new PrerequisiteError(
+      throw new KpoError(
+        'EKS_TOKEN_FAILED',
         `could not sign an EKS token (${source.description}): ${errorMessage(err)}`,
         'Check your AWS credentials: `aws sts get-caller-identity` (or `aws sso login`) with the same profile.',
         { cause: err },
@@ -244,6 +244,7 @@ export class KubeClient implements KubeApi {
     const detail = timedOut ? `no answer within ${Math.round((this.o.timeoutMs ?? 30_000) / 1000)} s` : errorMessage(cause ?? err);
     if (code && TLS_CODES.test(code)) {
       return new KubeUnreachableError(
+        'KUBE_TLS_FAILED',
         `TLS to the API server ${this.server} failed for ${describe(op)}: ${detail}`,
         code,
         "The server's certificate does not match the cluster CA we used: check the kubeconfig context's certificate-authority data, or that the endpoint is the cluster's.",
@@ -251,6 +252,7 @@ export class KubeClient implements KubeApi {
       );
     }
     return new KubeUnreachableError(
+      'KUBE_UNREACHABLE',
       `cannot reach the API server ${this.server}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}`,
       code,
       'Is the cluster endpoint private? Check your network/VPN, and the cluster\'s endpoint access settings (endpointPublicAccess, publicAccessCidrs).',
@@ -283,7 +285,7 @@ export class KubeClient implements KubeApi {
       return this.json<T>(await this.call(op, { method: 'PUT', path: objectPath(resource, namespace, name), body, write }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 409) {
-        throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
+        throw kubeConflict(`${describe(op)}: the object changed since it was read (409 Conflict)`);
       }
       throw err;
     }
@@ -297,7 +299,7 @@ export class KubeClient implements KubeApi {
       await this.call(op, { method: 'DELETE', path: objectPath(resource, namespace, name), ...(body ? { body } : {}) });
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return; // already gone
-      if (err instanceof KubeRequestError && err.status === 409) throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
+      if (err instanceof KubeRequestError && err.status === 409) throw kubeConflict(`${describe(op)}: the object changed since it was read (409 Conflict)`);
       throw err;
     }
   }

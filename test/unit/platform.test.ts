@@ -4,7 +4,8 @@ import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EXIT, PrerequisiteError } from '../../src/errors.js';
+import { EXIT } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { createExec } from '../../src/exec.js';
 import { awsTokenExec } from '../../src/kube/kubeconfig.js';
 import { assertSupportedPlatform, findOnPath, programName } from '../../src/platform.js';
@@ -14,18 +15,10 @@ describe('assertSupportedPlatform', () => {
     for (const p of ['linux', 'darwin', 'freebsd'] as const) expect(() => assertSupportedPlatform(p)).not.toThrow();
   });
 
-  it('stops native Windows with exit 3 and the way that works (WSL)', () => {
-    const err = (() => {
-      try {
-        assertSupportedPlatform('win32');
-      } catch (e) {
-        return e;
-      }
-      return undefined;
-    })();
-    expect(err).toBeInstanceOf(PrerequisiteError);
-    expect((err as PrerequisiteError).exitCode).toBe(EXIT.prerequisite);
-    expect((err as PrerequisiteError).hint).toMatch(/WSL/);
+  it('stops native Windows with exit 3 and the way that works (WSL)', async () => {
+    const err = await expectCode(() => assertSupportedPlatform('win32'), 'PLATFORM_UNSUPPORTED');
+    expect(err.exitCode).toBe(EXIT.prerequisite);
+    expect(err.hint).toMatch(/WSL/);
   });
 });
 
