@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { checkNodeFloor } from './node-floor-check.mjs';
+import { sdkPartitionAlias } from './sdk-partition.mjs';
 import { thirdPartyLicenses } from './third-party-licenses.mjs';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -45,6 +46,8 @@ const { metafile } = await build({
   legalComments: 'none',
   logLevel: 'warning',
   metafile: true,
+  // The SDK's partition table without the rest of @aws-sdk/core/client (scripts/sdk-partition.mjs).
+  alias: sdkPartitionAlias,
   // The AWS SDK and some of client-node's dependencies are CommonJS and require() Node built-ins;
   // an ES module has no require, so each chunk gets one (esbuild's shim calls it).
   banner: { js: "import { createRequire as __kpoCreateRequire } from 'node:module';\nconst require = __kpoCreateRequire(import.meta.url);" },

@@ -1,7 +1,8 @@
 // Entry point. Parses argv, imports the chosen command lazily (so --help and --version load no
-// SDK), and is the ONE place that maps errors to exit codes (changesets' cli).
+// SDK), and is the ONE place that maps errors to exit codes (changesets' cli): every error ends
+// here as a KpoError whose code (src/errors.ts) decides the exit code, and is printed with it.
 import { CommanderError } from 'commander';
-import { EXIT, KpoError, errorMessage } from './errors.js';
+import { ERROR_CODES, EXIT, KpoError, asKpoError, codeLine, errorRecord } from './errors.js';
 import type { RawOptions } from './options.js';
 import { buildProgram } from './program.js';
 import { interruptsClaimed } from './interrupt.js';
@@ -27,7 +28,7 @@ async function runCommand(name: string, opts: RawOptions): Promise<number> {
     case 'destroy':
       return (await import('./commands/destroy.js')).destroyCommand(opts);
     default:
-      throw new KpoError(`unknown command ${name}`, EXIT.usage);
+      throw new KpoError('BAD_COMMAND_LINE', `unknown command ${name}`);
   }
 }
 
@@ -44,21 +45,29 @@ async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return code;
   } catch (err) {
+    // --json promises one document on stdout, failures included: scripts match on error.code.
+    const fail = (e: KpoError) => {
+      if (argv.includes('--json')) process.stdout.write(`${JSON.stringify({ ok: false, exitCode: e.exitCode, error: errorRecord(e) }, null, 2)}\n`);
+      return e.exitCode;
+    };
     if (err instanceof CommanderError) {
-      // --help and --version end here with exitCode 0; unknown flags with 1 → usage (2).
-      return err.exitCode === 0 ? EXIT.ok : EXIT.usage;
+      // --help and --version end here with exitCode 0. Anything else commander has already
+      // explained on stderr (unknown flag, missing value): bad usage, exit 2.
+      if (err.exitCode === 0) return EXIT.ok;
+      const e = new KpoError('BAD_COMMAND_LINE', err.message.replace(/^error: /, ''), 'Run `astro-remote-kpo <command> --help` for its flags.');
+      process.stderr.write(`  ${codeLine(e.code)}\n`);
+      return fail(e);
     }
-    if (err instanceof KpoError) {
-      process.stderr.write(`\n✖ ${err.message}\n${err.hint ? `  ${err.hint}\n` : ''}`);
-      // --json promises one document on stdout, failures included.
-      if (argv.includes('--json')) {
-        process.stdout.write(`${JSON.stringify({ ok: false, exitCode: err.exitCode, error: { message: err.message, hint: err.hint } }, null, 2)}\n`);
-      }
-      return err.exitCode;
+    const e = asKpoError(err);
+    if (e.code === 'UNEXPECTED') {
+      const hint = ERROR_CODES.UNEXPECTED.fix;
+      process.stderr.write(`\n✖ Unexpected error: ${e.message}\n  ${hint}\n  ${codeLine(e.code)}\n`);
+      if (process.env.ASTRO_KPO_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
+      return fail(new KpoError('UNEXPECTED', e.message, hint));
     }
-    process.stderr.write(`\n✖ Unexpected error: ${errorMessage(err)}\n  Please report it with .astro-remote-kpo/logs/debug.log attached.\n`);
-    if (process.env.ASTRO_KPO_DEBUG) process.stderr.write(`${(err as Error).stack ?? ''}\n`);
-    return EXIT.stageFailed;
+    // The code last, on a line of its own: short enough for a 60-column terminal, easy to grep.
+    process.stderr.write(`\n✖ ${e.message}\n${e.hint ? `  ${e.hint}\n` : ''}  ${codeLine(e.code)}\n`);
+    return fail(e);
   }
 }
 

@@ -8,6 +8,7 @@ import { stateDirOf } from './engine/state.js';
 import { createExec } from './exec.js';
 import type { Io } from './io.js';
 import type { RawOptions } from './options.js';
+import { assertSupportedPlatform } from './platform.js';
 import { ensureProjectDir } from './project-dir.js';
 import { isInteractive, resolveOptions, type Env, type ResolveContext } from './resolve.js';
 import { initCommandLine, keptSwitches } from './resume-command.js';
@@ -33,6 +34,8 @@ export interface RunContext {
 
 /** Output + io only: what status/verify/destroy need before options are resolved. */
 export async function createUi(raw: RawOptions, env: Env): Promise<{ out: Output; io: Io; interactive: boolean }> {
+  // Every command starts here: on a platform the tool does not run on, it says so first (src/platform.ts).
+  assertSupportedPlatform();
   const interactive = isInteractive(raw, env, Boolean(process.stdin.isTTY));
   const out = await createOutput({ json: Boolean(raw.json), color: raw.color !== false, env });
   return { out, io: interactive ? interactiveIo(out) : nonInteractiveIo(out), interactive };

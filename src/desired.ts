@@ -3,6 +3,9 @@
 // manifests in the user's project are always exactly what was applied.
 import { createHash } from 'node:crypto';
 import type { Inputs } from './types.js';
+// The SDK's partition() alone, not the rest of @aws-sdk/core (scripts/sdk-partition.mjs): this
+// module is loaded for validation, before any SDK client.
+import { partition } from '#aws-sdk-partition';
 
 export const MANAGED_BY = 'astro-remote-kpo';
 export const MANAGED_LABELS = { 'app.kubernetes.io/managed-by': MANAGED_BY } as const;
@@ -95,14 +98,18 @@ export const KPO_RULES: readonly PolicyRule[] = [
   { apiGroups: [''], resources: ['events'], verbs: ['list', 'watch'] },
 ];
 
-/** The AWS partition of a region (the ARN's second field): validation and every ARN we build use
- * this one function. */
+/** The AWS partition of a region (the ARN's second field: aws, aws-cn, aws-us-gov, aws-iso-b,
+ * aws-eusc, …), from the AWS SDK's own partition table, the one its endpoint rules use. Validation
+ * and every ARN the tool builds use this one function. A region no partition claims is `aws`, as
+ * the SDK has it. */
 export function partitionOf(region: string): string {
-  if (region.startsWith('cn-')) return 'aws-cn';
-  if (region.startsWith('us-gov-')) return 'aws-us-gov';
-  const iso = /^[a-z]{2}-iso([a-z]?)-/.exec(region);
-  if (iso) return iso[1] ? `aws-iso-${iso[1]}` : 'aws-iso';
-  return 'aws';
+  return partition(region).name;
+}
+
+/** The DNS suffix of the region's partition (amazonaws.com, amazonaws.com.cn, c2s.ic.gov, …), from
+ * the same table: the hosts the tool names itself (the STS host of an EKS token) use it. */
+export function dnsSuffixOf(region: string): string {
+  return partition(region).dnsSuffix;
 }
 
 export function roleBindingName(k8sRole: string): string {

@@ -1,9 +1,8 @@
 // The only place that spawns processes (eksctl, astro). Tests replace the binaries on PATH,
 // never this module.
 import { spawn } from 'node:child_process';
-import { access, constants as fsConstants } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
-import path from 'node:path';
+import { findOnPath } from './platform.js';
 
 export interface ExecOptions {
   /** Called with each output line (stdout and stderr interleaved), e.g. for a log file. */
@@ -22,26 +21,15 @@ export interface ExecResult {
 }
 
 export interface Exec {
-  /** Full path of `name` on PATH, or undefined. */
+  /** Full path of program `name` on PATH, or undefined (POSIX: src/platform.ts). */
   which(name: string): Promise<string | undefined>;
   run(file: string, args: readonly string[], opts?: ExecOptions): Promise<ExecResult>;
 }
 
 export function createExec(env: Readonly<Record<string, string | undefined>>): Exec {
   return {
-    async which(name) {
-      for (const dir of (env.PATH ?? '').split(path.delimiter)) {
-        if (!dir) continue;
-        const candidate = path.join(dir, name);
-        try {
-          await access(candidate, fsConstants.X_OK);
-          return candidate;
-        } catch {
-          // not here; keep looking
-        }
-      }
-      return undefined;
-    },
+    // The POSIX rule (src/platform.ts): PATH entries, execute permission, no PATHEXT.
+    which: (name) => findOnPath(name, env.PATH),
     async run(file, args, opts = {}) {
       // node:child_process, not execa: one spawn of eksctl or astro does not need 110 modules.
       return new Promise<ExecResult>((resolve) => {

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from './errors.js';
+import { KpoError } from './errors.js';
 import type { Io } from './io.js';
 import { DEFAULTS, INPUT_FLAGS, type RawOptions } from './options.js';
 import type { AuthModeFlag, Inputs, PermissionsFlag, RunFlags } from './types.js';
@@ -66,7 +66,7 @@ export interface Resolved {
   flags: RunFlags;
 }
 
-/** Reads each Deployment's workload identity (the astro CLI); throws PrerequisiteError when it cannot. */
+/** Reads each Deployment's workload identity (the astro CLI); throws (ASTRO_* codes, exit 3) when it cannot. */
 export type IdentityLookup = (deploymentIds: readonly string[]) => Promise<string[]>;
 /** Interactive only: the Deployments the astro CLI can list, to pick from ([] when it cannot). */
 export type DeploymentLister = () => Promise<ReadonlyArray<{ id: string; name: string }>>;
@@ -152,7 +152,7 @@ export async function resolveOptions(
   if (raw.from !== undefined && raw.only !== undefined) problems.push('--from and --only cannot be used together: pick one.');
   const from = raw.from !== undefined ? tryParse(() => parseStageRef('--from', raw.from!), problems) : undefined;
   const only = raw.only !== undefined ? tryParse(() => parseStageRef('--only', raw.only!), problems) : undefined;
-  if (problems.length) throw new UsageError(problems.join('\n'));
+  if (problems.length) throw new KpoError('INPUT_INVALID', problems.join('\n'));
 
   // Resume remembers: a project with recorded inputs offers to carry on with them, and then every
   // prompt defaults to what was answered last time (Enter through them resumes the same setup).
@@ -184,7 +184,8 @@ export async function resolveOptions(
   if (!workloadIdentities.length && deploymentIds.length && lookup) workloadIdentities = unique(await lookup(deploymentIds));
   if (!workloadIdentities.length) {
     if (!io.interactive) {
-      throw new UsageError(
+      throw new KpoError(
+        'INPUT_MISSING',
         'Missing required value: --workload-identity <arn> (or ASTRO_WORKLOAD_IDENTITY), or --astro-deployment-id <id> to read it with the astro CLI.',
         "Find it in the Astro UI: Deployment → Details → Workload Identity. Example: --workload-identity arn:aws:iam::123456789012:role/astro-dep-abc123",
       );
@@ -214,7 +215,7 @@ export async function resolveOptions(
       if (p) problems.push(p);
     }
   }
-  if (problems.length) throw new UsageError(problems.join('\n'));
+  if (problems.length) throw new KpoError('INPUT_INVALID', problems.join('\n'));
   if ((given.namespace ?? DEFAULTS.namespace) === 'default') {
     io.warn('--namespace default: the pods, Role and RoleBinding share the namespace every workload lands in by default; a dedicated namespace keeps the grant narrow.');
   }

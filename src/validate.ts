@@ -1,6 +1,6 @@
 // Input validation. Every rule names the flag, the value and what is allowed, so a bad value
 // is one clear exit-2 message before anything runs.
-import { UsageError } from './errors.js';
+import { KpoError } from './errors.js';
 import { partitionOf } from './desired.js';
 import { STAGE_IDS, type StageId } from './types.js';
 
@@ -28,8 +28,10 @@ export function isReservedK8sUser(v: string): boolean {
 export const SYSTEM_NAMESPACES: readonly string[] = ['kube-system', 'kube-public', 'kube-node-lease'];
 
 // <area>[-gov|-iso…]-<direction>-<n>: every AWS region name has this shape (us-east-1,
-// ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1).
-const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
+// ap-southeast-7, cn-northwest-1, us-gov-west-1, us-isob-east-1, eu-isoe-west-1, mx-central-1,
+// eusc-de-east-1). A typo guard only: which partition a region is in comes from the SDK's table
+// (partitionOf).
+const REGION_SHAPE = /^(us|eu|ap|sa|ca|me|af|il|mx|cn|eusc-de)(-gov|-iso[a-z]?)?-(north|south|east|west|central|northeast|northwest|southeast|southwest)-\d{1,2}$/;
 
 /** A problem when `arn` lives in another partition than `region` (an identity in aws-cn can never
  * be trusted by a role in us-east-1); one ARN at a time, so a list of identities checks each. */
@@ -69,7 +71,8 @@ export const RULES = {
     allowed: 'an AWS region such as us-east-1, eu-central-1, cn-north-1 or us-gov-west-1',
   },
   workloadIdentity: {
-    test: (v) => /^arn:aws(-cn|-us-gov|-iso|-iso-[a-z])?:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
+    // Any partition's shape (aws, aws-cn, aws-iso-b, aws-eusc, …): partitionProblem checks it is the region's.
+    test: (v) => /^arn:aws(-[a-z]+)*:iam::\d{12}:role\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,64}$/.test(v) && !v.includes('*'),
     allowed: 'an IAM role ARN like arn:aws:iam::123456789012:role/my-deployment-identity (no spaces or wildcards)',
   },
   connId: {
@@ -102,7 +105,7 @@ export function validateValue(rule: RuleName, flag: string, value: string): stri
 
 export function assertValid(rule: RuleName, flag: string, value: string): void {
   const problem = validateValue(rule, flag, value);
-  if (problem) throw new UsageError(problem);
+  if (problem) throw new KpoError('INPUT_INVALID', problem);
 }
 
 /**
@@ -139,12 +142,13 @@ export function parseStageRef(flag: string, value: string): StageId {
     if (id) return id;
   }
   if ((STAGE_IDS as readonly string[]).includes(trimmed)) return trimmed as StageId;
-  throw new UsageError(
+  throw new KpoError(
+    'INPUT_INVALID',
     `${flag} ${JSON.stringify(value)} is not a stage: expected a stage id or its number (${STAGE_IDS.map((s, i) => `${i}=${s}`).join(', ')}).`,
   );
 }
 
 export function parseChoice<T extends string>(flag: string, value: string, choices: readonly T[]): T {
   if ((choices as readonly string[]).includes(value)) return value as T;
-  throw new UsageError(`${flag} ${JSON.stringify(value)} is not valid: expected one of ${choices.join(', ')}.`);
+  throw new KpoError('INPUT_INVALID', `${flag} ${JSON.stringify(value)} is not valid: expected one of ${choices.join(', ')}.`);
 }

@@ -9,7 +9,7 @@
 import { appendFileSync, chmodSync, constants as fsConstants, mkdirSync, unlinkSync } from 'node:fs';
 import { chmod, copyFile, link, lstat, mkdir, open, readdir, realpath, rename, stat, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { InterruptedError } from './errors.js';
+import { interrupted } from './errors.js';
 
 // Unique among live processes (pid) and within this one (counter). Not node:crypto: cli.ts loads
 // this module for Ctrl-C, and crypto's start-up cost would land on every `--help`. The pid also
@@ -87,7 +87,7 @@ async function writeThroughTemp(tmp: string, file: string, data: string, mode: n
 
 /** Writes `data` to `file` atomically (see the top of this file). */
 export async function writeFileAtomic(path0: string, data: string, o: WriteOptions = {}): Promise<void> {
-  if (closing) throw new InterruptedError();
+  if (closing) throw interrupted();
   // A symlinked file (e.g. airflow_settings.yaml kept elsewhere) is written where it really lives:
   // renaming over the link would silently replace it with a copy.
   const file = o.exclusive ? path0 : await realpath(path0).catch(() => path0);
@@ -95,7 +95,7 @@ export async function writeFileAtomic(path0: string, data: string, o: WriteOptio
   if (o.private) await ensurePrivateDir(dir);
   else await mkdir(dir, { recursive: true });
   const mode = await targetMode(file, o);
-  if (closing) throw new InterruptedError();
+  if (closing) throw interrupted();
   const tmp = tempNameFor(file);
   const p = writeThroughTemp(tmp, file, data, mode, o);
   inFlight.set(tmp, p);
@@ -109,7 +109,7 @@ export async function writeFileAtomic(path0: string, data: string, o: WriteOptio
 /** Creates and removes one empty file in `dir` (tracked like a temp file, so an interrupt never
  * leaves it behind); rejects when `dir` cannot be written. */
 export async function probeWritable(dir: string): Promise<void> {
-  if (closing) throw new InterruptedError();
+  if (closing) throw interrupted();
   const probe = path.join(dir, `.astro-remote-kpo-probe-${uniqueSuffix()}.tmp`);
   const p = (async () => {
     await (await open(probe, 'wx', PRIVATE_FILE_MODE)).close();

@@ -3,7 +3,7 @@
 // with --show-workload-identity (astro-cli cloud/deployment/inspect/inspect.go, since v1.30):
 //   astro deployment inspect <id> --show-workload-identity --key configuration.workload_identity
 // prints the bare value on one line.
-import { PrerequisiteError, UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import { RULES } from '../validate.js';
 
@@ -13,8 +13,14 @@ export function inspectArgs(deploymentId: string): string[] {
   return ['deployment', 'inspect', deploymentId, '--show-workload-identity', '--key', INSPECT_KEY];
 }
 
+// The astro CLI exits 1 for every failure and has no machine-readable error output: its words are
+// all there is to tell these conditions apart. Both patterns live here and nowhere else.
+
 /** astro-cli's own wording when there is no usable login (config/context.go, organization.go, 401s). */
 const NOT_LOGGED_IN = /no context set|astro login|not logged in|not authenticated|token.*(expired|invalid)|401|unauthori[sz]ed/i;
+
+/** Older astro CLIs fail `deployment connection create` on an existing connection id (Airflow's 409). */
+export const CONNECTION_EXISTS = /already exists|409|conflict/i;
 
 const FIX = 'Run `astro login` (and `astro workspace switch` to the Deployment\'s workspace), or pass the workload identity yourself with --workload-identity <arn> (Astro UI: Deployment → Details → Workload Identity).';
 
@@ -31,11 +37,12 @@ export function parseWorkloadIdentity(output: string): string | undefined {
   return undefined;
 }
 
-/** Each Deployment's workload identity, in order. Missing astro or login → PrerequisiteError (exit 3). */
+/** Each Deployment's workload identity, in order. Missing astro or login → ASTRO_CLI_MISSING / ASTRO_NOT_LOGGED_IN (exit 3). */
 export async function readWorkloadIdentities(exec: Exec, deploymentIds: readonly string[], debug?: (line: string) => void): Promise<string[]> {
   const astro = await exec.which('astro');
   if (!astro) {
-    throw new PrerequisiteError(
+    throw new KpoError(
+      'ASTRO_CLI_MISSING',
       `The astro CLI is not on PATH: it is needed to read the workload identity of Deployment ${deploymentIds.join(', ')}.`,
       `Install it (https://www.astronomer.io/docs/astro/cli/install-cli) and run \`astro login\`, or pass --workload-identity <arn> instead.`,
     );
@@ -45,19 +52,20 @@ export async function readWorkloadIdentities(exec: Exec, deploymentIds: readonly
     const r = await exec.run(astro, inspectArgs(id), { onLine: (l) => debug?.(`astro: ${l}`) });
     if (r.exitCode !== 0) {
       if (NOT_LOGGED_IN.test(r.output)) {
-        throw new PrerequisiteError(`The astro CLI is not logged in (reading Deployment ${id}):\n${lastLines(r.output)}`, FIX);
+        throw new KpoError('ASTRO_NOT_LOGGED_IN', `The astro CLI is not logged in (reading Deployment ${id}):\n${lastLines(r.output)}`, FIX);
       }
-      throw new PrerequisiteError(`astro deployment inspect ${id} failed (exit ${r.exitCode}):\n${lastLines(r.output)}`, `Check the Deployment id (astro deployment list). ${FIX}`);
+      throw new KpoError('ASTRO_INSPECT_FAILED', `astro deployment inspect ${id} failed (exit ${r.exitCode}):\n${lastLines(r.output)}`, `Check the Deployment id (astro deployment list). ${FIX}`);
     }
     const arn = parseWorkloadIdentity(r.output);
     if (!arn) {
-      throw new PrerequisiteError(
+      throw new KpoError(
+        'DEPLOYMENT_NO_WORKLOAD_IDENTITY',
         `Deployment ${id} reports no AWS workload identity (astro printed: ${JSON.stringify(lastLines(r.output, 1))}).`,
         'Only Astro Deployments on AWS have an IAM role as workload identity. Pass --workload-identity <arn> instead.',
       );
     }
     if (!RULES.workloadIdentity.test(arn)) {
-      throw new UsageError(`The workload identity of Deployment ${id}, ${JSON.stringify(arn)}, is not valid: expected ${RULES.workloadIdentity.allowed}.`, 'Pass --workload-identity <arn> instead.');
+      throw new KpoError('DEPLOYMENT_IDENTITY_INVALID', `The workload identity of Deployment ${id}, ${JSON.stringify(arn)}, is not valid: expected ${RULES.workloadIdentity.allowed}.`, 'Pass --workload-identity <arn> instead.');
     }
     found.push(arn);
   }

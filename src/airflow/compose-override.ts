@@ -4,7 +4,7 @@
 // composeyml.go.tmpl): a service that exists only in an override has no image and breaks
 // `astro dev start`. Everything already in the file is kept; comments too (yaml Document API).
 import { isMap, isSeq, parseDocument, type Document } from 'yaml';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { runtimeFromDockerfile } from './astro-runtime.js';
 
 export const COMPOSE_OVERRIDE = 'docker-compose.override.yml';
@@ -38,7 +38,7 @@ export function awsEnvironment(profile: string | undefined): Record<string, stri
 function ensureMap(doc: Document, path: string[]): void {
   const node = doc.getIn(path, true);
   if (node === undefined || node === null) doc.setIn(path, doc.createNode({}));
-  else if (!isMap(node)) throw new UsageError(`${COMPOSE_OVERRIDE}: ${path.join('.')} is not a mapping, so the AWS settings cannot be merged in.`, `Fix the file by hand or move it aside, then run again. It was not changed.`);
+  else if (!isMap(node)) throw new KpoError('COMPOSE_OVERRIDE_INVALID', `${COMPOSE_OVERRIDE}: ${path.join('.')} is not a mapping, so the AWS settings cannot be merged in.`, `Fix the file by hand or move it aside, then run again. It was not changed.`);
 }
 
 /** The merged file, or undefined when it already has everything (no write needed). */
@@ -46,7 +46,7 @@ export function mergeComposeOverride(current: string | undefined, services: read
   // A new (or empty) file starts as an empty document, not '{}': that would make every map we add
   // flow style, the whole file on one line.
   const doc = parseDocument(current ?? '');
-  if (doc.errors.length) throw new UsageError(`${COMPOSE_OVERRIDE} is not valid YAML: ${doc.errors[0]!.message}`, 'Fix it, then run again. It was not changed.');
+  if (doc.errors.length) throw new KpoError('COMPOSE_OVERRIDE_INVALID', `${COMPOSE_OVERRIDE} is not valid YAML: ${doc.errors[0]!.message}`, 'Fix it, then run again. It was not changed.');
   let changed = false;
   ensureMap(doc, ['services']);
   for (const svc of services) {
@@ -61,7 +61,7 @@ export function mergeComposeOverride(current: string | undefined, services: read
         vols.add(doc.createNode(AWS_MOUNT));
         changed = true;
       }
-    } else throw new UsageError(`${COMPOSE_OVERRIDE}: services.${svc}.volumes is not a list.`, 'Fix it, then run again. It was not changed.');
+    } else throw new KpoError('COMPOSE_OVERRIDE_INVALID', `${COMPOSE_OVERRIDE}: services.${svc}.volumes is not a list.`, 'Fix it, then run again. It was not changed.');
     const envNode = doc.getIn(['services', svc, 'environment'], true);
     if (isSeq(envNode)) {
       // List form (KEY=VALUE): replace our keys, keep the rest.

@@ -1,7 +1,7 @@
 // Small file helpers for the files this tool writes into the user's project.
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { writeFileAtomic } from '../write-files.js';
 
 export function sha256(text: string): string {
@@ -9,14 +9,14 @@ export function sha256(text: string): string {
 }
 
 /** The file's text, or undefined when it does not exist. Anything else (a directory, no
- * permission) is the user's to fix: a UsageError naming the file. */
+ * permission) is the user's to fix: FILE_UNREADABLE, naming the file. */
 export async function readTextIfExists(file: string): Promise<string | undefined> {
   try {
     return await readFile(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return undefined;
-    throw new UsageError(`Cannot read ${file}: ${(err as Error).message}`, 'Fix the file or its permissions; nothing was changed.');
+    throw new KpoError('FILE_UNREADABLE', `Cannot read ${file}: ${(err as Error).message}`, 'Fix the file or its permissions; nothing was changed.');
   }
 }
 

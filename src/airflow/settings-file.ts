@@ -3,7 +3,7 @@
 // (settings-splice.ts): every byte outside our entry is kept, and a file that cannot be edited that
 // way is refused, never re-serialised.
 import { Document, isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, YAMLMap, YAMLSeq, type Node } from 'yaml';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 
 export const SETTINGS_FILE = 'airflow_settings.yaml';
 
@@ -63,7 +63,7 @@ function kindOf(node: unknown): string {
   return 'something else';
 }
 
-/** Parses and checks the shape; every problem is a UsageError naming the file and line. */
+/** Parses and checks the shape; every problem is a SETTINGS_INVALID error naming the file and line. */
 export function parseSettings(text: string, file: string): ParsedSettings {
   const lineCounter = new LineCounter();
   // merge: `<<: *base` means what it means to the astro CLI (a merged key), so a conn_id that
@@ -73,19 +73,19 @@ export function parseSettings(text: string, file: string): ParsedSettings {
   const base = { doc, file, lines: lineCounter };
   if (err) {
     const at = where(file, lineCounter, err.pos[0]);
-    throw new UsageError(`${at}: not valid YAML: ${err.message.split('\n')[0]}`, `Fix ${file} (nothing was changed), then run again.`);
+    throw new KpoError('SETTINGS_INVALID', `${at}: not valid YAML: ${err.message.split('\n')[0]}`, `Fix ${file} (nothing was changed), then run again.`);
   }
   const fix = `airflow_settings.yaml needs \`airflow:\` → \`connections:\` → a list of entries (see \`astro dev init\`). Nothing was changed.`;
   const root = doc.contents;
   if (root === null || (isScalar(root) && root.value === null)) return base;
-  if (!isMap(root)) throw new UsageError(`${where(file, lineCounter, root.range[0])}: the file must be a mapping with an "airflow" key, found ${kindOf(root)}.`, fix);
+  if (!isMap(root)) throw new KpoError('SETTINGS_INVALID', `${where(file, lineCounter, root.range[0])}: the file must be a mapping with an "airflow" key, found ${kindOf(root)}.`, fix);
   const airflow = root.get('airflow', true);
   if (airflow === undefined || (isScalar(airflow) && airflow.value === null)) return base;
-  if (!isMap(airflow)) throw new UsageError(`${where(file, lineCounter, (airflow as Node).range?.[0] ?? 0)}: "airflow" must be a mapping, found ${kindOf(airflow)}.`, fix);
+  if (!isMap(airflow)) throw new KpoError('SETTINGS_INVALID', `${where(file, lineCounter, (airflow as Node).range?.[0] ?? 0)}: "airflow" must be a mapping, found ${kindOf(airflow)}.`, fix);
   const conns = airflow.get('connections', true);
   if (conns === undefined || (isScalar(conns) && conns.value === null)) return base;
   if (!isSeq(conns)) {
-    throw new UsageError(`${where(file, lineCounter, (conns as Node).range?.[0] ?? 0)}: "airflow.connections" must be a list, found ${kindOf(conns)}.`, fix);
+    throw new KpoError('SETTINGS_INVALID', `${where(file, lineCounter, (conns as Node).range?.[0] ?? 0)}: "airflow.connections" must be a list, found ${kindOf(conns)}.`, fix);
   }
   return { ...base, connections: conns };
 }
@@ -136,12 +136,13 @@ export function resolvedConnIds(p: ParsedSettings): string[] {
  * wins while Airflow has no such connection and the last one once it has. Which one is meant is
  * the user's call: exit 2 naming where each one is, nothing changed.
  */
-function duplicateEntries(p: ParsedSettings, connId: string, items: Node[]): UsageError {
+function duplicateEntries(p: ParsedSettings, connId: string, items: Node[]): KpoError {
   const at = items.map((n) => p.lines.linePos(n.range?.[0] ?? 0));
   const sameLine = new Set(at.map((a) => a.line)).size < at.length;
   const where = at.map((a) => `line ${a.line}${sameLine ? ` column ${a.col}` : ''}`);
   const listed = `${where.slice(0, -1).join(', ')} and ${where.at(-1)}`;
-  return new UsageError(
+  return new KpoError(
+    'SETTINGS_DUPLICATE_CONNECTION',
     `${p.file} has ${items.length} connections with conn_id ${connId} (${listed}): astro dev would load the first of them while Airflow has no ${connId} connection and the last once it has one, so astro-remote-kpo will not pick one. Nothing was changed.`,
     `Delete all but one of them (astro-remote-kpo then brings that one up to date), or pass --conn-id <another id> for a connection of its own; then run again.`,
   );

@@ -5,7 +5,7 @@
 // this way is refused with the entry to add by hand; the user's file is never re-serialised.
 import { isDeepStrictEqual } from 'node:util';
 import { Document, isMap, isScalar, parseDocument, visit, YAMLMap, YAMLSeq, type Node, type Pair } from 'yaml';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import {
   defaultSettingsText,
   entryDifferences,
@@ -33,10 +33,11 @@ export interface UpsertResult {
 type Edit = string | { why: string };
 
 /** Exit 2: what we would not do, and the entry to add by hand. */
-export function cannotEdit(file: string, c: AwsConnection, why: string): UsageError {
+export function cannotEdit(file: string, c: AwsConnection, why: string): KpoError {
   const entry = entryText(c).trimEnd().split('\n').map((l) => `      ${l}`).join('\n');
   const account = c.roleArn.includes('<account-id>') ? `\n  (<account-id>: your AWS account's 12-digit id: aws sts get-caller-identity --query Account)` : '';
-  return new UsageError(
+  return new KpoError(
+    'SETTINGS_UNEDITABLE',
     `${file}: cannot set connection ${c.connId} without rewriting the file: ${why}. astro-remote-kpo never re-serialises your file; nothing was changed.`,
     `Add (or correct) this entry under airflow: → connections: by hand, then run again:\n${entry}${account}`,
   );
@@ -200,7 +201,7 @@ function insertEntry(p: ParsedSettings, entry: YAMLMap): void {
   else root.set('airflow', d.createNode({ connections: seq }));
 }
 
-/** Upserts the connection into `text` (undefined: no file). Throws UsageError (exit 2) on a bad
+/** Upserts the connection into `text` (undefined: no file). Throws SETTINGS_UNEDITABLE (exit 2) on a bad
  * file, on one with two entries for the connection, or on one that cannot be edited without
  * rewriting other bytes. */
 export function upsertConnection(text: string | undefined, c: AwsConnection, file: string): UpsertResult {

@@ -5,7 +5,7 @@
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { GetCallerIdentityCommandOutput } from '@aws-sdk/client-sts';
 import { sdk, type AwsClients } from './clients.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { getRole } from './iam-role.js';
 
 export interface CallerPrincipal {
@@ -27,7 +27,8 @@ export async function callerPrincipal(iam: IAMClient, callerArn: string): Promis
   if (USER.test(callerArn)) return { arn: callerArn };
   const m = ASSUMED.exec(callerArn);
   if (!m) {
-    throw new StageFailedError(
+    throw new KpoError(
+      'LOCAL_DEV_IDENTITY_UNSUPPORTED',
       `--local-dev: your AWS identity ${callerArn} is neither an IAM user nor an assumed IAM role, so no trust policy can name it.`,
       'Run with credentials of an IAM user or role (e.g. an SSO profile: --profile), or leave --local-dev out and test in the Deployment.',
     );

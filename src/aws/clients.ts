@@ -8,7 +8,7 @@ import https from 'node:https';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import type { STSClient } from '@aws-sdk/client-sts';
 import type { AwsCredentialIdentity, Logger } from '@smithy/types';
-import { noteCredentialFailure, tagAwsCalls } from './errors.js';
+import { noteCredentialFailure, ONLY_IN_TEXT, tagAwsCalls } from './errors.js';
 
 export interface AwsClients {
   readonly region: string;
@@ -111,7 +111,7 @@ export function createAwsClients(opts: AwsClientOptions): AwsClients {
       const explained = new WeakMap<object, Promise<void>>();
       const explain = async (err: unknown) => {
         let reason: string | undefined;
-        if (profile && /could not load credentials from any providers/i.test(err instanceof Error ? err.message : '')) {
+        if (profile && ONLY_IN_TEXT.chainFellThrough.test(err instanceof Error ? err.message : '')) {
           reason = await fromIni(init)().then(
             () => undefined,
             (e: unknown) => (e instanceof Error ? e.message : undefined),

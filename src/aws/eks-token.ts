@@ -6,7 +6,7 @@
 // after X-Amz-Date whatever X-Amz-Expires says (60 is sent for old authenticators); like
 // aws-iam-authenticator we treat the token as good for 14 minutes.
 import type { AwsCredentialIdentity } from '@smithy/types';
-import { partitionOf } from '../desired.js';
+import { dnsSuffixOf } from '../desired.js';
 import { sdk } from './clients.js';
 
 export const TOKEN_PREFIX = 'k8s-aws-v1.';
@@ -33,7 +33,8 @@ export interface EksTokenOptions {
   now?: () => Date;
 }
 
-/** The STS endpoint the token points at: the SDK's endpoint overrides first, else the regional host. */
+/** The STS endpoint the token points at: the SDK's endpoint overrides first, else the regional host
+ * in the region's partition (sts.us-iso-east-1.c2s.ic.gov, sts.cn-north-1.amazonaws.com.cn). */
 export function stsEndpoint(region: string, env: Readonly<Record<string, string | undefined>> = {}): URL {
   const override = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL;
   if (override) {
@@ -43,8 +44,7 @@ export function stsEndpoint(region: string, env: Readonly<Record<string, string 
       // Fall through to the real endpoint: the SDK clients would reject the same value loudly.
     }
   }
-  const suffix = partitionOf(region) === 'aws-cn' ? 'amazonaws.com.cn' : 'amazonaws.com';
-  return new URL(`https://sts.${region}.${suffix}/`);
+  return new URL(`https://sts.${region}.${dnsSuffixOf(region)}/`);
 }
 
 /** RFC 3986 encoding, the one SigV4 canonicalises with. */

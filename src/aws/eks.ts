@@ -2,10 +2,11 @@
 // imported at the top; the client module loads on first use.
 import type { AccessEntry, Cluster, EKSClient } from '@aws-sdk/client-eks';
 import { creationTags } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { ClusterAuthMode, StageOutputs } from '../types.js';
 import { endpointAccessOf } from './endpoint-access.js';
-import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
+import { awsErrorCode, unlessNotFound } from './errors.js';
+import { allItems } from './pages.js';
 import { retryIamPropagation, type RetryDeps } from './retry.js';
 import { sdk as awsSdk } from './clients.js';
 
@@ -50,14 +51,15 @@ export async function waitClusterActive(eks: EKSClient, name: string, signal?: A
   } catch (err) {
     if (signal?.aborted) throw err;
     const reason = (err as { state?: string; reason?: unknown }).state ?? (err instanceof Error ? err.message : String(err));
-    throw new StageFailedError(
+    throw new KpoError(
+      'CLUSTER_NOT_ACTIVE',
       `EKS cluster ${name} did not become ACTIVE (${reason}).`,
       `Look at the cluster in the EKS console or with \`aws eks describe-cluster --name ${name}\`, then run this command again.`,
       { cause: err },
     );
   }
   const c = last?.status === 'ACTIVE' ? last : await describeCluster(eks, name);
-  if (!c) throw new StageFailedError(`EKS cluster ${name} disappeared while waiting for it to become ACTIVE.`);
+  if (!c) throw new KpoError('CLUSTER_DISAPPEARED', `EKS cluster ${name} disappeared while waiting for it to become ACTIVE.`);
   return c;
 }
 
@@ -66,27 +68,19 @@ export async function describeAccessEntry(eks: EKSClient, clusterName: string, p
   return (await unlessNotFound(eks.send(new DescribeAccessEntryCommand({ clusterName, principalArn }))))?.accessEntry;
 }
 
-/** The access policies associated with an access entry (ARNs; the scope is in the description). */
+/** The access policies associated with an access entry (ARNs; the scope is in the description).
+ * An entry that went away meanwhile grants nothing: []. */
 export async function listAssociatedPolicies(eks: EKSClient, clusterName: string, principalArn: string): Promise<string[]> {
-  const { ListAssociatedAccessPoliciesCommand } = await eksSdk();
-  const out: string[] = [];
-  let nextToken: string | undefined;
-  do {
-    let r;
-    try {
-      r = await eks.send(new ListAssociatedAccessPoliciesCommand({ clusterName, principalArn, ...(nextToken ? { nextToken } : {}) }));
-    } catch (err) {
-      if (isAwsNotFound(err)) return out; // the entry went away meanwhile: it grants nothing
-      throw err;
-    }
-    for (const p of r.associatedAccessPolicies ?? []) {
-      if (!p.policyArn) continue;
-      const scope = p.accessScope?.type === 'namespace' ? ` (namespaces ${(p.accessScope.namespaces ?? []).join(', ')})` : ' (cluster-wide)';
-      out.push(`${p.policyArn}${scope}`);
-    }
-    nextToken = r.nextToken;
-  } while (nextToken);
-  return out;
+  const { paginateListAssociatedAccessPolicies } = await eksSdk();
+  const pages = paginateListAssociatedAccessPolicies({ client: eks }, { clusterName, principalArn });
+  const all = await unlessNotFound(
+    allItems(`eks:ListAssociatedAccessPolicies on EKS cluster ${clusterName} (access entry ${principalArn})`, pages, (p) => p.associatedAccessPolicies, (p) => p.nextToken),
+  );
+  return (all ?? []).flatMap((p) => {
+    if (!p.policyArn) return [];
+    const scope = p.accessScope?.type === 'namespace' ? ` (namespaces ${(p.accessScope.namespaces ?? []).join(', ')})` : ' (cluster-wide)';
+    return [`${p.policyArn}${scope}`];
+  });
 }
 
 export interface CreateEntryHooks {

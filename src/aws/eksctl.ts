@@ -5,7 +5,7 @@ import { createWriteStream } from 'node:fs';
 import { chmod, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { auditLine } from '../audit.js';
-import { PrerequisiteError, StageFailedError, UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { Exec } from '../exec.js';
 import type { ClusterAuthMode, Inputs } from '../types.js';
 import { ensurePrivateDir, PRIVATE_FILE_MODE, writeFileAtomic } from '../write-files.js';
@@ -46,19 +46,20 @@ export async function checkClusterConfigFile(
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new UsageError(`${flag} ${JSON.stringify(file)} cannot be read (${(err as Error).message}): expected an eksctl ClusterConfig YAML file.`);
+    throw new KpoError('CLUSTER_CONFIG_UNREADABLE', `${flag} ${JSON.stringify(file)} cannot be read (${(err as Error).message}): expected an eksctl ClusterConfig YAML file.`);
   }
   let s: Awaited<ReturnType<typeof summarizeClusterConfig>>;
   try {
     s = await summarizeClusterConfig(text);
   } catch (err) {
-    throw new UsageError(`${flag} ${JSON.stringify(file)} is not valid YAML (${(err as Error).message.split('\n')[0]}): expected an eksctl ClusterConfig.`);
+    throw new KpoError('CLUSTER_CONFIG_INVALID', `${flag} ${JSON.stringify(file)} is not valid YAML (${(err as Error).message.split('\n')[0]}): expected an eksctl ClusterConfig.`);
   }
   if (s.kind !== 'ClusterConfig') {
-    throw new UsageError(`${flag} ${JSON.stringify(file)} has kind ${JSON.stringify(s.kind ?? null)}: expected an eksctl file with kind: ClusterConfig.`);
+    throw new KpoError('CLUSTER_CONFIG_INVALID', `${flag} ${JSON.stringify(file)} has kind ${JSON.stringify(s.kind ?? null)}: expected an eksctl file with kind: ClusterConfig.`);
   }
   if (s.name !== inputs.clusterName || s.region !== inputs.region) {
-    throw new UsageError(
+    throw new KpoError(
+      'CLUSTER_CONFIG_MISMATCH',
       `${flag} ${JSON.stringify(file)} describes cluster ${JSON.stringify(s.name ?? null)} in region ${JSON.stringify(s.region ?? null)}, but this run is for cluster ${JSON.stringify(inputs.clusterName)} in ${JSON.stringify(inputs.region)}: metadata.name and metadata.region must match --cluster-name and --region.`,
     );
   }
@@ -99,13 +100,14 @@ export async function eksctlVersion(exec: Exec, opts: { onSpawn?: () => void } =
   if (!bin) return undefined;
   const r = await exec.run(bin, ['version'], opts);
   if (r.exitCode !== 0) {
-    throw new PrerequisiteError(`\`eksctl version\` failed (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' ')}`, 'Reinstall eksctl: https://eksctl.io/installation/');
+    throw new KpoError('EKSCTL_BROKEN', `\`eksctl version\` failed (exit ${r.exitCode}): ${r.output.trim().split('\n').slice(-3).join(' ')}`, 'Reinstall eksctl: https://eksctl.io/installation/');
   }
   return { path: bin, version: r.output.trim().split('\n')[0]?.trim() ?? 'unknown' };
 }
 
-export function eksctlMissing(clusterName: string): PrerequisiteError {
-  return new PrerequisiteError(
+export function eksctlMissing(clusterName: string): KpoError {
+  return new KpoError(
+    'EKSCTL_MISSING',
     `eksctl is needed to create cluster ${clusterName}, and it is not on PATH.`,
     'Install it (https://eksctl.io/installation/), or pass --cluster-name of an existing EKS cluster, then run this command again.',
   );
@@ -171,7 +173,7 @@ function logTail(tail: string[]): string {
   return tail.length > 0 ? tail.map((l) => `    ${l}`).join('\n') : '    (no output)';
 }
 
-/** Runs `eksctl create cluster -f`; returns the log path. Non-zero exit → StageFailedError with the log tail. */
+/** Runs `eksctl create cluster -f`; returns the log path. Non-zero exit → EKSCTL_FAILED with the log tail. */
 export async function eksctlCreateCluster(o: CreateClusterOptions): Promise<string> {
   const bin = await o.exec.which('eksctl');
   if (!bin) throw eksctlMissing(o.inputs.clusterName);
@@ -180,7 +182,8 @@ export async function eksctlCreateCluster(o: CreateClusterOptions): Promise<stri
   const args = ['create', 'cluster', '-f', o.configFile, ...(o.switchContext ? [] : ['--set-kubeconfig-context=false'])];
   const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'create cluster', target: `${o.inputs.clusterName} -f ${o.configFile}` });
   if (exitCode !== 0) {
-    throw new StageFailedError(
+    throw new KpoError(
+      'EKSCTL_FAILED',
       `eksctl create cluster exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
       `Full log: ${logFile}. Fix the cause and run the same command again: it resumes at the cluster stage. If eksctl left a half-made CloudFormation stack, remove it first with \`eksctl delete cluster --name ${o.inputs.clusterName} --region ${o.inputs.region}\`.`,
     );
@@ -195,7 +198,8 @@ export async function eksctlCreateNodegroup(o: CreateClusterOptions): Promise<st
   const bin = await o.exec.which('eksctl');
   const command = `eksctl create nodegroup --config-file ${o.configFile}`;
   if (!bin) {
-    throw new PrerequisiteError(
+    throw new KpoError(
+      'EKSCTL_MISSING',
       `cluster ${o.inputs.clusterName} has no node group (eksctl stopped before making it?), and eksctl is not on PATH to create it.`,
       `Install eksctl (https://eksctl.io/installation/) and run this command again, or run \`${command}\` yourself.`,
     );
@@ -204,7 +208,8 @@ export async function eksctlCreateNodegroup(o: CreateClusterOptions): Promise<st
   const args = ['create', 'nodegroup', '--config-file', o.configFile];
   const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'create nodegroup', target: `${o.inputs.clusterName} -f ${o.configFile}` });
   if (exitCode !== 0) {
-    throw new StageFailedError(
+    throw new KpoError(
+      'EKSCTL_FAILED',
       `${command} exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
       `Full log: ${logFile}. Fix the cause and run the same command again: it resumes at the cluster stage.`,
     );
@@ -218,7 +223,8 @@ export const EKSCTL_DELETE_LOG = 'eksctl-delete-cluster.log';
 export async function eksctlDeleteCluster(o: EksctlRun): Promise<string> {
   const bin = await o.exec.which('eksctl');
   if (!bin) {
-    throw new PrerequisiteError(
+    throw new KpoError(
+      'EKSCTL_MISSING',
       `eksctl is needed to delete cluster ${o.inputs.clusterName}, and it is not on PATH.`,
       'Install it (https://eksctl.io/installation/) and run destroy again, or delete the cluster in the EKS console.',
     );
@@ -227,7 +233,8 @@ export async function eksctlDeleteCluster(o: EksctlRun): Promise<string> {
   const args = ['delete', 'cluster', '--name', o.inputs.clusterName, '--region', o.inputs.region, '--wait'];
   const { exitCode, tail } = await runEksctlLogged(bin, o, args, logFile, { operation: 'delete cluster', target: o.inputs.clusterName });
   if (exitCode !== 0) {
-    throw new StageFailedError(
+    throw new KpoError(
+      'EKSCTL_FAILED',
       `eksctl delete cluster exited with code ${exitCode}. Last lines of ${logFile}:\n${logTail(tail)}`,
       `Full log: ${logFile}. Fix the cause and run destroy again (what is already gone stays gone).`,
     );

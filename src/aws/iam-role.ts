@@ -1,10 +1,12 @@
 // The iam-role stage's logic: look at the role as it is, work out what is missing, and apply
 // only that. Only the SDK's types are imported at the top; the client module loads on first use.
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
+import { KpoError } from '../errors.js';
 import { IAM_TAGS, MANAGED_BY, PROJECT_KEY, creationTags, provenOurs, type PolicyDocument } from '../desired.js';
 import { marksToAdd } from '../use-marks.js';
 import { hasManagedTag, roleUseMarks, roleUses, tagMap } from './use-marks.js';
-import { awsErrorCode, isAwsNotFound, unlessNotFound } from './errors.js';
+import { awsErrorCode, unlessNotFound } from './errors.js';
+import { allItems } from './pages.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, removeTrustPrincipal, trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
@@ -82,16 +84,19 @@ async function getInline(iam: IAMClient, roleName: string, policyName: string): 
   return r && decodePolicyDocument(r.PolicyDocument);
 }
 
-async function listAttached(iam: IAMClient, roleName: string): Promise<string[]> {
-  const { ListAttachedRolePoliciesCommand } = await iamSdk();
-  const arns: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await iam.send(new ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
-    for (const p of r.AttachedPolicies ?? []) if (p.PolicyArn) arns.push(p.PolicyArn);
-    marker = r.IsTruncated ? r.Marker : undefined;
-  } while (marker);
-  return arns;
+/** The managed policies attached to a role (ARNs), every page. */
+export async function listAttachedPolicyArns(iam: IAMClient, roleName: string): Promise<string[]> {
+  const { paginateListAttachedRolePolicies } = await iamSdk();
+  const pages = paginateListAttachedRolePolicies({ client: iam }, { RoleName: roleName });
+  const attached = await allItems(`iam:ListAttachedRolePolicies on IAM role ${roleName}`, pages, (p) => p.AttachedPolicies, (p) => p.Marker);
+  return attached.flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : []));
+}
+
+/** The names of a role's inline policies, every page. */
+export async function listInlinePolicyNames(iam: IAMClient, roleName: string): Promise<string[]> {
+  const { paginateListRolePolicies } = await iamSdk();
+  const pages = paginateListRolePolicies({ client: iam }, { RoleName: roleName });
+  return allItems(`iam:ListRolePolicies on IAM role ${roleName}`, pages, (p) => p.PolicyNames, (p) => p.Marker);
 }
 
 function needsAttachedList(d: DesiredRole): boolean {
@@ -104,7 +109,7 @@ export async function inspectRole(iam: IAMClient, d: DesiredRole): Promise<RoleI
   if (!role) return {};
   const [inline, attached] = await Promise.all([
     getInline(iam, d.roleName, d.inlineName),
-    needsAttachedList(d) ? listAttached(iam, d.roleName) : Promise.resolve(undefined),
+    needsAttachedList(d) ? listAttachedPolicyArns(iam, d.roleName) : Promise.resolve(undefined),
   ]);
   return { role, trust: decodePolicyDocument(role.AssumeRolePolicyDocument), inline, ...(attached ? { attached } : {}) };
 }
@@ -201,7 +206,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
           }),
         ),
       );
-      if (!r.Role) throw new Error(`CreateRole ${d.roleName} returned no role`);
+      if (!r.Role) throw new KpoError('AWS_UNUSABLE_ANSWER', `CreateRole ${d.roleName} returned no role`);
       created = true;
       applied.push({ kind: 'create-role' });
       // Made trusting every wanted principal: all of them are this project's to take out again.
@@ -271,22 +276,14 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
         );
         break;
       case 'delete-inline':
-        try {
-          await iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName }));
-        } catch (err) {
-          if (!isAwsNotFound(err)) throw err;
-        }
+        await unlessNotFound(iam.send(new sdk.DeleteRolePolicyCommand({ RoleName: d.roleName, PolicyName: d.inlineName })));
         break;
       case 'attach':
         await retry(() => iam.send(new sdk.AttachRolePolicyCommand({ RoleName: d.roleName, PolicyArn: action.arn })));
         attachedByUs.add(action.arn);
         break;
       case 'detach':
-        try {
-          await iam.send(new sdk.DetachRolePolicyCommand({ RoleName: d.roleName, PolicyArn: action.arn }));
-        } catch (err) {
-          if (!isAwsNotFound(err)) throw err;
-        }
+        await unlessNotFound(iam.send(new sdk.DetachRolePolicyCommand({ RoleName: d.roleName, PolicyArn: action.arn })));
         attachedByUs.delete(action.arn);
         break;
     }

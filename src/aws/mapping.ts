@@ -1,7 +1,7 @@
 // Which identity mapping a cluster gets, and the access-entry side of it. aws-auth editing lives
 // in src/kube/aws-auth.ts.
 import type { AccessEntry, EKSClient } from '@aws-sdk/client-eks';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { AuthModeFlag, ClusterAuthMode } from '../types.js';
 import { createAccessEntry, describeAccessEntry, listAssociatedPolicies, type CreateEntryHooks } from './eks.js';
 import { describeAwsError, isUnimplemented } from './errors.js';
@@ -13,13 +13,15 @@ export type MappingKind = 'access-entry' | 'aws-auth';
 export function resolveMappingKind(flag: AuthModeFlag, cluster: ClusterAuthMode, clusterName: string): MappingKind {
   const kind: MappingKind = flag === 'auto' ? (cluster === 'CONFIG_MAP' ? 'aws-auth' : 'access-entry') : flag;
   if (kind === 'access-entry' && cluster === 'CONFIG_MAP') {
-    throw new StageFailedError(
+    throw new KpoError(
+      'AUTH_MODE_MISMATCH',
       `--auth-mode access-entry: cluster ${clusterName} uses authentication mode CONFIG_MAP, which ignores access entries.`,
       `Use --auth-mode aws-auth (or auto), or enable access entries first: aws eks update-cluster-config --name ${clusterName} --access-config authenticationMode=API_AND_CONFIG_MAP`,
     );
   }
   if (kind === 'aws-auth' && cluster === 'API') {
-    throw new StageFailedError(
+    throw new KpoError(
+      'AUTH_MODE_MISMATCH',
       `--auth-mode aws-auth: cluster ${clusterName} uses authentication mode API, which ignores the aws-auth ConfigMap.`,
       'Use --auth-mode access-entry (or auto).',
     );
@@ -76,8 +78,9 @@ export function describeGrants(groups: readonly string[], policies: readonly str
  * (system:masters, AmazonEKSClusterAdminPolicy: the whole cluster, secrets included) would pass
  * every check of the user's own Role. Refused, never adopted.
  */
-export function grantsMoreError(where: string, principalArn: string, username: string, grants: string, fix: string): StageFailedError {
-  return new StageFailedError(
+export function grantsMoreError(where: string, principalArn: string, username: string, grants: string, fix: string): KpoError {
+  return new KpoError(
+    'MAPPING_GRANTS_MORE',
     `${where} maps ${principalArn} to user ${username}, but also grants it ${grants}, so the role may do whatever that grants ` +
       `(system:masters or AmazonEKSClusterAdminPolicy: the whole cluster, secrets included), not only what the Role bound to ${username} allows. Nothing was changed.`,
     `${fix}; or pick another --iam-role, so this tool makes a mapping that grants only the user.`,
@@ -92,7 +95,7 @@ function grantFixes(clusterName: string, principalArn: string, s: Pick<EntryGran
   ];
 }
 
-export function accessEntryGrantsMore(clusterName: string, principalArn: string, username: string, s: Pick<EntryGrants, 'groups' | 'policies'>): StageFailedError {
+export function accessEntryGrantsMore(clusterName: string, principalArn: string, username: string, s: Pick<EntryGrants, 'groups' | 'policies'>): KpoError {
   return grantsMoreError(`The EKS access entry on cluster ${clusterName}`, principalArn, username, describeGrants(s.groups, s.policies), `Take them away: ${grantFixes(clusterName, principalArn, s).join('; ')}`);
 }
 
@@ -101,13 +104,14 @@ export function accessEntryGrantsMore(clusterName: string, principalArn: string,
  * username and whatever groups and policies it grants). --k8s-user alone fixes it only when the
  * entry grants nothing more; otherwise the fix is every change that leaves exactly our user.
  */
-export function usernameConflict(clusterName: string, principalArn: string, existing: { username: string | undefined } & EntryGrants, wanted: string): StageFailedError {
+export function usernameConflict(clusterName: string, principalArn: string, existing: { username: string | undefined } & EntryGrants, wanted: string): KpoError {
   const grants = describeGrants(existing.groups, existing.policies);
   const unknown = existing.policiesUnknown ? ` (its access policies could not be listed: ${existing.policiesUnknown})` : '';
   const update = `aws eks update-access-entry --cluster-name ${clusterName} --principal-arn ${principalArn} --username ${wanted}`;
   const steps = [update, ...grantFixes(clusterName, principalArn, existing)];
   const lead = grants ? 'Change the entry yourself' : `Use --k8s-user ${existing.username ?? '<that username>'} to keep it, or change the entry yourself`;
-  return new StageFailedError(
+  return new KpoError(
+    'MAPPING_OTHER_USER',
     `Cluster ${clusterName} already has an access entry for ${principalArn} with username ${JSON.stringify(existing.username ?? '(none)')}${grants ? ` and ${grants}` : ''}, not ${JSON.stringify(wanted)} alone${unknown}. Nothing was changed.`,
     `${lead} if nothing else relies on it: ${steps.join('; ')}; or pick another --iam-role, so this tool makes an entry of its own.`,
   );
@@ -137,7 +141,7 @@ export async function ensureAccessEntry(
   // Someone else created it in between: accept it only if it says the same thing.
   const after = await accessEntryStatus(eks, clusterName, principalArn, username);
   if (after.state === 'other-username') throw usernameConflict(clusterName, principalArn, after, username);
-  if (after.state === 'absent') throw new StageFailedError(`CreateAccessEntry for ${principalArn} reported it exists, but it cannot be read back.`);
+  if (after.state === 'absent') throw new KpoError('MAPPING_MISSING', `CreateAccessEntry for ${principalArn} reported it exists, but it cannot be read back.`);
   if (after.groups.length || after.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, after);
   return false;
 }

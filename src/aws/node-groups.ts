@@ -10,6 +10,7 @@
 import { parse } from 'yaml';
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { unlessNotFound } from './errors.js';
+import { allItems } from './pages.js';
 import { sdk as awsSdk } from './clients.js';
 
 export interface NodeGroupSpec {
@@ -55,24 +56,9 @@ export function describeNodeGroups(specs: readonly NodeGroupSpec[]): string {
     .join(', ');
 }
 
-async function pages<T>(fetch: (token?: string) => Promise<{ items: T[]; next?: string }>): Promise<T[]> {
-  const all: T[] = [];
-  let token: string | undefined;
-  for (let i = 0; i < 50; i++) {
-    const r = await fetch(token);
-    all.push(...r.items);
-    if (!r.next) break;
-    token = r.next;
-  }
-  return all;
-}
-
 export async function listNodegroups(eks: EKSClient, clusterName: string): Promise<string[]> {
-  const { ListNodegroupsCommand } = await eksSdk();
-  return pages(async (nextToken) => {
-    const r = await eks.send(new ListNodegroupsCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }));
-    return { items: r.nodegroups ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
-  });
+  const { paginateListNodegroups } = await eksSdk();
+  return allItems(`eks:ListNodegroups on EKS cluster ${clusterName}`, paginateListNodegroups({ client: eks }, { clusterName }), (p) => p.nodegroups, (p) => p.nextToken);
 }
 
 export async function describeNodegroup(eks: EKSClient, clusterName: string, nodegroupName: string): Promise<Nodegroup | undefined> {
@@ -81,11 +67,8 @@ export async function describeNodegroup(eks: EKSClient, clusterName: string, nod
 }
 
 export async function listFargateProfiles(eks: EKSClient, clusterName: string): Promise<string[]> {
-  const { ListFargateProfilesCommand } = await eksSdk();
-  return pages(async (nextToken) => {
-    const r = await eks.send(new ListFargateProfilesCommand({ clusterName, ...(nextToken ? { nextToken } : {}) }));
-    return { items: r.fargateProfileNames ?? [], ...(r.nextToken ? { next: r.nextToken } : {}) };
-  });
+  const { paginateListFargateProfiles } = await eksSdk();
+  return allItems(`eks:ListFargateProfiles on EKS cluster ${clusterName}`, paginateListFargateProfiles({ client: eks }, { clusterName }), (p) => p.fargateProfileNames, (p) => p.nextToken);
 }
 
 export interface NodeGroupCheck {

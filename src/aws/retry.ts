@@ -1,41 +1,14 @@
 // IAM is eventually consistent: a role or principal created seconds ago can be rejected by the
 // next call ("Invalid principal in policy", NoSuchEntity, AccessDenied). Those specific errors are
-// retried here with capped exponential backoff and full jitter, bounded in total time. Throttling
-// and 5xx are NOT handled here: the SDK's standard retry (maxAttempts in clients.ts) does that
-// for every call.
-import { setTimeout as delay } from 'node:timers/promises';
-import { awsErrorCode } from './errors.js';
+// retried through the one retry loop (src/retry.ts: capped exponential backoff with full jitter),
+// bounded in total time. Throttling and 5xx are NOT handled here: the SDK's standard retry
+// (maxAttempts in clients.ts) does that for every call.
+import { awsErrorCode, ONLY_IN_TEXT } from './errors.js';
+import { retryWithBackoff, type BackoffOptions, type RetryDeps } from '../retry.js';
 
-export interface BackoffOptions {
-  /** First delay ceiling; doubles each attempt. */
-  baseMs: number;
-  /** No single delay exceeds this. */
-  capMs: number;
-  /** Give up when the next delay would end after this much time since the first attempt. */
-  maxTotalMs: number;
-}
+export { realRetryDeps, type RetryDeps } from '../retry.js';
 
 export const IAM_PROPAGATION_BACKOFF: BackoffOptions = { baseMs: 200, capMs: 5_000, maxTotalMs: 60_000 };
-
-export interface RetryDeps {
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  random: () => number;
-  now: () => number;
-}
-
-export const realRetryDeps: RetryDeps = {
-  sleep: async (ms, signal) => {
-    await delay(ms, undefined, signal ? { signal } : {});
-  },
-  random: Math.random,
-  now: Date.now,
-};
-
-/** "Full jitter": uniformly random in [0, min(cap, base * 2^attempt)). attempt is 0-based. */
-export function backoffDelay(attempt: number, o: Pick<BackoffOptions, 'baseMs' | 'capMs'>, random: () => number): number {
-  const ceiling = Math.min(o.capMs, o.baseMs * 2 ** Math.min(attempt, 30));
-  return Math.floor(random() * ceiling);
-}
 
 export interface PropagationContext {
   /** True only right after THIS run created the role: NoSuchEntity/AccessDenied then mean "not
@@ -51,40 +24,13 @@ export interface PropagationContext {
 export function isIamPropagationError(err: unknown, c: PropagationContext): boolean {
   const code = awsErrorCode(err);
   const message = err instanceof Error ? err.message : '';
-  if (code === 'MalformedPolicyDocument' && /invalid principal/i.test(message)) return true;
+  // Only the message tells these from a real mistake (ONLY_IN_TEXT says why).
+  if (code === 'MalformedPolicyDocument' && ONLY_IN_TEXT.invalidPrincipal.test(message)) return true;
   // EKS rejects an access entry for a role it cannot see yet.
   // (A malformed ARN is not retried; ours always comes from GetRole.)
-  if (code === 'InvalidParameter' && /principal/i.test(message) && !/invalid arn/i.test(message) && /invalid|exist|not found/i.test(message)) return true;
+  if (code === 'InvalidParameter' && ONLY_IN_TEXT.principalNotVisible(message)) return true;
   if (code === 'NoSuchEntity' && (c.afterCreate || c.notFoundIsPropagation)) return true;
   return c.afterCreate && code === 'AccessDenied';
-}
-
-export interface RetryOptions {
-  backoff?: BackoffOptions;
-  deps?: RetryDeps;
-  isRetryable: (err: unknown) => boolean;
-  /** Told before each wait; attempt counts from 1 (the failed attempt). */
-  onRetry?: (attempt: number, delayMs: number, err: unknown) => void;
-  signal?: AbortSignal;
-}
-
-/** Calls fn until it succeeds, a non-retryable error occurs, or the time budget is spent (the last
- * error is then rethrown as is). */
-export async function retryWithBackoff<T>(fn: () => Promise<T>, o: RetryOptions): Promise<T> {
-  const backoff = o.backoff ?? IAM_PROPAGATION_BACKOFF;
-  const deps = o.deps ?? realRetryDeps;
-  const start = deps.now();
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!o.isRetryable(err) || o.signal?.aborted) throw err;
-      const delay = backoff.capMs > 0 ? backoffDelay(attempt, backoff, deps.random) : 0;
-      if (deps.now() - start + delay > backoff.maxTotalMs) throw err;
-      o.onRetry?.(attempt + 1, delay, err);
-      await deps.sleep(delay, o.signal);
-    }
-  }
 }
 
 /** The IAM-propagation retry with the user-facing progress line. */
@@ -97,7 +43,8 @@ export function retryIamPropagation<T>(
     deps?: RetryDeps;
   },
 ): Promise<T> {
-  return retryWithBackoff(fn, {
+  return retryWithBackoff(() => fn(), {
+    backoff: IAM_PROPAGATION_BACKOFF,
     isRetryable: (err) => isIamPropagationError(err, c),
     onRetry: (attempt, delayMs, err) => {
       c.progress(`waiting for IAM propagation (attempt ${attempt})…`);

@@ -4,7 +4,7 @@
 // the policy again, and re-apply on top of what is there NOW, until every principal this run wants
 // is present on a read taken after our last write. Bounded: a policy that keeps losing principals
 // is someone else rewriting it, and that is reported rather than fought forever.
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
 
 export interface TrustAccess {
@@ -50,7 +50,8 @@ export async function ensureTrustPrincipals(
     const missing = wanted.filter((p) => !trustIncludes(doc, p));
     if (missing.length === 0) return { added: [...added], writes };
     if (writes === maxWrites) {
-      throw new StageFailedError(
+      throw new KpoError(
+        'KEEPS_CHANGING',
         `The trust policy of IAM role ${roleName} lost ${missing.join(', ')} again after ${maxWrites} writes: something else keeps rewriting it.`,
         'Another run or tool is replacing the trust policy (IAM has no conditional writes). Let it finish, then re-run this command.',
       );

@@ -2,6 +2,7 @@
 // trust policy already lets the workload identity assume the role, and add it WITHOUT dropping any
 // other principal or statement (other Deployments or people may rely on them); destroy takes out
 // again exactly the principal init added, the same way.
+import { KpoError } from '../errors.js';
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 type Statement = { [k: string]: Json };
@@ -22,8 +23,13 @@ export function decodePolicyDocument(doc: string | undefined): LoosePolicy | und
       // not URL-encoded after all; parse as is
     }
   }
-  const parsed = JSON.parse(text) as unknown;
-  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error('policy document is not a JSON object');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) throw new KpoError('AWS_UNUSABLE_ANSWER', 'the policy document AWS returned is not a JSON object');
   return parsed as LoosePolicy;
 }
 

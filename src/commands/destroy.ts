@@ -5,10 +5,11 @@
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
-import { EXIT, InterruptedError, KpoError, UsageError } from '../errors.js';
+import { EXIT, asKpoError, codeLine, errorRecord, interrupted, KpoError } from '../errors.js';
 import { acquireLock, type Lock } from '../engine/lock.js';
 import { makeFullContext, type ContextBase } from '../engine/context.js';
 import type { Services } from '../engine/stage.js';
+import type { KubeApi } from '../kube/api.js';
 import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
@@ -29,9 +30,12 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
   process.on('SIGINT', onSigint);
   const releaseInterrupts = claimInterrupts();
   let lock: Lock | undefined;
+  // The Kubernetes API discovery connected: the deletes use it; it ends with the run.
+  const held: { kube?: KubeApi } = {};
   try {
     if (!flags.dryRun && !flags.interactive && !flags.yes) {
-      throw new UsageError(
+      throw new KpoError(
+        'CONFIRMATION_REQUIRED',
         'destroy deletes cloud resources: pass --yes to confirm when not running interactively.',
         'See what it would delete first: npx astro-remote-kpo destroy --dry-run',
       );
@@ -45,7 +49,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     let deleting = false;
     const base: ContextBase = { ...rc, services, signal: controller.signal };
     const ctx = makeFullContext(base, { outputs, progress: (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)) });
-    const items = await discover({ ctx, base, outputs, state, deleteNamespace, deleteCluster });
+    const items = await discover({ ctx, base, outputs, held, state, deleteNamespace, deleteCluster });
 
     out.line(renderPlan(out.chalk, items, flags.dryRun));
     if (flags.dryRun) {
@@ -70,15 +74,15 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
       onItem: (i) => out.line(itemLine(out.chalk, i)),
       save: async () => (state ? saveState(projectDir, state) : undefined),
     });
-    if (controller.signal.aborted) throw new InterruptedError();
+    if (controller.signal.aborted) throw interrupted();
     if (r.failed) {
-      const err = r.error instanceof KpoError ? r.error : undefined;
-      const hint = `${err?.hint ? `${err.hint}\n` : ''}Run destroy again to resume: what is already gone stays gone.`;
+      const err = asKpoError(r.error);
+      const hint = `${err.hint ? `${err.hint}\n` : ''}Run destroy again to resume: what is already gone stays gone.`;
       out.line(out.chalk.red(`Stopped at ${r.failed.name}: ${r.failed.note ?? 'failed'}`));
       out.line(hint);
-      const code = err?.exitCode ?? EXIT.stageFailed;
-      if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: code, items, error: { message: r.failed.note ?? 'failed', hint } }));
-      return code;
+      out.line(out.chalk.dim(codeLine(err.code)));
+      if (flags.json) process.stdout.write(destroyJson({ inputs, dryRun: false, exitCode: err.exitCode, items, error: { ...errorRecord(err), message: r.failed.note ?? 'failed', hint } }));
+      return err.exitCode;
     }
     // An item looked at again right before deleting may have had to stay after all.
     const deleted = items.filter((i) => i.result === 'deleted');
@@ -93,6 +97,8 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     process.off('SIGINT', onSigint);
     releaseInterrupts();
     await lock?.release();
+    // The Kubernetes connections kept for the run end with it.
+    await held.kube?.close();
     out.close();
   }
 }

@@ -7,7 +7,7 @@ import { claimInterrupts } from '../interrupt.js';
 import { realFolders, removeStaleTempFiles, removeTempFilesSync } from '../write-files.js';
 import { SETTINGS_FILE } from '../airflow/settings-file.js';
 import { kubeconfigPaths } from '../kube/kubeconfig.js';
-import { EXIT, InterruptedError } from '../errors.js';
+import { EXIT, errorRecord, isKpoError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
 import { planStages } from '../engine/plan.js';
@@ -139,7 +139,9 @@ export async function initCommand(raw: RawOptions): Promise<number> {
         await saveState(rc.projectDir, st);
       }
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(st), ...(outcome.ok ? { nextSteps: nextStepLines(inputs, st) } : {}) }, null, 2)}\n`);
+        // A failed run names its first failure at the top, as every --json failure does (error.code).
+        const error = outcome.error ? { error: { ...errorRecord(outcome.error), stage: outcome.failed[0] } } : {};
+        process.stdout.write(`${JSON.stringify({ command: 'init', dryRun: false, ok: outcome.ok, exitCode: outcome.exitCode, inputs, ran: outcome.ran, stages: jsonStages(st), ...error, ...(outcome.ok ? { nextSteps: nextStepLines(inputs, st) } : {}) }, null, 2)}\n`);
       } else if (outcome.ok) {
         const parts = {
           // What this run was asked to do (not the dependencies it merely ran again).
@@ -166,7 +168,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       if (holding && !stateDirExisted) await rmdir(rc.stateDir).catch(() => undefined);
     }
   } catch (err) {
-    if (err instanceof InterruptedError && state) {
+    if (isKpoError(err, 'INTERRUPTED') && state) {
       if (holding) out.line('Nothing was changed.');
       else for (const l of interruptedLines(state, inputs, rc.stateDir, rc.resumeCommand)) out.line(l);
     }

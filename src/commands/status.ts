@@ -47,7 +47,8 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
       const mark = { done: c.green('✔'), skipped: c.cyan('↷'), failed: c.red('✖'), interrupted: c.yellow('■'), running: c.yellow('…'), pending: c.dim('·') }[status];
       const when = r?.finishedAt ? c.dim(` ${r.finishedAt}`) : '';
       const took = r?.durationMs !== undefined ? c.dim(` ${formatDuration(r.durationMs)}`) : '';
-      const note = r?.error?.message ?? r?.summary ?? (r?.madeBy ? `${r.madeBy.summary}${r.madeBy.at ? ` (at ${r.madeBy.at}; checked again since)` : ''}` : undefined) ?? r?.reason ?? '';
+      const failure = r?.error ? `${r.error.message}${r.error.code ? c.dim(` [${r.error.code}]`) : ''}` : undefined;
+      const note = failure ?? r?.summary ?? (r?.madeBy ? `${r.madeBy.summary}${r.madeBy.at ? ` (at ${r.madeBy.at}; checked again since)` : ''}` : undefined) ?? r?.reason ?? '';
       // Taken up again by the last run because an input it reads changed.
       const again = r?.invalidatedBy ? c.dim(` (checked again: ${r.invalidatedBy.length ? `${r.invalidatedBy.join(', ')} changed` : 'it reads more inputs since an upgrade'})`) : '';
       out.line(`${mark} ${stageLabel(id).padEnd(22)} ${status.padEnd(11)}${when}${took}${note ? `  ${note}` : ''}${again}`);

@@ -12,8 +12,8 @@ import type { State } from '../engine/state.js';
 import type { FullContext } from '../engine/stage.js';
 import { gone, intendedIn, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
 import { sdk as awsSdk } from '../aws/clients.js';
-import { callAws, isAwsNotFound } from '../aws/errors.js';
-import { getRole } from '../aws/iam-role.js';
+import { callAws, unlessNotFound } from '../aws/errors.js';
+import { getRole, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam-role.js';
 import { roleUseMarks, roleUses } from '../aws/use-marks.js';
 import { decodePolicyDocument, isDeletedPrincipal, removeTrustPrincipal, trustIncludes, trustedPrincipals, type LoosePolicy } from '../aws/trust-policy.js';
 
@@ -21,32 +21,13 @@ const iamSdk = awsSdk.iam;
 const MARKER = 'the tag managed-by=astro-remote-kpo';
 
 async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[]; attached: string[] }> {
-  const sdk = await iamSdk();
-  const inline: string[] = [];
-  const attached: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await iam.send(new sdk.ListRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
-    inline.push(...(r.PolicyNames ?? []));
-    marker = r.IsTruncated ? r.Marker : undefined;
-  } while (marker);
-  do {
-    const r = await iam.send(new sdk.ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
-    attached.push(...(r.AttachedPolicies ?? []).flatMap((p) => (p.PolicyArn ? [p.PolicyArn] : [])));
-    marker = r.IsTruncated ? r.Marker : undefined;
-  } while (marker);
+  const [inline, attached] = await Promise.all([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
   return { inline, attached };
 }
 
 /** Runs one IAM call; NoSuchEntity (already gone) is fine. */
 async function idempotent(ctx: FullContext, what: string, fn: () => Promise<unknown>): Promise<undefined> {
-  await callAws(what, ctx.aws.profile, async () => {
-    try {
-      await fn();
-    } catch (err) {
-      if (!isAwsNotFound(err)) throw err;
-    }
-  });
+  await callAws(what, ctx.aws.profile, () => unlessNotFound(fn()));
   return undefined;
 }
 

@@ -8,8 +8,8 @@
 // there (unless state records that this project created it), nor a Role or RoleBinding kept for others.
 import { MARKER_LABEL, roleBindingName } from '../desired.js';
 import type { State } from '../engine/state.js';
-import { errorMessage } from '../errors.js';
-import { KubeConflictError, type Collection, type DeleteOptions, type KubeApi, type KubeObject } from '../kube/api.js';
+import { errorMessage, isKpoError } from '../errors.js';
+import type { Collection, DeleteOptions, KubeApi, KubeObject } from '../kube/api.js';
 import { kubeUseMarks, kubeUses, type KubeObjectAccess } from '../kube/use-marks.js';
 import type { Inputs } from '../types.js';
 import { leave } from '../use-marks.js';
@@ -92,7 +92,7 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
           await o.del({ resourceVersion: now.metadata?.resourceVersion });
           return undefined;
         } catch (err) {
-          if (!(err instanceof KubeConflictError)) throw err; // changed since read: judge it again
+          if (!isKpoError(err, 'KUBE_CONFLICT')) throw err; // changed since read: judge it again
         }
       }
       return { kept: `kept: ${o.access.label} kept changing while destroy judged it; run destroy again` };
@@ -105,57 +105,119 @@ async function sharedItems(o: SharedKube): Promise<{ items: DestroyItem[]; delet
   return { items: [...mark, { stage: o.stage, kind: o.kind, name: o.access.label, decision: 'keep', why }], deleting: false };
 }
 
+type Kind = SharedKube['kind'];
+
+/** What differs between the three kinds of object: their stage, how they are named, and which
+ * calls reach them (`ns`: the namespace a Role or RoleBinding is in; a namespace's own name). */
+const KINDS: Record<Kind, {
+  stage: SharedKube['stage'];
+  word: string;
+  kubectl: string;
+  namespaced: boolean;
+  read(kube: KubeApi, ns: string, name: string): Promise<KubeObject | undefined>;
+  replace(kube: KubeApi, ns: string, name: string, body: KubeObject): Promise<KubeObject>;
+  del(kube: KubeApi, ns: string, name: string, opts: DeleteOptions): Promise<void>;
+}> = {
+  'role-binding': { stage: 'role-binding', word: 'RoleBinding', kubectl: 'rolebinding', namespaced: true, read: (k, ns, n) => k.readRoleBinding(ns, n), replace: (k, ns, n, b) => k.replaceRoleBinding(ns, n, b), del: (k, ns, n, o) => k.deleteRoleBinding(ns, n, o) },
+  role: { stage: 'k8s-role', word: 'Role', kubectl: 'role', namespaced: true, read: (k, ns, n) => k.readRole(ns, n), replace: (k, ns, n, b) => k.replaceRole(ns, n, b), del: (k, ns, n, o) => k.deleteRole(ns, n, o) },
+  namespace: { stage: 'namespace', word: 'namespace', kubectl: 'namespace', namespaced: false, read: (k, _ns, n) => k.readNamespace(n), replace: (k, _ns, n, b) => k.replaceNamespace(n, b), del: (k, _ns, n, o) => k.deleteNamespace(n, o) },
+};
+
+/** One row of the table discoverKube walks: an object, and what is particular to it. */
+interface Target {
+  kind: Kind;
+  name: string;
+  ns: string;
+  recorded: boolean | undefined;
+  alsoUsedBy?: readonly string[];
+  hold?: SharedKube['hold'];
+  /** Why it is gone already although it can be read (a namespace being deleted). */
+  going?(current: KubeObject): string | undefined;
+  /** Said after the reason when it goes. */
+  goesToo?: string;
+}
+
+interface Outcome {
+  /** It exists and this destroy leaves it (for others, or held). */
+  stays: boolean;
+  deleting: boolean;
+}
+
+/** The items for one target, read as `current`: gone, already going, or a shared object's. */
+async function targetItems(kube: KubeApi, t: Target, current: KubeObject | undefined, state: State | undefined, identities: readonly string[]): Promise<{ items: DestroyItem[]; outcome: Outcome }> {
+  const k = KINDS[t.kind];
+  const label = `${k.word} ${t.name}${k.namespaced ? ` in namespace ${t.ns}` : ''}`;
+  if (!current) return { items: [gone(k.stage, t.kind, label)], outcome: { stays: false, deleting: false } };
+  const going = t.going?.(current);
+  if (going) return { items: [gone(k.stage, t.kind, label, going)], outcome: { stays: false, deleting: false } };
+  const access: KubeObjectAccess = {
+    label,
+    kubectl: `${k.kubectl} ${t.name}${k.namespaced ? ` -n ${t.ns}` : ''}`,
+    read: () => k.read(kube, t.ns, t.name),
+    replace: (b: KubeObject) => k.replace(kube, t.ns, t.name, b),
+  };
+  const r = await sharedItems({
+    stage: k.stage,
+    kind: t.kind,
+    access,
+    current,
+    recorded: t.recorded,
+    state,
+    identities,
+    ...(t.alsoUsedBy ? { alsoUsedBy: t.alsoUsedBy } : {}),
+    ...(t.hold ? { hold: t.hold } : {}),
+    del: (opts) => k.del(kube, t.ns, t.name, opts),
+  });
+  if (t.goesToo) for (const i of r.items) if (i.kind === t.kind && i.decision === 'delete') i.why = `${i.why}; ${t.goesToo}`;
+  return { items: r.items, outcome: { stays: !r.deleting, deleting: r.deleting } };
+}
+
 /** `roleKeptFor`: who else uses the IAM role; what exists for its user (the RoleBinding and Role)
- * stays while the role stays for them. */
+ * stays while the role stays for them. The namespace comes last: whether it may go depends on what
+ * stays in it. */
 export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State | undefined, deleteNamespace: boolean, roleKeptFor: readonly string[] = []): Promise<DestroyItem[]> {
   const { namespace, k8sRole } = inputs;
   const rbName = roleBindingName(k8sRole);
-  const [rb, role, ns] = await Promise.all([kube.readRoleBinding(namespace, rbName), kube.readRole(namespace, k8sRole), kube.readNamespace(namespace)]);
+  const outcomes = new Map<Kind, Outcome>();
+  const recorded = state?.stages.namespace?.outputs?.created;
+
+  const hold = async (_c: KubeObject, _d: SharedDecision, atApply: boolean): Promise<string | undefined> => {
+    if (!deleteNamespace) return 'pass --delete-namespace to delete it and everything in it';
+    const rb = outcomes.get('role-binding');
+    const role = outcomes.get('role');
+    const keptInside = [...(rb?.stays ? [`RoleBinding ${rbName}`] : []), ...(role?.stays ? [`Role ${k8sRole}`] : [])];
+    if (keptInside.length > 0) return `it holds what stays for others (${keptInside.join(', ')})`;
+    // Created by this very project (state): --delete-namespace takes it with everything in it.
+    if (recorded === true) return undefined;
+    // Ours by its marker only: prove it holds nothing of anyone else's before it goes. At apply
+    // time our Role and RoleBinding are gone already.
+    try {
+      const others = await foreignContents(kube, namespace, atApply ? {} : { ...(role?.deleting ? { role: k8sRole } : {}), ...(rb?.deleting ? { binding: rbName } : {}) });
+      return others.length > 0 ? `it holds what init did not put there (${others.join(', ')})` : undefined;
+    } catch (err) {
+      return `could not list what is in it (${errorMessage(err)})`;
+    }
+  };
+
+  const targets: Target[] = [
+    { kind: 'role-binding', name: rbName, ns: namespace, recorded: state?.stages['role-binding']?.outputs?.created, alsoUsedBy: roleKeptFor },
+    { kind: 'role', name: k8sRole, ns: namespace, recorded: state?.stages['k8s-role']?.outputs?.created, alsoUsedBy: roleKeptFor },
+    {
+      kind: 'namespace',
+      name: namespace,
+      ns: namespace,
+      recorded,
+      hold,
+      going: (ns) => ((ns.status as { phase?: unknown } | undefined)?.phase === 'Terminating' ? 'already being deleted' : undefined),
+      goesToo: 'everything in it goes too',
+    },
+  ];
+  // The reads go out together; the judging is in order (the namespace's needs the others').
+  const current = await Promise.all(targets.map((t) => KINDS[t.kind].read(kube, t.ns, t.name)));
   const items: DestroyItem[] = [];
-
-  const rbLabel = `RoleBinding ${rbName} in namespace ${namespace}`;
-  let rbGoes = false;
-  if (!rb) items.push(gone('role-binding', 'role-binding', rbLabel));
-  else {
-    const access = { label: rbLabel, kubectl: `rolebinding ${rbName} -n ${namespace}`, read: () => kube.readRoleBinding(namespace, rbName), replace: (b: KubeObject) => kube.replaceRoleBinding(namespace, rbName, b) };
-    const r = await sharedItems({ stage: 'role-binding', kind: 'role-binding', access, current: rb, recorded: state?.stages['role-binding']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: roleKeptFor, del: (opts) => kube.deleteRoleBinding(namespace, rbName, opts) });
-    rbGoes = r.deleting;
-    items.push(...r.items);
-  }
-
-  const roleLabel = `Role ${k8sRole} in namespace ${namespace}`;
-  let roleGoes = false;
-  if (!role) items.push(gone('k8s-role', 'role', roleLabel));
-  else {
-    const access = { label: roleLabel, kubectl: `role ${k8sRole} -n ${namespace}`, read: () => kube.readRole(namespace, k8sRole), replace: (b: KubeObject) => kube.replaceRole(namespace, k8sRole, b) };
-    const r = await sharedItems({ stage: 'k8s-role', kind: 'role', access, current: role, recorded: state?.stages['k8s-role']?.outputs?.created, state, identities: inputs.workloadIdentities, alsoUsedBy: roleKeptFor, del: (opts) => kube.deleteRole(namespace, k8sRole, opts) });
-    roleGoes = r.deleting;
-    items.push(...r.items);
-  }
-
-  const nsLabel = `namespace ${namespace}`;
-  if (!ns) items.push(gone('namespace', 'namespace', nsLabel));
-  else if ((ns.status as { phase?: unknown } | undefined)?.phase === 'Terminating') items.push(gone('namespace', 'namespace', nsLabel, 'already being deleted'));
-  else {
-    const recorded = state?.stages.namespace?.outputs?.created;
-    const keptInside = [...(rb && !rbGoes ? [`RoleBinding ${rbName}`] : []), ...(role && !roleGoes ? [`Role ${k8sRole}`] : [])];
-    const hold = async (_c: KubeObject, _d: SharedDecision, atApply: boolean): Promise<string | undefined> => {
-      if (!deleteNamespace) return 'pass --delete-namespace to delete it and everything in it';
-      if (keptInside.length > 0) return `it holds what stays for others (${keptInside.join(', ')})`;
-      // Created by this very project (state): --delete-namespace takes it with everything in it.
-      if (recorded === true) return undefined;
-      // Ours by its marker only: prove it holds nothing of anyone else's before it goes. At apply
-      // time our Role and RoleBinding are gone already.
-      try {
-        const others = await foreignContents(kube, namespace, atApply ? {} : { ...(roleGoes ? { role: k8sRole } : {}), ...(rbGoes ? { binding: rbName } : {}) });
-        return others.length > 0 ? `it holds what init did not put there (${others.join(', ')})` : undefined;
-      } catch (err) {
-        return `could not list what is in it (${errorMessage(err)})`;
-      }
-    };
-    const access = { label: nsLabel, kubectl: `namespace ${namespace}`, read: () => kube.readNamespace(namespace), replace: (b: KubeObject) => kube.replaceNamespace(namespace, b) };
-    const r = await sharedItems({ stage: 'namespace', kind: 'namespace', access, current: ns, recorded, state, identities: inputs.workloadIdentities, hold, del: (opts) => kube.deleteNamespace(namespace, opts) });
-    for (const i of r.items) if (i.kind === 'namespace' && i.decision === 'delete') i.why = `${i.why}; everything in it goes too`;
+  for (const [i, t] of targets.entries()) {
+    const r = await targetItems(kube, t, current[i], state, inputs.workloadIdentities);
+    outcomes.set(t.kind, r.outcome);
     items.push(...r.items);
   }
   return items;

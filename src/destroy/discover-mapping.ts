@@ -19,7 +19,7 @@ import { describeChange, findOurEntries, removeAwsAuthMapping, type InitEdit } f
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeAccessEntry } from '../aws/eks.js';
 import { accessEntryUseMarks, accessEntryUses } from '../aws/use-marks.js';
-import { callAws, isAwsNotFound } from '../aws/errors.js';
+import { callAws, unlessNotFound } from '../aws/errors.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 
 export interface MappingTarget {
@@ -53,14 +53,11 @@ async function accessEntryItems(ctx: FullContext, t: MappingTarget, recorded: bo
       if (!now) return undefined;
       const again = decide(now);
       if (!again.last) return { kept: `kept after all: ${again.why}` };
-      await callAws(`deleting the access entry for ${t.principalArn}`, ctx.aws.profile, async () => {
-        try {
-          const { DeleteAccessEntryCommand } = await awsSdk.eks();
-          await eks.send(new DeleteAccessEntryCommand({ clusterName, principalArn: t.principalArn }));
-        } catch (err) {
-          if (!isAwsNotFound(err)) throw err; // already gone is fine
-        }
-      });
+      const { DeleteAccessEntryCommand } = await awsSdk.eks();
+      // Already gone is fine.
+      await callAws(`deleting the access entry for ${t.principalArn}`, ctx.aws.profile, () =>
+        unlessNotFound(eks.send(new DeleteAccessEntryCommand({ clusterName, principalArn: t.principalArn }))),
+      );
       return undefined;
     };
     return [item];

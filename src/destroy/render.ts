@@ -1,6 +1,7 @@
 // destroy's output: the list of items with their decision and reason (the dry run stops there),
 // a line per deletion as it happens, and one JSON document under --json.
 import type { ChalkInstance } from 'chalk';
+import type { ErrorRecord } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { DestroyItem } from './items.js';
 
@@ -21,7 +22,7 @@ export function itemLine(chalk: ChalkInstance, i: DestroyItem): string {
   return `${chalk.red('✖')} could not delete ${i.name}: ${i.note ?? 'failed'}`;
 }
 
-export function destroyJson(o: { inputs: Inputs; dryRun: boolean; exitCode: number; items: readonly DestroyItem[]; error?: { message: string; hint?: string } }): string {
+export function destroyJson(o: { inputs: Inputs; dryRun: boolean; exitCode: number; items: readonly DestroyItem[]; error?: ErrorRecord }): string {
   const items = o.items.map((i) => ({
     stage: i.stage,
     kind: i.kind,

@@ -6,6 +6,7 @@
 import { roleArnWithoutPath } from '../desired.js';
 import { makeStageContext, type ContextBase } from '../engine/context.js';
 import type { FullContext } from '../engine/stage.js';
+import type { KubeApi } from '../kube/api.js';
 import type { State } from '../engine/state.js';
 import type { StageId, StageOutputs } from '../types.js';
 import { clusterItem } from './discover-cluster.js';
@@ -24,6 +25,9 @@ export interface DestroyOptions {
   base: ContextBase;
   /** The outputs object behind `ctx` (preflight and cluster are put here for the context stage). */
   outputs: Partial<StageOutputs>;
+  /** Filled by discover(): the Kubernetes API the context stage connected, which the items'
+   * deletes use; the command closes it once done. */
+  held: { kube?: KubeApi };
   state: State | undefined;
   deleteNamespace: boolean;
   deleteCluster: boolean;
@@ -71,6 +75,7 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   }
   // The context stage's run() always returns the connection it made.
   const kube = (await contextStage.run(makeStageContext(contextStage, o.base, { outputs: o.outputs, progress: (t) => ctx.progress(t) }))).kube!;
+  o.held.kube = kube;
   const [kubeItems, mapping] = await Promise.all([
     discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor),
     discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube, ...(iam.role ? { role: iam.role } : {}) }, o.state),

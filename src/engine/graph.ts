@@ -1,5 +1,5 @@
 // Pure graph helpers over the stage list: ordering, ancestors, descendants, selection modes.
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { StageId } from '../types.js';
 import type { AnyStage } from './stage.js';
 
@@ -74,7 +74,7 @@ export function selectModes(
   stages: readonly AnyStage[],
   opts: { from?: StageId; only?: StageId },
 ): Map<StageId, Mode> {
-  if (opts.from && opts.only) throw new UsageError('--from and --only cannot be used together: pick one.');
+  if (opts.from && opts.only) throw new KpoError('INPUT_INVALID', '--from and --only cannot be used together: pick one.');
   const modes = new Map<StageId, Mode>();
   if (opts.only) {
     for (const a of ancestors(stages, opts.only)) modes.set(a, 'dependency');

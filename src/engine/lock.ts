@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readFile, stat, unlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { ensurePrivateDir } from '../write-files.js';
 
 export interface Lock {
@@ -118,17 +118,18 @@ export async function acquireLock(stateDir: string, command: string): Promise<Lo
       if (!isStale(seen, info.host)) {
         if (seen.state === 'held') {
           const h = seen.info;
-          throw new UsageError(
+          throw new KpoError(
+            'LOCK_HELD',
             `Another astro-remote-kpo run (pid ${h.pid} on ${h.host}, "${h.command}", started ${h.startedAt}) holds ${file}.`,
             `Wait for it to finish. If that process is gone (e.g. on another machine), delete ${file} and run again.`,
           );
         }
-        throw new UsageError(`The lock file ${file} is not readable as an astro-remote-kpo lock.`, `If no other run is going on, delete ${file} and run again.`);
+        throw new KpoError('LOCK_UNREADABLE', `The lock file ${file} is not readable as an astro-remote-kpo lock.`, `If no other run is going on, delete ${file} and run again.`);
       }
       // The previous holder died without cleaning up: take the lock over.
       await removeStale(file, tmp, info.host, seen);
     }
-    throw new UsageError(`Could not take the lock ${file}: it keeps being re-created.`, `Check for other runs of astro-remote-kpo in this project.`);
+    throw new KpoError('LOCK_HELD', `Could not take the lock ${file}: it keeps being re-created.`, `Check for other runs of astro-remote-kpo in this project.`);
   } finally {
     await unlink(tmp).catch(() => undefined);
   }

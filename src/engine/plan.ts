@@ -27,22 +27,27 @@ export async function planStages(
   const plans: StagePlan[] = [];
   // The plan shows the marker with this project's id; a new project gets its id on the real run.
   const owner = readOnlyOwner(o.state, o.state.projectId ?? '<new id, recorded in .astro-remote-kpo/state.json>');
-  // The context stage's plan connects (read-only) so later plans may ask the API server.
+  // The context stage's plan connects (read-only) so later plans may ask the API server; the
+  // connection ends with the plan.
   let kube: KubeApi | undefined;
-  for (const id of topoOrder(o.stages)) {
-    const stage = stageMap.get(id)!;
-    if (!modes.has(id)) continue;
-    const ctx = makeStageContext(stage, o, { outputs, owner, progress: (t) => o.debug(`${id}: ${t}`), kube: () => kube });
-    try {
-      const p = await stage.plan(ctx);
-      if (p.kube) kube = p.kube;
-      if (p.outputs !== undefined) (outputs as Record<string, unknown>)[id] = p.outputs;
-      plans.push({ id, title: stage.title, items: p.items });
-    } catch (err) {
-      // A plan must never abort the dry run: say what could not be worked out and go on.
-      o.debug(`plan ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
+  try {
+    for (const id of topoOrder(o.stages)) {
+      const stage = stageMap.get(id)!;
+      if (!modes.has(id)) continue;
+      const ctx = makeStageContext(stage, o, { outputs, owner, progress: (t) => o.debug(`${id}: ${t}`), kube: () => kube });
+      try {
+        const p = await stage.plan(ctx);
+        if (p.kube) kube = p.kube;
+        if (p.outputs !== undefined) (outputs as Record<string, unknown>)[id] = p.outputs;
+        plans.push({ id, title: stage.title, items: p.items });
+      } catch (err) {
+        // A plan must never abort the dry run: say what could not be worked out and go on.
+        o.debug(`plan ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
+      }
     }
+  } finally {
+    await kube?.close();
   }
   // Only a plan with something unknown can owe it to missing credentials: ask only then.
   if (!plans.some((p) => p.items.some((i) => i.unknown))) return plans;
@@ -66,7 +71,9 @@ async function credentialProblem(services: RunnerOptions['services']): Promise<{
 /**
  * Without credentials every stage that looks something up in AWS fails the same way. The first
  * item that says so keeps the full message and gains what to do about it; later items refer
- * back to it, so the plan says it once instead of once per stage.
+ * back to it, so the plan says it once instead of once per stage. Which error it is was decided by
+ * its code (credentialError); the sentence is looked for in the items' text only to say it once,
+ * because a plan item is words (`unknown`) and carries no error.
  */
 export function sayCredentialProblemOnce(plans: StagePlan[], problem: { message: string; hint?: string } | undefined): StagePlan[] {
   if (!problem) return plans;

@@ -1,7 +1,7 @@
 // Walks the stage graph: a stage starts as soon as every stage it needs has finished, so
 // independent branches (IAM while eksctl builds the cluster) overlap and the run takes about as
 // long as its critical path. Every status change is saved, so any failure is resumable.
-import { InterruptedError, KpoError, errorMessage } from '../errors.js';
+import { asKpoError, errorRecord, interrupted, isKpoError, KpoError } from '../errors.js';
 import type { KubeApi } from '../kube/api.js';
 import type { Answers, InputKey, Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { makeStageContext, NO_OWNER } from './context.js';
@@ -43,11 +43,15 @@ export interface RunOutcome {
   /** Stages whose run() executed in this run. */
   ran: StageId[];
   failed: StageId[];
-  /** Exit code for the first failure (1 for a stage failure, 2/3 when a stage raised those). */
+  /** Exit code for the first failure (its code's: 1 for most stage failures, 2/3 for some). */
   exitCode: number;
+  /** The first failure (its code, message and hint), for the --json document. */
+  error?: KpoError;
   /** The gate's question was answered no: only the gate stage ran. */
   declined?: boolean;
 }
+
+const INTERRUPTED_RECORD = { code: 'INTERRUPTED', message: 'interrupted (Ctrl-C)' } as const;
 
 /** For what only looks (init's confirmation, the dry-run plan): this project's id and the intents
  * earlier runs recorded, so it judges ownership as the stages will; it records nothing. */
@@ -61,6 +65,17 @@ export function readOnlyOwner(state: State, projectId = state.projectId): Owner 
 const keptOutputs = (rec: StageRecord | undefined): Pick<StageRecord, 'outputs'> => (rec?.outputs !== undefined ? { outputs: rec.outputs } : {});
 
 export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
+  // The context stage's connection, for every later stage that declares the kube service; its
+  // connections end with the run.
+  const held: { kube?: KubeApi } = {};
+  try {
+    return await walk(o, held);
+  } finally {
+    await held.kube?.close();
+  }
+}
+
+async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutcome> {
   const now = o.now ?? (() => new Date());
   const order = topoOrder(o.stages);
   const stageMap = new Map(o.stages.map((s) => [s.id, s]));
@@ -96,8 +111,6 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   }
   o.state.inputs = o.inputs;
   let answers: Answers = o.answers ?? {};
-  // The context stage's connection, for every later stage that declares the kube service.
-  let kube: KubeApi | undefined;
   const projectId = ensureProjectId(o.state);
 
   let saving = Promise.resolve();
@@ -135,7 +148,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       handoffs,
       owner,
       progress: (text) => o.reporter.stageProgress(stage.id, text),
-      kube: () => kube,
+      kube: () => held.kube,
     });
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = keptOutputs(prev);
@@ -169,8 +182,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
         }
         if (mode === 'dependency') {
           throw new KpoError(
+            'ONLY_NEEDS_STAGE',
             `--only needs stage "${stage.id}" to be done first, and it is not${c.reason ? ` (${c.reason})` : ''}.`,
-            2,
             `Run \`astro-remote-kpo init\` (or --from ${stage.id}) first.`,
           );
         }
@@ -178,25 +191,26 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       }
       ran.push(stage.id);
       const r = await s.run(ctx, seen);
-      if (r.kube) kube = r.kube;
+      if (r.kube) held.kube = r.kube;
       (outputs as Record<string, unknown>)[stage.id] = r.outputs;
       if (r.handoff !== undefined) (handoffs as Record<string, unknown>)[stage.id] = r.handoff;
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
     } catch (err) {
       if (o.signal.aborted) {
-        await finish({ status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, ...kept });
-        throw new InterruptedError();
+        await finish({ status: 'interrupted', error: INTERRUPTED_RECORD, ...kept });
+        throw interrupted();
       }
-      const k = err instanceof KpoError ? err : undefined;
+      // Not ours (a bug, or something no wrapper turned into a KpoError): UNEXPECTED, exit 1.
+      const k = asKpoError(err);
       o.debug(`stage ${stage.id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
       failed.push(stage.id);
-      firstError ??= k ?? new KpoError(errorMessage(err), 1);
-      await finish({ status: 'failed', error: { message: errorMessage(err), hint: k?.hint }, ...kept });
+      firstError ??= k;
+      await finish({ status: 'failed', error: errorRecord(k), ...kept });
     }
   };
 
   const abort = new Promise<never>((_, reject) => {
-    const onAbort = () => reject(new InterruptedError());
+    const onAbort = () => reject(interrupted());
     if (o.signal.aborted) onAbort();
     else o.signal.addEventListener('abort', onAbort, { once: true });
   });
@@ -208,7 +222,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   let declined = false;
   try {
     for (;;) {
-      if (o.signal.aborted) throw new InterruptedError();
+      if (o.signal.aborted) throw interrupted();
       for (const id of selected) {
         if (!gateOpen && id !== o.gate!.after) continue;
         if (finished.has(id) || running.has(id) || blocked.has(id)) continue;
@@ -242,9 +256,9 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       await Promise.race([abort, ...running.values()]);
     }
   } catch (err) {
-    if (err instanceof InterruptedError) {
+    if (isKpoError(err, 'INTERRUPTED')) {
       for (const id of running.keys()) {
-        records[id] = { ...records[id], status: 'interrupted', error: { message: 'interrupted (Ctrl-C)' }, finishedAt: now().toISOString() };
+        records[id] = { ...records[id], status: 'interrupted', error: INTERRUPTED_RECORD, finishedAt: now().toISOString() };
       }
       await save();
     }
@@ -257,5 +271,5 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
     records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]), ...(because ? { invalidatedBy: because } : {}) };
   }
   await save();
-  return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0 };
+  return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0, ...(firstError ? { error: firstError } : {}) };
 }

@@ -174,7 +174,7 @@ export interface StageDef<Id extends StageId, N extends StageId, I extends Input
   readonly lookup?: boolean;
   /** How long a run() usually takes when it does the work, for the spinner (e.g. eksctl). */
   readonly expected?: string;
-  /** Runs before any stage does anything: reject bad user files here (UsageError, exit 2). */
+  /** Runs before any stage does anything: reject bad user files here (a KpoError whose code exits 2). */
   validate?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
   check?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<CheckResult<StageOutputs[Id], Seen>>;

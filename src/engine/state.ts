@@ -3,7 +3,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { KpoError, type ErrorRecord } from '../errors.js';
 import { writeFileAtomic } from '../write-files.js';
 import { STAGE_IDS, type InputKey, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
 
@@ -18,7 +18,8 @@ export interface StageRecord<Id extends StageId = StageId> {
   summary?: string;
   reason?: string;
   warnings?: string[];
-  error?: { message: string; hint?: string };
+  /** Its code is what a script matches on (docs/errors.md); state from before codes has none. */
+  error?: ErrorRecord;
   startedAt?: string;
   finishedAt?: string;
   durationMs?: number;
@@ -78,8 +79,9 @@ export function recordIntent(state: State, stage: StageId, target: string, now =
   if (!list.some((i) => i.target === target)) intents[stage] = [...list, { target, at: now.toISOString() }];
 }
 
-function corrupt(file: string, why: string): UsageError {
-  return new UsageError(
+function corrupt(file: string, why: string): KpoError {
+  return new KpoError(
+    'STATE_UNUSABLE',
     `The state file ${file} is not usable: ${why}.`,
     `Move it aside to start over (mv "${file}" "${file}.bad"), or fix it by hand. Nothing was changed.`,
   );

@@ -39,17 +39,9 @@ export interface WriteOptions {
 }
 
 /** A delete that goes through only if the object is still the version that was read (the API
- * server's DeleteOptions.preconditions): else KubeConflictError, and nothing is deleted. */
+ * server's DeleteOptions.preconditions): else KUBE_CONFLICT (kubeConflict in errors.ts), and nothing is deleted. */
 export interface DeleteOptions {
   resourceVersion?: string;
-}
-
-/** Thrown by replace* on 409: the object changed since it was read. */
-export class KubeConflictError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'KubeConflictError';
-  }
 }
 
 /** A namespaced collection by its API prefix and plural, e.g. `/apis/apps/v1` + `deployments`. */
@@ -90,7 +82,7 @@ export interface KubeApi {
 
   readConfigMap(namespace: string, name: string): Promise<ConfigMapObject | undefined>;
   createConfigMap(namespace: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
-  /** PUT with body.metadata.resourceVersion; throws KubeConflictError on 409. */
+  /** PUT with body.metadata.resourceVersion; throws KUBE_CONFLICT on 409. */
   replaceConfigMap(namespace: string, name: string, body: ConfigMapObject, opts?: WriteOptions): Promise<ConfigMapObject>;
   deleteConfigMap(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
 
@@ -98,4 +90,7 @@ export interface KubeApi {
   subjectAccessReview(user: string, q: AccessReviewQuery, groups?: string[]): Promise<AccessReviewAnswer>;
   /** SelfSubjectAccessReview sent with `Impersonate-User: user` (fallback). */
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer>;
+
+  /** Ends the connections kept for the run (the command calls it at its end). */
+  close(): Promise<void>;
 }

@@ -9,16 +9,18 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { isMap, isSeq, parseDocument } from 'yaml';
 import { MARKER_LABEL } from '../desired.js';
-import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
-import { AWS_AUTH, AwsAuthError, parseMapRoles, writeBackup, type EnsureOptions, type RoleMapping } from './aws-auth.js';
+import { isKpoError, KpoError } from '../errors.js';
+import type { ConfigMapObject, KubeApi } from './api.js';
+import { AWS_AUTH, parseMapRoles, writeBackup, type EnsureOptions, type RoleMapping } from './aws-auth.js';
 
 /** What state records about the mapRoles text init found and wrote (sha256 hex). */
 export function mapRolesDigest(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
-function refuse(why: string): AwsAuthError {
-  return new AwsAuthError(
+function refuse(why: string): KpoError {
+  return new KpoError(
+    'AWS_AUTH_UNEDITABLE',
     `kube-system/aws-auth: our entry cannot be removed safely: ${why}. Nothing was changed.`,
     'Remove the entry by hand (kubectl -n kube-system edit configmap aws-auth), then run destroy again.',
   );
@@ -179,7 +181,7 @@ export async function removeAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: Ens
       await kube.replaceConfigMap(AWS_AUTH.namespace, AWS_AUTH.name, next.body);
       return { changed: true, backupFile, how: next.how };
     } catch (err) {
-      if (!(err instanceof KubeConflictError) || attempt >= attempts) throw err;
+      if (!isKpoError(err, 'KUBE_CONFLICT') || attempt >= attempts) throw err;
       o.debug?.(`aws-auth changed while we removed our entry (attempt ${attempt}); reading it again`);
     }
   }

@@ -8,10 +8,10 @@ import path from 'node:path';
 import { isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { grantsMoreError } from '../aws/mapping.js';
 import { MANAGED_LABELS, PROJECT_KEY } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { isKpoError, KpoError } from '../errors.js';
 import { isReservedK8sUser } from '../validate.js';
 import { writeFileAtomic } from '../write-files.js';
-import { KubeConflictError, type ConfigMapObject, type KubeApi } from './api.js';
+import type { ConfigMapObject, KubeApi } from './api.js';
 
 export const AWS_AUTH = { namespace: 'kube-system', name: 'aws-auth' } as const;
 
@@ -21,10 +21,9 @@ export interface RoleMapping {
 }
 
 /** A mapRoles string this tool will not edit (it cannot prove the edit is safe). */
-export class AwsAuthError extends StageFailedError {}
-
-function malformed(why: string): AwsAuthError {
-  return new AwsAuthError(
+function malformed(why: string): KpoError {
+  return new KpoError(
+    'AWS_AUTH_UNEDITABLE',
     `kube-system/aws-auth has a mapRoles value this tool cannot edit safely: ${why}. Nothing was changed.`,
     'Fix mapRoles by hand (kubectl -n kube-system edit configmap aws-auth), or use --auth-mode access-entry on a cluster that supports access entries.',
   );
@@ -93,7 +92,7 @@ export function findMapping(entries: readonly Record<string, unknown>[], want: R
   return { state: 'present', groups: [...new Set(same.flatMap(groupsOf))] };
 }
 
-export function awsAuthGrantsMore(m: RoleMapping, groups: readonly string[]): StageFailedError {
+export function awsAuthGrantsMore(m: RoleMapping, groups: readonly string[]): KpoError {
   return grantsMoreError(
     'kube-system/aws-auth',
     m.rolearn,
@@ -109,7 +108,7 @@ export function awsAuthGrantsMore(m: RoleMapping, groups: readonly string[]): St
  * when a single entry differs by username alone does --k8s-user fix it; with groups (or several
  * entries) it would still be refused, so the fix is the edit that leaves exactly our entry.
  */
-export function awsAuthShadowed(m: RoleMapping, entries: readonly RoleEntry[]): StageFailedError {
+export function awsAuthShadowed(m: RoleMapping, entries: readonly RoleEntry[]): KpoError {
   const describe = (e: RoleEntry) => `username ${JSON.stringify(e.username ?? '(none)')}${e.groups.length ? ` with group${e.groups.length > 1 ? 's' : ''} ${e.groups.join(', ')}` : ''}`;
   const what =
     entries.length === 1
@@ -118,7 +117,8 @@ export function awsAuthShadowed(m: RoleMapping, entries: readonly RoleEntry[]): 
   const only = entries.length === 1 && entries[0]!.groups.length === 0 ? entries[0]!.username : undefined;
   const keep = only && !isReservedK8sUser(only) ? `Use --k8s-user ${only} to keep the existing mapping, or change` : 'Change';
   const drops = [...new Set(entries.flatMap((e) => [...(e.username !== m.username ? [`username ${e.username ?? '(none)'}`] : []), ...e.groups.map((g) => `group ${g}`)]))];
-  return new StageFailedError(
+  return new KpoError(
+    'MAPPING_OTHER_USER',
     `kube-system/aws-auth ${what}; not one entry mapping it to user ${JSON.stringify(m.username)} alone. Nothing was changed.`,
     `${keep} the entries for ${m.rolearn} yourself if nothing else relies on them (kubectl -n kube-system edit configmap aws-auth) so that exactly this one is left:\n` +
       `${renderEntry(m).trimEnd()}\n(whoever uses that role loses ${drops.join(', ')}); or pick another --iam-role, so this tool makes a mapping of its own.`,
@@ -283,7 +283,7 @@ export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: Ens
       return { changed: true, createdConfigMap: false, backupFile, mapRolesBefore: change.before.data?.mapRoles ?? null, mapRolesWritten: written };
     } catch (err) {
       // 409: someone changed (or created) aws-auth since we read it. Read again and redo the edit.
-      const conflict = err instanceof KubeConflictError || /already ?exists|conflict/i.test(err instanceof Error ? `${err.name} ${err.message}` : '');
+      const conflict = isKpoError(err, 'KUBE_CONFLICT', 'KUBE_ALREADY_EXISTS');
       if (!conflict || attempt >= attempts) throw err;
       o.debug?.(`aws-auth changed while we edited it (attempt ${attempt}): ${err instanceof Error ? err.message : String(err)}; reading it again`);
     }

@@ -3,12 +3,10 @@
 // (transport.ts). Here live what both transports share: our in-process EKS token (refreshed before
 // expiry), Impersonate-User, a timeout, retries for throttling, 5xx and dropped connections, and
 // errors worded with the server's own Status message and what to check.
-import { setTimeout as delay } from 'node:timers/promises';
 import type { TokenSource } from '../aws/eks-token.js';
 import { auditLine } from '../audit.js';
-import { KpoError, PrerequisiteError, errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import {
-  KubeConflictError,
   type AccessReviewAnswer,
   type AccessReviewQuery,
   type Collection,
@@ -18,9 +16,10 @@ import {
   type KubeObject,
   type WriteOptions,
 } from './api.js';
-import { KubeRequestError, KubeUnreachableError } from './errors.js';
+import { KubeRequestError, KubeUnreachableError, kubeConflict } from './errors.js';
 import { httpsTransport } from './https-transport.js';
 import { needsClientNode, type KubeMethod, type KubeResponse, type RawMap, type Transport } from './transport.js';
+import { realRetryDeps, retryWithBackoff, type BackoffOptions, type RetryDeps } from '../retry.js';
 
 export interface KubeClientOptions {
   server: string;
@@ -74,6 +73,23 @@ const RETRY_NETWORK = new Set([
   'ERR_HTTP2_INVALID_SESSION',
 ]);
 const TLS_CODES = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS|SSL/;
+/** The one retry loop's backoff (src/retry.ts) for the conditions above; a Retry-After the server
+ * sends is waited instead, up to the cap. The number of attempts is the client's `attempts`. */
+const KUBE_BACKOFF: BackoffOptions = { baseMs: 200, capMs: 5_000 };
+
+/** A non-2xx answer, carried through the retry loop to be worded (httpError) when it gives up. */
+class HttpAnswer extends Error {
+  constructor(readonly answer: KubeResponse) {
+    super(`HTTP ${answer.status}`);
+  }
+}
+
+/** No answer within the client's timeout: not retried (the server may still be doing it). */
+class TimedOut extends Error {
+  constructor(cause: unknown) {
+    super('timed out', { cause });
+  }
+}
 const RBAC = '/apis/rbac.authorization.k8s.io/v1';
 const AUTHZ = '/apis/authorization.k8s.io/v1';
 
@@ -124,6 +140,7 @@ function objectPath(resource: ObjectResource, namespace?: string, name?: string)
 export class KubeClient implements KubeApi {
   readonly server: string;
   readonly authDescription: string;
+  private readonly retryDeps: RetryDeps;
 
   constructor(
     private readonly transport: Transport,
@@ -131,46 +148,56 @@ export class KubeClient implements KubeApi {
   ) {
     this.server = o.server;
     this.authDescription = o.authDescription;
+    const sleep = o.sleep;
+    this.retryDeps = sleep ? { ...realRetryDeps, sleep: (ms) => sleep(ms) } : realRetryDeps;
   }
 
   /** One request with retries; returns the answer for 2xx, throws a worded error otherwise. */
   private async call(op: Op, c: Call): Promise<KubeResponse> {
-    const attempts = this.o.attempts ?? 4;
     const query = c.write ? `?${new URLSearchParams({ ...(c.write.dryRun ? { dryRun: 'All' } : {}), fieldManager: FIELD_MANAGER })}` : '';
     const body = c.body === undefined ? undefined : JSON.stringify(c.body);
-    for (let attempt = 1; ; attempt++) {
+    // Writes are audited (every attempt, as the server sees them); reviews and dry runs change nothing.
+    const audit = c.method !== 'GET' && !c.write?.dryRun && !c.path.startsWith(AUTHZ)
+      ? (outcome: string) => this.o.debug?.(auditLine({ service: 'kube', operation: `${c.method} ${op.resource}`, target: `${op.namespace ? `${op.namespace}/` : ''}${op.name ?? ''}`, outcome }))
+      : undefined;
+    const attempt = async (): Promise<KubeResponse> => {
       const timeout = AbortSignal.timeout(this.o.timeoutMs ?? 30_000);
       const signal = this.o.signal ? AbortSignal.any([timeout, this.o.signal]) : timeout;
       const headers: Record<string, string> = { 'User-Agent': USER_AGENT, Accept: 'application/json' };
       if (this.o.tokenSource) headers.Authorization = `Bearer ${await this.token()}`;
       if (c.impersonate) headers['Impersonate-User'] = c.impersonate;
       let answer: KubeResponse;
-      // Writes are audited (every attempt, as the server sees them); reviews and dry runs change nothing.
-      const audit = c.method !== 'GET' && !c.write?.dryRun && !c.path.startsWith(AUTHZ)
-        ? (outcome: string) => this.o.debug?.(auditLine({ service: 'kube', operation: `${c.method} ${op.resource}`, target: `${op.namespace ? `${op.namespace}/` : ''}${op.name ?? ''}`, outcome }))
-        : undefined;
       try {
         answer = await this.transport.send({ method: c.method, path: c.path + query, headers, body, signal });
-        audit?.(answer.status < 300 ? `ok (${answer.status})` : `failed (${answer.status})`);
       } catch (err) {
         audit?.(`failed (${networkCode(err) ?? errorMessage(err)})`);
-        if (err instanceof KpoError) throw err;
-        if (this.o.signal?.aborted) throw err;
-        const code = networkCode(err);
-        if (!timeout.aborted && code && RETRY_NETWORK.has(code) && attempt < attempts) {
-          this.o.debug?.(`kube ${describe(op)}: ${code}, retrying`);
-          await this.backoff(attempt);
-          continue;
-        }
-        throw this.networkError(op, err, timeout.aborted);
+        throw timeout.aborted ? new TimedOut(err) : err;
       }
+      audit?.(answer.status < 300 ? `ok (${answer.status})` : `failed (${answer.status})`);
       if (answer.status < 300) return answer;
-      if (RETRY_STATUS.has(answer.status) && attempt < attempts) {
-        const retryAfter = Number(answer.headers['retry-after']);
-        await this.backoff(attempt, Number.isFinite(retryAfter) && retryAfter > 0 ? Math.min(retryAfter * 1000, 5000) : undefined);
-        continue;
-      }
-      throw this.httpError(op, answer);
+      throw new HttpAnswer(answer);
+    };
+    try {
+      return await retryWithBackoff(attempt, {
+        backoff: { ...KUBE_BACKOFF, maxAttempts: this.o.attempts ?? 4 },
+        deps: this.retryDeps,
+        isRetryable: (err) => {
+          if (err instanceof HttpAnswer) {
+            if (!RETRY_STATUS.has(err.answer.status)) return false;
+            const retryAfter = Number(err.answer.headers['retry-after']);
+            return Number.isFinite(retryAfter) && retryAfter > 0 ? { afterMs: retryAfter * 1000 } : true;
+          }
+          const code = networkCode(err);
+          return !(err instanceof KpoError) && !(err instanceof TimedOut) && code !== undefined && RETRY_NETWORK.has(code);
+        },
+        onRetry: (n, ms, err) => this.o.debug?.(`kube ${describe(op)}: ${err instanceof HttpAnswer ? `HTTP ${err.answer.status}` : networkCode(err)}, retry ${n} in ${ms} ms`),
+        ...(this.o.signal ? { signal: this.o.signal } : {}),
+      });
+    } catch (err) {
+      if (err instanceof HttpAnswer) throw this.httpError(op, err.answer);
+      if (err instanceof KpoError || this.o.signal?.aborted) throw err;
+      if (err instanceof TimedOut) throw this.networkError(op, err.cause, true);
+      throw this.networkError(op, err, false);
     }
   }
 
@@ -179,18 +206,13 @@ export class KubeClient implements KubeApi {
     try {
       return await source.get();
     } catch (err) {
-      throw new PrerequisiteError(
+      throw new KpoError(
+        'EKS_TOKEN_FAILED',
         `could not sign an EKS token (${source.description}): ${errorMessage(err)}`,
         'Check your AWS credentials: `aws sts get-caller-identity` (or `aws sso login`) with the same profile.',
         { cause: err },
       );
     }
-  }
-
-  private async backoff(attempt: number, fixedMs?: number): Promise<void> {
-    const ms = fixedMs ?? Math.min(4000, 200 * 2 ** (attempt - 1)) * (0.5 + Math.random() / 2);
-    if (this.o.sleep) return this.o.sleep(ms);
-    await delay(ms);
   }
 
   private httpError(op: Op, raw: KubeResponse): KubeRequestError {
@@ -222,6 +244,7 @@ export class KubeClient implements KubeApi {
     const detail = timedOut ? `no answer within ${Math.round((this.o.timeoutMs ?? 30_000) / 1000)} s` : errorMessage(cause ?? err);
     if (code && TLS_CODES.test(code)) {
       return new KubeUnreachableError(
+        'KUBE_TLS_FAILED',
         `TLS to the API server ${this.server} failed for ${describe(op)}: ${detail}`,
         code,
         "The server's certificate does not match the cluster CA we used: check the kubeconfig context's certificate-authority data, or that the endpoint is the cluster's.",
@@ -229,6 +252,7 @@ export class KubeClient implements KubeApi {
       );
     }
     return new KubeUnreachableError(
+      'KUBE_UNREACHABLE',
       `cannot reach the API server ${this.server}: ${detail}${code && !detail.includes(code) ? ` (${code})` : ''}`,
       code,
       'Is the cluster endpoint private? Check your network/VPN, and the cluster\'s endpoint access settings (endpointPublicAccess, publicAccessCidrs).',
@@ -261,7 +285,7 @@ export class KubeClient implements KubeApi {
       return this.json<T>(await this.call(op, { method: 'PUT', path: objectPath(resource, namespace, name), body, write }));
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 409) {
-        throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
+        throw kubeConflict(`${describe(op)}: the object changed since it was read (409 Conflict)`);
       }
       throw err;
     }
@@ -275,7 +299,7 @@ export class KubeClient implements KubeApi {
       await this.call(op, { method: 'DELETE', path: objectPath(resource, namespace, name), ...(body ? { body } : {}) });
     } catch (err) {
       if (err instanceof KubeRequestError && err.status === 404) return; // already gone
-      if (err instanceof KubeRequestError && err.status === 409) throw new KubeConflictError(`${describe(op)}: the object changed since it was read (409 Conflict)`);
+      if (err instanceof KubeRequestError && err.status === 409) throw kubeConflict(`${describe(op)}: the object changed since it was read (409 Conflict)`);
       throw err;
     }
   }
@@ -385,6 +409,10 @@ export class KubeClient implements KubeApi {
 
   selfSubjectAccessReviewAs(user: string, q: AccessReviewQuery): Promise<AccessReviewAnswer> {
     return this.review('SelfSubjectAccessReview', q, undefined, user);
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
   }
 
   /**

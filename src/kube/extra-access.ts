@@ -8,7 +8,7 @@
 // Bindings to system:authenticated apply to every signed-in user (discovery, basic-user, the
 // cluster's own defaults): they count only when an access question shows them granting more.
 import { KPO_RULES } from '../desired.js';
-import { StageFailedError, errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import { caseLabel, type AccessRow } from './access.js';
 import type { KubeApi, KubeObject } from './api.js';
@@ -216,7 +216,7 @@ function fixes(x: ExtraAccess): string[] {
 }
 
 /** The refusal (init) and the failing row (verify): every binding, what it grants, and the fix. */
-export function extraAccessError(inputs: Pick<Inputs, 'k8sUser'>, x: ExtraAccess, commandLine: CommandLine): StageFailedError {
+export function extraAccessError(inputs: Pick<Inputs, 'k8sUser'>, x: ExtraAccess, commandLine: CommandLine): KpoError {
   const { k8sUser } = inputs;
   const n = x.bindings.length;
   const head = `User ${k8sUser} may do more than EksPodOperator needs${n ? `, through ${n} binding${n > 1 ? 's' : ''}` : ''}:`;
@@ -224,7 +224,8 @@ export function extraAccessError(inputs: Pick<Inputs, 'k8sUser'>, x: ExtraAccess
   const where = steps.length
     ? `Take the extra access away (if nothing else relies on it):\n${steps.map((f) => `  ${f}`).join('\n')}\n`
     : `Find what grants it (kubectl get rolebindings,clusterrolebindings -A -o wide | grep -e ${k8sUser}) and narrow it.\n`;
-  return new StageFailedError(
+  return new KpoError(
+    'RBAC_EXTRA_ACCESS',
     `${head}\n${[...extraLines(x), ...(x.bindingsUnknown ? [unknownBindingsLine(x)!] : [])].map((l) => `  - ${l}`).join('\n')}`,
     `${where}or, if User ${k8sUser} should have it, accept it explicitly: ${commandLine({ allowExtraAccess: true })}`,
   );

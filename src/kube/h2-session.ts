@@ -12,6 +12,8 @@ import { kubeResponse, type KubeRequest, type KubeResponse } from './transport.j
 export interface H2Sessions {
   /** Sends over h2, or returns undefined when the server does not speak it (use HTTP/1.1). */
   send(req: KubeRequest, path: string): Promise<KubeResponse | undefined>;
+  /** Ends the session once its streams are done. */
+  close(): Promise<void>;
 }
 
 export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promise<H2Sessions> {
@@ -100,6 +102,15 @@ export async function h2Sessions(url: URL, tlsOptions: ConnectionOptions): Promi
       } finally {
         if (--active === 0 && !s.destroyed) s.unref();
       }
+    },
+    async close() {
+      const s = session ?? (await opening?.catch(() => undefined));
+      session = undefined;
+      if (!s || s.closed || s.destroyed) return;
+      // Held (ref) while it closes: an idle session is unref'd, and the process must not see an
+      // empty event loop (and end mid-await) before the session is done.
+      s.ref();
+      await new Promise<void>((resolve) => s.close(() => resolve()));
     },
   };
 }

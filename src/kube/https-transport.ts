@@ -96,5 +96,9 @@ export async function httpsTransport(server: string, cluster: RawMap, user: RawM
       const viaH2 = await h2?.send({ ...req, headers }, target.pathname + target.search);
       return viaH2 ?? http1(req, target, headers);
     },
+    async close() {
+      agent.destroy();
+      await h2?.close();
+    },
   };
 }

@@ -6,7 +6,8 @@
 import * as fs from 'node:fs/promises';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
+import { programName } from '../platform.js';
 import { parse, parseDocument } from 'yaml';
 import { writeFileAtomic } from '../write-files.js';
 
@@ -58,7 +59,7 @@ export function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.length > 0 ? v : undefined;
 }
 
-/** Reads and merges the kubeconfig files. A file that cannot be parsed is a UsageError naming it. */
+/** Reads and merges the kubeconfig files. A file that cannot be parsed is KUBECONFIG_INVALID, naming it. */
 export async function loadKubeconfig(env: Env): Promise<LoadedKubeconfig> {
   const out: LoadedKubeconfig = { files: [], clusters: new Map(), users: new Map(), contexts: new Map() };
   for (const file of await kubeconfigPaths(env)) {
@@ -67,13 +68,14 @@ export async function loadKubeconfig(env: Env): Promise<LoadedKubeconfig> {
       text = await readFile(file, 'utf8');
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw new UsageError(`cannot read kubeconfig ${file}: ${(err as Error).message}`);
+      throw new KpoError('KUBECONFIG_INVALID', `cannot read kubeconfig ${file}: ${(err as Error).message}`);
     }
     let doc: unknown;
     try {
       doc = parse(text);
     } catch (err) {
-      throw new UsageError(
+      throw new KpoError(
+        'KUBECONFIG_INVALID',
         `kubeconfig ${file} is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
         'Fix or remove the file, or point KUBECONFIG at a valid one.',
       );
@@ -83,7 +85,7 @@ export async function loadKubeconfig(env: Env): Promise<LoadedKubeconfig> {
     const section = (key: 'clusters' | 'users' | 'contexts', inner: 'cluster' | 'user' | 'context', into: Map<string, Entry>) => {
       const list = root[key];
       if (list == null) return;
-      if (!Array.isArray(list)) throw new UsageError(`kubeconfig ${file}: "${key}" must be a list, found ${typeof list}.`);
+      if (!Array.isArray(list)) throw new KpoError('KUBECONFIG_INVALID', `kubeconfig ${file}: "${key}" must be a list, found ${typeof list}.`);
       for (const item of list) {
         const m = asMap(item);
         const name = str(m?.name);
@@ -167,7 +169,7 @@ export function awsTokenExec(user: RawMap | undefined): AwsTokenExec | undefined
     const m = asMap(e);
     if (str(m?.name) && typeof m?.value === 'string') execEnv.set(m.name as string, m.value);
   }
-  const base = command.split(/[\\/]/).pop()!.replace(/\.exe$/i, '');
+  const base = programName(command);
   let tool: string;
   let clusterName: string | undefined;
   if (base === 'aws' && args.includes('eks') && args.includes('get-token')) {
@@ -205,7 +207,7 @@ export async function singleContextConfig(kc: LoadedKubeconfig, contextName: str
   const userName = str(ctx.raw.user) ?? '';
   const clusterEntry = kc.clusters.get(clusterName);
   if (!clusterEntry) {
-    throw new UsageError(`kubeconfig context "${contextName}" refers to cluster "${clusterName}", which no kubeconfig file defines.`);
+    throw new KpoError('KUBE_CONTEXT_INVALID', `kubeconfig context "${contextName}" refers to cluster "${clusterName}", which no kubeconfig file defines.`);
   }
   const abs = (e: Entry, keys: string[]) => {
     const copy: RawMap = { ...e.raw };
@@ -247,7 +249,7 @@ export async function switchCurrentContext(env: Env, contextName: string): Promi
       // kubectl skips files that do not exist
     }
   }
-  if (files.length === 0) throw new UsageError('--switch-context: no kubeconfig file exists to write current-context to.');
+  if (files.length === 0) throw new KpoError('KUBECONFIG_MISSING', '--switch-context: no kubeconfig file exists to write current-context to.');
   let target = files[0]!;
   for (const f of files) {
     const doc = asMap(parse(await fs.readFile(f, 'utf8')));

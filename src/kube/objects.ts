@@ -6,7 +6,7 @@
 // still build the ops (and only render them).
 import { MARKER_LABEL, PROJECT_KEY, provenOurs, namespaceObject, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
-import { StageFailedError, errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { findings, planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
@@ -25,7 +25,8 @@ export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespac
       const ns = await kube().readNamespace(name);
       const phase = (ns?.status as { phase?: unknown } | undefined)?.phase;
       if (phase === 'Terminating') {
-        throw new StageFailedError(
+        throw new KpoError(
+          'NAMESPACE_TERMINATING',
           `namespace ${name} is being deleted (phase Terminating): nothing can be created in it until it is gone.`,
           `Wait for the deletion to finish (it may be blocked by finalizers), then re-run; or choose another --namespace.`,
         );

@@ -2,9 +2,9 @@
 // we need, update with the resourceVersion we read (retrying when someone else writes in between),
 // keep the object's labels and annotations as they are, and say in words what changed. The dry run does the
 // same against the API server's own dryRun=All, so the plan is what the server would accept.
-import { StageFailedError, errorMessage } from '../errors.js';
+import { isKpoError, KpoError, errorMessage } from '../errors.js';
 import type { PlanItem } from '../types.js';
-import { KubeConflictError, type KubeObject, type WriteOptions } from './api.js';
+import type { KubeObject, WriteOptions } from './api.js';
 import { KubeRequestError } from './errors.js';
 import { Document, isScalar, visit } from 'yaml';
 
@@ -70,11 +70,12 @@ export async function reconcile(ops: ReconcileOps): Promise<ReconcileResult> {
       await ops.replace(ops.merge(current));
       return { created: false, changed: changes };
     } catch (err) {
-      if (!(err instanceof KubeConflictError)) throw err;
+      if (!isKpoError(err, 'KUBE_CONFLICT')) throw err;
       intended = changes; // changed under us: read the new version and redo
     }
   }
-  throw new StageFailedError(
+  throw new KpoError(
+    'KEEPS_CHANGING',
     `${ops.label} kept changing while we updated it (${ATTEMPTS} conflicting writes in a row).`,
     'Another controller may be managing it (GitOps, an operator): stop it or let it own the object, then re-run.',
   );

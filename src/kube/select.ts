@@ -4,7 +4,7 @@
 // question phase (contextQuestion, asked before the first change); without an answer the current
 // context wins if it is one of them, else the first. Never a prompt here: the context stage runs
 // while other stages do.
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { contextsForServer, listContexts, normaliseServer, type ContextInfo, type LoadedKubeconfig } from './kubeconfig.js';
 
 export type Selection =
@@ -45,14 +45,15 @@ export async function selectContext(s: SelectInput): Promise<Selection> {
     const chosen = all.find((c) => c.name === s.kubeContext);
     if (!chosen) {
       const names = all.map((c) => c.name);
-      throw new UsageError(
+      throw new KpoError(
+        'KUBE_CONTEXT_NOT_FOUND',
         `--kube-context ${JSON.stringify(s.kubeContext)} is not a context in your kubeconfig (${where(s.kc)}): ` +
           (names.length ? `expected one of: ${names.join(', ')}.` : 'it has no contexts at all.'),
         'Leave out --kube-context to pick the context whose server is the cluster endpoint, or to connect without one.',
       );
     }
     if (!chosen.server) {
-      throw new UsageError(`--kube-context ${JSON.stringify(s.kubeContext)} refers to cluster "${chosen.clusterName}", which has no server in your kubeconfig.`);
+      throw new KpoError('KUBE_CONTEXT_INVALID', `--kube-context ${JSON.stringify(s.kubeContext)} refers to cluster "${chosen.clusterName}", which has no server in your kubeconfig.`);
     }
     const mismatch =
       s.endpoint && normaliseServer(chosen.server) !== normaliseServer(s.endpoint)

@@ -4,7 +4,7 @@
 // difference, and gives the fix. The same rule as the identity mapping, which refuses a found
 // mapping with groups. verify gives the same fix for the same object (src/verify/kube-checks.ts).
 import { MARKER_LABEL, PROJECT_KEY, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeObject } from './api.js';
 import { toYaml } from './reconcile.js';
@@ -63,10 +63,11 @@ export async function takeoverFix(kind: RbacKind, inputs: RoleTarget & Partial<B
 }
 
 /** init's refusal: the object, who made it, every difference, the fix. Exit 1, nothing written. */
-export async function takeoverRefusal(kind: 'Role', inputs: RoleTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<StageFailedError>;
-export async function takeoverRefusal(kind: RbacKind, inputs: BindingTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<StageFailedError>;
-export async function takeoverRefusal(kind: RbacKind, inputs: RoleTarget & Partial<BindingTarget>, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<StageFailedError> {
-  return new StageFailedError(
+export async function takeoverRefusal(kind: 'Role', inputs: RoleTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError>;
+export async function takeoverRefusal(kind: RbacKind, inputs: BindingTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError>;
+export async function takeoverRefusal(kind: RbacKind, inputs: RoleTarget & Partial<BindingTarget>, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError> {
+  return new KpoError(
+    'TAKEOVER_REFUSED',
     `${labelOf(kind, inputs)} exists, ${whose(current)}, and differs from what init would make: ${found.join('; ')}. ` +
       'init does not change what this project did not create: nothing was changed.',
     // (The overloads above give a RoleBinding's refusal its user.)

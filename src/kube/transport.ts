@@ -31,6 +31,8 @@ export interface Transport {
   readonly kind: 'node:https' | 'client-node';
   /** Resolves with any HTTP answer; rejects only when there is none (network, TLS, abort). */
   send(req: KubeRequest): Promise<KubeResponse>;
+  /** Ends its connections (once the requests in flight are done); no request may follow. */
+  close(): Promise<void>;
 }
 
 /** Kubeconfig maps as written in YAML (`certificate-authority-data`, `client-key`, ...). */

@@ -3,10 +3,10 @@
 // resourceVersion it read: a project writing its own mark at the same moment makes the write fail
 // with 409, and we read again, so no one's mark is ever lost.
 import { MARKER_LABEL, USE_PREFIX } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { isKpoError, KpoError } from '../errors.js';
 import type { PlanItem } from '../types.js';
 import { LEFT, marksToAdd, readUses, type UseMarks, type Uses } from '../use-marks.js';
-import { KubeConflictError, type KubeObject, type WriteOptions } from './api.js';
+import type { KubeObject, WriteOptions } from './api.js';
 
 /** What it takes to mark one object: read it, and replace it (PUT carrying its resourceVersion). */
 export interface KubeObjectAccess {
@@ -35,11 +35,11 @@ async function editAnnotations(o: KubeObjectAccess, change: (a: Record<string, s
       await o.replace({ ...current, metadata: { ...current.metadata, annotations } });
       return;
     } catch (err) {
-      if (!(err instanceof KubeConflictError)) throw err;
+      if (!isKpoError(err, 'KUBE_CONFLICT')) throw err;
       current = undefined; // someone wrote in between: read again and redo only our keys
     }
   }
-  throw new StageFailedError(`${o.label} kept changing while we updated its use marks (${ATTEMPTS} conflicting writes in a row).`, 'Run the command again.');
+  throw new KpoError('KEEPS_CHANGING', `${o.label} kept changing while we updated its use marks (${ATTEMPTS} conflicting writes in a row).`, 'Run the command again.');
 }
 
 export function kubeUseMarks(o: KubeObjectAccess, first?: KubeObject): UseMarks {

@@ -7,7 +7,7 @@
 // it runs every time and prints its table.
 import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
 import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
 
@@ -58,7 +58,8 @@ export const accessCheckStage = defineStage({
         missing.length === positives
           ? `\nNone of them is allowed: check that RoleBinding ${roleBindingName(k8sRole)} binds User ${k8sUser} (apiGroup rbac.authorization.k8s.io) to Role ${k8sRole}, and that the identity mapping's username is ${k8sUser}.`
           : '';
-      throw new StageFailedError(
+      throw new KpoError(
+        'RBAC_PERMISSIONS_MISSING',
         `User ${k8sUser} is missing ${missing.length} permission${missing.length > 1 ? 's' : ''} EksPodOperator needs: ${missing.map((m) => `${m.verb} ${resourceLabel(m)}`).join(', ')} in namespace ${namespace}.`,
         `Add to the rules of Role ${k8sRole} in namespace ${namespace}:\n${missingRulesYaml(missing)}\n` +
           `or run \`astro-remote-kpo init --from k8s-role\` to restore the Role.${none}`,

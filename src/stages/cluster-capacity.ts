@@ -13,7 +13,7 @@ import { eksctlCreateNodegroup, prepareClusterConfig } from '../aws/eksctl.js';
 import { checkNodeGroups, describeNodeGroups, listFargateProfiles, listNodegroups, nodeGroupsOf, waitNodegroupActive, type NodeGroupCheck, type NodeGroupSpec } from '../aws/node-groups.js';
 import { intentName } from '../desired.js';
 import type { StageContext } from '../engine/stage.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 
 /** How long the slow steps usually take (printed, never asserted). */
 export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
@@ -107,7 +107,8 @@ export async function completeNodeGroups(ctx: CompleteSlice, cluster: Cluster, c
   const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
   const command = `eksctl create nodegroup --config-file ${config.file}`;
   if (failed.length) {
-    throw new StageFailedError(
+    throw new KpoError(
+      'NODEGROUP_FAILED',
       `EKS cluster ${name} is ACTIVE but node group ${failed.map((f) => `${f.name} is ${f.status}`).join(', ')}: it cannot run pods.`,
       `Look at it in the EKS console (Compute tab). To make it again: \`eksctl delete nodegroup --cluster ${name} --region ${ctx.inputs.region} --name ${failed[0]!.name} --wait\`, then \`${command}\`, then run this command again.`,
     );
@@ -126,11 +127,11 @@ export async function completeNodeGroups(ctx: CompleteSlice, cluster: Cluster, c
       await waitNodegroupActive(eks, name, ng, ctx.signal);
     } catch (err) {
       if (ctx.signal.aborted) throw err;
-      throw new StageFailedError(`node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });
+      throw new KpoError('NODEGROUP_FAILED', `node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });
     }
   }
   const again = await assessCapacity(ctx, cluster.arn);
   const gap = capacityGap(again);
-  if (gap) throw new StageFailedError(`EKS cluster ${name} still cannot run pods: ${gap}.`, `Run \`${command}\` yourself and look at its output, then run this command again.`);
+  if (gap) throw new KpoError('CLUSTER_NO_CAPACITY', `EKS cluster ${name} still cannot run pods: ${gap}.`, `Run \`${command}\` yourself and look at its output, then run this command again.`);
   return `cluster ${name} exists; created ${describeNodeGroups(c.specs.filter((s) => c.check?.missing.includes(s.name)))} with eksctl (it was missing)`;
 }

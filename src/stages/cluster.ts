@@ -9,7 +9,7 @@ import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } fro
 import { callAws } from '../aws/errors.js';
 import { intentName } from '../desired.js';
 import { defineStage, type StageContext } from '../engine/stage.js';
-import { StageFailedError, errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
 import { assessCapacity, capacityGap, type Capacity, type CapacitySlice, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
 
@@ -43,7 +43,8 @@ async function existing(ctx: ExistingSlice, cluster: Cluster): Promise<CheckResu
   let c = cluster;
   if (c.status !== 'ACTIVE') {
     if (!TRANSITIONAL_STATES.has(c.status ?? '')) {
-      throw new StageFailedError(
+      throw new KpoError(
+        'CLUSTER_NOT_ACTIVE',
         `EKS cluster ${name} exists but is ${c.status ?? 'in an unknown state'}; it must be ACTIVE.`,
         c.status === 'FAILED'
           ? `Delete it (\`eksctl delete cluster --name ${name} --region ${ctx.inputs.region}\`) or pick another --cluster-name, then run this command again.`

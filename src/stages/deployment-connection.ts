@@ -3,8 +3,9 @@
 // --astro-deployment-id when the astro CLI is on PATH; otherwise it is skipped with the commands.
 import { auditLine } from '../audit.js';
 import { defineStage, type StageContext } from '../engine/stage.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { StageOutputs, StageResult } from '../types.js';
+import { CONNECTION_EXISTS } from '../airflow/astro-cli.js';
 import { astroConnectionArgs, astroConnectionCommand, guessRoleArn } from '../airflow/deployed-connection.js';
 
 type Outputs = StageOutputs['deployment-connection'];
@@ -75,13 +76,14 @@ export const deploymentConnectionStage = defineStage({
       let result = await exec('create', id);
       let verb: 'create' | 'update' = 'create';
       // Older astro CLIs fail on an existing connection id (Airflow answers 409): update it instead.
-      if (result.exitCode !== 0 && /already exists|409|conflict/i.test(result.output)) {
+      if (result.exitCode !== 0 && CONNECTION_EXISTS.test(result.output)) {
         ctx.progress(`astro deployment connection update --deployment-id ${id} --conn-id ${conn.connId}`);
         result = await exec('update', id);
         verb = 'update';
       }
       if (result.exitCode !== 0) {
-        throw new StageFailedError(
+        throw new KpoError(
+          'ASTRO_CONNECTION_FAILED',
           `astro deployment connection ${verb} on Deployment ${id} failed (exit ${result.exitCode}):\n${tail(result.output)}`,
           `Check \`astro login\` and the Deployment id (astro deployment list), then resume; or run it yourself:\n  ${astroConnectionCommand(id, conn)}${done.length ? `\n(already set on ${done.join(', ')})` : ''}`,
         );

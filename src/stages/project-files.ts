@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { addedLines, planProviderFloor, type FloorPlan } from '../airflow/provider-floor.js';
 import { defineStage, type StageContext } from '../engine/stage.js';
-import { UsageError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import type { PlanItem, ProviderFloorOutput, StageOutputs, StageResult } from '../types.js';
 import { airflowMajor, airflowServices, awsEnvironment, COMPOSE_OVERRIDE, mergeComposeOverride } from '../airflow/compose-override.js';
 import { readTextIfExists, sha256, writeTextAtomic } from '../airflow/files.js';
@@ -33,7 +33,7 @@ async function clusterConfigText(ctx: Pick<SurveySlice, 'inputs'>): Promise<stri
   if (!ctx.inputs.clusterConfig) return renderClusterConfig(ctx.inputs);
   // The user's own ClusterConfig is what eksctl uses, so it is what k8s/cluster.yaml records.
   const text = await readTextIfExists(ctx.inputs.clusterConfig);
-  if (text === undefined) throw new UsageError(`--cluster-config ${JSON.stringify(ctx.inputs.clusterConfig)} does not exist.`, 'Pass an existing eksctl ClusterConfig file, or leave the flag out to have k8s/cluster.yaml rendered.');
+  if (text === undefined) throw new KpoError('CLUSTER_CONFIG_UNREADABLE', `--cluster-config ${JSON.stringify(ctx.inputs.clusterConfig)} does not exist.`, 'Pass an existing eksctl ClusterConfig file, or leave the flag out to have k8s/cluster.yaml rendered.');
   return text;
 }
 

@@ -1,7 +1,7 @@
 // Stage 6: read the role's ARN (GetRole) and the form identity mappings need (no IAM path).
 import { defineStage, type StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
-import { errorMessage, StageFailedError } from '../errors.js';
+import { errorMessage, KpoError } from '../errors.js';
 import { roleArnWithoutPath } from '../desired.js';
 import { getRole } from '../aws/iam-role.js';
 import { callAws } from '../aws/errors.js';
@@ -48,7 +48,7 @@ export const roleArnStage = defineStage({
 
   async run(ctx) {
     const out = await readArn(ctx, true);
-    if (!out) throw new StageFailedError(`IAM role ${ctx.inputs.iamRole} has no ARN`);
+    if (!out) throw new KpoError('AWS_UNUSABLE_ANSWER', `IAM role ${ctx.inputs.iamRole} has no ARN`);
     return {
       outputs: out,
       summary: out.mappingArn === out.roleArn ? `role ARN ${out.roleArn}` : `role ARN ${out.roleArn} (mapped as ${out.mappingArn}, without its path)`,

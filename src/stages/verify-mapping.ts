@@ -1,6 +1,6 @@
 // Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
 import { defineStage } from '../engine/stage.js';
-import { StageFailedError } from '../errors.js';
+import { KpoError } from '../errors.js';
 import { awsAuthGrantsMore, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
 import { accessEntryGrantsMore, accessEntryStatus, usernameConflict } from '../aws/mapping.js';
 import { callAws } from '../aws/errors.js';
@@ -24,7 +24,7 @@ export const verifyMappingStage = defineStage({
       );
       // Changed since identity-mapping looked: the same refusal, everything at once.
       if (s.state === 'other-username') throw usernameConflict(ctx.inputs.clusterName, m.principalArn, s, username);
-      if (s.state === 'absent') throw new StageFailedError(`No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`, 'Run again with --from identity-mapping.');
+      if (s.state === 'absent') throw new KpoError('MAPPING_MISSING', `No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`, 'Run again with --from identity-mapping.');
       // Someone may have added groups or policies since identity-mapping looked.
       if (s.groups.length || s.policies.length) throw accessEntryGrantsMore(ctx.inputs.clusterName, m.principalArn, username, s);
       return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
@@ -33,7 +33,8 @@ export const verifyMappingStage = defineStage({
     // Someone changed the entry since identity-mapping looked: the same refusal, everything at once.
     if (s.state === 'shadowed') throw awsAuthShadowed({ rolearn: m.principalArn, username }, s.entries);
     if (s.state !== 'present') {
-      throw new StageFailedError(
+      throw new KpoError(
+        'MAPPING_MISSING',
         !s.configMapExists ? 'kube-system/aws-auth does not exist.' : `kube-system/aws-auth has no entry for ${m.principalArn}.`,
         'Run again with --from identity-mapping.',
       );

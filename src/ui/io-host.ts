@@ -1,7 +1,7 @@
 // The Io implementations. Interactive: @inquirer/prompts, loaded on first question, with the
 // spinner paused while it owns the terminal. Non-interactive: every question is answered by its
 // default or fails naming the flag that answers it — never a hanging prompt.
-import { InterruptedError, UsageError } from '../errors.js';
+import { interrupted, KpoError } from '../errors.js';
 import type { AskConfirm, AskSelect, AskText, Io } from '../io.js';
 
 export interface IoSink {
@@ -16,7 +16,7 @@ export function nonInteractiveIo(sink: IoSink): Io {
     interactive: false,
     async text(q: AskText) {
       if (q.default === undefined) {
-        throw new UsageError(`${q.message}: no value given and not running interactively.`, `Pass ${q.flag}.`);
+        throw new KpoError('INPUT_MISSING', `${q.message}: no value given and not running interactively.`, `Pass ${q.flag}.`);
       }
       return q.default;
     },
@@ -41,7 +41,7 @@ export function interactiveIo(sink: IoSink): Io {
     } catch (err) {
       // inquirer throws ExitPromptError on Ctrl-C: that is an interrupt, not a crash.
       if (err instanceof Error && err.name === 'ExitPromptError') {
-        throw new InterruptedError();
+        throw interrupted();
       }
       throw err;
     } finally {

@@ -5,6 +5,7 @@
 // role trusts nobody local otherwise, so AssumeRole would fail there). Pure: inputs in, lines out.
 import { astroConnectionCommand, astroVariableCommand, DEPLOYMENT_ID_LINE } from '../airflow/deployed-connection.js';
 import { reachAdvice } from '../aws/endpoint-access.js';
+import { partitionOf } from '../desired.js';
 import type { EndpointAccess, Inputs, StageOutputs } from '../types.js';
 
 export interface NextStepsInput {
@@ -23,7 +24,7 @@ export interface NextStepsInput {
 export function nextSteps(n: NextStepsInput): string[] {
   const { inputs } = n;
   const ids = inputs.astroDeploymentIds;
-  const conn = { connId: inputs.connId, region: inputs.region, roleArn: n.roleArn ?? `arn:aws:iam::ACCOUNT:role/${inputs.iamRole}` };
+  const conn = { connId: inputs.connId, region: inputs.region, roleArn: n.roleArn ?? `arn:${partitionOf(inputs.region)}:iam::ACCOUNT:role/${inputs.iamRole}` };
   const done = new Set(n.deploymentConnection?.ran ? (n.deploymentConnection.deployments ?? []) : []);
   const lines = ['Next, to see a pod start on the cluster from your Deployment:'];
   let step = 0;

@@ -4,6 +4,7 @@
 import { Chalk, type ChalkInstance } from 'chalk';
 import type { Ora } from 'ora';
 import type { Reporter } from '../engine/runner.js';
+import { codeLine } from '../errors.js';
 import type { AnyStage } from '../engine/stage.js';
 import type { StageRecord } from '../engine/state.js';
 import type { StageId } from '../types.js';
@@ -43,8 +44,11 @@ export function endLine(chalk: ChalkInstance, stage: AnyStage, rec: StageRecord)
       return `${chalk.cyan('↷')} ${label}${took} skipped: ${rec.reason ?? 'already done'}`;
     case 'interrupted':
       return `${chalk.yellow('■')} ${label}${took} interrupted`;
-    default:
-      return `${chalk.red('✖')} ${label}${took} ${rec.error?.message ?? 'failed'}${rec.error?.hint ? `\n    ${rec.error.hint}` : ''}`;
+    default: {
+      // The code last, dim, on its own line (as the top-level error block has it).
+      const code = rec.error?.code ? `\n    ${chalk.dim(codeLine(rec.error.code))}` : '';
+      return `${chalk.red('✖')} ${label}${took} ${rec.error?.message ?? 'failed'}${rec.error?.hint ? `\n    ${rec.error.hint}` : ''}${code}`;
+    }
   }
 }
 

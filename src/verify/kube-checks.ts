@@ -34,13 +34,13 @@ export async function checkNamespace(vc: VerifyContext): Promise<CheckRow> {
 }
 
 /** A Role or RoleBinding that differs: this project's is put back by init (--from its stage);
- * a found one init will not change (never a takeover), so the fix is init's refusal's own. */
-async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, current: KubeObject, found: string[]): Promise<{ why: string; fix: string }> {
+ * a found one init will not change (never a takeover), so the fix and the code are init's refusal's own. */
+async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, current: KubeObject, found: string[]): Promise<{ why: string; fix: string; code?: 'TAKEOVER_REFUSED' }> {
   const id = kind === 'Role' ? 'k8s-role' : 'role-binding';
   if (ownedByUs(vc.ctx, ops.label, vc.ctx.previousOutput(id)?.created, current)) {
     return { why: '', fix: `Put it back (this project created it): ${restore(vc, id)}` };
   }
-  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, vc.ctx.commandLine, found) };
+  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, vc.ctx.commandLine, found), code: 'TAKEOVER_REFUSED' };
 }
 
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
@@ -52,7 +52,7 @@ export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
     const diff = findings(ops, role);
     if (diff.length) {
       const d = await drifted(vc, 'Role', ops, role, diff);
-      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}${d.why}`, d.fix);
+      return fail('k8s-role', `Role ${k8sRole} differs from the EksPodOperator rules: ${diff.join('; ')}${d.why}`, d.fix, d.code ? { code: d.code } : {});
     }
     return pass('k8s-role', `Role ${k8sRole} grants exactly the EksPodOperator rules in ${namespace}`);
   } catch (err) {
@@ -70,7 +70,7 @@ export async function checkRoleBinding(vc: VerifyContext): Promise<CheckRow> {
     const diff = findings(ops, rb);
     if (diff.length) {
       const d = await drifted(vc, 'RoleBinding', ops, rb, diff);
-      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}${d.why}`, d.fix);
+      return fail('role-binding', `RoleBinding ${name} is not Role ${k8sRole} → User ${k8sUser}: ${diff.join('; ')}${d.why}`, d.fix, d.code ? { code: d.code } : {});
     }
     return pass('role-binding', `${name} binds Role ${k8sRole} to User ${k8sUser}`);
   } catch (err) {
@@ -106,14 +106,14 @@ export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
         'access-matrix',
         `User ${k8sUser}: missing ${missing.map(caseLabel).join(', ')}${also} (${how})`,
         `Add to Role ${k8sRole} in ${namespace}:\n${missingRulesYaml(missing)}\nor run: ${restore(vc, 'k8s-role')}`,
-        { lines: accessTable(rows), data },
+        { lines: accessTable(rows), data, code: 'RBAC_PERMISSIONS_MISSING' },
       );
     }
     if (hasExtra(extra) && !vc.ctx.inputs.allowExtraAccess) {
       // init's refusal, word for word: its first line is the detail, the evidence lines go under it.
       const e = extraAccessError(vc.ctx.inputs, extra, vc.ctx.commandLine);
       const [head = '', ...evidence] = e.message.split('\n');
-      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data });
+      return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data, code: e.code });
     }
     if (hasExtra(extra)) {
       return pass('access-matrix', `User ${k8sUser}: ${needed} needed permissions allowed; more accepted with --allow-extra-access (${how})`, {

@@ -3,7 +3,7 @@
 // to --k8s-user, nothing shadows it, and its ARN carries no IAM path.
 import { initCommandLine } from '../resume-command.js';
 import { roleArnWithoutPath } from '../desired.js';
-import { fail, failFromError, pass, skip, type CheckRow } from './row.js';
+import { fail, failFromError, failWith, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { AWS_AUTH, awsAuthGrantsMore, awsAuthShadowed, findMapping, parseMapRoles } from '../kube/aws-auth.js';
 import { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning, resolveMappingKind, usernameConflict } from '../aws/mapping.js';
@@ -27,7 +27,7 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
       const data = { kind: 'access-entry', groups, policies };
       if (groups.length || policies.length) {
         const e = accessEntryGrantsMore(clusterName, principal, k8sUser, { groups, policies });
-        return fail('mapping', e.message, e.hint ?? '', { data });
+        return failWith('mapping', e, { data });
       }
       if (s.policiesUnknown) {
         return pass('mapping', `EKS access entry ${principal} → user ${k8sUser} (no groups; access policies not known)`, { data, notes: [policiesUnknownWarning(principal, k8sUser, s.policiesUnknown)] });
@@ -37,7 +37,7 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
     // init's own refusal: the username and whatever the entry grants, with every step of the fix.
     if (s.state === 'other-username') {
       const e = usernameConflict(clusterName, principal, s, k8sUser);
-      return fail('mapping', e.message, e.hint ?? '', { data: { kind: 'access-entry', username: s.username, groups: s.groups, policies: s.policies } });
+      return failWith('mapping', e, { data: { kind: 'access-entry', username: s.username, groups: s.groups, policies: s.policies } });
     }
   }
   if (principal !== roleArn && (await read(roleArn))) {
@@ -64,7 +64,7 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   if (found.state === 'shadowed') {
     // init's own refusal: every entry for the role with its username and groups, and the fix.
     const e = awsAuthShadowed(want, found.entries);
-    return fail('mapping', e.message, e.hint ?? '', { data: { ...data, entries: found.entries } });
+    return failWith('mapping', e, { data: { ...data, entries: found.entries } });
   }
   if (found.state === 'absent') {
     if (principal !== roleArn && findMapping(entries, { rolearn: roleArn, username: k8sUser }).state !== 'absent') {
@@ -80,7 +80,7 @@ async function awsAuthRow(vc: VerifyContext, roleArn: string, principal: string)
   vc.mappingGroups = found.groups;
   if (found.groups.length) {
     const e = awsAuthGrantsMore(want, found.groups);
-    return fail('mapping', e.message, e.hint ?? '', { data: { ...data, groups: found.groups } });
+    return failWith('mapping', e, { data: { ...data, groups: found.groups } });
   }
   // In API_AND_CONFIG_MAP an access entry for the same principal wins over aws-auth.
   if (vc.clusterOut?.authenticationMode === 'API_AND_CONFIG_MAP') {

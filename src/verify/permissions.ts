@@ -5,6 +5,7 @@ import { initCommandLine } from '../resume-command.js';
 import type { IAMClient } from '@aws-sdk/client-iam';
 import { clusterArn } from '../desired.js';
 import { decodePolicyDocument } from '../aws/trust-policy.js';
+import { listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam-role.js';
 import { evaluatePolicies, type Evaluation, type SourcePolicy } from './policy-eval.js';
 import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
@@ -44,35 +45,26 @@ async function whyNoSimulation(err: unknown): Promise<string> {
 /** Inline policies plus attached managed policies' default versions; unreadable ones are listed. */
 export async function readRolePolicies(iam: IAMClient, roleName: string): Promise<{ policies: SourcePolicy[]; unreadable: string[] }> {
   const sdk = await iamSdk();
+  const [inline, attached] = await Promise.all([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
   const policies: SourcePolicy[] = [];
   const unreadable: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await iam.send(new sdk.ListRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
-    for (const name of r.PolicyNames ?? []) {
-      const p = await iam.send(new sdk.GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
-      const doc = decodePolicyDocument(p.PolicyDocument);
-      if (doc) policies.push({ name: `inline ${name}`, doc });
+  for (const name of inline) {
+    const p = await iam.send(new sdk.GetRolePolicyCommand({ RoleName: roleName, PolicyName: name }));
+    const doc = decodePolicyDocument(p.PolicyDocument);
+    if (doc) policies.push({ name: `inline ${name}`, doc });
+  }
+  for (const arn of attached) {
+    try {
+      const pol = await iam.send(new sdk.GetPolicyCommand({ PolicyArn: arn }));
+      const version = pol.Policy?.DefaultVersionId;
+      const v = await iam.send(new sdk.GetPolicyVersionCommand({ PolicyArn: arn, VersionId: version }));
+      const doc = decodePolicyDocument(v.PolicyVersion?.Document);
+      if (doc) policies.push({ name: `managed ${arn}`, doc });
+      else unreadable.push(arn);
+    } catch {
+      unreadable.push(arn);
     }
-    marker = r.IsTruncated ? r.Marker : undefined;
-  } while (marker);
-  do {
-    const r = await iam.send(new sdk.ListAttachedRolePoliciesCommand({ RoleName: roleName, ...(marker ? { Marker: marker } : {}) }));
-    for (const a of r.AttachedPolicies ?? []) {
-      if (!a.PolicyArn) continue;
-      try {
-        const pol = await iam.send(new sdk.GetPolicyCommand({ PolicyArn: a.PolicyArn }));
-        const version = pol.Policy?.DefaultVersionId;
-        const v = await iam.send(new sdk.GetPolicyVersionCommand({ PolicyArn: a.PolicyArn, VersionId: version }));
-        const doc = decodePolicyDocument(v.PolicyVersion?.Document);
-        if (doc) policies.push({ name: `managed ${a.PolicyArn}`, doc });
-        else unreadable.push(a.PolicyArn);
-      } catch {
-        unreadable.push(a.PolicyArn);
-      }
-    }
-    marker = r.IsTruncated ? r.Marker : undefined;
-  } while (marker);
+  }
   return { policies, unreadable };
 }
 

@@ -1,6 +1,7 @@
 // verify's output: one line per check (✔ / ✖ / – / !) with the fix under each failure or warning, or one JSON
 // document. Pure functions of the rows, so unit tests can check them directly.
 import type { ChalkInstance } from 'chalk';
+import { codeLine } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { CheckRow } from './row.js';
 
@@ -32,6 +33,8 @@ export function renderRows(chalk: ChalkInstance, inputs: Inputs, rows: readonly 
     for (const n of r.notes ?? []) out.push(chalk.yellow(`    note: ${n}`));
     if (r.lines?.length) out.push(pad(r.lines.join('\n'), '      '));
     if (r.fix && r.status !== 'pass') out.push(r.status === 'skip' ? chalk.dim(`    ${r.fix}`) : pad(`${r.status === 'fail' ? 'fix' : 'what to do'}: ${r.fix}`, '    '));
+    // A row that failed because of an error ends, like every error block, with its code.
+    if (r.code && r.status === 'fail') out.push(chalk.dim(`    ${codeLine(r.code)}`));
   }
   const s = summarize(rows);
   out.push('');

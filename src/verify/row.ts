@@ -1,6 +1,7 @@
 // One verify row: a link of the authorization chain, whether it holds, and what to do if not.
 // Rows are data (printed as a table or one JSON document); a failing row is never an exception.
 import { nonAwsMessage, nonAwsResponse } from '../aws/errors.js';
+import { isKpoError, type ErrorCode, type KpoError } from '../errors.js';
 
 export const CHECK_IDS = [
   'credentials',
@@ -37,6 +38,8 @@ export interface CheckRow {
   notes?: string[];
   /** Structured extras for --json (e.g. the access matrix rows, the method used). */
   data?: Record<string, unknown>;
+  /** A row that fails because of an error (init's own refusal, a failed call) carries its code. */
+  code?: ErrorCode;
 }
 
 export const TITLES: Record<CheckId, string> = {
@@ -55,7 +58,7 @@ export const TITLES: Record<CheckId, string> = {
   dags: 'DAG files',
 };
 
-type Extra = Partial<Pick<CheckRow, 'fix' | 'lines' | 'notes' | 'data'>>;
+type Extra = Partial<Pick<CheckRow, 'fix' | 'lines' | 'notes' | 'data' | 'code'>>;
 
 export function pass(id: CheckId, detail: string, extra: Extra = {}): CheckRow {
   return { id, title: TITLES[id], status: 'pass', detail, ...extra };
@@ -75,12 +78,17 @@ export function skip(id: CheckId, because: CheckId, why: string): CheckRow {
   return { id, title: TITLES[id], status: 'skip', detail: `not checked: ${why}`, fix: `fix "${TITLES[because]}" first` };
 }
 
-/** A check that threw: the row fails with the error's message and hint (never the whole run). */
+/** The row fails as init would: the error's message, hint and code. */
+export function failWith(id: CheckId, e: KpoError, extra: Omit<Extra, 'fix' | 'code'> = {}): CheckRow {
+  return fail(id, e.message, e.hint ?? '', { ...extra, code: e.code });
+}
+
+/** A check that threw: the row fails with the error's message, hint and code (never the whole run). */
 export function failFromError(id: CheckId, err: unknown, fallbackFix: string): CheckRow {
-  const e = err as { message?: unknown; hint?: unknown };
   // An emulator's HTML page or other unreadable answer: say so, never the SDK's parser text.
   const odd = nonAwsResponse(err);
-  const message = odd ? nonAwsMessage(err, odd.status) : typeof e?.message === 'string' ? e.message : String(err);
-  const hint = typeof e?.hint === 'string' ? e.hint : fallbackFix;
-  return fail(id, message, hint);
+  if (odd) return fail(id, nonAwsMessage(err, odd.status), fallbackFix, { code: 'AWS_UNUSABLE_ANSWER' });
+  if (isKpoError(err)) return fail(id, err.message, err.hint ?? fallbackFix, { code: err.code });
+  const message = err instanceof Error ? err.message : String(err);
+  return fail(id, message, fallbackFix, { code: 'UNEXPECTED' });
 }

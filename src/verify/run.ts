@@ -40,6 +40,15 @@ async function connectKube(vc: VerifyContext, outputs: Partial<StageOutputs>): P
 
 export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
   const vc: VerifyContext = { ctx: o.ctx, base: o.base };
+  try {
+    return await checkAll(o, vc);
+  } finally {
+    // The Kubernetes connection the kube-api row made ends with verify.
+    await vc.kube?.close();
+  }
+}
+
+async function checkAll(o: VerifyOptions, vc: VerifyContext): Promise<CheckRow[]> {
   const rows = new Map<CheckId, CheckRow>();
   const set = (r: CheckRow) => rows.set(r.id, r);
   const ok = (id: CheckId) => rows.get(id)?.status === 'pass';

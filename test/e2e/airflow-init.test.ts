@@ -8,6 +8,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 
@@ -125,11 +126,12 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
       await writeFile(path.join(dir, 'airflow_settings.yaml'), bad);
       cloud.resetCalls();
       const r = await init(dir);
-      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expectFailure(r, 'SETTINGS_INVALID');
+      // Where: file, line and column.
       expect(r.stderr + r.stdout).toMatch(new RegExp(`${path.join(dir, 'airflow_settings.yaml').replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} line \\d+, column \\d+`));
       expect(cloud.mutatingCalls()).toEqual([]);
       expect(await read(dir, 'airflow_settings.yaml')).toBe(bad);
-      await expect(stat(path.join(dir, 'k8s'))).rejects.toThrow();
+      await expect(stat(path.join(dir, 'k8s'))).rejects.toMatchObject({ code: 'ENOENT' });
     }
     expect(cloud.aws.role('AstroRemoteKPO')).toBeUndefined();
   });
@@ -164,15 +166,15 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     expect(at).toHaveLength(2);
     cloud.resetCalls();
     const r = await init(dir);
-    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expectFailure(r, 'SETTINGS_DUPLICATE_CONNECTION');
     expect(r.stdout + r.stderr).toContain(`${file} has 2 connections with conn_id aws_eks (line ${at[0]} and line ${at[1]})`);
     expect(cloud.calls).toEqual([]);
     expect(await read(dir, 'airflow_settings.yaml')).toBe(text);
     expect(await read(dir, '.astro-remote-kpo/state.json')).toBe(state);
     const v = await runCli(['verify', '--json', '--project-dir', dir], { env: cloud.env, cwd: dir });
     expect(v.code).toBe(1);
-    const row = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string; detail: string }> }).checks.find((c) => c.id === 'connection');
-    expect(row?.status).toBe('fail');
+    const row = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string; detail: string; code?: string }> }).checks.find((c) => c.id === 'connection');
+    expect(row).toMatchObject({ status: 'fail', code: 'SETTINGS_DUPLICATE_CONNECTION' });
     expect(JSON.stringify(row)).toContain(`line ${at[0]} and line ${at[1]}`);
   });
 
@@ -216,6 +218,6 @@ describe('init: the Airflow side on the test cloud', { timeout: 180_000 }, () =>
     // The plan shows the astro command once (under the connection stage), like the run does.
     expect(r.stdout.split('astro deployment connection create').length - 1).toBe(1);
     expect(cloud.mutatingCalls()).toEqual([]);
-    for (const f of ['airflow_settings.yaml', 'k8s', 'dags', '.dockerignore']) await expect(stat(path.join(dir, f))).rejects.toThrow();
+    for (const f of ['airflow_settings.yaml', 'k8s', 'dags', '.dockerignore']) await expect(stat(path.join(dir, f))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -5,6 +5,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { renderClusterConfig } from '../../src/aws/cluster-config.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, requireBuild, initArgs } from './aws-helpers.js';
@@ -72,8 +73,7 @@ describe('--dry-run of the AWS stages', () => {
     expect(existsSync(path.join(dir, '.astro-remote-kpo'))).toBe(false);
 
     const real = await runCli(initArgs(dir), { env, cwd: dir });
-    expect(real.code).toBe(3);
-    expect(real.stdout + real.stderr).toMatch(/No AWS credentials found for the default credential chain/);
+    expectFailure(real, 'CREDENTIALS_MISSING');
   });
 
   it('an SSO profile without a valid session exits 3 with the aws sso login command for that profile', async () => {
@@ -87,8 +87,8 @@ describe('--dry-run of the AWS stages', () => {
     delete env.AWS_ACCESS_KEY_ID;
     delete env.AWS_SECRET_ACCESS_KEY;
     const r = await runCli(initArgs(dir, ['--profile', 'astro-sso']), { env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
-    expect(r.stdout + r.stderr).toMatch(/SSO session for profile "astro-sso"/);
+    expectFailure(r, 'CREDENTIALS_SSO_EXPIRED');
+    // The command that fixes it, for that profile.
     expect(r.stdout + r.stderr).toContain('aws sso login --profile astro-sso');
     expect(c.mutatingCalls()).toEqual([]);
   });
@@ -97,8 +97,8 @@ describe('--dry-run of the AWS stages', () => {
     const { cloud: c, dir } = await cloudProject();
     const env = { ...c.env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
     const r = await runCli(initArgs(dir), { env, cwd: dir });
-    expect(r.code).toBe(3);
-    expect(r.stdout + r.stderr).toMatch(/AWS rejected the credentials of the default credential chain: InvalidClientTokenId/);
+    expectFailure(r, 'CREDENTIALS_REJECTED');
+    expect(r.stdout + r.stderr).toContain('InvalidClientTokenId');
     expect(c.mutatingCalls()).toEqual([]);
   });
 });

@@ -5,11 +5,12 @@
 // created the role.
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 import { initArgs, requireBuild, WI } from './aws-helpers.js';
 
-interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; data?: Record<string, unknown> }
+interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; data?: Record<string, unknown>; code?: string }
 const SDK_TEXT = /Deserialization error|XML parse error|mismatched tags|\$response|is not valid JSON/;
 
 let cloud: TestCloud | undefined;
@@ -60,7 +61,8 @@ describe('verify against an emulator without iam:SimulatePrincipalPolicy', () =>
     const v = await verify(c, dir);
     expect(v.code).toBe(1);
     const row = rowOf(v.rows, 'iam-permissions');
-    expect(row.status).toBe('fail');
+    expect(row).toMatchObject({ status: 'fail', code: 'AWS_UNUSABLE_ANSWER' });
+    // Which call got which answer, in one sentence.
     expect(row.detail).toBe('the endpoint answered iam:ListRolePolicies with an unexpected non-AWS response (HTTP 404); is this API implemented by your emulator?');
     expect(v.out).not.toMatch(SDK_TEXT);
   });
@@ -86,7 +88,7 @@ describe('AccessDenied is not IAM propagation', () => {
     c.aws.createRole({ name: 'AstroRemoteKPO', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: WI }, Action: 'sts:AssumeRole' }] } });
     c.faults.failNext('PutRolePolicy', 20, { ...denied, message: 'Access denied' });
     const r = await runCli(initArgs(dir), { env: c.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expectFailure(r, 'AWS_ACCESS_DENIED');
     expect(c.calls.filter((x) => x.operation === 'PutRolePolicy')).toHaveLength(1);
     const out = r.stdout + r.stderr;
     expect(out).toContain('may not call iam:PutRolePolicy on IAM role AstroRemoteKPO');
@@ -108,8 +110,10 @@ describe('AccessDenied is not IAM propagation', () => {
     expect((await runCli(initArgs(dir), { env: c.env, cwd: dir })).code).toBe(0);
     c.faults.failNth('GetRole', 1, { code: 'AccessDenied', status: 403, message: 'Access denied' });
     c.resetCalls();
-    const r = await runCli([...initArgs(dir), '--only', 'role-arn'], { env: c.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(1);
+    const r = await runCli([...initArgs(dir), '--only', 'role-arn', '--json'], { env: c.env, cwd: dir });
+    expectFailure(r, 'AWS_ACCESS_DENIED');
+    // AWS's own name for it stays available to scripts.
+    expect((JSON.parse(r.stdout) as { error: { awsCode?: string } }).error.awsCode).toMatch(/^AccessDenied/);
     expect(r.stdout + r.stderr).toContain('may not call iam:GetRole on IAM role AstroRemoteKPO');
     expect(c.calls.filter((x) => x.operation === 'GetRole').map((x) => x.status)).toEqual([403]);
   });

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { expectFailure, failureCodes } from '../support/failure.js';
 
 const repo = fileURLToPath(new URL('../..', import.meta.url));
 const bin = path.join(repo, 'bin', 'astro-remote-kpo.js');
@@ -95,14 +96,33 @@ describe('astro-remote-kpo CLI basics', () => {
   it('unknown flags and bad values are usage errors (exit 2) that name the value, and write nothing', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-bad-'));
     const unknown = await cli(['init', '--bogus'], { cwd: dir });
-    expect(unknown.code).toBe(2);
+    expectFailure(unknown, 'BAD_COMMAND_LINE');
     expect(unknown.stderr).toContain("unknown option '--bogus'");
     const bad = await cli(['init', '--workload-identity', WI, '--cluster-name', '-bad-', '--project-dir', dir]);
-    expect(bad.code).toBe(2);
+    expectFailure(bad, 'INPUT_INVALID');
     expect(bad.stderr).toContain('--cluster-name "-bad-" is not valid');
     const missing = await cli(['init', '--project-dir', dir]);
-    expect(missing.code).toBe(2);
+    expectFailure(missing, 'INPUT_MISSING');
     expect(missing.stderr).toContain('--workload-identity');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('--json: every failure is one document on stdout with error.code beside message and hint', async () => {
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-json-fail-'));
+    const cases: Array<[string[], string, number]> = [
+      [['init', '--json', '--bogus'], 'BAD_COMMAND_LINE', 2],
+      [['init', '--json', '--workload-identity', WI, '--cluster-name', '-bad-', '--project-dir', dir], 'INPUT_INVALID', 2],
+      [['init', '--json', '--project-dir', dir], 'INPUT_MISSING', 2],
+      [['destroy', '--json', '--workload-identity', WI, '--project-dir', dir], 'CONFIRMATION_REQUIRED', 2],
+    ];
+    for (const [args, code, exitCode] of cases) {
+      const r = await cli(args);
+      const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; error: { code: string; message: string; hint?: string } };
+      expect(doc, args.join(' ')).toMatchObject({ ok: false, exitCode, error: { code, message: expect.any(String) } });
+      expect(r.code).toBe(exitCode);
+      // The human block on stderr ends with the same code.
+      expect(r.stderr.trimEnd().split('\n').at(-1)).toBe(`  code: ${code}`);
+    }
     expect(await readdir(dir)).toEqual([]);
   });
 
@@ -110,7 +130,8 @@ describe('astro-remote-kpo CLI basics', () => {
     const missing = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-verify-ro-')), 'not-here');
     const r = await cli(['verify', '--workload-identity', WI, '--project-dir', missing]);
     expect(r.code, r.stdout + r.stderr).toBe(1); // rows fail (no credentials here), not a usage error
-    expect(r.stdout + r.stderr).not.toContain('does not exist.');
+    expect(failureCodes(r)).toContain('CREDENTIALS_MISSING');
+    expect(failureCodes(r)).not.toContain('PROJECT_DIR_MISSING');
     expect(existsSync(missing)).toBe(false);
   });
 

@@ -8,6 +8,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ErrorCode } from '../../src/errors.js';
+import { expectFailure, failureCodes } from '../support/failure.js';
 import { runCli, type CliResult } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { initArgs, readState, requireBuild } from './aws-helpers.js';
@@ -31,7 +33,7 @@ describe('a --profile that does not exist, with keys in the environment too', ()
   it('exit 3 with only the tool message, which says the keys were passed over; the SDK warning goes to debug.log', async () => {
     const { cloud: c, dir } = await cloudProject();
     const r = await runCli(initArgs(dir, ['--profile', 'nope']), { env: c.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expectFailure(r, 'CREDENTIALS_MISSING');
     expectNoSdkText(r);
     const all = r.stdout + r.stderr;
     expect(all).toContain('No AWS credentials found for profile "nope" (Could not resolve credentials using profile: [nope]');
@@ -47,11 +49,13 @@ describe('a --profile that does not exist, with keys in the environment too', ()
   it('--json: stdout is one JSON document with exit code 3, stderr has no SDK text', async () => {
     const { cloud: c, dir } = await cloudProject();
     const r = await runCli(initArgs(dir, ['--profile', 'nope', '--json']), { env: c.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expectFailure(r, 'CREDENTIALS_MISSING');
     expectNoSdkText(r);
-    const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; stages: Array<{ id: string; status: string; error?: { message: string } }> };
-    expect(doc).toMatchObject({ ok: false, exitCode: 3 });
-    expect(doc.stages.find((s) => s.id === 'preflight')?.error?.message).toMatch(/profile "nope"/);
+    const doc = JSON.parse(r.stdout) as { ok: boolean; exitCode: number; error?: { code: string; stage: string }; stages: Array<{ id: string; status: string; error?: { code?: string; message: string } }> };
+    expect(doc).toMatchObject({ ok: false, exitCode: 3, error: { code: 'CREDENTIALS_MISSING', stage: 'preflight' } });
+    const preflight = doc.stages.find((s) => s.id === 'preflight');
+    expect(preflight?.error?.code).toBe('CREDENTIALS_MISSING');
+    expect(preflight?.error?.message).toMatch(/profile "nope"/);
   });
 
   it('a dry run and verify say it without the SDK too, and verify without state writes nothing', async () => {
@@ -63,6 +67,7 @@ describe('a --profile that does not exist, with keys in the environment too', ()
     const v = await runCli(['verify', '--non-interactive', '--workload-identity', 'arn:aws:iam::123456789012:role/astro-dep-abc123', '--profile', 'nope', '--project-dir', dir], { env: c.env, cwd: dir });
     expect([1, 3]).toContain(v.code);
     expectNoSdkText(v);
+    expect(failureCodes(v)).toContain('CREDENTIALS_MISSING');
     expect(v.stdout + v.stderr).toMatch(/profile "nope"/);
     expect(existsSync(path.join(dir, '.astro-remote-kpo'))).toBe(false);
   });
@@ -88,7 +93,7 @@ describe('what a failed preflight records', () => {
     const before = await readState(dir);
 
     const r = await runCli(initArgs(dir, ['--profile', 'nope']), { env: c.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expectFailure(r, 'CREDENTIALS_MISSING');
     expectNoSdkText(r);
     const after = await readState(dir);
     // The inputs that worked stay (verify and destroy default to them): no profile that never did.
@@ -97,6 +102,7 @@ describe('what a failed preflight records', () => {
     expect(after.projectId).toBe(before.projectId);
     expect(after.intents).toEqual(before.intents);
     expect(after.stages.preflight).toMatchObject({ status: 'failed', outputs: before.stages.preflight.outputs });
+    expect(after.stages.preflight.error?.code).toBe('CREDENTIALS_MISSING');
     expect(after.stages.preflight.error?.message).toMatch(/profile "nope"/);
     const { preflight: _a, ...restAfter } = after.stages;
     const { preflight: _b, ...restBefore } = before.stages;
@@ -114,22 +120,23 @@ describe('what a failed preflight records', () => {
   it('every other credential failure (no credentials, unknown key, bad secret, expired token) exits 3 with no SDK text', async () => {
     const { cloud: c, dir } = await cloudProject();
     const noKeys = Object.fromEntries(Object.entries(c.env).filter(([k]) => !/^AWS_(ACCESS_KEY_ID|SECRET_ACCESS_KEY)$/.test(k)));
-    const cases: Array<[string, Record<string, string>, RegExp]> = [
-      ['no credentials', noKeys, /No AWS credentials found for the default credential chain/],
-      ['unknown key id', { ...c.env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' }, /AWS rejected the credentials of the default credential chain: InvalidClientTokenId/],
-      ['bad secret', { ...c.env, AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, /AWS rejected the credentials of the default credential chain: SignatureDoesNotMatch/],
+    // The code says what happened; the message still names AWS's own reason, when it gave one.
+    const cases: Array<[string, Record<string, string>, ErrorCode, string | undefined]> = [
+      ['no credentials', noKeys, 'CREDENTIALS_MISSING', undefined],
+      ['unknown key id', { ...c.env, AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE' }, 'CREDENTIALS_REJECTED', 'InvalidClientTokenId'],
+      ['bad secret', { ...c.env, AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' }, 'CREDENTIALS_REJECTED', 'SignatureDoesNotMatch'],
     ];
-    for (const [what, env, message] of cases) {
+    for (const [what, env, code, awsName] of cases) {
       const r = await runCli(initArgs(dir), { env, cwd: dir });
-      expect(r.code, `${what}: ${r.stdout}${r.stderr}`).toBe(3);
+      expectFailure(r, code);
       expectNoSdkText(r);
-      expect(r.stdout + r.stderr, what).toMatch(message);
+      if (awsName) expect(r.stdout + r.stderr, what).toContain(awsName);
     }
     c.aws.expireCredentials(c.credentials.accessKeyId);
-    const expired = await runCli(initArgs(dir), { env: c.env, cwd: dir });
-    expect(expired.code, expired.stdout + expired.stderr).toBe(3);
+    const expired = await runCli(initArgs(dir, ['--json']), { env: c.env, cwd: dir });
+    expectFailure(expired, 'CREDENTIALS_EXPIRED');
     expectNoSdkText(expired);
-    expect(expired.stdout + expired.stderr).toMatch(/ExpiredToken/);
+    expect((JSON.parse(expired.stdout) as { error: { awsCode?: string } }).error.awsCode).toMatch(/^ExpiredToken/);
     expect(c.mutatingCalls()).toEqual([]);
   });
 });

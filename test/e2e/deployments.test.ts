@@ -6,6 +6,7 @@ import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { astroWorld } from '../support/astro.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { readState, requireBuild } from './aws-helpers.js';
@@ -100,7 +101,7 @@ describe('several Deployments', { timeout: 180_000 }, () => {
     const { cloud, dir } = await cloudProject({ astroCli: true });
     const astro = world(dir, false);
     const r = await runCli(['init', '--non-interactive', '--astro-deployment-id', DEP_A, '--project-dir', dir], { env: { ...cloud.env, ...astro.env }, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
+    expectFailure(r, 'ASTRO_NOT_LOGGED_IN');
     expect(r.stderr).toContain('astro login');
     expect(r.stderr).toContain('--workload-identity');
     expect(cloud.mutatingCalls()).toEqual([]);
@@ -109,8 +110,7 @@ describe('several Deployments', { timeout: 180_000 }, () => {
   it('--astro-deployment-id without the astro CLI and without --workload-identity: exit 3', async () => {
     const { cloud, dir } = await cloudProject();
     const r = await runCli(['init', '--non-interactive', '--astro-deployment-id', DEP_A, '--project-dir', dir], { env: cloud.env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(3);
-    expect(r.stderr).toMatch(/astro CLI is not on PATH/);
+    expectFailure(r, 'ASTRO_CLI_MISSING');
     expect(r.stderr).toContain('--workload-identity');
   });
 

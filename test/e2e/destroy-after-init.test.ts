@@ -6,6 +6,7 @@ import { readFile, readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 
@@ -13,7 +14,7 @@ const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const NS = 'astro-remote-kpo';
 
 interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone'; why: string; result?: string; note?: string }
-interface DestroyDoc { command: string; dryRun: boolean; ok: boolean; exitCode: number; items: Item[] }
+interface DestroyDoc { command: string; dryRun: boolean; ok: boolean; exitCode: number; items: Item[]; error?: { code: string; awsCode?: string; message: string; hint?: string } }
 
 let cloud: TestCloud | undefined;
 const project = useTempProjects('kpo-destroy-e2e-', async () => {
@@ -155,7 +156,7 @@ describe('destroy after init', () => {
     expect(await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8')).toBe(stateBefore);
 
     const human = await run(dir, ['destroy', '--no-color']);
-    expect(human.code).toBe(2);
+    expectFailure(human, 'CONFIRMATION_REQUIRED');
     expect(human.stderr).toContain('pass --yes');
     expect(cloud.mutatingCalls()).toEqual([]);
   });
@@ -168,6 +169,8 @@ describe('destroy after init', () => {
     const broken = await destroy(dir, ['--yes', '--delete-namespace']);
     expect(broken.code).toBe(1);
     expect(broken.doc.ok).toBe(false);
+    // Which error stopped it: AWS's own name beside our code.
+    expect(broken.doc.error).toMatchObject({ code: 'AWS_REQUEST_FAILED', awsCode: 'ServiceFailure' });
     expect(broken.doc.items.find((i) => i.kind === 'iam-role')).toMatchObject({ result: 'failed' });
     expect(broken.doc.items.find((i) => i.kind === 'role')?.result).toBeUndefined();
     expect(cloud.aws.role('AstroRemoteKPO')).toBeDefined();

@@ -115,6 +115,6 @@ describe('destroy keeps what it did not create', () => {
     expect(kube.configMap('kube-system', 'aws-auth')!.data!.mapRoles).toBe(mapRoles);
     expect(cloud.aws.role('AstroRemoteKPO')!.attached).toEqual(['arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy']);
     // No state existed, and none is invented.
-    await expect(stat(path.join(dir, '.astro-remote-kpo', 'state.json'))).rejects.toThrow();
+    await expect(stat(path.join(dir, '.astro-remote-kpo', 'state.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });

@@ -8,6 +8,7 @@ import { chmod, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { failureCodes } from '../support/failure.js';
 import { runCli, startCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 
@@ -128,7 +129,7 @@ describe('files under Ctrl-C', { timeout: 600_000 }, () => {
       // Twice: 130 when the first Ctrl-C already finished the run, else the forced SIGKILL.
       if (twice) expect([130, 'SIGKILL'], `${what}\n${r.stdout}${r.stderr}`).toContain(r.signal ?? status);
       else expect(status, `${what}\n${r.stdout}${r.stderr}`).toBe(130);
-      expect(r.stderr + r.stdout, what).not.toContain('Unexpected error');
+      expect(failureCodes(r), what).not.toContain('UNEXPECTED');
       // No temp copy of a private file was ever more open than its target.
       for (const s of seen.filter((x) => /airflow_settings|state\.json|project-files\.json/.test(x))) expect(s, what).toMatch(/ 600$/);
       // The user's settings file is intact and still private.

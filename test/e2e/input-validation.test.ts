@@ -4,6 +4,8 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import type { ErrorCode } from '../../src/errors.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 
@@ -27,17 +29,17 @@ async function snapshot(dir: string): Promise<string[]> {
   return out.sort();
 }
 
-/** Runs init in a fresh project (with `files` in it) and asserts the refusal. */
-async function refused(args: string[], message: RegExp, files: Record<string, string> = {}, projectDir?: string): Promise<string> {
+/** Runs init in a fresh project (with `files` in it) and asserts the refusal: its code (exit 2)
+ * and, where given, the words that name the value and what is allowed. */
+async function refused(args: string[], code: ErrorCode, message: RegExp | undefined, files: Record<string, string> = {}, projectDir?: string): Promise<string> {
   const dir = await project();
   for (const [name, text] of Object.entries(files)) await writeFile(path.join(dir, name), text);
   const before = await snapshot(dir);
   cloud.resetCalls();
   const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', projectDir ?? dir, ...args], { env: cloud.env, cwd: dir });
   const output = r.stdout + r.stderr;
-  expect(r.code, output).toBe(2);
-  expect(output).toMatch(message);
-  expect(output).not.toContain('Unexpected error');
+  expectFailure(r, code);
+  if (message) expect(output).toMatch(message);
   expect(cloud.calls.map((c) => `${c.service} ${c.operation}`)).toEqual([]);
   expect(cloud.eksctl.invocations).toEqual([]);
   expect(await snapshot(dir)).toEqual(before);
@@ -48,65 +50,65 @@ async function refused(args: string[], message: RegExp, files: Record<string, st
 describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_000 }, () => {
   it('--k8s-user with a prefix or name EKS reserves', async () => {
     for (const user of ['eks:admin', 'system:masters', 'aws:x', 'amazon:x', 'iam:x', 'kubernetes-admin', 'EKS:Admin']) {
-      await refused(['--k8s-user', user], new RegExp(`--k8s-user "${user}" is not valid: .*not starting with 'system:', 'eks:', 'aws:', 'amazon:', 'iam:'`));
+      await refused(['--k8s-user', user], 'INPUT_INVALID', new RegExp(`--k8s-user "${user}" is not valid: .*not starting with 'system:', 'eks:', 'aws:', 'amazon:', 'iam:'`));
     }
   });
 
   it('a system namespace', async () => {
     for (const ns of ['kube-system', 'kube-public', 'kube-node-lease']) {
-      await refused(['--namespace', ns], new RegExp(`--namespace "${ns}" is not valid: .*not a system namespace`));
+      await refused(['--namespace', ns], 'INPUT_INVALID', new RegExp(`--namespace "${ns}" is not valid: .*not a system namespace`));
     }
   });
 
   it('a region that is no AWS region, and an identity in another partition than the region', async () => {
-    await refused(['--region', 'xx-fake-99'], /--region "xx-fake-99" is not valid: expected an AWS region/);
-    await refused(['--region', 'us-fake-1'], /--region "us-fake-1" is not valid/);
-    await refused(['--workload-identity', 'arn:aws-cn:iam::123456789012:role/dep', '--region', 'us-east-1'], /"arn:aws-cn:iam::123456789012:role\/dep" is in partition aws-cn, but region "us-east-1" is in partition aws/);
-    await refused(['--workload-identity', WI, '--region', 'cn-north-1'], /is in partition aws, but region "cn-north-1" is in partition aws-cn/);
-    await refused(['--workload-identity', 'arn:aws-us-gov:iam::123456789012:role/dep', '--region', 'eu-west-1'], /partition aws-us-gov, but region "eu-west-1" is in partition aws\b/);
+    await refused(['--region', 'xx-fake-99'], 'INPUT_INVALID', /--region "xx-fake-99" is not valid: expected an AWS region/);
+    await refused(['--region', 'us-fake-1'], 'INPUT_INVALID', /--region "us-fake-1" is not valid/);
+    await refused(['--workload-identity', 'arn:aws-cn:iam::123456789012:role/dep', '--region', 'us-east-1'], 'INPUT_INVALID', /"arn:aws-cn:iam::123456789012:role\/dep" is in partition aws-cn, but region "us-east-1" is in partition aws/);
+    await refused(['--workload-identity', WI, '--region', 'cn-north-1'], 'INPUT_INVALID', /is in partition aws, but region "cn-north-1" is in partition aws-cn/);
+    await refused(['--workload-identity', 'arn:aws-us-gov:iam::123456789012:role/dep', '--region', 'eu-west-1'], 'INPUT_INVALID', /partition aws-us-gov, but region "eu-west-1" is in partition aws\b/);
   });
 
   it('empty --project-dir and --cluster-config', async () => {
-    await refused(['--project-dir', ''], /--project-dir "" is not valid: expected a path/);
-    await refused(['--cluster-config', ''], /--cluster-config "" is not valid: expected a path/);
+    await refused(['--project-dir', ''], 'INPUT_INVALID', /--project-dir "" is not valid: expected a path/);
+    await refused(['--cluster-config', ''], 'INPUT_INVALID', /--cluster-config "" is not valid: expected a path/);
   });
 
   it('a --project-dir that does not exist (never created), is a file, or cannot be written', async () => {
     const base = await project();
     const missing = path.join(base, 'typo-project');
-    await refused([], new RegExp(`--project-dir "${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" does not exist`), {}, missing);
-    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
-    await refused([], /--project-dir "\/sys\/x" does not exist/, {}, '/sys/x');
-    await refused([], /--project-dir "\/sys" cannot be written \(E[A-Z]+\)/, {}, '/sys');
+    await refused([], 'PROJECT_DIR_MISSING', new RegExp(`--project-dir "${missing.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}" does not exist`), {}, missing);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
+    await refused([], 'PROJECT_DIR_MISSING', /--project-dir "\/sys\/x"/, {}, '/sys/x');
+    await refused([], 'PROJECT_DIR_UNUSABLE', /--project-dir "\/sys" cannot be written \(E[A-Z]+\)/, {}, '/sys');
     const file = path.join(base, 'a-file');
     await writeFile(file, 'x');
-    await refused([], /is not a folder/, {}, file);
+    await refused([], 'PROJECT_DIR_UNUSABLE', undefined, {}, file);
   });
 
   it('an airflow_settings.yaml that cannot be edited without rewriting it, or whose aws_eks entry uses a merge key', async () => {
     const merge = 'x: &base {conn_type: aws}\nairflow:\n  connections:\n    - conn_id: aws_eks\n      <<: *base\n      conn_host: h\n';
-    const out = await refused([], /airflow_settings\.yaml: cannot set connection aws_eks without rewriting the file: the entry uses an alias/, { 'airflow_settings.yaml': merge });
+    const out = await refused([], 'SETTINGS_UNEDITABLE', /the entry uses an alias/, { 'airflow_settings.yaml': merge });
     // The exact entry to add by hand is printed.
     expect(out).toContain('- conn_id: aws_eks');
     expect(out).toContain('role_arn: arn:aws:iam::<account-id>:role/AstroRemoteKPO');
-    await refused([], /cannot set connection aws_eks without rewriting the file: "airflow" is a flow-style mapping/, { 'airflow_settings.yaml': 'airflow: {pools: []}\r\n' });
-    await refused([], /not valid YAML/, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
+    await refused([], 'SETTINGS_UNEDITABLE', /"airflow" is a flow-style mapping/, { 'airflow_settings.yaml': 'airflow: {pools: []}\r\n' });
+    await refused([], 'SETTINGS_INVALID', undefined, { 'airflow_settings.yaml': 'airflow:\n  connections: [\n' });
   });
 
   it('a value with whitespace in it (#19): refused whole, quoted as given, never split into two', async () => {
     const spaced = 'arn:aws:iam::123456789012:role/a b';
     const whole = (flag: string, v: string) => new RegExp(`${flag} ${JSON.stringify(v).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is not valid \\(it contains whitespace\\): expected `);
-    const out = await refused(['--workload-identity', spaced], whole('--workload-identity', spaced));
+    const out = await refused(['--workload-identity', spaced], 'INPUT_INVALID', whole('--workload-identity', spaced));
     expect(out).toContain('(no spaces or wildcards)');
     expect(out).not.toMatch(/"b" is not valid/);
     // A second, good identity does not hide it; a line break or tab pasted in is shown as such.
-    await refused(['--workload-identity', `${WI}\n`], whole('--workload-identity', `${WI}\n`));
-    await refused(['--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'], whole('--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'));
+    await refused(['--workload-identity', `${WI}\n`], 'INPUT_INVALID', whole('--workload-identity', `${WI}\n`));
+    await refused(['--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'], 'INPUT_INVALID', whole('--workload-identity', 'arn:aws:iam::123456789012:role/x\ty'));
     // Every other list and ARN-shaped input: the same, whole value quoted.
-    await refused(['--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'], whole('--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'));
-    await refused(['--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'], whole('--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'));
-    await refused(['--profile', 'my profile'], whole('--profile', 'my profile'));
-    await refused(['--iam-role', 'Astro KPO'], whole('--iam-role', 'Astro KPO'));
+    await refused(['--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'], 'INPUT_INVALID', whole('--astro-deployment-id', 'clx1abc2d000008l4ezw5ofno clx9xyz8w000108l4abcdefgh'));
+    await refused(['--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'], 'INPUT_INVALID', whole('--kube-context', 'arn:aws:eks:us-east-1:123456789012:cluster/my cluster'));
+    await refused(['--profile', 'my profile'], 'INPUT_INVALID', whole('--profile', 'my profile'));
+    await refused(['--iam-role', 'Astro KPO'], 'INPUT_INVALID', whole('--iam-role', 'Astro KPO'));
   });
 
   it('ASTRO_WORKLOAD_IDENTITY may list several separated by spaces; a part that is no ARN is refused quoting the whole variable', async () => {
@@ -114,7 +116,7 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
     const env = { ...cloud.env, ASTRO_WORKLOAD_IDENTITY: 'arn:aws:iam::123456789012:role/a b' };
     cloud.resetCalls();
     const r = await runCli(['init', '--non-interactive', '--project-dir', dir], { env, cwd: dir });
-    expect(r.code, r.stdout + r.stderr).toBe(2);
+    expectFailure(r, 'INPUT_INVALID');
     expect(r.stderr).toContain('ASTRO_WORKLOAD_IDENTITY "arn:aws:iam::123456789012:role/a b" is not valid: "b" is not an IAM role ARN; expected an IAM role ARN like');
     expect(cloud.calls).toEqual([]);
     expect(await readdir(dir)).toEqual([]);
@@ -128,14 +130,14 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
     const two = '# local dev\nairflow:\n  connections:\n    - conn_id: aws_eks\n      conn_type: aws\n    - conn_id: other\n      conn_type: http\n    - conn_id: aws_eks\n      conn_type: aws\n      conn_extra: {region_name: eu-west-1}\n';
     const files = { 'airflow_settings.yaml': two };
     const line = /airflow_settings\.yaml has 2 connections with conn_id aws_eks \(line 4 and line 8\)/;
-    const out = await refused([], line, files);
+    const out = await refused([], 'SETTINGS_DUPLICATE_CONNECTION', line, files);
     expect(out).toContain('Delete all but one of them');
     expect(out).toContain('--conn-id <another id>');
-    await refused(['--dry-run'], line, files);
-    await refused(['--json'], line, files);
+    await refused(['--dry-run'], 'SETTINGS_DUPLICATE_CONNECTION', line, files);
+    await refused(['--json'], 'SETTINGS_DUPLICATE_CONNECTION', line, files);
     // The chosen --conn-id twice; the default one twice is then not ours to judge.
     const prod = 'airflow:\n  connections:\n    - conn_id: aws_eks_prod\n    - conn_id: aws_eks_prod\n';
-    await refused(['--conn-id', 'aws_eks_prod'], /has 2 connections with conn_id aws_eks_prod \(line 3 and line 4\)/, { 'airflow_settings.yaml': prod });
+    await refused(['--conn-id', 'aws_eks_prod'], 'SETTINGS_DUPLICATE_CONNECTION', /has 2 connections with conn_id aws_eks_prod \(line 3 and line 4\)/, { 'airflow_settings.yaml': prod });
   });
 
   it('on a resumed run the refusal prints the exact entry, with the recorded role ARN', async () => {
@@ -150,7 +152,7 @@ describe('bad input: exit 2, zero cloud calls, nothing written', { timeout: 240_
       const state = await readFile(path.join(dir, '.astro-remote-kpo', 'state.json'), 'utf8');
       c.resetCalls();
       const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: c.env, cwd: dir });
-      expect(r.code, r.stdout + r.stderr).toBe(2);
+      expectFailure(r, 'SETTINGS_UNEDITABLE');
       expect(r.stderr).toContain('role_arn: arn:aws:iam::123456789012:role/AstroRemoteKPO');
       expect(r.stderr).not.toContain('<account-id>');
       expect(c.calls).toEqual([]);

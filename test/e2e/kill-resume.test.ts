@@ -1,6 +1,7 @@
 // Write-ahead intent: Ctrl-C while eksctl creates the cluster: state still knows it is ours. (A run
 // killed right after each create call, then resumed or not, then destroyed: kill-sweep.test.ts.)
 import { describe, expect, it } from 'vitest';
+import { expectFailure } from '../support/failure.js';
 import { runCli, startCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { WI, initArgs, readState } from './aws-helpers.js';
@@ -15,7 +16,7 @@ describe('Ctrl-C while eksctl creates the cluster', () => {
     const run = startCli(initArgs(dir), { env: cloud.env, cwd: dir });
     await madeByCloud(cloud, 'eksctl', 'CreateCluster');
     run.interrupt('SIGINT');
-    expect((await run.result).code).toBe(130);
+    expectFailure(await run.result, 'INTERRUPTED');
     const state = await readState(dir);
     expect(state.stages.cluster.status).toBe('interrupted');
     expect(state.intents?.cluster?.map((i) => i.target)).toEqual(['EKS cluster remote-kpo-demo in us-east-1']);

@@ -38,5 +38,9 @@ describe('client-node transport from the bundle (e2e)', () => {
     expect(kubeCalls.length).toBeGreaterThan(0);
     expect([...new Set(kubeCalls.map((c) => c.caller))]).toEqual(['kubernetes-admin']);
     expect(cloud.kube.role('astro-remote-kpo', 'astro-remote-kpo-role')).toBeDefined();
+    // One connection pool for the run: every Kubernetes call of the whole init (the access check's
+    // concurrent reviews included) over one connection, where client-node alone opens one per call.
+    expect(kubeCalls.length).toBeGreaterThan(20);
+    expect(cloud.kubeConnections('remote-kpo-demo').opened).toBe(1);
   });
 });

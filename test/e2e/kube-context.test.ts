@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
@@ -74,8 +75,9 @@ describe('context stage (e2e)', () => {
     const before = await readFile(c.kubeconfigPath);
 
     const bad = await init(c, d, ['--kube-context', 'nope']);
-    expect(bad.code, bad.out).toBe(2);
-    expect(bad.out).toContain('--kube-context "nope" is not a context in your kubeconfig');
+    expectFailure(bad, 'KUBE_CONTEXT_NOT_FOUND');
+    // The value given and the contexts there are.
+    expect(bad.out).toContain('--kube-context "nope"');
     expect(bad.out).toContain(`${DEMO_CTX}, admin-ctx`);
     expect(c.mutatingCalls()).toEqual([]);
 
@@ -146,10 +148,10 @@ describe('context stage (e2e)', () => {
       ].join('\n'),
     );
     const r = await init(c, d, ['--kube-context', 'dead'], { KUBECONFIG: `${c.kubeconfigPath}${path.delimiter}${second}` });
-    expect(r.code, r.out).toBe(1);
-    expect(r.out).toContain(`cannot reach the API server ${dead}`);
+    expectFailure(r, 'KUBE_UNREACHABLE');
+    // Which server, and why it could not be reached.
+    expect(r.out).toContain(dead);
     expect(r.out).toContain('ECONNREFUSED');
-    expect(r.out).toMatch(/private\? Check your network\/VPN/);
     expect(c.mutatingCalls('kube')).toEqual([]);
   });
 });

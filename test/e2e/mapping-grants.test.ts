@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
 import { clusterAdminBinding } from '../support/kube/rbac.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';
 import { initArgs, requireBuild } from './aws-helpers.js';
@@ -15,7 +16,7 @@ const USER = 'AstroRemoteKPO';
 const ADMIN_POLICY = 'arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy';
 const OURS = `- rolearn: ${ROLE_ARN}\n  username: ${USER}\n`;
 
-interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; lines?: string[]; data?: Record<string, unknown> }
+interface Row { id: string; status: 'pass' | 'fail' | 'skip'; detail: string; fix?: string; lines?: string[]; data?: Record<string, unknown>; code?: string }
 interface Item { kind: string; name: string; decision: 'delete' | 'keep' | 'gone'; why: string; result?: string }
 
 let cloud: TestCloud | undefined;
@@ -63,12 +64,12 @@ describe('EKS access entry that grants more than the user', () => {
 
     const v = await verifyRows(c, dir);
     expect(v.code).toBe(1);
-    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { groups: ['ops-admins'], policies: [] } });
-    expect(rowOf(v.rows, 'mapping').detail).toContain('also grants it Kubernetes group ops-admins');
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', code: 'MAPPING_GRANTS_MORE', data: { groups: ['ops-admins'], policies: [] } });
+    expect(rowOf(v.rows, 'mapping').detail).toContain('ops-admins');
     const matrix = rowOf(v.rows, 'access-matrix');
-    expect(matrix.status).toBe('fail');
+    expect(matrix).toMatchObject({ status: 'fail', code: 'RBAC_EXTRA_ACCESS' });
+    // The questions were asked with the groups the mapping adds.
     expect(matrix.detail).toContain('in groups ops-admins, system:authenticated');
-    expect(matrix.detail).toContain('may do more than EksPodOperator needs');
     // The binding that gives the group cluster-admin is named, with what the questions found.
     expect(matrix.lines?.join('\n')).toContain('ClusterRoleBinding ops-admins binds ClusterRole cluster-admin to Group ops-admins');
     expect(matrix.lines?.join('\n')).toContain('may also');
@@ -77,7 +78,7 @@ describe('EKS access entry that grants more than the user', () => {
 
     c.resetCalls();
     const again = await init(c, dir);
-    expect(again.code, again.stdout + again.stderr).toBe(1);
+    expectFailure(again, 'MAPPING_GRANTS_MORE');
     expect(again.stdout + again.stderr).toContain('ops-admins');
     expect(again.stdout + again.stderr).toContain('Nothing was changed');
     expect(again.stdout + again.stderr).toContain('--iam-role');
@@ -90,8 +91,15 @@ describe('EKS access entry that grants more than the user', () => {
     // Someone made the entry before init, with the cluster admin policy (cluster-wide).
     const e = c.aws.addAccessEntry('remote-kpo-demo', ROLE_ARN, { username: USER, admin: true });
     const r = await init(c, dir);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
+    expectFailure(r, 'MAPPING_GRANTS_MORE');
     const out = r.stdout + r.stderr;
+    // The stage's error block ends with its code, on a line of its own.
+    expect(out).toMatch(/✖ 7·identity-mapping [^\n]*(\n {4}[^\n]*)*\n {4}code: MAPPING_GRANTS_MORE\n/);
+    // state.json keeps it: status shows it, status --json carries it.
+    const st = await runCli(['status', '--json', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect((JSON.parse(st.stdout) as { stages: Array<{ id: string; error?: { code?: string } }> }).stages.find((s) => s.id === 'identity-mapping')?.error?.code).toBe('MAPPING_GRANTS_MORE');
+    const human = await runCli(['status', '--no-color', '--project-dir', dir], { env: c.env, cwd: dir });
+    expect(human.stdout).toMatch(/✖ 7·identity-mapping +failed .*\[MAPPING_GRANTS_MORE\]/);
     expect(out).toContain('7·identity-mapping');
     expect(out).toContain(`EKS access policy ${ADMIN_POLICY} (cluster-wide)`);
     expect(out).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);
@@ -110,7 +118,7 @@ describe('EKS access entry that grants more than the user', () => {
     e.policies = policies;
     const v = await verifyRows(c, dir);
     expect(v.code).toBe(1);
-    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { policies: [`${ADMIN_POLICY} (cluster-wide)`] } });
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', code: 'MAPPING_GRANTS_MORE', data: { policies: [`${ADMIN_POLICY} (cluster-wide)`] } });
     expect(rowOf(v.rows, 'mapping').fix).toContain('disassociate-access-policy');
   });
 
@@ -119,14 +127,15 @@ describe('EKS access entry that grants more than the user', () => {
     c.aws.addAccessEntry('remote-kpo-demo', ROLE_ARN, { username: 'admin', kubernetesGroups: ['system:masters'], admin: true });
     const r = await init(c, dir);
     const out = r.stdout + r.stderr;
-    expect(r.code, out).toBe(1);
+    expectFailure(r, 'MAPPING_OTHER_USER');
+    // All of it at once: the username, the group and the policy.
     expect(out).toContain('with username "admin" and Kubernetes group system:masters and EKS access policy');
     expect(out).not.toContain('--k8s-user admin');
     expect(out).toContain(`aws eks update-access-entry --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --username ${USER}`);
     expect(out).toContain(`aws eks disassociate-access-policy --cluster-name remote-kpo-demo --principal-arn ${ROLE_ARN} --policy-arn ${ADMIN_POLICY}`);
     expect(c.mutatingCalls('eks')).toEqual([]);
     const v = await verifyRows(c, dir);
-    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { username: 'admin', groups: ['system:masters'] } });
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', code: 'MAPPING_OTHER_USER', data: { username: 'admin', groups: ['system:masters'] } });
   });
 
   it('an emulator without ListAssociatedAccessPolicies (HTML 404): init goes on and warns, verify passes with a note', async () => {
@@ -151,8 +160,8 @@ describe('kube-system/aws-auth', () => {
     setMapRoles(c, before);
     c.resetCalls();
     const r = await init(c, dir);
-    expect(r.code, r.stdout + r.stderr).toBe(1);
-    expect(r.stdout + r.stderr).toContain('but also grants it Kubernetes group system:masters');
+    expectFailure(r, 'MAPPING_GRANTS_MORE');
+    expect(r.stdout + r.stderr).toContain('Kubernetes group system:masters');
     expect(r.stdout + r.stderr).toContain('Remove the groups: of the entry');
     expect(mapRoles(c)).toBe(before);
     expect(c.calls.filter((x) => x.operation === 'PUT configmaps' || x.operation === 'POST configmaps')).toEqual([]);
@@ -165,7 +174,7 @@ describe('kube-system/aws-auth', () => {
     c.resetCalls();
     const r = await init(c, dir);
     const out = r.stdout + r.stderr;
-    expect(r.code, out).toBe(1);
+    expectFailure(r, 'MAPPING_OTHER_USER');
     expect(out).toContain('7·identity-mapping');
     expect(out).toContain('username "admin" with groups system:masters, ops-admins');
     // --k8s-user admin would only meet the next refusal (the groups): it is not offered.
@@ -176,7 +185,7 @@ describe('kube-system/aws-auth', () => {
 
     // verify says the same, all at once.
     const v = await verifyRows(c, dir);
-    expect(rowOf(v.rows, 'mapping').status).toBe('fail');
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', code: 'MAPPING_OTHER_USER' });
     expect(rowOf(v.rows, 'mapping').detail).toContain('username "admin" with groups system:masters, ops-admins');
 
     // The edit it shows (exactly our entry left for the role) is the whole fix: the next run passes.
@@ -193,8 +202,8 @@ describe('kube-system/aws-auth', () => {
     setMapRoles(c, changed);
 
     const v = await verifyRows(c, dir);
-    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', data: { kind: 'aws-auth', groups: ['system:masters'] } });
-    expect(rowOf(v.rows, 'access-matrix').status).toBe('fail');
+    expect(rowOf(v.rows, 'mapping')).toMatchObject({ status: 'fail', code: 'MAPPING_GRANTS_MORE', data: { kind: 'aws-auth', groups: ['system:masters'] } });
+    expect(rowOf(v.rows, 'access-matrix')).toMatchObject({ status: 'fail', code: 'RBAC_EXTRA_ACCESS' });
     expect(rowOf(v.rows, 'access-matrix').lines?.join('\n')).toContain('may also create pods in namespace default');
 
     const d = await destroyItems(c, dir);

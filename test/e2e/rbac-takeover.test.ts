@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { roleBindingObject, roleObject } from '../../src/desired.js';
 import type { KubeObj } from '../support/kube/fake-kube.js';
 import type { TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { initArgs, readState } from './aws-helpers.js';
@@ -18,7 +19,7 @@ const USER = 'AstroRemoteKPO';
 const RBAC = 'rbac.authorization.k8s.io';
 const inputs = { namespace: NS, k8sRole: ROLE, k8sUser: USER };
 
-interface Row { id: string; status: string; detail: string; fix?: string }
+interface Row { id: string; status: string; detail: string; fix?: string; code?: string }
 
 const cloudProject = useCloudProjects('kpo-takeover-');
 let cloud: TestCloud;
@@ -56,7 +57,7 @@ describe('a found RoleBinding that differs is never changed (e2e)', () => {
   it("binds ClusterRole view to alice: init stops at role-binding (exit 1), untouched, names roleRef and subjects, fix works", async () => {
     const before = place(binding([alice], { kind: 'ClusterRole', name: 'view', apiGroup: RBAC }));
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('RoleBinding', RB)).toBe(before);
     expect(writesTo('rolebindings')).toEqual([]);
     expect(r.out).toContain(`RoleBinding ${RB} in namespace ${NS} exists`);
@@ -73,10 +74,9 @@ describe('a found RoleBinding that differs is never changed (e2e)', () => {
     const v = await verifyRows();
     expect(v.code).toBe(1);
     const row = v.rows.find((x) => x.id === 'role-binding')!;
-    expect(row.status).toBe('fail');
+    expect(row).toMatchObject({ status: 'fail', code: 'TAKEOVER_REFUSED' });
     expect(row.detail).toContain('roleRef is ClusterRole/view, not Role/astro-remote-kpo-role');
     expect(row.detail).toContain('extra subject User alice');
-    expect(row.detail).toContain('not created by this project');
     expect(row.fix).toContain('--k8s-role astro-remote-kpo-2-role');
     expect(row.fix).not.toContain('--from role-binding');
 
@@ -90,7 +90,7 @@ describe('a found RoleBinding that differs is never changed (e2e)', () => {
   it('our roleRef but alice beside our user: refused (exit 1), alice kept, the edit shown', async () => {
     const before = place(binding([alice, ours]));
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('RoleBinding', RB)).toBe(before);
     expect(r.out).toContain('extra subject User alice');
     expect(r.out).not.toContain('missing subject');
@@ -100,7 +100,7 @@ describe('a found RoleBinding that differs is never changed (e2e)', () => {
     // Resumable: the same command stops at the same place, still without a write.
     cloud.resetCalls();
     const again = await init();
-    expect(again.code).toBe(1);
+    expectFailure(again, 'TAKEOVER_REFUSED');
     expect(writesTo('rolebindings')).toEqual([]);
     expect(now('RoleBinding', RB)).toBe(before);
   });
@@ -111,7 +111,7 @@ describe('a found RoleBinding that differs is never changed (e2e)', () => {
     expect(plan.code, plan.out).toBe(0);
     expect(plan.out).toMatch(/unknown: init will refuse: RoleBinding astro-remote-kpo-rolebinding in namespace astro-remote-kpo exists/);
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('RoleBinding', RB)).toBe(before);
     expect(r.out).toContain('extra subject User alice');
     expect(r.out).toContain(`missing subject User ${USER}`);
@@ -124,7 +124,7 @@ describe('a found Role that differs is never changed (e2e)', () => {
   it('other rules: init stops at k8s-role (exit 1), untouched, names every difference and the rules to set', async () => {
     const before = place({ apiVersion: `${RBAC}/v1`, kind: 'Role', metadata: { name: ROLE, namespace: NS }, rules: withSecrets.filter((x) => !x.resources.includes('pods/log')) });
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('Role', ROLE)).toBe(before);
     expect(writesTo('roles')).toEqual([]);
     expect(r.out).toContain('extra verb get on secrets');
@@ -138,7 +138,7 @@ describe('a found Role that differs is never changed (e2e)', () => {
 
     const v = await verifyRows();
     const row = v.rows.find((x) => x.id === 'k8s-role')!;
-    expect(row.status).toBe('fail');
+    expect(row).toMatchObject({ status: 'fail', code: 'TAKEOVER_REFUSED' });
     expect(row.detail).toContain('extra verb get on secrets');
     expect(row.fix).toContain(`kubectl -n ${NS} edit role ${ROLE}`);
   });
@@ -147,7 +147,7 @@ describe('a found Role that differs is never changed (e2e)', () => {
     const rules = roleObject(inputs).rules.map((x) => (x.resources[0] === 'pods' ? { ...x, verbs: [...x.verbs, 'deletecollection'] } : x));
     const before = place({ apiVersion: `${RBAC}/v1`, kind: 'Role', metadata: { name: ROLE, namespace: NS }, rules });
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('Role', ROLE)).toBe(before);
     expect(r.out).toContain('extra verb deletecollection on pods');
   });
@@ -156,10 +156,11 @@ describe('a found Role that differs is never changed (e2e)', () => {
     const rules = roleObject(inputs).rules.filter((x) => x.resources[0] !== 'events');
     const before = place({ ...roleObject(inputs, 'other-project-id'), rules });
     const r = await init();
-    expect(r.code, r.out).toBe(1);
+    expectFailure(r, 'TAKEOVER_REFUSED');
     expect(now('Role', ROLE)).toBe(before);
     expect(r.out).toContain('created by another astro-remote-kpo project (project id other-project-id)');
     const row = (await verifyRows()).rows.find((x) => x.id === 'k8s-role')!;
+    expect(row.code).toBe('TAKEOVER_REFUSED');
     expect(row.detail).toContain('missing verbs list, watch on events');
     expect(row.detail).toContain('created by another astro-remote-kpo project (project id other-project-id)');
   });

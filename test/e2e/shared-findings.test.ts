@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type StartTestCloudOptions, type TestCloud } from '../support/cloud.js';
+import { expectFailure } from '../support/failure.js';
 import { startCli } from '../support/run-cli.js';
 import { readState } from './aws-helpers.js';
 import { CLUSTER, NS, ROLE, byKind, destroy, init, leftovers, madeByCloud, nodeMappings, verify } from './shared-helpers.js';
@@ -97,7 +98,7 @@ describe.concurrent('finding 4: every recorded intent is undone, whatever became
       cloud.aws.createRole({ name: ROLE, trustPolicy: trust(OTHER) });
       cloud.faults.failNext('PutRolePolicy', 5, { code: 'AccessDenied', status: 403, message: 'User: arn:aws:iam::123456789012:user/test-admin is not authorized to perform: iam:PutRolePolicy' });
       const r = await init(cloud, dir, WI_A);
-      expect(r.code, r.stdout + r.stderr).toBe(1);
+      expectFailure(r, 'AWS_ACCESS_DENIED');
       const state = await readState(dir);
       expect(state.stages['iam-role'].status).toBe('failed');
       expect(JSON.stringify(cloud.aws.trustPolicy(ROLE))).toContain(WI_A);
@@ -119,7 +120,7 @@ describe.concurrent('finding 4: every recorded intent is undone, whatever became
         const run = startCli(['init', '--non-interactive', '--workload-identity', WI_A, '--project-dir', dir], { env: cloud.env, cwd: dir });
         await madeByCloud(cloud, operation.startsWith('POST ') ? 'kube' : 'iam', operation);
         run.interrupt('SIGINT');
-        expect((await run.result).code).toBe(130);
+        expectFailure(await run.result, 'INTERRUPTED');
         cloud.faults.clear();
         cloud.faults.slowMs = 1500;
         const interrupted = Object.entries((await readState(dir)).stages).filter(([, r]) => r.status === 'interrupted').map(([id]) => id);

@@ -6,6 +6,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { expectFailure } from '../support/failure.js';
 import { runCli, startCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { initArgs, requireBuild, WI } from './aws-helpers.js';
@@ -119,7 +120,7 @@ describe('temp files of a killed run', { timeout: 300_000 }, () => {
     const env = { ...c.env };
     delete env.AWS_ACCESS_KEY_ID;
     const failed = await runCli(initArgs(dir), { env, cwd: dir });
-    expect(failed.code, failed.stdout + failed.stderr).toBe(3);
+    expectFailure(failed, 'CREDENTIALS_MISSING');
     expect(existsSync(path.join(dir, planted))).toBe(false);
   });
 });

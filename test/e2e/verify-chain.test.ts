@@ -13,7 +13,7 @@ const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';
 const NS = 'astro-remote-kpo';
 
-interface Row { id: string; status: 'pass' | 'fail' | 'skip' | 'warn'; detail: string; fix?: string; data?: Record<string, unknown> }
+interface Row { id: string; status: 'pass' | 'fail' | 'skip' | 'warn'; detail: string; fix?: string; data?: Record<string, unknown>; code?: string }
 interface VerifyDoc { command: string; ok: boolean; exitCode: number; checks: Row[] }
 
 let cloud: TestCloud | undefined;
@@ -95,7 +95,8 @@ describe('verify after init', () => {
     const r = await runCli(['verify', '--json', '--project-dir', dir], { env, cwd: dir });
     expect(r.code).toBe(1);
     const doc = JSON.parse(r.stdout) as VerifyDoc;
-    expect(row(doc, 'credentials')).toMatchObject({ status: 'fail' });
+    expect(row(doc, 'credentials')).toMatchObject({ status: 'fail', code: 'CREDENTIALS_REJECTED' });
+    // AWS's own reason, named.
     expect(row(doc, 'credentials').detail).toContain('SignatureDoesNotMatch');
     expect(notPassing(doc)).toEqual(['credentials:fail', 'cluster:skip', 'endpoint-access:skip', 'kube-api:skip', 'iam-trust:skip', 'iam-permissions:skip', 'mapping:skip', 'namespace:skip', 'k8s-role:skip', 'role-binding:skip', 'access-matrix:skip', 'connection:skip']);
     expect(row(doc, 'dags').status).toBe('pass');

@@ -77,7 +77,7 @@ describe('verify a hand-made setup (no state file)', () => {
     expect(code).toBe(0);
     expect(doc.checks.find((r) => r.id === 'iam-permissions')!.detail).toContain('by AmazonEKSWorkerNodePolicy');
     expect(doc.checks.find((r) => r.id === 'mapping')!.detail).toContain('kube-system/aws-auth maps');
-    await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toThrow();
+    await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it("flags the seed's invalid connection extra and an aws-auth ARN that keeps the role's IAM path", async () => {

@@ -82,6 +82,9 @@ export interface TestCloud {
   /** The Kubernetes side of the default cluster (exists before the EKS cluster does). */
   kube: FakeKube;
   kubeOf(clusterName: string): FakeKube;
+  /** TCP connections the cluster's API server (default: the default cluster's) accepted, and how
+   * many are still open: whether a client reuses its connections. */
+  kubeConnections(clusterName?: string): { opened: number; open: number };
   /** Live call log (resetCalls() empties it in place). */
   readonly calls: CallRecord[];
   mutatingCalls(service?: CallRecord['service']): CallRecord[];
@@ -265,6 +268,11 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     adminArn,
     aws: fakeAws,
     kube: defaultKube,
+    kubeConnections(name = defaultName) {
+      const k = kubes.get(name);
+      if (!k) throw new Error(`test cloud: no Kubernetes API for cluster ${name}`);
+      return k.server.connections();
+    },
     kubeOf(name) {
       const k = kubes.get(name);
       if (!k) throw new Error(`test cloud: no Kubernetes server for cluster ${name}`);

@@ -5,7 +5,7 @@ import { chmod, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { StageFailedError, UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { airflowConnJson, astroConnectionArgs, astroConnectionCommand, connEnvVarLine, shellQuote } from '../../src/airflow/deployed-connection.js';
 import { connectionStage } from '../../src/stages/connection.js';
 import { deploymentConnectionStage } from '../../src/stages/deployment-connection.js';
@@ -80,11 +80,10 @@ describe('connection stage', () => {
     const bad = 'airflow:\n  connections: {}\n  pools:\n    - pool_name: p\n';
     await writeFile(settings(dir), bad);
     const ctx = stageContext({ projectDir: dir });
-    const err = await connectionStage.validate!(ctx).then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).exitCode).toBe(2);
-    expect((err as UsageError).message).toContain(`${settings(dir)} line 2, column 16`);
-    await expect(connectionStage.run(ctx)).rejects.toBeInstanceOf(UsageError);
+    const err = await expectCode(connectionStage.validate!(ctx), 'SETTINGS_INVALID');
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`${settings(dir)} line 2, column 16`);
+    await expectCode(connectionStage.run(ctx), 'SETTINGS_INVALID');
     expect(await readFile(settings(dir), 'utf8')).toBe(bad);
   });
 
@@ -102,7 +101,7 @@ describe('connection stage', () => {
     expect(p.items[0]!.action).toBe(`create ${settings(dir)} with connection aws_eks`);
     expect(p.items[0]!.unknown).toContain('account id');
     expect(p.items[0]!.details).toContain('role_arn: arn:aws:iam::<account-id>:role/AstroRemoteKPO');
-    await expect(stat(settings(dir))).rejects.toThrow();
+    await expect(stat(settings(dir))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 
@@ -163,12 +162,13 @@ describe('deployment-connection stage', () => {
   it('an astro failure fails the stage (exit 1) with its output and the command', async () => {
     const dir = await tempProject();
     const astro = await fakeAstro(dir, 'echo "Error: You are not authenticated. Please run astro login" >&2; exit 1');
-    const err = await deploymentConnectionStage
-      .run(stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env }))
-      .then(() => undefined, (e: unknown) => e);
-    expect(err).toBeInstanceOf(StageFailedError);
-    expect((err as StageFailedError).exitCode).toBe(1);
-    expect((err as StageFailedError).message).toContain('not authenticated');
-    expect((err as StageFailedError).hint).toContain(astroConnectionCommand(DEP, CONN));
+    const err = await expectCode(
+      deploymentConnectionStage.run(stageContext({ projectDir: dir, inputs: { astroDeploymentIds: [DEP] }, env: astro.env })),
+      'ASTRO_CONNECTION_FAILED',
+    );
+    expect(err.exitCode).toBe(1);
+    // astro's own output and the command to run by hand.
+    expect(err.message).toContain('not authenticated');
+    expect(err.hint).toContain(astroConnectionCommand(DEP, CONN));
   });
 });

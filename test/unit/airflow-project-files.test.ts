@@ -250,7 +250,7 @@ describe('project-files stage', () => {
     await writeFile(own, 'apiVersion: eksctl.io/v1alpha5\nkind: ClusterConfig\nmetadata: {name: remote-kpo-demo, region: us-east-1}\n');
     const r = await projectFilesStage.run(stageContext({ projectDir: dir, inputs: { permissions: 'seed', clusterConfig: own } }));
     expect(r.outputs.written).not.toContain('k8s/iam-permissions-policy.json');
-    await expect(stat(path.join(dir, 'k8s/iam-permissions-policy.json'))).rejects.toThrow();
+    await expect(stat(path.join(dir, 'k8s/iam-permissions-policy.json'))).rejects.toMatchObject({ code: 'ENOENT' });
     expect(await read(dir, 'k8s/cluster.yaml')).toBe(await readFile(own, 'utf8'));
   });
 
@@ -261,8 +261,8 @@ describe('project-files stage', () => {
     for (const f of ALL) expect(actions).toContain(`create ${f}`);
     expect(actions).toContain('add .astro-remote-kpo/ to .dockerignore');
     expect(p.items.find((i) => i.action === 'create k8s/iam-permissions-policy.json')?.unknown).toContain('account id');
-    await expect(stat(path.join(dir, 'k8s'))).rejects.toThrow();
-    await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toThrow();
+    await expect(stat(path.join(dir, 'k8s'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(stat(path.join(dir, '.astro-remote-kpo'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
 

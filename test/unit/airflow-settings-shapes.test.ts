@@ -3,7 +3,7 @@
 // reach, and aliases or merge keys in our entry, are refused (exit 2) with the entry to add by hand.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { UsageError } from '../../src/errors.js';
+import { KpoError, type ErrorCode } from '../../src/errors.js';
 import { upsertConnection } from '../../src/airflow/settings-splice.js';
 import type { AwsConnection } from '../../src/airflow/settings-file.js';
 
@@ -158,22 +158,24 @@ describe('airflow_settings.yaml shapes: every byte outside our entry is kept', (
   });
 });
 
-/** The exit-2 error upserting into `text` throws (the test fails if it throws none). */
-function usageErrorOf(text: string, c: AwsConnection = CONN): UsageError {
+/** The exit-2 error upserting into `text` throws, with `code` (the test fails if it throws none). */
+function usageErrorOf(text: string, code: ErrorCode, c: AwsConnection = CONN): KpoError {
   let err: unknown;
   try {
     upsertConnection(text, c, FILE);
   } catch (e) {
     err = e;
   }
-  expect(err, text).toBeInstanceOf(UsageError);
-  expect((err as UsageError).exitCode).toBe(2);
-  return err as UsageError;
+  expect(err, text).toBeInstanceOf(KpoError);
+  expect((err as KpoError).code, text).toBe(code);
+  expect((err as KpoError).exitCode).toBe(2);
+  return err as KpoError;
 }
 
 describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by hand)', () => {
   const refused = (text: string, why: RegExp) => {
-    const u = usageErrorOf(text);
+    const u = usageErrorOf(text, 'SETTINGS_UNEDITABLE');
+    // Why it cannot be edited: the code says that it cannot, the message says why.
     expect(u.message).toMatch(why);
     expect(u.message).toContain('nothing was changed');
     // The hint is the exact entry, ready to paste.
@@ -199,8 +201,8 @@ describe('airflow_settings.yaml: what is refused (exit 2, the entry to add by ha
 });
 
 describe('airflow_settings.yaml: two entries for our conn_id (exit 2, both named, nothing chosen)', () => {
-  const twice = (text: string, c: AwsConnection = CONN): UsageError => {
-    const u = usageErrorOf(text, c);
+  const twice = (text: string, c: AwsConnection = CONN): KpoError => {
+    const u = usageErrorOf(text, 'SETTINGS_DUPLICATE_CONNECTION', c);
     expect(u.message).toContain('Nothing was changed.');
     expect(u.hint).toMatch(/Delete all but one of them .*or pass --conn-id <another id>/);
     return u;

@@ -1,7 +1,7 @@
 // airflow_settings.yaml: the aws_eks entry is upserted and nothing else in the file moves.
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { UsageError } from '../../src/errors.js';
+import { KpoError } from '../../src/errors.js';
 import { defaultSettingsText, entryText, parseSettings, type AwsConnection } from '../../src/airflow/settings-file.js';
 import { upsertConnection } from '../../src/airflow/settings-splice.js';
 
@@ -244,11 +244,11 @@ describe('parseSettings errors', () => {
     } catch (e) {
       err = e;
     }
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).exitCode).toBe(2);
-    expect((err as UsageError).message).toMatch(pattern);
+    expect(err).toMatchObject({ code: 'SETTINGS_INVALID', exitCode: 2 });
+    // Where the problem is: file, line and column.
+    expect((err as KpoError).message).toMatch(pattern);
     // upsert refuses the same way (it never produces text for a bad file)
-    expect(() => upsertConnection(text, CONN, FILE)).toThrow(UsageError);
+    expect(() => upsertConnection(text, CONN, FILE)).toThrow(expect.objectContaining({ code: 'SETTINGS_INVALID' }));
   };
 
   it('names the file, line and column of a YAML syntax error', () => {

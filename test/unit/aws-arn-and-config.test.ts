@@ -7,7 +7,7 @@ import { renderClusterConfig, yamlScalar } from '../../src/aws/cluster-config.js
 import { checkClusterConfigFile, eksctlMessage, prepareClusterConfig } from '../../src/aws/eksctl.js';
 import { resolveMappingKind } from '../../src/aws/mapping.js';
 import { roleArnWithoutPath } from '../../src/desired.js';
-import { StageFailedError, UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 
 describe('roleArnWithoutPath', () => {
   it('strips any IAM path, keeps partition and account', () => {
@@ -54,13 +54,12 @@ describe('ClusterConfig files', () => {
     const file = path.join(dir, 'other.yaml');
     await writeFile(file, renderClusterConfig({ clusterName: 'other', region: 'us-east-1' }));
     await expect(checkClusterConfigFile(file, { clusterName: 'other', region: 'us-east-1' }, '--cluster-config')).resolves.toMatchObject({ name: 'other' });
-    const e = await checkClusterConfigFile(file, { clusterName: 'mine', region: 'us-east-1' }, '--cluster-config').catch((x: unknown) => x);
-    expect(e).toBeInstanceOf(UsageError);
-    expect((e as Error).message).toMatch(/--cluster-config.*other.*mine/);
-    await expect(checkClusterConfigFile(path.join(dir, 'missing.yaml'), { clusterName: 'x', region: 'us-east-1' }, '--cluster-config')).rejects.toBeInstanceOf(UsageError);
+    const e = await expectCode(checkClusterConfigFile(file, { clusterName: 'mine', region: 'us-east-1' }, '--cluster-config'), 'CLUSTER_CONFIG_MISMATCH');
+    expect(e.message).toMatch(/--cluster-config.*other.*mine/);
+    await expectCode(checkClusterConfigFile(path.join(dir, 'missing.yaml'), { clusterName: 'x', region: 'us-east-1' }, '--cluster-config'), 'CLUSTER_CONFIG_UNREADABLE');
     const notCc = path.join(dir, 'not.yaml');
     await writeFile(notCc, 'kind: Pod\nmetadata: {name: x}\n');
-    await expect(checkClusterConfigFile(notCc, { clusterName: 'x', region: 'us-east-1' }, '--cluster-config')).rejects.toThrow(/kind/);
+    await expectCode(checkClusterConfigFile(notCc, { clusterName: 'x', region: 'us-east-1' }, '--cluster-config'), 'CLUSTER_CONFIG_INVALID');
   });
 
   it('renders k8s/cluster.yaml once and then uses the existing file as is', async () => {
@@ -73,7 +72,7 @@ describe('ClusterConfig files', () => {
     const second = await prepareClusterConfig(project, inputs);
     expect(second.rendered).toBe(false);
     expect(await readFile(second.file, 'utf8')).toBe(edited);
-    await expect(prepareClusterConfig(project, { clusterName: 'another', region: 'us-east-1' })).rejects.toBeInstanceOf(UsageError);
+    await expectCode(prepareClusterConfig(project, { clusterName: 'another', region: 'us-east-1' }), 'CLUSTER_CONFIG_MISMATCH');
   });
 });
 
@@ -91,8 +90,8 @@ describe('resolveMappingKind', () => {
     expect(resolveMappingKind('auto', 'CONFIG_MAP', 'c')).toBe('aws-auth');
     expect(resolveMappingKind('aws-auth', 'API_AND_CONFIG_MAP', 'c')).toBe('aws-auth');
   });
-  it('refuses a choice the cluster would ignore', () => {
-    expect(() => resolveMappingKind('access-entry', 'CONFIG_MAP', 'c')).toThrow(StageFailedError);
-    expect(() => resolveMappingKind('aws-auth', 'API', 'c')).toThrow(/ignores the aws-auth/);
+  it('refuses a choice the cluster would ignore', async () => {
+    await expectCode(() => resolveMappingKind('access-entry', 'CONFIG_MAP', 'c'), 'AUTH_MODE_MISMATCH');
+    await expectCode(() => resolveMappingKind('aws-auth', 'API', 'c'), 'AUTH_MODE_MISMATCH');
   });
 });

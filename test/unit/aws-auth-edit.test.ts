@@ -2,10 +2,10 @@ import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { StageFailedError } from '../../src/errors.js';
-import { KubeConflictError, type ConfigMapObject, type KubeApi } from '../../src/kube/api.js';
+import type { ConfigMapObject, KubeApi } from '../../src/kube/api.js';
+import { KubeRequestError, kubeConflict } from '../../src/kube/errors.js';
+import { expectCode } from '../support/failure.js';
 import {
-  AwsAuthError,
   appendMapRole,
   ensureAwsAuthMapping,
   findMapping,
@@ -72,8 +72,8 @@ describe('appendMapRole', () => {
     ['invalid YAML', '- rolearn: [unclosed\n  username: x\n'],
     ['a mapping instead of a list', 'rolearn: arn:aws:iam::123456789012:role/X\nusername: x\n'],
     ['an entry without rolearn', '- username: x\n'],
-  ])('refuses %s', (_label, text) => {
-    expect(() => appendMapRole(text, OURS)).toThrow(AwsAuthError);
+  ])('refuses %s', async (_label, text) => {
+    await expectCode(() => appendMapRole(text, OURS), 'AWS_AUTH_UNEDITABLE');
   });
 });
 
@@ -134,22 +134,15 @@ describe('planAwsAuthChange', () => {
     expect(planAwsAuthChange(cm(present), OURS)).toEqual({ kind: 'present' });
   });
 
-  it('refuses to shadow an entry with another username', () => {
+  it('refuses to shadow an entry with another username', async () => {
     const shadow = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other-user\n`;
-    expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(StageFailedError);
-    expect(() => planAwsAuthChange(cm(shadow), OURS)).toThrow(/other-user/);
+    const e = await expectCode(() => planAwsAuthChange(cm(shadow), OURS), 'MAPPING_OTHER_USER');
+    expect(e.message).toContain('other-user');
   });
 
-  it('a refusal names the username and every group at once; --k8s-user is offered only when it would fix it', () => {
+  it('a refusal names the username and every group at once; --k8s-user is offered only when it would fix it', async () => {
     const withGroups = `${EXISTING}- rolearn: ${OURS.rolearn}\n  username: admin\n  groups:\n  - system:masters\n  - ops\n`;
-    const e = (() => {
-      try {
-        planAwsAuthChange(cm(withGroups), OURS);
-      } catch (err) {
-        return err as StageFailedError;
-      }
-      throw new Error('expected a refusal');
-    })();
+    const e = await expectCode(() => planAwsAuthChange(cm(withGroups), OURS), 'MAPPING_OTHER_USER');
     expect(e.message).toContain('username "admin" with groups system:masters, ops');
     expect(e.hint).not.toContain('--k8s-user');
     expect(e.hint).toContain(`- rolearn: ${OURS.rolearn}\n  username: ${OURS.username}`);
@@ -178,7 +171,8 @@ function memoryKube(initial?: ConfigMapObject, opts: { conflicts?: number; concu
       return current ? structuredClone(current) : undefined;
     },
     async createConfigMap(_ns, body) {
-      if (current) throw new Error('configmaps "aws-auth" already exists');
+      // As the API server answers (and KubeClient throws) a create of an existing object.
+      if (current) throw new KubeRequestError('create configmaps kube-system/aws-auth failed: HTTP 409 AlreadyExists: configmaps "aws-auth" already exists', 409, 'AlreadyExists');
       current = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++rv) } };
       writes.push(structuredClone(body));
       return structuredClone(current);
@@ -190,7 +184,7 @@ function memoryKube(initial?: ConfigMapObject, opts: { conflicts?: number; concu
         if (current && opts.concurrentEdit !== undefined) current.data = { ...current.data, mapRoles: `${current.data?.mapRoles ?? ''}${opts.concurrentEdit}` };
         if (current) current.metadata = { ...current.metadata, resourceVersion: String(++rv) };
       }
-      if (body.metadata?.resourceVersion !== current?.metadata?.resourceVersion) throw new KubeConflictError('the object has been modified');
+      if (body.metadata?.resourceVersion !== current?.metadata?.resourceVersion) throw kubeConflict('the object has been modified');
       writes.push(structuredClone(body));
       current = { ...structuredClone(body), metadata: { ...body.metadata, resourceVersion: String(++rv) } };
       return structuredClone(current);
@@ -247,7 +241,7 @@ describe('ensureAwsAuthMapping', () => {
 
   it('gives up after the bounded number of conflicts without writing', async () => {
     const k = memoryKube(base, { conflicts: 10 });
-    await expect(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir, maxAttempts: 3 })).rejects.toBeInstanceOf(KubeConflictError);
+    await expectCode(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir, maxAttempts: 3 }), 'KUBE_CONFLICT');
     expect(k.writes).toHaveLength(0);
   });
 
@@ -262,9 +256,9 @@ describe('ensureAwsAuthMapping', () => {
   });
 
   it('writes nothing (not even a backup) when refusing to shadow or when mapRoles is malformed', async () => {
-    for (const mapRoles of [`${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other\n`, '- rolearn: [oops\n']) {
+    for (const [mapRoles, code] of [[`${EXISTING}- rolearn: ${OURS.rolearn}\n  username: other\n`, 'MAPPING_OTHER_USER'], ['- rolearn: [oops\n', 'AWS_AUTH_UNEDITABLE']] as const) {
       const k = memoryKube({ ...base, data: { mapRoles } });
-      await expect(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir })).rejects.toBeInstanceOf(StageFailedError);
+      await expectCode(ensureAwsAuthMapping(k.api, OURS, { backupDir: dir }), code);
       expect(k.writes).toHaveLength(0);
       expect(k.current?.data?.mapRoles).toBe(mapRoles);
     }
@@ -315,9 +309,9 @@ describe('aws-auth shapes: the "..." document end and a null mapRoles', () => {
     expect(planAwsAuthChange(cm(text), OURS)).toMatchObject({ kind: 'update' });
   });
 
-  it('still refuses what is not a list (a mapping, a string)', () => {
-    expect(() => appendMapRole('rolearn: x\n', OURS)).toThrow(AwsAuthError);
-    expect(() => parseMapRoles('just text')).toThrow(AwsAuthError);
+  it('still refuses what is not a list (a mapping, a string)', async () => {
+    await expectCode(() => appendMapRole('rolearn: x\n', OURS), 'AWS_AUTH_UNEDITABLE');
+    await expectCode(() => parseMapRoles('just text'), 'AWS_AUTH_UNEDITABLE');
   });
 });
 
@@ -330,15 +324,8 @@ describe('a mapping that grants more than the user', () => {
     expect(findMapping(parseMapRoles(two), OURS)).toEqual({ state: 'present', groups: ['ops'] });
   });
 
-  it('planAwsAuthChange refuses it, naming the groups and the fix', () => {
-    let err: unknown;
-    try {
-      planAwsAuthChange(cm(withGroups('system:masters')), OURS);
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(StageFailedError);
-    const e = err as StageFailedError;
+  it('planAwsAuthChange refuses it, naming the groups and the fix', async () => {
+    const e = await expectCode(() => planAwsAuthChange(cm(withGroups('system:masters')), OURS), 'MAPPING_GRANTS_MORE');
     expect(e.message).toContain('system:masters');
     expect(e.message).toContain('Nothing was changed');
     expect(e.hint).toMatch(/Remove the groups/);

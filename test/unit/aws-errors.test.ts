@@ -7,7 +7,6 @@ import { GetRoleCommand, IAMClient, PutRolePolicyCommand, SimulatePrincipalPolic
 import { EKSClient, ListAssociatedAccessPoliciesCommand } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awsCallInfo, awsFailure, describeAwsError, nonAwsResponse, tagAwsCalls } from '../../src/aws/errors.js';
-import { StageFailedError } from '../../src/errors.js';
 
 const MOTO_404 =
   '<!doctype html>\n<html lang=en>\n<title>404 Not Found</title>\n<h1>Not Found</h1>\n<p>The requested URL was not found on the server. If you entered the URL manually please check your spelling and try again.</p>\n';
@@ -59,7 +58,7 @@ describe('non-AWS answers', () => {
     const text = describeAwsError(err);
     expect(text).toBe('the endpoint answered iam:SimulatePrincipalPolicy with an unexpected non-AWS response (HTTP 404); is this API implemented by your emulator?');
     const f = awsFailure(err, 'checking permissions', undefined);
-    expect(f).toBeInstanceOf(StageFailedError);
+    expect(f).toMatchObject({ code: 'AWS_UNUSABLE_ANSWER', exitCode: 1 });
     expect(f.message).not.toMatch(/Deserialization|XML parse|\$response|mismatched/);
     // The error itself is reworded, so any code that prints err.message is clear too.
     expect((err as Error).message).toBe(text);
@@ -78,6 +77,9 @@ describe('non-AWS answers', () => {
     answer = { status: 403, type: 'text/xml', body: DENIED };
     const err = await caught(iam().send(new GetRoleCommand({ RoleName: 'R' })));
     expect(nonAwsResponse(err)).toBeUndefined();
+    // Told apart by the SDK's own marks, not by its words: an AWS error is a ServiceException ($fault).
+    expect((err as { $response?: unknown }).$response).toBeDefined();
+    expect((err as { $fault?: unknown }).$fault).toBe('client');
   });
 });
 
@@ -86,6 +88,8 @@ describe('AccessDenied names the missing permission', () => {
     answer = { status: 403, type: 'text/xml', body: DENIED };
     const err = await caught(iam().send(new PutRolePolicyCommand({ RoleName: 'Existing', PolicyName: 'P', PolicyDocument: '{}' })));
     const f = awsFailure(err, 'setting up IAM role Existing', undefined);
+    // AWS's own name stays available beside our code.
+    expect(f).toMatchObject({ code: 'AWS_ACCESS_DENIED', awsCode: 'AccessDenied', exitCode: 1 });
     expect(f.message).toContain('may not call iam:PutRolePolicy on IAM role Existing (policy P)');
     expect(f.hint).toContain('Grant the identity you run this with iam:PutRolePolicy');
   });

@@ -3,7 +3,7 @@ import { awsErrorCode, awsFailure, credentialError, isAwsNotFound } from '../../
 import { pendingActions, type DesiredRole } from '../../src/aws/iam-role.js';
 import { hasManagedTag } from '../../src/aws/use-marks.js';
 import { inlinePolicyName, permissionsPolicy, seedPolicyArns, trustPolicy } from '../../src/desired.js';
-import { PrerequisiteError, StageFailedError } from '../../src/errors.js';
+import { exitCodeOf } from '../../src/errors.js';
 
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-abc123';
 const inputs = { region: 'us-east-1', clusterName: 'remote-kpo-demo' };
@@ -78,7 +78,7 @@ describe('AWS error mapping', () => {
 
   it('no credentials → exit 3 naming the profile', () => {
     const e = credentialError(sdkError('CredentialsProviderError', 'Could not load credentials from any providers'), 'dev');
-    expect(e).toBeInstanceOf(PrerequisiteError);
+    expect(e).toMatchObject({ code: 'CREDENTIALS_MISSING', exitCode: 3, awsCode: 'CredentialsProviderError' });
     expect(e?.message).toMatch(/profile "dev"/);
     expect(e?.hint).toMatch(/aws sso login --profile dev/);
   });
@@ -88,16 +88,38 @@ describe('AWS error mapping', () => {
       sdkError('CredentialsProviderError', 'The SSO session associated with this profile has expired or is otherwise invalid. To refresh this SSO session run aws sso login with the corresponding profile.'),
       'astro-sso',
     );
-    expect(e).toBeInstanceOf(PrerequisiteError);
+    expect(e).toMatchObject({ code: 'CREDENTIALS_SSO_EXPIRED', exitCode: 3 });
     expect(e?.hint).toBe('Run `aws sso login --profile astro-sso` and then this command again.');
   });
 
   it('invalid or expired tokens → exit 3; other errors fail the stage', () => {
-    expect(credentialError(sdkError('InvalidClientTokenId', 'The security token included in the request is invalid.'), undefined)).toBeInstanceOf(PrerequisiteError);
-    expect(credentialError(sdkError('ExpiredTokenException', 'The security token included in the request is expired'), 'p')?.hint).toMatch(/expired/);
+    expect(credentialError(sdkError('InvalidClientTokenId', 'The security token included in the request is invalid.'), undefined)).toMatchObject({ code: 'CREDENTIALS_REJECTED', exitCode: 3 });
+    const expired = credentialError(sdkError('ExpiredTokenException', 'The security token included in the request is expired'), 'p');
+    expect(expired).toMatchObject({ code: 'CREDENTIALS_EXPIRED', exitCode: 3, awsCode: 'ExpiredTokenException' });
+    expect(expired?.hint).toMatch(/expired/);
     expect(credentialError(sdkError('NoSuchEntityException', 'nope'), undefined)).toBeUndefined();
     const f = awsFailure(sdkError('AccessDenied', 'User is not authorized to perform iam:CreateRole'), 'creating role X', undefined);
-    expect(f).toBeInstanceOf(StageFailedError);
+    expect(f).toMatchObject({ code: 'AWS_ACCESS_DENIED', exitCode: 1 });
     expect(f.message).toMatch(/creating role X: access denied/);
+  });
+
+  it('throttling, quotas and the rest: a code each, exit 1, AWS\'s own name kept as awsCode', () => {
+    const cases: Array<[unknown, string, string | undefined]> = [
+      [sdkError('Throttling', 'Rate exceeded'), 'AWS_THROTTLED', 'Throttling'],
+      [sdkError('ThrottlingException', 'Rate exceeded'), 'AWS_THROTTLED', 'ThrottlingException'],
+      [Object.assign(new Error('slow down'), { name: 'Whatever', $metadata: { httpStatusCode: 429 } }), 'AWS_THROTTLED', 'Whatever'],
+      [Object.assign(new Error('x'), { name: 'TooBusy', $metadata: { httpStatusCode: 400 }, $retryable: { throttling: true } }), 'AWS_THROTTLED', 'TooBusy'],
+      [sdkError('LimitExceededException', 'Cannot exceed quota for RolesPerAccount: 1000'), 'AWS_QUOTA_EXCEEDED', 'LimitExceededException'],
+      [sdkError('ResourceLimitExceededException', 'access entries'), 'AWS_QUOTA_EXCEEDED', 'ResourceLimitExceededException'],
+      [sdkError('InvalidParameterException', 'bad'), 'AWS_REQUEST_FAILED', 'InvalidParameterException'],
+      [new Error('socket hang up'), 'AWS_REQUEST_FAILED', undefined],
+    ];
+    for (const [err, code, awsCode] of cases) {
+      const f = awsFailure(err, 'a step', undefined);
+      expect(f.code, String(err)).toBe(code);
+      expect(f.awsCode).toBe(awsCode);
+      expect(f.exitCode).toBe(exitCodeOf(f.code));
+      expect(f.cause).toBe(err);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { InterruptedError, StageFailedError, UsageError } from '../../src/errors.js';
+import { KpoError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
 import { planStages } from '../../src/engine/plan.js';
 import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
@@ -49,7 +50,7 @@ function fakeStage(id: StageId, needs: StageId[], probe: Probe, opts: { delay?: 
       await new Promise((r) => setTimeout(r, opts.delay ?? 5));
       probe.active--;
       probe.events.push(`end ${id}`);
-      if (probe.failOnce.delete(id)) throw new StageFailedError(`${id} broke`, 'fix it');
+      if (probe.failOnce.delete(id)) throw new KpoError('AWS_REQUEST_FAILED', `${id} broke`, 'fix it');
       probe.done.add(id);
       return { outputs: { id }, summary: `ran ${id}` };
     },
@@ -106,7 +107,7 @@ describe('graph', () => {
     expect(() => topoOrder([fakeStage('cluster', ['preflight'], p)])).toThrow(/unknown stage/);
   });
 
-  it('--only forces one stage and makes its ancestors dependencies; --from forces the rest', () => {
+  it('--only forces one stage and makes its ancestors dependencies; --from forces the rest', async () => {
     const g = graph(newProbe());
     const only = selectModes(g, { only: 'role-arn' });
     expect([...only.entries()].sort()).toEqual([
@@ -118,7 +119,7 @@ describe('graph', () => {
     expect(from.get('namespace')).toBe('normal');
     expect(from.get('iam-role')).toBe('force');
     expect(from.get('identity-mapping')).toBe('force');
-    expect(() => selectModes(g, { from: 'cluster', only: 'cluster' })).toThrow(UsageError);
+    await expectCode(() => selectModes(g, { from: 'cluster', only: 'cluster' }), 'INPUT_INVALID');
   });
 });
 
@@ -145,7 +146,9 @@ describe('runStages', () => {
     expect(first.exitCode).toBe(1);
     expect(first.failed).toEqual(['role-arn']);
     expect(state.stages['role-arn']?.status).toBe('failed');
-    expect(state.stages['role-arn']?.error).toEqual({ message: 'role-arn broke', hint: 'fix it' });
+    // The record carries the code (status --json and init --json show it) and the outcome the error.
+    expect(state.stages['role-arn']?.error).toEqual({ code: 'AWS_REQUEST_FAILED', message: 'role-arn broke', hint: 'fix it' });
+    expect(first.error?.code).toBe('AWS_REQUEST_FAILED');
     expect(state.stages['identity-mapping']?.status).toBe('pending');
     expect(state.stages.namespace?.status).toBe('done'); // the other branch went on
 
@@ -155,6 +158,15 @@ describe('runStages', () => {
     // check() says done for finished stages: only the read-only ones, the failed one and after run again
     expect(second.ran.sort()).toEqual(['context', 'identity-mapping', 'preflight', 'role-arn']);
     expect(state.stages.cluster?.status).toBe('skipped');
+  });
+
+  it('an error that is not ours fails its stage as UNEXPECTED, exit 1, its message kept', async () => {
+    const stages = graph(newProbe()).map((s) => (s.id === 'namespace' ? ({ ...s, run: async () => { throw new TypeError('x is undefined'); } } as AnyStage) : s));
+    const state = emptyState();
+    const out = await runStages(opts(stages, state));
+    expect(out).toMatchObject({ ok: false, exitCode: 1, failed: ['namespace'] });
+    expect(out.error?.code).toBe('UNEXPECTED');
+    expect(state.stages.namespace?.error).toEqual({ code: 'UNEXPECTED', message: 'x is undefined' });
   });
 
   it('a stage blocked by a failure keeps the outputs it recorded (what destroy reads)', async () => {
@@ -178,7 +190,8 @@ describe('runStages', () => {
     const out = await runStages(opts(graph(p), state, { flags: { ...flags, only: 'role-arn' } }));
     expect(out.ok).toBe(false);
     expect(out.exitCode).toBe(2);
-    expect(state.stages['iam-role']?.error?.message).toMatch(/--only needs stage "iam-role"/);
+    expect(state.stages['iam-role']?.error?.code).toBe('ONLY_NEEDS_STAGE');
+    expect(state.stages['iam-role']?.error?.message).toContain('"iam-role"');
 
     p.done.add('iam-role');
     const again = await runStages(opts(graph(p), state, { flags: { ...flags, only: 'role-arn' } }));
@@ -232,14 +245,15 @@ describe('runStages', () => {
     expect(state.inputs?.iamRole).toBe('other');
   });
 
-  it('Ctrl-C marks the running stage interrupted and throws InterruptedError', async () => {
+  it('Ctrl-C marks the running stage interrupted and throws INTERRUPTED', async () => {
     const p = newProbe();
     const state = emptyState();
     const ac = new AbortController();
     const stages = graph(p, { cluster: 500 });
     setTimeout(() => ac.abort(), 50);
-    await expect(runStages(opts(stages, state, { signal: ac.signal }))).rejects.toBeInstanceOf(InterruptedError);
+    await expectCode(runStages(opts(stages, state, { signal: ac.signal })), 'INTERRUPTED');
     expect(state.stages.cluster?.status).toBe('interrupted');
+    expect(state.stages.cluster?.error?.code).toBe('INTERRUPTED');
     expect(state.stages.preflight?.status).toBe('done');
   });
 

@@ -73,6 +73,7 @@ describe('findExtraAccess', () => {
       ['elsewhere', 'get on pods (in namespace default)', false],
     ]);
     const e = extraAccessError(inputs, x, (change) => initCommandLine({ ...inputs, ...change }));
+    expect(e).toMatchObject({ code: 'RBAC_EXTRA_ACCESS', exitCode: 1 });
     expect(e.hint).toContain(`kubectl -n ${NS} delete rolebinding edit`);
     expect(e.hint).toContain('kubectl -n default edit rolebinding elsewhere  (remove subject User AstroRemoteKPO)');
     expect(e.hint).toContain('--allow-extra-access');

@@ -2,6 +2,7 @@
 // impersonated SelfSubjectAccessReview fallback over the real client (loopback server that
 // decides with a tiny RBAC evaluation of the Role we grant).
 import { afterEach, describe, expect, it } from 'vitest';
+import { expectCode } from '../support/failure.js';
 import { KPO_RULES } from '../../src/desired.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, type AccessCase } from '../../src/kube/access.js';
 import { KubeRequestError } from '../../src/kube/errors.js';
@@ -113,8 +114,7 @@ describe('runAccessChecks', () => {
   it('does not hide other failures behind the fallback', async () => {
     server = await loopback(() => status(401, 'Unauthorized', 'Unauthorized'));
     const kube = await server.client();
-    const err = await runAccessChecks(kube, 'AstroRemoteKPO', accessMatrix({ namespace: 'astro-remote-kpo' })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(KubeRequestError);
+    const err = await expectCode(runAccessChecks(kube, 'AstroRemoteKPO', accessMatrix({ namespace: 'astro-remote-kpo' })), 'KUBE_UNAUTHORIZED');
     expect((err as KubeRequestError).status).toBe(401);
     expect(server.seen.some((s) => s.path.includes('selfsubjectaccessreviews'))).toBe(false);
   });

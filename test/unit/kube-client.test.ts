@@ -1,7 +1,7 @@
 // KubeClient, over both transports (node:https, and the client-node fallback), against a loopback HTTP(S) server that answers with the
 // responses a real kube-apiserver 1.28 gave (shared/wire-samples/kubernetes). Checks what goes on
 // the wire (paths, dryRun, bodies, Authorization, Impersonate-User) and how answers and failures
-// come back (plain JSON, 404 → undefined, 409 → KubeConflictError, worded 401/403/network errors).
+// come back (plain JSON, 404 → undefined, 409 → KUBE_CONFLICT, worded 401/403/network errors, each with its code).
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import http2, { type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
@@ -9,10 +9,10 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConflictError } from '../../src/kube/api.js';
 import { createKubeClient as createClient, type KubeClient } from '../../src/kube/client.js';
 import { KubeRequestError, KubeUnreachableError } from '../../src/kube/errors.js';
-import { StageFailedError } from '../../src/errors.js';
+import { exitCodeOf } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { roleObject } from '../../src/desired.js';
 
 const SAMPLES = '/work/shared/wire-samples/kubernetes';
@@ -111,15 +111,13 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
     expect(q.get('fieldManager')).toBe('astro-remote-kpo');
   });
 
-  it('turns 409 on replace into KubeConflictError, and 409 on create into a status 409 error', async () => {
+  it('turns 409 on replace into KUBE_CONFLICT, and 409 AlreadyExists on create into KUBE_ALREADY_EXISTS', async () => {
     const { url } = await serve((req) =>
       req.method === 'PUT' ? sample('roles-PUT-409') : sample('namespaces-POST-409'),
     );
     const kube = await client(url);
-    await expect(kube.replaceRole('astro-remote-kpo', 'astro-remote-kpo-role', { metadata: { resourceVersion: '1' } })).rejects.toBeInstanceOf(
-      KubeConflictError,
-    );
-    const err = await kube.createNamespace({ metadata: { name: 'astro-remote-kpo' } }).catch((e: unknown) => e);
+    await expectCode(kube.replaceRole('astro-remote-kpo', 'astro-remote-kpo-role', { metadata: { resourceVersion: '1' } }), 'KUBE_CONFLICT');
+    const err = await expectCode(kube.createNamespace({ metadata: { name: 'astro-remote-kpo' } }), 'KUBE_ALREADY_EXISTS');
     expect(err).toBeInstanceOf(KubeRequestError);
     expect((err as KubeRequestError).status).toBe(409);
     expect((err as KubeRequestError).reason).toBe('AlreadyExists');
@@ -130,14 +128,14 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
       req.url.includes('roles') ? { status: 403, body: JSON.stringify({ kind: 'Status', status: 'Failure', reason: 'Forbidden', code: 403, message: 'roles.rbac.authorization.k8s.io is forbidden: User "dev" cannot create resource "roles"' }) } : sample('namespaces-GET-401-bad-token'),
     );
     const kube = await client(url, { caller: 'arn:aws:sts::123456789012:assumed-role/dev/me' });
-    const e401 = (await kube.readNamespace('astro-remote-kpo').catch((e: unknown) => e)) as KubeRequestError;
-    expect(e401).toBeInstanceOf(StageFailedError);
+    const e401 = (await expectCode(kube.readNamespace('astro-remote-kpo'), 'KUBE_UNAUTHORIZED')) as KubeRequestError;
+    expect(e401.exitCode).toBe(1);
     expect(e401.status).toBe(401);
     expect(e401.message).toContain('rejected our credentials');
     expect(e401.message).toContain(url);
     expect(e401.hint).toContain('aws sts get-caller-identity');
     expect(e401.hint).toContain('access entry or an aws-auth mapping');
-    const e403 = (await kube.createRole('astro-remote-kpo', { metadata: { name: 'r' } }).catch((e: unknown) => e)) as KubeRequestError;
+    const e403 = (await expectCode(kube.createRole('astro-remote-kpo', { metadata: { name: 'r' } }), 'KUBE_FORBIDDEN')) as KubeRequestError;
     expect(e403.status).toBe(403);
     expect(e403.message).toContain('arn:aws:sts::123456789012:assumed-role/dev/me');
     expect(e403.message).toContain('may not create roles "r" in namespace astro-remote-kpo');
@@ -181,10 +179,44 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
     expect(seen).toHaveLength(4);
   });
 
+  it('waits what Retry-After asks on a 429 and a full-jitter backoff otherwise (the one retry loop)', async () => {
+    const { seen, url } = await serve((_req, n) =>
+      n === 1 ? { status: 429, body: '{"kind":"Status","code":429,"reason":"TooManyRequests"}', headers: { 'Retry-After': '2' } } : n === 2 ? { status: 503, body: '' } : sample('roles-GET-200'),
+    );
+    const slept: number[] = [];
+    const kube = await client(url, { sleep: async (ms) => void slept.push(ms) });
+    expect((await kube.readRole('astro-remote-kpo', 'astro-remote-kpo-role'))?.kind).toBe('Role');
+    expect(seen).toHaveLength(3);
+    expect(slept[0]).toBe(2000);
+    // The second wait is the backoff's: in [0, 400) ms, full jitter under base 200 doubled once.
+    expect(slept[1]).toBeGreaterThanOrEqual(0);
+    expect(slept[1]).toBeLessThan(400);
+  });
+
+  it('codes follow the HTTP status and the Status reason, never the wording', () => {
+    const cases: Array<[number, string | undefined, string]> = [
+      [401, 'Unauthorized', 'KUBE_UNAUTHORIZED'],
+      [403, 'Forbidden', 'KUBE_FORBIDDEN'],
+      [404, 'NotFound', 'KUBE_NOT_FOUND'],
+      [409, 'AlreadyExists', 'KUBE_ALREADY_EXISTS'],
+      [409, 'Conflict', 'KUBE_CONFLICT'],
+      [422, 'Invalid', 'KUBE_INVALID'],
+      [429, 'TooManyRequests', 'KUBE_REQUEST_FAILED'],
+      [500, undefined, 'KUBE_REQUEST_FAILED'],
+    ];
+    for (const [status, reason, code] of cases) {
+      const e = new KubeRequestError('already exists, conflict, forbidden: words that decide nothing', status, reason);
+      expect(e.code, `${status} ${reason}`).toBe(code);
+      expect(e.exitCode).toBe(exitCodeOf(e.code));
+    }
+  });
+
   it('gives up after the attempts with the server message', async () => {
     const { seen, url } = await serve(() => ({ status: 500, body: '{"kind":"Status","message":"etcdserver: request timed out","code":500}' }));
     const kube = await client(url, { attempts: 3 });
-    await expect(kube.readRole('a', 'b')).rejects.toThrow(/HTTP 500.*etcdserver: request timed out/);
+    const err = await expectCode(kube.readRole('a', 'b'), 'KUBE_REQUEST_FAILED');
+    // The server's own message says what went wrong.
+    expect(err.message).toMatch(/HTTP 500.*etcdserver: request timed out/);
     expect(seen).toHaveLength(3);
   });
 
@@ -192,9 +224,8 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
     const { url } = await serve(() => ({ status: 200, body: '{}' }));
     await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
     const kube = await client(url);
-    const err = (await kube.readNamespace('x').catch((e: unknown) => e)) as KubeUnreachableError;
-    expect(err).toBeInstanceOf(KubeUnreachableError);
-    expect(err.code).toBe('ECONNREFUSED');
+    const err = (await expectCode(kube.readNamespace('x'), 'KUBE_UNREACHABLE')) as KubeUnreachableError;
+    expect(err.networkCode).toBe('ECONNREFUSED');
     expect(err.message).toContain(`cannot reach the API server ${url}`);
     expect(err.hint).toMatch(/private\? Check your network\/VPN/);
   });
@@ -207,9 +238,8 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
     const hangUrl = `http://127.0.0.1:${(hang.address() as AddressInfo).port}`;
     expect(url).not.toBe(hangUrl);
     const kube = await client(hangUrl, { timeoutMs: 300 });
-    const err = (await kube.readNamespace('x').catch((e: unknown) => e)) as KubeUnreachableError;
-    expect(err).toBeInstanceOf(KubeUnreachableError);
-    expect(err.code).toBe('ETIMEDOUT');
+    const err = (await expectCode(kube.readNamespace('x'), 'KUBE_UNREACHABLE')) as KubeUnreachableError;
+    expect(err.networkCode).toBe('ETIMEDOUT');
     hang.closeAllConnections();
   });
 
@@ -239,7 +269,7 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
       },
       authDescription: 'static token',
     });
-    const err = await withoutCa.readNamespace('astro-remote-kpo').catch((e: unknown) => e);
+    const err = await expectCode(withoutCa.readNamespace('astro-remote-kpo'), 'KUBE_TLS_FAILED');
     expect(err).toBeInstanceOf(KubeUnreachableError);
   });
 

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import {
   awsTokenExec,
   contextsForServer,
@@ -111,12 +111,11 @@ describe('loadKubeconfig', () => {
     expect((await loadKubeconfig({ HOME: path.join(dir, 'nowhere') })).contexts.size).toBe(0);
   });
 
-  it('rejects a file that is not YAML with a UsageError naming it', async () => {
+  it('rejects a file that is not YAML with KUBECONFIG_INVALID naming it', async () => {
     const bad = path.join(dir, 'bad.yaml');
     await writeFile(bad, 'clusters: [\n  - {name: x\n');
-    const err = await loadKubeconfig({ KUBECONFIG: bad }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toContain(bad);
+    const err = await expectCode(loadKubeconfig({ KUBECONFIG: bad }), 'KUBECONFIG_INVALID');
+    expect(err.message).toContain(bad);
   });
 
   it('matches contexts by server, ignoring case, trailing slash and the default port', async () => {
@@ -200,16 +199,15 @@ describe('selectContext', () => {
     expect(s.reason).toContain('no kubeconfig context points at https://127.0.0.1:6443');
   });
 
-  it('--kube-context: used as given (warning when it points elsewhere); unknown → UsageError listing contexts', async () => {
+  it('--kube-context: used as given (warning when it points elsewhere); unknown → KUBE_CONTEXT_NOT_FOUND listing contexts', async () => {
     const { env } = await twoFiles();
     const kc = await loadKubeconfig(env);
     const s = await selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'other-ctx' });
     expect(s.source === 'kubeconfig' && s.context.name).toBe('other-ctx');
     expect(s.source === 'kubeconfig' && s.warning).toContain('points at https://other.example.com');
-    const err = await selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'nope' }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toContain('--kube-context "nope"');
-    expect((err as Error).message).toContain('demo-ctx, other-ctx, second-ctx');
+    const err = await expectCode(selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'nope' }), 'KUBE_CONTEXT_NOT_FOUND');
+    expect(err.message).toContain('--kube-context "nope"');
+    expect(err.message).toContain('demo-ctx, other-ctx, second-ctx');
   });
 });
 

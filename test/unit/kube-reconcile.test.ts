@@ -2,6 +2,7 @@
 // the wording of "what changed", and the update flow over the real client against a loopback
 // server replaying kube-apiserver answers (including the captured 409 conflict sequence).
 import { afterEach, describe, expect, it } from 'vitest';
+import { expectCode } from '../support/failure.js';
 import { KPO_RULES, roleBindingObject, roleObject } from '../../src/desired.js';
 import type { KubeApi, KubeObject } from '../../src/kube/api.js';
 import { namespaceOps, roleBindingOps, roleOps } from '../../src/kube/objects.js';
@@ -226,7 +227,7 @@ describe('reconcile over the client', () => {
     const ns = sampleJson('namespaces-GET-200');
     server = await loopback(() => json(200, { ...ns, status: { phase: 'Terminating' } }));
     const kube = await server.client();
-    await expect(reconcile(namespaceOps(() => kube, inputs))).rejects.toThrow(/being deleted/);
+    await expectCode(reconcile(namespaceOps(() => kube, inputs)), 'NAMESPACE_TERMINATING');
   });
 
   it('plans with the API server’s dryRun=All and writes nothing', async () => {

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import type { Io } from '../../src/io.js';
 import type { RawOptions } from '../../src/options.js';
 import { buildProgram } from '../../src/program.js';
@@ -62,7 +62,7 @@ describe('argv → options', () => {
     expect(initCommandLine(inputs, {}, 'verify')).toContain(' --allow-extra-access');
     expect(initCommandLine(inputs, {}, 'destroy')).not.toContain('--allow-extra-access');
     expect((await parse(['verify', '--allow-extra-access'])).opts.allowExtraAccess).toBe(true);
-    await expect(parse(['destroy', '--allow-extra-access'])).rejects.toThrow(/unknown option/);
+    await expect(parse(['destroy', '--allow-extra-access'])).rejects.toMatchObject({ code: 'commander.unknownOption' });
     // Not given: absent (state written before the flag existed reads the same).
     const plain = await resolveOptions((await parse(['init', '--workload-identity', WI])).opts, { HOME: '/nonexistent' }, io, '/');
     expect('allowExtraAccess' in plain.inputs).toBe(false);
@@ -80,9 +80,7 @@ describe('argv → options', () => {
 
   it('reports every bad value at once, naming flag, value and rule', async () => {
     const { opts } = await parse(['init', '--workload-identity', '*', '--namespace', 'Bad_NS', '--auth-mode', 'magic', '--from', 'x']);
-    const err = await resolveOptions(opts, {}, io, '/').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    const msg = (err as Error).message;
+    const msg = (await expectCode(resolveOptions(opts, {}, io, '/'), 'INPUT_INVALID')).message;
     expect(msg).toContain('--workload-identity "*" is not valid');
     expect(msg).toContain('--namespace "Bad_NS" is not valid: expected a DNS-1123 label');
     expect(msg).toContain('--auth-mode "magic" is not valid: expected one of auto, access-entry, aws-auth');
@@ -91,9 +89,8 @@ describe('argv → options', () => {
 
   it('non-interactive without the required workload identity names the missing flag', async () => {
     const { opts } = await parse(['init']);
-    const err = await resolveOptions(opts, {}, io, '/').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toContain('--workload-identity');
+    const err = await expectCode(resolveOptions(opts, {}, io, '/'), 'INPUT_MISSING');
+    expect(err.message).toContain('--workload-identity');
   });
 
   it('is interactive only on a TTY without CI, --yes, --json or --non-interactive', () => {

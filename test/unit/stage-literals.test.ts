@@ -9,7 +9,6 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { namespaceObject, roleObject } from '../../src/desired.js';
 import type { Owner } from '../../src/engine/stage.js';
-import { StageFailedError } from '../../src/errors.js';
 import type { KubeApi, KubeObject } from '../../src/kube/api.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
 import { clusterStage } from '../../src/stages/cluster.js';
@@ -23,6 +22,7 @@ import { roleArnStage } from '../../src/stages/role-arn.js';
 import { roleBindingStage } from '../../src/stages/role-binding.js';
 import { verifyMappingStage } from '../../src/stages/verify-mapping.js';
 import type { StageOutputs } from '../../src/types.js';
+import { expectCode } from '../support/failure.js';
 import { ambient, awsAnswering, awsError, outputsOf } from '../support/stage-ctx.js';
 
 const ACCOUNT = '123456789012';
@@ -132,7 +132,7 @@ describe('namespace', () => {
 
   it('check: a namespace being deleted stops the stage', async () => {
     const terminating: KubeObject = { ...namespaceObject(inputs, PROJECT), status: { phase: 'Terminating' } };
-    await expect(namespaceStage.check!(ctx(kubeOf({ readNamespace: async () => terminating })))).rejects.toBeInstanceOf(StageFailedError);
+    await expectCode(namespaceStage.check!(ctx(kubeOf({ readNamespace: async () => terminating }))), 'NAMESPACE_TERMINATING');
   });
 });
 

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { acquireLock } from '../../src/engine/lock.js';
 import { emptyState, hashInputs, loadState, saveState, stateFileOf } from '../../src/engine/state.js';
 import { writeFileAtomic } from '../../src/write-files.js';
@@ -34,10 +34,9 @@ describe('state file', () => {
     const dir = await tmp();
     await mkdir(path.dirname(stateFileOf(dir)), { recursive: true });
     await writeFile(stateFileOf(dir), text);
-    const err = await loadState(dir).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).message).toContain(stateFileOf(dir));
-    expect((err as UsageError).hint).toMatch(/mv .*state\.json.*\.bad/);
+    const err = await expectCode(loadState(dir), 'STATE_UNUSABLE');
+    expect(err.message).toContain(stateFileOf(dir));
+    expect(err.hint).toMatch(/mv .*state\.json.*\.bad/);
     expect(await readFile(stateFileOf(dir), 'utf8')).toBe(text); // never discarded
   });
 
@@ -75,9 +74,9 @@ describe('lock', () => {
   it('a second run fails clearly while the first holds the lock, and can take it after release', async () => {
     const dir = await tmp();
     const lock = await acquireLock(dir, 'init');
-    const err = await acquireLock(dir, 'init').catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as Error).message).toMatch(new RegExp(`pid ${process.pid}.*holds`));
+    const err = await expectCode(acquireLock(dir, 'init'), 'LOCK_HELD');
+    // It names the holder, so the user can tell whether it is still running.
+    expect(err.message).toMatch(new RegExp(`pid ${process.pid}.*holds`));
     await lock.release();
     const again = await acquireLock(dir, 'init');
     await again.release();
@@ -97,7 +96,7 @@ describe('lock', () => {
     const dir = await tmp();
     const file = path.join(dir, 'lock');
     await writeFile(file, '{"pi');
-    await expect(acquireLock(dir, 'init')).rejects.toThrow(/not readable as an astro-remote-kpo lock/);
+    await expectCode(acquireLock(dir, 'init'), 'LOCK_UNREADABLE');
     const old = new Date(Date.now() - 60_000);
     await utimes(file, old, old);
     const lock = await acquireLock(dir, 'init');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import { partitionOf } from '../../src/desired.js';
 import { parseChoice, parseStageRef, partitionProblem, validateValue, workloadIdentityValues } from '../../src/validate.js';
 
@@ -67,13 +67,15 @@ describe('input validation', () => {
     expect(run([`${A} b`], B).problems[0]).toMatch(/^--workload-identity /);
   });
 
-  it('stage references by id or seed step number', () => {
+  it('stage references by id or seed step number', async () => {
     expect(parseStageRef('--from', 'identity-mapping')).toBe('identity-mapping');
     expect(parseStageRef('--from', '7')).toBe('identity-mapping');
     expect(parseStageRef('--only', '0')).toBe('preflight');
     expect(parseStageRef('--only', '10')).toBe('access-check');
-    expect(() => parseStageRef('--only', '99')).toThrow(UsageError);
-    expect(() => parseStageRef('--only', 'nope')).toThrow(/--only "nope" is not a stage: expected a stage id or its number \(0=preflight/);
+    await expectCode(() => parseStageRef('--only', '99'), 'INPUT_INVALID');
+    const e = await expectCode(() => parseStageRef('--only', 'nope'), 'INPUT_INVALID');
+    // The message names the value and what is allowed.
+    expect(e.message).toMatch(/--only "nope" is not a stage: expected a stage id or its number \(0=preflight/);
   });
 
   it('partitions: by region name, and one ARN at a time against the region', () => {
@@ -91,8 +93,9 @@ describe('input validation', () => {
     expect(partitionProblem('--workload-identity', 'arn:aws:iam::123456789012:role/dep', 'us-gov-west-1')).toMatch(/partition aws, but region "us-gov-west-1" is in partition aws-us-gov/);
   });
 
-  it('choices', () => {
+  it('choices', async () => {
     expect(parseChoice('--auth-mode', 'aws-auth', ['auto', 'access-entry', 'aws-auth'])).toBe('aws-auth');
-    expect(() => parseChoice('--permissions', 'admin', ['scoped', 'seed'])).toThrow('--permissions "admin" is not valid: expected one of scoped, seed.');
+    const e = await expectCode(() => parseChoice('--permissions', 'admin', ['scoped', 'seed']), 'INPUT_INVALID');
+    expect(e.message).toBe('--permissions "admin" is not valid: expected one of scoped, seed.');
   });
 });

@@ -4,7 +4,8 @@ import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeConflictError, type ConfigMapObject, type KubeApi } from '../../src/kube/api.js';
+import type { ConfigMapObject, KubeApi } from '../../src/kube/api.js';
+import { kubeConflict } from '../../src/kube/errors.js';
 import { appendMapRole, parseMapRoles } from '../../src/kube/aws-auth.js';
 import { describeChange, findOurEntries, removeAwsAuthMapping, removeMapRole } from '../../src/kube/aws-auth-remove.js';
 import { EXISTING, OURS } from '../fixtures/aws-auth.js';
@@ -83,7 +84,7 @@ class FakeKube {
     if (this.conflicts-- > 0) {
       // someone else wrote meanwhile
       this.cm = { ...this.cm!, metadata: { ...this.cm!.metadata, resourceVersion: String(Number(this.cm!.metadata!.resourceVersion) + 1) } };
-      throw new KubeConflictError('409');
+      throw kubeConflict('409');
     }
     this.replaced.push(body);
     this.cm = body;

@@ -7,7 +7,7 @@ import { pythonDefaults } from '../../src/verify/dags-check.js';
 import { renderRows, summarize, verifyJson } from '../../src/verify/render.js';
 import { fail, failFromError, pass, skip } from '../../src/verify/row.js';
 import { withStateInputs } from '../../src/verify/state-inputs.js';
-import { StageFailedError } from '../../src/errors.js';
+import { KpoError } from '../../src/errors.js';
 
 const chalk = new Chalk({ level: 0 });
 const inputs: Inputs = {
@@ -32,9 +32,9 @@ describe('verify rows', () => {
     expect(doc).toMatchObject({ command: 'verify', ok: false, exitCode: 1, summary: { failed: 1 }, checks: [{ id: 'dags', status: 'pass' }, { id: 'connection', status: 'fail', fix: 'y' }] });
   });
 
-  it('a thrown error becomes a failing row with its hint as the fix', () => {
-    expect(failFromError('cluster', new StageFailedError('boom', 'do this'), 'fallback')).toMatchObject({ status: 'fail', detail: 'boom', fix: 'do this' });
-    expect(failFromError('cluster', new Error('plain'), 'fallback')).toMatchObject({ detail: 'plain', fix: 'fallback' });
+  it('a thrown error becomes a failing row with its hint as the fix and its code', () => {
+    expect(failFromError('cluster', new KpoError('CLUSTER_NOT_ACTIVE', 'boom', 'do this'), 'fallback')).toMatchObject({ status: 'fail', detail: 'boom', fix: 'do this', code: 'CLUSTER_NOT_ACTIVE' });
+    expect(failFromError('cluster', new Error('plain'), 'fallback')).toMatchObject({ detail: 'plain', fix: 'fallback', code: 'UNEXPECTED' });
   });
 });
 

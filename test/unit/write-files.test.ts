@@ -5,7 +5,7 @@ import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, stat, symlink, writeFi
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { InterruptedError, UsageError } from '../../src/errors.js';
+import { expectCode } from '../support/failure.js';
 import type { Io } from '../../src/io.js';
 import { ensureProjectDir } from '../../src/project-dir.js';
 import { createPrivateAppender, settleWrites, writeFileAtomic, writesInFlight } from '../../src/write-files.js';
@@ -51,27 +51,27 @@ describe('ensureProjectDir', () => {
 
   it('a missing folder: exit 2 naming it (non-interactive), asked with default no (interactive)', async () => {
     const missing = path.join(await tmpDir(), 'typo');
-    const err: unknown = await ensureProjectDir(missing, io(false).host, { dryRun: false }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(UsageError);
-    expect((err as UsageError).message).toBe(`--project-dir ${JSON.stringify(missing)} does not exist.`);
+    const err = await expectCode(ensureProjectDir(missing, io(false).host, { dryRun: false }), 'PROJECT_DIR_MISSING');
+    expect(err.message).toBe(`--project-dir ${JSON.stringify(missing)} does not exist.`);
     const no = io(true, false);
-    await expect(ensureProjectDir(missing, no.host, { dryRun: false })).rejects.toBeInstanceOf(UsageError);
+    await expectCode(ensureProjectDir(missing, no.host, { dryRun: false }), 'PROJECT_DIR_MISSING');
     expect(no.asked).toEqual([`${missing} does not exist. Create it?`]);
-    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
     // A dry run may be told yes, and still writes nothing.
     await ensureProjectDir(missing, io(true, true).host, { dryRun: true });
-    await expect(stat(missing)).rejects.toThrow(/ENOENT/);
+    await expect(stat(missing)).rejects.toMatchObject({ code: 'ENOENT' });
     await ensureProjectDir(missing, io(true, true).host, { dryRun: false });
     expect((await stat(missing)).isDirectory()).toBe(true);
     expect(await readdir(missing)).toEqual([]); // the write probe leaves nothing
   });
 
   it('a folder that cannot be written or created, or a file: exit 2 with a clear message', async () => {
-    await expect(ensureProjectDir('/sys', io(false).host, { dryRun: false })).rejects.toThrow(/--project-dir "\/sys" cannot be written \(E[A-Z]+\)/);
-    await expect(ensureProjectDir('/sys/x', io(true, true).host, { dryRun: false })).rejects.toThrow(/--project-dir "\/sys\/x" cannot be created \(E[A-Z]+\)/);
+    // Each names the folder and the reason (the errno), which the code alone does not say.
+    expect((await expectCode(ensureProjectDir('/sys', io(false).host, { dryRun: false }), 'PROJECT_DIR_UNUSABLE')).message).toMatch(/--project-dir "\/sys" cannot be written \(E[A-Z]+\)/);
+    expect((await expectCode(ensureProjectDir('/sys/x', io(true, true).host, { dryRun: false }), 'PROJECT_DIR_UNUSABLE')).message).toMatch(/--project-dir "\/sys\/x" cannot be created \(E[A-Z]+\)/);
     const file = path.join(await tmpDir(), 'f');
     await writeFile(file, '');
-    await expect(ensureProjectDir(file, io(false).host, { dryRun: false })).rejects.toThrow(/is not a folder/);
+    await expectCode(ensureProjectDir(file, io(false).host, { dryRun: false }), 'PROJECT_DIR_UNUSABLE');
   });
 });
 
@@ -153,6 +153,6 @@ describe('writeFileAtomic', () => {
     expect(writesInFlight()).toBe(0);
     expect((await readdir(dir)).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     expect((await readFile(file, 'utf8')).length).toBe(BIG.length);
-    await expect(writeFileAtomic(file, 'late')).rejects.toBeInstanceOf(InterruptedError);
+    await expectCode(writeFileAtomic(file, 'late'), 'INTERRUPTED');
   });
 });

@@ -2,6 +2,7 @@
 // entries, which also feed that server's authenticator (principal → username + groups).
 import { randomUUID } from 'node:crypto';
 import type { Principal } from './identity.js';
+import { eksPage } from './paging.js';
 import { AwsError, jsonReply, type Reply } from './xml.js';
 
 export type AuthMode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
@@ -190,6 +191,9 @@ export class FakeEks {
 
   /** Called when a cluster is deleted (its API server forgets its objects). */
   onDeleted: (name: string) => void = () => {};
+  /** Items per page of ListNodegroups / ListFargateProfiles / ListAssociatedAccessPolicies without
+   * maxResults (EKS: 100). */
+  pageSize = 100;
 
   constructor(
     readonly accountId: string,
@@ -284,8 +288,8 @@ export class FakeEks {
       case 'UpdateClusterConfig':
         return this.updateConfig(this.mustCluster(route.cluster), body);
       case 'ListNodegroups': {
-        const c = this.mustCluster(route.cluster);
-        return jsonReply({ nodegroups: [...c.nodegroups.keys()] });
+        const { items, ...more } = eksPage([...this.mustCluster(route.cluster).nodegroups.keys()], query, this.pageSize);
+        return jsonReply({ nodegroups: items, ...more });
       }
       case 'DescribeNodegroup': {
         const c = this.mustCluster(route.cluster);
@@ -293,8 +297,10 @@ export class FakeEks {
         if (!n) throw new AwsError(404, 'ResourceNotFoundException', `No node group found for name: ${route.nodegroupName}.`);
         return jsonReply({ nodegroup: nodegroupJson(c, n, this.accountId) });
       }
-      case 'ListFargateProfiles':
-        return jsonReply({ fargateProfileNames: [...this.mustCluster(route.cluster).fargateProfiles] });
+      case 'ListFargateProfiles': {
+        const { items, ...more } = eksPage([...this.mustCluster(route.cluster).fargateProfiles], query, this.pageSize);
+        return jsonReply({ fargateProfileNames: items, ...more });
+      }
       case 'ListAccessEntries': {
         const c = this.mustCluster(route.cluster);
         return jsonReply({ accessEntries: [...c.accessEntries.keys()] });
@@ -332,7 +338,8 @@ export class FakeEks {
         const c = this.mustCluster(route.cluster);
         const e = this.mustEntry(c, route.principalArn);
         const list = e.policies.map((p) => ({ ...p, associatedAt: epoch(p.associatedAt), modifiedAt: epoch(p.modifiedAt) }));
-        return jsonReply({ clusterName: c.name, principalArn: e.principalArn, associatedAccessPolicies: list });
+        const { items, ...more } = eksPage(list, query, this.pageSize);
+        return jsonReply({ clusterName: c.name, principalArn: e.principalArn, associatedAccessPolicies: items, ...more });
       }
       case 'DisassociateAccessPolicy': {
         const e = this.mustEntry(this.mustCluster(route.cluster), route.principalArn);

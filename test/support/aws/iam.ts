@@ -2,6 +2,7 @@
 // the query protocol with IAM's real element names, error codes and URL-encoded policy documents.
 import { evaluate, managedPolicy, parsePolicy, principals, type NamedPolicy } from './policy.js';
 import { randomId, type Principal } from './identity.js';
+import { iamPage } from './paging.js';
 import { AwsError, IAM_NS, memberList, memberStructs, queryResponse, required, type Params, type Reply, type XmlNode } from './xml.js';
 
 export interface Tag {
@@ -37,6 +38,8 @@ export class FakeIam {
   readonly roles = new Map<string, FakeRole>();
   /** Principal ARN → how many more times IAM calls it invalid (IAM's eventual consistency). */
   readonly invalidPrincipals = new Map<string, number>();
+  /** Items per page of ListRolePolicies / ListAttachedRolePolicies without MaxItems (IAM: 100). */
+  pageSize = 100;
 
   constructor(readonly accountId: string) {}
 
@@ -187,7 +190,8 @@ export class FakeIam {
       case 'ListAttachedRolePolicies': {
         const role = this.mustRole(required(params, 'RoleName'));
         const attached = role.attached.map((arn) => ({ PolicyName: arn.slice(arn.lastIndexOf('/') + 1), PolicyArn: arn }));
-        return ok({ AttachedPolicies: attached, IsTruncated: false });
+        const { items, ...more } = iamPage(attached, params, this.pageSize);
+        return ok({ AttachedPolicies: items, ...more });
       }
       case 'PutRolePolicy': {
         const role = this.mustRole(required(params, 'RoleName'));
@@ -213,8 +217,10 @@ export class FakeIam {
         if (!role.inline.delete(name)) throw new AwsError(404, 'NoSuchEntity', `The role policy with name ${name} cannot be found.`);
         return ok();
       }
-      case 'ListRolePolicies':
-        return ok({ PolicyNames: [...this.mustRole(required(params, 'RoleName')).inline.keys()], IsTruncated: false });
+      case 'ListRolePolicies': {
+        const { items, ...more } = iamPage([...this.mustRole(required(params, 'RoleName')).inline.keys()], params, this.pageSize);
+        return ok({ PolicyNames: items, ...more });
+      }
       case 'DeleteRole': {
         const role = this.mustRole(required(params, 'RoleName'));
         if (role.attached.length) throw new AwsError(409, 'DeleteConflict', 'Cannot delete entity, must detach all policies first.');

@@ -207,6 +207,8 @@ async function handle(deps: KubeServerDeps, req: Req, res: Res): Promise<void> {
 
 export interface KubeServer {
   url: string;
+  /** TCP connections accepted so far, and how many of them are still open. */
+  connections(): { opened: number; open: number };
   close(): Promise<void>;
 }
 
@@ -220,6 +222,8 @@ export async function startKubeServer(deps: KubeServerDeps): Promise<KubeServer>
   });
   // No closeAllConnections() on an HTTP/2 server: keep the sockets to end them on close.
   const sockets = new Set<Socket>();
+  let opened = 0;
+  server.on('connection', () => opened++);
   server.on('secureConnection', (socket: Socket) => {
     sockets.add(socket);
     socket.on('close', () => sockets.delete(socket));
@@ -228,6 +232,7 @@ export async function startKubeServer(deps: KubeServerDeps): Promise<KubeServer>
   const { port } = server.address() as AddressInfo;
   return {
     url: `https://127.0.0.1:${port}`,
+    connections: () => ({ opened, open: sockets.size }),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,0 +1,1 @@
+export declare const sdkPartitionAlias: Record<'#aws-sdk-partition', string>;
