@@ -52,6 +52,18 @@ export interface Inputs {
 }
 export type InputKey = keyof Inputs;
 
+/** What the user answered in init's question phase (after preflight's reads, together with the
+ * confirmation, before the first change): the questions a stage would otherwise ask while other
+ * stages run. Never persisted. A stage that finds no answer (a run without the question phase:
+ * --json; or a choice that appeared only after a change) uses the non-interactive default. */
+export interface Answers {
+  /** context: the kubeconfig context to use when several point at the cluster's endpoint. */
+  kubeContext?: string;
+  /** project-files: per project-relative path of a file of ours the user changed, overwrite it? */
+  overwrite?: Readonly<Record<string, boolean>>;
+}
+export type AnswerKey = keyof Answers;
+
 /** HOW this run behaves; never persisted as an input. */
 export interface RunFlags {
   projectDir: string;
@@ -67,6 +79,7 @@ export interface RunFlags {
   /** Show the full access table even when every row matches. */
   verbose?: boolean;
 }
+export type FlagKey = keyof RunFlags;
 
 /** Outputs each stage records in state.json. JSON only, never a secret. */
 export interface StageOutputs {

@@ -23,7 +23,10 @@ export const DAG_FILES = ['remote_kpo.py', 'test_eks_connectivity.py'] as const;
 /** Lines a DAG has beyond the shared defaults: the test DAG names the role (for the command it
  * prints when the connection is missing) and the requirements.txt lines it tells the user to add,
  * the very lines provider-floor.ts writes there, so the two cannot drift. */
-const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: Inputs, accountId: string) => Record<string, string>>> = {
+/** The inputs the files are filled with. */
+export type ProjectFileInputs = Pick<Inputs, 'clusterName' | 'region' | 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities' | 'permissions' | 'connId' | 'iamRole'>;
+
+const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: ProjectFileInputs, accountId: string) => Record<string, string>>> = {
   'test_eks_connectivity.py': (inputs, accountId) => ({
     ROLE_ARN: guessRoleArn(inputs.region, inputs.iamRole, accountId),
     AMAZON_REQUIREMENT,
@@ -61,7 +64,7 @@ function manifest(what: string, file: string, obj: object): string {
 const json = (obj: object) => `${JSON.stringify(obj, null, 2)}\n`;
 
 /** Every file, filled with the chosen names. `accountId` is needed for the permissions policy. */
-export async function desiredProjectFiles(inputs: Inputs, accountId: string, clusterConfig: string): Promise<ProjectFile[]> {
+export async function desiredProjectFiles(inputs: ProjectFileInputs, accountId: string, clusterConfig: string): Promise<ProjectFile[]> {
   const files: ProjectFile[] = [
     { path: 'k8s/cluster.yaml', content: clusterConfig },
     { path: 'k8s/namespace.yaml', content: manifest('The namespace the pods run in', 'namespace.yaml', namespaceObject(inputs)) },

@@ -7,8 +7,9 @@ import { buildRunContext } from '../context.js';
 import { claimInterrupts } from '../interrupt.js';
 import { EXIT, asKpoError, codeLine, errorRecord, interrupted, KpoError } from '../errors.js';
 import { acquireLock, type Lock } from '../engine/lock.js';
-import { makeStageContext } from '../engine/runner.js';
+import { makeFullContext, type ContextBase } from '../engine/context.js';
 import type { Services } from '../engine/stage.js';
+import type { KubeApi } from '../kube/api.js';
 import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
@@ -29,7 +30,8 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
   process.on('SIGINT', onSigint);
   const releaseInterrupts = claimInterrupts();
   let lock: Lock | undefined;
-  let services: Services | undefined;
+  // The Kubernetes API discovery connected: the deletes use it; it ends with the run.
+  const held: { kube?: KubeApi } = {};
   try {
     if (!flags.dryRun && !flags.interactive && !flags.yes) {
       throw new KpoError(
@@ -40,13 +42,14 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     }
     if (!flags.dryRun) lock = await acquireLock(rc.stateDir, 'destroy');
     // The stages' own lines ("Kubernetes: using …") go to the debug log; eksctl's progress is shown.
-    services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
+    const services: Services = { ...rc.services, io: { ...rc.io, info: (l: string) => rc.debug(l) } };
     rc.services.aws.logTo(rc.debug);
     const outputs: Partial<StageOutputs> = {};
     // Progress is shown while deleting (eksctl's lines); during discovery it is only the probe.
     let deleting = false;
-    const ctx = makeStageContext({ ...rc, services, signal: controller.signal }, outputs, (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)));
-    const items = await discover({ ctx, outputs, state, deleteNamespace, deleteCluster });
+    const base: ContextBase = { ...rc, services, signal: controller.signal };
+    const ctx = makeFullContext(base, { outputs, progress: (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)) });
+    const items = await discover({ ctx, base, outputs, held, state, deleteNamespace, deleteCluster });
 
     out.line(renderPlan(out.chalk, items, flags.dryRun));
     if (flags.dryRun) {
@@ -62,7 +65,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
       }
       // The cluster needs more than a yes: its name typed back.
       const at = items.findIndex((i) => i.kind === 'cluster');
-      if (at >= 0) items[at] = await confirmClusterDeletion(ctx, items[at]!);
+      if (at >= 0) items[at] = await confirmClusterDeletion(ctx, rc.io, items[at]!);
     }
     const toDelete = items.filter((i) => i.decision === 'delete');
     rc.debug(`destroy ${JSON.stringify(inputs)}: ${toDelete.map((i) => i.name).join('; ')}`);
@@ -95,7 +98,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     releaseInterrupts();
     await lock?.release();
     // The Kubernetes connections kept for the run end with it.
-    await services?.kube?.close();
+    await held.kube?.close();
     out.close();
   }
 }

@@ -1,13 +1,13 @@
 // init's confirmation, shown after preflight (so it knows the account and caller) and built from
 // live lookups, not from state: the costly and visible actions one per line, the files it writes,
 // and how to see every change first. Read-only; it reuses preflight's cluster lookup (the
-// runner's handoffs) rather than asking again.
+// runner's handoffs) rather than asking again, and hands what it read on (ConfirmationFacts) to
+// the question phase (init-questions.ts).
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
-import { readTextIfExists } from '../airflow/files.js';
-import { desiredProjectFiles, dockerignoreWithState, gitignoreWithState, STATE_IGNORE } from '../airflow/project-files.js';
-import { addedLines, planProviderFloor } from '../airflow/provider-floor.js';
+import { STATE_IGNORE } from '../airflow/project-files.js';
+import { addedLines } from '../airflow/provider-floor.js';
 import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { endpointAccessOf, endpointPhrase } from '../aws/endpoint-access.js';
@@ -17,42 +17,49 @@ import { hasManagedTag } from '../aws/use-marks.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
 import { intentName, roleBindingName } from '../desired.js';
-import type { StageContext, StageHandoffs } from '../engine/stage.js';
+import type { FullContext, StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
 import { assessCapacity, clusterConfigText, createdByUs, EXPECTED } from '../stages/cluster-capacity.js';
+import { survey } from '../stages/project-files.js';
 
+/** What the confirmation read, for what comes after it: the question phase asks from these. */
+export interface ConfirmationFacts {
+  /** The cluster as DescribeCluster answered (undefined: not found, or the lookup failed). */
+  cluster?: Cluster;
+  /** The lookup failed: why. */
+  clusterUnknown?: string;
+  /** Where each project file stands (when this run may write them). */
+  files?: Awaited<ReturnType<typeof survey>>;
+}
 
 /** preflight's lookup when it made one (read, not taken: the cluster stage's check() takes it). */
-async function lookupCluster(ctx: StageContext, handed: StageHandoffs['preflight'] | undefined): Promise<Cluster | undefined> {
+async function lookupCluster(ctx: FullContext, handed: StageHandoffs['preflight'] | undefined): Promise<Cluster | undefined> {
   if (handed) return handed.cluster;
   return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, async () => describeCluster(await ctx.aws.eks(), ctx.inputs.clusterName));
 }
 
-/** Project files stage 12 would write now: missing or different ones, the ignore lines, the floor. */
-async function filesToWrite(ctx: StageContext, accountId: string, clusterConfig: string): Promise<string[]> {
-  const read = (rel: string) => readTextIfExists(path.join(ctx.projectDir, ...rel.split('/')));
-  const desired = await desiredProjectFiles(ctx.inputs, accountId, clusterConfig);
-  const differing = await Promise.all(desired.map(async (f) => ((await read(f.path)) === f.content ? [] : [f.path])));
-  const out = differing.flat();
-  if (dockerignoreWithState(await read('.dockerignore')) !== undefined) out.push(`.dockerignore (adds ${STATE_IGNORE})`);
-  if (gitignoreWithState(await read('.gitignore')) !== undefined) out.push(`.gitignore (adds ${STATE_IGNORE})`);
-  const floor = planProviderFloor(await read('Dockerfile'), await read('requirements.txt'));
-  if (floor.text !== undefined) out.push(`requirements.txt (adds ${addedLines(floor).join(', ')})`);
-  if (ctx.inputs.localDev) out.push('docker-compose.override.yml (--local-dev: your ~/.aws read-only, if not there yet)');
+/** Project files stage 12 would write now: missing or different ones (a file the user changed says
+ * what becomes of it), the ignore lines, the floor, the compose override. */
+function filesToWrite(ctx: FullContext, s: NonNullable<ConfirmationFacts['files']>): string[] {
+  const changed = ctx.flags.force ? 'overwritten: --force' : ctx.flags.interactive ? 'overwrite? asked below' : 'kept; --force overwrites it';
+  const out = s.decisions.filter((d) => d.status !== 'same').map((d) => (d.status === 'changed' ? `${d.path} (you changed it: ${changed})` : d.path));
+  for (const i of s.ignores) out.push(`${i.name} (adds ${STATE_IGNORE})`);
+  if (s.floor.text !== undefined) out.push(`requirements.txt (adds ${addedLines(s.floor).join(', ')})`);
+  if (s.compose !== undefined) out.push('docker-compose.override.yml (--local-dev: your ~/.aws read-only)');
   return out;
 }
 
-/** The lines of the confirmation; `selected` = the stages this run may change (not --only's
- * dependencies); `handoffs` = what preflight looked up on its way (StageHandoffs). */
-export async function confirmationLines(
-  ctx: StageContext,
+/** The lines of the confirmation and what it read; `selected` = the stages this run may change
+ * (not --only's dependencies); `handoffs` = what preflight looked up on its way (StageHandoffs). */
+export async function confirmation(
+  ctx: FullContext,
   outputs: Partial<StageOutputs>,
   selected: ReadonlySet<StageId>,
   chalk: ChalkInstance,
   dryRunCommand: string,
   handoffs: Readonly<Partial<StageHandoffs>> = {},
-): Promise<string[]> {
+): Promise<{ lines: string[]; facts: ConfirmationFacts }> {
   const { inputs } = ctx;
   const pre = outputs.preflight;
   const lines: string[] = [
@@ -75,8 +82,8 @@ export async function confirmationLines(
   else if (cluster) {
     item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode}, ${endpointPhrase(endpointAccessOf(cluster))})`);
     // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
-    if (cluster.status === 'ACTIVE' && createdByUs(ctx)) {
-      const capacity = await assessCapacity(ctx).catch(() => undefined);
+    if (cluster.status === 'ACTIVE' && createdByUs(ctx, cluster.arn)) {
+      const capacity = await assessCapacity(ctx, cluster.arn).catch(() => undefined);
       const missing = capacity?.check?.missing ?? [];
       if (capacity && missing.length) {
         const specs = capacity.specs.filter((g) => missing.includes(g.name));
@@ -119,11 +126,12 @@ export async function confirmationLines(
   if (inputs.allowExtraAccess) item('access-check', `--allow-extra-access: if User ${inputs.k8sUser} may do more than EksPodOperator needs, that is reported, not a failure`);
 
   // Only what would really change: a re-run that finds every file as wanted lists none.
-  const files = selected.has('project-files') ? await filesToWrite(ctx, pre?.accountId ?? '000000000000', config.text) : [];
+  const projectFiles = selected.has('project-files') ? await survey(ctx, pre?.accountId ?? '000000000000') : undefined;
+  const files = projectFiles ? filesToWrite(ctx, projectFiles) : [];
   const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId}, if it differs)`] : []), ...files];
   if (written.length) lines.push(`  • write in ${ctx.projectDir}: ${written.join(', ')}`);
   const ids = inputs.astroDeploymentIds;
   if (ids.length) item('deployment-connection', `create or update connection ${inputs.connId} on Astro Deployment${ids.length > 1 ? 's' : ''} ${ids.join(', ')} with the astro CLI`);
   lines.push(`  Each change in AWS and in the cluster is logged in .astro-remote-kpo/logs/debug.log. See each one in full first: ${dryRunCommand}`);
-  return lines;
+  return { lines, facts: { ...(cluster ? { cluster } : {}), ...(clusterUnknown ? { clusterUnknown } : {}), ...(projectFiles ? { files: projectFiles } : {}) } };
 }

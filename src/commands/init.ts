@@ -11,15 +11,17 @@ import { EXIT, errorRecord, isKpoError } from '../errors.js';
 import { selectModes } from '../engine/graph.js';
 import { acquireLock } from '../engine/lock.js';
 import { planStages } from '../engine/plan.js';
-import { makeStageContext, readOnlyOwner, runStages } from '../engine/runner.js';
+import { makeFullContext, makeStageContext } from '../engine/context.js';
+import { readOnlyOwner, runStages } from '../engine/runner.js';
 import { emptyState, loadState, saveState, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
 import { allStages } from '../stages/index.js';
 import type { StageId } from '../types.js';
 import { finalSummary, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
-import { confirmationLines } from './init-confirm.js';
+import { confirmation } from './init-confirm.js';
 import { interruptedLines } from './init-interrupt.js';
+import { askQuestions } from './init-questions.js';
 
 /** Relative to where the user is when that is shorter and inside it; absolute otherwise. */
 function displayPath(file: string): string {
@@ -73,8 +75,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere. What
     // a previous run recorded (e.g. the role ARN) lets a refusal print the exact entry to add.
     const recorded = Object.fromEntries(Object.entries(state.stages).map(([id, r]) => [id, r?.outputs]).filter(([, o]) => o !== undefined)) as Partial<StageOutputs>;
-    const validateCtx = makeStageContext({ ...base }, recorded, () => undefined);
-    for (const s of allStages) await s.validate?.(validateCtx);
+    for (const s of allStages) await s.validate?.(makeStageContext(s, base, { outputs: recorded }));
 
     if (flags.dryRun) {
       const plans = await planStages({ ...base, state });
@@ -98,14 +99,17 @@ export async function initCommand(raw: RawOptions): Promise<number> {
       ? undefined
       : {
           after: 'preflight' as const,
-          ask: async (outputs: Parameters<typeof confirmationLines>[1], handoffs: Parameters<typeof confirmationLines>[5]) => {
-            const ctx = makeStageContext({ ...base, debug }, outputs, () => undefined, readOnlyOwner(st));
-            const lines = await confirmationLines(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs);
+          // The question phase: after preflight's reads, before the first change. Every question a
+          // stage would ask is asked here, with the confirmation; the answers go to the stages.
+          ask: async (outputs: Partial<StageOutputs>, handoffs: Parameters<typeof confirmation>[5]) => {
+            const ctx = makeFullContext({ ...base, debug }, { outputs, owner: readOnlyOwner(st) });
+            const { lines, facts } = await confirmation(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs);
             for (const l of lines) out.line(l);
+            const answers = await askQuestions(ctx, rc.io, facts, { context: modes.has('context'), projectFiles: selected.has('project-files') }, outputs.cluster?.endpoint);
             // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
             const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;
             if (go) release();
-            return go;
+            return go ? answers : false;
           },
         };
 
@@ -172,8 +176,6 @@ export async function initCommand(raw: RawOptions): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     releaseInterrupts();
-    // The Kubernetes connections kept for the run end with it.
-    await rc.services.kube?.close();
     out.close();
   }
 }

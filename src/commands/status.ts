@@ -49,7 +49,9 @@ export async function statusCommand(raw: RawOptions): Promise<number> {
       const took = r?.durationMs !== undefined ? c.dim(` ${formatDuration(r.durationMs)}`) : '';
       const failure = r?.error ? `${r.error.message}${r.error.code ? c.dim(` [${r.error.code}]`) : ''}` : undefined;
       const note = failure ?? r?.summary ?? (r?.madeBy ? `${r.madeBy.summary}${r.madeBy.at ? ` (at ${r.madeBy.at}; checked again since)` : ''}` : undefined) ?? r?.reason ?? '';
-      out.line(`${mark} ${stageLabel(id).padEnd(22)} ${status.padEnd(11)}${when}${took}${note ? `  ${note}` : ''}`);
+      // Taken up again by the last run because an input it reads changed.
+      const again = r?.invalidatedBy ? c.dim(` (checked again: ${r.invalidatedBy.length ? `${r.invalidatedBy.join(', ')} changed` : 'it reads more inputs since an upgrade'})`) : '';
+      out.line(`${mark} ${stageLabel(id).padEnd(22)} ${status.padEnd(11)}${when}${took}${note ? `  ${note}` : ''}${again}`);
     }
     if (state.inputs) {
       out.line('');

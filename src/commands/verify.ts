@@ -5,7 +5,8 @@
 import path from 'node:path';
 import { buildRunContext } from '../context.js';
 import { EXIT } from '../errors.js';
-import { makeStageContext, readOnlyOwner } from '../engine/runner.js';
+import { makeFullContext, type ContextBase } from '../engine/context.js';
+import { readOnlyOwner } from '../engine/runner.js';
 import type { Services } from '../engine/stage.js';
 import { loadState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
@@ -19,29 +20,27 @@ import { renderRows, verifyJson } from '../verify/render.js';
 export async function verifyCommand(raw: RawOptions): Promise<number> {
   const state = await loadState(path.resolve(raw.projectDir ?? '.'));
   const rc = await buildRunContext(withStateInputs(raw, state), process.argv, { command: 'verify' });
-  let services: Services | undefined;
   try {
     // Only a project init set up gets debug lines: verify must not create files elsewhere.
     const debug = state ? rc.debug : () => undefined;
     rc.services.aws.logTo(debug);
     // The stages' progress lines ("Kubernetes: using …") would interleave with the rows: log them.
     const io = { ...rc.io, info: (line: string) => debug(line) };
-    services = { ...rc.services, io };
+    const services: Services = { ...rc.services, io };
     const outputs: Partial<StageOutputs> = {};
     // Ownership as init judges it (record, marker with this project's id, intent): a drifted Role
     // this project created is put back by init; one it found is not (src/kube/takeover.ts).
     const previous = await recordedOutputs(state, rc.inputs, [k8sRoleStage, roleBindingStage]);
     const owner = state ? readOnlyOwner(state) : undefined;
-    const ctx = makeStageContext({ ...rc, services, debug, signal: new AbortController().signal }, outputs, () => undefined, owner, previous);
-    const rows = await runVerify({ ctx, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
+    const base: ContextBase = { ...rc, services, debug, signal: new AbortController().signal };
+    const ctx = makeFullContext(base, { outputs, previous, ...(owner ? { owner } : {}) });
+    const rows = await runVerify({ ctx, base, outputs, clusterCreatedByUs: state?.stages.cluster?.outputs?.createdByUs ?? false });
     // A warning is a finding verify cannot settle from here (e.g. a private API endpoint): said, not failed.
     const code = rows.every((r) => r.status === 'pass' || r.status === 'warn') ? EXIT.ok : EXIT.stageFailed;
     if (rc.flags.json) process.stdout.write(verifyJson(rc.inputs, rows, code));
     else rc.out.line(renderRows(rc.out.chalk, rc.inputs, rows));
     return code;
   } finally {
-    // The Kubernetes connections kept for the run end with it.
-    await services?.kube?.close();
     rc.out.close();
   }
 }

@@ -4,11 +4,12 @@
 import type { Cluster } from '@aws-sdk/client-eks';
 import { intentName, MANAGED_BY } from '../desired.js';
 import type { State } from '../engine/state.js';
-import type { StageContext } from '../engine/stage.js';
+import type { FullContext } from '../engine/stage.js';
+import type { Io } from '../io.js';
 import { intendedIn, ownership, readMarker, type DestroyItem } from './items.js';
 import { eksctlDeleteCluster } from '../aws/eksctl.js';
 
-export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
+export function clusterItem(ctx: FullContext, cluster: Cluster, state: State | undefined, deleteCluster: boolean): DestroyItem {
   const { clusterName, region } = ctx.inputs;
   const marker = readMarker(cluster.tags, cluster.tags, 'managed-by', MANAGED_BY, 'tag');
   const o = ownership(state?.stages.cluster?.outputs?.createdByUs, marker, 'no managed-by tag', state, intendedIn(state, 'cluster', intentName.cluster(clusterName, region)));
@@ -29,10 +30,10 @@ export function clusterItem(ctx: StageContext, cluster: Cluster, state: State | 
 }
 
 /** The interactive guard: the cluster goes only when its name is typed back. */
-export async function confirmClusterDeletion(ctx: StageContext, item: DestroyItem): Promise<DestroyItem> {
-  if (item.decision !== 'delete' || !ctx.io.interactive) return item;
+export async function confirmClusterDeletion(ctx: FullContext, io: Io, item: DestroyItem): Promise<DestroyItem> {
+  if (item.decision !== 'delete' || !io.interactive) return item;
   const name = ctx.inputs.clusterName;
-  const typed = await ctx.io.text({ flag: '--yes --delete-cluster', message: `Type the cluster name (${name}) to delete it with everything running in it; anything else keeps it`, default: '' });
+  const typed = await io.text({ flag: '--yes --delete-cluster', message: `Type the cluster name (${name}) to delete it with everything running in it; anything else keeps it`, default: '' });
   if (typed.trim() === name) return item;
   return { ...item, decision: 'keep', why: 'kept: the name typed did not match', apply: undefined };
 }

@@ -9,7 +9,7 @@
 import type { IAMClient, Role } from '@aws-sdk/client-iam';
 import { intentName, inlinePolicyName } from '../desired.js';
 import type { State } from '../engine/state.js';
-import type { StageContext } from '../engine/stage.js';
+import type { FullContext } from '../engine/stage.js';
 import { gone, intendedIn, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 import { callAws, unlessNotFound } from '../aws/errors.js';
@@ -26,7 +26,7 @@ async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[
 }
 
 /** Runs one IAM call; NoSuchEntity (already gone) is fine. */
-async function idempotent(ctx: StageContext, what: string, fn: () => Promise<unknown>): Promise<undefined> {
+async function idempotent(ctx: FullContext, what: string, fn: () => Promise<unknown>): Promise<undefined> {
   await callAws(what, ctx.aws.profile, () => unlessNotFound(fn()));
   return undefined;
 }
@@ -52,7 +52,7 @@ export interface IamDiscovery {
 /** The principals that are this project's in the trust policy: recorded, intended (whatever became
  * of the stage), and for a role it made before that was recorded, its workload identities. Without
  * state: the --workload-identity values given. */
-function ourPrincipals(ctx: StageContext, state: State | undefined, creator: string | undefined, live: readonly string[]): string[] {
+function ourPrincipals(ctx: FullContext, state: State | undefined, creator: string | undefined, live: readonly string[]): string[] {
   if (!state) return [...ctx.inputs.workloadIdentities];
   const rec = state.stages['iam-role']?.outputs;
   const intended = live.filter((p) => intendedIn(state, 'iam-role', intentName.trustPrincipal(ctx.inputs.iamRole, p)));
@@ -62,7 +62,7 @@ function ourPrincipals(ctx: StageContext, state: State | undefined, creator: str
 }
 
 /** The decision for the role as it is now: read at discovery, and again right before deleting. */
-function decide(ctx: StageContext, state: State | undefined, role: Role): { d: SharedDecision; trust: LoosePolicy | undefined; mine: string[]; me: string | undefined } {
+function decide(ctx: FullContext, state: State | undefined, role: Role): { d: SharedDecision; trust: LoosePolicy | undefined; mine: string[]; me: string | undefined } {
   const uses = roleUses(role);
   const me = whoAmI(state, uses, ctx.inputs.workloadIdentities);
   const trust = decodePolicyDocument(role.AssumeRolePolicyDocument);
@@ -73,7 +73,7 @@ function decide(ctx: StageContext, state: State | undefined, role: Role): { d: S
   return { d, trust, mine, me };
 }
 
-export async function discoverIam(ctx: StageContext, state: State | undefined): Promise<IamDiscovery> {
+export async function discoverIam(ctx: FullContext, state: State | undefined): Promise<IamDiscovery> {
   const sdk = await iamSdk();
   const roleName = ctx.inputs.iamRole;
   const iam = await ctx.aws.iam();
@@ -141,7 +141,7 @@ export async function discoverIam(ctx: StageContext, state: State | undefined): 
 
 /** One item per principal of this project's that the trust policy names. IAM needs at least one
  * principal: the one that would leave none stays, and says so. */
-function trustItems(ctx: StageContext, iam: IAMClient, trust: LoosePolicy | undefined, ours: readonly string[]): DestroyItem[] {
+function trustItems(ctx: FullContext, iam: IAMClient, trust: LoosePolicy | undefined, ours: readonly string[]): DestroyItem[] {
   const roleName = ctx.inputs.iamRole;
   const items: DestroyItem[] = [];
   let doc = trust;

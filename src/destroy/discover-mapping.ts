@@ -9,7 +9,7 @@ import path from 'node:path';
 import type { AccessEntry } from '@aws-sdk/client-eks';
 import { intentName } from '../desired.js';
 import type { State } from '../engine/state.js';
-import type { StageContext } from '../engine/stage.js';
+import type { FullContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
 import type { ClusterAuthMode } from '../types.js';
 import { gone, intendedIn, marked, ownership, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept } from './items.js';
@@ -33,7 +33,7 @@ export interface MappingTarget {
 
 const MARKER = 'the tag managed-by=astro-remote-kpo';
 
-async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem[]> {
+async function accessEntryItems(ctx: FullContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem[]> {
   const { clusterName } = ctx.inputs;
   const name = `EKS access entry ${t.principalArn} on cluster ${clusterName}`;
   const eks = await ctx.aws.eks();
@@ -70,7 +70,7 @@ async function accessEntryItems(ctx: StageContext, t: MappingTarget, recorded: b
   return [...mark, item];
 }
 
-async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
+async function awsAuthItem(ctx: FullContext, t: MappingTarget, recorded: boolean | undefined, state: State | undefined): Promise<DestroyItem> {
   const rec = state?.stages['identity-mapping']?.outputs;
   const edit: InitEdit | undefined = rec?.kind === 'aws-auth' && rec.awsAuthEdit ? { ...rec.awsAuthEdit, ...(rec.backupFile ? { backupFile: rec.backupFile } : {}) } : undefined;
   const m = { rolearn: t.principalArn, username: ctx.inputs.k8sUser };
@@ -111,7 +111,7 @@ async function awsAuthItem(ctx: StageContext, t: MappingTarget, recorded: boolea
   };
 }
 
-export async function discoverMapping(ctx: StageContext, t: MappingTarget, state: State | undefined): Promise<DestroyItem[]> {
+export async function discoverMapping(ctx: FullContext, t: MappingTarget, state: State | undefined): Promise<DestroyItem[]> {
   const rec = state?.stages['identity-mapping']?.outputs;
   let kind = rec?.kind;
   if (!kind) {

@@ -4,8 +4,9 @@
 // state record is marked once its resources are gone, so a second run resumes where this one
 // stopped and finds the rest "already gone".
 import { roleArnWithoutPath } from '../desired.js';
-import { makeStageContext } from '../engine/runner.js';
-import type { StageContext } from '../engine/stage.js';
+import { makeStageContext, type ContextBase } from '../engine/context.js';
+import type { FullContext } from '../engine/stage.js';
+import type { KubeApi } from '../kube/api.js';
 import type { State } from '../engine/state.js';
 import type { StageId, StageOutputs } from '../types.js';
 import { clusterItem } from './discover-cluster.js';
@@ -19,9 +20,14 @@ import { clusterOutputs, describeCluster } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
 
 export interface DestroyOptions {
-  ctx: StageContext;
+  ctx: FullContext;
+  /** What `ctx` was made from: the stages destroy runs (preflight, context) get their own context from it. */
+  base: ContextBase;
   /** The outputs object behind `ctx` (preflight and cluster are put here for the context stage). */
   outputs: Partial<StageOutputs>;
+  /** Filled by discover(): the Kubernetes API the context stage connected, which the items'
+   * deletes use; the command closes it once done. */
+  held: { kube?: KubeApi };
   state: State | undefined;
   deleteNamespace: boolean;
   deleteCluster: boolean;
@@ -31,7 +37,7 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   const { ctx } = o;
   const { inputs } = ctx;
   // Credentials first (a failure is exit 3); `only` keeps preflight from probing for eksctl.
-  const pre = makeStageContext({ ...ctx, flags: { ...ctx.flags, only: 'preflight' } }, {}, () => undefined);
+  const pre = makeStageContext(preflightStage, { ...o.base, flags: { ...o.base.flags, only: 'preflight' } });
   const identity = (await preflightStage.run(pre)).outputs;
   o.outputs.preflight = identity;
   const eks = await ctx.aws.eks();
@@ -67,8 +73,9 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
       clusterItem(ctx, cluster, o.state, o.deleteCluster),
     ];
   }
-  await contextStage.run(ctx);
-  const kube = ctx.kube();
+  // The context stage's run() always returns the connection it made.
+  const kube = (await contextStage.run(makeStageContext(contextStage, o.base, { outputs: o.outputs, progress: (t) => ctx.progress(t) }))).kube!;
+  o.held.kube = kube;
   const [kubeItems, mapping] = await Promise.all([
     discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor),
     discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube, ...(iam.role ? { role: iam.role } : {}) }, o.state),

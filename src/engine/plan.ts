@@ -2,10 +2,11 @@
 // server's own dryRun=All) only, and pass best-effort outputs forward in memory; nothing is saved.
 import { credentialError } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
+import type { KubeApi } from '../kube/api.js';
 import type { PlanItem, StageId, StageOutputs } from '../types.js';
+import { makeStageContext } from './context.js';
 import { selectModes, topoOrder } from './graph.js';
-import { makeStageContext, readOnlyOwner, type RunnerOptions } from './runner.js';
-import type { Stage } from './stage.js';
+import { readOnlyOwner, type RunnerOptions } from './runner.js';
 
 export interface StagePlan {
   id: StageId;
@@ -26,19 +27,27 @@ export async function planStages(
   const plans: StagePlan[] = [];
   // The plan shows the marker with this project's id; a new project gets its id on the real run.
   const owner = readOnlyOwner(o.state, o.state.projectId ?? '<new id, recorded in .astro-remote-kpo/state.json>');
-  for (const id of topoOrder(o.stages)) {
-    const stage = stageMap.get(id)! as Stage<StageId>;
-    const ctx = makeStageContext(o, outputs, (t) => o.debug(`${id}: ${t}`), owner);
-    if (!modes.has(id)) continue;
-    try {
-      const p = await stage.plan(ctx);
-      if (p.outputs !== undefined) (outputs as Record<string, unknown>)[id] = p.outputs;
-      plans.push({ id, title: stage.title, items: p.items });
-    } catch (err) {
-      // A plan must never abort the dry run: say what could not be worked out and go on.
-      o.debug(`plan ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
-      plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
+  // The context stage's plan connects (read-only) so later plans may ask the API server; the
+  // connection ends with the plan.
+  let kube: KubeApi | undefined;
+  try {
+    for (const id of topoOrder(o.stages)) {
+      const stage = stageMap.get(id)!;
+      if (!modes.has(id)) continue;
+      const ctx = makeStageContext(stage, o, { outputs, owner, progress: (t) => o.debug(`${id}: ${t}`), kube: () => kube });
+      try {
+        const p = await stage.plan(ctx);
+        if (p.kube) kube = p.kube;
+        if (p.outputs !== undefined) (outputs as Record<string, unknown>)[id] = p.outputs;
+        plans.push({ id, title: stage.title, items: p.items });
+      } catch (err) {
+        // A plan must never abort the dry run: say what could not be worked out and go on.
+        o.debug(`plan ${id} failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+        plans.push({ id, title: stage.title, items: [{ action: `(could not plan ${id})`, unknown: errorMessage(err) }] });
+      }
     }
+  } finally {
+    await kube?.close();
   }
   // Only a plan with something unknown can owe it to missing credentials: ask only then.
   if (!plans.some((p) => p.items.some((i) => i.unknown))) return plans;

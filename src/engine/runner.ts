@@ -2,10 +2,12 @@
 // independent branches (IAM while eksctl builds the cluster) overlap and the run takes about as
 // long as its critical path. Every status change is saved, so any failure is resumable.
 import { asKpoError, errorRecord, interrupted, isKpoError, KpoError } from '../errors.js';
-import type { Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
+import type { KubeApi } from '../kube/api.js';
+import type { Answers, InputKey, Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
+import { makeStageContext, NO_OWNER } from './context.js';
 import { topoOrder, selectModes, type Mode } from './graph.js';
-import type { AnyStage, HandoffId, Owner, Services, Stage, StageContext, StageHandoffs } from './stage.js';
-import { ensureProjectId, hashInputs, recordIntent, type State, type StageRecord } from './state.js';
+import type { AnyStage, Env, Owner, Services, StageHandoffs } from './stage.js';
+import { changedInputs, ensureProjectId, hashInputs, recordFresh, recordIntent, type State, type StageRecord } from './state.js';
 
 export interface Reporter {
   stageStart(stage: AnyStage): void;
@@ -21,16 +23,19 @@ export interface RunnerOptions {
   services: Services;
   projectDir: string;
   stateDir: string;
-  env: Readonly<Record<string, string | undefined>>;
+  env: Env;
+  /** Answers known before the run (none: every question has its non-interactive default). */
+  answers?: Answers;
   reporter: Reporter;
   /** Persists `state` (atomic); called after every status change. */
   save: () => Promise<void>;
   debug: (line: string) => void;
   signal: AbortSignal;
   now?: () => Date;
-  /** Hold every other stage until `after` has finished, then ask (init's confirmation, which
-   * needs preflight's identity and live lookups). false: stop, nothing else runs. */
-  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>, handoffs: Readonly<Partial<StageHandoffs>>) => Promise<boolean> };
+  /** Hold every other stage until `after` has finished, then ask (init's confirmation and every
+   * question a stage would otherwise ask, which need preflight's identity and live lookups): the
+   * answers go to the stages that declare them; false: stop, nothing else runs. */
+  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>, handoffs: Readonly<Partial<StageHandoffs>>) => Promise<Answers | false> };
 }
 
 export interface RunOutcome {
@@ -48,13 +53,6 @@ export interface RunOutcome {
 
 const INTERRUPTED_RECORD = { code: 'INTERRUPTED', message: 'interrupted (Ctrl-C)' } as const;
 
-/** Outside init's runner nothing is created, so there is nothing to intend. */
-const NO_OWNER: Owner = {
-  projectId: undefined,
-  intend: (target) => Promise.reject(new Error(`internal: no state to record the intent to create ${target}`)),
-  intended: () => false,
-};
-
 /** For what only looks (init's confirmation, the dry-run plan): this project's id and the intents
  * earlier runs recorded, so it judges ownership as the stages will; it records nothing. */
 export function readOnlyOwner(state: State, projectId = state.projectId): Owner {
@@ -66,49 +64,18 @@ export function readOnlyOwner(state: State, projectId = state.projectId): Owner 
  * interrupted, blocked): its outputs, the ownership history destroy and the next run read. */
 const keptOutputs = (rec: StageRecord | undefined): Pick<StageRecord, 'outputs'> => (rec?.outputs !== undefined ? { outputs: rec.outputs } : {});
 
-/** Builds the per-stage context. Shared by the runner, the dry-run planner and verify. */
-export function makeStageContext(
-  o: Pick<RunnerOptions, 'inputs' | 'flags' | 'services' | 'projectDir' | 'stateDir' | 'env' | 'signal' | 'debug'>,
-  outputs: Partial<StageOutputs>,
-  onProgress: (text: string) => void,
-  owner: Owner = NO_OWNER,
-  previous: Partial<StageOutputs> = outputs,
-  handoffs: Partial<StageHandoffs> = {},
-): StageContext {
-  return {
-    inputs: o.inputs,
-    flags: o.flags,
-    projectDir: o.projectDir,
-    stateDir: o.stateDir,
-    services: o.services,
-    io: o.services.io,
-    aws: o.services.aws,
-    exec: o.services.exec,
-    env: o.env,
-    signal: o.signal,
-    owner,
-    kube() {
-      if (!o.services.kube) throw new Error('internal: the Kubernetes API is not ready (the context stage has not run)');
-      return o.services.kube;
-    },
-    output(id) {
-      const v = outputs[id];
-      if (v === undefined) throw new Error(`internal: outputs of stage ${id} are not available`);
-      return v;
-    },
-    tryOutput: (id) => outputs[id],
-    previousOutput: (id) => outputs[id] ?? previous[id],
-    handoff<K extends HandoffId>(id: K) {
-      const v = handoffs[id];
-      delete handoffs[id];
-      return v;
-    },
-    progress: onProgress,
-    debug: o.debug,
-  };
+export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
+  // The context stage's connection, for every later stage that declares the kube service; its
+  // connections end with the run.
+  const held: { kube?: KubeApi } = {};
+  try {
+    return await walk(o, held);
+  } finally {
+    await held.kube?.close();
+  }
 }
 
-export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
+async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutcome> {
   const now = o.now ?? (() => new Date());
   const order = topoOrder(o.stages);
   const stageMap = new Map(o.stages.map((s) => [s.id, s]));
@@ -123,22 +90,27 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
 
   // Recorded successes whose inputs changed are stale: pending again, their outputs kept out of
   // `outputs` so nothing downstream trusts them. Fresh ones seed the outputs for --only dependencies.
+  // Exactly the stages that read a changed input go stale: one that only comes after them is
+  // checked again like every stage on every run, and its check() reads their new outputs.
   const hashes = new Map<StageId, string>();
+  const invalidated = new Map<StageId, InputKey[]>();
+  const last = o.state.inputs;
   for (const id of order) {
     const stage = stageMap.get(id)!;
-    const h = await hashInputs(o.inputs, stage.inputs);
-    hashes.set(id, h);
+    hashes.set(id, await hashInputs(o.inputs, stage.inputs));
     const rec = records[id];
-    if (!rec) continue;
-    const staleNeed = stage.needs.some((n) => records[n]?.status === 'pending' && records[n]?.reason?.startsWith('inputs changed'));
-    if ((rec.status === 'done' || rec.status === 'skipped') && (rec.inputsHash !== h || staleNeed)) {
-      // The outputs stay on the record (not in `outputs`): destroy and the next run still see what was made.
-      records[id] = { status: 'pending', reason: 'inputs changed since it last ran', ...keptOutputs(rec) };
-    } else if (rec.status === 'done' || rec.status === 'skipped') {
+    if (!rec || (rec.status !== 'done' && rec.status !== 'skipped')) continue;
+    if (await recordFresh(id, stage.inputs, rec.inputsHash, o.inputs, last)) {
       if (rec.outputs !== undefined) (outputs as Record<string, unknown>)[id] = rec.outputs;
+      continue;
     }
+    const changed = last ? changedInputs(stage.inputs, last, o.inputs) : [];
+    invalidated.set(id, changed);
+    // The outputs stay on the record (not in `outputs`): destroy and the next run still see what was made.
+    records[id] = { status: 'pending', reason: `inputs changed since it last ran${changed.length ? ` (${changed.join(', ')})` : ''}`, ...keptOutputs(rec) };
   }
   o.state.inputs = o.inputs;
+  let answers: Answers = o.answers ?? {};
   const projectId = ensureProjectId(o.state);
 
   let saving = Promise.resolve();
@@ -170,17 +142,31 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       },
       intended: (target) => earlier.has(target),
     };
-    const ctx = makeStageContext(o, outputs, (text) => o.reporter.stageProgress(stage.id, text), owner, previous, handoffs);
+    const ctx = makeStageContext(stage, { ...o, answers }, {
+      outputs,
+      previous,
+      handoffs,
+      owner,
+      progress: (text) => o.reporter.stageProgress(stage.id, text),
+      kube: () => held.kube,
+    });
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = keptOutputs(prev);
     const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...kept };
     records[stage.id] = base;
     o.reporter.stageStart(stage);
     await save();
-    const s = stage as Stage<StageId>;
+    const s = stage;
+    const because = invalidated.get(stage.id);
     const finish = async (rec: Omit<StageRecord, 'startedAt' | 'finishedAt' | 'durationMs'>) => {
       const end = now();
-      const full: StageRecord = { ...rec, startedAt: base.startedAt, finishedAt: end.toISOString(), durationMs: end.getTime() - started.getTime() };
+      const full: StageRecord = {
+        ...rec,
+        ...(because ? { invalidatedBy: because } : {}),
+        startedAt: base.startedAt,
+        finishedAt: end.toISOString(),
+        durationMs: end.getTime() - started.getTime(),
+      };
       await record(stage, full);
       o.reporter.stageEnd(stage, full);
     };
@@ -205,6 +191,7 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       }
       ran.push(stage.id);
       const r = await s.run(ctx, seen);
+      if (r.kube) held.kube = r.kube;
       (outputs as Record<string, unknown>)[stage.id] = r.outputs;
       if (r.handoff !== undefined) (handoffs as Record<string, unknown>)[stage.id] = r.handoff;
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
@@ -255,9 +242,13 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
       if (running.size === 0 && !gateOpen) {
         gateOpen = true;
         // A failed gate stage blocks the rest the usual way; a finished one asks first.
-        if (finished.has(o.gate!.after) && !failed.includes(o.gate!.after) && !(await o.gate!.ask(outputs, handoffs))) {
-          declined = true;
-          break;
+        if (finished.has(o.gate!.after) && !failed.includes(o.gate!.after)) {
+          const given = await o.gate!.ask(outputs, handoffs);
+          if (given === false) {
+            declined = true;
+            break;
+          }
+          answers = { ...answers, ...given };
         }
         continue;
       }
@@ -276,7 +267,8 @@ export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   if (declined) return { ok: true, ran, failed, exitCode: 0, declined: true };
   for (const id of blocked) {
     const missing = stageMap.get(id)!.needs.filter((n) => failed.includes(n) || blocked.has(n));
-    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]) };
+    const because = invalidated.get(id);
+    records[id] = { status: 'pending', reason: `waiting for ${missing.join(', ')}`, ...keptOutputs(records[id]), ...(because ? { invalidatedBy: because } : {}) };
   }
   await save();
   return { ok: failed.length === 0, ran, failed, exitCode: firstError?.exitCode ?? 0, ...(firstError ? { error: firstError } : {}) };

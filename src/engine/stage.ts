@@ -1,12 +1,19 @@
-// What a stage is and what it may touch. Stages get everything through StageContext and never
-// reach for process, prompts or child processes themselves (create-astro's single context).
+// What a stage is and what it may touch. A stage declares, in one literal, the inputs, services,
+// run flags and answers it reads and the stages whose outputs it reads (its needs); the types give
+// it a context with exactly those members (create-astro's `Pick<Context, …>` per step), and the
+// runner builds that context from the same declaration (makeStageContext in ./context.ts), so an
+// undeclared read is a compile error and undefined at run time. The declared inputs are also what
+// makes the stage's record stale when one of them changes (engine/state.ts).
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { AwsClients } from '../aws/clients.js';
 import type { Exec } from '../exec.js';
 import type { Io } from '../io.js';
 import type { KubeApi } from '../kube/api.js';
 import type {
+  AnswerKey,
+  Answers,
   CheckResult,
+  FlagKey,
   InputKey,
   Inputs,
   PlanResult,
@@ -19,8 +26,8 @@ import type {
 /**
  * Lookups a stage made on its way that a later stage would make again a moment later, handed on
  * in memory (never saved): each saves a round trip on the critical path. A handoff is taken once
- * (`StageContext.handoff`); whoever needs the thing again reads afresh, and one who finds no
- * handoff (another run, --only) looks up itself.
+ * (`handoff()` in the context of a stage that needs the one that made it); whoever needs the
+ * thing again reads afresh, and one who finds no handoff (another run, --only) looks up itself.
  */
 export interface StageHandoffs {
   /** preflight's DescribeCluster (undefined: not found), which the cluster stage's check() reuses. */
@@ -29,14 +36,19 @@ export interface StageHandoffs {
 export type HandoffId = keyof StageHandoffs;
 type HandoffOf<Id extends StageId> = Id extends HandoffId ? StageHandoffs[Id] : never;
 
-/** Services built once per run and shared by every stage. */
+export type Env = Readonly<Record<string, string | undefined>>;
+
+/** The clients built once per run (src/context.ts). Stages never get this bag: each reaches the
+ * ones it declares, as members of its context. */
 export interface Services {
   aws: AwsClients;
   exec: Exec;
   io: Io;
-  /** Set by the `context` stage; later stages read it through `StageContext.kube()`. */
-  kube?: KubeApi;
 }
+
+/** What a stage may say while it runs: lines, never a question. Every question is asked before the
+ * first change (init's question phase); a stage that would ask reads the answer from `answers`. */
+export type StageIo = Pick<Io, 'info' | 'warn'>;
 
 /** Ownership for one stage execution: the project's id (the marker's value) and write-ahead intents. */
 export interface Owner {
@@ -48,60 +60,152 @@ export interface Owner {
   intended(target: string): boolean;
 }
 
-export interface StageContext {
-  readonly inputs: Readonly<Inputs>;
-  readonly flags: Readonly<RunFlags>;
-  /** Absolute project directory and `<project>/.astro-remote-kpo`. */
-  readonly projectDir: string;
-  readonly stateDir: string;
-  readonly services: Services;
-  readonly io: Io;
-  readonly aws: AwsClients;
-  readonly exec: Exec;
-  /** Environment as the CLI saw it (read-only copy), for PATH, KUBECONFIG, HOME. */
-  readonly env: Readonly<Record<string, string | undefined>>;
+/** The members each declarable service adds to a stage's context. */
+export interface ServiceMembers {
+  /** The AWS SDK clients (built with the run's region and profile: a stage that declares it reads those inputs too). */
+  aws: { readonly aws: AwsClients };
+  /** Spawning eksctl or astro (src/exec.ts). */
+  exec: { readonly exec: Exec };
+  /** The environment as the CLI saw it (read-only copy), for KUBECONFIG and HOME. */
+  env: { readonly env: Env };
+  /** The Kubernetes API the context stage connected: `kube()` throws before that, `tryKube()` is
+   * undefined (the dry run without a connection). */
+  kube: { kube(): KubeApi; tryKube(): KubeApi | undefined };
+  /** This project's id and write-ahead intents (stages that create or judge ownership). */
+  owner: { readonly owner: Owner };
+  /** The absolute project directory. */
+  projectDir: { readonly projectDir: string };
+  /** `<project>/.astro-remote-kpo`. */
+  stateDir: { readonly stateDir: string };
+  /** The init command line of this run with some inputs changed, for a message's fix (it prints
+   * every input, so it is text for people, never a value to decide on). */
+  commandLine: { commandLine(change?: Partial<Inputs>): string };
+}
+export type ServiceKey = keyof ServiceMembers;
+
+/** Everything a context can reach, by kind; a stage's context is built from its own subsets. */
+export interface Reach {
+  inputs: InputKey;
+  services: ServiceKey;
+  flags: FlagKey;
+  answers: AnswerKey;
+  /** Stages whose outputs it reads (`output`, `tryOutput`, `handoff`): its needs. */
+  needs: StageId;
+  /** Records it may read besides its needs' outputs (`tryOutput`, `previousOutput`): its own,
+   * and the records of later stages it declares as hints. */
+  own: StageId;
+}
+type Of<R, K extends keyof Reach> = R extends { [P in K]: infer X } ? X & Reach[K] : never;
+type Intersect<U> = (U extends unknown ? (x: U) => void : never) extends (x: infer I) => void ? I : never;
+
+/**
+ * A context that reaches exactly `R`: `StageContext<{ inputs: 'clusterName'; services: 'aws' }>`
+ * has `inputs.clusterName` and `aws`, and nothing else but the members every stage has (io that
+ * cannot ask, signal, progress, debug). Helpers take the slice they use the same way.
+ */
+export type StageContext<R extends Partial<Reach> = Reach> = {
+  readonly inputs: Readonly<Pick<Inputs, Of<R, 'inputs'>>>;
+  readonly flags: Readonly<Pick<RunFlags, Of<R, 'flags'>>>;
+  readonly answers: Readonly<Pick<Answers, Of<R, 'answers'>>>;
+  readonly io: StageIo;
   readonly signal: AbortSignal;
-  readonly owner: Owner;
-  /** The Kubernetes API chosen by the context stage; throws if that stage has not run. */
-  kube(): KubeApi;
-  /** Outputs of a stage that completed in this run or a previous one; throws if none. */
-  output<K extends StageId>(id: K): StageOutputs[K];
-  tryOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
-  /** What a stage last recorded even when its inputs changed since (so tryOutput has none): for
-   * ownership history only (e.g. the principals init added to a role), never as a result. */
-  previousOutput<K extends StageId>(id: K): StageOutputs[K] | undefined;
-  /** Takes what stage `id` handed on in this run (see StageHandoffs); undefined when it handed
-   * nothing or it was taken already. */
-  handoff<K extends HandoffId>(id: K): StageHandoffs[K] | undefined;
   /** Live status text under the stage's spinner (e.g. eksctl's latest line). */
   progress(text: string): void;
   /** A line for the debug log file only. */
   debug(text: string): void;
+  /** Outputs of a needed stage that completed in this run or a previous one; throws if none. */
+  output<K extends Of<R, 'needs'>>(id: K): StageOutputs[K];
+  /** A needed stage's outputs, or the stage's own record while its inputs are unchanged. */
+  tryOutput<K extends Of<R, 'needs'> | Of<R, 'own'>>(id: K): StageOutputs[K] | undefined;
+  /** What the stage last recorded even when its inputs changed since (so tryOutput has none): for
+   * ownership history only (e.g. the principals init added to a role), never as a result. */
+  previousOutput<K extends Of<R, 'own'>>(id: K): StageOutputs[K] | undefined;
+  /** Takes what needed stage `id` handed on in this run (see StageHandoffs); undefined when it
+   * handed nothing or it was taken already. */
+  handoff<K extends Of<R, 'needs'> & HandoffId>(id: K): StageHandoffs[K] | undefined;
+} & Intersect<ServiceMembers[Of<R, 'services'>]>;
+
+/** A context that reaches everything: verify, destroy and init's confirmation, never a stage. */
+export type FullContext = StageContext;
+
+/** What run() hands back: StageResult, plus the Kubernetes API the context stage connected (the
+ * runner gives it to every later stage that declares the kube service). */
+export type RunResult<Id extends StageId> = StageResult<StageOutputs[Id], HandoffOf<Id>> & { kube?: KubeApi };
+/** What plan() hands back; `kube` as for run(): later plans may ask the API server (dryRun=All). */
+export type PlanOf<Id extends StageId> = PlanResult<StageOutputs[Id]> & { kube?: KubeApi };
+
+/** The declaration part of a stage: what the runner picks its context from. */
+export interface StageReach<
+  Id extends StageId = StageId,
+  N extends StageId = StageId,
+  I extends InputKey = InputKey,
+  S extends ServiceKey = ServiceKey,
+  F extends FlagKey = FlagKey,
+  A extends AnswerKey = AnswerKey,
+  H extends StageId = StageId,
+> {
+  readonly id: Id;
+  /** Stages whose outputs this one reads; the runner starts it when all of them finished. */
+  readonly needs: readonly N[];
+  /** The inputs it reads: all it can reach in ctx.inputs, and those whose change makes its record stale. */
+  readonly inputs: readonly I[];
+  readonly services: readonly S[];
+  readonly flags?: readonly F[];
+  readonly answers?: readonly A[];
+  /** Later stages whose recorded outputs it reads as a guess only, to start work early (never to
+   * decide anything): preflight reads the cluster's record to guess whether eksctl is needed. */
+  readonly hints?: readonly H[];
 }
 
+type ContextFor<Id extends StageId, N extends StageId, I extends InputKey, S extends ServiceKey, F extends FlagKey, A extends AnswerKey, H extends StageId> = StageContext<{
+  inputs: I;
+  services: S;
+  flags: F;
+  answers: A;
+  needs: N;
+  own: Id | H;
+}>;
+
 /** `Seen` is what check() read and hands, through the runner, to run() (CheckResult's `seen`). */
-export interface Stage<Id extends StageId = StageId, Seen = unknown> {
-  readonly id: Id;
+export interface StageDef<Id extends StageId, N extends StageId, I extends InputKey, S extends ServiceKey, F extends FlagKey, A extends AnswerKey, H extends StageId, Seen>
+  extends StageReach<Id, N, I, S, F, A, H> {
   readonly title: string;
-  /** Stages whose outputs this one reads; the runner starts it when all of them finished. */
-  readonly needs: readonly StageId[];
-  /** Inputs whose change makes a recorded success stale. */
-  readonly inputs: readonly InputKey[];
   /** A read-only lookup: its check() answer IS the result, shown as ✔ rather than as a skip. */
   readonly lookup?: boolean;
   /** How long a run() usually takes when it does the work, for the spinner (e.g. eksctl). */
   readonly expected?: string;
   /** Runs before any stage does anything: reject bad user files here (a KpoError whose code exits 2). */
-  validate?(ctx: StageContext): Promise<void>;
+  validate?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
-  check?(ctx: StageContext): Promise<CheckResult<StageOutputs[Id], Seen>>;
+  check?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<CheckResult<StageOutputs[Id], Seen>>;
   /** `seen`: what this execution's check() read when it answered "not done"; undefined when no
    * check ran (--from, --only force run()), and then run() looks up itself. */
-  run(ctx: StageContext, seen?: Seen): Promise<StageResult<StageOutputs[Id], HandoffOf<Id>>>;
+  run(ctx: ContextFor<Id, N, I, S, F, A, H>, seen?: Seen): Promise<RunResult<Id>>;
   /** Dry run: what run() would do, with read-only lookups (and the API server's own dryRun=All)
    * only. Must not throw for missing credentials: mark the item `unknown` instead. */
-  plan(ctx: StageContext): Promise<PlanResult<StageOutputs[Id]>>;
+  plan(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<PlanOf<Id>>;
 }
 
-/** Erases the id parameter so stages of different ids fit one array. */
-export type AnyStage = { [K in StageId]: Stage<K> }[StageId];
+/** The context type of a stage, for code that runs one stage itself (verify, destroy, tests). */
+export type ContextOf<St> = St extends StageReach<infer Id, infer N, infer I, infer S, infer F, infer A, infer H> ? ContextFor<Id, N, I, S, F, A, H> : never;
+
+/**
+ * Declares a stage: every type parameter is inferred from the literal (`needs`, `inputs`,
+ * `services`, `flags`, `answers`, `hints` arrays; `Seen` from check()'s return), so the declaration and
+ * what the stage's methods can reach are one thing.
+ */
+export function defineStage<
+  const Id extends StageId,
+  const N extends StageId = never,
+  const I extends InputKey = never,
+  const S extends ServiceKey = never,
+  const F extends FlagKey = never,
+  const A extends AnswerKey = never,
+  const H extends StageId = never,
+  Seen = never,
+>(stage: StageDef<Id, N, I, S, F, A, H, Seen>): StageDef<Id, N, I, S, F, A, H, Seen> {
+  return stage;
+}
+
+/** Any stage, its reach erased, so stages of different ids and declarations fit one array. */
+export type AnyStage = { [K in StageId]: StageDef<K, StageId, InputKey, ServiceKey, FlagKey, AnswerKey, StageId, unknown> }[StageId];

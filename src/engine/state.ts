@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KpoError, type ErrorRecord } from '../errors.js';
 import { writeFileAtomic } from '../write-files.js';
-import { STAGE_IDS, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
+import { STAGE_IDS, type InputKey, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
 
 export const SCHEMA_VERSION = 1;
 export const STATE_DIR = '.astro-remote-kpo';
@@ -26,6 +26,10 @@ export interface StageRecord<Id extends StageId = StageId> {
   /** What an earlier run did here (its summary), kept when later runs find it done and skip:
    * `status` shows "created …", not "skipped: exists", for what init made. */
   madeBy?: { summary: string; at?: string };
+  /** Set by a run that took the stage up again because inputs it reads changed since its last
+   * success: those inputs (empty when only what the stage reads changed, with a new version). The
+   * stage was checked again under the new inputs, and run when the check said not done. */
+  invalidatedBy?: InputKey[];
 }
 
 /** "About to create X", written (and saved) before the create call: a run killed between the
@@ -158,4 +162,48 @@ function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefi
 export async function hashInputs(inputs: Inputs, keys: readonly (keyof Inputs)[]): Promise<string> {
   const picked = keys.flatMap((k) => legacyHashEntry(k, inputs[k])).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   return createHash('sha256').update(JSON.stringify(picked)).digest('hex').slice(0, 16);
+}
+
+/** The keys among `keys` whose value differs between two sets of inputs (as the hash sees them). */
+export function changedInputs(keys: readonly InputKey[], before: Inputs, after: Inputs): InputKey[] {
+  const seen = (inputs: Inputs, k: InputKey) => JSON.stringify(legacyHashEntry(k, inputs[k]));
+  return keys.filter((k) => seen(before, k) !== seen(after, k));
+}
+
+/**
+ * What each stage declared before stages said everything they read (issue #21), where that
+ * differs from now; records written then carry the hash of these. Most stages gained only inputs
+ * that locate what they act on: the account (profile), the region and the cluster name. Every
+ * earlier version's preflight read exactly those three, and every stage came after it, so a
+ * change of any of them made every record stale: a record such a version left done was made with
+ * the values state.inputs holds. Such a record stays fresh; a stage that gained another input
+ * (cluster: clusterConfig; context: namespace; iam-role: permissions; project-files: iamRole) is
+ * checked again once.
+ */
+const DECLARED_BEFORE: Partial<Record<StageId, readonly InputKey[]>> = {
+  cluster: ['clusterName', 'region'],
+  context: ['clusterName', 'region', 'profile', 'kubeContext'],
+  namespace: ['clusterName', 'namespace', 'workloadIdentities'],
+  'k8s-role': ['clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
+  'iam-role': ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'],
+  'role-arn': ['iamRole'],
+  'identity-mapping': ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'workloadIdentities'],
+  'verify-mapping': ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+  'role-binding': ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],
+  'access-check': ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
+  'project-files': ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'clusterConfig', 'localDev', 'profile'],
+};
+const LOCATING: readonly InputKey[] = ['profile', 'region', 'clusterName'];
+
+/**
+ * Whether a done record still stands for `inputs`: its hash is that of the inputs the stage reads
+ * now; or it was written by a version that declared less (DECLARED_BEFORE), with the same values of
+ * what it declared then, and what it gained are only locating inputs unchanged since the last run.
+ */
+export async function recordFresh(id: StageId, keys: readonly InputKey[], recorded: string | undefined, inputs: Inputs, last: Inputs | undefined): Promise<boolean> {
+  if (recorded === (await hashInputs(inputs, keys))) return true;
+  const before = DECLARED_BEFORE[id];
+  if (!before || !last || recorded !== (await hashInputs(inputs, before))) return false;
+  const gained = keys.filter((k) => !before.includes(k));
+  return gained.every((k) => LOCATING.includes(k)) && changedInputs(gained, last, inputs).length === 0;
 }

@@ -9,12 +9,12 @@
 // cluster's own defaults): they count only when an access question shows them granting more.
 import { KPO_RULES } from '../desired.js';
 import { KpoError, errorMessage } from '../errors.js';
-import { initCommandLine } from '../resume-command.js';
 import type { Inputs } from '../types.js';
 import { caseLabel, type AccessRow } from './access.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { KubeRequestError } from './errors.js';
 import { grants } from './reconcile.js';
+import type { CommandLine } from './takeover.js';
 
 const RBAC = { prefix: '/apis/rbac.authorization.k8s.io/v1' } as const;
 const EVERYONE = 'system:authenticated';
@@ -216,7 +216,7 @@ function fixes(x: ExtraAccess): string[] {
 }
 
 /** The refusal (init) and the failing row (verify): every binding, what it grants, and the fix. */
-export function extraAccessError(inputs: Inputs, x: ExtraAccess): KpoError {
+export function extraAccessError(inputs: Pick<Inputs, 'k8sUser'>, x: ExtraAccess, commandLine: CommandLine): KpoError {
   const { k8sUser } = inputs;
   const n = x.bindings.length;
   const head = `User ${k8sUser} may do more than EksPodOperator needs${n ? `, through ${n} binding${n > 1 ? 's' : ''}` : ''}:`;
@@ -227,6 +227,6 @@ export function extraAccessError(inputs: Inputs, x: ExtraAccess): KpoError {
   return new KpoError(
     'RBAC_EXTRA_ACCESS',
     `${head}\n${[...extraLines(x), ...(x.bindingsUnknown ? [unknownBindingsLine(x)!] : [])].map((l) => `  - ${l}`).join('\n')}`,
-    `${where}or, if User ${k8sUser} should have it, accept it explicitly: ${initCommandLine({ ...inputs, allowExtraAccess: true })}`,
+    `${where}or, if User ${k8sUser} should have it, accept it explicitly: ${commandLine({ allowExtraAccess: true })}`,
   );
 }

@@ -10,7 +10,10 @@ import { KpoError, errorMessage } from '../errors.js';
 import type { Inputs } from '../types.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { findings, planReconcile, roleRefChange, ruleChanges, subjectChanges, type ReconcileOps } from './reconcile.js';
-import { takeoverRefusal, type RbacKind } from './takeover.js';
+
+/** The slices of a stage's context these helpers use. */
+type OwnerSlice = Pick<StageContext<{ services: 'owner' }>, 'owner'>;
+type KubeSlice = Pick<StageContext<{ services: 'kube' }>, 'tryKube'>;
 
 export function namespaceOps(kube: () => KubeApi, inputs: Pick<Inputs, 'namespace'>, projectId?: string): ReconcileOps {
   const name = inputs.namespace;
@@ -90,7 +93,7 @@ export function checkOps(ops: ReconcileOps, seen: (current: KubeObject | undefin
 /** The ops for run(): the first read is check()'s (`fromCheck`), if it made one; later reads ask
  * again. reconcile() is built for a read that may be stale: a write based on it fails with 409 and
  * the loop reads again. Every create is preceded by its write-ahead intent in state. */
-export function runOps(ctx: StageContext, ops: ReconcileOps, fromCheck: ObjectSeen | undefined, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
+export function runOps(ctx: OwnerSlice, ops: ReconcileOps, fromCheck: ObjectSeen | undefined, seen?: (current: KubeObject | undefined) => void): ReconcileOps {
   let kept = fromCheck;
   return {
     ...ops,
@@ -113,7 +116,7 @@ export function runOps(ctx: StageContext, ops: ReconcileOps, fromCheck: ObjectSe
  * its answer) while it carries our marker. A found object never becomes ours, and ours never
  * becomes found.
  */
-export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | undefined, current: KubeObject | undefined): boolean {
+export function ownedByUs(ctx: OwnerSlice, label: string, recorded: boolean | undefined, current: KubeObject | undefined): boolean {
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   if (recorded !== undefined) return recorded;
   if (!current) return false;
@@ -124,14 +127,20 @@ export function ownedByUs(ctx: StageContext, label: string, recorded: boolean | 
 /**
  * The ops with the never-a-takeover guard (src/kube/takeover.ts): an existing Role or RoleBinding
  * that differs is changed only when this project created it (ownedByUs: record, marker with our
- * id, or our intent); any other stops the stage before a write, naming every difference.
+ * id, or our intent); any other stops the stage before a write, naming every difference
+ * (`refusal`: the stage's takeoverRefusal for its kind).
  */
-export function guardFound(ctx: StageContext, ops: ReconcileOps, kind: RbacKind, recorded: boolean | undefined): ReconcileOps {
+export function guardFound(
+  ctx: OwnerSlice,
+  ops: ReconcileOps,
+  recorded: boolean | undefined,
+  refusal: (current: KubeObject, found: readonly string[]) => Promise<Error>,
+): ReconcileOps {
   return {
     ...ops,
     guard: async (current) => {
       if (ownedByUs(ctx, ops.label, recorded, current)) return;
-      throw await takeoverRefusal(kind, ctx.inputs, current, findings(ops, current));
+      throw await refusal(current, findings(ops, current));
     },
   };
 }
@@ -141,8 +150,8 @@ export function guardFound(ctx: StageContext, ops: ReconcileOps, kind: RbacKind,
  * connected, and when the object's namespace already exists (else the server would only say
  * "namespace not found"; the namespace stage creates it first).
  */
-export async function planOwned(ctx: StageContext, ops: ReconcileOps, inNamespace?: string) {
-  const kube = ctx.services.kube;
+export async function planOwned(ctx: KubeSlice, ops: ReconcileOps, inNamespace?: string) {
+  const kube = ctx.tryKube();
   if (!kube) return planReconcile(ops, { ask: false, unknown: 'no connection to the API server (see the context stage)' });
   if (inNamespace) {
     try {

@@ -1,9 +1,10 @@
 // Which kubeconfig context talks to our cluster: --kube-context if given, else the context whose
 // cluster server is the EKS endpoint DescribeCluster reported. None → the caller builds an
-// in-memory connection from DescribeCluster instead. Several → interactive mode asks; otherwise
-// the current context wins if it is one of them, else the first.
+// in-memory connection from DescribeCluster instead. Several → the one the user picked in init's
+// question phase (contextQuestion, asked before the first change); without an answer the current
+// context wins if it is one of them, else the first. Never a prompt here: the context stage runs
+// while other stages do.
 import { KpoError } from '../errors.js';
-import type { Io } from '../io.js';
 import { contextsForServer, listContexts, normaliseServer, type ContextInfo, type LoadedKubeconfig } from './kubeconfig.js';
 
 export type Selection =
@@ -16,7 +17,22 @@ export interface SelectInput {
   /** The EKS endpoint; undefined when the cluster does not exist yet (dry run). */
   endpoint?: string;
   kubeContext?: string;
-  io: Io;
+  /** The context picked in the question phase among several pointing at the endpoint. */
+  chosen?: string;
+}
+
+/** The choice to offer when several contexts point at the endpoint and no --kube-context names
+ * one: they, and the default (the current context if it is one of them, else the first). */
+export interface ContextChoice {
+  matches: ContextInfo[];
+  fallback: ContextInfo;
+}
+
+export function contextQuestion(s: Pick<SelectInput, 'kc' | 'endpoint' | 'kubeContext'>): ContextChoice | undefined {
+  if (s.kubeContext || !s.endpoint) return undefined;
+  const matches = contextsForServer(s.kc, s.endpoint);
+  if (matches.length < 2) return undefined;
+  return { matches, fallback: matches.find((c) => c.name === s.kc.currentContext) ?? matches[0]! };
 }
 
 function where(kc: LoadedKubeconfig): string {
@@ -56,23 +72,14 @@ export async function selectContext(s: SelectInput): Promise<Selection> {
   if (matches.length === 1) {
     return { source: 'kubeconfig', context: matches[0]!, reason: `its server is cluster ${s.clusterName}'s endpoint` };
   }
-  const current = matches.find((c) => c.name === s.kc.currentContext);
-  const fallback = current ?? matches[0]!;
-  if (s.io.interactive) {
-    const name = await s.io.select({
-      flag: '--kube-context',
-      message: `${matches.length} kubeconfig contexts point at cluster ${s.clusterName}; which one should be used?`,
-      choices: matches.map((c) => ({ value: c.name, name: `${c.name} (user ${c.userName})${c.name === s.kc.currentContext ? ' — current' : ''}` })),
-      default: fallback.name,
-    });
-    const picked = matches.find((c) => c.name === name) ?? fallback;
-    return { source: 'kubeconfig', context: picked, reason: `chosen from the ${matches.length} contexts whose server is the cluster endpoint` };
-  }
+  const { fallback } = contextQuestion(s)!;
+  const picked = s.chosen ? matches.find((c) => c.name === s.chosen) : undefined;
+  if (picked) return { source: 'kubeconfig', context: picked, reason: `chosen from the ${matches.length} contexts whose server is the cluster endpoint` };
   return {
     source: 'kubeconfig',
     context: fallback,
     reason:
       `${matches.length} contexts point at the cluster endpoint (${matches.map((c) => c.name).join(', ')}); using ` +
-      `${current ? 'the current context' : 'the first'} — pass --kube-context to pick another`,
+      `${fallback.name === s.kc.currentContext ? 'the current context' : 'the first'} — pass --kube-context to pick another`,
   };
 }

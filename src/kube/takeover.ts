@@ -5,7 +5,6 @@
 // mapping with groups. verify gives the same fix for the same object (src/verify/kube-checks.ts).
 import { MARKER_LABEL, PROJECT_KEY, roleBindingName, roleBindingObject, roleObject } from '../desired.js';
 import { KpoError } from '../errors.js';
-import { initCommandLine } from '../resume-command.js';
 import type { Inputs } from '../types.js';
 import type { KubeObject } from './api.js';
 import { toYaml } from './reconcile.js';
@@ -29,13 +28,22 @@ function labelOf(kind: RbacKind, inputs: Pick<Inputs, 'namespace' | 'k8sRole'>):
   return `${kind} ${kind === 'Role' ? inputs.k8sRole : roleBindingName(inputs.k8sRole)} in namespace ${inputs.namespace}`;
 }
 
+/** The init command line of the run with some inputs changed (the `commandLine` service). */
+export type CommandLine = (change: Partial<Inputs>) => string;
+
+/** What a fix names: the Role's place and name; a RoleBinding's fix names its user too. */
+type RoleTarget = Pick<Inputs, 'namespace' | 'k8sRole'>;
+type BindingTarget = RoleTarget & Pick<Inputs, 'k8sUser'>;
+
 /** What to do about a found object that differs: use another --k8s-role, or change it yourself
  * (the exact edit), then run init again. */
-export async function takeoverFix(kind: RbacKind, inputs: Inputs, found: readonly string[]): Promise<string> {
-  const { namespace, k8sRole, k8sUser } = inputs;
+export async function takeoverFix(kind: 'Role', inputs: RoleTarget, commandLine: CommandLine, found: readonly string[]): Promise<string>;
+export async function takeoverFix(kind: RbacKind, inputs: BindingTarget, commandLine: CommandLine, found: readonly string[]): Promise<string>;
+export async function takeoverFix(kind: RbacKind, inputs: RoleTarget & Partial<BindingTarget>, commandLine: CommandLine, found: readonly string[]): Promise<string> {
+  const { namespace, k8sRole } = inputs;
   const alt = otherRoleName(k8sRole);
   const other =
-    `Either let init make its own: pick a Role name not in use in namespace ${namespace}, e.g.\n  ${initCommandLine({ ...inputs, k8sRole: alt })}\n` +
+    `Either let init make its own: pick a Role name not in use in namespace ${namespace}, e.g.\n  ${commandLine({ k8sRole: alt })}\n` +
     `  (it creates Role ${alt} and RoleBinding ${roleBindingName(alt)}, named after the Role)`;
   if (kind === 'Role') {
     const rules = await toYaml({ rules: roleObject(inputs).rules });
@@ -45,7 +53,9 @@ export async function takeoverFix(kind: RbacKind, inputs: Inputs, found: readonl
   if (found.some((f) => f.startsWith('roleRef '))) {
     return `${other}\nor, if nothing else relies on RoleBinding ${name}, delete it yourself (kubectl -n ${namespace} delete rolebinding ${name}; a roleRef cannot be changed in place), then run init again: it creates its own.`;
   }
-  const subjects = await toYaml({ subjects: roleBindingObject(inputs).subjects });
+  // (The overloads: a RoleBinding's fix always has its user.)
+  const { k8sUser } = inputs as BindingTarget;
+  const subjects = await toYaml({ subjects: roleBindingObject({ ...inputs, k8sUser }).subjects });
   const others = found.some((f) => f.startsWith('extra subject'))
     ? ` The other subjects then lose what Role ${k8sRole} grants them: give them a RoleBinding of their own first.`
     : '';
@@ -53,11 +63,14 @@ export async function takeoverFix(kind: RbacKind, inputs: Inputs, found: readonl
 }
 
 /** init's refusal: the object, who made it, every difference, the fix. Exit 1, nothing written. */
-export async function takeoverRefusal(kind: RbacKind, inputs: Inputs, current: KubeObject, found: readonly string[]): Promise<KpoError> {
+export async function takeoverRefusal(kind: 'Role', inputs: RoleTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError>;
+export async function takeoverRefusal(kind: RbacKind, inputs: BindingTarget, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError>;
+export async function takeoverRefusal(kind: RbacKind, inputs: RoleTarget & Partial<BindingTarget>, commandLine: CommandLine, current: KubeObject, found: readonly string[]): Promise<KpoError> {
   return new KpoError(
     'TAKEOVER_REFUSED',
     `${labelOf(kind, inputs)} exists, ${whose(current)}, and differs from what init would make: ${found.join('; ')}. ` +
       'init does not change what this project did not create: nothing was changed.',
-    await takeoverFix(kind, inputs, found),
+    // (The overloads above give a RoleBinding's refusal its user.)
+    await takeoverFix(kind, inputs as BindingTarget, commandLine, found),
   );
 }

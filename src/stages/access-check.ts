@@ -5,17 +5,21 @@
 // set (src/kube/extra-access.ts, the rule verify applies too). More fails the stage unless
 // --allow-extra-access says it is wanted; then it is reported. Read-only, so there is no check():
 // it runs every time and prints its table.
-import type { Stage } from '../engine/stage.js';
+import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
 import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
 
-export const accessCheckStage: Stage<'access-check'> = {
+export const accessCheckStage = defineStage({
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
+  // (Ordering: it asks once the binding and the mapping are in place.)
   needs: ['role-binding', 'verify-mapping'],
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
+  // profile, region, clusterName: the cluster it asks.
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
+  services: ['kube', 'commandLine'],
+  flags: ['verbose'],
 
   async run(ctx) {
     const { k8sUser, k8sRole, namespace } = ctx.inputs;
@@ -62,7 +66,7 @@ export const accessCheckStage: Stage<'access-check'> = {
       );
     }
     // Nothing else, unless the user said more is wanted (recorded; shown by summary and status).
-    if (hasExtra(extra) && !ctx.inputs.allowExtraAccess) throw extraAccessError(ctx.inputs, extra);
+    if (hasExtra(extra) && !ctx.inputs.allowExtraAccess) throw extraAccessError(ctx.inputs, extra, ctx.commandLine);
     const allowed = rows.filter((r) => r.actual === 'allowed').length;
     const needed = rows.filter((r) => r.expect === 'allowed').length;
     // One short line (it must fit a 60-column terminal): the method is in the outputs, what was
@@ -93,4 +97,4 @@ export const accessCheckStage: Stage<'access-check'> = {
       ],
     };
   },
-};
+});

@@ -18,8 +18,15 @@ import { KpoError } from '../errors.js';
 /** How long the slow steps usually take (printed, never asserted). */
 export const EXPECTED = { eksctlCluster: 'usually 15–20 min', eksctlNodegroup: 'usually 3–5 min' } as const;
 
+/** The slices of the cluster stage's context these helpers use (init's confirmation passes its own). */
+type EksctlSlice = Pick<StageContext<{ inputs: 'clusterName' | 'region' | 'profile'; services: 'exec' | 'stateDir' }>, 'exec' | 'stateDir' | 'inputs' | 'progress' | 'signal' | 'debug'>;
+type OwnerSlice = Pick<StageContext<{ inputs: 'clusterName' | 'region'; services: 'owner'; own: 'cluster' }>, 'inputs' | 'owner' | 'tryOutput' | 'previousOutput'>;
+type ConfigSlice = Pick<StageContext<{ inputs: 'clusterName' | 'region' | 'clusterConfig'; services: 'projectDir' }>, 'inputs' | 'projectDir'>;
+export type CapacitySlice = OwnerSlice & ConfigSlice & Pick<StageContext<{ services: 'aws' }>, 'aws'>;
+type CompleteSlice = CapacitySlice & EksctlSlice & Pick<StageContext<{ inputs: 'clusterName' | 'region' | 'clusterConfig' | 'profile' }>, 'inputs'>;
+
 /** What every eksctl call of the cluster stages is given: the run's exec, state dir, inputs, progress and signal. */
-export const eksctlOptions = (ctx: StageContext, configFile: string, switchContext: boolean) => ({
+export const eksctlOptions = (ctx: EksctlSlice, configFile: string, switchContext: boolean) => ({
   exec: ctx.exec,
   configFile,
   stateDir: ctx.stateDir,
@@ -36,15 +43,22 @@ export interface Capacity {
   warnings: string[];
 }
 
-/** Ours: recorded so, or (no record) this project's intent to create it stands — a run killed while
- * eksctl created it. Never the generic managed-by tag alone: every cluster made from the template
- * carries it, another project's or a teammate's too, and the cluster has no project id. */
-export function createdByUs(ctx: StageContext): boolean {
-  return ctx.tryOutput('cluster')?.createdByUs ?? ctx.owner.intended(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
+/** Ours: recorded so; or recorded so for this very cluster (`clusterArn`: the one found) before an
+ * input the stage reads changed (say --cluster-config: the record no longer counts as a result,
+ * yet it still says who made the cluster it names); or (no record) this project's intent to create
+ * it stands — a run killed while eksctl created it. Never the generic managed-by tag alone: every
+ * cluster made from the template carries it, another project's or a teammate's too, and the
+ * cluster has no project id. */
+export function createdByUs(ctx: OwnerSlice, clusterArn?: string): boolean {
+  const recorded = ctx.tryOutput('cluster')?.createdByUs;
+  if (recorded !== undefined) return recorded;
+  const previous = ctx.previousOutput('cluster');
+  if (clusterArn && previous?.clusterArn === clusterArn) return previous.createdByUs;
+  return ctx.owner.intended(intentName.cluster(ctx.inputs.clusterName, ctx.inputs.region));
 }
 
 /** The ClusterConfig this run would hand eksctl, read-only: --cluster-config, k8s/cluster.yaml, or the template. */
-export async function clusterConfigText(ctx: StageContext): Promise<{ file: string; text: string }> {
+export async function clusterConfigText(ctx: ConfigSlice): Promise<{ file: string; text: string }> {
   if (ctx.inputs.clusterConfig) return { file: ctx.inputs.clusterConfig, text: (await readTextIfExists(ctx.inputs.clusterConfig)) ?? '' };
   const file = path.join(ctx.projectDir, 'k8s', 'cluster.yaml');
   return { file, text: (await readTextIfExists(file)) ?? renderClusterConfig(ctx.inputs) };
@@ -52,11 +66,12 @@ export async function clusterConfigText(ctx: StageContext): Promise<{ file: stri
 
 const nodesHint = (name: string) => `Check with \`kubectl get nodes\` (or \`eksctl get nodegroup --cluster ${name}\`).`;
 
-export async function assessCapacity(ctx: StageContext): Promise<Capacity> {
+/** `clusterArn`: the cluster as found (see createdByUs). */
+export async function assessCapacity(ctx: CapacitySlice, clusterArn?: string): Promise<Capacity> {
   const name = ctx.inputs.clusterName;
   const eks = await ctx.aws.eks();
   const profile = ctx.aws.profile;
-  if (createdByUs(ctx)) {
+  if (createdByUs(ctx, clusterArn)) {
     const specs = await nodeGroupsOf((await clusterConfigText(ctx)).text);
     const check = await callAws(`listing the node groups of EKS cluster ${name}`, profile, () => checkNodeGroups(eks, name, specs));
     const warnings = check.unchecked.length
@@ -86,7 +101,7 @@ export function capacityGap(c: Capacity): string | undefined {
 }
 
 /** Creates the missing node groups with eksctl from the same ClusterConfig, then checks again. */
-export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c: Capacity): Promise<string> {
+export async function completeNodeGroups(ctx: CompleteSlice, cluster: Cluster, c: Capacity): Promise<string> {
   const name = ctx.inputs.clusterName;
   const failed = c.check?.unhealthy.filter((u) => u.status !== 'CREATING') ?? [];
   const config = await prepareClusterConfig(ctx.projectDir, ctx.inputs);
@@ -115,7 +130,7 @@ export async function completeNodeGroups(ctx: StageContext, cluster: Cluster, c:
       throw new KpoError('NODEGROUP_FAILED', `node group ${ng} of EKS cluster ${name} did not become ACTIVE.`, `Look at it in the EKS console (Compute tab), then run \`${command}\` or this command again.`, { cause: err });
     }
   }
-  const again = await assessCapacity(ctx);
+  const again = await assessCapacity(ctx, cluster.arn);
   const gap = capacityGap(again);
   if (gap) throw new KpoError('CLUSTER_NO_CAPACITY', `EKS cluster ${name} still cannot run pods: ${gap}.`, `Run \`${command}\` yourself and look at its output, then run this command again.`);
   return `cluster ${name} exists; created ${describeNodeGroups(c.specs.filter((s) => c.check?.missing.includes(s.name)))} with eksctl (it was missing)`;

@@ -8,24 +8,28 @@ import { endpointPhrase, reachAdvice } from '../aws/endpoint-access.js';
 import { checkClusterConfigFile, eksctlCreateCluster, prepareClusterConfig } from '../aws/eksctl.js';
 import { callAws } from '../aws/errors.js';
 import { intentName } from '../desired.js';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import { KpoError, errorMessage } from '../errors.js';
 import type { CheckResult, StageOutputs } from '../types.js';
-import { assessCapacity, capacityGap, type Capacity, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
+import { assessCapacity, capacityGap, type Capacity, type CapacitySlice, completeNodeGroups, clusterConfigText, createdByUs, eksctlOptions, EXPECTED } from './cluster-capacity.js';
 
 type Out = StageOutputs['cluster'];
 /** What check() read, for run(): the cluster and, when it exists but cannot run pods yet, how it
  * stood after waiting for it (existing()) and its node groups, so run() asks neither again. */
 type Seen = { cluster: Cluster | undefined; found?: CheckResult<Out> & { done: true }; capacity?: Capacity };
 
-async function lookup(ctx: StageContext): Promise<Cluster | undefined> {
+type LookupSlice = Pick<StageContext<{ inputs: 'clusterName'; services: 'aws' }>, 'inputs' | 'aws'>;
+type AdviceSlice = Pick<StageContext<{ inputs: 'clusterName' | 'region' }>, 'inputs'>;
+type ExistingSlice = CapacitySlice & Pick<StageContext, 'progress' | 'signal'>;
+
+async function lookup(ctx: LookupSlice): Promise<Cluster | undefined> {
   const eks = await ctx.aws.eks();
   return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName));
 }
 
 /** Capacity warnings, and the one line about an API endpoint Astro Hosted may not reach (private,
  * or public from some CIDRs only; the whole advice ends init's summary and is a verify row). */
-function warningsOf(ctx: StageContext, out: Out, capacity: string[] = []): { warnings?: string[] } {
+function warningsOf(ctx: AdviceSlice, out: Out, capacity: string[] = []): { warnings?: string[] } {
   const a = out.endpointAccess;
   const advice = a && (a.reach === 'private' || a.reach === 'limited') ? reachAdvice(a, { ...ctx.inputs, endpoint: out.endpoint }) : undefined;
   const all = [...capacity, ...(advice ? [`${advice.headline} What to do: at the end, and in \`verify\`.`] : [])];
@@ -33,9 +37,9 @@ function warningsOf(ctx: StageContext, out: Out, capacity: string[] = []): { war
 }
 
 /** An existing cluster as outputs: ACTIVE at once, CREATING/UPDATING after waiting, else an error. */
-async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
+async function existing(ctx: ExistingSlice, cluster: Cluster): Promise<CheckResult<Out> & { done: true }> {
   const name = ctx.inputs.clusterName;
-  const ours = createdByUs(ctx);
+  const ours = createdByUs(ctx, cluster.arn);
   let c = cluster;
   if (c.status !== 'ACTIVE') {
     if (!TRANSITIONAL_STATES.has(c.status ?? '')) {
@@ -55,11 +59,16 @@ async function existing(ctx: StageContext, cluster: Cluster): Promise<CheckResul
   return { done: true, reason: `cluster ${name} exists (ACTIVE)`, outputs: clusterOutputs(c, ours) };
 }
 
-export const clusterStage: Stage<'cluster', Seen> = {
+export const clusterStage = defineStage({
   id: 'cluster',
   title: 'EKS cluster',
+  // preflight: its DescribeCluster, handed on.
   needs: ['preflight'],
-  inputs: ['clusterName', 'region'],
+  // profile: the account the cluster is in; clusterConfig: what eksctl creates, and the node
+  // groups a cluster we made must have.
+  inputs: ['clusterName', 'region', 'profile', 'clusterConfig'],
+  services: ['aws', 'exec', 'owner', 'projectDir', 'stateDir'],
+  flags: ['switchContext'],
   expected: `${EXPECTED.eksctlCluster} when eksctl creates it`,
 
   async validate(ctx) {
@@ -68,7 +77,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     await checkClusterConfigFile(ctx.inputs.clusterConfig, ctx.inputs, '--cluster-config');
   },
 
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<Out, Seen>> {
     // preflight looked it up a moment ago (a first run that creates it: one round trip fewer).
     const handed = ctx.handoff('preflight');
     const cluster = handed ? handed.cluster : await lookup(ctx);
@@ -76,7 +85,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}`, seen };
     const found = await existing(ctx, cluster);
     // ACTIVE is not enough: a cluster is done when it can run pods.
-    const capacity = await assessCapacity(ctx);
+    const capacity = await assessCapacity(ctx, cluster.arn);
     const gap = capacityGap(capacity);
     if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen: { cluster, found, capacity } };
     return { ...found, ...warningsOf(ctx, found.outputs, capacity.warnings) };
@@ -89,7 +98,7 @@ export const clusterStage: Stage<'cluster', Seen> = {
     const found = seen ? seen.cluster : await lookup(ctx);
     if (found) {
       const r = seen?.found ?? (await existing(ctx, found));
-      const capacity = seen?.capacity ?? (await assessCapacity(ctx));
+      const capacity = seen?.capacity ?? (await assessCapacity(ctx, found.arn));
       if (capacityGap(capacity)) return { outputs: r.outputs, summary: await completeNodeGroups(ctx, found, capacity), ...warningsOf(ctx, r.outputs, capacity.warnings) };
       return { outputs: r.outputs, summary: r.reason, ...warningsOf(ctx, r.outputs, capacity.warnings) };
     }
@@ -143,4 +152,4 @@ export const clusterStage: Stage<'cluster', Seen> = {
       // No outputs: there is no endpoint yet, and later plans say so themselves.
     };
   },
-};
+});

@@ -2,7 +2,7 @@
 // Connection", with a valid JSON extra this time). validate() rejects a malformed file before any
 // stage changes anything; run() upserts only our entry and writes atomically.
 import path from 'node:path';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
 import { entryDifferences, entryText, extraOf, findEntry, parseSettings } from '../airflow/settings-file.js';
 import { readTextIfExists, writeTextAtomic } from '../airflow/files.js';
@@ -13,17 +13,21 @@ type Outputs = StageOutputs['connection'];
 
 const FILE_NAME = 'airflow_settings.yaml';
 
-const settingsFile = (ctx: StageContext) => path.join(ctx.projectDir, FILE_NAME);
+type Ctx = StageContext<{ inputs: 'connId' | 'region'; services: 'projectDir' }>;
 
-function connection(ctx: StageContext, roleArn: string) {
+const settingsFile = (ctx: Pick<Ctx, 'projectDir'>) => path.join(ctx.projectDir, FILE_NAME);
+
+function connection(ctx: Pick<Ctx, 'inputs'>, roleArn: string) {
   return { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
 }
 
-export const connectionStage: Stage<'connection'> = {
+export const connectionStage = defineStage({
   id: 'connection',
   title: 'Airflow connection in airflow_settings.yaml',
-  needs: ['role-arn'],
+  // role-arn: the ARN in the extra; preflight: the account, for the ARN a plan shows before the role exists.
+  needs: ['role-arn', 'preflight'],
   inputs: ['connId', 'region', 'iamRole'],
+  services: ['projectDir'],
 
   // Before any stage runs: a malformed file, two entries for our conn_id, or one whose edit would
   // touch bytes outside our entry (aliases, merge keys, layouts a textual edit cannot reach), is
@@ -89,10 +93,12 @@ export const connectionStage: Stage<'connection'> = {
       update: `update connection ${conn.connId} in ${file} (${result.fields.join(', ')})`,
       none: `exists: connection ${conn.connId} in ${file} (skip)`,
     }[result.action];
-    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines(ctx.inputs.astroDeploymentIds, conn)].join('\n');
+    // The commands for the deployed Deployment(s) in their general form: the deployment-connection
+    // stage's plan shows them for each --astro-deployment-id (this stage does not read the ids).
+    const details = [...(result.action === 'none' ? [] : [entryText(conn).trimEnd(), '']), ...deployedConnectionLines([], conn)].join('\n');
     return {
       items: [{ action, details, ...(account || known ? {} : { unknown: 'the AWS account id (no credentials): the role ARN shown is a placeholder' }) }],
       outputs: { file, connId: conn.connId, created: result.action === 'create-file' || result.action === 'add' },
     };
   },
-};
+});

@@ -1,9 +1,11 @@
 // Stage 2: which Kubernetes API to talk to, and how. Replaces `kubectl config get-contexts` /
 // `use-context`: the context whose server is the EKS endpoint (or --kube-context) is used as is,
 // without touching the user's kubeconfig unless --switch-context asks; with no such context the
-// connection is built in memory from DescribeCluster and an in-process EKS token. Read-only, so it
-// has no check(): it always runs and hands later stages their KubeApi through ctx.kube().
-import type { Stage, StageContext } from '../engine/stage.js';
+// connection is built in memory from DescribeCluster and an in-process EKS token. When several
+// contexts point at the endpoint, the one picked in init's question phase (answers.kubeContext)
+// is used, else the default; it never asks. Read-only, so it has no check(): it always runs and
+// returns the connection (`kube`), which the runner hands to every later stage that declares it.
+import { defineStage, type StageContext } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import { connect, type Connection } from '../kube/connect.js';
 import { loadKubeconfig, switchCurrentContext, type LoadedKubeconfig } from '../kube/kubeconfig.js';
@@ -16,14 +18,21 @@ interface Chosen {
   conn: Connection;
 }
 
-async function choose(ctx: StageContext, cluster: StageOutputs['cluster']): Promise<Chosen> {
+type Ctx = StageContext<{
+  inputs: 'clusterName' | 'region' | 'kubeContext';
+  services: 'aws' | 'env';
+  answers: 'kubeContext';
+  needs: 'preflight';
+}>;
+
+async function choose(ctx: Ctx, cluster: StageOutputs['cluster']): Promise<Chosen> {
   const kc = await loadKubeconfig(ctx.env);
   const selection = await selectContext({
     kc,
     clusterName: ctx.inputs.clusterName,
     endpoint: cluster.endpoint,
     kubeContext: ctx.inputs.kubeContext,
-    io: ctx.io,
+    chosen: ctx.answers.kubeContext,
   });
   const conn = await connect({
     selection,
@@ -54,17 +63,22 @@ function describeChoice(c: Chosen): string {
     : `an in-memory connection to ${c.conn.server} (${c.selection.reason})`;
 }
 
-export const contextStage: Stage<'context'> = {
+export const contextStage = defineStage({
   id: 'context',
   title: 'Pick the Kubernetes context',
-  needs: ['cluster'],
-  inputs: ['clusterName', 'region', 'profile', 'kubeContext'],
+  // cluster: its endpoint and CA; preflight: who we are, for 403 messages.
+  needs: ['cluster', 'preflight'],
+  // namespace: where the probe asks whether we may create RoleBindings.
+  inputs: ['clusterName', 'region', 'profile', 'kubeContext', 'namespace'],
+  services: ['aws', 'env'],
+  flags: ['switchContext'],
+  answers: ['kubeContext'],
 
   async validate(ctx) {
     // A broken kubeconfig or an unknown --kube-context is bad input: say so before anything runs.
     if (!ctx.inputs.kubeContext) return;
     const kc = await loadKubeconfig(ctx.env);
-    await selectContext({ kc, clusterName: ctx.inputs.clusterName, kubeContext: ctx.inputs.kubeContext, io: ctx.io });
+    await selectContext({ kc, clusterName: ctx.inputs.clusterName, kubeContext: ctx.inputs.kubeContext });
   },
 
   async run(ctx) {
@@ -80,8 +94,6 @@ export const contextStage: Stage<'context'> = {
         `the API server says we may not create RoleBindings in namespace ${ctx.inputs.namespace} (${chosen.conn.kube.authDescription}); the Kubernetes stages will likely fail: use a cluster admin identity or pick another context with --kube-context.`,
       );
     }
-    ctx.services.kube = chosen.conn.kube;
-
     if (ctx.flags.switchContext) {
       if (chosen.selection.source === 'kubeconfig') {
         const name = chosen.selection.context.name;
@@ -99,6 +111,7 @@ export const contextStage: Stage<'context'> = {
       outputs: outputsOf(chosen),
       summary: chosen.selection.source === 'kubeconfig' ? `context "${chosen.selection.context.name}"` : `in-memory connection (${chosen.conn.tokenSource})`,
       ...(warnings.length ? { warnings } : {}),
+      kube: chosen.conn.kube,
     };
   },
 
@@ -120,11 +133,10 @@ export const contextStage: Stage<'context'> = {
     }
     try {
       await chosen.conn.kube.probe(ctx.inputs.namespace);
-      // Later plans may ask the API server for dryRun=All answers.
-      ctx.services.kube = chosen.conn.kube;
     } catch (err) {
       return { items: [...items.map((i) => ({ ...i, unknown: errorMessage(err) }))], outputs: outputsOf(chosen) };
     }
-    return { items, outputs: outputsOf(chosen) };
+    // Later plans may ask the API server for dryRun=All answers.
+    return { items, outputs: outputsOf(chosen), kube: chosen.conn.kube };
   },
-};
+});

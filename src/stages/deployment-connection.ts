@@ -2,22 +2,23 @@
 // serves `astro dev`). Runs `astro deployment connection create` (update when it exists) for each
 // --astro-deployment-id when the astro CLI is on PATH; otherwise it is skipped with the commands.
 import { auditLine } from '../audit.js';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import { KpoError } from '../errors.js';
 import type { StageOutputs, StageResult } from '../types.js';
 import { CONNECTION_EXISTS } from '../airflow/astro-cli.js';
 import { astroConnectionArgs, astroConnectionCommand, guessRoleArn } from '../airflow/deployed-connection.js';
 
 type Outputs = StageOutputs['deployment-connection'];
+type Ctx = StageContext<{ inputs: 'astroDeploymentIds' | 'connId' | 'region'; services: 'exec'; needs: 'role-arn' }>;
 
-async function describe(ctx: StageContext, roleArn = ctx.output('role-arn').roleArn) {
+async function describe(ctx: Pick<Ctx, 'inputs' | 'output'>, roleArn = ctx.output('role-arn').roleArn) {
   const conn = { connId: ctx.inputs.connId, region: ctx.inputs.region, roleArn };
   // One command line recorded: the template with "$DEPLOYMENT_ID" (the ids are in `deployments`).
   return { conn, command: astroConnectionCommand(undefined, conn) };
 }
 
 /** Why the stage does not run astro, or undefined when it can. */
-async function skipReason(ctx: StageContext): Promise<string | undefined> {
+async function skipReason(ctx: Pick<Ctx, 'inputs' | 'exec'>): Promise<string | undefined> {
   // The commands are printed once, filled in, in init's closing next steps (and in the plan).
   if (!ctx.inputs.astroDeploymentIds.length) return 'no --astro-deployment-id (pass it to create the connection on the Deployment, or run the astro command in the next steps)';
   if (!(await ctx.exec.which('astro'))) return 'astro CLI not found — run the astro commands in the next steps';
@@ -28,11 +29,14 @@ function tail(output: string, lines = 8): string {
   return output.trim().split(/\r?\n/).slice(-lines).join('\n');
 }
 
-export const deploymentConnectionStage: Stage<'deployment-connection'> = {
+export const deploymentConnectionStage = defineStage({
   id: 'deployment-connection',
   title: 'Connection on the deployed Astro Deployment(s)',
-  needs: ['connection'],
+  // connection: after it (the same connection); role-arn: the ARN in the extra; preflight: the
+  // account, for the ARN a plan shows before the role exists.
+  needs: ['connection', 'role-arn', 'preflight'],
   inputs: ['astroDeploymentIds', 'connId', 'region', 'iamRole'],
+  services: ['exec'],
 
   async check(ctx) {
     const { command } = await describe(ctx);
@@ -101,4 +105,4 @@ export const deploymentConnectionStage: Stage<'deployment-connection'> = {
       : commands.map((c) => ({ action: `run: ${c}` }));
     return { items, outputs: { ran: false, command } };
   },
-};
+});

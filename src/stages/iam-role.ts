@@ -8,7 +8,7 @@
 import type { Role } from '@aws-sdk/client-iam';
 import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
 import { applyRole, createdByProject, describeAction, inspectRole, pendingActions } from '../aws/iam-role.js';
 import { hasManagedTag } from '../aws/use-marks.js';
@@ -21,8 +21,15 @@ type Out = StageOutputs['iam-role'];
 
 const ACCOUNT_PLACEHOLDER = '<account-id>';
 
+type Ctx = StageContext<{
+  inputs: 'iamRole' | 'workloadIdentities' | 'localDev' | 'clusterName' | 'region' | 'permissions';
+  services: 'aws' | 'owner';
+  needs: 'preflight';
+  own: 'iam-role';
+}>;
+
 /** --local-dev's principal, worked out from the caller this run (iam:GetRole for a role's path). */
-async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<string | undefined> {
+async function localPrincipal(ctx: Ctx, warnings: string[]): Promise<string | undefined> {
   if (!ctx.inputs.localDev) return undefined;
   const callerArn = ctx.tryOutput('preflight')?.callerArn;
   if (!callerArn) return undefined;
@@ -33,9 +40,9 @@ async function localPrincipal(ctx: StageContext, warnings: string[]): Promise<st
 
 /** What an earlier run recorded, kept across a change of inputs (e.g. one more workload identity):
  * ownership history (created, attached, trust principals added) must never be forgotten. */
-const recorded = (ctx: StageContext): Out | undefined => ctx.previousOutput('iam-role');
+const recorded = (ctx: Ctx): Out | undefined => ctx.previousOutput('iam-role');
 
-async function desired(ctx: StageContext, accountId: string, local?: string): Promise<DesiredRole> {
+async function desired(ctx: Ctx, accountId: string, local?: string): Promise<DesiredRole> {
   // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).
   const wasLocal = recorded(ctx)?.localDevPrincipal;
   const revoke = wasLocal && wasLocal !== local && !ctx.inputs.workloadIdentities.includes(wasLocal) ? [wasLocal] : [];
@@ -63,7 +70,7 @@ const inlineIntent = intentName.inlinePolicy;
 
 /** Ours: recorded by an earlier run, tagged at creation with our project id, or our intent was
  * recorded and the role carries our creation tag (a run killed right after CreateRole). */
-async function ours(ctx: StageContext, role: Role | undefined, createdNow: boolean): Promise<boolean> {
+async function ours(ctx: Ctx, role: Role | undefined, createdNow: boolean): Promise<boolean> {
   if (createdNow) return true;
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   const before = recorded(ctx)?.createdByUs;
@@ -73,7 +80,7 @@ async function ours(ctx: StageContext, role: Role | undefined, createdNow: boole
 
 /** Our inline policy is recorded (for destroy) when the role is ours, or when this project put it
  * on a found role where it was missing; a found role's own copy is never ours to delete. */
-function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean, addedNow: boolean): boolean {
+function inlineRecorded(ctx: Ctx, dr: DesiredRole, createdByUs: boolean, addedNow: boolean): boolean {
   if (dr.mode !== 'scoped') return false;
   // An earlier run killed right after putting it knows it by its intent.
   return createdByUs || addedNow || recorded(ctx)?.inlinePolicy === dr.inlineName || ctx.owner.intended(inlineIntent(dr.roleName, dr.inlineName));
@@ -82,7 +89,7 @@ function inlineRecorded(ctx: StageContext, dr: DesiredRole, createdByUs: boolean
 /** What init has put into the role's trust policy, over all runs (previous ones in state, plus
  * `addedNow`; when it created the role, every principal it was made with): a role others use too
  * outlives this project's destroy, which takes out exactly these. */
-function trustAdded(ctx: StageContext, dr: DesiredRole, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
+function trustAdded(ctx: Ctx, dr: DesiredRole, addedNow: readonly string[] = [], removedNow: readonly string[] = []): string[] {
   // recorded(): the history survives a change of inputs (e.g. one more workload identity).
   const before = recorded(ctx)?.trustPrincipalsAdded ?? [];
   // A run killed right after adding one knows it by its intent (the principal is there now).
@@ -101,13 +108,15 @@ function outputs(dr: DesiredRole, roleArn: string, createdByUs: boolean, attache
   };
 }
 
-export const iamRoleStage: Stage<'iam-role'> = {
+export const iamRoleStage = defineStage({
   id: 'iam-role',
   title: 'IAM role',
   needs: ['preflight'],
-  // Not 'permissions': check() compares the live role with the current mode anyway, and keeping
-  // the recorded outputs across a scoped<->seed switch tells run() which seed policies WE attached.
-  inputs: ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region'],
+  // permissions: what the role may do. Across a scoped<->seed switch the record goes stale, and
+  // its history (previousOutput) still tells run() which seed policies WE attached. profile: the
+  // account the role is in; clusterName, region: the scoped policy's cluster ARN.
+  inputs: ['iamRole', 'workloadIdentities', 'localDev', 'clusterName', 'region', 'permissions', 'profile'],
+  services: ['aws', 'owner'],
 
   async check(ctx) {
     const warnings: string[] = [];
@@ -196,4 +205,4 @@ export const iamRoleStage: Stage<'iam-role'> = {
     const items: PlanItem[] = todo.map((a) => ({ action: describeAction(a, dr), ...(details(a) ? { details: details(a) } : {}) }));
     return { items, outputs: { ...guess, roleArn: insp.role?.Arn ?? predictedArn } };
   },
-};
+});

@@ -5,7 +5,7 @@
 // (aws-auth entries carry no tag, so a run killed right after the append knows it by the intent).
 import type { MappingKind } from '../aws/mapping.js';
 import path from 'node:path';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
 import { accessEntryGrantsMore, accessEntryStatus, ensureAccessEntry, policiesUnknownWarning, resolveMappingKind } from '../aws/mapping.js';
 import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, readAwsAuthMapping, renderEntry } from '../kube/aws-auth.js';
@@ -19,8 +19,13 @@ import { mapRolesDigest } from '../kube/aws-auth-remove.js';
 import { IAM_TAGS, intentName, MANAGED_BY, PROJECT_KEY, provenOurs } from '../desired.js';
 
 type Out = StageOutputs['identity-mapping'];
+type Ctx = StageContext<{
+  inputs: 'authMode' | 'k8sUser' | 'clusterName' | 'workloadIdentities';
+  services: 'aws' | 'kube' | 'owner';
+  needs: 'cluster';
+}>;
 
-async function kindOf(ctx: StageContext): Promise<MappingKind> {
+async function kindOf(ctx: Ctx): Promise<MappingKind> {
   return resolveMappingKind(ctx.inputs.authMode, ctx.output('cluster').authenticationMode, ctx.inputs.clusterName);
 }
 
@@ -33,7 +38,7 @@ const previousEdit = (prev: Out | undefined, kind: MappingKind) => (prev?.kind =
 
 /** An access entry another project created: the marks this project still has to add (none on a
  * person's entry, or when ours is there). */
-async function entryToMark(ctx: StageContext, principalArn: string): Promise<{ entry: AccessEntry; marks: Record<string, string> } | undefined> {
+async function entryToMark(ctx: Ctx, principalArn: string): Promise<{ entry: AccessEntry; marks: Record<string, string> } | undefined> {
   const eks = await ctx.aws.eks();
   const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
   const marks = entry ? marksToAdd(accessEntryUses(entry), ctx.owner.projectId, ctx.inputs.workloadIdentities) : {};
@@ -43,7 +48,7 @@ async function entryToMark(ctx: StageContext, principalArn: string): Promise<{ e
 const intentOf = intentName.mapping;
 
 /** Whether the mapping that is there now is this project's (see the header). */
-async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
+async function ownedByUs(ctx: Ctx, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   if (recorded !== undefined) return recorded;
   const intended = ctx.owner.intended(intentOf(kind, principalArn, ctx.inputs.k8sUser));
@@ -55,7 +60,7 @@ async function ownedByUs(ctx: StageContext, kind: MappingKind, principalArn: str
 
 /** Is the mapping there? 'grants-more': there, but it also grants groups or access policies
  * (refused by run(); the error says what and how to fix). */
-async function presence(ctx: StageContext, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
+async function presence(ctx: Ctx, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
   const username = ctx.inputs.k8sUser;
   if (kind === 'access-entry') {
     const eks = await ctx.aws.eks();
@@ -71,12 +76,16 @@ async function presence(ctx: StageContext, kind: MappingKind, principalArn: stri
   return s.groups.length ? { grantsMore: awsAuthGrantsMore({ rolearn: principalArn, username }, s.groups) } : 'present';
 }
 
-export const identityMappingStage: Stage<'identity-mapping'> = {
+export const identityMappingStage = defineStage({
   id: 'identity-mapping',
   title: 'Identity mapping',
-  needs: ['role-arn', 'context'],
-  // workloadIdentities: their fingerprint is in this project's use mark on the access entry.
-  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'workloadIdentities'],
+  // context: the Kubernetes API (aws-auth); cluster: its authentication mode.
+  needs: ['role-arn', 'context', 'cluster'],
+  // profile, region, clusterName: which cluster (so which mapping) its record is about; iamRole:
+  // named in the plan before the role exists. workloadIdentities: their fingerprint is in this
+  // project's use mark on the access entry.
+  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'profile', 'workloadIdentities'],
+  services: ['aws', 'kube', 'owner', 'stateDir'],
 
   async check(ctx): Promise<CheckResult<Out>> {
     const kind = await kindOf(ctx);
@@ -182,4 +191,4 @@ export const identityMappingStage: Stage<'identity-mapping'> = {
     }
     return { items: [item], outputs: out(kind, principalArn, username, true) };
   },
-};
+});

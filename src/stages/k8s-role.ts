@@ -3,20 +3,32 @@
 // is put back and the difference reported ("added verb delete on pods"), keeping labels and
 // annotations others added. A found Role is used only if it matches: one with other rules stops
 // the stage, unchanged (src/kube/takeover.ts).
-import type { Stage } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { takeoverRefusal } from '../kube/takeover.js';
 import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
+import type { CheckResult, StageOutputs } from '../types.js';
 
-export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
+type Ctx = StageContext<{ inputs: 'namespace' | 'k8sRole' | 'workloadIdentities'; services: 'kube' | 'owner' | 'commandLine'; own: 'k8s-role' }>;
+
+/** The Role's ops, guarded: one this project did not create that differs is refused, unchanged. */
+const guardedOps = (ctx: Ctx) =>
+  guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.tryOutput('k8s-role')?.created, (current, found) =>
+    takeoverRefusal('Role', ctx.inputs, ctx.commandLine, current, found),
+  );
+
+export const k8sRoleStage = defineStage({
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
+  // profile, region, clusterName: which cluster (so which Role) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
+  services: ['kube', 'owner', 'commandLine'],
 
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<StageOutputs['k8s-role'], ObjectSeen>> {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
@@ -31,7 +43,7 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
 
   async run(ctx, seen) {
     const { k8sRole, namespace } = ctx.inputs;
-    const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
+    const ops = guardedOps(ctx);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
@@ -48,8 +60,8 @@ export const k8sRoleStage: Stage<'k8s-role', ObjectSeen> = {
   },
 
   async plan(ctx) {
-    const ops = guardFound(ctx, roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'Role', ctx.tryOutput('k8s-role')?.created);
+    const ops = guardedOps(ctx);
     const p = await planOwned(ctx, ops, ctx.inputs.namespace);
     return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, changed: [] } };
   },
-};
+});

@@ -1,20 +1,23 @@
 // Stage 3: the namespace EksPodOperator's pods run in (seed: `kubectl create -f k8s/namespace.yaml`),
 // created (with our creation marker) when missing; an existing namespace is used as it is, never
 // marked as ours, and never an error.
-import type { Stage } from '../engine/stage.js';
+import { defineStage } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, type ObjectSeen, namespaceOps, ownedByUs, planOwned, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
 import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
+import type { CheckResult, StageOutputs } from '../types.js';
 
-export const namespaceStage: Stage<'namespace', ObjectSeen> = {
+export const namespaceStage = defineStage({
   id: 'namespace',
   title: 'Create the namespace',
   needs: ['context'],
+  // profile, region, clusterName: which cluster (so which namespace) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
-  inputs: ['clusterName', 'namespace', 'workloadIdentities'],
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'workloadIdentities'],
+  services: ['kube', 'owner'],
 
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<StageOutputs['namespace'], ObjectSeen>> {
     const ops = namespaceOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
@@ -47,4 +50,4 @@ export const namespaceStage: Stage<'namespace', ObjectSeen> = {
     const p = await planOwned(ctx, ops);
     return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists } };
   },
-};
+});

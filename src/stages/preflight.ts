@@ -3,13 +3,14 @@ import { getCallerIdentity } from '../aws/caller-principal.js';
 import { describeCluster } from '../aws/eks.js';
 import { eksctlMissing, eksctlVersion } from '../aws/eksctl.js';
 import { awsFailure, callAws } from '../aws/errors.js';
-import type { Stage, StageContext, StageHandoffs } from '../engine/stage.js';
+import { defineStage, type StageContext, type StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageOutputs } from '../types.js';
 
 type Identity = Pick<StageOutputs['preflight'], 'accountId' | 'callerArn' | 'partition'>;
+type Ctx = StageContext<{ inputs: 'clusterName'; services: 'aws' | 'exec'; flags: 'only' }>;
 
-async function lookupIdentity(ctx: StageContext): Promise<Identity> {
+async function lookupIdentity(ctx: Pick<Ctx, 'aws'>): Promise<Identity> {
   try {
     const r = await getCallerIdentity(ctx.aws);
     const callerArn = r.Arn ?? '';
@@ -21,7 +22,7 @@ async function lookupIdentity(ctx: StageContext): Promise<Identity> {
 
 /** eksctl matters only when this run will create the cluster: it does not exist and the cluster
  * stage is part of the run (`--only <other stage>` never creates one, so nothing is looked up). */
-async function lookupCluster(ctx: StageContext): Promise<StageHandoffs['preflight'] | undefined> {
+async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<StageHandoffs['preflight'] | undefined> {
   if (ctx.flags.only && ctx.flags.only !== 'cluster') return undefined;
   const eks = await ctx.aws.eks();
   return { cluster: await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName)) };
@@ -32,7 +33,7 @@ const mustCreate = (looked: StageHandoffs['preflight'] | undefined) => looked !=
 type EksctlFound = Awaited<ReturnType<typeof eksctlVersion>>;
 
 /** `started` is called once eksctl runs, or once it is clear that it will not. */
-async function probeEksctl(ctx: StageContext, started?: () => void): Promise<EksctlFound> {
+async function probeEksctl(ctx: Pick<Ctx, 'exec'>, started?: () => void): Promise<EksctlFound> {
   try {
     return await eksctlVersion(ctx.exec, { onSpawn: started });
   } finally {
@@ -40,11 +41,15 @@ async function probeEksctl(ctx: StageContext, started?: () => void): Promise<Eks
   }
 }
 
-export const preflightStage: Stage<'preflight'> = {
+export const preflightStage = defineStage({
   id: 'preflight',
   title: 'AWS identity and prerequisites',
   needs: [],
   inputs: ['region', 'profile', 'clusterName'],
+  services: ['aws', 'exec'],
+  flags: ['only'],
+  // Whether a cluster is recorded: a guess only (the lookup below decides).
+  hints: ['cluster'],
 
   async run(ctx) {
     // No cluster recorded yet (a first run): eksctl will most likely be needed, so ask its version
@@ -100,4 +105,4 @@ export const preflightStage: Stage<'preflight'> = {
     }
     return { items, outputs: identity };
   },
-};
+});

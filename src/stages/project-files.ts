@@ -1,10 +1,11 @@
 // Stage 12: the seed's "Project Contents" — k8s/ manifests and IAM policies (exactly what the
 // tool applies), the two DAGs filled with the chosen names, and .astro-remote-kpo/ in
-// .dockerignore. A file the user changed is never overwritten without asking (interactive: a
-// diff and a question; non-interactive: kept with a warning, unless --force).
+// .dockerignore. A file the user changed is never overwritten without asking: init's question
+// phase shows the diff and asks before the first change (answers.overwrite); without an answer it
+// is kept with a warning, unless --force.
 import path from 'node:path';
 import { addedLines, planProviderFloor, type FloorPlan } from '../airflow/provider-floor.js';
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import { KpoError } from '../errors.js';
 import type { PlanItem, ProviderFloorOutput, StageOutputs, StageResult } from '../types.js';
 import { airflowMajor, airflowServices, awsEnvironment, COMPOSE_OVERRIDE, mergeComposeOverride } from '../airflow/compose-override.js';
@@ -18,7 +19,17 @@ type Outputs = StageOutputs['project-files'];
 const NOT_ASTRO = (dir: string) =>
   `${dir} is not an Astro project (no Dockerfile FROM an astro-runtime image, no .astro/ folder): writing the files anyway. Run \`astro dev init\` there to make it one.`;
 
-async function clusterConfigText(ctx: StageContext): Promise<string> {
+/** What the survey reads: the inputs the files are filled with, where they go, what we wrote. */
+export type SurveySlice = Pick<
+  StageContext<{
+    inputs: 'clusterName' | 'region' | 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities' | 'permissions' | 'connId' | 'iamRole' | 'clusterConfig' | 'localDev' | 'profile';
+    services: 'projectDir' | 'stateDir';
+    own: 'project-files';
+  }>,
+  'inputs' | 'projectDir' | 'stateDir' | 'tryOutput'
+>;
+
+async function clusterConfigText(ctx: Pick<SurveySlice, 'inputs'>): Promise<string> {
   if (!ctx.inputs.clusterConfig) return renderClusterConfig(ctx.inputs);
   // The user's own ClusterConfig is what eksctl uses, so it is what k8s/cluster.yaml records.
   const text = await readTextIfExists(ctx.inputs.clusterConfig);
@@ -26,8 +37,8 @@ async function clusterConfigText(ctx: StageContext): Promise<string> {
   return text;
 }
 
-/** Where every file stands, read-only. */
-async function survey(ctx: StageContext, accountId: string) {
+/** Where every file stands, read-only (also init's question phase: which files to ask about). */
+export async function survey(ctx: SurveySlice, accountId: string) {
   const files = await desiredProjectFiles(ctx.inputs, accountId, await clusterConfigText(ctx));
   const store = { ...(ctx.tryOutput('project-files')?.hashes ?? {}), ...(await readHashStore(ctx.stateDir)) };
   const decisions = await Promise.all(
@@ -67,16 +78,7 @@ function floorOutput(f: FloorPlan, wrote: boolean): ProviderFloorOutput[] {
 }
 
 type Survey = Awaited<ReturnType<typeof survey>>;
-type Decision = Survey['decisions'][number];
-
-/** Overwrite a file the user changed? --force: yes; interactive: show the diff and ask; else no. */
-async function overwriteUserFile(ctx: StageContext, d: Decision): Promise<boolean> {
-  if (ctx.flags.force) return true;
-  if (!ctx.io.interactive) return false;
-  ctx.io.info(`${d.path} differs from what astro-remote-kpo would write (did you edit it?):`);
-  for (const line of unifiedDiff(d.current ?? '', d.content, d.path).trimEnd().split('\n')) ctx.io.info(`  ${line}`);
-  return ctx.io.confirm({ flag: '--force', message: `Overwrite ${d.path} with the version above?`, default: false });
-}
+export type Decision = Survey['decisions'][number];
 
 /** One plan item per provider: the line it adds, the pin it keeps, or why nothing is needed. */
 function floorPlanItems(f: FloorPlan): PlanItem[] {
@@ -96,11 +98,17 @@ function floorPlanItems(f: FloorPlan): PlanItem[] {
   return items;
 }
 
-export const projectFilesStage: Stage<'project-files'> = {
+export const projectFilesStage = defineStage({
   id: 'project-files',
   title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
+  // preflight: the account id in the permissions policy and the test DAG.
   needs: ['preflight'],
-  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'clusterConfig', 'localDev', 'profile'],
+  // iamRole: the test DAG names the role's ARN; profile: the --local-dev compose override.
+  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'iamRole', 'clusterConfig', 'localDev', 'profile'],
+  services: ['projectDir', 'stateDir'],
+  flags: ['force', 'interactive'],
+  // Per file the user changed: overwrite it? (asked before the first change; else --force decides)
+  answers: ['overwrite'],
 
   async check(ctx) {
     const s = await survey(ctx, ctx.output('preflight').accountId);
@@ -128,7 +136,7 @@ export const projectFilesStage: Stage<'project-files'> = {
     const kept: string[] = [];
     const hashes: Record<string, string> = {};
     for (const d of s.decisions) {
-      if (d.status === 'changed' && !(await overwriteUserFile(ctx, d))) {
+      if (d.status === 'changed' && !(ctx.answers.overwrite?.[d.path] ?? ctx.flags.force)) {
         kept.push(d.path);
         if (s.store[d.path]) hashes[d.path] = s.store[d.path]!;
         warnings.push(`kept ${d.path}: it differs from what astro-remote-kpo wrote (your edit?). Rerun with --force to overwrite it, or delete it.`);
@@ -173,7 +181,7 @@ export const projectFilesStage: Stage<'project-files'> = {
       else if (d.status === 'create') items.push({ action: `create ${d.path}`, ...unknown });
       else if (d.status === 'update') items.push({ action: `update ${d.path}`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
       else {
-        const verb = ctx.flags.force ? 'overwrite (--force)' : ctx.io.interactive ? 'ask before overwriting' : 'keep (--force overwrites)';
+        const verb = ctx.flags.force ? 'overwrite (--force)' : ctx.flags.interactive ? 'ask before any change whether to overwrite' : 'keep (--force overwrites)';
         items.push({ action: `${verb}: ${d.path}, changed by you`, details: unifiedDiff(d.current ?? '', d.content, d.path).trimEnd(), ...unknown });
       }
     }
@@ -184,4 +192,4 @@ export const projectFilesStage: Stage<'project-files'> = {
     if (!s.astroProject) items.push({ action: NOT_ASTRO(ctx.projectDir) });
     return { items, outputs: { written: [], kept: [], astroProject: s.astroProject, hashes: {}, providerFloor: floorOutput(s.floor, false) } };
   },
-};
+});

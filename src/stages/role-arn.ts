@@ -1,5 +1,5 @@
 // Stage 6: read the role's ARN (GetRole) and the form identity mappings need (no IAM path).
-import type { Stage, StageContext } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
 import { errorMessage, KpoError } from '../errors.js';
 import { roleArnWithoutPath } from '../desired.js';
@@ -9,7 +9,7 @@ import { retryIamPropagation } from '../aws/retry.js';
 
 type Out = StageOutputs['role-arn'];
 
-async function readArn(ctx: StageContext, waitForPropagation: boolean): Promise<Out | undefined> {
+async function readArn(ctx: Pick<StageContext<{ inputs: 'iamRole'; services: 'aws' }>, 'inputs' | 'aws' | 'progress' | 'debug' | 'signal'>, waitForPropagation: boolean): Promise<Out | undefined> {
   const iam = await ctx.aws.iam();
   const name = ctx.inputs.iamRole;
   const role = await callAws(`reading IAM role ${name}`, ctx.aws.profile, () =>
@@ -30,11 +30,13 @@ async function readArn(ctx: StageContext, waitForPropagation: boolean): Promise<
   return { roleArn: role.Arn, mappingArn: roleArnWithoutPath(role.Arn) };
 }
 
-export const roleArnStage: Stage<'role-arn'> = {
+export const roleArnStage = defineStage({
   id: 'role-arn',
   title: 'IAM role ARN',
   needs: ['iam-role'],
-  inputs: ['iamRole'],
+  // profile: the account the role is in; region: the partition of the ARN.
+  inputs: ['iamRole', 'profile', 'region'],
+  services: ['aws'],
   lookup: true,
 
   // Read-only, so "already done" is simply the same lookup.
@@ -70,4 +72,4 @@ export const roleArnStage: Stage<'role-arn'> = {
       ...(guess ? { outputs: { roleArn: guess, mappingArn: roleArnWithoutPath(guess) } } : {}),
     };
   },
-};
+});

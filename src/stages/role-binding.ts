@@ -3,21 +3,33 @@
 // in place, so a binding this project created that points at another Role is deleted and
 // re-created (and reported). A found binding is used only if it matches: one with another roleRef
 // or other subjects stops the stage, unchanged (src/kube/takeover.ts).
-import type { Stage } from '../engine/stage.js';
+import { defineStage, type StageContext } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleBindingOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
+import { takeoverRefusal } from '../kube/takeover.js';
 import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
+import type { CheckResult, StageOutputs } from '../types.js';
 
-export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
+type Ctx = StageContext<{ inputs: 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities'; services: 'kube' | 'owner' | 'commandLine'; own: 'role-binding' }>;
+
+/** The RoleBinding's ops, guarded: one this project did not create that differs is refused, unchanged. */
+const guardedOps = (ctx: Ctx) =>
+  guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), ctx.tryOutput('role-binding')?.created, (current, found) =>
+    takeoverRefusal('RoleBinding', ctx.inputs, ctx.commandLine, current, found),
+  );
+
+export const roleBindingStage = defineStage({
   id: 'role-binding',
   title: 'Bind the Role to the Kubernetes user',
   needs: ['k8s-role'],
+  // profile, region, clusterName: which cluster (so which RoleBinding) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
-  inputs: ['clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],
+  services: ['kube', 'owner', 'commandLine'],
 
-  async check(ctx) {
+  async check(ctx): Promise<CheckResult<StageOutputs['role-binding'], ObjectSeen>> {
     const name = roleBindingName(ctx.inputs.k8sRole);
     const ops = roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
@@ -33,7 +45,7 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
 
   async run(ctx, seen) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
+    const ops = guardedOps(ctx);
     let current: KubeObject | undefined;
     const r = await reconcile(runOps(ctx, ops, seen, (c) => (current = c)));
     const marked = await markUsed(ops, current, ctx.owner.projectId, ctx.inputs.workloadIdentities);
@@ -52,8 +64,8 @@ export const roleBindingStage: Stage<'role-binding', ObjectSeen> = {
 
   async plan(ctx) {
     const name = roleBindingName(ctx.inputs.k8sRole);
-    const ops = guardFound(ctx, roleBindingOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId), 'RoleBinding', ctx.tryOutput('role-binding')?.created);
+    const ops = guardedOps(ctx);
     const p = await planOwned(ctx, ops, ctx.inputs.namespace);
     return { items: [...p.items, ...(await planMark(ops, p.exists, ctx.owner.projectId, ctx.inputs.workloadIdentities))], outputs: { created: !p.exists, name, changed: [] } };
   },
-};
+});

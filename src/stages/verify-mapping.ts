@@ -1,15 +1,18 @@
 // Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
-import type { Stage } from '../engine/stage.js';
+import { defineStage } from '../engine/stage.js';
 import { KpoError } from '../errors.js';
 import { awsAuthGrantsMore, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
 import { accessEntryGrantsMore, accessEntryStatus, usernameConflict } from '../aws/mapping.js';
 import { callAws } from '../aws/errors.js';
 
-export const verifyMappingStage: Stage<'verify-mapping'> = {
+export const verifyMappingStage = defineStage({
   id: 'verify-mapping',
   title: 'Verify identity mapping',
   needs: ['identity-mapping'],
-  inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region'],
+  // profile, region, clusterName: the cluster it reads the mapping in. (What kind of mapping and
+  // for which role comes from identity-mapping's outputs.)
+  inputs: ['k8sUser', 'clusterName', 'region', 'profile'],
+  services: ['aws', 'kube'],
 
   async run(ctx) {
     const m = ctx.output('identity-mapping');
@@ -48,4 +51,4 @@ export const verifyMappingStage: Stage<'verify-mapping'> = {
       ...(m ? { outputs: { kind: m.kind, username: ctx.inputs.k8sUser } } : {}),
     };
   },
-};
+});

@@ -107,6 +107,8 @@ export interface JsonStage {
   error?: StageRecord['error'];
   durationMs?: number;
   outputs?: unknown;
+  /** This run took the stage up again because these inputs it reads changed (StageRecord). */
+  invalidatedBy?: StageRecord['invalidatedBy'];
 }
 
 export function jsonStages(state: State): JsonStage[] {
@@ -122,6 +124,7 @@ export function jsonStages(state: State): JsonStage[] {
       ...(r?.error ? { error: r.error } : {}),
       ...(r?.durationMs !== undefined ? { durationMs: r.durationMs } : {}),
       ...(r?.outputs !== undefined ? { outputs: r.outputs } : {}),
+      ...(r?.invalidatedBy ? { invalidatedBy: r.invalidatedBy } : {}),
     };
   });
 }

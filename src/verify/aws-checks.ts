@@ -1,8 +1,7 @@
 // verify rows for the AWS side: credentials, the cluster and its API endpoint's access, and the IAM role's trust policy.
 // Read-only calls only (GetCallerIdentity, DescribeCluster, GetRole).
 import { initCommandLine } from '../resume-command.js';
-import type { StageContext } from '../engine/stage.js';
-import { makeStageContext } from '../engine/runner.js';
+import { makeStageContext } from '../engine/context.js';
 import { fail, failFromError, pass, warn, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { preflightStage } from '../stages/preflight.js';
@@ -18,11 +17,7 @@ export async function checkCredentials(vc: VerifyContext): Promise<CheckRow> {
   const c = vc.ctx;
   // `only` set to preflight: the stage then skips its "must eksctl create the cluster?" probe,
   // which verify answers itself in the cluster row.
-  const ctx: StageContext = makeStageContext(
-    { ...c, services: c.services, flags: { ...c.flags, only: 'preflight' }, debug: c.debug },
-    {},
-    () => undefined,
-  );
+  const ctx = makeStageContext(preflightStage, { ...vc.base, flags: { ...vc.base.flags, only: 'preflight' } });
   try {
     const r = await preflightStage.run(ctx);
     vc.identity = r.outputs;

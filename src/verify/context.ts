@@ -2,12 +2,15 @@
 // checks found out (identity, cluster, role), so no lookup is made twice.
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { Role } from '@aws-sdk/client-iam';
-import type { StageContext } from '../engine/stage.js';
+import type { ContextBase } from '../engine/context.js';
+import type { FullContext } from '../engine/stage.js';
 import type { KubeApi } from '../kube/api.js';
 import type { StageOutputs } from '../types.js';
 
 export interface VerifyContext {
-  ctx: StageContext;
+  ctx: FullContext;
+  /** What `ctx` was made from: the stages verify runs (preflight, context) get their own context from it. */
+  base: ContextBase;
   identity?: StageOutputs['preflight'];
   cluster?: Cluster;
   clusterOut?: StageOutputs['cluster'];

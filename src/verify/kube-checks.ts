@@ -40,7 +40,7 @@ async function drifted(vc: VerifyContext, kind: RbacKind, ops: ReconcileOps, cur
   if (ownedByUs(vc.ctx, ops.label, vc.ctx.previousOutput(id)?.created, current)) {
     return { why: '', fix: `Put it back (this project created it): ${restore(vc, id)}` };
   }
-  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, found), code: 'TAKEOVER_REFUSED' };
+  return { why: `; not created by this project (it ${whose(current)}), so init will not change it`, fix: await takeoverFix(kind, vc.ctx.inputs, vc.ctx.commandLine, found), code: 'TAKEOVER_REFUSED' };
 }
 
 export async function checkRole(vc: VerifyContext): Promise<CheckRow> {
@@ -111,7 +111,7 @@ export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
     }
     if (hasExtra(extra) && !vc.ctx.inputs.allowExtraAccess) {
       // init's refusal, word for word: its first line is the detail, the evidence lines go under it.
-      const e = extraAccessError(vc.ctx.inputs, extra);
+      const e = extraAccessError(vc.ctx.inputs, extra, vc.ctx.commandLine);
       const [head = '', ...evidence] = e.message.split('\n');
       return fail('access-matrix', `${head.replace(/:$/, '')} (${how})`, e.hint ?? '', { lines: [...evidence.map((l) => l.trim()), ...accessTable(rows)], data, code: e.code });
     }

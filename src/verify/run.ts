@@ -1,7 +1,8 @@
 // Runs every verify check, in dependency order where one needs another's findings and in
 // parallel otherwise, and returns one row per check in CHECK_IDS order. Read-only throughout:
 // the stages' read paths (preflight, context) and the helpers' read functions only.
-import type { StageContext } from '../engine/stage.js';
+import { makeStageContext, type ContextBase } from '../engine/context.js';
+import type { FullContext } from '../engine/stage.js';
 import type { StageOutputs } from '../types.js';
 import { checkCluster, checkCredentials, checkEndpointAccess, checkTrust } from './aws-checks.js';
 import { checkConnection } from './connection-check.js';
@@ -14,8 +15,10 @@ import { CHECK_IDS, failFromError, pass, skip, type CheckId, type CheckRow } fro
 import { contextStage } from '../stages/context.js';
 
 export interface VerifyOptions {
-  /** The stage context; its outputs object is `outputs` (filled here as checks learn things). */
-  ctx: StageContext;
+  /** The full context; its outputs object is `outputs` (filled here as checks learn things). */
+  ctx: FullContext;
+  /** What `ctx` was made from. */
+  base: ContextBase;
   outputs: Partial<StageOutputs>;
   /** From state, when there is one: whether init's eksctl created the cluster. */
   clusterCreatedByUs: boolean;
@@ -26,8 +29,8 @@ async function connectKube(vc: VerifyContext, outputs: Partial<StageOutputs>): P
   try {
     if (vc.identity) outputs.preflight = vc.identity;
     if (vc.clusterOut) outputs.cluster = vc.clusterOut;
-    const r = await contextStage.run(vc.ctx);
-    vc.kube = vc.ctx.kube();
+    const r = await contextStage.run(makeStageContext(contextStage, vc.base, { outputs }));
+    vc.kube = r.kube;
     const how = r.outputs.source === 'kubeconfig' ? `kubeconfig context "${r.outputs.contextName ?? ''}"` : 'an in-memory connection';
     return pass('kube-api', `${r.outputs.server} via ${how}, authenticating with ${r.outputs.tokenSource}`, r.warnings?.length ? { notes: r.warnings } : {});
   } catch (err) {
@@ -36,7 +39,16 @@ async function connectKube(vc: VerifyContext, outputs: Partial<StageOutputs>): P
 }
 
 export async function runVerify(o: VerifyOptions): Promise<CheckRow[]> {
-  const vc: VerifyContext = { ctx: o.ctx };
+  const vc: VerifyContext = { ctx: o.ctx, base: o.base };
+  try {
+    return await checkAll(o, vc);
+  } finally {
+    // The Kubernetes connection the kube-api row made ends with verify.
+    await vc.kube?.close();
+  }
+}
+
+async function checkAll(o: VerifyOptions, vc: VerifyContext): Promise<CheckRow[]> {
   const rows = new Map<CheckId, CheckRow>();
   const set = (r: CheckRow) => rows.set(r.id, r);
   const ok = (id: CheckId) => rows.get(id)?.status === 'pass';

@@ -2,7 +2,7 @@
 // are the defaults (a flag given on the command line still wins), so `astro-remote-kpo verify`
 // or `destroy` after `init` needs no flags at all. Without state, everything comes from flags.
 import type { AnyStage } from '../engine/stage.js';
-import { hashInputs, type State } from '../engine/state.js';
+import { recordFresh, type State } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { Inputs, StageOutputs } from '../types.js';
 
@@ -41,7 +41,8 @@ export async function recordedOutputs(state: State | undefined, inputs: Inputs, 
   const out: Record<string, unknown> = {};
   for (const stage of stages) {
     const rec = state?.stages[stage.id];
-    if (rec?.outputs !== undefined && rec.inputsHash === (await hashInputs(inputs, stage.inputs))) out[stage.id] = rec.outputs;
+    // Fresh as init's runner judges it (a record of an earlier version included).
+    if (rec?.outputs !== undefined && (await recordFresh(stage.id, stage.inputs, rec.inputsHash, inputs, state?.inputs))) out[stage.id] = rec.outputs;
   }
   return out as Partial<StageOutputs>;
 }

@@ -6,18 +6,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { generateEksToken } from '../../src/aws/eks-token.js';
-import type { AwsClients } from '../../src/aws/clients.js';
-import { makeStageContext } from '../../src/engine/runner.js';
-import type { Io } from '../../src/io.js';
 import { createKubeClient, type KubeClient } from '../../src/kube/client.js';
 import { KubeRequestError } from '../../src/kube/errors.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
-import type { Inputs, RunFlags } from '../../src/types.js';
 import type { TestCloud } from '../support/cloud.js';
 import { expectCode, expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
-import { WI, initArgs } from './aws-helpers.js';
+import { initArgs } from './aws-helpers.js';
+import { ambient, outputsOf, recordingIo } from '../support/stage-ctx.js';
 
 const NS = 'astro-remote-kpo';
 const ROLE = 'astro-remote-kpo-role';
@@ -132,42 +129,19 @@ describe('access-check (e2e)', () => {
       },
       authDescription: 'the test cloud admin token',
     });
-    const lines: string[] = [];
-    const io: Io = {
-      interactive: false,
-      text: async (q) => q.default ?? '',
-      select: async (q) => q.default,
-      confirm: async (q) => q.default,
-      info: (l) => lines.push(l),
-      warn: (l) => lines.push(l),
+    // The stage's context as a literal: exactly what access-check declares.
+    const io = recordingIo();
+    const lines = io.infos;
+    const ctx = {
+      inputs: { clusterName: 'remote-kpo-demo', region: 'us-east-1', namespace: NS, k8sRole: ROLE, k8sUser: 'AstroRemoteKPO' },
+      flags: {},
+      answers: {},
+      ...ambient(io),
+      ...outputsOf(),
+      kube: () => adminClient,
+      tryKube: () => adminClient,
+      commandLine: () => 'npx astro-remote-kpo init',
     };
-    const inputs: Inputs = {
-      clusterName: 'remote-kpo-demo',
-      region: 'us-east-1',
-      namespace: NS,
-      k8sRole: ROLE,
-      k8sUser: 'AstroRemoteKPO',
-      iamRole: 'AstroRemoteKPO',
-      workloadIdentities: [WI], astroDeploymentIds: [], localDev: false,
-      authMode: 'auto',
-      permissions: 'scoped',
-      connId: 'aws_eks',
-    };
-    const flags: RunFlags = { projectDir: dir, dryRun: false, yes: true, interactive: false, json: false, color: false, force: false, switchContext: false };
-    const ctx = makeStageContext(
-      {
-        inputs,
-        flags,
-        services: { aws: {} as AwsClients, exec: { which: async () => undefined, run: async () => ({ exitCode: 1, output: '' }) }, io, kube: adminClient },
-        projectDir: dir,
-        stateDir: path.join(dir, '.astro-remote-kpo'),
-        env: {},
-        signal: new AbortController().signal,
-        debug: () => undefined,
-      },
-      {},
-      () => undefined,
-    );
     const err = await expectCode(accessCheckStage.run(ctx), 'RBAC_PERMISSIONS_MISSING');
     expect(err.exitCode).toBe(1);
     expect(err.message).toBe('User AstroRemoteKPO is missing 1 permission EksPodOperator needs: get pods/log in namespace astro-remote-kpo.');

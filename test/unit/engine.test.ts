@@ -4,9 +4,9 @@ import { expectCode } from '../support/failure.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
 import { planStages } from '../../src/engine/plan.js';
 import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
-import type { AnyStage, Services, Stage } from '../../src/engine/stage.js';
+import { defineStage, type AnyStage, type Services } from '../../src/engine/stage.js';
 import { emptyState, type State } from '../../src/engine/state.js';
-import type { Inputs, RunFlags, StageId } from '../../src/types.js';
+import type { CheckResult, Inputs, RunFlags, StageId, StageOutputs } from '../../src/types.js';
 
 // Engine tests use small stand-in stages over a subset of the real ids; the real stages are
 // exercised end to end against the test cloud.
@@ -38,6 +38,7 @@ function fakeStage(id: StageId, needs: StageId[], probe: Probe, opts: { delay?: 
     title: id,
     needs,
     inputs: opts.inputs ?? ['clusterName'],
+    services: [],
     check: opts.noCheck
       ? undefined
       : async () => (probe.done.has(id) ? { done: true as const, reason: 'exists', outputs: { id } } : { done: false as const }),
@@ -207,20 +208,40 @@ describe('runStages', () => {
     expect(out.ran.sort()).toEqual(['context', 'iam-role', 'identity-mapping', 'preflight', 'role-arn']);
   });
 
-  it('changed inputs invalidate the stages that read them and their dependents', async () => {
+  it('changed inputs invalidate exactly the stages that read them, and the records say which inputs', async () => {
     const p = newProbe();
     const state = emptyState();
     await runStages(opts(graph(p), state));
-    let seen: State | undefined;
-    const changed = { ...inputs, iamRole: 'other' };
+    // The state as the first stage starts: which records the runner made stale.
+    const at: { start?: State } = {};
+    const started = () => at.start;
+    // cluster reads only clusterName; identity-mapping reads iamRole too but comes after iam-role:
+    // it goes stale by its own reading, cluster does not by coming after nothing that changed.
+    const changed = { ...inputs, k8sUser: 'other' };
     await runStages(opts(graph(newProbe()), state, {
       inputs: changed,
-      reporter: { ...silent, stageStart: () => (seen ??= structuredClone(state)) },
+      reporter: { ...silent, stageStart: () => void (at.start ??= structuredClone(state)) },
     }));
-    expect(seen?.stages['iam-role']?.status).toBe('pending');
-    expect(seen?.stages['iam-role']?.reason).toMatch(/inputs changed/);
-    expect(seen?.stages['role-arn']?.status).toBe('pending');
-    expect(seen?.stages.namespace?.status).toBe('done'); // reads only `namespace`
+    expect(started()?.stages['identity-mapping']?.status).toBe('pending');
+    expect(started()?.stages['identity-mapping']?.reason).toBe('inputs changed since it last ran (k8sUser)');
+    // Stale no more: checked again, and the record says why it was.
+    expect(state.stages['identity-mapping']?.invalidatedBy).toEqual(['k8sUser']);
+    // (preflight is the one starting: running.)
+    for (const id of ['cluster', 'context', 'namespace', 'iam-role', 'role-arn'] as const) {
+      expect(started()?.stages[id]?.status, id).toBe('done');
+      expect(state.stages[id]?.invalidatedBy, id).toBeUndefined();
+    }
+
+    // iam-role's change: iam-role, role-arn and identity-mapping read iamRole; namespace does not.
+    at.start = undefined;
+    await runStages(opts(graph(newProbe()), state, {
+      inputs: { ...changed, iamRole: 'other' },
+      reporter: { ...silent, stageStart: () => void (at.start ??= structuredClone(state)) },
+    }));
+    expect(['iam-role', 'role-arn', 'identity-mapping'].map((id) => started()?.stages[id as StageId]?.status)).toEqual(['pending', 'pending', 'pending']);
+    expect(started()?.stages.namespace?.status).toBe('done'); // reads only `namespace`
+    expect(state.stages['role-arn']?.invalidatedBy).toEqual(['iamRole']);
+    expect(state.stages.namespace?.invalidatedBy).toBeUndefined();
     expect(state.inputs?.iamRole).toBe('other');
   });
 
@@ -249,12 +270,13 @@ describe('runStages', () => {
 describe('from check() to run(), and handoffs between stages', () => {
   // A stage that looks something up in check() (counting lookups) and gets it again in run().
   function lookupStage(lookups: string[], seenInRun: unknown[]): AnyStage {
-    const stage: Stage<'preflight', { thing: string | undefined }> = {
+    const stage = defineStage({
       id: 'preflight',
       title: 'lookup',
       needs: [],
       inputs: ['clusterName'],
-      async check() {
+      services: [],
+      async check(): Promise<CheckResult<StageOutputs['preflight'], { thing: string | undefined }>> {
         lookups.push('check');
         return { done: false, seen: { thing: undefined } };
       },
@@ -266,16 +288,17 @@ describe('from check() to run(), and handoffs between stages', () => {
       async plan() {
         return { items: [] };
       },
-    };
+    });
     return stage as AnyStage;
   }
   // The cluster stage's check() takes preflight's handoff: once.
   function takerStage(taken: unknown[]): AnyStage {
-    const stage: Stage<'cluster'> = {
+    const stage = defineStage({
       id: 'cluster',
       title: 'taker',
       needs: ['preflight'],
       inputs: [],
+      services: [],
       async check(ctx) {
         taken.push(ctx.handoff('preflight'), ctx.handoff('preflight'));
         return { done: false };
@@ -287,7 +310,7 @@ describe('from check() to run(), and handoffs between stages', () => {
       async plan() {
         return { items: [] };
       },
-    };
+    });
     return stage as AnyStage;
   }
 
@@ -311,7 +334,7 @@ describe('from check() to run(), and handoffs between stages', () => {
     const state = emptyState();
     await runStages(
       opts([lookupStage([], []), takerStage(taken)], state, {
-        gate: { after: 'preflight', ask: async (_outputs, handoffs) => (gateSaw.push(handoffs.preflight), true) },
+        gate: { after: 'preflight', ask: async (_outputs, handoffs) => (gateSaw.push(handoffs.preflight), {}) },
       }),
     );
     expect(gateSaw).toEqual([{ cluster: { name: 'handed-on-cluster' } }]);
@@ -346,7 +369,7 @@ describe('gate (init confirmation after preflight)', () => {
           ask: async (outputs) => {
             askedWith = Object.keys(outputs);
             p.events.push('ask');
-            return true;
+            return {};
           },
         },
       }),

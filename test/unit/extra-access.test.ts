@@ -1,6 +1,7 @@
 // The "nothing else" rule (src/kube/extra-access.ts) on listed bindings: which count as more than
 // EksPodOperator needs, and which do not (a narrower grant, another user, what every signed-in
 // user gets, a role that grants nothing).
+import { initCommandLine } from '../../src/resume-command.js';
 import { describe, expect, it } from 'vitest';
 import { KPO_RULES } from '../../src/desired.js';
 import type { AccessRow } from '../../src/kube/access.js';
@@ -71,7 +72,7 @@ describe('findExtraAccess', () => {
       ['edit', `every verb on pods (in namespace ${NS})`, true],
       ['elsewhere', 'get on pods (in namespace default)', false],
     ]);
-    const e = extraAccessError(inputs, x);
+    const e = extraAccessError(inputs, x, (change) => initCommandLine({ ...inputs, ...change }));
     expect(e).toMatchObject({ code: 'RBAC_EXTRA_ACCESS', exitCode: 1 });
     expect(e.hint).toContain(`kubectl -n ${NS} delete rolebinding edit`);
     expect(e.hint).toContain('kubectl -n default edit rolebinding elsewhere  (remove subject User AstroRemoteKPO)');
@@ -96,7 +97,7 @@ describe('findExtraAccess', () => {
     const x = await findExtraAccess(api({ rolebindings: [], clusterrolebindings: [], roles: {}, clusterroles: {}, forbid: true }), inputs, [row], ['system:authenticated']);
     expect(x.bindings).toEqual([]);
     expect(x.bindingsUnknown).toContain('forbidden');
-    const e = extraAccessError(inputs, x);
+    const e = extraAccessError(inputs, x, (change) => initCommandLine({ ...inputs, ...change }));
     expect(e.message).toContain('could not be listed');
     expect(e.message).toContain(`get secrets in namespace ${NS}`);
     expect(e.hint).toContain(`kubectl -n ${NS} edit rolebinding team  (remove subject Group system:authenticated)`);

@@ -10,7 +10,6 @@ import { decodeEksToken } from '../../src/aws/eks-token.js';
 import { connect } from '../../src/kube/connect.js';
 import { loadKubeconfig } from '../../src/kube/kubeconfig.js';
 import { selectContext } from '../../src/kube/select.js';
-import type { Io } from '../../src/io.js';
 import { loopback, sample, type Loopback } from './kube-loopback.js';
 
 const creds = { accessKeyId: 'AKIDTEST', secretAccessKey: 'secret' };
@@ -22,15 +21,6 @@ const aws: AwsClients = {
   eks: () => Promise.reject(new Error('not used')),
   logTo: () => undefined,
 };
-const io: Io = {
-  interactive: false,
-  text: async (q) => q.default ?? '',
-  select: async (q) => q.default,
-  confirm: async (q) => q.default,
-  info: () => undefined,
-  warn: () => undefined,
-};
-
 let dir: string;
 let server: Loopback;
 beforeEach(async () => {
@@ -72,7 +62,7 @@ describe('connect', () => {
       args: [--region, eu-west-1, eks, get-token, --cluster-name, named-in-kubeconfig]`),
     );
     const kc = await loadKubeconfig(env(file));
-    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: server.url, io });
+    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: server.url });
     const conn = await connect({ selection, kc, inputs: { clusterName: 'remote-kpo-demo', region: 'us-east-1' }, aws, env: env(file) });
     expect(conn.tokenSource).toBe('in-process EKS token (replaces aws eks get-token)');
     expect(conn.kube.authDescription).toContain('kubeconfig context "demo-ctx"');
@@ -90,7 +80,7 @@ describe('connect', () => {
     await writeFile(file, kubeconfig('    token: static'));
     const kc = await loadKubeconfig(env(file));
     const endpoint = server.url.replace('127.0.0.1', 'localhost');
-    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint, io });
+    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint });
     expect(selection.source).toBe('in-memory');
     const conn = await connect({
       selection,
@@ -110,7 +100,7 @@ describe('connect', () => {
     const file = path.join(dir, 'config');
     await writeFile(file, kubeconfig('    token: static-abc'));
     const kc = await loadKubeconfig(env(file));
-    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: `${server.url}/`, io });
+    const selection = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: `${server.url}/` });
     const conn = await connect({ selection, kc, inputs: { clusterName: 'remote-kpo-demo', region: 'us-east-1' }, aws, env: env(file) });
     expect(conn.tokenSource).toBe('kubeconfig user u: bearer token');
     await conn.kube.readNamespace('astro-remote-kpo');

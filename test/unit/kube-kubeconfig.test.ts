@@ -6,7 +6,6 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { expectCode } from '../support/failure.js';
-import type { AskSelect, Io } from '../../src/io.js';
 import {
   awsTokenExec,
   contextsForServer,
@@ -18,7 +17,7 @@ import {
   switchCurrentContext,
   withCurrentContext,
 } from '../../src/kube/kubeconfig.js';
-import { selectContext } from '../../src/kube/select.js';
+import { contextQuestion, selectContext } from '../../src/kube/select.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -79,22 +78,6 @@ users:
   user: {token: abc}
 current-context: second-ctx
 `;
-
-function io(interactive: boolean, pick?: string): Io & { asked: Array<AskSelect<string>> } {
-  const asked: Array<AskSelect<string>> = [];
-  return {
-    interactive,
-    asked,
-    text: async (q) => q.default ?? '',
-    select: async <T extends string>(q: AskSelect<T>) => {
-      asked.push(q as AskSelect<string>);
-      return (pick ?? q.default) as T;
-    },
-    confirm: async (q) => q.default,
-    info: () => undefined,
-    warn: () => undefined,
-  };
-}
 
 async function twoFiles() {
   const a = path.join(dir, 'a.yaml');
@@ -183,29 +166,35 @@ describe('selectContext', () => {
     const one = path.join(dir, 'one.yaml');
     await writeFile(one, FIRST);
     const kc = await loadKubeconfig({ KUBECONFIG: one });
-    const s = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: EKS, io: io(false) });
+    const s = await selectContext({ kc, clusterName: 'remote-kpo-demo', endpoint: EKS });
     expect(s.source).toBe('kubeconfig');
     expect(s.source === 'kubeconfig' && s.context.name).toBe('demo-ctx');
     expect(s.reason).toContain('endpoint');
   });
 
-  it('with several matches: the current context (non-interactive), or asks (interactive)', async () => {
+  it('with several matches: the choice the question phase offers; its answer, else the current context', async () => {
     const { b } = await twoFiles();
     const kc = await loadKubeconfig({ KUBECONFIG: b });
-    const auto = await selectContext({ kc, clusterName: 'c', endpoint: EKS, io: io(false) });
+    const choice = contextQuestion({ kc, endpoint: EKS });
+    expect(choice?.matches.map((c) => c.name)).toEqual(['demo-ctx', 'second-ctx']);
+    expect(choice?.fallback.name).toBe('second-ctx');
+    // Nothing to ask with --kube-context, or without an endpoint (a cluster not created yet).
+    expect(contextQuestion({ kc, endpoint: EKS, kubeContext: 'demo-ctx' })).toBeUndefined();
+    expect(contextQuestion({ kc })).toBeUndefined();
+    const auto = await selectContext({ kc, clusterName: 'c', endpoint: EKS });
     expect(auto.source === 'kubeconfig' && auto.context.name).toBe('second-ctx');
     expect(auto.reason).toContain('--kube-context');
-    const ask = io(true, 'demo-ctx');
-    const picked = await selectContext({ kc, clusterName: 'c', endpoint: EKS, io: ask });
+    const picked = await selectContext({ kc, clusterName: 'c', endpoint: EKS, chosen: 'demo-ctx' });
     expect(picked.source === 'kubeconfig' && picked.context.name).toBe('demo-ctx');
-    expect(ask.asked[0]!.choices.map((c) => c.value)).toEqual(['demo-ctx', 'second-ctx']);
-    expect(ask.asked[0]!.default).toBe('second-ctx');
+    // An answer that is not one of them (the kubeconfig changed meanwhile): the default.
+    const stale = await selectContext({ kc, clusterName: 'c', endpoint: EKS, chosen: 'other-ctx' });
+    expect(stale.source === 'kubeconfig' && stale.context.name).toBe('second-ctx');
   });
 
   it('goes in-memory when no context points at the cluster', async () => {
     const { env } = await twoFiles();
     const kc = await loadKubeconfig(env);
-    const s = await selectContext({ kc, clusterName: 'c', endpoint: 'https://127.0.0.1:6443', io: io(false) });
+    const s = await selectContext({ kc, clusterName: 'c', endpoint: 'https://127.0.0.1:6443' });
     expect(s.source).toBe('in-memory');
     expect(s.reason).toContain('no kubeconfig context points at https://127.0.0.1:6443');
   });
@@ -213,10 +202,10 @@ describe('selectContext', () => {
   it('--kube-context: used as given (warning when it points elsewhere); unknown → KUBE_CONTEXT_NOT_FOUND listing contexts', async () => {
     const { env } = await twoFiles();
     const kc = await loadKubeconfig(env);
-    const s = await selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'other-ctx', io: io(false) });
+    const s = await selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'other-ctx' });
     expect(s.source === 'kubeconfig' && s.context.name).toBe('other-ctx');
     expect(s.source === 'kubeconfig' && s.warning).toContain('points at https://other.example.com');
-    const err = await expectCode(selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'nope', io: io(false) }), 'KUBE_CONTEXT_NOT_FOUND');
+    const err = await expectCode(selectContext({ kc, clusterName: 'c', endpoint: EKS, kubeContext: 'nope' }), 'KUBE_CONTEXT_NOT_FOUND');
     expect(err.message).toContain('--kube-context "nope"');
     expect(err.message).toContain('demo-ctx, other-ctx, second-ctx');
   });
