@@ -155,8 +155,9 @@ function resourceOf(service: string, input: Record<string, unknown>): string | u
   const role = str('RoleName');
   if (role) return `IAM role ${role}${str('PolicyName') ? ` (policy ${str('PolicyName')})` : ''}`;
   const cluster = str('clusterName') ?? (service === 'eks' ? str('name') : undefined);
-  if (cluster) return `EKS cluster ${cluster}${str('principalArn') ? ` (access entry ${str('principalArn')})` : ''}`;
-  return str('PolicySourceArn') ?? str('PolicyArn') ?? str('RoleArn');
+  const inCluster = str('principalArn') ? ` (access entry ${str('principalArn')})` : str('associationId') ? ` (Pod Identity association ${str('associationId')})` : str('serviceAccount') ? ` (Pod Identity association of ${str('namespace') ?? '?'}/${str('serviceAccount')})` : '';
+  if (cluster) return `EKS cluster ${cluster}${inCluster}`;
+  return str('PolicySourceArn') ?? str('PolicyArn') ?? str('RoleArn') ?? str('OpenIDConnectProviderArn') ?? (str('Url') ? `the IAM OIDC provider of ${str('Url')}` : undefined) ?? str('resourceArn');
 }
 
 /**
