@@ -40,6 +40,10 @@ export interface RegisterOptions {
   activateAfterMs?: number;
   /** Over eksctl's defaults (test/support/aws/eks.ts DEFAULT_VPC). */
   resourcesVpcConfig?: VpcOverrides;
+  /** Whether DescribeCluster carries identity.oidc.issuer (default true, as every EKS cluster has one). */
+  oidcIssuer?: boolean;
+  /** EKS add-ons installed with the cluster (status ACTIVE). */
+  addons?: string[];
 }
 
 export interface ControlDeps {

@@ -75,6 +75,9 @@ export class FakeKube {
   roleBinding(namespace: string, name: string): KubeObj | undefined {
     return this.get('RoleBinding', namespace, name);
   }
+  serviceAccount(namespace: string, name: string): KubeObj | undefined {
+    return this.get('ServiceAccount', namespace, name);
+  }
   configMap(namespace: string, name: string): (KubeObj & { data?: Record<string, string> }) | undefined {
     return this.get('ConfigMap', namespace, name);
   }
