@@ -90,13 +90,9 @@ describe('IAM OpenID Connect providers', () => {
     const e = await c.iam.send(new GetOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: missing })).catch((x: Error) => x);
     expect(e).toBeInstanceOf(NoSuchEntityException);
     expect((e as Error).message).toBe(`OpenIDConnect Provider not found for arn ${missing}`);
-    for (const cmd of [
-      new TagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: missing, Tags: [{ Key: 'k', Value: 'v' }] }),
-      new UntagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: missing, TagKeys: ['k'] }),
-      new ListOpenIDConnectProviderTagsCommand({ OpenIDConnectProviderArn: missing }),
-    ]) {
-      await expect(c.iam.send(cmd as CreateOpenIDConnectProviderCommand)).rejects.toBeInstanceOf(NoSuchEntityException);
-    }
+    await expect(c.iam.send(new TagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: missing, Tags: [{ Key: 'k', Value: 'v' }] }))).rejects.toBeInstanceOf(NoSuchEntityException);
+    await expect(c.iam.send(new UntagOpenIDConnectProviderCommand({ OpenIDConnectProviderArn: missing, TagKeys: ['k'] }))).rejects.toBeInstanceOf(NoSuchEntityException);
+    await expect(c.iam.send(new ListOpenIDConnectProviderTagsCommand({ OpenIDConnectProviderArn: missing }))).rejects.toBeInstanceOf(NoSuchEntityException);
     await expect(c.iam.send(new CreateOpenIDConnectProviderCommand({ Url: 'http://oidc.example.com/id/X' }))).rejects.toBeInstanceOf(InvalidInputException);
   });
 
