@@ -226,7 +226,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     get verifySignatures() {
       return fakeAws.verifySignatures;
     },
-    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers }),
+    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers, oidc: iam.oidc, accountId }),
   });
   stsHosts = [new URL(awsServer.urls.sts).host, new URL(awsServer.url).host];
   const defaultName = opts.clusterName ?? opts.cluster?.name ?? 'remote-kpo-demo';
