@@ -13,6 +13,7 @@ import {
   ListOpenIDConnectProviderTagsCommand,
   MalformedPolicyDocumentException,
   NoSuchEntityException,
+  paginateListRoles,
   TagOpenIDConnectProviderCommand,
   UntagOpenIDConnectProviderCommand,
   UpdateAssumeRolePolicyCommand,
@@ -163,5 +164,17 @@ describe('trust policies naming identity providers', () => {
     const junk = await c.iam.send(new UpdateAssumeRolePolicyCommand({ RoleName: 'Pods', PolicyDocument: irsaTrust('not a provider') })).catch((x: Error) => x);
     expect(junk).toBeInstanceOf(MalformedPolicyDocumentException);
     expect((junk as Error).message).toBe('Federated principals must be valid domain names or SAML metadata ARNs');
+  });
+
+  it('ListRoles pages by MaxItems/Marker and carries each trust policy: who else trusts a provider can be read', async () => {
+    cloud.aws.createOidcProvider({ url: ISSUER });
+    for (let i = 0; i < 5; i++) await c.iam.send(new CreateRoleCommand({ RoleName: `Pods${i}`, AssumeRolePolicyDocument: irsaTrust() }));
+    const trusting: string[] = [];
+    for await (const page of paginateListRoles({ client: c.iam, pageSize: 2 }, {})) {
+      expect(page.Roles!.length).toBeLessThanOrEqual(2);
+      for (const r of page.Roles!) if (decodeURIComponent(r.AssumeRolePolicyDocument!).includes(ARN)) trusting.push(r.RoleName!);
+    }
+    expect(trusting).toEqual(['Pods0', 'Pods1', 'Pods2', 'Pods3', 'Pods4']);
+    expect(cloud.calls.filter((x) => x.operation === 'ListRoles')).toHaveLength(3);
   });
 });

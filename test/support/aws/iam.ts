@@ -33,7 +33,7 @@ export class FakeIam {
   readonly roles = new Map<string, FakeRole>();
   /** Principal ARN → how many more times IAM calls it invalid (IAM's eventual consistency). */
   readonly invalidPrincipals = new Map<string, number>();
-  /** Items per page of ListRolePolicies / ListAttachedRolePolicies without MaxItems (IAM: 100). */
+  /** Items per page of ListRoles / ListRolePolicies / ListAttachedRolePolicies without MaxItems (IAM: 100). */
   pageSize = 100;
   /** The account's IAM OIDC identity providers (IRSA). */
   readonly oidc: OidcProviders;
@@ -146,7 +146,9 @@ export class FakeIam {
       case 'ListRoles': {
         const prefix = params.get('PathPrefix') ?? '/';
         const roles = [...this.roles.values()].filter((r) => r.path.startsWith(prefix));
-        return ok({ Roles: roles.map((r) => ({ ...FakeIam.roleXml(r), Tags: undefined })), IsTruncated: false });
+        // Paged like the other IAM lists (who else trusts an OIDC provider is read from every page).
+        const { items, ...more } = iamPage(roles, params, this.pageSize);
+        return ok({ Roles: items.map((r) => ({ ...FakeIam.roleXml(r), Tags: undefined })), ...more });
       }
       case 'UpdateAssumeRolePolicy': {
         const role = this.mustRole(required(params, 'RoleName'));
