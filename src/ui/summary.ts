@@ -69,15 +69,16 @@ export function podChainLines(inputs: Inputs, state: State): string[] {
   const id = idRec?.outputs?.enabled ? idRec.outputs : undefined;
   const where = (rec: { reason?: string } | undefined, done: boolean) => (removed(rec) ? ' (removed by destroy)' : done ? '' : ' (not set up yet)');
   const mode = sa?.mode ?? id?.mode;
-  const link =
+  const link = mode === 'irsa' ? 'IRSA' : mode === 'pod-identity' ? 'EKS Pod Identity' : inputs.podIdentity === 'auto' ? 'IRSA or Pod Identity' : inputs.podIdentity;
+  const via =
     mode === 'irsa'
-      ? `IRSA (annotation eks.amazonaws.com/role-arn${id?.oidcProviderArn ? `; OIDC provider ${id.oidcProviderArn}` : ''})`
-      : mode === 'pod-identity'
-        ? `EKS Pod Identity${sa?.association ? ` (association ${sa.association.id})` : ''}`
-        : `${inputs.podIdentity === 'auto' ? 'IRSA or EKS Pod Identity' : inputs.podIdentity}`;
+      ? ` (annotation eks.amazonaws.com/role-arn${id?.oidcProviderArn ? `; OIDC provider ${id.oidcProviderArn.replace(/^arn:[^:]+:iam::\d+:oidc-provider\//, '')}` : ''})`
+      : mode === 'pod-identity' && sa?.association
+        ? ` (association ${sa.association.id})`
+        : '';
   const rows: Array<[string, string]> = [
     ['runs as', `ServiceAccount ${inputs.podServiceAccount} (namespace ${inputs.namespace})${where(saRec, Boolean(sa))}`],
-    [link, `IAM role ${role?.roleArn ?? inputs.podRole}${where(roleRec, Boolean(role?.roleArn))}`],
+    [link, `IAM role ${role?.roleArn ?? inputs.podRole}${where(roleRec, Boolean(role?.roleArn))}${via}`],
     ['may use', (role?.policies ?? inputs.podPolicyArns).join(', ')],
   ];
   const width = Math.max(...rows.map(([l]) => l.length));
