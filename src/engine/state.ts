@@ -164,7 +164,8 @@ export async function saveState(projectDir: string, state: State): Promise<void>
 }
 
 /** The hash entry of one input, spelled as the previous version did for the same meaning (one
- * workloadIdentity, an optional astroDeploymentId, no localDev), so upgrading leaves stages done. */
+ * workloadIdentity, an optional astroDeploymentId, no localDev, no pods' identity: ADDED_LATER at
+ * its "as before" value), so upgrading leaves stages done. */
 function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefined): Array<[string, unknown]> {
   if (key === 'localDev' || key === 'allowExtraAccess') return value ? [[key, value]] : [];
   if (ADDED_LATER[key]?.(value)) return [];
@@ -221,5 +222,6 @@ export async function recordFresh(id: StageId, keys: readonly InputKey[], record
   const before = DECLARED_BEFORE[id];
   if (!before || !last || recorded !== (await hashInputs(inputs, before))) return false;
   const gained = keys.filter((k) => !before.includes(k));
-  return gained.every((k) => LOCATING.includes(k)) && changedInputs(gained, last, inputs).length === 0;
+  // An input added later (ADDED_LATER) at the value that means "as before" changes nothing either.
+  return gained.every((k) => LOCATING.includes(k) || ADDED_LATER[k]?.(inputs[k])) && changedInputs(gained, last, inputs).length === 0;
 }
