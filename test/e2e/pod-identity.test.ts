@@ -389,6 +389,43 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
     });
   });
 
+  it("two projects share the pods' role, ServiceAccount and OIDC provider: the first out keeps them for the other, the last out turns off the lights", { timeout: 180_000 }, async () => {
+    await withCloud(existing(), async ({ cloud, dir: dirA }) => {
+      const dirB = await mkdtemp(path.join(os.tmpdir(), 'kpo-e2e-pods-b-'));
+      try {
+        const WI_B = 'arn:aws:iam::123456789012:role/astro-dep-bbb222';
+        expect((await init(cloud, dirA, PODS)).code).toBe(0);
+        const b = await runCli(['init', '--non-interactive', '--workload-identity', WI_B, '--project-dir', dirB, ...PODS], { env: cloud.env, cwd: dirB });
+        expect(b.code, b.stdout + b.stderr).toBe(0);
+        const [a, bb] = [await readState(dirA), await readState(dirB)];
+        // B found A's: recorded as found, marked as used by B too.
+        expect(bb.stages['pod-role'].outputs).toMatchObject({ createdByUs: false, attachedByUs: [] });
+        expect(bb.stages['pod-identity'].outputs).toMatchObject({ oidcProviderCreatedByUs: false });
+        const marks = (tags: Record<string, string> | undefined) => Object.keys(tags ?? {}).filter((k) => k.startsWith('astro-remote-kpo/used-by-')).sort();
+        const both = [`astro-remote-kpo/used-by-${a.projectId}`, `astro-remote-kpo/used-by-${bb.projectId}`].sort();
+        expect(marks(cloud.aws.tags(POD_ROLE))).toEqual(both);
+        expect(marks(cloud.aws.oidcProviders()[0]!.tags)).toEqual(both);
+        expect(marks(cloud.kube.serviceAccount(NS, SA)?.metadata?.annotations)).toEqual(both);
+        // A leaves first: everything stays for B, whose verify still passes.
+        const d = await cli(cloud, dirA, ['destroy', '--json', '--yes', '--delete-namespace']);
+        expect(d.code, d.stdout + d.stderr).toBe(0);
+        expect(cloud.aws.role(POD_ROLE)).toBeDefined();
+        expect(cloud.aws.attachedPolicies(POD_ROLE)).toEqual([ECR]);
+        expect(cloud.kube.serviceAccount(NS, SA)).toBeDefined();
+        expect(marks(cloud.aws.tags(POD_ROLE))).toEqual([`astro-remote-kpo/used-by-${bb.projectId}`]);
+        const v = await cli(cloud, dirB, ['verify', '--json']);
+        expect(v.code, v.stdout).toBe(0);
+        // B is the last one out: nothing of the pods' remains.
+        const last = await cli(cloud, dirB, ['destroy', '--json', '--yes', '--delete-namespace']);
+        expect(last.code, last.stdout + last.stderr).toBe(0);
+        expectNoPodsLeft(cloud);
+        expect(cloud.aws.oidcProviders()).toEqual([]);
+      } finally {
+        await rm(dirB, { recursive: true, force: true });
+      }
+    });
+  });
+
   it('bad values exit 2 naming them, before anything is done', { timeout: 60_000 }, async () => {
     await withCloud(existing(), async ({ cloud, dir }) => {
       const cases: Array<[string[], string]> = [

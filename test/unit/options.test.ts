@@ -82,6 +82,36 @@ describe('argv → options', () => {
     ]);
   });
 
+  it("the wizard asks about the task pods: default no AWS identity; yes asks for the policies, checked as the flag", async () => {
+    const ECR = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+    const scripted = (choice: string, typed: string, seen: { message: string; default?: string; problem?: string | undefined }[]): Io => ({
+      interactive: true,
+      text: (q) => {
+        seen.push({ message: q.message, problem: q.validate?.('AmazonS3ReadOnlyAccess') });
+        return Promise.resolve(typed);
+      },
+      select: <T extends string>(q: { message: string; default: T }) => {
+        seen.push({ message: q.message, default: q.default });
+        return Promise.resolve(choice as T);
+      },
+      confirm: () => Promise.resolve(true),
+      info: () => undefined,
+      warn: () => undefined,
+    });
+    const raw = (await parse(['init', '--workload-identity', WI, '--cluster-name', 'c', '--region', 'us-east-1'])).opts;
+    const none: { message: string; default?: string }[] = [];
+    expect((await resolveOptions(raw, { HOME: '/nonexistent' }, scripted('none', '', none), '/')).inputs.podPolicyArns).toEqual([]);
+    expect(none).toEqual([{ message: 'Should the task pods get an AWS identity of their own (an IAM role with policies you name)?', default: 'none' }]);
+    const yes: { message: string; default?: string; problem?: string | undefined }[] = [];
+    expect((await resolveOptions(raw, { HOME: '/nonexistent' }, scripted('policies', ` ${ECR}  ${ECR} `, yes), '/')).inputs.podPolicyArns).toEqual([ECR]);
+    expect(yes[1]?.problem).toContain('--pod-policy-arn "AmazonS3ReadOnlyAccess" is not valid');
+    // Given on the command line, or a dry run: no question.
+    const asked: unknown[] = [];
+    await resolveOptions({ ...raw, podPolicyArn: [ECR] }, { HOME: '/nonexistent' }, scripted('none', '', asked as never), '/');
+    await resolveOptions({ ...raw, dryRun: true }, { HOME: '/nonexistent' }, scripted('none', '', asked as never), '/');
+    expect(asked).toEqual([]);
+  });
+
   it('--allow-extra-access: an input only when given, carried by init and verify command lines, not taken by destroy', async () => {
     const { opts } = await parse(['init', '--workload-identity', WI, '--allow-extra-access']);
     const { inputs } = await resolveOptions(opts, { HOME: '/nonexistent' }, io, '/');
