@@ -42,41 +42,25 @@ export interface PodTrustTarget {
   serviceAccount: string;
 }
 
+/** A trust policy of exactly one Allow statement whose every value must match (StringEquals). */
+function oneStatement(sid: string, principal: Record<string, string>, action: string | string[], equals: Record<string, string>): PolicyDocument {
+  return { Version: '2012-10-17', Statement: [{ Sid: sid, Effect: 'Allow', Principal: principal, Action: action, Condition: { StringEquals: equals } }] };
+}
+
 export function irsaTrust(providerArn: string, issuer: string, t: PodTrustTarget): PolicyDocument {
   const host = issuerHostPath(issuer);
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'TaskPodsServiceAccountViaIRSA',
-        Effect: 'Allow',
-        Principal: { Federated: providerArn },
-        Action: 'sts:AssumeRoleWithWebIdentity',
-        Condition: { StringEquals: { [`${host}:sub`]: serviceAccountSubject(t.namespace, t.serviceAccount), [`${host}:aud`]: IRSA_AUDIENCE } },
-      },
-    ],
-  };
+  return oneStatement('TaskPodsServiceAccountViaIRSA', { Federated: providerArn }, 'sts:AssumeRoleWithWebIdentity', {
+    [`${host}:sub`]: serviceAccountSubject(t.namespace, t.serviceAccount),
+    [`${host}:aud`]: IRSA_AUDIENCE,
+  });
 }
 
 export function podIdentityTrust(clusterArn: string, t: PodTrustTarget): PolicyDocument {
-  return {
-    Version: '2012-10-17',
-    Statement: [
-      {
-        Sid: 'AllowEksAuthToAssumeRoleForPodIdentity',
-        Effect: 'Allow',
-        Principal: { Service: POD_IDENTITY_PRINCIPAL },
-        Action: ['sts:AssumeRole', 'sts:TagSession'],
-        Condition: {
-          StringEquals: {
-            'aws:RequestTag/eks-cluster-arn': clusterArn,
-            'aws:RequestTag/kubernetes-namespace': t.namespace,
-            'aws:RequestTag/kubernetes-service-account': t.serviceAccount,
-          },
-        },
-      },
-    ],
-  };
+  return oneStatement('AllowEksAuthToAssumeRoleForPodIdentity', { Service: POD_IDENTITY_PRINCIPAL }, ['sts:AssumeRole', 'sts:TagSession'], {
+    'aws:RequestTag/eks-cluster-arn': clusterArn,
+    'aws:RequestTag/kubernetes-namespace': t.namespace,
+    'aws:RequestTag/kubernetes-service-account': t.serviceAccount,
+  });
 }
 
 export interface PodTrustSpec extends PodTrustTarget {

@@ -100,6 +100,18 @@ async function podChain(cloud: TestCloud, dir: string): Promise<string[]> {
   return lines.slice(at, at + 4).map((l) => l.trimEnd());
 }
 
+/** The same init again makes no mutating call, and verify passes, its four pod rows too. */
+async function rerunAndVerify(cloud: TestCloud, dir: string): Promise<void> {
+  cloud.resetCalls();
+  const again = await init(cloud, dir, PODS);
+  expect(again.code, again.stdout + again.stderr).toBe(0);
+  expect(mutating(cloud)).toEqual([]);
+  const v = await cli(cloud, dir, ['verify', '--json']);
+  expect(v.code, v.stdout).toBe(0);
+  const checks = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string }> }).checks;
+  expect(checks.filter((c) => c.id.startsWith('pod-')).map((c) => `${c.id} ${c.status}`)).toEqual(['pod-link pass', 'pod-role-trust pass', 'pod-role-policies pass', 'pod-service-account pass']);
+}
+
 /** Nothing of the pods' is left after destroy. */
 function expectNoPodsLeft(cloud: TestCloud): void {
   expect(cloud.aws.role(POD_ROLE), "the pods' role").toBeUndefined();
@@ -141,15 +153,7 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
         expect(text, dag).toMatch(/^POD_ROLE_NAME = "AstroRemoteKPOPods"$/m);
       }
 
-      cloud.resetCalls();
-      const again = await init(cloud, dir, PODS);
-      expect(again.code, again.stdout + again.stderr).toBe(0);
-      expect(mutating(cloud)).toEqual([]);
-
-      const v = await cli(cloud, dir, ['verify', '--json']);
-      expect(v.code, v.stdout).toBe(0);
-      const checks = (JSON.parse(v.stdout) as { checks: Array<{ id: string; status: string }> }).checks;
-      expect(checks.filter((c) => c.id.startsWith('pod-')).map((c) => `${c.id} ${c.status}`)).toEqual(['pod-link pass', 'pod-role-trust pass', 'pod-role-policies pass', 'pod-service-account pass']);
+      await rerunAndVerify(cloud, dir);
       expect(await podChain(cloud, dir)).toEqual([
         '  Task pod (remote_kpo)',
         `    └ runs as → ServiceAccount ${SA} (namespace ${NS})`,
@@ -186,13 +190,7 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
       expect(state.stages['pod-identity'].outputs).toEqual({ enabled: true, mode: 'pod-identity', why: `auto: cluster ${CLUSTER} has the ${AGENT} add-on (ACTIVE)` });
       expect(state.stages['pod-service-account'].outputs.association).toEqual({ id: a!.associationId, arn: a!.associationArn, createdByUs: true });
 
-      cloud.resetCalls();
-      const again = await init(cloud, dir, PODS);
-      expect(again.code, again.stdout + again.stderr).toBe(0);
-      expect(mutating(cloud)).toEqual([]);
-
-      const v = await cli(cloud, dir, ['verify', '--json']);
-      expect(v.code, v.stdout).toBe(0);
+      await rerunAndVerify(cloud, dir);
       expect(await podChain(cloud, dir)).toEqual([
         '  Task pod (remote_kpo)',
         `    └ runs as          → ServiceAccount ${SA} (namespace ${NS})`,
