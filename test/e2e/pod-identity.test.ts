@@ -287,6 +287,22 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
     });
   });
 
+  it('a found pods role with exactly the trust is used: the policies init attached go with destroy, the role and the rest stay', { timeout: 120_000 }, async () => {
+    await withCloud(existing({ addons: [AGENT] }), async ({ cloud, dir }) => {
+      cloud.aws.createRole({ name: POD_ROLE, trustPolicy: podIdentityTrust });
+      cloud.aws.iam.roles.get(POD_ROLE)!.attached.push(CNI);
+      const r = await init(cloud, dir, PODS);
+      expect(r.code, r.stdout + r.stderr).toBe(0);
+      expect((await readState(dir)).stages['pod-role'].outputs).toEqual({ enabled: true, roleArn: POD_ROLE_ARN, createdByUs: false, attachedByUs: [ECR], policies: [ECR] });
+      expect(cloud.aws.tags(POD_ROLE)).toEqual({});
+      const d = await cli(cloud, dir, ['destroy', '--json', '--yes', '--delete-namespace']);
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      expect(cloud.aws.trustPolicy(POD_ROLE)).toEqual(podIdentityTrust);
+      expect(cloud.aws.attachedPolicies(POD_ROLE)).toEqual([CNI]);
+      expect(cloud.aws.podIdentityAssociations(CLUSTER)).toEqual([]);
+    });
+  });
+
   it('a cluster init creates gets the agent add-on, so auto is EKS Pod Identity; the OIDC provider eksctl made is left to eksctl', { timeout: 180_000 }, async () => {
     await withCloud({ eksctlDurationMs: 300 }, async ({ cloud, dir }) => {
       const r = await init(cloud, dir, PODS);
