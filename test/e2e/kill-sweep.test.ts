@@ -62,7 +62,7 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   },
   'cluster eksctl makes': {
     cloud: { eksctlDurationMs: 1500 },
-    calls: ['iam CreateRole', 'iam PutRolePolicy', 'eksctl CreateCluster', 'eksctl ClusterActive', 'eksctl WriteKubeconfig', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings'],
+    calls: ['iam CreateRole', 'iam PutRolePolicy', 'eksctl CreateCluster', 'eksctl ClusterActive', 'eksctl AssociateOIDCProvider', 'eksctl WriteKubeconfig', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings'],
     sweep: ['eksctl CreateCluster'],
   },
 };

@@ -1,6 +1,7 @@
 // What a test sees of one cluster's Kubernetes side: its objects (read and written directly,
 // bypassing the API, e.g. to play "another writer"), its RBAC decisions and its server URL.
 import { parse as parseYaml } from 'yaml';
+import { ensureDefaultServiceAccount } from './pod-admission.js';
 import { authorize, BOOTSTRAP_RBAC, type Attributes, type Decision, type UserInfo } from './rbac.js';
 import { canonical, KubeStore, resourceType, type KubeObj } from './store.js';
 
@@ -52,11 +53,14 @@ export class FakeKube {
     return this.store.list(resourceType(kind), namespace);
   }
 
-  /** Creates or replaces an object as-is (new resourceVersion), like a concurrent writer would. */
+  /** Creates or replaces an object as-is (new resourceVersion), like a concurrent writer would. A
+   * new namespace gets its `default` ServiceAccount, as the controller manager gives it. */
   put(obj: KubeObj): KubeObj {
     const t = resourceType(obj.kind ?? '');
     const prev = this.store.get(t, obj.metadata?.namespace, obj.metadata?.name ?? '');
-    return this.store.save(t, canonical(t, obj), { manager: 'test', previous: prev });
+    const saved = this.store.save(t, canonical(t, obj), { manager: 'test', previous: prev });
+    if (t.kind === 'Namespace' && !prev) ensureDefaultServiceAccount(this.store, saved.metadata?.name ?? '');
+    return saved;
   }
 
   delete(kind: string, namespaceOrName: string, name?: string): boolean {
@@ -74,6 +78,9 @@ export class FakeKube {
   }
   roleBinding(namespace: string, name: string): KubeObj | undefined {
     return this.get('RoleBinding', namespace, name);
+  }
+  serviceAccount(namespace: string, name: string): KubeObj | undefined {
+    return this.get('ServiceAccount', namespace, name);
   }
   configMap(namespace: string, name: string): (KubeObj & { data?: Record<string, string> }) | undefined {
     return this.get('ConfigMap', namespace, name);

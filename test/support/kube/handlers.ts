@@ -1,6 +1,7 @@
 // Resource handlers of the fake API server: list/get/create/update/patch/delete with
 // resourceVersion conflicts, dry runs and the registry's defaults, plus (self)subjectaccessreviews.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { admitPod, ensureDefaultServiceAccount } from './pod-admission.js';
 import { authorize, type Attributes, type UserInfo } from './rbac.js';
 import { alreadyExists, badRequest, conflict, failure, methodNotAllowed, notFound, preconditionFailed } from './status.js';
 import { apiVersionOf, canonical, managedFields, resourceType, type KubeObj, type KubeStore, type ResourceType } from './store.js';
@@ -123,7 +124,9 @@ function create(ctx: HandlerCtx, obj: KubeObj, isDry: boolean): HandlerReply {
     return { status: 201, body: canonical(t, { ...full, metadata: meta }) };
   }
   delete full.metadata!.resourceVersion;
-  return { status: 201, body: ctx.store.save(t, full, { manager: ctx.manager }) };
+  const saved = ctx.store.save(t, full, { manager: ctx.manager });
+  if (t.kind === 'Namespace') ensureDefaultServiceAccount(ctx.store, name);
+  return { status: 201, body: saved };
 }
 
 function update(ctx: HandlerCtx, current: KubeObj, next: KubeObj, isDry: boolean): HandlerReply {
@@ -161,9 +164,12 @@ export function handleResource(ctx: HandlerCtx): HandlerReply {
     }
     case 'create': {
       const isDry = dryRun(query);
-      const obj = prepare(ctx, asObject(ctx.body));
+      const raw = asObject(ctx.body);
+      const requested = raw.metadata?.name || raw.metadata?.generateName || '';
+      const obj = prepare(ctx, raw);
       if (t.namespaced) ensureNamespace(ctx);
-      return create(ctx, obj, isDry);
+      // Mutating admission runs before validation and before the name is generated.
+      return create(ctx, t.kind === 'Pod' ? admitPod(store, obj, requested) : obj, isDry);
     }
     case 'update': {
       const isDry = dryRun(query);
