@@ -148,6 +148,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     const server = await startKubeServer({
       clusterName: name,
       store: kube.store,
+      kubelet: kube.kubelet,
       log,
       faults,
       auth: { clusterName: name, adminToken: kube.adminToken, keys, eks, stsHosts: () => stsHosts, region, accountId, awsAuthData: () => kube.configMap('kube-system', 'aws-auth')?.data },

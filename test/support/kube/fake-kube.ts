@@ -2,6 +2,7 @@
 // bypassing the API, e.g. to play "another writer"), its RBAC decisions and its server URL.
 import { parse as parseYaml } from 'yaml';
 import { ensureDefaultServiceAccount } from './pod-admission.js';
+import { FakeKubelet } from './kubelet.js';
 import { authorize, BOOTSTRAP_RBAC, type Attributes, type Decision, type UserInfo } from './rbac.js';
 import { canonical, KubeStore, resourceType, type KubeObj } from './store.js';
 
@@ -16,6 +17,8 @@ export interface AwsAuthMapping {
 
 export class FakeKube {
   readonly store = new KubeStore();
+  /** What happens to pods after the API server stores them: script it per test (kubelet.ts). */
+  readonly kubelet = new FakeKubelet(this.store);
   /** The API server URL (https://127.0.0.1:port); set once the server listens. */
   url = '';
   /** Bearer token of the built-in admin (user kubernetes-admin, group system:masters). */
@@ -32,6 +35,7 @@ export class FakeKube {
   /** Back to a new cluster's objects: the system namespaces and the bootstrap RBAC policy. */
   reset(): void {
     this.store.clear();
+    this.kubelet.reset();
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
     }
