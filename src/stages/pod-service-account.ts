@@ -6,6 +6,7 @@
 // fix). The KPO user needs no new RBAC to run a pod as it: the access check proves that.
 import type { PodIdentityAssociation } from '@aws-sdk/client-eks';
 import { callAws } from '../aws/errors.js';
+import { retryIamPropagation } from '../aws/retry.js';
 import { createAssociation, deleteAssociation, findAssociation, updateAssociationRole } from '../aws/pod-identity.js';
 import { associationUseMarks, associationUses } from '../aws/use-marks.js';
 import { intentName, partitionOf, PROJECT_KEY, provenOurs } from '../desired.js';
@@ -99,6 +100,8 @@ async function applyAssociation(ctx: Ctx, seen: PodIdentityAssociation | null): 
   const roleArn = roleArnOf(ctx)!;
   const profile = ctx.aws.profile;
   let a = seen;
+  // A role created seconds ago may not be visible to EKS yet ("Role provided in the request does not exist").
+  const propagated = <T>(fn: () => Promise<T>) => retryIamPropagation(fn, { afterCreate: false, progress: (t) => ctx.progress(t), debug: (t) => ctx.debug(t), signal: ctx.signal });
   if (modeOf(ctx) !== 'pod-identity') {
     if (!a || !associationOurs(ctx, a)) return { a: null, madeNow: false };
     await callAws(`deleting EKS Pod Identity association ${a.associationId}`, profile, () => deleteAssociation(eks, clusterName, a!.associationId!));
@@ -107,7 +110,7 @@ async function applyAssociation(ctx: Ctx, seen: PodIdentityAssociation | null): 
   if (!a) {
     await ctx.owner.intend(assocIntent(ctx));
     const made = await callAws(`creating the EKS Pod Identity association of ${namespace}/${podServiceAccount}`, profile, () =>
-      createAssociation(eks, { clusterName, namespace, serviceAccount: podServiceAccount, roleArn, projectId: ctx.owner.projectId, workloadIdentities: ctx.inputs.workloadIdentities }),
+      propagated(() => createAssociation(eks, { clusterName, namespace, serviceAccount: podServiceAccount, roleArn, projectId: ctx.owner.projectId, workloadIdentities: ctx.inputs.workloadIdentities })),
     );
     if (made) return { did: `created EKS Pod Identity association ${made.associationId} (${namespace}/${podServiceAccount} → ${roleArn})`, a: made, madeNow: true };
     a = await readAssociation(ctx); // made meanwhile by someone else: judged as found
@@ -115,7 +118,7 @@ async function applyAssociation(ctx: Ctx, seen: PodIdentityAssociation | null): 
   }
   associationTodo(ctx, a, true);
   if (a.roleArn !== roleArn) {
-    const updated = await callAws(`pointing EKS Pod Identity association ${a.associationId} at ${roleArn}`, profile, () => updateAssociationRole(eks, clusterName, a!.associationId!, roleArn));
+    const updated = await callAws(`pointing EKS Pod Identity association ${a.associationId} at ${roleArn}`, profile, () => propagated(() => updateAssociationRole(eks, clusterName, a!.associationId!, roleArn)));
     return { did: `pointed our EKS Pod Identity association ${a.associationId} at ${roleArn}`, a: updated ?? a, madeNow: false };
   }
   const add = marksToAdd(associationUses(a), ctx.owner.projectId, ctx.inputs.workloadIdentities);
