@@ -3,21 +3,25 @@
 // and nothing else: the grants it must not have (pods elsewhere, secrets, cluster-scoped objects)
 // must be denied, and no RoleBinding or ClusterRoleBinding may give the user more than the needed
 // set (src/kube/extra-access.ts, the rule verify applies too). More fails the stage unless
-// --allow-extra-access says it is wanted; then it is reported. Read-only, so there is no check():
-// it runs every time and prints its table.
+// --allow-extra-access says it is wanted; then it is reported. With --pod-policy-arn it also proves
+// that the user may run a pod as the pods' ServiceAccount with no RBAC beyond the Role: RBAC alone
+// cannot say so (no verb covers "use a ServiceAccount"), so a pod naming it is created with
+// dryRun=All as the user, through the real admission chain, and nothing is stored. Read-only, so
+// there is no check(): it runs every time and prints its table.
 import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
 import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
+import { proveServiceAccountUsable } from '../kube/service-account.js';
 
 export const accessCheckStage = defineStage({
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
-  // (Ordering: it asks once the binding and the mapping are in place.)
-  needs: ['role-binding', 'verify-mapping'],
-  // profile, region, clusterName: the cluster it asks.
-  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
+  // (Ordering: it asks once the binding, the mapping and the pods' ServiceAccount are in place.)
+  needs: ['role-binding', 'verify-mapping', 'pod-service-account'],
+  // profile, region, clusterName: the cluster it asks; podPolicyArns, podServiceAccount: the pods'.
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess', 'podPolicyArns', 'podServiceAccount'],
   services: ['kube', 'commandLine'],
   flags: ['verbose'],
 
@@ -30,7 +34,15 @@ export const accessCheckStage = defineStage({
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
     ctx.progress('listing the RoleBindings and ClusterRoleBindings that name the user');
-    const extra = await findExtraAccess(ctx.kube(), ctx.inputs, rows, groups);
+    const pods = ctx.inputs.podPolicyArns.length > 0;
+    if (pods) ctx.progress(`and whether User ${k8sUser} may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} (dry run)`);
+    // Independent reads: the bindings and the ServiceAccount's dry run go out together.
+    // (A refusal of the dry run waits: missing RBAC, below, explains it first.)
+    const [extra, proof] = await Promise.all([
+      findExtraAccess(ctx.kube(), ctx.inputs, rows, groups),
+      pods ? proveServiceAccountUsable(ctx.kube(), k8sUser, namespace, ctx.inputs.podServiceAccount).then((ok) => ({ ok }), (err: unknown) => ({ err })) : Promise.resolve(undefined),
+    ]);
+    const sa = proof && 'ok' in proof ? proof.ok : undefined;
     // Quiet when everything matches (the stage's one line says so); the table when something
     // does not, or with --verbose.
     if (missing.length || granted.length || ctx.flags.verbose) {
@@ -50,6 +62,7 @@ export const accessCheckStage = defineStage({
       ...rowsByReason(granted).map((g) => `User ${k8sUser} may ${g.rows.map(caseLabel).join(', ')}, which EksPodOperator does not need${g.reason ? ` (${g.reason})` : ''}.`),
       ...extra.bindings.map((b) => `User ${k8sUser} may do more than EksPodOperator needs: ${bindingLine(b)}.`),
       ...(extra.bindingsUnknown ? [`${unknownBindingsLine(extra)!}.`] : []),
+      ...(sa?.note ? [`ServiceAccount ${ctx.inputs.podServiceAccount}: ${sa.note}.`] : []),
     ];
     if (missing.length) {
       for (const w of warnings) ctx.io.warn(w);
@@ -65,6 +78,7 @@ export const accessCheckStage = defineStage({
           `or run \`astro-remote-kpo init --from k8s-role\` to restore the Role.${none}`,
       );
     }
+    if (proof && 'err' in proof) throw proof.err;
     // Nothing else, unless the user said more is wanted (recorded; shown by summary and status).
     if (hasExtra(extra) && !ctx.inputs.allowExtraAccess) throw extraAccessError(ctx.inputs, extra, ctx.commandLine);
     const allowed = rows.filter((r) => r.actual === 'allowed').length;
@@ -75,9 +89,10 @@ export const accessCheckStage = defineStage({
       ? `all ${needed} needed permissions allowed; more accepted (--allow-extra-access)`
       : `all ${needed} needed permissions allowed, ${rows.length - needed} others denied${ctx.flags.verbose ? '' : ' (--verbose: table)'}`;
     const acceptedExtra = extraLines(extra);
+    const serviceAccountCheck = sa ? { serviceAccountCheck: { serviceAccount: ctx.inputs.podServiceAccount, as: sa.as, ...(sa.note ? { note: sa.note } : {}) } } : {};
     return {
-      outputs: { method, allowed, denied: rows.length - allowed, warnings, ...(acceptedExtra.length ? { acceptedExtra } : {}) },
-      summary,
+      outputs: { method, allowed, denied: rows.length - allowed, warnings, ...(acceptedExtra.length ? { acceptedExtra } : {}), ...serviceAccountCheck },
+      summary: sa ? `${summary}; may run pods as ServiceAccount ${ctx.inputs.podServiceAccount}` : summary,
       ...(warnings.length ? { warnings } : {}),
     };
   },
@@ -94,6 +109,9 @@ export const accessCheckStage = defineStage({
             `and that no RoleBinding or ClusterRoleBinding gives it more (${ctx.inputs.allowExtraAccess ? 'more is reported, accepted with --allow-extra-access' : 'more fails the stage'})`,
           details,
         },
+        ...(ctx.inputs.podPolicyArns.length
+          ? [{ action: `check that User ${ctx.inputs.k8sUser} may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} without more RBAC: a pod naming it, created with dryRun=All as the user (the admission chain runs; nothing is stored)` }]
+          : []),
       ],
     };
   },
