@@ -53,12 +53,11 @@ if (!existsSync(path.join(repo, 'dist', 'cli.js'))) {
 // The test cloud, its call log (to stamp arrival/answer times), and the CLI's own stage registry
 // and access matrix (from src/ through ts-hooks: dist/ is one bundle) to know what a resume
 // should re-run and which questions kubectl must ask.
-const callsModule = await import('../test/support/calls.ts');
+const callsModule = await import('../src/sim/calls.ts');
 installCallClock(callsModule);
 const connections = installConnectionCounter(net, tls);
 const { startTestCloud } = await import('../test/support/cloud.ts');
-const { writeTokenContext } = await import('../test/support/kubeconfig.ts');
-const { CA_PEM } = await import('../test/support/kube/server.ts');
+const { writeTokenContext } = await import('../src/sim/kubeconfig.ts');
 const packInstall = await import('../test/support/pack-install.ts');
 const { allStages } = await import('../src/stages/index.ts');
 const { accessMatrix } = await import('../src/kube/access.ts');
@@ -224,7 +223,7 @@ async function accessCheck(cloud, env, project) {
   // kubectl can have (eksctl's context would spawn `aws eks get-token` per invocation), so the
   // comparison favours kubectl. A separate file keeps the CLI's kubeconfig untouched.
   const kubeconfig = path.join(path.dirname(project), `kubectl-${path.basename(project)}.yaml`);
-  await writeTokenContext(kubeconfig, { contextName: 'bench-admin', server: cloud.kube.url, caData: Buffer.from(CA_PEM).toString('base64'), token: cloud.kube.adminToken });
+  await writeTokenContext(kubeconfig, { contextName: 'bench-admin', server: cloud.kube.url, caData: cloud.caData, token: cloud.kube.adminToken });
   const base = ['--kubeconfig', kubeconfig, 'auth', 'can-i'];
   cloud.resetCalls();
   let ms = 0;

@@ -1,4 +1,5 @@
-// `npm run build` (and `npm pack`/`npm publish` through prepack): bundles src/cli.ts and
+// `npm run build` (and `npm pack`/`npm publish` through prepack): bundles src/cli.ts (and the
+// simulation's stand-in eksctl, src/sim/eksctl-cli.ts) and
 // everything it imports, our code and the npm packages, into dist/ with esbuild, so the published
 // package installs no runtime dependencies (docs/packaging.md says why). Code splitting keeps
 // what the dynamic import() boundaries load on demand (the commands, the AWS SDK clients,
@@ -27,7 +28,9 @@ async function fail(problems) {
 await rm(outdir, { recursive: true, force: true });
 const { metafile } = await build({
   absWorkingDir: root,
-  entryPoints: ['src/cli.ts'],
+  // dist/cli.js, and dist/sim-eksctl.js: the simulation's stand-in eksctl, which `demo` puts on its
+  // children's PATH through a shim in its temp folder (and the test suite's test/support/bin/eksctl runs).
+  entryPoints: { cli: 'src/cli.ts', 'sim-eksctl': 'src/sim/eksctl-cli.ts' },
   outdir,
   bundle: true,
   splitting: true,
