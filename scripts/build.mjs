@@ -82,7 +82,7 @@ await writeFile(`${outdir}/THIRD-PARTY-LICENSES.md`, await thirdPartyLicenses(ro
 // dist/help.json without loading the CLI (bin/astro-remote-kpo.js). Being the CLI's own output, it
 // cannot drift from it; test/e2e/cli-basics.test.ts compares the two.
 const help = {};
-for (const args of [['--help'], ['--version'], ...['init', 'status', 'verify', 'destroy'].map((c) => [c, '--help'])]) {
+for (const args of [['--help'], ['--version'], ...['init', 'status', 'verify', 'destroy', 'demo'].map((c) => [c, '--help'])]) {
   const env = { ...process.env, ASTRO_KPO_HELP_TABLE: 'off', NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   delete env.COLUMNS;

@@ -222,6 +222,13 @@ export async function startSimCloud(opts: StartSimCloudOptions = {}): Promise<Si
     return c;
   };
 
+  // `eksctl delete cluster` deletes the node group stacks first, and with them their node roles
+  // (EKS's own DeleteCluster leaves them: they are CloudFormation's, not the cluster's).
+  const eksctlDelete = (name: string): boolean => {
+    if (eks.clusters.has(name)) for (const r of [...iam.roles.keys()]) if (r.startsWith(`eksctl-${name}-nodegroup-`)) iam.roles.delete(r);
+    return eks.deleteCluster(name);
+  };
+
   const eksctl: EksctlBehaviour = { durationMs: opts.eksctlDurationMs ?? 400, version: '0.210.0', invocations: [] };
   const awsServer = await startAwsServer({
     iam,
@@ -232,7 +239,7 @@ export async function startSimCloud(opts: StartSimCloudOptions = {}): Promise<Si
     get verifySignatures() {
       return fakeAws.verifySignatures;
     },
-    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers, oidc: iam.oidc, accountId }),
+    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: eksctlDelete, timers, oidc: iam.oidc, accountId }),
   });
   stsHosts = [new URL(awsServer.urls.sts).host, new URL(awsServer.url).host];
   const defaultName = opts.clusterName ?? opts.cluster?.name ?? 'remote-kpo-demo';
