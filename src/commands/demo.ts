@@ -8,7 +8,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createUi } from '../context.js';
 import { EXIT, KpoError } from '../errors.js';
@@ -16,7 +15,7 @@ import { claimInterrupts } from '../interrupt.js';
 import type { RawOptions } from '../options.js';
 import { packageFile } from '../package-file.js';
 import { isInteractive } from '../resolve.js';
-import { startDemoWorld, type DemoWorld } from '../sim/demo-world.js';
+import { DEMO_CLUSTER, startDemoWorld, type DemoWorld } from '../sim/demo-world.js';
 import { filesInitWrote, stateFile, stateLeftovers, type DemoFiles } from './demo-show.js';
 
 export interface DemoOptions extends RawOptions {
@@ -35,7 +34,7 @@ export const FIRST_LINE = 'astro-remote-kpo demo: everything below runs against 
 export const LAST_LINE = 'That was a simulation: every command above ran against a simulated AWS account and EKS cluster on this machine (127.0.0.1), and nothing left it.';
 
 export async function demoCommand(raw: DemoOptions): Promise<number> {
-  const { out } = await createUi(raw, process.env);
+  const { out, io } = await createUi(raw, process.env);
   const interactive = isInteractive(raw, process.env, Boolean(process.stdin.isTTY));
   if (raw.step && (!interactive || !process.stdout.isTTY)) {
     throw new KpoError('INPUT_INVALID', `--step waits for Enter between the commands, so it needs a terminal and no --yes, --json or CI; ${raw.json ? '--json was given' : raw.yes ? '--yes was given' : 'this is not one'}.`, 'Run `astro-remote-kpo demo` without --step.');
@@ -61,13 +60,16 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
     // Not a conversation (--yes, --json, CI, no terminal): the children are told so, as a script would.
     const unattended = interactive ? [] : ['--yes'];
     const plan: string[][] = [
-      ['init', '--workload-identity', world.workloadIdentity, '--project-dir', dir, ...unattended, ...common],
+      // Every value init would ask for is given (the simulation has one region and one cluster name):
+      // on a terminal, what is left to answer is init's own confirmation.
+      ['init', '--workload-identity', world.workloadIdentity, '--cluster-name', DEMO_CLUSTER, '--region', world.cloud.region, '--project-dir', dir, ...unattended, ...common],
       ['status', '--project-dir', dir, ...common],
       ['verify', '--project-dir', dir, ...(interactive ? [] : ['--non-interactive']), ...common],
       ...(raw.keep ? [] : [['destroy', '--project-dir', dir, '--delete-cluster', '--delete-namespace', ...unattended, ...common]]),
     ];
     for (const [i, args] of plan.entries()) {
-      if (i > 0 && raw.step) await waitForEnter(`Press Enter to run: astro-remote-kpo ${args[0]}`);
+      // --step: a question like every other of the tool's (Enter goes on; no stops the demo here).
+      if (i > 0 && raw.step && !(await io.confirm({ flag: '', message: `Run astro-remote-kpo ${args[0]} next?`, default: true }))) break;
       if (!json) out.line(out.chalk.dim(`\n$ astro-remote-kpo ${args.join(' ')}`));
       const step = await runChild(args, world.env, dir, { json, interactive });
       steps.push(step);
@@ -134,14 +136,4 @@ function runChild(args: string[], env: Record<string, string>, cwd: string, o: {
       resolve({ command: args[0]!, exitCode: code ?? (signal === 'SIGINT' ? EXIT.interrupted : EXIT.stageFailed), result });
     });
   });
-}
-
-function waitForEnter(prompt: string): Promise<void> {
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  return new Promise((resolve) =>
-    rl.question(`\n${prompt} `, () => {
-      rl.close();
-      resolve();
-    }),
-  );
 }

@@ -11,6 +11,8 @@ import { startSimCloud, type SimCloud } from './cloud.js';
 
 /** The Astro Deployment's workload identity: a role the simulation makes up front, as Astro would. */
 export const DEMO_IDENTITY_ROLE = 'astro-demo-deployment';
+/** The cluster init creates (its default name). */
+export const DEMO_CLUSTER = 'remote-kpo-demo';
 /** eksctl's create shortened from ~15 minutes to a few seconds. */
 export const DEMO_EKSCTL_MS = 2500;
 
