@@ -6,6 +6,7 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ASTRO_HEADER, ASTRO_PLACEHOLDERS } from '../airflow/settings-file.js';
 import { packageFile } from '../package-file.js';
 import { startSimCloud, type SimCloud } from './cloud.js';
 
@@ -19,10 +20,7 @@ export const DEMO_EKSCTL_MS = 2500;
 // The files of a Runtime 3 project as `astro dev init` writes them (astro-cli's
 // airflow/include/airflow3/dockerfile and settingsyml.yml), trimmed to what init reads.
 const DOCKERFILE = 'FROM air.astronomer.io/runtime:3.1-3\n';
-const AIRFLOW_SETTINGS = `# This file allows you to configure Airflow Connections, Pools, and Variables in a single place for local development only.
-# NOTE: json dicts can be added to the conn_extra field as yaml key value pairs. See the example below.
-
-airflow:
+const AIRFLOW_SETTINGS = `${ASTRO_HEADER}airflow:
   connections:
     - conn_id:
       conn_type:
@@ -33,14 +31,7 @@ airflow:
       conn_port:
       conn_extra:
         example_extra_field: example-value
-  pools:
-    - pool_name:
-      pool_slot:
-      pool_description:
-  variables:
-    - variable_name:
-      variable_value:
-`;
+${ASTRO_PLACEHOLDERS}`;
 
 /** Variables a child may take from the demo's own environment: the terminal and the locale. */
 const PASS_THROUGH = /^(TERM|COLUMNS|LINES|NO_COLOR|FORCE_COLOR|LANG|LC_[A-Z_]+)$/;
