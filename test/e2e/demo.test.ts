@@ -9,7 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expectFailure } from '../support/failure.js';
-import { runCli } from '../support/run-cli.js';
+import { runCli, startCli } from '../support/run-cli.js';
 import { requireBuild } from './aws-helpers.js';
 
 let tmp: string;
@@ -143,6 +143,18 @@ describe('demo', () => {
     // Only the project: the simulation's HOME, kubeconfig and the eksctl shim went with it.
     expect(await readdir(path.dirname(doc.projectDir!))).toEqual(['project']);
     expect(await readFile(path.join(doc.projectDir!, 'Dockerfile'), 'utf8')).toMatch(/^FROM \S+\/runtime:3\.\d+-\d+\n$/);
+  }, 150_000);
+
+  it('Ctrl-C during init: exit 130, the simulation stops and its temp folder goes', async () => {
+    const env = await baseEnv();
+    const p = startCli(['demo', '--yes', '--no-color'], { env, cwd: tmp, timeoutMs: 120_000 });
+    await p.waitForOutput(/eksctl create cluster/);
+    p.interrupt('SIGINT');
+    const r = await p.result;
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(130);
+    expect(r.stdout).not.toMatch(/\$ astro-remote-kpo status/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toMatch(/and nothing left it\.$/);
+    expect(await leftInTmp(env)).toEqual([]);
   }, 150_000);
 
   it('bad input: an unknown flag, or --step off a terminal, is exit 2 with nothing started or written', async () => {
