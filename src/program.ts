@@ -98,7 +98,7 @@ Examples:
     .description('See it work first: the real init, status, verify and destroy against a SIMULATED AWS account and EKS cluster on this machine (127.0.0.1), in a throwaway project. Ignores your AWS and kube settings; nothing leaves this machine')
     .option('-y, --yes', 'answer yes to the confirmations (init, destroy): nothing to type')
     .option('--keep', 'skip destroy and keep the throwaway project folder (its path is printed; the simulation itself always ends with the demo)')
-    .option('--step', 'on a terminal, wait for Enter between the commands')
+    .option('--step', 'on a terminal, ask before each next command (Enter goes on)')
     .option('--json', 'print one JSON document: each command\'s exit code and own --json result')
     .option('--no-color', 'no colors (NO_COLOR is honoured too)')
     .addHelpText('after', '\nExamples:\n  $ npx astro-remote-kpo demo\n  $ npx astro-remote-kpo demo --yes --keep\n  $ npx astro-remote-kpo demo --json > demo.json')

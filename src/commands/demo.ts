@@ -37,7 +37,7 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
   const { out, io } = await createUi(raw, process.env);
   const interactive = isInteractive(raw, process.env, Boolean(process.stdin.isTTY));
   if (raw.step && (!interactive || !process.stdout.isTTY)) {
-    throw new KpoError('INPUT_INVALID', `--step waits for Enter between the commands, so it needs a terminal and no --yes, --json or CI; ${raw.json ? '--json was given' : raw.yes ? '--yes was given' : 'this is not one'}.`, 'Run `astro-remote-kpo demo` without --step.');
+    throw new KpoError('INPUT_INVALID', `--step asks before each next command, so it needs a terminal and no --yes, --json or CI; ${raw.json ? '--json was given' : raw.yes ? '--yes was given' : 'this is not one'}.`, 'Run `astro-remote-kpo demo` without --step.');
   }
   const json = Boolean(raw.json);
   const note = (line: string) => (json ? process.stderr.write(`${line}\n`) : out.line(out.chalk.bold(line)));
@@ -108,6 +108,9 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
   return code;
 }
 
+/** Whether any of our stdio is a terminal: then Ctrl-C comes from it, to the process group. */
+const fromTerminal = () => Boolean(process.stdin.isTTY || process.stdout.isTTY || process.stderr.isTTY);
+
 /** One real command: `node <the launcher> <args>`, as a user runs it. */
 function runChild(args: string[], env: Record<string, string>, cwd: string, o: { json: boolean; interactive: boolean }): Promise<DemoStep> {
   const bin = fileURLToPath(packageFile('bin/astro-remote-kpo.js'));
@@ -115,9 +118,9 @@ function runChild(args: string[], env: Record<string, string>, cwd: string, o: {
     const child = spawn(process.execPath, [bin, ...args], { env, cwd, stdio: [o.interactive ? 'inherit' : 'ignore', o.json ? 'pipe' : 'inherit', 'inherit'] });
     let stdout = '';
     child.stdout?.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
-    // Off a terminal, Ctrl-C (a signal sent to this process only) is passed on; on one, the
-    // terminal already sends it to the whole process group.
-    const forward = () => void (!o.interactive && child.kill('SIGINT'));
+    // From a terminal, Ctrl-C reaches the whole process group, the child included (a second one
+    // would make init kill itself at once); a signal sent to this process alone is passed on.
+    const forward = () => void (!fromTerminal() && child.kill('SIGINT'));
     process.on('SIGINT', forward);
     child.on('error', (e) => {
       process.off('SIGINT', forward);
