@@ -9,7 +9,7 @@ import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
-import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, listBindings, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
 
 export const accessCheckStage = defineStage({
   id: 'access-check',
@@ -24,13 +24,15 @@ export const accessCheckStage = defineStage({
   async run(ctx) {
     const { k8sUser, k8sRole, namespace } = ctx.inputs;
     const cases = accessMatrix(ctx.inputs);
-    ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}`);
+    ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}, and listing the bindings that name it`);
     const groups = subjectGroups();
+    // The bindings do not depend on the answers: listed (and their roles read) while the questions are asked.
+    const listing = listBindings(ctx.kube(), ctx.inputs, groups);
+    listing.catch(() => undefined);
     const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
-    ctx.progress('listing the RoleBindings and ClusterRoleBindings that name the user');
-    const extra = await findExtraAccess(ctx.kube(), ctx.inputs, rows, groups);
+    const extra = await findExtraAccess(ctx.kube(), ctx.inputs, rows, groups, listing);
     // Quiet when everything matches (the stage's one line says so); the table when something
     // does not, or with --verbose.
     if (missing.length || granted.length || ctx.flags.verbose) {

@@ -23,6 +23,9 @@ export const k8sRoleStage = defineStage({
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
+  // Its check reads only the object itself, through the context stage's connection: it goes out
+  // with the namespace's (and the others') instead of after them. run() still comes after its needs.
+  checkAfter: ['context'],
   // profile, region, clusterName: which cluster (so which Role) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],

@@ -170,9 +170,12 @@ describe('role-binding', () => {
 });
 
 describe('iam-role', () => {
-  it('check: no role yet is not done', async () => {
+  it('check: no role yet is not done; the role and its inline policy are asked together, and what was read goes to run()', async () => {
     const aws = awsAnswering({
       GetRoleCommand: () => {
+        throw awsError('NoSuchEntityException');
+      },
+      GetRolePolicyCommand: () => {
         throw awsError('NoSuchEntityException');
       },
     });
@@ -185,8 +188,8 @@ describe('iam-role', () => {
       ...ambient(),
       ...outputsOf({ preflight }),
     };
-    expect(await iamRoleStage.check!(ctx)).toEqual({ done: false, reason: 'role AstroRemoteKPO does not exist' });
-    expect(aws.sent).toEqual(['GetRoleCommand']);
+    expect(await iamRoleStage.check!(ctx)).toEqual({ done: false, reason: 'role AstroRemoteKPO does not exist', seen: { local: undefined, warnings: [], insp: {} } });
+    expect(aws.sent.sort()).toEqual(['GetRoleCommand', 'GetRolePolicyCommand']);
   });
 });
 
@@ -216,15 +219,21 @@ describe('identity-mapping', () => {
     ...outputsOf(outputs),
   });
 
-  it('check: an API-mode cluster without the access entry is not done', async () => {
+  it('check: an API-mode cluster without the access entry is not done; the entry and its policies are asked together, and what was read goes to run()', async () => {
     const aws = awsAnswering({
       DescribeAccessEntryCommand: () => {
         throw awsError('ResourceNotFoundException');
       },
+      ListAssociatedAccessPoliciesCommand: () => {
+        throw awsError('ResourceNotFoundException');
+      },
     });
     const cluster: StageOutputs['cluster'] = { clusterArn: 'arn', endpoint: 'https://e', certificateAuthority: '', authenticationMode: 'API', createdByUs: false };
-    expect(await identityMappingStage.check!(ctx({ cluster, 'role-arn': { roleArn, mappingArn: roleArn } }, aws))).toEqual({ done: false });
-    expect(aws.sent).toEqual(['DescribeAccessEntryCommand']);
+    expect(await identityMappingStage.check!(ctx({ cluster, 'role-arn': { roleArn, mappingArn: roleArn } }, aws))).toEqual({
+      done: false,
+      seen: { kind: 'access-entry', principalArn: roleArn, read: { entry: undefined, policies: [] } },
+    });
+    expect(aws.sent.sort()).toEqual(['DescribeAccessEntryCommand', 'ListAssociatedAccessPoliciesCommand']);
   });
 
   it('plan: before the role and the cluster are known, it says what it would do and that it cannot tell more', async () => {
