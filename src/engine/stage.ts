@@ -13,7 +13,7 @@ import type { Capacity } from '../stages/cluster-capacity.js';
 import type { Survey } from '../stages/project-files.js';
 import type { Exec } from '../exec.js';
 import type { Io } from '../io.js';
-import type { KubeApi } from '../kube/api.js';
+import type { KubeApi, KubeObject } from '../kube/api.js';
 import type {
   AnswerKey,
   Answers,
@@ -48,6 +48,9 @@ export interface StageHandoffs {
   'role-arn': { role: Role };
   /** identity-mapping's check, when it found the mapping as wanted: that read is the read-back. */
   'verify-mapping': { mapping: MappingRead };
+  /** k8s-role's check, when it found the Role as wanted: the Role the user's RoleBinding binds,
+   * which the access check would read again to judge the bindings. */
+  'access-check': { role: KubeObject };
   /** init's confirmation, when nobody was asked anything: its survey of the project files (after a
    * question the files are surveyed again, since the user may have edited one while reading). */
   'project-files': { survey: Survey };
@@ -58,6 +61,7 @@ export interface HandoffRoutes {
   preflight: 'cluster';
   'iam-role': 'role-arn';
   'identity-mapping': 'verify-mapping';
+  'k8s-role': 'access-check';
 }
 /** What stage `Id` may hand on, by receiver (never, for a stage that hands nothing). */
 export type HandoffsBy<Id extends StageId> = Id extends keyof HandoffRoutes ? Partial<Pick<StageHandoffs, HandoffRoutes[Id]>> : never;

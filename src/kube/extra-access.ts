@@ -131,12 +131,14 @@ export interface BindingListing {
  * grants (system:authenticated aside: such a binding counts only when an access question names it),
  * none of which depends on the access questions' answers: the access check starts this with its
  * questions (one round trip for both, not one after the other). The Role the user's own
- * RoleBinding binds (--k8s-role) is read with the lists, not after them. Listing needs list rights
+ * RoleBinding binds (--k8s-role) is read with the lists, not after them, unless `ownRole` is that
+ * Role as the k8s-role stage read it a moment ago. Listing needs list rights
  * on RoleBindings and ClusterRoleBindings (the tool's admin credentials have them); when refused,
  * `unknown` says why.
  */
-export async function listBindings(kube: KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sUser' | 'k8sRole'>, groups: readonly string[]): Promise<BindingListing> {
+export async function listBindings(kube: KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sUser' | 'k8sRole'>, groups: readonly string[], ownRole?: KubeObject): Promise<BindingListing> {
   const roles = new Map<string, Promise<KubeObject | string | undefined>>();
+  if (ownRole) roles.set(`Role ${inputs.namespace}/${inputs.k8sRole}`, Promise.resolve(ownRole));
   const roleOf = (ref: Record<string, unknown>, ns: string | undefined) => {
     const name = String(ref.name ?? '');
     const key = ref.kind === 'ClusterRole' ? `ClusterRole ${name}` : `Role ${ns}/${name}`;

@@ -14,8 +14,9 @@ import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, l
 export const accessCheckStage = defineStage({
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
-  // (Ordering: it asks once the binding and the mapping are in place.)
-  needs: ['role-binding', 'verify-mapping'],
+  // (Ordering: it asks once the binding and the mapping are in place.) k8s-role: the Role as its
+  // check read it, handed on.
+  needs: ['role-binding', 'verify-mapping', 'k8s-role'],
   // profile, region, clusterName: the cluster it asks.
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
   services: ['kube', 'commandLine'],
@@ -27,7 +28,7 @@ export const accessCheckStage = defineStage({
     ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}, and listing the bindings that name it`);
     const groups = subjectGroups();
     // The bindings do not depend on the answers: listed (and their roles read) while the questions are asked.
-    const listing = listBindings(ctx.kube(), ctx.inputs, groups);
+    const listing = listBindings(ctx.kube(), ctx.inputs, groups, ctx.handoff('access-check')?.role);
     listing.catch(() => undefined);
     const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);

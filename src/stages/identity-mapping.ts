@@ -5,7 +5,7 @@
 // (aws-auth entries carry no tag, so a run killed right after the append knows it by the intent).
 import type { MappingKind } from '../aws/mapping.js';
 import path from 'node:path';
-import { defineStage, type StageContext } from '../engine/stage.js';
+import { defineStage, type HandoffsBy, type StageContext } from '../engine/stage.js';
 import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
 import { accessEntryGrantsMore, ensureAccessEntry, entryStatus, policiesUnknownWarning, readAccessEntry, resolveMappingKind, type MappingRead } from '../aws/mapping.js';
 import { AWS_AUTH, awsAuthGrantsMore, awsAuthMappingOf, ensureAwsAuthMapping, planAwsAuthChange, renderEntry } from '../kube/aws-auth.js';
@@ -91,7 +91,7 @@ export const identityMappingStage = defineStage({
   inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'profile', 'workloadIdentities'],
   services: ['aws', 'kube', 'owner', 'stateDir'],
 
-  async check(ctx): Promise<CheckResult<Out, MappingRead, { 'verify-mapping': { mapping: MappingRead } }>> {
+  async check(ctx): Promise<CheckResult<Out, MappingRead, HandoffsBy<'identity-mapping'>>> {
     const kind = await kindOf(ctx);
     const principalArn = ctx.output('role-arn').mappingArn;
     const seen = await readMapping(ctx, kind, principalArn);

@@ -3,7 +3,7 @@
 // is put back and the difference reported ("added verb delete on pods"), keeping labels and
 // annotations others added. A found Role is used only if it matches: one with other rules stops
 // the stage, unchanged (src/kube/takeover.ts).
-import { defineStage, type StageContext } from '../engine/stage.js';
+import { defineStage, type HandoffsBy, type StageContext } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
@@ -31,7 +31,7 @@ export const k8sRoleStage = defineStage({
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
   services: ['kube', 'owner', 'commandLine'],
 
-  async check(ctx): Promise<CheckResult<StageOutputs['k8s-role'], ObjectSeen>> {
+  async check(ctx): Promise<CheckResult<StageOutputs['k8s-role'], ObjectSeen, HandoffsBy<'k8s-role'>>> {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
@@ -41,6 +41,8 @@ export const k8sRoleStage = defineStage({
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
       outputs: { created: ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: [] },
+      // As read, unchanged: the access check judges the user's bindings with it instead of asking again.
+      ...(current ? { handoff: { 'access-check': { role: current } } } : {}),
     };
   },
 
