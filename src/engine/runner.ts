@@ -73,6 +73,28 @@ export function readOnlyOwner(state: State, projectId = state.projectId): Owner 
  * interrupted, blocked): its outputs, the ownership history destroy and the next run read. */
 const keptOutputs = (rec: StageRecord | undefined): Pick<StageRecord, 'outputs'> => (rec?.outputs !== undefined ? { outputs: rec.outputs } : {});
 
+/**
+ * One write at a time, in order, and none wasted: a change made while a write is under way goes
+ * out with the next write, which every change made before it starts shares (the state is
+ * serialised when the write starts). A caller's promise settles once a write that started after its
+ * change has finished, so an awaited save (a write-ahead intent) is on disk as before; concurrent
+ * stages no longer wait for one write per status change of the others.
+ */
+export function coalesced(write: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  let next: Promise<void> | undefined;
+  return () => {
+    if (next) return next;
+    const begin = () => {
+      next = undefined;
+      return write();
+    };
+    next = last.then(begin, begin);
+    last = next;
+    return next;
+  };
+}
+
 export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   // The context stage's connection, for every later stage that declares the kube service; its
   // connections end with the run.
@@ -123,8 +145,7 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
   let answers: Answers = o.answers ?? {};
   const projectId = ensureProjectId(o.state);
 
-  let saving = Promise.resolve();
-  const save = () => (saving = saving.then(o.save, o.save));
+  const save = coalesced(o.save);
 
   const ran: StageId[] = [];
   const failed: StageId[] = [];

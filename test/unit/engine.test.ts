@@ -3,7 +3,7 @@ import { KpoError } from '../../src/errors.js';
 import { expectCode } from '../support/failure.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
 import { planStages } from '../../src/engine/plan.js';
-import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
+import { coalesced, runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
 import { defineStage, type AnyStage, type Services } from '../../src/engine/stage.js';
 import { emptyState, type State } from '../../src/engine/state.js';
 import type { CheckResult, Inputs, RunFlags, StageId, StageOutputs } from '../../src/types.js';
@@ -489,6 +489,52 @@ describe('checkAfter: a read-only check that does not wait for stages it does no
     const stages = chain(events, { k8sRoleCheckAfter: true });
     (stages[4] as { checkAfter?: StageId[] }).checkAfter = ['iam-role'];
     await expect(runStages(opts(stages, emptyState()))).rejects.toThrow(/checks after iam-role, which it does not come after/);
+  });
+});
+
+describe('saving state: one write at a time, changes made meanwhile share the next', () => {
+  it('every change is written by a write that starts after it; a failed write fails its callers only', async () => {
+    let value = 0;
+    const written: number[] = [];
+    const gates: Array<() => void> = [];
+    let fail = false;
+    const save = coalesced(async () => {
+      const v = value; // serialised when the write starts
+      await new Promise<void>((r) => gates.push(r));
+      if (fail) throw new Error('disk full');
+      written.push(v);
+    });
+    // Lets every write that was asked for start and finish.
+    const flush = async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 0));
+        if (!gates.length) return;
+        gates.shift()!();
+      }
+    };
+    value = 1;
+    const a = save();
+    await new Promise((r) => setTimeout(r, 0)); // the first write has started (with 1)
+    value = 2;
+    const b = save();
+    value = 3;
+    const c = save(); // joins b: neither has started
+    expect(c).toBe(b);
+    await flush();
+    await Promise.all([a, b, c]);
+    expect(written).toEqual([1, 3]);
+
+    fail = true;
+    const d = save();
+    d.catch(() => undefined);
+    await flush();
+    await expect(d).rejects.toThrow('disk full');
+    fail = false;
+    value = 4;
+    const e = save();
+    await flush();
+    await e;
+    expect(written).toEqual([1, 3, 4]);
   });
 });
 
