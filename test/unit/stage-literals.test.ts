@@ -74,6 +74,26 @@ describe('cluster', () => {
     expect(c).toEqual({ done: false, reason: 'cluster remote-kpo-demo not found in us-east-1', seen: { cluster: undefined } });
     expect(aws.sent).toEqual([]);
   });
+
+  it("check: an ACTIVE cluster whose node groups init's confirmation looked at: done, with no call at all", async () => {
+    const aws = awsAnswering({});
+    const cluster = { name: 'remote-kpo-demo', arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/remote-kpo-demo`, status: 'ACTIVE' as const, endpoint: 'https://e', certificateAuthority: { data: 'Q0E=' }, accessConfig: { authenticationMode: 'API' as const } };
+    const ctx = {
+      inputs: { ...WHERE, clusterConfig: undefined },
+      flags: { switchContext: false },
+      answers: {},
+      aws,
+      exec: noExec,
+      owner,
+      projectDir: '/p',
+      stateDir: '/p/.astro-remote-kpo',
+      ...ambient(),
+      ...outputsOf({ preflight }),
+      handoff: () => ({ cluster, capacity: { specs: [], warnings: [] } }),
+    };
+    expect(await clusterStage.check!(ctx)).toMatchObject({ done: true, reason: 'cluster remote-kpo-demo exists (ACTIVE)' });
+    expect(aws.sent).toEqual([]);
+  });
 });
 
 describe('context', () => {
@@ -194,6 +214,14 @@ describe('iam-role', () => {
 });
 
 describe('role-arn', () => {
+  it('check: the role iam-role read a moment ago is handed on: no call', async () => {
+    const arn = `arn:aws:iam::${ACCOUNT}:role/team/AstroRemoteKPO`;
+    const aws = awsAnswering({});
+    const ctx = { inputs: { ...WHERE, iamRole: 'AstroRemoteKPO' }, flags: {}, answers: {}, aws, ...ambient(), ...outputsOf(), handoff: () => ({ role: { Arn: arn, RoleName: 'AstroRemoteKPO', Path: '/team/', RoleId: 'AROA1', CreateDate: new Date() } }) };
+    expect(await roleArnStage.check!(ctx)).toEqual({ done: true, reason: `role ARN ${arn}`, outputs: { roleArn: arn, mappingArn: `arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO` } });
+    expect(aws.sent).toEqual([]);
+  });
+
   it('check: the ARN as read, and the form a mapping needs (no path)', async () => {
     const arn = `arn:aws:iam::${ACCOUNT}:role/team/AstroRemoteKPO`;
     const ctx = { inputs: { ...WHERE, iamRole: 'AstroRemoteKPO' }, flags: {}, answers: {}, aws: awsAnswering({ GetRoleCommand: () => ({ Role: { Arn: arn } }) }), ...ambient(), ...outputsOf() };
@@ -255,6 +283,25 @@ describe('verify-mapping', () => {
       items: [{ action: 'read kube-system/aws-auth back and check it maps the role to AstroRemoteKPO' }],
       outputs: { kind: 'aws-auth', username: 'AstroRemoteKPO' },
     });
+  });
+
+  it("run: identity-mapping's check found the entry as wanted and handed its read on: that is the read-back, no call", async () => {
+    const principalArn = `arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO`;
+    const mapping: StageOutputs['identity-mapping'] = { kind: 'access-entry', principalArn, username: 'AstroRemoteKPO', createdByUs: true };
+    const aws = awsAnswering({});
+    const read = { entry: { principalArn, username: 'AstroRemoteKPO', kubernetesGroups: [] }, policies: [] };
+    const ctx = {
+      inputs: { ...WHERE, k8sUser: 'AstroRemoteKPO' },
+      flags: {},
+      answers: {},
+      aws,
+      ...kubeService(undefined),
+      ...ambient(),
+      ...outputsOf({ 'identity-mapping': mapping }),
+      handoff: () => ({ mapping: { kind: 'access-entry' as const, principalArn, read } }),
+    };
+    expect(await verifyMappingStage.run(ctx)).toEqual({ outputs: { kind: 'access-entry', username: 'AstroRemoteKPO' }, summary: `access entry ${principalArn} → user AstroRemoteKPO` });
+    expect(aws.sent).toEqual([]);
   });
 });
 
