@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { namespaceObject, roleObject } from '../../src/desired.js';
-import type { Owner } from '../../src/engine/stage.js';
+import type { Owner, StageHandoffs } from '../../src/engine/stage.js';
 import type { KubeApi, KubeObject } from '../../src/kube/api.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
 import { clusterStage } from '../../src/stages/cluster.js';
@@ -55,22 +55,24 @@ describe('preflight', () => {
 });
 
 describe('cluster', () => {
+  /** The cluster stage's context, with `handed` as what was handed to it. */
+  const clusterCtx = (aws: ReturnType<typeof awsAnswering>, handed: StageHandoffs['cluster']) => ({
+    inputs: { ...WHERE, clusterConfig: undefined },
+    flags: { switchContext: false },
+    answers: {},
+    aws,
+    exec: noExec,
+    owner,
+    projectDir: '/p',
+    stateDir: '/p/.astro-remote-kpo',
+    ...ambient(),
+    ...outputsOf({ preflight }),
+    handoff: () => handed,
+  });
+
   it("check: preflight's handoff says not found; nothing asked again, and run() gets what was seen", async () => {
     const aws = awsAnswering({});
-    const ctx = {
-      inputs: { ...WHERE, clusterConfig: undefined },
-      flags: { switchContext: false },
-      answers: {},
-      aws,
-      exec: noExec,
-      owner,
-      projectDir: '/p',
-      stateDir: '/p/.astro-remote-kpo',
-      ...ambient(),
-      ...outputsOf({ preflight }),
-      handoff: () => ({ cluster: undefined }),
-    };
-    const c = await clusterStage.check!(ctx);
+    const c = await clusterStage.check!(clusterCtx(aws, { cluster: undefined }));
     expect(c).toEqual({ done: false, reason: 'cluster remote-kpo-demo not found in us-east-1', seen: { cluster: undefined } });
     expect(aws.sent).toEqual([]);
   });
@@ -78,20 +80,7 @@ describe('cluster', () => {
   it("check: an ACTIVE cluster whose node groups init's confirmation looked at: done, with no call at all", async () => {
     const aws = awsAnswering({});
     const cluster = { name: 'remote-kpo-demo', arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/remote-kpo-demo`, status: 'ACTIVE' as const, endpoint: 'https://e', certificateAuthority: { data: 'Q0E=' }, accessConfig: { authenticationMode: 'API' as const } };
-    const ctx = {
-      inputs: { ...WHERE, clusterConfig: undefined },
-      flags: { switchContext: false },
-      answers: {},
-      aws,
-      exec: noExec,
-      owner,
-      projectDir: '/p',
-      stateDir: '/p/.astro-remote-kpo',
-      ...ambient(),
-      ...outputsOf({ preflight }),
-      handoff: () => ({ cluster, capacity: { specs: [], warnings: [] } }),
-    };
-    expect(await clusterStage.check!(ctx)).toMatchObject({ done: true, reason: 'cluster remote-kpo-demo exists (ACTIVE)' });
+    expect(await clusterStage.check!(clusterCtx(aws, { cluster, capacity: { specs: [], warnings: [] } }))).toMatchObject({ done: true, reason: 'cluster remote-kpo-demo exists (ACTIVE)' });
     expect(aws.sent).toEqual([]);
   });
 });
