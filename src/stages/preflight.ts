@@ -72,6 +72,10 @@ export const preflightStage = defineStage({
     const looked = await cluster;
     let version: string | undefined;
     if (mustCreate(looked)) {
+      // eksctl's answer is still on its way and the thread is idle: load the IAM client the
+      // iam-role stage asks for next. Loaded later, its SDK holds the thread just as eksctl is
+      // about to start creating the cluster. (An --only run loads it if and when it gets there.)
+      if (!ctx.flags.only) ctx.aws.iam().catch(() => undefined);
       const found = await (early ?? probeEksctl(ctx));
       if (!found) throw eksctlMissing(ctx.inputs.clusterName);
       version = found.version;
