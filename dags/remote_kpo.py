@@ -2,7 +2,9 @@
 
 The task assumes the IAM role named in the Airflow connection (CONN_ID) through the Deployment's
 workload identity, builds a kubeconfig for the cluster with an EKS token, starts a small public
-image in NAMESPACE, streams its logs into the task log and deletes the pod when it finishes.
+image in NAMESPACE, streams its logs into the task log and deletes the pod when it finishes. When
+init gave the task pods an AWS identity of their own (POD_SERVICE_ACCOUNT), the pod runs as that
+ServiceAccount, so AWS calls made inside it are the pods' role POD_ROLE_NAME.
 
 Written by astro-remote-kpo: the defaults block below holds the names chosen at `init`.
 Run test_eks_connectivity first: it checks that everything this file imports is installed, then
@@ -22,6 +24,10 @@ CLUSTER_NAME = "remote-kpo-demo"
 REGION = "us-east-1"
 NAMESPACE = "astro-remote-kpo"
 CONN_ID = "aws_eks"
+# The task pods' own AWS identity (init --pod-policy-arn): their ServiceAccount and IAM role name.
+# Both "" when init gave the pods none; then the pod runs as the namespace's default ServiceAccount.
+POD_SERVICE_ACCOUNT = ""
+POD_ROLE_NAME = ""
 # --- end of astro-remote-kpo defaults ---
 
 try:  # Airflow 3: the Task SDK
@@ -33,6 +39,11 @@ from airflow.providers.amazon.aws.operators.eks import EksPodOperator
 
 # ECR Public's mirror of the Docker official image: small, public, no Docker Hub rate limit.
 IMAGE = "public.ecr.aws/docker/library/busybox:1.36"
+
+# Run as the pods' ServiceAccount when there is one: IRSA or EKS Pod Identity then gives the pod
+# POD_ROLE_NAME (test_eks_connectivity's pod_identity task checks it). Without one, nothing is
+# passed and KubernetesPodOperator leaves the pod to the namespace's default ServiceAccount.
+POD_IDENTITY = {"service_account_name": POD_SERVICE_ACCOUNT} if POD_SERVICE_ACCOUNT else {}
 
 
 @dag(
@@ -68,6 +79,7 @@ def remote_kpo():
         # Deferred, the triggerer (another host on Astro) cannot read the credentials file the
         # worker wrote for the token helper (apache/airflow#61736), so wait in the worker.
         deferrable=False,
+        **POD_IDENTITY,
     )
 
 

@@ -12,6 +12,10 @@
                       builds it (EksHook.generate_config_file, whose exec plugin runs the
                       provider's eks_get_token) is accepted: list pods in NAMESPACE, then every
                       permission KubernetesPodOperator needs there (SelfSubjectAccessReview)
+4. pod_identity       only when init gave the task pods an AWS identity (POD_SERVICE_ACCOUNT set):
+                      a pod run as that ServiceAccount in NAMESPACE, through the same kubeconfig,
+                      prints `aws sts get-caller-identity`, which must be the pods' role
+                      POD_ROLE_NAME; the pod is deleted whatever happens. Otherwise: skipped (passes)
 
 The tasks run in that order and stop at the first broken link. Each imports what it needs inside
 the task, so a missing package is a [FAIL] line that says what to add, never a traceback.
@@ -27,8 +31,10 @@ import json
 import logging
 import os
 import re
+import secrets
 import shlex
 import tempfile
+import time
 from datetime import datetime, timezone
 
 # --- astro-remote-kpo defaults (rewritten by `npx astro-remote-kpo init`) ---
@@ -37,6 +43,10 @@ REGION = "us-east-1"
 NAMESPACE = "astro-remote-kpo"
 CONN_ID = "aws_eks"
 ROLE_ARN = "arn:aws:iam::123456789012:role/AstroRemoteKPO"
+# The task pods' own AWS identity (init --pod-policy-arn): their ServiceAccount and IAM role name.
+# Both "" when init gave the pods none; then the pod_identity task only says it skipped.
+POD_SERVICE_ACCOUNT = ""
+POD_ROLE_NAME = ""
 # --- end of astro-remote-kpo defaults ---
 
 # The requirements.txt lines `init` adds where the image lacks a provider or ships it too old, filled
@@ -50,6 +60,20 @@ CNCF_REQUIREMENT = "apache-airflow-providers-cncf-kubernetes>=7.2.0"
 # this long to be answered, instead of hanging until the task times out.
 KUBE_CONNECT_TIMEOUT = 10
 KUBE_READ_TIMEOUT = 30
+
+# Link 4 runs `aws sts get-caller-identity` as POD_SERVICE_ACCOUNT in this image: the AWS CLI's own
+# image on ECR Public (no Docker Hub rate limit), pinned. EKS Pod Identity needs AWS CLI 2.15.0 or
+# newer (EKS user guide, pod-id-minimum-sdk); 2.27.26 is an AWS CLI v2 release (aws/aws-cli .changes/2.27.26.json).
+AWS_CLI_IMAGE = "public.ecr.aws/aws-cli/aws-cli:2.27.26"
+# Link 4 gives its pod this long to start (a node may have to come up and pull the image), then
+# this long to print the identity, reading its status every POD_POLL_SECONDS; each request is
+# bounded like link 3's.
+POD_START_TIMEOUT = 300
+POD_RUN_TIMEOUT = 120
+POD_POLL_SECONDS = 2
+# On link 4's pod, so one left behind (the worker killed mid-check) is easy to find:
+# `kubectl delete pod -n <namespace> -l app.kubernetes.io/component=pod-identity-check`.
+POD_CHECK_LABELS = {"app.kubernetes.io/part-of": "astro-remote-kpo", "app.kubernetes.io/component": "pod-identity-check"}
 
 # Astronomer's docs: networking between Astro and AWS, and a Deployment's external IP addresses.
 ASTRO_AWS_NETWORKING = "https://www.astronomer.io/docs/astro/connect-aws#private-networking-connections"
@@ -349,7 +373,7 @@ def _credentials_file(frozen):
 
 
 @contextlib.contextmanager
-def _operator_kubeconfig(hook):
+def _operator_kubeconfig(link: str, hook):
     """The kubeconfig EksPodOperator.execute builds. Amazon provider 9.13+: generate_config_file
     takes a credentials file the exec plugin sources; before: the plugin reads the connection."""
     if "credentials_file" not in inspect.signature(hook.generate_config_file).parameters:
@@ -358,7 +382,7 @@ def _operator_kubeconfig(hook):
         return
     credentials = hook.get_session().get_credentials()
     if credentials is None:
-        _report("kubernetes_access", False, f"connection {CONN_ID!r} gave no AWS credentials")
+        _report(link, False, f"connection {CONN_ID!r} gave no AWS credentials")
     frozen = credentials.get_frozen_credentials()
     secure = getattr(hook, "_secure_credential_context", None)
     files = secure(frozen.access_key, frozen.secret_key, frozen.token) if secure else _credentials_file(frozen)
@@ -381,9 +405,9 @@ def _reachability_fix() -> str:
     )
 
 
-def _check_reachable(endpoint: str, ca_file: str | None) -> None:
+def _check_reachable(link: str, endpoint: str, ca_file: str | None) -> None:
     """The API server at `endpoint` accepts a TCP connection and a TLS handshake within
-    KUBE_CONNECT_TIMEOUT seconds; otherwise link 3 FAILs with the reachability fix."""
+    KUBE_CONNECT_TIMEOUT seconds; otherwise the link FAILs with the reachability fix."""
     import socket
     import ssl
     from urllib.parse import urlsplit
@@ -396,18 +420,18 @@ def _check_reachable(endpoint: str, ca_file: str | None) -> None:
             with context.wrap_socket(sock, server_hostname=host):
                 pass
     except socket.gaierror as err:
-        _report("kubernetes_access", False, f"the cluster's endpoint {endpoint} does not resolve from this Deployment ({err}). {_reachability_fix()}")
+        _report(link, False, f"the cluster's endpoint {endpoint} does not resolve from this Deployment ({err}). {_reachability_fix()}")
     except (socket.timeout, TimeoutError):
         _report(
-            "kubernetes_access",
+            link,
             False,
             f"the API server at the cluster's endpoint {endpoint} did not answer from this Deployment within "
             f"{KUBE_CONNECT_TIMEOUT} s. {_reachability_fix()}",
         )
     except ssl.SSLError as err:
-        _report("kubernetes_access", False, f"TLS with the API server at {endpoint} failed: {err}")
+        _report(link, False, f"TLS with the API server at {endpoint} failed: {err}")
     except OSError as err:
-        _report("kubernetes_access", False, f"cannot connect to the API server at {endpoint} from this Deployment: {err}. {_reachability_fix()}")
+        _report(link, False, f"cannot connect to the API server at {endpoint} from this Deployment: {err}. {_reachability_fix()}")
 
 
 def _is_timeout(err: BaseException | None) -> bool:
@@ -422,7 +446,7 @@ def _is_timeout(err: BaseException | None) -> bool:
     return False
 
 
-def _kube_hint(err: Exception) -> str:
+def _kube_hint(err: Exception, action: str = "list pods") -> str:
     status = getattr(err, "status", None)
     versions = _version_advice(_airflow_version(), _dist_version("apache-airflow-providers-amazon", "airflow.providers.amazon"))
     if status == 401:
@@ -437,52 +461,65 @@ def _kube_hint(err: Exception) -> str:
             + (versions or "Check the task log for the exec plugin's error.")
         )
     if status == 403:
-        return "403: the mapped Kubernetes user may not list pods here; check the RoleBinding (`npx astro-remote-kpo verify`)."
+        return f"403: the mapped Kubernetes user may not {action} here; check the RoleBinding (`npx astro-remote-kpo verify`)."
     return ""
 
 
-def _kube_call(what: str, call):
-    """One API request, bounded by the timeouts; a failure is link 3's FAIL with the hint."""
+def _kube_call(link: str, what: str, call, action: str = "list pods"):
+    """One API request, bounded by the timeouts; a failure is the link's FAIL with the hint."""
     try:
         return call((KUBE_CONNECT_TIMEOUT, KUBE_READ_TIMEOUT))
+    except LinkFailed:
+        raise
     except Exception as err:  # noqa: BLE001 - every failure here is the link's
         if _is_timeout(err):
             _report(
-                "kubernetes_access",
+                link,
                 False,
                 f"{what}: the API server did not answer from this Deployment within {KUBE_READ_TIMEOUT} s ({err}). {_reachability_fix()}",
             )
-        _report("kubernetes_access", False, f"{what} failed: {err} {_kube_hint(err)}".strip())
+        _report(link, False, f"{what} failed: {err} {_kube_hint(err, action)}".strip())
 
 
-def check_kubernetes() -> dict:
-    """Link 3: the API server answers; the operator's kubeconfig is accepted; the KPO permission matrix holds."""
-    eks_hook = _import("kubernetes_access", "airflow.providers.amazon.aws.hooks.eks", "EksHook")
-    kube_hook = _import("kubernetes_access", "airflow.providers.cncf.kubernetes.hooks.kubernetes", "KubernetesHook")
-    k8s = _import("kubernetes_access", "kubernetes.client")
+@contextlib.contextmanager
+def _kube_api(link: str):
+    """An API client for the cluster as KubernetesPodOperator gets one inside EksPodOperator: the
+    kubeconfig EksHook.generate_config_file builds, through the cncf.kubernetes KubernetesHook;
+    the API server must first answer within KUBE_CONNECT_TIMEOUT. Yields (kubernetes.client, ApiClient)."""
+    eks_hook = _import(link, "airflow.providers.amazon.aws.hooks.eks", "EksHook")
+    kube_hook = _import(link, "airflow.providers.cncf.kubernetes.hooks.kubernetes", "KubernetesHook")
+    k8s = _import(link, "kubernetes.client")
     hook = eks_hook(aws_conn_id=CONN_ID, region_name=REGION)
-    results = {}
     with contextlib.ExitStack() as stack:
         try:
-            config_file = stack.enter_context(_operator_kubeconfig(hook))
-            # Through the cncf.kubernetes hook, as KubernetesPodOperator does.
+            config_file = stack.enter_context(_operator_kubeconfig(link, hook))
             api = kube_hook(conn_id=None, config_file=config_file, in_cluster=False).api_client
         except LinkFailed:
             raise
         except Exception as err:  # noqa: BLE001
-            _report("kubernetes_access", False, f"building the kubeconfig EksPodOperator uses failed: {err}")
-        _check_reachable(api.configuration.host, api.configuration.ssl_ca_cert)
+            _report(link, False, f"building the kubeconfig EksPodOperator uses failed: {err}")
+        _check_reachable(link, api.configuration.host, api.configuration.ssl_ca_cert)
+        yield k8s, api
+
+
+def check_kubernetes() -> dict:
+    """Link 3: the API server answers; the operator's kubeconfig is accepted; the KPO permission matrix holds."""
+    link = "kubernetes_access"
+    results = {}
+    with _kube_api(link) as (k8s, api):
         core = k8s.CoreV1Api(api)
         pods = _kube_call(
-            f"listing pods in namespace {NAMESPACE!r}", lambda timeout: core.list_namespaced_pod(NAMESPACE, limit=5, _request_timeout=timeout)
+            link, f"listing pods in namespace {NAMESPACE!r}", lambda timeout: core.list_namespaced_pod(NAMESPACE, limit=5, _request_timeout=timeout)
         )
-        _report("kubernetes_access", True, f"listed {len(pods.items)} pod(s) in namespace {NAMESPACE}")
+        _report(link, True, f"listed {len(pods.items)} pod(s) in namespace {NAMESPACE}")
         authz = k8s.AuthorizationV1Api(api)
         for resource, subresource, verb in KPO_PERMISSIONS:
             attrs = k8s.V1ResourceAttributes(namespace=NAMESPACE, resource=resource, subresource=subresource or None, verb=verb)
             body = k8s.V1SelfSubjectAccessReview(spec=k8s.V1SelfSubjectAccessReviewSpec(resource_attributes=attrs))
             name = f"{verb} {resource}{'/' + subresource if subresource else ''}"
-            review = _kube_call(f"asking whether it can {name}", lambda timeout, b=body: authz.create_self_subject_access_review(b, _request_timeout=timeout))
+            review = _kube_call(
+                link, f"asking whether it can {name}", lambda timeout, b=body: authz.create_self_subject_access_review(b, _request_timeout=timeout)
+            )
             results[name] = bool(review.status.allowed)
             log.info("[%s] can %s in %s", "PASS" if results[name] else "FAIL", name, NAMESPACE)
     denied = [name for name, allowed in results.items() if not allowed]
@@ -492,6 +529,261 @@ def check_kubernetes() -> dict:
         "every permission KubernetesPodOperator needs is granted" if not denied else f"denied: {', '.join(denied)}",
     )
     return results
+
+
+# What link 4's pod runs: the image's entrypoint is `aws`; the ARN alone on stdout.
+POD_CHECK_ARGS = ["sts", "get-caller-identity", "--query", "Arn", "--output", "text"]
+# An EC2 instance profile's session is named after the instance: the node's own role.
+NODE_SESSION_RE = re.compile(r":assumed-role/([^/]+)/(i-[0-9a-f]+)$")
+
+
+def _pod_role_arn() -> tuple[str, str]:
+    """The pods' role ARN and the prefix of every session of it, in ROLE_ARN's account and partition."""
+    match = ROLE_ARN_RE.match(ROLE_ARN)
+    if not POD_ROLE_NAME or not match:
+        _report(
+            "pod_identity",
+            False,
+            f"the defaults block names ServiceAccount {POD_SERVICE_ACCOUNT!r} but POD_ROLE_NAME is {POD_ROLE_NAME!r} "
+            f"and ROLE_ARN {ROLE_ARN!r}: run `npx astro-remote-kpo init` again, which rewrites them",
+        )
+    partition, account, _ = match.groups()
+    return f"arn:{partition}:iam::{account}:role/{POD_ROLE_NAME}", f"arn:{partition}:sts::{account}:assumed-role/{POD_ROLE_NAME}/"
+
+
+def _identity_fix(role_arn: str) -> str:
+    """What gives a pod run as POD_SERVICE_ACCOUNT the pods' role, in either mode."""
+    return (
+        f"IRSA: the ServiceAccount {NAMESPACE}/{POD_SERVICE_ACCOUNT} needs the annotation "
+        f"eks.amazonaws.com/role-arn: {role_arn}. EKS Pod Identity: a pod identity association for namespace "
+        f"{NAMESPACE} and service account {POD_SERVICE_ACCOUNT} with that role, and the eks-pod-identity-agent "
+        "add-on running on the cluster. `npx astro-remote-kpo verify` shows which is missing; "
+        "`npx astro-remote-kpo init` sets it up."
+    )
+
+
+def _aws_cli_hint(output: str, role_arn: str) -> str:
+    """Why `aws sts get-caller-identity` failed in the pod, from what the AWS CLI printed."""
+    if "AssumeRoleWithWebIdentity" in output or "InvalidIdentityToken" in output:
+        return (
+            f"IRSA: {role_arn} must trust the cluster's OIDC provider (registered in IAM) for "
+            f"system:serviceaccount:{NAMESPACE}:{POD_SERVICE_ACCOUNT} with audience sts.amazonaws.com; "
+            "`npx astro-remote-kpo verify` shows the provider and the trust policy."
+        )
+    if "container-role" in output or "169.254.170.23" in output:
+        return (
+            "EKS Pod Identity: the agent on the node gave no credentials. The eks-pod-identity-agent add-on must be "
+            f"installed with its pod running on the node, and the association must name {role_arn}; "
+            "`npx astro-remote-kpo verify` shows both."
+        )
+    if "Could not connect to the endpoint URL" in output or "Connect timeout on endpoint URL" in output:
+        return (
+            f"The node cannot reach AWS STS (sts.{REGION}.amazonaws.com): the nodes need egress to it, through a NAT "
+            "gateway or an STS interface VPC endpoint."
+        )
+    if "Unable to locate credentials" in output:
+        return f"No AWS credentials reached the pod. {_identity_fix(role_arn)}"
+    return _identity_fix(role_arn)
+
+
+def _printed(text: str, lines: int = 5) -> str:
+    """The last lines a pod printed, quoted, for a [FAIL] line."""
+    tail = [line for line in text.strip().splitlines()[-lines:]]
+    return repr(" | ".join(tail)) if tail else "nothing"
+
+
+def _pending_detail(pod) -> tuple[str, str]:
+    """Why a pod is still Pending, from its status as the scheduler and kubelet set it, and the fix."""
+    nodes = (
+        f"No node could run it: the cluster needs a node it fits on (`eksctl scale nodegroup --cluster {CLUSTER_NAME} "
+        "--name <node group> --nodes 1`, a Karpenter NodePool that matches it, or on Fargate a profile selecting "
+        f"namespace {NAMESPACE})."
+    )
+    image = (
+        f"The node could not pull {AWS_CLI_IMAGE}: nodes need egress to public.ecr.aws (a NAT gateway), or copy the "
+        "image to a private ECR repository they reach and set AWS_CLI_IMAGE in this file to it."
+    )
+    status = pod.status
+    for cond in (status.conditions if status else None) or []:
+        if cond.type == "PodScheduled" and cond.status == "False":
+            return f"not scheduled: {cond.reason}: {cond.message}", nodes
+    for container in (status.container_statuses if status else None) or []:
+        waiting = container.state.waiting if container.state else None
+        if waiting and waiting.reason in ("ErrImagePull", "ImagePullBackOff", "InvalidImageName"):
+            return f"its image could not be pulled: {waiting.reason}: {waiting.message}", image
+        if waiting:
+            return f"its container is waiting: {waiting.reason}: {waiting.message}", f"{nodes} {image}"
+    return "no node has started it", f"{nodes} {image}"
+
+
+def _pod_state(pod) -> str:
+    """One line for the task log each time the pod's state changes."""
+    status = pod.status
+    if not status:
+        return "no status yet"
+    detail = ""
+    for container in status.container_statuses or []:
+        state = container.state
+        waiting, terminated = (state.waiting, state.terminated) if state else (None, None)
+        if waiting:
+            detail = f" ({waiting.reason})"
+        elif terminated:
+            detail = f" (exit code {terminated.exit_code})"
+    return f"{status.phase}{detail}"
+
+
+def _exit_code(pod) -> str:
+    for container in (pod.status.container_statuses if pod.status else None) or []:
+        if container.state and container.state.terminated:
+            return str(container.state.terminated.exit_code)
+    return "unknown"
+
+
+def _check_pod(k8s, name: str):
+    """Link 4's pod: the AWS CLI image, as the ServiceAccount, with the region set (IRSA's webhook then
+    leaves it alone), never restarted, and stopped by the kubelet if this task dies before deleting it."""
+    env = [k8s.V1EnvVar(name="AWS_REGION", value=REGION), k8s.V1EnvVar(name="AWS_DEFAULT_REGION", value=REGION)]
+    return k8s.V1Pod(
+        metadata=k8s.V1ObjectMeta(name=name, labels=POD_CHECK_LABELS),
+        spec=k8s.V1PodSpec(
+            service_account_name=POD_SERVICE_ACCOUNT,
+            restart_policy="Never",
+            active_deadline_seconds=POD_START_TIMEOUT + POD_RUN_TIMEOUT,
+            containers=[k8s.V1Container(name="aws", image=AWS_CLI_IMAGE, args=POD_CHECK_ARGS, env=env)],
+        ),
+    )
+
+
+def _create_refused(err: Exception, name: str) -> str:
+    """The API server's reason for refusing the pod, with the fix."""
+    try:
+        message = json.loads(err.body)["message"]
+    except Exception:  # noqa: BLE001 - not a Status: the exception says it all
+        message = str(err)
+    if "error looking up service account" in message:
+        fix = (
+            f"The ServiceAccount {NAMESPACE}/{POD_SERVICE_ACCOUNT} does not exist, and a pod can only run as one that "
+            "does: `npx astro-remote-kpo init` creates it, `npx astro-remote-kpo verify` shows it."
+        )
+    elif 'cannot create resource "pods"' in message:
+        fix = f"The mapped Kubernetes user may not create pods in {NAMESPACE}: check the RoleBinding (`npx astro-remote-kpo verify`)."
+    else:
+        fix = "An admission policy of the cluster refused this pod; the message names it."
+    return f'the API server refused to create pod {name} as ServiceAccount {POD_SERVICE_ACCOUNT}: "{message}". {fix}'
+
+
+def _run_check_pod(k8s, core, name: str):
+    """Creates the pod and waits, bounded, until it ends; returns the ended pod and its log."""
+    link = "pod_identity"
+
+    def create(timeout):
+        try:
+            return core.create_namespaced_pod(NAMESPACE, _check_pod(k8s, name), _request_timeout=timeout)
+        except Exception as err:  # noqa: BLE001 - a refusal is this link's FAIL; the rest as link 3's
+            if getattr(err, "status", None) == 403 and "system:anonymous" not in str(getattr(err, "body", "")):
+                _report(link, False, _create_refused(err, name))
+            raise
+
+    _kube_call(link, f"creating pod {name} in namespace {NAMESPACE!r}", create, "create pods")
+    log.info("created pod %s in %s as ServiceAccount %s (%s)", name, NAMESPACE, POD_SERVICE_ACCOUNT, AWS_CLI_IMAGE)
+    deadline, started, last = time.monotonic() + POD_START_TIMEOUT, False, None
+    while True:
+        pod = _kube_call(link, f"reading pod {name}", lambda t: core.read_namespaced_pod(name, NAMESPACE, _request_timeout=t), "get pods")
+        phase = pod.status.phase if pod.status else None
+        state = _pod_state(pod)
+        if state != last:
+            log.info("pod %s: %s", name, state)
+            last = state
+        if phase in ("Succeeded", "Failed"):
+            return pod, _pod_log(core, name)
+        now = time.monotonic()
+        if phase not in (None, "Pending") and not started:
+            started, deadline = True, now + POD_RUN_TIMEOUT
+        if now >= deadline:
+            if not started:
+                detail, fix = _pending_detail(pod)
+                _report(link, False, f"pod {name} stayed Pending for {POD_START_TIMEOUT} s: {detail}. {fix}")
+            try:
+                output = f"it printed {_printed(_pod_log(core, name))} so far"
+            except LinkFailed as err:
+                output = f"its log could not be read ({err})"
+            _report(
+                link,
+                False,
+                f"pod {name} was still {phase} {POD_RUN_TIMEOUT} s after it started, so `aws sts get-caller-identity` "
+                f"hung; {output}. The node likely cannot reach AWS STS (sts.{REGION}.amazonaws.com) or the "
+                "credentials endpoint: the nodes need egress to STS (a NAT gateway or an STS interface VPC endpoint).",
+            )
+        time.sleep(max(0.0, min(POD_POLL_SECONDS, deadline - now)))
+
+
+def _pod_log(core, name: str) -> str:
+    # Raw bytes: the client's default deserialisation would json.loads() a log that looks like JSON.
+    response = _kube_call(
+        "pod_identity",
+        f"reading the log of pod {name}",
+        lambda t: core.read_namespaced_pod_log(name, NAMESPACE, container="aws", _preload_content=False, _request_timeout=t),
+        "get pods/log",
+    )
+    return response.data.decode("utf-8", "replace")
+
+
+def _delete_check_pod(core, name: str) -> str:
+    """Deletes link 4's pod (bounded); "" when it is gone or never existed, else why it is left."""
+    try:
+        core.delete_namespaced_pod(name, NAMESPACE, _request_timeout=(KUBE_CONNECT_TIMEOUT, KUBE_READ_TIMEOUT))
+        log.info("deleted pod %s", name)
+        return ""
+    except Exception as err:  # noqa: BLE001 - reported by the caller
+        if getattr(err, "status", None) == 404:
+            return ""
+        return f"could not delete pod {name} ({err}): `kubectl delete pod -n {NAMESPACE} {name}`"
+
+
+def check_pod_identity() -> str:
+    """Link 4: a pod run as POD_SERVICE_ACCOUNT is the pods' role to AWS (only when init gave the pods one)."""
+    link = "pod_identity"
+    if not POD_SERVICE_ACCOUNT:
+        log.info("[SKIP] %s: skipped: no AWS identity for the pods (init --pod-policy-arn)", link)
+        return "skipped"
+    role_arn, want = _pod_role_arn()
+    name = f"arkpo-pod-identity-{secrets.token_hex(4)}"
+    with _kube_api(link) as (k8s, api):
+        core = k8s.CoreV1Api(api)
+        checked = False
+        try:
+            pod, output = _run_check_pod(k8s, core, name)
+            checked = True
+        finally:
+            # Whatever happened, even a create whose answer was lost: the name is ours.
+            left = _delete_check_pod(core, name)
+            if left and not checked:
+                log.error("[FAIL] %s: %s", link, left)  # the check's own [FAIL] follows
+        if left:
+            _report(link, False, left)
+    if pod.status.phase == "Failed":
+        _report(link, False, f"pod {name} failed (exit code {_exit_code(pod)}) and printed {_printed(output)}. {_aws_cli_hint(output, role_arn)}")
+    arn = next((line.strip() for line in reversed(output.splitlines()) if line.strip().startswith("arn:")), "")
+    if not arn:
+        _report(link, False, f"pod {name} ended without printing an ARN; it printed {_printed(output)}")
+    if arn.startswith(want):
+        _report(link, True, f"pod {name}, run as ServiceAccount {POD_SERVICE_ACCOUNT}, is {arn}")
+        return arn
+    node = NODE_SESSION_RE.search(arn)
+    if node:
+        _report(
+            link,
+            False,
+            f"pod {name} got the node's role {node.group(1)} ({arn}), not {POD_ROLE_NAME}: no pod identity reached it, "
+            f"so the AWS CLI fell back to the node's instance profile. {_identity_fix(role_arn)}",
+        )
+    _report(
+        link,
+        False,
+        f"pod {name} is {arn}, not a session of the pods' role {role_arn}: the ServiceAccount's "
+        "eks.amazonaws.com/role-arn annotation or its pod identity association names another role "
+        "(`npx astro-remote-kpo verify` shows which).",
+    )
 
 
 @dag(
@@ -520,7 +812,11 @@ def test_eks_connectivity():
     def kubernetes_access() -> dict:
         return check_kubernetes()
 
-    providers() >> assume_role() >> describe_cluster() >> kubernetes_access()
+    @task
+    def pod_identity() -> str:
+        return check_pod_identity()
+
+    providers() >> assume_role() >> describe_cluster() >> kubernetes_access() >> pod_identity()
 
 
 test_eks_connectivity()

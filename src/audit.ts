@@ -24,7 +24,7 @@ export function awsTarget(input: unknown): string {
   if (!input || typeof input !== 'object') return '';
   const i = input as Record<string, unknown>;
   const parts: string[] = [];
-  for (const key of ['RoleName', 'PolicyName', 'PolicyArn', 'name', 'clusterName', 'principalArn', 'policyArn', 'nodegroupName']) {
+  for (const key of ['RoleName', 'PolicyName', 'PolicyArn', 'name', 'clusterName', 'principalArn', 'policyArn', 'nodegroupName', 'OpenIDConnectProviderArn', 'Url', 'namespace', 'serviceAccount', 'associationId', 'roleArn']) {
     const v = i[key];
     if (typeof v === 'string' && v) parts.push(`${key}=${v}`);
   }

@@ -75,7 +75,16 @@ export const intentName = {
   trustPrincipal: (roleName: string, principal: string) => `trust principal ${principal} on IAM role ${roleName}`,
   /** Our inline policy about to be put on a role init did not create. */
   inlinePolicy: (roleName: string, policy: string) => `inline policy ${policy} on IAM role ${roleName}`,
+  /** A managed policy about to be attached to a pods' role init did not create. */
+  attachedPolicy: (roleName: string, policyArn: string) => `policy ${policyArn} attached to IAM role ${roleName}`,
+  oidcProvider: (arn: string) => `IAM OIDC provider ${arn}`,
+  podIdentityAssociation: (clusterName: string, namespace: string, serviceAccount: string) => `EKS Pod Identity association ${namespace}/${serviceAccount} on cluster ${clusterName}`,
+  /** The ServiceAccount's create (the label its reconcile ops carry, as for the other objects). */
+  serviceAccount: (namespace: string, name: string) => `ServiceAccount ${name} in namespace ${namespace}`,
 };
+
+/** The annotation IRSA reads (the EKS Pod Identity webhook's): which role the ServiceAccount's pods assume. */
+export const ROLE_ARN_ANNOTATION = 'eks.amazonaws.com/role-arn';
 
 /** The seed's three managed policies, kept only for `--permissions seed`. */
 export const SEED_POLICY_NAMES = [
@@ -177,6 +186,17 @@ export function roleBindingObject(inputs: Pick<Inputs, 'namespace' | 'k8sRole' |
     metadata: { name: roleBindingName(inputs.k8sRole), namespace: inputs.namespace, ...creationMetadata(projectId, inputs.workloadIdentities) },
     subjects: [{ kind: 'User', name: inputs.k8sUser, apiGroup: 'rbac.authorization.k8s.io' }],
     roleRef: { kind: 'Role', name: inputs.k8sRole, apiGroup: 'rbac.authorization.k8s.io' },
+  };
+}
+
+/** The task pods' ServiceAccount; `roleArn` (IRSA) is its eks.amazonaws.com/role-arn annotation. */
+export function serviceAccountObject(inputs: Pick<Inputs, 'namespace' | 'podServiceAccount'> & WithIdentities, projectId?: string, roleArn?: string) {
+  const marker = creationMetadata(projectId, inputs.workloadIdentities);
+  const annotations = { ...(marker.annotations ?? {}), ...(roleArn ? { [ROLE_ARN_ANNOTATION]: roleArn } : {}) };
+  return {
+    apiVersion: 'v1',
+    kind: 'ServiceAccount',
+    metadata: { name: inputs.podServiceAccount, namespace: inputs.namespace, labels: marker.labels, ...(Object.keys(annotations).length ? { annotations } : {}) },
   };
 }
 

@@ -293,7 +293,7 @@ export const ERROR_CODES = {
   TAKEOVER_REFUSED: {
     exit: 'stageFailed',
     meaning: 'A Kubernetes object this project did not create differs from what init would make; it is not changed.',
-    fix: 'Apply the difference the hint names yourself, or choose other names (--k8s-role, --namespace).',
+    fix: 'Apply the difference the hint names yourself, or choose other names (--k8s-role, --namespace, --pod-service-account).',
   },
   NAMESPACE_TERMINATING: {
     exit: 'stageFailed',
@@ -309,6 +309,36 @@ export const ERROR_CODES = {
     exit: 'stageFailed',
     meaning: 'The Kubernetes user may do more than EksPodOperator needs, through other bindings or mappings.',
     fix: 'Remove the bindings named, or accept them with --allow-extra-access.',
+  },
+  POD_IDENTITY_AGENT_MISSING: {
+    exit: 'stageFailed',
+    meaning: '--pod-identity pod-identity, but the cluster has no usable eks-pod-identity-agent add-on (and is not an EKS Auto Mode cluster).',
+    fix: 'Install the add-on (the hint has the command), or use --pod-identity irsa (or auto, which falls back to IRSA).',
+  },
+  OIDC_ISSUER_MISSING: {
+    exit: 'stageFailed',
+    meaning: "IRSA needs the cluster's OIDC issuer, and DescribeCluster reports none (identity.oidc.issuer).",
+    fix: 'Use --pod-identity pod-identity with the eks-pod-identity-agent add-on; or check the cluster (an emulator may not report an issuer).',
+  },
+  OIDC_PROVIDER_UNUSABLE: {
+    exit: 'stageFailed',
+    meaning: "The IAM OIDC provider of the cluster's issuer exists, was not created by this project, and does not accept the audience sts.amazonaws.com; it is not changed.",
+    fix: 'Add the client ID sts.amazonaws.com to it yourself (the hint has the command), or use --pod-identity pod-identity.',
+  },
+  POD_ROLE_TAKEOVER_REFUSED: {
+    exit: 'stageFailed',
+    meaning: "The task pods' IAM role exists, was not created by this project, and its trust policy is not exactly the one init would make; it is not changed.",
+    fix: 'Pick another --pod-role, or give the role exactly the trust policy the hint shows, then run again.',
+  },
+  POD_ASSOCIATION_TAKEOVER_REFUSED: {
+    exit: 'stageFailed',
+    meaning: "An EKS Pod Identity association for the pods' ServiceAccount, not created by this project, names another IAM role; it is not changed.",
+    fix: 'Pick another --pod-service-account, or delete or repoint that association yourself (the hint has the command).',
+  },
+  POD_SERVICE_ACCOUNT_REFUSED: {
+    exit: 'stageFailed',
+    meaning: "The API server would not let the Kubernetes user run a pod as the pods' ServiceAccount (a server-side dry run through admission refused it).",
+    fix: "Read the API server's message; a missing ServiceAccount is put back by `init --from pod-service-account`.",
   },
   ASTRO_CONNECTION_FAILED: {
     exit: 'stageFailed',

@@ -31,6 +31,9 @@ export const DEFAULTS = {
   permissions: 'scoped',
   connId: 'aws_eks',
   projectDir: '.',
+  podIdentity: 'auto',
+  podRole: 'AstroRemoteKPOPods',
+  podServiceAccount: 'astro-remote-kpo-pods',
 } as const;
 
 export const INPUT_FLAGS: FlagSpec[] = [
@@ -49,6 +52,10 @@ export const INPUT_FLAGS: FlagSpec[] = [
   { flags: '--cluster-config <file>', input: 'clusterConfig', description: 'eksctl ClusterConfig to create the cluster with (default: rendered into k8s/cluster.yaml)' },
   { flags: '--astro-deployment-id <id>', otherCommands: { verify: `Astro Deployment whose connection to check; repeat for several ${FROM_STATE}`, destroy: `Astro Deployment ${FROM_STATE}` }, input: 'astroDeploymentIds', repeatable: true, description: 'an Astro Deployment to trust and to create the connection on with the astro CLI; repeat for several' },
   { flags: '--local-dev', input: 'localDev', description: 'also trust your own AWS identity and give `astro dev` containers your ~/.aws (read-only), to test locally' },
+  { flags: '--pod-policy-arn <arn>', otherCommands: { verify: `an IAM policy the task pods' role should have; repeat for several ${FROM_STATE}`, destroy: `an IAM policy init attached to the task pods' role; given, destroy also looks for what init set up for the pods ${FROM_STATE}` }, input: 'podPolicyArns', repeatable: true, description: "an IAM policy (AWS or customer managed) for the task pods' own IAM role; repeat for several. Giving one turns on an AWS identity for the pods (docs/pod-identity.md)" },
+  { flags: '--pod-identity <mode>', otherCommands: { verify: `how the pods get their role: auto | pod-identity | irsa ${FROM_STATE}`, destroy: `how the pods got their role: auto | pod-identity | irsa ${FROM_STATE}` }, input: 'podIdentity', defaultText: DEFAULTS.podIdentity, description: 'how the pods\' ServiceAccount gets the role: pod-identity (EKS Pod Identity) | irsa (IAM roles for service accounts) | auto (Pod Identity when the cluster has the eks-pod-identity-agent add-on, else IRSA)' },
+  { flags: '--pod-role <name>', otherCommands: { verify: `the task pods' IAM role ${FROM_STATE}`, destroy: `the task pods' IAM role (deleted only if init created it) ${FROM_STATE}` }, input: 'podRole', defaultText: DEFAULTS.podRole, description: "the task pods' IAM role" },
+  { flags: '--pod-service-account <name>', otherCommands: { verify: `the ServiceAccount the task pods run as ${FROM_STATE}`, destroy: `the ServiceAccount the task pods run as (deleted only if init created it) ${FROM_STATE}` }, input: 'podServiceAccount', defaultText: DEFAULTS.podServiceAccount, description: 'the ServiceAccount (in --namespace) the task pods run as' },
   { flags: '--allow-extra-access', otherCommands: { verify: `accept that the Kubernetes user may do more than EksPodOperator needs (report it, do not fail) ${FROM_STATE}` }, input: 'allowExtraAccess', description: 'accept that the Kubernetes user may do more than EksPodOperator needs through other RoleBindings or ClusterRoleBindings (recorded; by default that fails the access check)' },
 ];
 
@@ -89,6 +96,10 @@ export interface RawOptions {
   astroDeploymentId?: string[];
   localDev?: boolean;
   allowExtraAccess?: boolean;
+  podPolicyArn?: string[];
+  podIdentity?: string;
+  podRole?: string;
+  podServiceAccount?: string;
   projectDir?: string;
   from?: string;
   only?: string;

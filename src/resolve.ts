@@ -7,7 +7,7 @@ import path from 'node:path';
 import { KpoError } from './errors.js';
 import type { Io } from './io.js';
 import { DEFAULTS, INPUT_FLAGS, type RawOptions } from './options.js';
-import type { AuthModeFlag, Inputs, PermissionsFlag, RunFlags } from './types.js';
+import type { AuthModeFlag, Inputs, PermissionsFlag, PodIdentityFlag, RunFlags } from './types.js';
 import { parseChoice, parseStageRef, partitionProblem, validateValue, workloadIdentityValues, type RuleName } from './validate.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -54,6 +54,9 @@ const RULE_OF: Partial<Record<keyof Inputs, RuleName>> = {
   connId: 'connId',
   workloadIdentities: 'workloadIdentity',
   astroDeploymentIds: 'astroDeploymentId',
+  podRole: 'iamRole',
+  podServiceAccount: 'podServiceAccount',
+  podPolicyArns: 'podPolicyArn',
 };
 
 function flagOf(key: keyof Inputs): string {
@@ -126,6 +129,9 @@ export async function resolveOptions(
   const permissions =
     tryParse(() => parseChoice<PermissionsFlag>('--permissions', raw.permissions ?? DEFAULTS.permissions, ['scoped', 'seed']), problems) ??
     DEFAULTS.permissions;
+  const podIdentity =
+    tryParse(() => parseChoice<PodIdentityFlag>('--pod-identity', raw.podIdentity ?? DEFAULTS.podIdentity, ['auto', 'pod-identity', 'irsa']), problems) ??
+    DEFAULTS.podIdentity;
 
   // Flags given on the command line are validated before any prompt, so a typo fails fast.
   // Repeatable flags: every value is validated whole (`--workload-identity "…:role/a b"` is one
@@ -133,6 +139,8 @@ export async function resolveOptions(
   const identitiesGiven = workloadIdentityValues(raw.workloadIdentity, env.ASTRO_WORKLOAD_IDENTITY, problems);
   let deploymentIds = unique(raw.astroDeploymentId ?? []);
   for (const v of deploymentIds) check('astroDeploymentIds', v);
+  const podPoliciesGiven = raw.podPolicyArn === undefined ? undefined : unique(raw.podPolicyArn);
+  for (const v of podPoliciesGiven ?? []) check('podPolicyArns', v);
   const given: Partial<Record<keyof Inputs, string | undefined>> = {
     clusterName: raw.clusterName,
     region: raw.region,
@@ -143,6 +151,8 @@ export async function resolveOptions(
     k8sUser: raw.k8sUser,
     iamRole: raw.iamRole,
     connId: raw.connId,
+    podRole: raw.podRole,
+    podServiceAccount: raw.podServiceAccount,
   };
   for (const [k, v] of Object.entries(given)) check(k as keyof Inputs, v);
   // An empty path would silently mean "the current folder" (path.resolve ignores it).
@@ -208,14 +218,29 @@ export async function resolveOptions(
   const clusterName = await ask('clusterName', clusterQuestion, fallback('clusterName') ?? DEFAULTS.clusterName);
   const region = await ask('region', 'AWS region', fallback('region') ?? regionDefault);
   check('region', region);
+  const podPolicyArns = podPoliciesGiven ?? (io.interactive && !raw.dryRun ? await askPodPolicies(io, fallback('podPolicyArns') ?? []) : (fallback('podPolicyArns') ?? []));
   // Partitions only once both values are well-formed (else the shape message says it all).
   if (!problems.length) {
     for (const wi of workloadIdentities) {
       const p = partitionProblem('--workload-identity', wi, region);
       if (p) problems.push(p);
     }
+    for (const arn of podPolicyArns) {
+      const p = partitionProblem('--pod-policy-arn', arn, region);
+      if (p) problems.push(p);
+    }
+  }
+  const iamRole = given.iamRole ?? fallback('iamRole') ?? DEFAULTS.iamRole;
+  const podRole = given.podRole ?? fallback('podRole') ?? DEFAULTS.podRole;
+  // One role cannot be both: the pods' trust names only their ServiceAccount, Airflow's only the Deployments.
+  if (podPolicyArns.length && podRole === iamRole) {
+    problems.push(`--pod-role ${JSON.stringify(podRole)} is also the --iam-role: the task pods need an IAM role of their own (its trust names only their ServiceAccount); pick another --pod-role.`);
   }
   if (problems.length) throw new KpoError('INPUT_INVALID', problems.join('\n'));
+  if (!podPolicyArns.length && (rctx.command ?? 'init') === 'init') {
+    const idle = (['podIdentity', 'podRole', 'podServiceAccount'] as const).filter((k) => raw[k] !== undefined).map(flagOf);
+    if (idle.length) io.warn(`${idle.join(', ')} ${idle.length > 1 ? 'have' : 'has'} no effect without --pod-policy-arn: the task pods get no AWS identity of their own.`);
+  }
   if ((given.namespace ?? DEFAULTS.namespace) === 'default') {
     io.warn('--namespace default: the pods, Role and RoleBinding share the namespace every workload lands in by default; a dedicated namespace keeps the grant narrow.');
   }
@@ -226,7 +251,7 @@ export async function resolveOptions(
     namespace: given.namespace ?? fallback('namespace') ?? DEFAULTS.namespace,
     k8sRole: given.k8sRole ?? fallback('k8sRole') ?? DEFAULTS.k8sRole,
     k8sUser: given.k8sUser ?? fallback('k8sUser') ?? DEFAULTS.k8sUser,
-    iamRole: given.iamRole ?? fallback('iamRole') ?? DEFAULTS.iamRole,
+    iamRole,
     workloadIdentities,
     authMode: raw.authMode === undefined ? (fallback('authMode') ?? authMode) : authMode,
     permissions: raw.permissions === undefined ? (fallback('permissions') ?? permissions) : permissions,
@@ -237,6 +262,10 @@ export async function resolveOptions(
     astroDeploymentIds: deploymentIds,
     localDev: raw.localDev === undefined ? (fallback('localDev') ?? false) : Boolean(raw.localDev),
     ...((raw.allowExtraAccess ?? fallback('allowExtraAccess')) ? { allowExtraAccess: true } : {}),
+    podPolicyArns,
+    podIdentity: raw.podIdentity === undefined ? (fallback('podIdentity') ?? podIdentity) : podIdentity,
+    podRole,
+    podServiceAccount: given.podServiceAccount ?? fallback('podServiceAccount') ?? DEFAULTS.podServiceAccount,
   };
   const flags: RunFlags = {
     projectDir: path.resolve(cwd, raw.projectDir ?? DEFAULTS.projectDir),
@@ -252,6 +281,34 @@ export async function resolveOptions(
     switchContext: Boolean(raw.switchContext),
   };
   return { inputs, flags };
+}
+
+const NO_POD_IDENTITY = 'none';
+
+/** The wizard's question about the task pods (issue #20). The default is no AWS identity for them:
+ * nothing is created for the pods unless policies are named. */
+async function askPodPolicies(io: Io, recorded: readonly string[]): Promise<string[]> {
+  const choice = await io.select({
+    flag: '--pod-policy-arn',
+    message: 'Should the task pods get an AWS identity of their own (an IAM role with policies you name)?',
+    choices: [
+      { value: NO_POD_IDENTITY, name: 'no AWS identity for the pods' },
+      { value: 'policies', name: 'yes: an IAM role for the pods with these managed policies (IRSA or EKS Pod Identity)' },
+    ],
+    default: recorded.length ? 'policies' : NO_POD_IDENTITY,
+  });
+  if (choice === NO_POD_IDENTITY) return [];
+  const answer = await io.text({
+    flag: '--pod-policy-arn',
+    message: 'IAM policy ARNs for the pods (separated by spaces), e.g. arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess',
+    ...(recorded.length ? { default: recorded.join(' ') } : {}),
+    validate: (v) => {
+      const arns = v.split(/\s+/).filter(Boolean);
+      if (!arns.length) return 'name at least one policy ARN (or go back and pick "no AWS identity for the pods")';
+      return arns.map((a) => validateValue('podPolicyArn', '--pod-policy-arn', a)).find(Boolean);
+    },
+  });
+  return unique(answer.split(/\s+/).filter(Boolean));
 }
 
 function tryParse<T>(fn: () => T, problems: string[]): T | undefined {

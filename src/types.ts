@@ -16,11 +16,19 @@ export const STAGE_IDS = [
   'connection',
   'project-files',
   'deployment-connection',
+  // Issue #20, appended so the numbers above stay: the task pods' own AWS identity.
+  'pod-identity',
+  'pod-role',
+  'pod-service-account',
 ] as const;
 export type StageId = (typeof STAGE_IDS)[number];
 
 export type AuthModeFlag = 'auto' | 'access-entry' | 'aws-auth';
 export type PermissionsFlag = 'scoped' | 'seed';
+/** --pod-identity: how the pods' ServiceAccount gets its IAM role. */
+export type PodIdentityFlag = 'auto' | 'pod-identity' | 'irsa';
+/** What --pod-identity resolves to for the cluster at hand. */
+export type PodIdentityMode = 'pod-identity' | 'irsa';
 /** EKS cluster authentication mode as DescribeCluster reports it. */
 export type ClusterAuthMode = 'API' | 'API_AND_CONFIG_MAP' | 'CONFIG_MAP';
 
@@ -49,6 +57,14 @@ export interface Inputs {
    * other bindings) and the user accepts that; access-check and verify report it instead of
    * failing. Absent (never false) unless given, so older state reads the same. */
   allowExtraAccess?: boolean;
+  /** --pod-policy-arn (repeatable): IAM policies the task pods' role gets. Empty: the feature is off. */
+  podPolicyArns: string[];
+  /** --pod-identity: how the pods' ServiceAccount gets the role. */
+  podIdentity: PodIdentityFlag;
+  /** --pod-role (default AstroRemoteKPOPods) */
+  podRole: string;
+  /** --pod-service-account (default astro-remote-kpo-pods) */
+  podServiceAccount: string;
 }
 export type InputKey = keyof Inputs;
 
@@ -93,6 +109,12 @@ export interface StageOutputs {
     /** How the API server can be reached (resourcesVpcConfig). Absent in state written before
      * the tool read it: then nothing is said until the cluster stage runs or checks again. */
     endpointAccess?: EndpointAccess;
+    /** DescribeCluster's identity.oidc.issuer (https://oidc.eks.<region>.amazonaws.com/id/<id>), the
+     * issuer IRSA trusts; absent when the cluster reports none (or state from before it was read). */
+    oidcIssuer?: string;
+    /** computeConfig.enabled: an EKS Auto Mode cluster, whose nodes run the Pod Identity agent
+     * without the add-on. Absent: not Auto Mode (or not reported). */
+    autoMode?: boolean;
   };
   context: { source: 'kubeconfig' | 'in-memory'; contextName?: string; server: string; tokenSource: string };
   namespace: { created: boolean };
@@ -132,6 +154,10 @@ export interface StageOutputs {
     /** What gives the user more than the needed set (bindings, allowed questions), accepted with
      * --allow-extra-access; absent when there is nothing more. */
     acceptedExtra?: string[];
+    /** With --pod-policy-arn: the user may run a pod as the pods' ServiceAccount, proven by a
+     * server-side dry-run create through the admission chain, as the user (impersonated) or, when
+     * we may not impersonate, as the caller (RBAC for the user is the access matrix's). */
+    serviceAccountCheck?: { serviceAccount: string; as: 'user' | 'caller'; note?: string };
   };
   connection: { file: string; connId: string; created: boolean };
   'project-files': {
@@ -143,6 +169,42 @@ export interface StageOutputs {
     /** Per provider the DAGs import, what requirements.txt got (src/airflow/provider-floor.ts).
      * State from before one object for the Amazon provider: engine/state.ts reads it as a list. */
     providerFloor?: ProviderFloorOutput[];
+  };
+  /** How the pods get AWS credentials: the mode --pod-identity resolved to, and for IRSA the IAM
+   * OIDC provider of the cluster's issuer (created, or found: eksctl's, a person's, another project's). */
+  'pod-identity': {
+    /** false: no --pod-policy-arn, nothing for the pods (the later pod stages are skipped too). */
+    enabled: boolean;
+    mode?: PodIdentityMode;
+    /** Why this mode (auto: what the cluster has). */
+    why?: string;
+    issuer?: string;
+    oidcProviderArn?: string;
+    /** This project created the OIDC provider (so its destroy may delete it, by the usual rules). */
+    oidcProviderCreatedByUs?: boolean;
+  };
+  /** The task pods' IAM role: its trust names only the pods' ServiceAccount (IRSA) or EKS Pod
+   * Identity for it; the given managed policies attached. */
+  'pod-role': {
+    enabled: boolean;
+    roleArn?: string;
+    createdByUs?: boolean;
+    /** Policies this project attached (over all runs): the only ones it ever detaches (when no
+     * longer given, when the feature is turned off, and on destroy of a role it keeps). */
+    attachedByUs: string[];
+    /** The policies given (--pod-policy-arn), attached now. */
+    policies?: string[];
+  };
+  /** The ServiceAccount the pods run as, and its link to the role: the eks.amazonaws.com/role-arn
+   * annotation (IRSA) or an EKS Pod Identity association. */
+  'pod-service-account': {
+    enabled: boolean;
+    namespace?: string;
+    serviceAccount?: string;
+    created?: boolean;
+    mode?: PodIdentityMode;
+    roleArn?: string;
+    association?: { id: string; arn: string; createdByUs: boolean };
   };
   'deployment-connection': {
     ran: boolean;

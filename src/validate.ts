@@ -87,6 +87,17 @@ export const RULES = {
     test: (v) => v.length > 0 && v.length <= 512 && !/[\s]/.test(v),
     allowed: 'a kubeconfig context name (no spaces)',
   },
+  podPolicyArn: {
+    // AWS managed (account "aws") or customer managed (12 digits), any path; partitionProblem checks
+    // the partition is the region's. IAM's own rules: path segments and name of [\w+=,.@-].
+    test: (v) => /^arn:aws(-[a-z]+)*:iam::(aws|\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/.test(v),
+    allowed: 'an IAM managed policy ARN: arn:aws:iam::aws:policy/<name> (AWS managed) or arn:aws:iam::<12-digit account>:policy/<name> (customer managed)',
+  },
+  podServiceAccount: {
+    // A ServiceAccount's name is a DNS-1123 subdomain; IRSA's trust names it in the `sub` claim.
+    test: (v) => v.length <= 253 && DNS1123_SUBDOMAIN.test(v),
+    allowed: "a Kubernetes ServiceAccount name (DNS-1123 subdomain): at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit",
+  },
   astroDeploymentId: {
     test: (v) => /^[a-z0-9]{10,40}$/.test(v),
     allowed: 'an Astro Deployment ID (lowercase letters and digits, e.g. clx1abc2d000008l4ezw5ofno)',

@@ -24,7 +24,10 @@ export const DAG_FILES = ['remote_kpo.py', 'test_eks_connectivity.py'] as const;
  * prints when the connection is missing) and the requirements.txt lines it tells the user to add,
  * the very lines provider-floor.ts writes there, so the two cannot drift. */
 /** The inputs the files are filled with. */
-export type ProjectFileInputs = Pick<Inputs, 'clusterName' | 'region' | 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities' | 'permissions' | 'connId' | 'iamRole'>;
+export type ProjectFileInputs = Pick<
+  Inputs,
+  'clusterName' | 'region' | 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities' | 'permissions' | 'connId' | 'iamRole' | 'podPolicyArns' | 'podServiceAccount' | 'podRole'
+>;
 
 const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: ProjectFileInputs, accountId: string) => Record<string, string>>> = {
   'test_eks_connectivity.py': (inputs, accountId) => ({
@@ -35,9 +38,19 @@ const DAG_EXTRA: Partial<Record<(typeof DAG_FILES)[number], (inputs: ProjectFile
   }),
 };
 
-/** The defaults block at the top of each DAG: NAME = "value" lines, rewritten one by one. */
-export function dagDefaults(inputs: Pick<Inputs, 'clusterName' | 'region' | 'namespace' | 'connId'>): Record<string, string> {
-  return { CLUSTER_NAME: inputs.clusterName, REGION: inputs.region, NAMESPACE: inputs.namespace, CONN_ID: inputs.connId };
+/** The defaults block at the top of each DAG: NAME = "value" lines, rewritten one by one. The
+ * pods' ServiceAccount and role name are "" while the feature is off (no --pod-policy-arn): then
+ * remote_kpo runs its pod as the namespace's default ServiceAccount, as before. */
+export function dagDefaults(inputs: Pick<Inputs, 'clusterName' | 'region' | 'namespace' | 'connId' | 'podPolicyArns' | 'podServiceAccount' | 'podRole'>): Record<string, string> {
+  const pods = inputs.podPolicyArns.length > 0;
+  return {
+    CLUSTER_NAME: inputs.clusterName,
+    REGION: inputs.region,
+    NAMESPACE: inputs.namespace,
+    CONN_ID: inputs.connId,
+    POD_SERVICE_ACCOUNT: pods ? inputs.podServiceAccount : '',
+    POD_ROLE_NAME: pods ? inputs.podRole : '',
+  };
 }
 
 /** Replaces exactly the defaults lines; every other byte of the template stays as it is. */

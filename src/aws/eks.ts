@@ -34,6 +34,9 @@ export function clusterOutputs(cluster: Cluster, createdByUs: boolean): StageOut
     authenticationMode: authModeOf(cluster),
     createdByUs,
     endpointAccess: endpointAccessOf(cluster),
+    // What the pods' identity is decided from (pod-identity stage): read here, not asked again.
+    ...(cluster.identity?.oidc?.issuer ? { oidcIssuer: cluster.identity.oidc.issuer } : {}),
+    ...(cluster.computeConfig?.enabled === true ? { autoMode: true } : {}),
   };
 }
 

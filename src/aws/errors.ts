@@ -17,6 +17,10 @@ export const ONLY_IN_TEXT = {
   /** EKS InvalidParameter for an access entry's principal it cannot see yet (IAM propagation),
    * versus a malformed ARN (never retried): same code, only the message differs. */
   principalNotVisible: (message: string) => /principal/i.test(message) && !/invalid arn/i.test(message) && /invalid|exist|not found/i.test(message),
+  /** EKS InvalidParameter "Role provided in the request does not exist" for a Pod Identity
+   * association naming a role created seconds ago (IAM propagation; terraform-provider-aws#34717
+   * retries it), versus a malformed one (never retried): same code, only the message differs. */
+  roleNotVisible: (message: string) => /\brole\b.*\bdoes not exist\b/i.test(message),
   /** The default credential chain's last link (credential-provider-node): a CredentialsProviderError
    * like every provider's, only its message says that no provider had credentials. */
   chainFellThrough: /could not load credentials from any providers/i,
@@ -155,8 +159,9 @@ function resourceOf(service: string, input: Record<string, unknown>): string | u
   const role = str('RoleName');
   if (role) return `IAM role ${role}${str('PolicyName') ? ` (policy ${str('PolicyName')})` : ''}`;
   const cluster = str('clusterName') ?? (service === 'eks' ? str('name') : undefined);
-  if (cluster) return `EKS cluster ${cluster}${str('principalArn') ? ` (access entry ${str('principalArn')})` : ''}`;
-  return str('PolicySourceArn') ?? str('PolicyArn') ?? str('RoleArn');
+  const inCluster = str('principalArn') ? ` (access entry ${str('principalArn')})` : str('associationId') ? ` (Pod Identity association ${str('associationId')})` : str('serviceAccount') ? ` (Pod Identity association of ${str('namespace') ?? '?'}/${str('serviceAccount')})` : '';
+  if (cluster) return `EKS cluster ${cluster}${inCluster}`;
+  return str('PolicySourceArn') ?? str('PolicyArn') ?? str('RoleArn') ?? str('OpenIDConnectProviderArn') ?? (str('Url') ? `the IAM OIDC provider of ${str('Url')}` : undefined) ?? str('resourceArn');
 }
 
 /**

@@ -29,6 +29,8 @@ export function isIamPropagationError(err: unknown, c: PropagationContext): bool
   // EKS rejects an access entry for a role it cannot see yet.
   // (A malformed ARN is not retried; ours always comes from GetRole.)
   if (code === 'InvalidParameter' && ONLY_IN_TEXT.principalNotVisible(message)) return true;
+  // EKS rejects a Pod Identity association naming a role it cannot see yet.
+  if (code === 'InvalidParameter' && ONLY_IN_TEXT.roleNotVisible(message)) return true;
   if (code === 'NoSuchEntity' && (c.afterCreate || c.notFoundIsPropagation)) return true;
   return c.afterCreate && code === 'AccessDenied';
 }

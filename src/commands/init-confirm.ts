@@ -84,6 +84,26 @@ function filesToWrite(ctx: FullContext, s: NonNullable<ConfirmationFacts['files'
   return out;
 }
 
+/** The task pods' identity (issue #20), from the inputs and what earlier runs recorded: no lookup. */
+function podLines(ctx: FullContext): string[] {
+  const { inputs } = ctx;
+  if (!inputs.podPolicyArns.length) {
+    // Turned off after it was on: what this project attached is detached (least privilege).
+    const before = ctx.previousOutput('pod-role');
+    const attached = before?.roleArn?.endsWith(`/${inputs.podRole}`) ? before.attachedByUs : [];
+    return attached.length ? [`task pods: no AWS identity any more (no --pod-policy-arn): detach ${attached.join(', ')} from IAM role ${inputs.podRole} (attached by an earlier run); the role and ServiceAccount ${inputs.podServiceAccount} stay until destroy`] : [];
+  }
+  const how =
+    inputs.podIdentity === 'irsa'
+      ? 'IRSA (the cluster\'s OIDC issuer registered as an IAM OIDC provider if it is not; the ServiceAccount annotated with the role)'
+      : inputs.podIdentity === 'pod-identity'
+        ? 'EKS Pod Identity (an association; the cluster must run the eks-pod-identity-agent add-on)'
+        : 'EKS Pod Identity if the cluster runs the eks-pod-identity-agent add-on, else IRSA (--pod-identity auto)';
+  return [
+    `task pods: IAM role ${inputs.podRole} with ${inputs.podPolicyArns.join(', ')}, trusted only by ServiceAccount ${inputs.podServiceAccount} in namespace ${inputs.namespace}, through ${how} (created, or used when found exactly so; one that differs stops the run, unchanged)`,
+  ];
+}
+
 /** The lines of the confirmation and what it read; `selected` = the stages this run may change
  * (not --only's dependencies); `handoffs` = what preflight looked up on its way (StageHandoffs). */
 export async function confirmation(
@@ -160,6 +180,7 @@ export async function confirmation(
   }
   item('identity-mapping', `map IAM role ${inputs.iamRole} to Kubernetes user ${inputs.k8sUser} with ${mapping}`);
   item('namespace', `in the cluster: namespace ${inputs.namespace}, Role ${inputs.k8sRole}, RoleBinding ${roleBindingName(inputs.k8sRole)} (created, or put back if this project made them; a found one that differs stops the run, unchanged)`);
+  for (const l of podLines(ctx)) item('pod-role', l);
   if (inputs.allowExtraAccess) item('access-check', `--allow-extra-access: if User ${inputs.k8sUser} may do more than EksPodOperator needs, that is reported, not a failure`);
 
   const files = projectFiles ? filesToWrite(ctx, projectFiles) : [];

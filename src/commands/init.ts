@@ -23,6 +23,10 @@ import { confirmation, confirmationHandoffs } from './init-confirm.js';
 import { interruptedLines } from './init-interrupt.js';
 import { askQuestions } from './init-questions.js';
 
+/** Every stage's recorded outputs, whatever its status. */
+const recordedOutputs = (state: State): Partial<StageOutputs> =>
+  Object.fromEntries(Object.entries(state.stages).map(([id, r]) => [id, r?.outputs]).filter(([, o]) => o !== undefined)) as Partial<StageOutputs>;
+
 /** Relative to where the user is when that is shorter and inside it; absolute otherwise. */
 function displayPath(file: string): string {
   const rel = path.relative(process.cwd(), file);
@@ -74,7 +78,7 @@ export async function initCommand(raw: RawOptions): Promise<number> {
     state = previous ?? emptyState();
     // Bad user files (e.g. airflow_settings.yaml) are found before anything changes anywhere. What
     // a previous run recorded (e.g. the role ARN) lets a refusal print the exact entry to add.
-    const recorded = Object.fromEntries(Object.entries(state.stages).map(([id, r]) => [id, r?.outputs]).filter(([, o]) => o !== undefined)) as Partial<StageOutputs>;
+    const recorded = recordedOutputs(state);
     for (const s of allStages) await s.validate?.(makeStageContext(s, base, { outputs: recorded }));
 
     if (flags.dryRun) {
@@ -102,8 +106,10 @@ export async function initCommand(raw: RawOptions): Promise<number> {
           // The question phase: after preflight's reads, before the first change. Every question a
           // stage would ask is asked here, with the confirmation; the answers go to the stages.
           ask: async (outputs: Partial<StageOutputs>, handoffs: Parameters<typeof confirmation>[5]) => {
-            // Every record, stale or not, as the stages see their history (the role's attachments).
-            const ctx = makeFullContext({ ...base, debug }, { outputs, previous: { ...recorded, ...outputs }, owner: readOnlyOwner(st) });
+            // previous: every record, stale or not (what an earlier run attached, for a feature turned
+            // off; the role's attachments, so the confirmation looks at the role as iam-role does).
+            const previous = { ...recordedOutputs(st), ...outputs };
+            const ctx = makeFullContext({ ...base, debug }, { outputs, previous, owner: readOnlyOwner(st) });
             const { lines, facts } = await confirmation(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs);
             for (const l of lines) out.line(l);
             const answers = await askQuestions(ctx, rc.io, facts, { context: modes.has('context'), projectFiles: selected.has('project-files') }, outputs.cluster?.endpoint);

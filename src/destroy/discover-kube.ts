@@ -1,5 +1,5 @@
-// destroy's Kubernetes items: the RoleBinding, the Role and (with --delete-namespace) the
-// namespace. Each is shared: it goes only when a project of this tool made it and no one else uses
+// destroy's Kubernetes items: the RoleBinding, the Role, the task pods' ServiceAccount (when this
+// project may have made one) and (with --delete-namespace) the namespace. Each is shared: it goes only when a project of this tool made it and no one else uses
 // it (sharedDecision: other projects' use marks; the RoleBinding and Role also stay while the role
 // whose user they bind stays for others); otherwise only this project's use mark goes. Reads only
 // here; the deletions run later via apply(), which reads again right before deleting and deletes
@@ -36,25 +36,32 @@ const CONTENTS: readonly (Collection & { kind: string })[] = [
 ];
 
 /** Objects Kubernetes itself puts in every namespace, or init's own (deleted before the namespace). */
-function expected(kind: string, o: KubeObject, ours: { role?: string; binding?: string }): boolean {
+function expected(kind: string, o: KubeObject, ours: Ours): boolean {
   const name = o.metadata?.name ?? '';
   if (kind === 'ConfigMap') return name === 'kube-root-ca.crt';
-  if (kind === 'ServiceAccount') return name === 'default';
+  if (kind === 'ServiceAccount') return name === 'default' || name === ours.serviceAccount;
   if (kind === 'Secret') return o.type === 'kubernetes.io/service-account-token' && o.metadata?.annotations?.['kubernetes.io/service-account.name'] === 'default';
   if (kind === 'Role') return name === ours.role;
   if (kind === 'RoleBinding') return name === ours.binding;
   return false;
 }
 
+/** init's own objects in the namespace that are deleted before it. */
+interface Ours {
+  role?: string;
+  binding?: string;
+  serviceAccount?: string;
+}
+
 /** What is in the namespace that init did not put there, e.g. ["ConfigMap team-settings"]. */
-async function foreignContents(kube: KubeApi, namespace: string, ours: { role?: string; binding?: string }): Promise<string[]> {
+async function foreignContents(kube: KubeApi, namespace: string, ours: Ours): Promise<string[]> {
   const lists = await Promise.all(CONTENTS.map(async (c) => ({ c, items: await kube.listIn(namespace, c) })));
   return lists.flatMap(({ c, items }) => (items ?? []).filter((o) => !expected(c.kind, o, ours)).map((o) => `${c.kind} ${o.metadata?.name ?? '?'}`));
 }
 
 interface SharedKube {
-  stage: 'role-binding' | 'k8s-role' | 'namespace';
-  kind: 'role-binding' | 'role' | 'namespace';
+  stage: 'role-binding' | 'k8s-role' | 'namespace' | 'pod-service-account';
+  kind: 'role-binding' | 'role' | 'namespace' | 'service-account';
   access: KubeObjectAccess;
   current: KubeObject;
   recorded: boolean | undefined;
@@ -121,6 +128,7 @@ const KINDS: Record<Kind, {
   'role-binding': { stage: 'role-binding', word: 'RoleBinding', kubectl: 'rolebinding', namespaced: true, read: (k, ns, n) => k.readRoleBinding(ns, n), replace: (k, ns, n, b) => k.replaceRoleBinding(ns, n, b), del: (k, ns, n, o) => k.deleteRoleBinding(ns, n, o) },
   role: { stage: 'k8s-role', word: 'Role', kubectl: 'role', namespaced: true, read: (k, ns, n) => k.readRole(ns, n), replace: (k, ns, n, b) => k.replaceRole(ns, n, b), del: (k, ns, n, o) => k.deleteRole(ns, n, o) },
   namespace: { stage: 'namespace', word: 'namespace', kubectl: 'namespace', namespaced: false, read: (k, _ns, n) => k.readNamespace(n), replace: (k, _ns, n, b) => k.replaceNamespace(n, b), del: (k, _ns, n, o) => k.deleteNamespace(n, o) },
+  'service-account': { stage: 'pod-service-account', word: 'ServiceAccount', kubectl: 'serviceaccount', namespaced: true, read: (k, ns, n) => k.readServiceAccount(ns, n), replace: (k, ns, n, b) => k.replaceServiceAccount(ns, n, b), del: (k, ns, n, o) => k.deleteServiceAccount(ns, n, o) },
 };
 
 /** One row of the table discoverKube walks: an object, and what is particular to it. */
@@ -172,11 +180,19 @@ async function targetItems(kube: KubeApi, t: Target, current: KubeObject | undef
   return { items: r.items, outcome: { stays: !r.deleting, deleting: r.deleting } };
 }
 
+/** What state says of the pods' ServiceAccount (created or found), when it is about this one. */
+function podServiceAccountRecord(state: State | undefined, inputs: Inputs): boolean | undefined {
+  const rec = state?.stages['pod-service-account']?.outputs;
+  return rec?.serviceAccount === inputs.podServiceAccount && rec.namespace === inputs.namespace ? rec.created : undefined;
+}
+
 /** `roleKeptFor`: who else uses the IAM role; what exists for its user (the RoleBinding and Role)
- * stays while the role stays for them. The namespace comes last: whether it may go depends on what
- * stays in it. */
-export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State | undefined, deleteNamespace: boolean, roleKeptFor: readonly string[] = []): Promise<DestroyItem[]> {
+ * stays while the role stays for them. `pods`: the task pods' ServiceAccount is looked at too, and
+ * stays while the pods' role stays for others (`keptFor`). The namespace comes last: whether it
+ * may go depends on what stays in it. */
+export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State | undefined, deleteNamespace: boolean, roleKeptFor: readonly string[] = [], pods?: { keptFor: readonly string[] }): Promise<DestroyItem[]> {
   const { namespace, k8sRole } = inputs;
+  const saName = inputs.podServiceAccount;
   const rbName = roleBindingName(k8sRole);
   const outcomes = new Map<Kind, Outcome>();
   const recorded = state?.stages.namespace?.outputs?.created;
@@ -185,14 +201,15 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
     if (!deleteNamespace) return 'pass --delete-namespace to delete it and everything in it';
     const rb = outcomes.get('role-binding');
     const role = outcomes.get('role');
-    const keptInside = [...(rb?.stays ? [`RoleBinding ${rbName}`] : []), ...(role?.stays ? [`Role ${k8sRole}`] : [])];
+    const sa = outcomes.get('service-account');
+    const keptInside = [...(rb?.stays ? [`RoleBinding ${rbName}`] : []), ...(role?.stays ? [`Role ${k8sRole}`] : []), ...(sa?.stays ? [`ServiceAccount ${saName}`] : [])];
     if (keptInside.length > 0) return `it holds what stays for others (${keptInside.join(', ')})`;
     // Created by this very project (state): --delete-namespace takes it with everything in it.
     if (recorded === true) return undefined;
     // Ours by its marker only: prove it holds nothing of anyone else's before it goes. At apply
     // time our Role and RoleBinding are gone already.
     try {
-      const others = await foreignContents(kube, namespace, atApply ? {} : { ...(role?.deleting ? { role: k8sRole } : {}), ...(rb?.deleting ? { binding: rbName } : {}) });
+      const others = await foreignContents(kube, namespace, atApply ? {} : { ...(role?.deleting ? { role: k8sRole } : {}), ...(rb?.deleting ? { binding: rbName } : {}), ...(sa?.deleting ? { serviceAccount: saName } : {}) });
       return others.length > 0 ? `it holds what init did not put there (${others.join(', ')})` : undefined;
     } catch (err) {
       return `could not list what is in it (${errorMessage(err)})`;
@@ -202,6 +219,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
   const targets: Target[] = [
     { kind: 'role-binding', name: rbName, ns: namespace, recorded: state?.stages['role-binding']?.outputs?.created, alsoUsedBy: roleKeptFor },
     { kind: 'role', name: k8sRole, ns: namespace, recorded: state?.stages['k8s-role']?.outputs?.created, alsoUsedBy: roleKeptFor },
+    ...(pods ? [{ kind: 'service-account' as const, name: saName, ns: namespace, recorded: podServiceAccountRecord(state, inputs), alsoUsedBy: pods.keptFor }] : []),
     {
       kind: 'namespace',
       name: namespace,

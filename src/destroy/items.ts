@@ -25,7 +25,10 @@ export interface DestroyItem {
     | 'trust-principal'
     | 'iam-role'
     | 'cluster'
-    | 'use-mark';
+    | 'use-mark'
+    | 'service-account'
+    | 'pod-association'
+    | 'oidc-provider';
   /** e.g. "RoleBinding astro-remote-kpo-rolebinding in namespace astro-remote-kpo". */
   name: string;
   decision: Decision;
@@ -153,5 +156,6 @@ export const ALSO_STALE: Partial<Record<StageId, StageId[]>> = {
   'identity-mapping': ['verify-mapping', 'access-check'],
   'iam-role': ['role-arn', 'identity-mapping', 'verify-mapping'],
   namespace: ['k8s-role', 'role-binding', 'access-check'],
-  cluster: ['context', 'namespace', 'k8s-role', 'role-binding', 'identity-mapping', 'verify-mapping', 'access-check'],
+  cluster: ['context', 'namespace', 'k8s-role', 'role-binding', 'identity-mapping', 'verify-mapping', 'access-check', 'pod-service-account'],
+  'pod-service-account': ['access-check'],
 };

@@ -13,6 +13,7 @@ import { clusterItem } from './discover-cluster.js';
 import { discoverIam } from './discover-iam.js';
 import { discoverKube } from './discover-kube.js';
 import { discoverMapping } from './discover-mapping.js';
+import { discoverAssociation, discoverPodIam } from './discover-pods.js';
 import { ALSO_STALE, gone, type DestroyItem } from './items.js';
 import { preflightStage } from '../stages/preflight.js';
 import { contextStage } from '../stages/context.js';
@@ -42,7 +43,8 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   o.outputs.preflight = identity;
   const eks = await ctx.aws.eks();
   const cluster = await callAws(`looking up EKS cluster ${inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, inputs.clusterName));
-  const iam = await discoverIam(ctx, o.state);
+  // The IAM reads (Airflow's role, the pods' role and OIDC provider) go out together.
+  const [iam, pods] = await Promise.all([discoverIam(ctx, o.state), discoverPodIam(ctx, o.state, identity, cluster)]);
   const roleArn = iam.roleArn ?? `arn:${identity.partition}:iam::${identity.accountId}:role/${inputs.iamRole}`;
 
   const clusterName = `EKS cluster ${inputs.clusterName} (${inputs.region})`;
@@ -51,6 +53,9 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
     return [
       gone('role-binding', 'role-binding', 'RoleBinding', why),
       gone('identity-mapping', 'access-entry', 'identity mapping', why),
+      ...(pods.relevant ? [gone('pod-service-account', 'service-account', `the task pods' ServiceAccount and its association`, why)] : []),
+      ...pods.role,
+      ...pods.provider,
       ...iam.items,
       gone('k8s-role', 'role', `Role ${inputs.k8sRole}`, why),
       gone('namespace', 'namespace', `namespace ${inputs.namespace}`, why),
@@ -67,6 +72,9 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
     return [
       unread('role-binding', 'role-binding', `RoleBinding in namespace ${inputs.namespace}`),
       ...mapping,
+      ...(pods.relevant ? [unread('pod-service-account', 'service-account', `the task pods' ServiceAccount ${inputs.podServiceAccount} and its association`)] : []),
+      ...pods.role,
+      ...pods.provider,
       ...iam.items,
       unread('k8s-role', 'role', `Role ${inputs.k8sRole} in namespace ${inputs.namespace}`),
       unread('namespace', 'namespace', `namespace ${inputs.namespace}`),
@@ -76,14 +84,20 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   // The context stage's run() always returns the connection it made.
   const kube = (await contextStage.run(makeStageContext(contextStage, o.base, { outputs: o.outputs, progress: (t) => ctx.progress(t) }))).kube!;
   o.held.kube = kube;
-  const [kubeItems, mapping] = await Promise.all([
-    discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor),
+  const [kubeItems, mapping, association] = await Promise.all([
+    discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor, pods.relevant ? { keptFor: pods.roleKeptFor } : undefined),
     discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube, ...(iam.role ? { role: iam.role } : {}) }, o.state),
+    pods.relevant ? discoverAssociation(ctx, o.state, pods.roleKeptFor) : Promise.resolve([]),
   ]);
   const byStage = (s: StageId) => kubeItems.filter((i) => i.stage === s);
+  // The pods' association and ServiceAccount before their role, the role before its OIDC provider.
   return [
     ...byStage('role-binding'),
     ...mapping,
+    ...association,
+    ...byStage('pod-service-account'),
+    ...pods.role,
+    ...pods.provider,
     ...iam.items,
     ...byStage('k8s-role'),
     ...byStage('namespace'),

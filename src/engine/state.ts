@@ -4,6 +4,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { KpoError, type ErrorRecord } from '../errors.js';
+import { DEFAULTS } from '../options.js';
 import { writeFileAtomic } from '../write-files.js';
 import { STAGE_IDS, type InputKey, type Inputs, type StageId, type StageOutputs, type StageStatus } from '../types.js';
 
@@ -139,8 +140,22 @@ export function migrateInputs(recorded: Inputs): Inputs {
     workloadIdentities: Array.isArray(rest.workloadIdentities) ? rest.workloadIdentities : typeof workloadIdentity === 'string' ? [workloadIdentity] : [],
     astroDeploymentIds: Array.isArray(rest.astroDeploymentIds) ? rest.astroDeploymentIds : typeof astroDeploymentId === 'string' ? [astroDeploymentId] : [],
     localDev: rest.localDev === true,
+    // Before the task pods could have an AWS identity (issue #20): the feature off, the defaults.
+    podPolicyArns: Array.isArray(rest.podPolicyArns) ? rest.podPolicyArns : [],
+    podIdentity: rest.podIdentity ?? DEFAULTS.podIdentity,
+    podRole: rest.podRole ?? DEFAULTS.podRole,
+    podServiceAccount: rest.podServiceAccount ?? DEFAULTS.podServiceAccount,
   };
 }
+
+/** Inputs added after stages already recorded hashes, with the value that means "as before": a
+ * stage that starts to read one keeps its hash while the value is that one (issue #20's pods). */
+const ADDED_LATER: Partial<Record<keyof Inputs, (value: unknown) => boolean>> = {
+  podPolicyArns: (v) => Array.isArray(v) && v.length === 0,
+  podIdentity: (v) => v === DEFAULTS.podIdentity,
+  podRole: (v) => v === DEFAULTS.podRole,
+  podServiceAccount: (v) => v === DEFAULTS.podServiceAccount,
+};
 
 export async function saveState(projectDir: string, state: State): Promise<void> {
   state.updatedAt = new Date().toISOString();
@@ -149,9 +164,11 @@ export async function saveState(projectDir: string, state: State): Promise<void>
 }
 
 /** The hash entry of one input, spelled as the previous version did for the same meaning (one
- * workloadIdentity, an optional astroDeploymentId, no localDev), so upgrading leaves stages done. */
+ * workloadIdentity, an optional astroDeploymentId, no localDev, no pods' identity: ADDED_LATER at
+ * its "as before" value), so upgrading leaves stages done. */
 function legacyHashEntry(key: keyof Inputs, value: Inputs[keyof Inputs] | undefined): Array<[string, unknown]> {
   if (key === 'localDev' || key === 'allowExtraAccess') return value ? [[key, value]] : [];
+  if (ADDED_LATER[key]?.(value)) return [];
   if ((key === 'workloadIdentities' || key === 'astroDeploymentIds') && Array.isArray(value) && value.length <= 1) {
     return [[key === 'workloadIdentities' ? 'workloadIdentity' : 'astroDeploymentId', value[0] ?? null]];
   }
@@ -205,5 +222,6 @@ export async function recordFresh(id: StageId, keys: readonly InputKey[], record
   const before = DECLARED_BEFORE[id];
   if (!before || !last || recorded !== (await hashInputs(inputs, before))) return false;
   const gained = keys.filter((k) => !before.includes(k));
-  return gained.every((k) => LOCATING.includes(k)) && changedInputs(gained, last, inputs).length === 0;
+  // An input added later (ADDED_LATER) at the value that means "as before" changes nothing either.
+  return gained.every((k) => LOCATING.includes(k) || ADDED_LATER[k]?.(inputs[k])) && changedInputs(gained, last, inputs).length === 0;
 }

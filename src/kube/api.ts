@@ -71,6 +71,15 @@ export interface KubeApi {
   replaceRoleBinding(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
   deleteRoleBinding(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
 
+  readServiceAccount(namespace: string, name: string): Promise<KubeObject | undefined>;
+  createServiceAccount(namespace: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  replaceServiceAccount(namespace: string, name: string, body: KubeObject, opts?: WriteOptions): Promise<KubeObject>;
+  deleteServiceAccount(namespace: string, name: string, opts?: DeleteOptions): Promise<void>;
+
+  /** Creates `body` with dryRun=All (nothing is stored; authorization and the whole admission chain
+   * run), as `asUser` (Impersonate-User) when given. Returns the pod as the server would have made it. */
+  dryRunPod(namespace: string, body: KubeObject, asUser?: string): Promise<KubeObject>;
+
   /** The objects (name + metadata) of one collection in `namespace`; undefined when the server does
    * not serve that type at all (404), so nothing of it can be there. */
   listIn(namespace: string, c: Collection): Promise<KubeObject[] | undefined>;

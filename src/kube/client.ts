@@ -102,12 +102,13 @@ function parseJson(text: string): unknown {
   }
 }
 
-function statusOf(body: unknown): { reason?: string; message?: string } {
+function statusOf(body: unknown): { reason?: string; message?: string; detailsKind?: string } {
   if (body && typeof body === 'object') {
-    const b = body as { kind?: unknown; reason?: unknown; message?: unknown };
+    const b = body as { kind?: unknown; reason?: unknown; message?: unknown; details?: { kind?: unknown } };
     return {
       reason: typeof b.reason === 'string' ? b.reason : undefined,
       message: typeof b.message === 'string' ? b.message : undefined,
+      detailsKind: typeof b.details?.kind === 'string' ? b.details.kind : undefined,
     };
   }
   return {};
@@ -128,8 +129,8 @@ function describe(op: Op): string {
   return `${op.verb} ${op.resource}${op.name ? ` "${op.name}"` : ''}${op.namespace ? ` in namespace ${op.namespace}` : ''}`;
 }
 
-type ObjectResource = 'namespaces' | 'roles' | 'rolebindings' | 'configmaps' | 'clusterroles';
-const API_PREFIX: Record<ObjectResource, string> = { namespaces: '/api/v1', configmaps: '/api/v1', roles: RBAC, rolebindings: RBAC, clusterroles: RBAC };
+type ObjectResource = 'namespaces' | 'roles' | 'rolebindings' | 'configmaps' | 'clusterroles' | 'serviceaccounts' | 'pods';
+const API_PREFIX: Record<ObjectResource, string> = { namespaces: '/api/v1', configmaps: '/api/v1', serviceaccounts: '/api/v1', pods: '/api/v1', roles: RBAC, rolebindings: RBAC, clusterroles: RBAC };
 
 /** The REST path of an object, or without a name of its collection (what POST creates in). */
 function objectPath(resource: ObjectResource, namespace?: string, name?: string): string {
@@ -216,7 +217,8 @@ export class KubeClient implements KubeApi {
   }
 
   private httpError(op: Op, raw: KubeResponse): KubeRequestError {
-    const { reason, message } = statusOf(parseJson(raw.text));
+    const { reason, message, detailsKind } = statusOf(parseJson(raw.text));
+    const server = { ...(message !== undefined ? { message } : {}), ...(detailsKind !== undefined ? { detailsKind } : {}) };
     const detail = message ?? (raw.text.trim().slice(0, 300) || `HTTP ${raw.status}`);
     const caller = this.o.caller ? `${this.o.caller} (${this.authDescription})` : this.authDescription;
     if (raw.status === 401) {
@@ -233,9 +235,10 @@ export class KubeClient implements KubeApi {
         403,
         reason ?? 'Forbidden',
         'Run as an identity with admin rights on the cluster (the cluster creator, or an access entry with AmazonEKSClusterAdminPolicy), or pick another context with --kube-context.',
+        server,
       );
     }
-    return new KubeRequestError(`${describe(op)} failed: HTTP ${raw.status}${reason ? ` ${reason}` : ''}: ${detail}`, raw.status, reason);
+    return new KubeRequestError(`${describe(op)} failed: HTTP ${raw.status}${reason ? ` ${reason}` : ''}: ${detail}`, raw.status, reason, undefined, server);
   }
 
   private networkError(op: Op, err: unknown, timedOut: boolean): KubeUnreachableError {
@@ -274,9 +277,9 @@ export class KubeClient implements KubeApi {
     }
   }
 
-  private async create<T>(resource: ObjectResource, namespace: string | undefined, body: KubeObject, write: WriteOptions = {}): Promise<T> {
+  private async create<T>(resource: ObjectResource, namespace: string | undefined, body: KubeObject, write: WriteOptions = {}, impersonate?: string): Promise<T> {
     const op = { verb: 'create', resource, namespace, name: body.metadata?.name };
-    return this.json<T>(await this.call(op, { method: 'POST', path: objectPath(resource, namespace), body, write }));
+    return this.json<T>(await this.call(op, { method: 'POST', path: objectPath(resource, namespace), body, write, ...(impersonate ? { impersonate } : {}) }));
   }
 
   private async replace<T>(resource: ObjectResource, namespace: string | undefined, name: string, body: KubeObject, write: WriteOptions = {}): Promise<T> {
@@ -341,6 +344,23 @@ export class KubeClient implements KubeApi {
   }
   deleteRoleBinding(namespace: string, name: string, opts?: DeleteOptions) {
     return this.remove('rolebindings', namespace, name, opts);
+  }
+
+  readServiceAccount(namespace: string, name: string) {
+    return this.read<KubeObject>('serviceaccounts', namespace, name);
+  }
+  createServiceAccount(namespace: string, body: KubeObject, opts?: WriteOptions) {
+    return this.create<KubeObject>('serviceaccounts', namespace, body, opts);
+  }
+  replaceServiceAccount(namespace: string, name: string, body: KubeObject, opts?: WriteOptions) {
+    return this.replace<KubeObject>('serviceaccounts', namespace, name, body, opts);
+  }
+  deleteServiceAccount(namespace: string, name: string, opts?: DeleteOptions) {
+    return this.remove('serviceaccounts', namespace, name, opts);
+  }
+
+  dryRunPod(namespace: string, body: KubeObject, asUser?: string) {
+    return this.create<KubeObject>('pods', namespace, body, { dryRun: true }, asUser);
   }
 
   private async list(c: Collection, namespace: string | undefined): Promise<KubeObject[] | undefined> {

@@ -20,10 +20,17 @@ export class KubeRequestError extends KpoError {
   readonly status: number;
   /** The Status object's reason: NotFound, AlreadyExists, Forbidden, Invalid, ... */
   readonly reason?: string;
-  constructor(message: string, status: number, reason?: string, hint?: string) {
+  /** The Status object's message, as the server wrote it (e.g. an admission plugin's refusal). */
+  readonly serverMessage?: string;
+  /** The Status object's details.kind: which resource the refusal is about (`users` when an
+   * impersonation was refused, `pods` when the pod was). */
+  readonly detailsKind?: string;
+  constructor(message: string, status: number, reason?: string, hint?: string, server: { message?: string; detailsKind?: string } = {}) {
     super(kubeErrorCode(status, reason), message, hint);
     this.status = status;
     if (reason !== undefined) this.reason = reason;
+    if (server.message !== undefined) this.serverMessage = server.message;
+    if (server.detailsKind !== undefined) this.detailsKind = server.detailsKind;
   }
 }
 

@@ -3,37 +3,51 @@
 // and nothing else: the grants it must not have (pods elsewhere, secrets, cluster-scoped objects)
 // must be denied, and no RoleBinding or ClusterRoleBinding may give the user more than the needed
 // set (src/kube/extra-access.ts, the rule verify applies too). More fails the stage unless
-// --allow-extra-access says it is wanted; then it is reported. Read-only, so there is no check():
-// it runs every time and prints its table.
+// --allow-extra-access says it is wanted; then it is reported. With --pod-policy-arn it also proves
+// that the user may run a pod as the pods' ServiceAccount with no RBAC beyond the Role: RBAC alone
+// cannot say so (no verb covers "use a ServiceAccount"), so a pod naming it is created with
+// dryRun=All as the user, through the real admission chain, and nothing is stored. Read-only, so
+// there is no check(): it runs every time and prints its table.
 import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
 import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, listBindings, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
+import { proveServiceAccountUsable } from '../kube/service-account.js';
 
 export const accessCheckStage = defineStage({
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
-  // (Ordering: it asks once the binding and the mapping are in place.) k8s-role: the Role as its
-  // check read it, handed on.
-  needs: ['role-binding', 'verify-mapping', 'k8s-role'],
-  // profile, region, clusterName: the cluster it asks.
-  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess'],
+  // (Ordering: it asks once the binding, the mapping and the pods' ServiceAccount are in place.)
+  // k8s-role: the Role as its check read it, handed on.
+  needs: ['role-binding', 'verify-mapping', 'pod-service-account', 'k8s-role'],
+  // profile, region, clusterName: the cluster it asks; podPolicyArns, podServiceAccount: the pods'.
+  inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess', 'podPolicyArns', 'podServiceAccount'],
   services: ['kube', 'commandLine'],
   flags: ['verbose'],
 
   async run(ctx) {
     const { k8sUser, k8sRole, namespace } = ctx.inputs;
     const cases = accessMatrix(ctx.inputs);
-    ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}, and listing the bindings that name it`);
+    const pods = ctx.inputs.podPolicyArns.length > 0;
+    ctx.progress(
+      `asking the API server ${cases.length} access questions about User ${k8sUser}, listing the bindings that name it` +
+        (pods ? `, and whether it may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} (dry run)` : ''),
+    );
     const groups = subjectGroups();
-    // The bindings do not depend on the answers: listed (and their roles read) while the questions are asked.
+    // None of these depends on another's answer, so they go out together: the questions, the
+    // bindings (listed, their roles read) and the ServiceAccount's dry run. (A refusal of the dry
+    // run waits: missing RBAC, below, explains it first.)
     const listing = listBindings(ctx.kube(), ctx.inputs, groups, ctx.handoff('access-check')?.role);
     listing.catch(() => undefined);
+    const proving = pods
+      ? proveServiceAccountUsable(ctx.kube(), k8sUser, namespace, ctx.inputs.podServiceAccount).then((ok) => ({ ok }), (err: unknown) => ({ err }))
+      : Promise.resolve(undefined);
     const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
-    const extra = await findExtraAccess(ctx.kube(), ctx.inputs, rows, groups, listing);
+    const [extra, proof] = await Promise.all([findExtraAccess(ctx.kube(), ctx.inputs, rows, groups, listing), proving]);
+    const sa = proof && 'ok' in proof ? proof.ok : undefined;
     // Quiet when everything matches (the stage's one line says so); the table when something
     // does not, or with --verbose.
     if (missing.length || granted.length || ctx.flags.verbose) {
@@ -53,6 +67,7 @@ export const accessCheckStage = defineStage({
       ...rowsByReason(granted).map((g) => `User ${k8sUser} may ${g.rows.map(caseLabel).join(', ')}, which EksPodOperator does not need${g.reason ? ` (${g.reason})` : ''}.`),
       ...extra.bindings.map((b) => `User ${k8sUser} may do more than EksPodOperator needs: ${bindingLine(b)}.`),
       ...(extra.bindingsUnknown ? [`${unknownBindingsLine(extra)!}.`] : []),
+      ...(sa?.note ? [`ServiceAccount ${ctx.inputs.podServiceAccount}: ${sa.note}.`] : []),
     ];
     if (missing.length) {
       for (const w of warnings) ctx.io.warn(w);
@@ -68,6 +83,7 @@ export const accessCheckStage = defineStage({
           `or run \`astro-remote-kpo init --from k8s-role\` to restore the Role.${none}`,
       );
     }
+    if (proof && 'err' in proof) throw proof.err;
     // Nothing else, unless the user said more is wanted (recorded; shown by summary and status).
     if (hasExtra(extra) && !ctx.inputs.allowExtraAccess) throw extraAccessError(ctx.inputs, extra, ctx.commandLine);
     const allowed = rows.filter((r) => r.actual === 'allowed').length;
@@ -78,9 +94,10 @@ export const accessCheckStage = defineStage({
       ? `all ${needed} needed permissions allowed; more accepted (--allow-extra-access)`
       : `all ${needed} needed permissions allowed, ${rows.length - needed} others denied${ctx.flags.verbose ? '' : ' (--verbose: table)'}`;
     const acceptedExtra = extraLines(extra);
+    const serviceAccountCheck = sa ? { serviceAccountCheck: { serviceAccount: ctx.inputs.podServiceAccount, as: sa.as, ...(sa.note ? { note: sa.note } : {}) } } : {};
     return {
-      outputs: { method, allowed, denied: rows.length - allowed, warnings, ...(acceptedExtra.length ? { acceptedExtra } : {}) },
-      summary,
+      outputs: { method, allowed, denied: rows.length - allowed, warnings, ...(acceptedExtra.length ? { acceptedExtra } : {}), ...serviceAccountCheck },
+      summary: sa ? `${summary}; may run pods as ServiceAccount ${ctx.inputs.podServiceAccount}` : summary,
       ...(warnings.length ? { warnings } : {}),
     };
   },
@@ -97,6 +114,9 @@ export const accessCheckStage = defineStage({
             `and that no RoleBinding or ClusterRoleBinding gives it more (${ctx.inputs.allowExtraAccess ? 'more is reported, accepted with --allow-extra-access' : 'more fails the stage'})`,
           details,
         },
+        ...(ctx.inputs.podPolicyArns.length
+          ? [{ action: `check that User ${ctx.inputs.k8sUser} may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} without more RBAC: a pod naming it, created with dryRun=All as the user (the admission chain runs; nothing is stored)` }]
+          : []),
       ],
     };
   },

@@ -11,6 +11,9 @@ import { iamRoleStage } from './iam-role.js';
 import { identityMappingStage } from './identity-mapping.js';
 import { k8sRoleStage } from './k8s-role.js';
 import { namespaceStage } from './namespace.js';
+import { podIdentityStage } from './pod-identity.js';
+import { podRoleStage } from './pod-role.js';
+import { podServiceAccountStage } from './pod-service-account.js';
 import { preflightStage } from './preflight.js';
 import { projectFilesStage } from './project-files.js';
 import { roleArnStage } from './role-arn.js';
@@ -32,6 +35,9 @@ export const allStages: readonly AnyStage[] = [
   connectionStage,
   projectFilesStage,
   deploymentConnectionStage,
+  podIdentityStage,
+  podRoleStage,
+  podServiceAccountStage,
 ];
 
 // The order above is the interface (step numbers); keep it in lockstep with STAGE_IDS.

@@ -22,7 +22,22 @@ const NOT_ASTRO = (dir: string) =>
 /** What the survey reads: the inputs the files are filled with, where they go, what we wrote. */
 export type SurveySlice = Pick<
   StageContext<{
-    inputs: 'clusterName' | 'region' | 'namespace' | 'k8sRole' | 'k8sUser' | 'workloadIdentities' | 'permissions' | 'connId' | 'iamRole' | 'clusterConfig' | 'localDev' | 'profile';
+    inputs:
+      | 'clusterName'
+      | 'region'
+      | 'namespace'
+      | 'k8sRole'
+      | 'k8sUser'
+      | 'workloadIdentities'
+      | 'permissions'
+      | 'connId'
+      | 'iamRole'
+      | 'clusterConfig'
+      | 'localDev'
+      | 'profile'
+      | 'podPolicyArns'
+      | 'podServiceAccount'
+      | 'podRole';
     services: 'projectDir' | 'stateDir';
     own: 'project-files';
   }>,
@@ -103,8 +118,9 @@ export const projectFilesStage = defineStage({
   title: 'Project files (k8s/ manifests, IAM policies, DAGs)',
   // preflight: the account id in the permissions policy and the test DAG.
   needs: ['preflight'],
-  // iamRole: the test DAG names the role's ARN; profile: the --local-dev compose override.
-  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'iamRole', 'clusterConfig', 'localDev', 'profile'],
+  // iamRole: the test DAG names the role's ARN; profile: the --local-dev compose override;
+  // podPolicyArns, podServiceAccount, podRole: the DAGs' POD_SERVICE_ACCOUNT and POD_ROLE_NAME.
+  inputs: ['clusterName', 'region', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities', 'permissions', 'connId', 'iamRole', 'clusterConfig', 'localDev', 'profile', 'podPolicyArns', 'podServiceAccount', 'podRole'],
   services: ['projectDir', 'stateDir'],
   flags: ['force', 'interactive'],
   // Per file the user changed: overwrite it? (asked before the first change; else --force decides)

@@ -54,7 +54,35 @@ export function chainLines(inputs: Inputs, state: State): string[] {
   const width = Math.max(...rows.map(([l]) => l.length));
   const head = 'Astro workload identity';
   const who = [...inputs.workloadIdentities, ...(localDev ? [`${localDev}  (you, --local-dev)`] : [])];
-  return [...who.map((wi, i) => `${i === 0 ? head : 'and'.padStart(head.length)}  ${wi}`), ...rows.map(([l, r]) => `  └ ${l.padEnd(width)} → ${r}`)];
+  return [...who.map((wi, i) => `${i === 0 ? head : 'and'.padStart(head.length)}  ${wi}`), ...rows.map(([l, r]) => `  └ ${l.padEnd(width)} → ${r}`), ...podChainLines(inputs, state)];
+}
+
+/** The task pods' own AWS identity (issue #20): pod → ServiceAccount → role → policies, with real
+ * names; nothing when the feature is off. */
+export function podChainLines(inputs: Inputs, state: State): string[] {
+  if (!inputs.podPolicyArns.length) return [];
+  const saRec = state.stages['pod-service-account'];
+  const roleRec = state.stages['pod-role'];
+  const idRec = state.stages['pod-identity'];
+  const sa = saRec?.outputs?.enabled ? saRec.outputs : undefined;
+  const role = roleRec?.outputs?.enabled ? roleRec.outputs : undefined;
+  const id = idRec?.outputs?.enabled ? idRec.outputs : undefined;
+  const where = (rec: { reason?: string } | undefined, done: boolean) => (removed(rec) ? ' (removed by destroy)' : done ? '' : ' (not set up yet)');
+  const mode = sa?.mode ?? id?.mode;
+  const link = mode === 'irsa' ? 'IRSA' : mode === 'pod-identity' ? 'EKS Pod Identity' : inputs.podIdentity === 'auto' ? 'IRSA or Pod Identity' : inputs.podIdentity;
+  const via =
+    mode === 'irsa'
+      ? ` (annotation eks.amazonaws.com/role-arn${id?.oidcProviderArn ? `; OIDC provider ${id.oidcProviderArn.replace(/^arn:[^:]+:iam::\d+:oidc-provider\//, '')}` : ''})`
+      : mode === 'pod-identity' && sa?.association
+        ? ` (association ${sa.association.id})`
+        : '';
+  const rows: Array<[string, string]> = [
+    ['runs as', `ServiceAccount ${inputs.podServiceAccount} (namespace ${inputs.namespace})${where(saRec, Boolean(sa))}`],
+    [link, `IAM role ${role?.roleArn ?? inputs.podRole}${where(roleRec, Boolean(role?.roleArn))}${via}`],
+    ['may use', (role?.policies ?? inputs.podPolicyArns).join(', ')],
+  ];
+  const width = Math.max(...rows.map(([l]) => l.length));
+  return ['Task pod (remote_kpo)', ...rows.map(([l, r]) => `  └ ${l.padEnd(width)} → ${r}`)];
 }
 
 export interface SummaryParts {

@@ -17,6 +17,11 @@ export const CHECK_IDS = [
   'access-matrix',
   'connection',
   'dags',
+  // With --pod-policy-arn only (issue #20): the task pods' own AWS identity.
+  'pod-link',
+  'pod-role-trust',
+  'pod-role-policies',
+  'pod-service-account',
 ] as const;
 export type CheckId = (typeof CHECK_IDS)[number];
 
@@ -56,6 +61,10 @@ export const TITLES: Record<CheckId, string> = {
   'access-matrix': 'Access matrix',
   connection: 'Airflow connection',
   dags: 'DAG files',
+  'pod-link': "Task pods' OIDC provider or association",
+  'pod-role-trust': "Task pods' role trust exact",
+  'pod-role-policies': "Task pods' role policies",
+  'pod-service-account': "Task pods' ServiceAccount",
 };
 
 type Extra = Partial<Pick<CheckRow, 'fix' | 'lines' | 'notes' | 'data' | 'code'>>;

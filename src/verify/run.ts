@@ -11,6 +11,7 @@ import { checkDags } from './dags-check.js';
 import { checkAccessMatrix, checkNamespace, checkRole, checkRoleBinding } from './kube-checks.js';
 import { checkMapping } from './mapping-check.js';
 import { checkPermissions } from './permissions.js';
+import { checkPods, POD_CHECKS } from './pod-checks.js';
 import { CHECK_IDS, failFromError, pass, skip, type CheckId, type CheckRow } from './row.js';
 import { contextStage } from '../stages/context.js';
 
@@ -52,17 +53,20 @@ async function checkAll(o: VerifyOptions, vc: VerifyContext): Promise<CheckRow[]
   const rows = new Map<CheckId, CheckRow>();
   const set = (r: CheckRow) => rows.set(r.id, r);
   const ok = (id: CheckId) => rows.get(id)?.status === 'pass';
+  // The pods' rows exist only with --pod-policy-arn: without it there is no such link to check.
+  const all = () => CHECK_IDS.flatMap((id) => rows.get(id) ?? []);
+  const pods = o.ctx.inputs.podPolicyArns.length > 0;
 
   // The project files need no cloud: check them while the rest runs.
   const dags = checkDags(vc).then(set);
 
   set(await checkCredentials(vc));
   if (!ok('credentials')) {
-    for (const id of ['cluster', 'endpoint-access', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection'] as const) {
+    for (const id of ['cluster', 'endpoint-access', 'kube-api', 'iam-trust', 'iam-permissions', 'mapping', 'namespace', 'k8s-role', 'role-binding', 'access-matrix', 'connection', ...(pods ? POD_CHECKS : [])] as const) {
       set(skip(id, 'credentials', 'no working AWS credentials'));
     }
     await dags;
-    return CHECK_IDS.map((id) => rows.get(id)!);
+    return all();
   }
 
   const iamBranch = async () => {
@@ -103,8 +107,12 @@ async function checkAll(o: VerifyOptions, vc: VerifyContext): Promise<CheckRow[]
   await Promise.all([iamBranch(), clusterBranch(), dags]);
 
   // The mapping needs the role's ARN (real or predicted), the cluster's mode and, for aws-auth, the API.
-  if (!vc.clusterOut) set(skip('mapping', 'cluster', 'the cluster was not found'));
-  else set(await checkMapping(vc));
-  if (matrixReady) set(await checkAccessMatrix(vc));
-  return CHECK_IDS.map((id) => rows.get(id)!);
+  const chain = async () => {
+    if (!vc.clusterOut) set(skip('mapping', 'cluster', 'the cluster was not found'));
+    else set(await checkMapping(vc));
+    if (matrixReady) set(await checkAccessMatrix(vc));
+  };
+  // The pods' rows need only the cluster's findings and the connection: alongside the mapping.
+  await Promise.all([chain(), checkPods(vc).then((r) => r.forEach(set))]);
+  return all();
 }

@@ -23,6 +23,10 @@ const FROM_STATE: ReadonlyArray<readonly [keyof RawOptions, keyof Inputs]> = [
   ['astroDeploymentId', 'astroDeploymentIds'],
   ['localDev', 'localDev'],
   ['allowExtraAccess', 'allowExtraAccess'],
+  ['podPolicyArn', 'podPolicyArns'],
+  ['podIdentity', 'podIdentity'],
+  ['podRole', 'podRole'],
+  ['podServiceAccount', 'podServiceAccount'],
 ];
 
 export function withStateInputs(raw: RawOptions, state: State | undefined): RawOptions {

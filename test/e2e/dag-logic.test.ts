@@ -5,12 +5,12 @@
 // the shape each Amazon provider version builds it and mints a real EKS token, which the cloud's
 // API server validates and maps like EKS does. Each case expects what that provider version does
 // (docs/test-dag.md lists the source each expectation comes from).
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestCloud } from '../support/cloud.js';
-import { initRuntime3Project, runStandinDag, standinPrerequisiteMissing, STANDIN_INSTALL, type StandinOptions } from '../support/airflow-standin.js';
+import { dagVariant, initRuntime3Project, runStandinDag, standinPrerequisiteMissing, STANDIN_INSTALL, type StandinOptions } from '../support/airflow-standin.js';
 
 const WI = 'arn:aws:iam::210987654321:role/astro-dep-abc123';
 const AMAZON_LINE = 'apache-airflow-providers-amazon>=9.30.0';
@@ -47,7 +47,8 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
   const run = (opts: StandinOptions, file = dagFile) => runStandinDag(cloud, WI, file, opts);
   const kubeListCalls = () => cloud.calls.filter((c) => c.service === 'kube' && c.operation.startsWith('GET pods'));
   const everyPermission = ['create pods', 'get pods', 'list pods', 'watch pods', 'patch pods', 'delete pods', 'get pods/log', 'create pods/exec', 'get pods/exec', 'list events', 'watch events'];
-  const allPass = { check_providers: 'success', assume_role: 'success', describe_cluster: 'success', kubernetes_access: 'success' };
+  // pod_identity passes as "skipped": init gave the pods no AWS identity (dag-pod-identity.test.ts runs it).
+  const allPass = { check_providers: 'success', assume_role: 'success', describe_cluster: 'success', kubernetes_access: 'success', pod_identity: 'success' };
 
   it('Airflow 3.1, provider 9.30 (credentials file, stderr kept out of the token), connection in the metadata DB → PASS on every link', async () => {
     cloud.resetCalls();
@@ -69,7 +70,7 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
   it('Airflow 3.0 with provider 9.12: its token helper cannot read the connection from the metadata DB (#53578), so the token is the workload identity’s → 401 at link 3, naming the fix', async () => {
     cloud.resetCalls();
     const r = await run({ conn: inDb(), env: { STANDIN_AIRFLOW_SDK: '1', STANDIN_AIRFLOW_VERSION: '3.0.6', STANDIN_AMAZON_VERSION: '9.12.0' } });
-    expect(r.state, r.log).toEqual({ ...allPass, kubernetes_access: 'failed' });
+    expect(r.state, r.log).toEqual({ ...allPass, kubernetes_access: 'failed', pod_identity: 'upstream_failed' });
     expect(r.log).toContain('[WARN] apache-airflow-providers-amazon 9.12.0 on Airflow 3.0.6: before 9.13.0 the token helper cannot read a connection stored in the metadata DB (apache/airflow#53578)');
     expect(r.log).toContain("[FAIL] kubernetes_access: listing pods in namespace 'astro-remote-kpo' failed");
     expect(r.log).toContain('401: the cluster did not accept the token the exec plugin minted.');
@@ -108,15 +109,13 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
     const real = cluster.endpoint;
     cluster.endpoint = `https://127.0.0.1:${(silent.address() as net.AddressInfo).port}`;
     // The same DAG with a 2 s connect timeout instead of 10 (only that line differs).
-    const fast = path.join(dir, 'dags', 'fast_timeout.py');
-    const text = await readFile(dagFile, 'utf8');
-    expect(text).toMatch(/^KUBE_CONNECT_TIMEOUT = 10$/m);
-    await writeFile(fast, text.replace(/^KUBE_CONNECT_TIMEOUT = 10$/m, 'KUBE_CONNECT_TIMEOUT = 2'));
+    expect(await readFile(dagFile, 'utf8')).toMatch(/^KUBE_CONNECT_TIMEOUT = 10$/m);
+    const fast = await dagVariant(dagFile, 'fast_timeout.py', { KUBE_CONNECT_TIMEOUT: 2 });
     try {
       const started = Date.now();
       const r = await run({ conn: inDb(), env: { ...AF3, STANDIN_AMAZON_VERSION: '9.30.0' } }, fast);
       const seconds = (Date.now() - started) / 1000;
-      expect(r.state, r.log).toEqual({ ...allPass, kubernetes_access: 'failed' });
+      expect(r.state, r.log).toEqual({ ...allPass, kubernetes_access: 'failed', pod_identity: 'upstream_failed' });
       expect(r.log).toContain(`[FAIL] kubernetes_access: the API server at the cluster's endpoint ${cluster.endpoint} did not answer from this Deployment within 2 s.`);
       for (const s of ['over its public endpoint unless a network connection', 'publicAccessCidrs', 'https://www.astronomer.io/docs/astro/connect-aws', 'aws eks update-cluster-config --region us-east-1 --name remote-kpo-demo']) {
         expect(r.log).toContain(s);
@@ -133,7 +132,7 @@ describe.skipIf(missing !== undefined)('test_eks_connectivity on the test cloud'
 
   it('no connection → FAIL at link 1, naming the connection and the command that creates it; nothing after runs', async () => {
     const r = await run({ env: AF3 });
-    expect(r.state).toEqual({ check_providers: 'success', assume_role: 'failed', describe_cluster: 'upstream_failed', kubernetes_access: 'upstream_failed' });
+    expect(r.state).toEqual({ check_providers: 'success', assume_role: 'failed', describe_cluster: 'upstream_failed', kubernetes_access: 'upstream_failed', pod_identity: 'upstream_failed' });
     expect(r.log).toContain("[FAIL] assume_role: connection 'aws_eks' does not exist here");
     const extra = JSON.stringify({ region_name: cloud.region, role_arn: `arn:aws:iam::${cloud.accountId}:role/AstroRemoteKPO` });
     expect(r.log).toContain(`astro deployment connection create --deployment-id "$DEPLOYMENT_ID" --conn-id aws_eks --conn-type aws --extra '${extra}'`);

@@ -21,25 +21,27 @@ import { readState, requireBuild, WI } from './aws-helpers.js';
 const cloudProject = useCloudProjects('kpo-e2e-inputs-');
 beforeAll(requireBuild);
 
-const ALL: StageId[] = ['preflight', 'cluster', 'context', 'namespace', 'k8s-role', 'iam-role', 'role-arn', 'identity-mapping', 'verify-mapping', 'role-binding', 'access-check', 'connection', 'project-files', 'deployment-connection'];
+const ALL: StageId[] = ['preflight', 'cluster', 'context', 'namespace', 'k8s-role', 'iam-role', 'role-arn', 'identity-mapping', 'verify-mapping', 'role-binding', 'access-check', 'connection', 'project-files', 'deployment-connection', 'pod-identity', 'pod-role', 'pod-service-account'];
+const PODS: StageId[] = ['pod-identity', 'pod-role', 'pod-service-account'];
 
 /** input → the stages that read it (by hand, from each stage's code). */
 const EXPECTED: Record<keyof Inputs, StageId[]> = {
   // Every stage in the account or the cluster: which cluster (and what in it) a record is about.
-  clusterName: ['preflight', 'cluster', 'context', 'namespace', 'k8s-role', 'iam-role', 'identity-mapping', 'verify-mapping', 'role-binding', 'access-check', 'project-files'],
+  clusterName: ['preflight', 'cluster', 'context', 'namespace', 'k8s-role', 'iam-role', 'identity-mapping', 'verify-mapping', 'role-binding', 'access-check', 'project-files', ...PODS],
   // The AWS clients' region, the cluster's region, the connection's region_name, the DAGs' REGION.
   region: ALL,
   // The AWS clients' account (every AWS or cluster stage), and the --local-dev compose override.
   profile: ALL.filter((s) => s !== 'connection' && s !== 'deployment-connection'),
   kubeContext: ['context'],
   // context probes whether it may create RoleBindings there.
-  namespace: ['context', 'namespace', 'k8s-role', 'role-binding', 'access-check', 'project-files'],
+  // (and the pods' role trusts a ServiceAccount of that namespace, which is made there).
+  namespace: ['context', 'namespace', 'k8s-role', 'role-binding', 'access-check', 'project-files', 'pod-role', 'pod-service-account'],
   k8sRole: ['k8s-role', 'role-binding', 'access-check', 'project-files'],
   k8sUser: ['identity-mapping', 'verify-mapping', 'role-binding', 'access-check', 'project-files'],
   // The test DAG names the role's ARN (project-files); identity-mapping names the role in its plan.
   iamRole: ['iam-role', 'role-arn', 'identity-mapping', 'connection', 'project-files', 'deployment-connection'],
   // The trust policy, and the use marks' fingerprint on the namespace, Role, RoleBinding and access entry.
-  workloadIdentities: ['namespace', 'k8s-role', 'iam-role', 'identity-mapping', 'role-binding', 'project-files'],
+  workloadIdentities: ['namespace', 'k8s-role', 'iam-role', 'identity-mapping', 'role-binding', 'project-files', ...PODS],
   authMode: ['identity-mapping'],
   permissions: ['iam-role', 'project-files'],
   connId: ['connection', 'project-files', 'deployment-connection'],
@@ -47,6 +49,13 @@ const EXPECTED: Record<keyof Inputs, StageId[]> = {
   astroDeploymentIds: ['deployment-connection'],
   localDev: ['iam-role', 'project-files'],
   allowExtraAccess: ['access-check'],
+  // On or off for every pods' stage; access-check's dry run as the ServiceAccount; the DAGs' constants.
+  podPolicyArns: ['access-check', 'project-files', ...PODS],
+  podIdentity: ['pod-identity'],
+  // The role the ServiceAccount is linked to; the DAGs' POD_ROLE_NAME.
+  podRole: ['project-files', 'pod-role', 'pod-service-account'],
+  // The ServiceAccount the role trusts and the access check runs a pod as; the DAGs' POD_SERVICE_ACCOUNT.
+  podServiceAccount: ['access-check', 'project-files', 'pod-role', 'pod-service-account'],
 };
 
 const WI_B = 'arn:aws:iam::123456789012:role/astro-dep-b';
@@ -93,6 +102,11 @@ describe('a changed input re-runs exactly the stages that read it', () => {
       // The very ClusterConfig init rendered, now given as the user's own file.
       ['clusterConfig', ['--cluster-config', path.join(dir, 'my-cluster.yaml')], () => copyFile(path.join(dir, 'k8s', 'cluster.yaml'), path.join(dir, 'my-cluster.yaml'))],
       ['astroDeploymentIds', ['--astro-deployment-id', DEP]],
+      // The task pods' identity (issue #20): on (IRSA on this cluster: no agent add-on), then each of its names.
+      ['podPolicyArns', ['--pod-policy-arn', 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly']],
+      ['podIdentity', ['--pod-identity', 'irsa']],
+      ['podRole', ['--pod-role', 'KpoPods2']],
+      ['podServiceAccount', ['--pod-service-account', 'kpo-pods-2']],
       ['localDev', ['--local-dev']],
     ];
     const seen: Partial<Record<keyof Inputs, StageId[]>> = {};

@@ -4,7 +4,8 @@
 // principal, inline policy, use mark or object behind, and what existed before is as it was; a
 // resumed run records what the killed one created as this project's (never "found").
 // Scenarios: a fresh setup on an access-entry cluster and on an aws-auth cluster (with and
-// without a ConfigMap), a role a person made, another project's setup, and a cluster eksctl makes.
+// without a ConfigMap), a role a person made, another project's setup, a cluster eksctl makes, and
+// the task pods' own AWS identity (issue #20) through IRSA and through EKS Pod Identity.
 // Points run concurrently, each on its own cloud.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -19,16 +20,19 @@ import { CLUSTER, NS, ROLE, ROLE_ARN, init, leftovers, madeByCloud, marksOf, nod
 const WI_A = 'arn:aws:iam::123456789012:role/astro-dep-aaa111';
 const WI = 'arn:aws:iam::123456789012:role/astro-dep-bbb222';
 const OTHER = 'arn:aws:iam::123456789012:role/team-admin';
+const POD_POLICY = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
 const OTHER_TRUST = { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: OTHER }, Action: 'sts:AssumeRole' }] };
 
-type ScenarioId = 'access-entry' | 'aws-auth' | 'aws-auth, no ConfigMap' | 'role a person made' | "another project's setup" | 'cluster eksctl makes';
+type ScenarioId = 'access-entry' | 'aws-auth' | 'aws-auth, no ConfigMap' | 'role a person made' | "another project's setup" | 'cluster eksctl makes' | 'pods: IRSA' | 'pods: Pod Identity';
 
 interface Scenario {
   cloud: StartTestCloudOptions;
   /** Every mutating call a clean init makes here, in order (checked below: a new call must join the sweep). */
   calls: string[];
-  /** Only these are swept (the others are the same calls as in another scenario). */
+  /** Only these are swept (the others are the same calls as in another scenario); `op#n`: its nth call. */
   sweep?: string[];
+  /** More init flags (the same on every run of the scenario). */
+  args?: string[];
   prepare?(cloud: TestCloud, dir: string): Promise<void>;
 }
 
@@ -62,15 +66,29 @@ const SCENARIOS: Record<ScenarioId, Scenario> = {
   },
   'cluster eksctl makes': {
     cloud: { eksctlDurationMs: 1500 },
-    calls: ['iam CreateRole', 'iam PutRolePolicy', 'eksctl CreateCluster', 'eksctl ClusterActive', 'eksctl WriteKubeconfig', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings'],
+    // (eksctl's own: its withOIDC provider and the Pod Identity agent add-on of templates/cluster.yaml.)
+    calls: ['iam CreateRole', 'iam PutRolePolicy', 'eksctl CreateCluster', 'eksctl ClusterActive', 'eksctl AssociateOIDCProvider', 'eksctl CreateAddon', 'eksctl WriteKubeconfig', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings'],
     sweep: ['eksctl CreateCluster'],
+  },
+  // Two CreateRole calls race (Airflow's role and the pods'): the first and the second are swept.
+  'pods: IRSA': {
+    cloud: existing(),
+    args: ['--pod-policy-arn', POD_POLICY],
+    calls: ['iam CreateRole', 'iam PutRolePolicy', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings', 'iam CreateOpenIDConnectProvider', 'iam CreateRole', 'iam AttachRolePolicy', 'kube POST serviceaccounts'],
+    sweep: ['iam CreateOpenIDConnectProvider', 'iam CreateRole#1', 'iam CreateRole#2', 'iam AttachRolePolicy', 'kube POST serviceaccounts'],
+  },
+  'pods: Pod Identity': {
+    cloud: existing({ addons: ['eks-pod-identity-agent'] }),
+    args: ['--pod-policy-arn', POD_POLICY],
+    calls: ['iam CreateRole', 'iam PutRolePolicy', 'kube POST namespaces', 'eks CreateAccessEntry', 'kube POST roles', 'kube POST rolebindings', 'iam CreateRole', 'iam AttachRolePolicy', 'kube POST serviceaccounts', 'eks CreatePodIdentityAssociation'],
+    sweep: ['eks CreatePodIdentityAssociation'],
   },
 };
 
 const DESTROY = ['destroy', '--json', '--yes', '--delete-namespace', '--delete-cluster'];
 
 /** The record a resumed run must make after each create: ours stays ours (never "found"). */
-const CREATED: Record<string, [StageId, 'created' | 'createdByUs']> = {
+const CREATED: Record<string, [StageId, 'created' | 'createdByUs' | 'oidcProviderCreatedByUs']> = {
   'kube POST namespaces': ['namespace', 'created'],
   'kube POST roles': ['k8s-role', 'created'],
   'kube POST rolebindings': ['role-binding', 'created'],
@@ -80,6 +98,9 @@ const CREATED: Record<string, [StageId, 'created' | 'createdByUs']> = {
   'kube PUT configmaps': ['identity-mapping', 'createdByUs'],
   'kube POST configmaps': ['identity-mapping', 'createdByUs'],
   'eksctl CreateCluster': ['cluster', 'createdByUs'],
+  'iam CreateOpenIDConnectProvider': ['pod-identity', 'oidcProviderCreatedByUs'],
+  'iam AttachRolePolicy': ['pod-role', 'createdByUs'],
+  'kube POST serviceaccounts': ['pod-service-account', 'created'],
 };
 
 /** After the resume: state records what the killed run did as this project's (and a found or
@@ -92,6 +113,11 @@ async function expectRecorded(id: ScenarioId, call: string, dir: string): Promis
     expect(outputs('iam-role')).toMatchObject({ createdByUs: false, trustPrincipalsAdded: [WI] });
   } else if (id === 'role a person made' && call.startsWith('iam ')) {
     expect(outputs('iam-role')).toMatchObject({ createdByUs: false, trustPrincipalsAdded: [WI], inlinePolicy: `${ROLE}-eks-describe` });
+  } else if (call === 'eks CreatePodIdentityAssociation') {
+    expect(outputs('pod-service-account').association, 'the association after the resume').toMatchObject({ createdByUs: true });
+  } else if (call.startsWith('iam CreateRole#')) {
+    // Whichever of the two roles it was: both are this project's.
+    expect([outputs('iam-role').createdByUs, outputs('pod-role').createdByUs]).toEqual([true, true]);
   } else if (CREATED[call]) {
     const [stage, field] = CREATED[call]!;
     expect(outputs(stage)[field], `${stage} after the resume`).toBe(true);
@@ -154,7 +180,7 @@ describe('the sweep covers every mutating call of a clean init', () => {
     it(id, async () => {
       await withScene(s, async ({ cloud, dir }) => {
         cloud.resetCalls();
-        const r = await init(cloud, dir, WI);
+        const r = await init(cloud, dir, WI, s.args);
         expect(r.code, r.stdout + r.stderr).toBe(0);
         expect(cloud.mutatingCalls().map((c) => `${c.service} ${c.operation}`).sort()).toEqual([...s.calls].sort());
       });
@@ -170,19 +196,21 @@ describe.concurrent('kill -9 right after each mutating call of init, then destro
           await withScene(s, async (scene) => {
             const { cloud, dir } = scene;
             const before = { node: nodeMappings(cloud), mapRoles: cloud.kube.configMap('kube-system', 'aws-auth')?.data?.mapRoles };
-            const [service, operation] = [call.slice(0, call.indexOf(' ')), call.slice(call.indexOf(' ') + 1)];
+            const [service, rest] = [call.slice(0, call.indexOf(' ')), call.slice(call.indexOf(' ') + 1)];
+            const [operation, nth] = rest.includes('#') ? [rest.slice(0, rest.indexOf('#')), Number(rest.slice(rest.indexOf('#') + 1))] : [rest, 1];
+            const args = ['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir, ...(s.args ?? [])];
             // The cloud makes the change and holds the answer: the CLI dies not knowing it succeeded.
             cloud.faults.slowMs = 60_000;
-            if (service !== 'eksctl') cloud.faults.failNth(operation, 1, 'hold');
+            if (service !== 'eksctl') cloud.faults.failNth(operation, nth, 'hold');
             cloud.resetCalls();
-            const run = startCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
-            await madeByCloud(cloud, service, operation);
+            const run = startCli(args, { env: cloud.env, cwd: dir });
+            await madeByCloud(cloud, service, operation, 90_000, nth);
             run.interrupt('SIGKILL');
             expect((await run.result).signal).toBe('SIGKILL');
             cloud.faults.clear();
             cloud.faults.slowMs = 1500;
             if (resume) {
-              const r = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
+              const r = await runCli(args, { env: cloud.env, cwd: dir });
               expect(r.code, r.stdout + r.stderr).toBe(0);
               await expectRecorded(id, call, dir);
             }

@@ -133,7 +133,7 @@ describe('access-check (e2e)', () => {
     const io = recordingIo();
     const lines = io.infos;
     const ctx = {
-      inputs: { clusterName: 'remote-kpo-demo', region: 'us-east-1', namespace: NS, k8sRole: ROLE, k8sUser: 'AstroRemoteKPO' },
+      inputs: { clusterName: 'remote-kpo-demo', region: 'us-east-1', namespace: NS, k8sRole: ROLE, k8sUser: 'AstroRemoteKPO', podPolicyArns: [], podServiceAccount: 'astro-remote-kpo-pods' },
       flags: {},
       answers: {},
       ...ambient(io),

@@ -9,6 +9,8 @@ export const NS = 'astro-remote-kpo';
 export const ROLE = 'AstroRemoteKPO';
 export const ROLE_ARN = `arn:aws:iam::123456789012:role/${ROLE}`;
 export const CLUSTER = 'remote-kpo-demo';
+export const POD_ROLE = 'AstroRemoteKPOPods';
+export const POD_SA = 'astro-remote-kpo-pods';
 export const LABEL = 'app.kubernetes.io/managed-by';
 export const PROJECT = 'astro-remote-kpo/project-id';
 export const USED_BY = 'astro-remote-kpo/used-by-';
@@ -62,6 +64,11 @@ export function leftovers(cloud: TestCloud): string[] {
   if (cloud.kube.awsAuth().some((e) => e.rolearn === ROLE_ARN)) out.push('aws-auth entry for the role');
   const cm = cloud.kube.configMap('kube-system', 'aws-auth');
   if (cm?.metadata?.labels?.[LABEL]) out.push('aws-auth ConfigMap made by init');
+  // The task pods' identity (issue #20): their role, OIDC provider, association, ServiceAccount.
+  if (cloud.aws.role(POD_ROLE)) out.push(`IAM role ${POD_ROLE} (attached ${cloud.aws.attachedPolicies(POD_ROLE).join(',')})`);
+  for (const p of cloud.aws.oidcProviders()) if (p.tags['managed-by'] || marksOf(p.tags).length) out.push(`IAM OIDC provider ${p.arn}`);
+  for (const a of cloud.aws.podIdentityAssociations(CLUSTER)) out.push(`Pod Identity association ${a.namespace}/${a.serviceAccount}`);
+  if (ns && cloud.kube.serviceAccount(NS, POD_SA)) out.push(`ServiceAccount ${POD_SA}`);
   return out;
 }
 
@@ -71,11 +78,12 @@ export function nodeMappings(cloud: TestCloud): unknown {
   return { awsAuth: cloud.kube.awsAuth().filter((e) => e.rolearn !== ROLE_ARN), entries };
 }
 
-/** Resolves once the cloud has made `operation` of `service` (answered 2xx, or holding the answer
- * under the `hold` fault): the change is made, whatever the CLI hears of it. */
-export async function madeByCloud(cloud: TestCloud, service: string, operation: string, timeoutMs = 90_000): Promise<void> {
+/** Resolves once the cloud has made `operation` of `service` (its `nth` since the log was reset;
+ * answered 2xx, or holding the answer under the `hold` fault): the change is made, whatever the
+ * CLI hears of it. */
+export async function madeByCloud(cloud: TestCloud, service: string, operation: string, timeoutMs = 90_000, nth = 1): Promise<void> {
   const until = Date.now() + timeoutMs;
-  while (!cloud.calls.some((c) => c.service === service && c.operation === operation && c.status >= 200 && c.status < 300)) {
+  while (cloud.calls.filter((c) => c.service === service && c.operation === operation && c.status >= 200 && c.status < 300).length < nth) {
     if (Date.now() > until) throw new Error(`${service} ${operation} never reached the cloud`);
     await sleep(10);
   }

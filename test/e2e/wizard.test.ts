@@ -77,9 +77,12 @@ describe('confirmation', () => {
     const r = await inTerminal(['init', '--workload-identity', WI, '--project-dir', dir], c.env, [
       ['EKS cluster name', '\r'],
       ['AWS region', '\r'],
+      // The task pods' question: Enter takes its default, no AWS identity for the pods.
+      ['AWS identity of their own', '\r'],
       ['Proceed?', 'n\r'],
     ]);
     expect(r.out).toContain('About to set up, as');
+    expect(r.out).toContain('no AWS identity for the pods');
     expect(r.out).toContain('create EKS cluster remote-kpo-demo with eksctl');
     expect(r.out).toContain('Nothing was changed.');
     expect(r.code).toBe(0);
@@ -270,6 +273,7 @@ describe('resume remembers; Ctrl-C says what goes on', () => {
       ['workload identity', '\r'],
       ['EKS cluster name', '\r'],
       ['AWS region', '\r'],
+      ['AWS identity of their own', '\r'],
       ['Proceed?', '\r'],
     ]);
     expect(r.code, r.out).toBe(0);

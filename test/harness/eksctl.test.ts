@@ -117,6 +117,52 @@ describe('stand-in eksctl', () => {
   });
 });
 
+describe('stand-in eksctl: iam.withOIDC and addons', () => {
+  const withOidc = 'iam:\n  withOIDC: true\naddons:\n  - name: eks-pod-identity-agent\n';
+
+  it('registers the cluster\'s issuer as an IAM OIDC provider (eksctl\'s tags, sts.amazonaws.com) and installs the add-ons', async () => {
+    cloud.resetCalls();
+    const r = await eksctl(['create', 'cluster', '-f', await config('oidc-demo', withOidc)]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('[✔]  created IAM Open ID Connect provider for cluster "oidc-demo" in "us-east-1"');
+    const issuer = cloud.aws.cluster('oidc-demo')!.oidcIssuer!;
+    const hostPath = issuer.slice('https://'.length);
+    const [provider] = cloud.aws.oidcProviders();
+    expect(provider).toMatchObject({ arn: `arn:aws:iam::123456789012:oidc-provider/${hostPath}`, url: hostPath, clientIds: ['sts.amazonaws.com'], tags: { 'alpha.eksctl.io/cluster-name': 'oidc-demo', 'alpha.eksctl.io/eksctl-version': '0.210.0' } });
+    expect(provider!.thumbprints).toEqual([expect.stringMatching(/^[0-9a-f]{40}$/)]);
+    const { eks } = clients(cloud);
+    const { DescribeAddonCommand } = await import('@aws-sdk/client-eks');
+    expect((await eks.send(new DescribeAddonCommand({ clusterName: 'oidc-demo', addonName: 'eks-pod-identity-agent' }))).addon?.status).toBe('ACTIVE');
+    expect(cloud.calls.filter((c) => c.service === 'eksctl').map((c) => [c.operation, c.mutating])).toEqual([
+      ['CreateCluster', true],
+      ['ClusterActive', true],
+      ['AssociateOIDCProvider', true],
+      ['CreateAddon', true],
+      ['WriteKubeconfig', true],
+    ]);
+  });
+
+  it('delete cluster removes the provider for the cluster\'s issuer, as eksctl does', async () => {
+    cloud.resetCalls();
+    const r = await eksctl(['delete', 'cluster', '--name', 'oidc-demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(cloud.aws.oidcProviders()).toEqual([]);
+    expect(cloud.calls.filter((c) => c.service === 'eksctl').map((c) => c.operation)).toEqual(['DeleteOIDCProvider', 'DeleteCluster']);
+  });
+
+  it('fails like eksctl when the provider already exists (it creates without looking first)', async () => {
+    const p = eksctl(['create', 'cluster', '-f', await config('raced', withOidc)]);
+    // Someone registers the issuer while CloudFormation works on the control plane.
+    while (!cloud.aws.cluster('raced')) await new Promise((res) => setTimeout(res, 10));
+    cloud.aws.createOidcProvider({ url: cloud.aws.cluster('raced')!.oidcIssuer! });
+    const r = await p;
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/creating OIDC provider: operation error IAM: CreateOpenIDConnectProvider, https response error StatusCode: 409, EntityAlreadyExists: Provider with url https:\/\/oidc\.eks\.us-east-1\.amazonaws\.com:443\/id\/[0-9A-F]{32} already exists\./);
+    expect(r.stderr).toContain('Error: failed to create cluster "raced"');
+    expect(cloud.aws.oidcProviders()).toHaveLength(1);
+  });
+});
+
 describe('runCli / startCli', () => {
   it('passes exactly the given env, cwd and stdin, and reports the exit code', async () => {
     const dir = await mkdtemp(path.join(cloud.dir, 'cli-'));

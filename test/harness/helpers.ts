@@ -75,6 +75,7 @@ export async function rawAws(cloud: TestCloud, service: 'iam' | 'sts' | 'eks', m
     hostname: url.hostname,
     port: Number(url.port),
     path: url.pathname,
+    query: Object.fromEntries(url.searchParams),
     headers: { host: url.host, ...(contentType ? { 'content-type': contentType } : {}) },
     body: body || undefined,
   });

@@ -2,7 +2,7 @@
 // /usr/bin/python3 with Debian's boto3/botocore/kubernetes, as a Deployment's workload identity.
 // Which providers are "installed" is which stand-in roots are on PYTHONPATH.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -39,6 +39,21 @@ export async function initRuntime3Project(prefix: string, workloadIdentity: stri
   return { cloud, dir, stop };
 }
 
+/** A copy of a DAG file, beside it, with some `KEY = value` lines set (each must be there exactly
+ * once): as init fills them (POD_SERVICE_ACCOUNT), or a test shortens a timeout. */
+export async function dagVariant(dagFile: string, name: string, values: Record<string, string | number>): Promise<string> {
+  let text = await readFile(dagFile, 'utf8');
+  for (const [key, value] of Object.entries(values)) {
+    const line = new RegExp(`^${key} = .*$`, 'gm');
+    const hits = text.match(line)?.length ?? 0;
+    if (hits !== 1) throw new Error(`${dagFile} has ${hits} "${key} = ..." lines, expected 1`);
+    text = text.replace(line, () => `${key} = ${JSON.stringify(value)}`);
+  }
+  const out = path.join(path.dirname(dagFile), name);
+  await writeFile(out, text);
+  return out;
+}
+
 export type Provider = 'amazon' | 'cncf-kubernetes';
 
 export interface StandinRun {
@@ -66,14 +81,21 @@ function pythonPath(providers: Provider[]): string {
   return [...roots, 'core', ...providers].map((r) => path.join(STANDIN, r)).join(':');
 }
 
+/** A task as `run_dag.py --list` shows it; a pod operator with the ServiceAccount its pod runs as (null: the default). */
+export interface ListedTask {
+  task_id: string;
+  operator: string;
+  service_account_name?: string | null;
+}
+
 /** Loads a DAG file without running it: the tasks and their operator classes, or the import error. */
-export function listDag(dagFile: string, providers: Provider[], env: Record<string, string> = {}): { tasks?: Array<{ task_id: string; operator: string }>; error: string } {
+export function listDag(dagFile: string, providers: Provider[], env: Record<string, string> = {}): { tasks?: ListedTask[]; error: string } {
   const r = spawnSync('python3', [path.join(STANDIN, 'run_dag.py'), dagFile, '--list'], {
     env: { PATH: PY_PATH, PYTHONPATH: pythonPath(providers), PYTHONDONTWRITEBYTECODE: '1', ...env },
     encoding: 'utf8',
   });
   const line = r.stdout.split('\n').find((l) => l.startsWith('TASKS '));
-  return { tasks: line ? (JSON.parse(line.slice('TASKS '.length)) as Array<{ task_id: string; operator: string }>) : undefined, error: r.stderr };
+  return { tasks: line ? (JSON.parse(line.slice('TASKS '.length)) as ListedTask[]) : undefined, error: r.stderr };
 }
 
 /** Runs the DAG's tasks. Asynchronous: the test cloud answers from this same process. */

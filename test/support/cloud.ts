@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CallLog, Faults, type CallRecord } from './calls.js';
 import { DEFAULT_VPC, FakeEks, type AuthMode, type FakeCluster, type VpcOverrides } from './aws/eks.js';
+import { addAddon } from './aws/eks-pod-identity.js';
 import { FakeAws } from './aws/fake-aws.js';
 import { FakeIam } from './aws/iam.js';
 import { KeyStore, randomId } from './aws/identity.js';
@@ -20,7 +21,7 @@ import { writeEksctlContext, writeTokenContext } from './kubeconfig.js';
 
 export type { CallRecord, FaultKind } from './calls.js';
 export type { AuthMode, FakeCluster, VpcConfig } from './aws/eks.js';
-export { FakeAws } from './aws/fake-aws.js';
+export { FakeAws, type OidcProviderView, type PodIdentityAssociationView } from './aws/fake-aws.js';
 export { FakeKube } from './kube/fake-kube.js';
 
 export interface AddClusterOptions {
@@ -45,6 +46,11 @@ export interface AddClusterOptions {
    * false, endpointPrivateAccess: true } for a private endpoint; a key set to undefined is left out
    * of DescribeCluster's answer, as moto does. */
   resourcesVpcConfig?: VpcOverrides;
+  /** DescribeCluster carries identity.oidc.issuer = https://oidc.eks.<region>.amazonaws.com/id/<32 hex
+   * upper>, a new one per cluster, as EKS gives every cluster (default true; false leaves it out). */
+  oidcIssuer?: boolean;
+  /** EKS add-ons the cluster has, status ACTIVE (e.g. ['eks-pod-identity-agent']). */
+  addons?: string[];
 }
 
 export interface StartTestCloudOptions {
@@ -142,6 +148,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     const server = await startKubeServer({
       clusterName: name,
       store: kube.store,
+      kubelet: kube.kubelet,
       log,
       faults,
       auth: { clusterName: name, adminToken: kube.adminToken, keys, eks, stsHosts: () => stsHosts, region, accountId, awsAuthData: () => kube.configMap('kube-system', 'aws-auth')?.data },
@@ -189,8 +196,12 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
       nodegroups: new Map(),
       fargateProfiles: [],
       vpc: { ...DEFAULT_VPC, ...o.resourcesVpcConfig },
+      oidcIssuer: o.oidcIssuer === false ? undefined : `https://oidc.eks.${r}.amazonaws.com/id/${randomBytes(16).toString('hex').toUpperCase()}`,
+      addons: new Map(),
+      podIdentityAssociations: new Map(),
     };
     eks.clusters.set(c.name, c);
+    for (const name of o.addons ?? []) addAddon(c, accountId, name);
     if (mode !== 'CONFIG_MAP' && o.bootstrapClusterCreatorAdminPermissions !== false) eks.addAccessEntry(c, c.creatorArn, { username: c.creatorArn, admin: true });
     const groups = o.nodeGroups ?? (o.nodeGroup ? [{ name: 'ng-1' }] : []);
     for (const g of groups) addNodegroup(c, g);
@@ -216,7 +227,7 @@ export async function startTestCloud(opts: StartTestCloudOptions = {}): Promise<
     get verifySignatures() {
       return fakeAws.verifySignatures;
     },
-    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers }),
+    control: makeControl({ eksctl, keys, log, faults, register, addNodegroup, cluster: (n) => eks.clusters.get(n), deleteCluster: (n) => eks.deleteCluster(n), timers, oidc: iam.oidc, accountId }),
   });
   stsHosts = [new URL(awsServer.urls.sts).host, new URL(awsServer.url).host];
   const defaultName = opts.clusterName ?? opts.cluster?.name ?? 'remote-kpo-demo';

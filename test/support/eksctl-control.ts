@@ -2,9 +2,13 @@
 // cluster registration as CloudFormation would do it (CREATING, then ACTIVE after the configured
 // time whether or not eksctl is still running), kubeconfig writing, faults and the call log.
 import type { CallLog, FaultKind, Faults } from './calls.js';
+import { createHash } from 'node:crypto';
 import type { AuthMode, FakeCluster, VpcOverrides } from './aws/eks.js';
+import { addAddon } from './aws/eks-pod-identity.js';
+import type { OidcProviders } from './aws/iam-oidc.js';
 import type { KeyStore } from './aws/identity.js';
 import type { ControlReply } from './aws/server.js';
+import { AwsError } from './aws/xml.js';
 import { writeEksctlContext } from './kubeconfig.js';
 
 export interface EksctlBehaviour {
@@ -40,6 +44,10 @@ export interface RegisterOptions {
   activateAfterMs?: number;
   /** Over eksctl's defaults (test/support/aws/eks.ts DEFAULT_VPC). */
   resourcesVpcConfig?: VpcOverrides;
+  /** Whether DescribeCluster carries identity.oidc.issuer (default true, as every EKS cluster has one). */
+  oidcIssuer?: boolean;
+  /** EKS add-ons installed with the cluster (status ACTIVE). */
+  addons?: string[];
 }
 
 export interface ControlDeps {
@@ -52,6 +60,9 @@ export interface ControlDeps {
   cluster(name: string): FakeCluster | undefined;
   deleteCluster(name: string): boolean;
   timers: Set<NodeJS.Timeout>;
+  /** The account's IAM OIDC providers (eksctl's withOIDC registers the cluster's issuer). */
+  oidc: OidcProviders;
+  accountId: string;
 }
 
 const json = (status: number, body: unknown): ControlReply => ({ status, body });
@@ -61,8 +72,8 @@ function clusterView(c: FakeCluster) {
 }
 
 export function makeControl(deps: ControlDeps): (method: string, path: string, body: unknown) => Promise<ControlReply> {
-  const eksctlCall = (operation: string, status: number, cluster?: string) =>
-    deps.log.add({ service: 'eksctl', operation, mutating: operation !== 'Invocation', status, seq: deps.log.nextSeq(), cluster });
+  const eksctlCall = (operation: string, status: number, cluster?: string, name?: string) =>
+    deps.log.add({ service: 'eksctl', operation, mutating: operation !== 'Invocation', status, seq: deps.log.nextSeq(), cluster, name });
   return async (method, path, raw) => {
     const body = (raw ?? {}) as Record<string, unknown>;
     const [route, query = ''] = path.split('?');
@@ -125,7 +136,44 @@ export function makeControl(deps: ControlDeps): (method: string, path: string, b
         const c = deps.cluster(seg[1]!);
         return c ? json(200, clusterView(c)) : json(404, { message: `No cluster found for name: ${seg[1]}.` });
       }
+      case 'POST /clusters/:name/oidc': {
+        // `iam.withOIDC: true`: eksctl's "associate IAM OIDC provider" task, after the control plane
+        // (pkg/iam/oidc/api.go): no existence check first, `:443` added to the issuer's host, a
+        // thumbprint it fetched itself, ClientIDList sts.amazonaws.com, eksctl's own tags.
+        const c = deps.cluster(seg[1]!);
+        if (!c) return json(404, { message: `No cluster found for name: ${seg[1]}.` });
+        if (!c.oidcIssuer) return json(400, { message: 'unknown OIDC issuer URL' });
+        const issuer = new URL(c.oidcIssuer);
+        const url = `https://${issuer.hostname}:443${issuer.pathname}`;
+        try {
+          const p = deps.oidc.create({
+            url,
+            clientIds: ['sts.amazonaws.com'],
+            thumbprints: [createHash('sha1').update(issuer.hostname).digest('hex')],
+            tags: { 'alpha.eksctl.io/cluster-name': c.name, 'alpha.eksctl.io/eksctl-version': deps.eksctl.version },
+          });
+          eksctlCall('AssociateOIDCProvider', 200, c.name);
+          return json(200, { arn: p.arn });
+        } catch (e) {
+          if (!(e instanceof AwsError)) throw e;
+          eksctlCall('AssociateOIDCProvider', e.status, c.name);
+          return json(e.status, { message: `creating OIDC provider: operation error IAM: CreateOpenIDConnectProvider, https response error StatusCode: ${e.status}, ${e.code}: ${e.message}` });
+        }
+      }
+      case 'POST /clusters/:name/addons': {
+        const c = deps.cluster(seg[1]!);
+        if (!c) return json(404, { message: `No cluster found for name: ${seg[1]}.` });
+        for (const name of (body.names as string[] | undefined) ?? []) {
+          addAddon(c, deps.accountId, name);
+          eksctlCall('CreateAddon', 200, c.name, name);
+        }
+        return json(200, { addons: [...c.addons.keys()] });
+      }
       case 'DELETE /clusters/:name': {
+        // eksctl deletes the provider for the cluster's issuer if there is one, whoever made it
+        // (pkg/cfn/manager/delete_tasks.go), before the cluster.
+        const c = deps.cluster(seg[1]!);
+        if (c?.oidcIssuer && deps.oidc.delete(deps.oidc.arnFor(c.oidcIssuer))) eksctlCall('DeleteOIDCProvider', 200, c.name);
         const ok = deps.deleteCluster(seg[1]!);
         eksctlCall('DeleteCluster', ok ? 200 : 404, seg[1]);
         return ok ? json(200, {}) : json(404, { message: `No cluster found for name: ${seg[1]}.` });

@@ -24,6 +24,10 @@ export function defaultInputs(over: Partial<Inputs> = {}): Inputs {
     authMode: 'auto',
     permissions: 'scoped',
     connId: 'aws_eks',
+    podPolicyArns: [],
+    podIdentity: 'auto',
+    podRole: 'AstroRemoteKPOPods',
+    podServiceAccount: 'astro-remote-kpo-pods',
     ...over,
   };
 }

@@ -1,6 +1,7 @@
 // The project-files stage and its helpers: manifests are exactly the applied objects, the DAGs
 // compile with the chosen names, and a file the user changed is never overwritten silently.
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +20,7 @@ const CHOSEN = { clusterName: 'kpo-prod', region: 'eu-central-1', namespace: 'ai
 const DEFAULT_KEYS = ['CLUSTER_NAME', 'REGION', 'NAMESPACE', 'CONN_ID'];
 
 const read = (dir: string, rel: string) => readFile(path.join(dir, rel), 'utf8');
+const text = (dir: string, dag: string) => readFileSync(path.join(dir, 'dags', dag), 'utf8');
 
 describe('DAG rendering', () => {
   for (const name of DAG_FILES) {
@@ -44,6 +46,17 @@ describe('DAG rendering', () => {
     });
   }
 
+  for (const name of DAG_FILES) {
+    it(`${name}: POD_SERVICE_ACCOUNT and POD_ROLE_NAME are "" (the pods' identity off) in the defaults block, and fill like the others`, async () => {
+      const template = await readFile(path.join(repo, 'dags', name), 'utf8');
+      const block = /^# --- astro-remote-kpo defaults .*$([\s\S]*?)^# --- end of astro-remote-kpo defaults ---$/m.exec(template)?.[1] ?? '';
+      expect(block).toMatch(/^POD_SERVICE_ACCOUNT = ""$/m);
+      expect(block).toMatch(/^POD_ROLE_NAME = ""$/m);
+      const out = renderDag(template, { POD_SERVICE_ACCOUNT: 'astro-remote-kpo-pods', POD_ROLE_NAME: 'AstroRemoteKPOPods' }, name);
+      expect(out).toContain('POD_SERVICE_ACCOUNT = "astro-remote-kpo-pods"\nPOD_ROLE_NAME = "AstroRemoteKPOPods"\n');
+    });
+  }
+
   it('remote_kpo calls EksPodOperator with the real argument names and Airflow 3/2 imports', () => {
     // Python's own parser lists the imports and the operator's keyword arguments.
     const script = [
@@ -64,6 +77,9 @@ describe('DAG rendering', () => {
     expect(r.kw).toMatchObject({ cluster_name: 'CLUSTER_NAME', region: 'REGION', aws_conn_id: 'CONN_ID', namespace: 'NAMESPACE', get_logs: 'True', on_finish_action: "'delete_pod'" });
     expect(r.kw.image).toBe('IMAGE');
     expect(Object.keys(r.kw)).toEqual(expect.arrayContaining(['pod_name', 'cmds', 'task_id']));
+    // service_account_name (KubernetesPodOperator's name) only when the pods have a ServiceAccount.
+    expect(r.kw.null).toBe('POD_IDENTITY');
+    expect(text(repo, 'remote_kpo.py')).toContain('POD_IDENTITY = {"service_account_name": POD_SERVICE_ACCOUNT} if POD_SERVICE_ACCOUNT else {}');
   });
 
   it('test_eks_connectivity checks the providers, then the three links with the provider hooks', async () => {
@@ -77,7 +93,10 @@ describe('DAG rendering', () => {
     // test/e2e/dag-logic.test.ts runs it.
     expect(text).toContain('hook.generate_config_file(');
     expect(text).not.toContain('generate_presigned_url');
-    for (const task of ['providers', 'assume_role', 'describe_cluster', 'kubernetes_access']) expect(text).toContain(`def ${task}()`);
+    for (const task of ['providers', 'assume_role', 'describe_cluster', 'kubernetes_access', 'pod_identity']) expect(text).toContain(`def ${task}()`);
+    // Link 4 goes through link 3's client path, and pins an AWS CLI with Pod Identity (2.15.0+).
+    expect(text).toContain('with _kube_api(link) as (k8s, api):');
+    expect(text).toMatch(/^AWS_CLI_IMAGE = "public\.ecr\.aws\/aws-cli\/aws-cli:2\.(1[5-9]|[2-9]\d)\.\d+"$/m);
     // Only core Airflow at the top: every provider and the kubernetes client are imported inside a task.
     const topLevel = text.split('\n').filter((l) => /^(from|import) /.test(l));
     expect(topLevel.filter((l) => /providers|kubernetes|boto/.test(l))).toEqual([]);

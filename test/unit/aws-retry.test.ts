@@ -18,6 +18,9 @@ describe('isIamPropagationError', () => {
     // EKS: a role it cannot see yet, versus an ARN that is simply malformed
     expect(isIamPropagationError(err('InvalidParameterException', 'The specified principalArn is invalid: arn:aws:iam::1:role/x does not exist.'), { afterCreate: false })).toBe(true);
     expect(isIamPropagationError(err('InvalidParameterException', 'The specified principalArn is invalid: invalid arn'), { afterCreate: false })).toBe(false);
+    // EKS Pod Identity: the association's role not visible yet (terraform-provider-aws#34717), versus a bad trust
+    expect(isIamPropagationError(err('InvalidParameterException', 'Role provided in the request does not exist'), { afterCreate: false })).toBe(true);
+    expect(isIamPropagationError(err('InvalidParameterException', 'Trust policy of the role provided is invalid'), { afterCreate: false })).toBe(false);
   });
 });
 

@@ -100,7 +100,7 @@ describe('astro deployment inspect output', () => {
 describe('closing next steps', () => {
   const inputs = {
     clusterName: 'c', region: 'us-east-1', namespace: 'n', k8sRole: 'r', k8sUser: 'u', iamRole: 'AstroRemoteKPO',
-    workloadIdentities: [WI], authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', astroDeploymentIds: ['clx1abc2d000008l4ezw5ofno'], localDev: false,
+    workloadIdentities: [WI], authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', astroDeploymentIds: ['clx1abc2d000008l4ezw5ofno'], localDev: false, podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
   } satisfies Inputs;
   it('without --local-dev: the deploy path, no astro dev start, a command when stage 13 did not run', () => {
     const text = nextSteps({ inputs, roleArn: 'arn:aws:iam::123456789012:role/AstroRemoteKPO' }).join('\n');

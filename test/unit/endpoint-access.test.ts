@@ -62,7 +62,7 @@ describe('what init and verify say', () => {
   it('next steps: the route first when needed, nothing when the state predates it or the endpoint is public', () => {
     const inputs: Inputs = {
       clusterName: 'c1', region: 'eu-west-1', namespace: 'n', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['arn:aws:iam::123456789012:role/wi'],
-      astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
+      astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
     };
     const priv = nextSteps({ inputs, endpointAccess: { reach: 'private', publicAccess: false, privateAccess: true } });
     expect(priv[1]).toMatch(/^ {2}1\. The cluster's API endpoint is private/);
@@ -76,7 +76,7 @@ describe('what init and verify say', () => {
 
 describe('a warning row in verify', () => {
   const chalk = new Chalk({ level: 0 });
-  const inputs = { clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['wi'], astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks' } satisfies Inputs;
+  const inputs = { clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['wi'], astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods' } satisfies Inputs;
 
   it('is marked !, shows what to do, counts apart, and does not turn the summary into a failure', () => {
     const rows = [pass('credentials', 'me'), warn('endpoint-access', 'The cluster\'s API endpoint is private', 'connect\nor open it')];

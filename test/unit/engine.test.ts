@@ -17,7 +17,7 @@ const inputs: Inputs = {
   k8sRole: 'r',
   k8sUser: 'u',
   iamRole: 'i',
-  workloadIdentities: ['arn:aws:iam::123456789012:role/w'], astroDeploymentIds: [], localDev: false,
+  workloadIdentities: ['arn:aws:iam::123456789012:role/w'], astroDeploymentIds: [], localDev: false, podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
   authMode: 'auto',
   permissions: 'scoped',
   connId: 'aws_eks',

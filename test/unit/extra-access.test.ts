@@ -15,7 +15,7 @@ const USER = 'AstroRemoteKPO';
 const RBAC = 'rbac.authorization.k8s.io';
 const inputs: Inputs = {
   clusterName: 'remote-kpo-demo', region: 'us-east-1', namespace: NS, k8sRole: 'astro-remote-kpo-role', k8sUser: USER, iamRole: 'AstroRemoteKPO',
-  workloadIdentities: ['arn:aws:iam::123456789012:role/astro-dep-abc123'], astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
+  workloadIdentities: ['arn:aws:iam::123456789012:role/astro-dep-abc123'], astroDeploymentIds: [], localDev: false, authMode: 'auto', permissions: 'scoped', connId: 'aws_eks', podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
 };
 
 interface World { rolebindings: KubeObject[]; clusterrolebindings: KubeObject[]; roles: Record<string, KubeObject>; clusterroles: Record<string, KubeObject>; forbid?: boolean }

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectCode } from '../support/failure.js';
+import type { KpoError } from '../../src/errors.js';
 import type { Io } from '../../src/io.js';
 import type { RawOptions } from '../../src/options.js';
 import { buildProgram } from '../../src/program.js';
@@ -47,11 +48,68 @@ describe('argv → options', () => {
       clusterName: 'remote-kpo-demo', region: 'eu-central-1', namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role',
       k8sUser: 'AstroRemoteKPO', iamRole: 'AstroRemoteKPO', workloadIdentities: [WI], authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
       astroDeploymentIds: [], localDev: false,
+      podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
     });
     expect(flags).toMatchObject({ projectDir: '/work/p', only: 'access-check', dryRun: false, interactive: false, color: true });
     const noColor = await resolveOptions(opts, { NO_COLOR: '1', HOME: '/nonexistent' }, io, '/');
     expect(noColor.flags.color).toBe(false);
     expect(noColor.inputs.region).toBe('us-east-1');
+  });
+
+  it("the task pods' identity: --pod-policy-arn repeatable (deduplicated), the names checked, carried by the command lines; idle names warned about", async () => {
+    const S3 = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess';
+    const MINE = 'arn:aws:iam::123456789012:policy/team/kpo-bucket';
+    const { opts } = await parse(['init', '--workload-identity', WI, '--pod-policy-arn', S3, '--pod-policy-arn', MINE, '--pod-policy-arn', S3, '--pod-identity', 'irsa', '--pod-service-account', 'etl-pods']);
+    const { inputs } = await resolveOptions(opts, { HOME: '/nonexistent' }, io, '/');
+    expect(inputs).toMatchObject({ podPolicyArns: [S3, MINE], podIdentity: 'irsa', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'etl-pods' });
+    // Defaults are left out of the resume command; the policies are always on it.
+    expect(initCommandLine(inputs)).toContain(` --pod-policy-arn ${S3} --pod-policy-arn ${MINE} --pod-identity irsa --pod-service-account etl-pods`);
+    expect(initCommandLine(inputs)).not.toContain('--pod-role');
+    expect(initCommandLine(inputs, {}, 'destroy')).toContain('--pod-policy-arn');
+    // Names without --pod-policy-arn do nothing: said once, not an error.
+    const warned: string[] = [];
+    const idle = await resolveOptions((await parse(['init', '--workload-identity', WI, '--pod-role', 'X'])).opts, { HOME: '/nonexistent' }, { ...io, warn: (l: string) => warned.push(l) }, '/');
+    expect(idle.inputs.podPolicyArns).toEqual([]);
+    expect(warned).toEqual(['--pod-role has no effect without --pod-policy-arn: the task pods get no AWS identity of their own.']);
+    // Every bad value named at once, exit 2.
+    const bad = await parse(['init', '--workload-identity', WI, '--pod-policy-arn', 'arn:aws:iam::aws:role/x', '--pod-service-account', 'UPPER', '--pod-role', 'a b']);
+    const err = await resolveOptions(bad.opts, { HOME: '/nonexistent' }, io, '/').then(() => undefined, (e: unknown) => e as KpoError);
+    expect(err?.code).toBe('INPUT_INVALID');
+    expect(err?.message.split('\n')).toEqual([
+      '--pod-policy-arn "arn:aws:iam::aws:role/x" is not valid: expected an IAM managed policy ARN: arn:aws:iam::aws:policy/<name> (AWS managed) or arn:aws:iam::<12-digit account>:policy/<name> (customer managed).',
+      `--pod-role "a b" is not valid (it contains whitespace): expected 1-64 characters: letters, digits and '+=,.@_-'.`,
+      `--pod-service-account "UPPER" is not valid: expected a Kubernetes ServiceAccount name (DNS-1123 subdomain): at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit.`,
+    ]);
+  });
+
+  it("the wizard asks about the task pods: default no AWS identity; yes asks for the policies, checked as the flag", async () => {
+    const ECR = 'arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly';
+    const scripted = (choice: string, typed: string, seen: { message: string; default?: string; problem?: string | undefined }[]): Io => ({
+      interactive: true,
+      text: (q) => {
+        seen.push({ message: q.message, problem: q.validate?.('AmazonS3ReadOnlyAccess') });
+        return Promise.resolve(typed);
+      },
+      select: <T extends string>(q: { message: string; default: T }) => {
+        seen.push({ message: q.message, default: q.default });
+        return Promise.resolve(choice as T);
+      },
+      confirm: () => Promise.resolve(true),
+      info: () => undefined,
+      warn: () => undefined,
+    });
+    const raw = (await parse(['init', '--workload-identity', WI, '--cluster-name', 'c', '--region', 'us-east-1'])).opts;
+    const none: { message: string; default?: string }[] = [];
+    expect((await resolveOptions(raw, { HOME: '/nonexistent' }, scripted('none', '', none), '/')).inputs.podPolicyArns).toEqual([]);
+    expect(none).toEqual([{ message: 'Should the task pods get an AWS identity of their own (an IAM role with policies you name)?', default: 'none' }]);
+    const yes: { message: string; default?: string; problem?: string | undefined }[] = [];
+    expect((await resolveOptions(raw, { HOME: '/nonexistent' }, scripted('policies', ` ${ECR}  ${ECR} `, yes), '/')).inputs.podPolicyArns).toEqual([ECR]);
+    expect(yes[1]?.problem).toContain('--pod-policy-arn "AmazonS3ReadOnlyAccess" is not valid');
+    // Given on the command line, or a dry run: no question.
+    const asked: unknown[] = [];
+    await resolveOptions({ ...raw, podPolicyArn: [ECR] }, { HOME: '/nonexistent' }, scripted('none', '', asked as never), '/');
+    await resolveOptions({ ...raw, dryRun: true }, { HOME: '/nonexistent' }, scripted('none', '', asked as never), '/');
+    expect(asked).toEqual([]);
   });
 
   it('--allow-extra-access: an input only when given, carried by init and verify command lines, not taken by destroy', async () => {

@@ -297,7 +297,7 @@ describe('verify-mapping', () => {
 describe('access-check', () => {
   it('plan: the questions it will ask, and what more access does with and without --allow-extra-access', async () => {
     const ctx = (allowExtraAccess?: boolean) => ({
-      inputs: { ...WHERE, namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role', k8sUser: 'AstroRemoteKPO', allowExtraAccess },
+      inputs: { ...WHERE, namespace: 'astro-remote-kpo', k8sRole: 'astro-remote-kpo-role', k8sUser: 'AstroRemoteKPO', allowExtraAccess, podPolicyArns: [], podServiceAccount: 'astro-remote-kpo-pods' },
       flags: { verbose: false },
       answers: {},
       commandLine: () => 'npx astro-remote-kpo init',

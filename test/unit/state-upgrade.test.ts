@@ -12,8 +12,9 @@ import { defaultInputs } from './airflow-ctx.js';
 
 const inputs: Inputs = defaultInputs();
 
-/** The previous version's declarations and the hashes it recorded for `inputs`. */
-const BEFORE: Record<StageId, [Array<keyof Inputs>, string]> = {
+/** The previous version's declarations and the hashes it recorded for `inputs` (the task pods'
+ * stages of issue #20 came later: they have no earlier record). */
+const BEFORE: Partial<Record<StageId, [Array<keyof Inputs>, string]>> = {
   preflight: [['region', 'profile', 'clusterName'], '8df14924c4088d41'],
   cluster: [['clusterName', 'region'], '1f3939f0a1210bd6'],
   context: [['clusterName', 'region', 'profile', 'kubeContext'], '7556c34b0f244d99'],
@@ -37,14 +38,16 @@ describe('state of the previous version', () => {
   it('hashes are unchanged where the declared inputs are', async () => {
     for (const [id, [keys, hash]] of Object.entries(BEFORE)) expect(await hashInputs(inputs, keys), id).toBe(hash);
     for (const stage of allStages) {
-      const [keys, hash] = BEFORE[stage.id];
+      if (!BEFORE[stage.id]) continue;
+      const [keys, hash] = BEFORE[stage.id]!;
       if ([...stage.inputs].sort().join() === [...keys].sort().join()) expect(await hashInputs(inputs, stage.inputs), stage.id).toBe(hash);
     }
   });
 
   it('a record made before stands while the locating inputs are as the last run had them; else it is stale', async () => {
     for (const stage of allStages) {
-      const [, hash] = BEFORE[stage.id];
+      if (!BEFORE[stage.id]) continue;
+      const [, hash] = BEFORE[stage.id]!;
       const fresh = await recordFresh(stage.id, stage.inputs, hash, inputs, inputs);
       expect(fresh, stage.id).toBe(!RECHECKED_ONCE.includes(stage.id));
       // Another region than the last run's: no earlier record of a stage that reads it stands.

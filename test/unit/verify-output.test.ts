@@ -11,7 +11,7 @@ import { KpoError } from '../../src/errors.js';
 
 const chalk = new Chalk({ level: 0 });
 const inputs: Inputs = {
-  clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['arn:aws:iam::123456789012:role/wi'], astroDeploymentIds: [], localDev: false,
+  clusterName: 'c1', region: 'eu-west-1', namespace: 'ns', k8sRole: 'r', k8sUser: 'u', iamRole: 'I', workloadIdentities: ['arn:aws:iam::123456789012:role/wi'], astroDeploymentIds: [], localDev: false, podPolicyArns: [], podIdentity: 'auto', podRole: 'AstroRemoteKPOPods', podServiceAccount: 'astro-remote-kpo-pods',
   authMode: 'auto', permissions: 'scoped', connId: 'aws_eks',
 };
 

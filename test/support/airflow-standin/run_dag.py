@@ -2,8 +2,9 @@
 
 Usage: python3 run_dag.py DAG_FILE [--list] [--all]. Logs go to stdout; the last line is
 `RESULT {"task_id": "success" | "failed" | "upstream_failed", ...}`. --list only loads the file and
-prints `TASKS [{"task_id": ..., "operator": ...}]`. --all runs every task even after a failure (as
-`airflow tasks test` runs one task alone), so a test sees how each task fails on its own.
+prints `TASKS [{"task_id": ..., "operator": ...}]`, pod operators with their `service_account_name`.
+--all runs every task even after a failure (as `airflow tasks test` runs one task alone), so a test
+sees how each task fails on its own.
 """
 import importlib.util
 import json
@@ -20,7 +21,13 @@ from airflow.hooks.base import TASK_SDK_CHANNEL  # noqa: E402
 
 dag = DAGS[-1]
 if "--list" in sys.argv:
-    print("TASKS " + json.dumps([{"task_id": t["task_id"], "operator": t.get("operator", "@task")} for t in dag["tasks"]]))
+    def listed(t):
+        entry = {"task_id": t["task_id"], "operator": t.get("operator", "@task")}
+        if hasattr(t.get("op"), "service_account_name"):  # what the pod would run as (None: the default)
+            entry["service_account_name"] = t["op"].service_account_name
+        return entry
+
+    print("TASKS " + json.dumps([listed(t) for t in dag["tasks"]]))
     sys.exit(0)
 
 # The tasks run in this process: on Airflow 3 it is the one with the Task SDK channel.

@@ -1,6 +1,7 @@
 // Fake EKS (REST-JSON): clusters whose endpoint is a fake Kubernetes API server, and access
 // entries, which also feed that server's authenticator (principal → username + groups).
 import { randomUUID } from 'node:crypto';
+import { handlePodIdentity, tagsOf, type FakeAddon, type PodIdentityAssociation } from './eks-pod-identity.js';
 import type { Principal } from './identity.js';
 import { eksPage } from './paging.js';
 import { AwsError, jsonReply, type Reply } from './xml.js';
@@ -49,6 +50,12 @@ export interface FakeCluster {
   fargateProfiles: string[];
   /** resourcesVpcConfig as DescribeCluster returns it; a key set to undefined is left out. */
   vpc: Partial<VpcConfig>;
+  /** identity.oidc.issuer (https://oidc.eks.<region>.amazonaws.com/id/<32 hex>); undefined: left out of DescribeCluster. */
+  oidcIssuer?: string;
+  /** EKS add-ons by name (ListAddons, DescribeAddon). */
+  addons: Map<string, FakeAddon>;
+  /** EKS Pod Identity associations by associationId. */
+  podIdentityAssociations: Map<string, PodIdentityAssociation>;
 }
 
 /** EKS's resourcesVpcConfig (the shape real EKS answers; moto 5.2.2 leaves out vpcId,
@@ -94,7 +101,7 @@ function clusterJson(c: FakeCluster) {
     resourcesVpcConfig: { ...c.vpc },
     kubernetesNetworkConfig: { serviceIpv4Cidr: '172.20.0.0/16', ipFamily: 'ipv4' },
     logging: { clusterLogging: [{ types: ['api', 'audit', 'authenticator', 'controllerManager', 'scheduler'], enabled: false }] },
-    ...(ready ? { identity: { oidc: { issuer: `https://oidc.eks.${c.region}.amazonaws.com/id/${c.name.toUpperCase().replace(/[^A-Z0-9]/g, '')}` } } } : {}),
+    ...(ready && c.oidcIssuer ? { identity: { oidc: { issuer: c.oidcIssuer } } } : {}),
     status: c.status,
     certificateAuthority: ready ? { data: c.caData } : {},
     platformVersion: 'eks.8',
@@ -157,6 +164,8 @@ export interface EksRoute {
   nodegroupName?: string;
   /** TagResource and friends: the resource's ARN. */
   resourceArn?: string;
+  associationId?: string;
+  addonName?: string;
 }
 
 /** Maps a REST path to the EKS operation (needed before handling, for faults and the call log). */
@@ -173,6 +182,11 @@ export function eksRoute(method: string, path: string): EksRoute {
   if (sub === 'update-config' && method === 'POST') return { operation: 'UpdateClusterConfig', cluster };
   if (sub === 'node-groups' && method === 'GET') return seg.length === 3 ? { operation: 'ListNodegroups', cluster } : { operation: 'DescribeNodegroup', cluster, nodegroupName: seg[3] };
   if (sub === 'fargate-profiles' && method === 'GET' && seg.length === 3) return { operation: 'ListFargateProfiles', cluster };
+  if (sub === 'pod-identity-associations' && seg.length === 3) return { operation: { POST: 'CreatePodIdentityAssociation', GET: 'ListPodIdentityAssociations' }[method] ?? 'Unknown', cluster };
+  if (sub === 'pod-identity-associations' && seg.length === 4) {
+    return { operation: { GET: 'DescribePodIdentityAssociation', POST: 'UpdatePodIdentityAssociation', DELETE: 'DeletePodIdentityAssociation' }[method] ?? 'Unknown', cluster, associationId: seg[3] };
+  }
+  if (sub === 'addons' && method === 'GET' && seg.length <= 4) return seg.length === 3 ? { operation: 'ListAddons', cluster } : { operation: 'DescribeAddon', cluster, addonName: seg[3] };
   if (sub !== 'access-entries') return { operation: 'Unknown', cluster };
   if (seg.length === 3) return { operation: method === 'POST' ? 'CreateAccessEntry' : 'ListAccessEntries', cluster };
   if (seg.length === 4) {
@@ -248,12 +262,14 @@ export class FakeEks {
     return undefined;
   }
 
-  /** What TagResource can tag here: a cluster or an access entry, by its ARN. */
+  /** What TagResource can tag here: a cluster, an access entry, a Pod Identity association or an add-on, by its ARN. */
   private taggable(arn: string | undefined): { tags: Record<string, string> } {
     if (!arn || !arn.startsWith('arn:')) throw new AwsError(400, 'BadRequestException', `Invalid ARN: ${arn ?? ''}`);
     for (const c of this.clusters.values()) {
       if (c.arn === arn) return c;
       for (const e of c.accessEntries.values()) if (e.accessEntryArn === arn) return e;
+      for (const a of c.podIdentityAssociations.values()) if (a.associationArn === arn) return a;
+      for (const a of c.addons.values()) if (a.addonArn === arn) return a;
     }
     throw new AwsError(404, 'NotFoundException', 'Resource was not found');
   }
@@ -262,9 +278,7 @@ export class FakeEks {
     switch (route.operation) {
       case 'TagResource': {
         const r = this.taggable(route.resourceArn);
-        const tags = (typeof body.tags === 'object' && body.tags ? body.tags : {}) as Record<string, string>;
-        for (const k of Object.keys(tags)) if (!k || k.length > 128 || k.startsWith('aws:')) throw new AwsError(400, 'BadRequestException', `Invalid tag key: ${k}`);
-        const next = { ...r.tags, ...tags };
+        const next = { ...r.tags, ...tagsOf(body) };
         if (Object.keys(next).length > 50) throw new AwsError(400, 'BadRequestException', 'Tags cannot exceed 50 per resource');
         r.tags = next;
         return jsonReply({});
@@ -346,8 +360,11 @@ export class FakeEks {
         e.policies = e.policies.filter((p) => p.policyArn !== route.policyArn);
         return jsonReply({});
       }
-      default:
+      default: {
+        const reply = /PodIdentityAssociation|Addon/.test(route.operation) ? handlePodIdentity(route.operation, this.mustCluster(route.cluster), this.accountId, route, query, body, this.pageSize) : undefined;
+        if (reply) return reply;
         throw new AwsError(404, 'UnknownOperationException', `No operation for ${method} on this path`);
+      }
     }
   }
 
@@ -378,8 +395,7 @@ export class FakeEks {
     if (type !== 'STANDARD' && (username || groups.length)) {
       throw new AwsError(400, 'InvalidParameterException', `username and kubernetesGroups cannot be specified for access entries of type ${type}`);
     }
-    const tags = (typeof body.tags === 'object' && body.tags ? body.tags : {}) as Record<string, string>;
-    const e = this.addAccessEntry(c, principalArn, { username, kubernetesGroups: groups, type, tags });
+    const e = this.addAccessEntry(c, principalArn, { username, kubernetesGroups: groups, type, tags: tagsOf(body) });
     return jsonReply({ accessEntry: entryJson(e) });
   }
 

@@ -1,11 +1,24 @@
 // What a test sees of the fake AWS account: IAM roles and their policies, EKS clusters and access
 // entries, and credentials (issue keys for a principal, expire a key).
 import type { AccessEntry, FakeCluster, FakeEks } from './eks.js';
+import { addAddon } from './eks-pod-identity.js';
 import type { FakeIam, FakeRole, Tag } from './iam.js';
+import type { OidcProviderView } from './iam-oidc.js';
 import { randomId, type Credentials, type KeyStore, type Principal } from './identity.js';
 
 export type { AccessEntry, FakeCluster } from './eks.js';
 export type { FakeRole } from './iam.js';
+export type { OidcProviderView } from './iam-oidc.js';
+
+/** A Pod Identity association as a test sees it (FakeAws.podIdentityAssociations()). */
+export interface PodIdentityAssociationView {
+  associationId: string;
+  associationArn: string;
+  namespace: string;
+  serviceAccount: string;
+  roleArn: string;
+  tags: Record<string, string>;
+}
 
 export class FakeAws {
   /** When false, requests are accepted without checking their SigV4 signature (keys are still checked). */
@@ -76,6 +89,35 @@ export class FakeAws {
     const c = this.eks.clusters.get(clusterName);
     if (!c) throw new Error(`test cloud: no cluster ${clusterName}`);
     return this.eks.addAccessEntry(c, principalArn, opts);
+  }
+
+  /** The account's IAM OIDC providers; `url` as IAM keeps it (host and path: no https://, no port). */
+  oidcProviders(): OidcProviderView[] {
+    return this.iam.oidc.views();
+  }
+
+  /** An OIDC provider someone else registered (not tagged by this tool); `url` as the issuer, with https://. */
+  createOidcProvider(o: { url: string; clientIds?: string[]; tags?: Record<string, string> }): { arn: string } {
+    return { arn: this.iam.oidc.create({ url: o.url, clientIds: o.clientIds ?? ['sts.amazonaws.com'], tags: o.tags }).arn };
+  }
+
+  /** The cluster's EKS Pod Identity associations, in creation order ([] for an unknown cluster). */
+  podIdentityAssociations(clusterName: string): PodIdentityAssociationView[] {
+    return [...(this.eks.clusters.get(clusterName)?.podIdentityAssociations.values() ?? [])].map((a) => ({
+      associationId: a.associationId,
+      associationArn: a.associationArn,
+      namespace: a.namespace,
+      serviceAccount: a.serviceAccount,
+      roleArn: a.roleArn,
+      tags: { ...a.tags },
+    }));
+  }
+
+  /** Installs an EKS add-on on the cluster (e.g. 'eks-pod-identity-agent'); status ACTIVE unless given. */
+  addAddon(clusterName: string, name: string, status = 'ACTIVE'): void {
+    const c = this.eks.clusters.get(clusterName);
+    if (!c) throw new Error(`test cloud: no cluster ${clusterName}`);
+    addAddon(c, this.accountId, name, status);
   }
 
   /**

@@ -2,13 +2,12 @@
 // the query protocol with IAM's real element names, error codes and URL-encoded policy documents.
 import { evaluate, managedPolicy, parsePolicy, principals, type NamedPolicy } from './policy.js';
 import { randomId, type Principal } from './identity.js';
+import { addTags, parseTags, removeTags, validation, type Tag } from './iam-common.js';
+import { OidcProviders } from './iam-oidc.js';
 import { iamPage } from './paging.js';
-import { AwsError, IAM_NS, memberList, memberStructs, queryResponse, required, type Params, type Reply, type XmlNode } from './xml.js';
+import { AwsError, IAM_NS, memberList, queryResponse, required, type Params, type Reply, type XmlNode } from './xml.js';
 
-export interface Tag {
-  Key: string;
-  Value: string;
-}
+export type { Tag } from './iam-common.js';
 
 export interface FakeRole {
   name: string;
@@ -30,18 +29,18 @@ export interface FakeRole {
 const NAME_RE = /^[\w+=,.@-]{1,64}$/;
 const PATH_RE = /^\/([\x21-\x7e]*\/)?$/;
 
-function validation(field: string, value: string, constraint: string): AwsError {
-  return new AwsError(400, 'ValidationError', `1 validation error detected: Value '${value}' at '${field}' failed to satisfy constraint: ${constraint}`);
-}
-
 export class FakeIam {
   readonly roles = new Map<string, FakeRole>();
   /** Principal ARN → how many more times IAM calls it invalid (IAM's eventual consistency). */
   readonly invalidPrincipals = new Map<string, number>();
-  /** Items per page of ListRolePolicies / ListAttachedRolePolicies without MaxItems (IAM: 100). */
+  /** Items per page of ListRoles / ListRolePolicies / ListAttachedRolePolicies without MaxItems (IAM: 100). */
   pageSize = 100;
+  /** The account's IAM OIDC identity providers (IRSA). */
+  readonly oidc: OidcProviders;
 
-  constructor(readonly accountId: string) {}
+  constructor(readonly accountId: string) {
+    this.oidc = new OidcProviders(accountId);
+  }
 
   role(name: string): FakeRole | undefined {
     return this.roles.get(name);
@@ -97,24 +96,14 @@ export class FakeIam {
     for (const s of doc.Statement) {
       for (const p of principals(s.Principal)) {
         const left = this.invalidPrincipals.get(p.value);
-        if (left && left > 0) {
-          this.invalidPrincipals.set(p.value, left - 1);
-          throw new AwsError(400, 'MalformedPolicyDocument', `Invalid principal in policy: "AWS":"${p.value}"`);
+        // IAM resolves an identity provider named as a principal: one that does not exist (yet) is invalid.
+        const missingProvider = p.type === 'Federated' && /:oidc-provider\//.test(p.value) && !this.oidc.get(p.value);
+        if ((left && left > 0) || missingProvider) {
+          if (left) this.invalidPrincipals.set(p.value, left - 1);
+          throw new AwsError(400, 'MalformedPolicyDocument', `Invalid principal in policy: "${p.type}":"${p.value}"`);
         }
       }
     }
-  }
-
-  private parseTags(params: Params): Tag[] {
-    const tags = memberStructs(params, 'Tags').map((t) => ({ Key: t.Key ?? '', Value: t.Value ?? '' }));
-    if (tags.length > 50) throw new AwsError(400, 'LimitExceeded', 'The number of tags has reached the maximum limit.');
-    const keys = new Set<string>();
-    for (const t of tags) {
-      if (!t.Key || t.Key.length > 128) throw validation('tags.member.key', t.Key, 'Member must have length between 1 and 128');
-      if (keys.has(t.Key.toLowerCase())) throw new AwsError(400, 'InvalidInput', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
-      keys.add(t.Key.toLowerCase());
-    }
-    return tags;
   }
 
   private static roleXml(r: FakeRole): XmlNode {
@@ -134,6 +123,8 @@ export class FakeIam {
 
   handle(op: string, params: Params, caller: Principal): Reply {
     const ok = (result?: XmlNode) => queryResponse(IAM_NS, op, result);
+    const oidc = this.oidc.handle(op, params);
+    if (oidc) return oidc;
     switch (op) {
       case 'CreateRole': {
         const name = required(params, 'RoleName');
@@ -143,7 +134,7 @@ export class FakeIam {
         const trust = required(params, 'AssumeRolePolicyDocument');
         const max = Number(params.get('MaxSessionDuration') ?? 3600);
         if (!Number.isInteger(max) || max < 3600 || max > 43200) throw validation('maxSessionDuration', String(max), 'Member must have value less than or equal to 43200');
-        const tags = this.parseTags(params);
+        const tags = parseTags(params);
         if (this.roles.has(name)) throw new AwsError(409, 'EntityAlreadyExists', `Role with name ${name} already exists.`);
         this.checkTrust(trust);
         const role = this.createRole({ name, path, trustPolicy: trust, description: params.get('Description'), tags });
@@ -155,7 +146,9 @@ export class FakeIam {
       case 'ListRoles': {
         const prefix = params.get('PathPrefix') ?? '/';
         const roles = [...this.roles.values()].filter((r) => r.path.startsWith(prefix));
-        return ok({ Roles: roles.map((r) => ({ ...FakeIam.roleXml(r), Tags: undefined })), IsTruncated: false });
+        // Paged like the other IAM lists (who else trusts an OIDC provider is read from every page).
+        const { items, ...more } = iamPage(roles, params, this.pageSize);
+        return ok({ Roles: items.map((r) => ({ ...FakeIam.roleXml(r), Tags: undefined })), ...more });
       }
       case 'UpdateAssumeRolePolicy': {
         const role = this.mustRole(required(params, 'RoleName'));
@@ -230,19 +223,12 @@ export class FakeIam {
       }
       case 'TagRole': {
         const role = this.mustRole(required(params, 'RoleName'));
-        const tags = this.parseTags(params);
-        for (const t of tags) {
-          const existing = role.tags.find((x) => x.Key.toLowerCase() === t.Key.toLowerCase());
-          if (existing) existing.Value = t.Value;
-          else role.tags.push({ ...t });
-        }
-        if (role.tags.length > 50) throw new AwsError(400, 'LimitExceeded', 'The number of tags has reached the maximum limit.');
+        role.tags = addTags(role.tags, params);
         return ok();
       }
       case 'UntagRole': {
         const role = this.mustRole(required(params, 'RoleName'));
-        const keys = new Set(memberList(params, 'TagKeys').map((k) => k.toLowerCase()));
-        role.tags = role.tags.filter((t) => !keys.has(t.Key.toLowerCase()));
+        role.tags = removeTags(role.tags, params);
         return ok();
       }
       case 'ListRoleTags':

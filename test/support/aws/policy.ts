@@ -57,7 +57,9 @@ export function parsePolicy(raw: string, kind: 'identity' | 'trust'): PolicyDoc 
         if (!/^sts:/i.test(a) && a !== '*') throw malformed('AssumeRole policy may only specify STS AssumeRole actions.');
       }
       for (const p of principals(s.Principal)) {
-        if (!validPrincipal(p)) throw malformed(`Invalid principal in policy: "AWS":"${p.value}"`);
+        // IAM's own words for a Federated value that is neither a provider ARN nor a domain name.
+        if (p.type === 'Federated' && !validFederated(p.value)) throw malformed('Federated principals must be valid domain names or SAML metadata ARNs');
+        if (!validPrincipal(p)) throw malformed(`Invalid principal in policy: "${p.type}":"${p.value}"`);
       }
     }
   }
@@ -77,6 +79,11 @@ export function principals(p: unknown): PrincipalRef[] {
     for (const value of Array.isArray(v) ? v : [v]) out.push({ type, value: String(value) });
   }
   return out;
+}
+
+/** An identity provider ARN (OIDC or SAML; IAM checks it exists), or a web identity domain (accounts.google.com). */
+function validFederated(v: string): boolean {
+  return /^arn:aws[a-z-]*:iam::\d{12}:(oidc-provider|saml-provider)\/.+$/.test(v) || /^[a-z0-9-]+(\.[a-z0-9-]+)+$/i.test(v);
 }
 
 function validPrincipal(p: PrincipalRef): boolean {

@@ -6,7 +6,7 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CallLog, Faults, faultName, sleep, type FaultKind } from '../calls.js';
-import { EKS_MUTATING, eksRoute, type FakeEks } from './eks.js';
+import { EKS_MUTATING, eksRoute, type EksRoute, type FakeEks } from './eks.js';
 import { IAM_MUTATING, type FakeIam } from './iam.js';
 import { parseAuthorization, verifyRequestSignature, type KeyStore, type Principal } from './identity.js';
 import { evaluate } from './policy.js';
@@ -56,10 +56,22 @@ function faultError(kind: Exclude<FaultKind, 'reset' | 'slow' | 'hold' | 'html-4
 }
 
 /** The IAM action and resource a request needs, for callers whose permissions we enforce. */
-function actionAndResource(service: string, op: string, params: Map<string, string>, cluster: string | undefined, be: AwsBackend): [string, string] {
-  if (service === 'eks') return [`eks:${op}`, cluster ? `arn:aws:eks:${be.eks.region}:${be.iam.accountId}:cluster/${cluster}` : '*'];
+function actionAndResource(service: string, op: string, params: Map<string, string>, route: EksRoute, be: AwsBackend): [string, string] {
+  const { cluster, associationId } = route;
+  const eksArn = (what: string) => `arn:aws:eks:${be.eks.region}:${be.iam.accountId}:${what}`;
+  if (service === 'eks') return [`eks:${op}`, !cluster ? '*' : associationId ? eksArn(`podidentityassociation/${cluster}/${associationId}`) : eksArn(`cluster/${cluster}`)];
   const role = params.get('RoleName');
-  return [`${service}:${op}`, role ? `arn:aws:iam::${be.iam.accountId}:role/${role}` : '*'];
+  return [`${service}:${op}`, role ? `arn:aws:iam::${be.iam.accountId}:role/${role}` : (params.get('OpenIDConnectProviderArn') ?? '*')];
+}
+
+/** JSON body of an EKS request ({} when empty). */
+function eksBody(body: Buffer): Record<string, unknown> {
+  if (!body.length) return {};
+  try {
+    return JSON.parse(body.toString('utf8')) as Record<string, unknown>;
+  } catch {
+    throw new AwsError(400, 'SerializationException', 'Could not parse request body into json');
+  }
 }
 
 async function authenticate(be: AwsBackend, req: http.IncomingMessage, body: Buffer, service: string): Promise<Principal> {
@@ -99,7 +111,7 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
   const service = auth?.service ?? (form.get('Version') === '2011-06-15' ? 'sts' : form.has('Action') ? 'iam' : 'eks');
   const protocol: Protocol = service === 'eks' ? 'json' : 'query';
   const ns = service === 'sts' ? STS_NS : IAM_NS;
-  const route = service === 'eks' ? eksRoute(req.method ?? 'GET', req.url ?? '/') : { operation: form.get('Action') ?? 'Unknown', cluster: undefined };
+  const route: EksRoute = service === 'eks' ? eksRoute(req.method ?? 'GET', req.url ?? '/') : { operation: form.get('Action') ?? 'Unknown' };
   const op = route.operation;
   const mutating = service === 'iam' ? IAM_MUTATING.test(op) : service === 'eks' ? EKS_MUTATING.test(op) : false;
   const record = (status: number, caller?: string, fault?: string) =>
@@ -132,23 +144,20 @@ async function handleAws(be: AwsBackend, req: http.IncomingMessage, res: http.Se
     caller = principal.arn;
     // Sessions of roles this IAM knows are held to their role's policies, like AWS does.
     const role = principal.arn.includes(':assumed-role/') ? be.iam.roleByArn(principal.iamArn) : undefined;
+    const json = service === 'eks' ? eksBody(body) : {};
     if (role && !(service === 'sts' && op === 'GetCallerIdentity')) {
-      const [action, resource] = actionAndResource(service, op, form, route.cluster, be);
-      if (evaluate(be.iam.policiesOf(role), action, resource).decision !== 'allowed') {
-        throw new AwsError(403, protocol === 'json' ? 'AccessDeniedException' : 'AccessDenied', `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`);
+      const needs = [actionAndResource(service, op, form, route, be)];
+      // EKS docs (pod-id-association): whoever creates an association needs iam:PassRole on its role.
+      if (/^(Create|Update)PodIdentityAssociation$/.test(op) && typeof json.roleArn === 'string') needs.push(['iam:PassRole', json.roleArn]);
+      for (const [action, resource] of needs) {
+        if (evaluate(be.iam.policiesOf(role), action, resource).decision !== 'allowed') {
+          throw new AwsError(403, protocol === 'json' ? 'AccessDeniedException' : 'AccessDenied', `User: ${principal.arn} is not authorized to perform: ${action} on resource: ${resource} because no identity-based policy allows the ${action} action`);
+        }
       }
     }
     if (service === 'iam') reply = be.iam.handle(op, form, principal);
     else if (service === 'sts') reply = handleSts(op, form, principal, be.iam, be.keys);
     else {
-      let json: Record<string, unknown> = {};
-      if (body.length) {
-        try {
-          json = JSON.parse(body.toString('utf8')) as Record<string, unknown>;
-        } catch {
-          throw new AwsError(400, 'SerializationException', 'Could not parse request body into json');
-        }
-      }
       const url = new URL(req.url ?? '/', 'http://x');
       reply = be.eks.handle(route, req.method ?? 'GET', url.searchParams, json, principal);
     }

@@ -78,7 +78,11 @@ function loadConfig() {
   if (mode !== undefined && !MODES.includes(mode)) fail(`invalid value "${mode}" for accessConfig.authenticationMode, must be one of ${MODES.join(', ')}`);
   const spec = (managed) => (g) => ({ name: g.name, managed, instanceType: g.instanceType, desiredCapacity: g.desiredCapacity });
   const nodeGroups = [...(cfg.managedNodeGroups ?? []).map(spec(true)), ...(cfg.nodeGroups ?? []).map(spec(false))];
-  return { name, region, mode, nodeGroups, tags: cfg.metadata?.tags ?? {}, version: cfg.metadata?.version ?? '1.30' };
+  const addons = (cfg.addons ?? []).map((a, i) => {
+    if (!a?.name) fail(`addons[${i}].name must be set`);
+    return a.name;
+  });
+  return { name, region, mode, nodeGroups, tags: cfg.metadata?.tags ?? {}, version: cfg.metadata?.version ?? '1.30', withOIDC: cfg.iam?.withOIDC === true, addons };
 }
 
 function kubeconfigPath() {
@@ -149,6 +153,22 @@ async function createCluster() {
     if (c.status !== 200) fail(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster": ResourceNotReady: failed waiting for successful resource state`);
     if (c.body.status === 'ACTIVE') break;
     info(`waiting for CloudFormation stack "eksctl-${cfg.name}-cluster"`);
+  }
+  // eksctl's post-control-plane tasks: "associate IAM OIDC provider" (iam.withOIDC), then the add-ons.
+  if (cfg.withOIDC) {
+    info(`will create IAM Open ID Connect provider for cluster "${cfg.name}" in "${cfg.region}"`);
+    const r = await call('POST', `/clusters/${encodeURIComponent(cfg.name)}/oidc`);
+    if (r.status !== 200) {
+      process.stderr.write(`${stamp()} [✖]  ${r.body.message}\n`);
+      fail(`failed to create cluster "${cfg.name}"`);
+    }
+    ok(`created IAM Open ID Connect provider for cluster "${cfg.name}" in "${cfg.region}"`);
+  }
+  if (cfg.addons.length) {
+    for (const a of cfg.addons) info(`creating addon "${a}"`);
+    const r = await call('POST', `/clusters/${encodeURIComponent(cfg.name)}/addons`, { names: cfg.addons });
+    if (r.status !== 200) fail(`creating addons: ${r.body.message}`);
+    for (const a of cfg.addons) info(`successfully created addon "${a}"`);
   }
   if (b.stopAfterControlPlane) {
     // What a real eksctl stopped here leaves: the control plane stack done, no node group stack.

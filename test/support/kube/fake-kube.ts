@@ -1,6 +1,8 @@
 // What a test sees of one cluster's Kubernetes side: its objects (read and written directly,
 // bypassing the API, e.g. to play "another writer"), its RBAC decisions and its server URL.
 import { parse as parseYaml } from 'yaml';
+import { ensureDefaultServiceAccount } from './pod-admission.js';
+import { FakeKubelet } from './kubelet.js';
 import { authorize, BOOTSTRAP_RBAC, type Attributes, type Decision, type UserInfo } from './rbac.js';
 import { canonical, KubeStore, resourceType, type KubeObj } from './store.js';
 
@@ -15,6 +17,8 @@ export interface AwsAuthMapping {
 
 export class FakeKube {
   readonly store = new KubeStore();
+  /** What happens to pods after the API server stores them: script it per test (kubelet.ts). */
+  readonly kubelet = new FakeKubelet(this.store);
   /** The API server URL (https://127.0.0.1:port); set once the server listens. */
   url = '';
   /** Bearer token of the built-in admin (user kubernetes-admin, group system:masters). */
@@ -31,6 +35,7 @@ export class FakeKube {
   /** Back to a new cluster's objects: the system namespaces and the bootstrap RBAC policy. */
   reset(): void {
     this.store.clear();
+    this.kubelet.reset();
     for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
       this.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
     }
@@ -52,11 +57,14 @@ export class FakeKube {
     return this.store.list(resourceType(kind), namespace);
   }
 
-  /** Creates or replaces an object as-is (new resourceVersion), like a concurrent writer would. */
+  /** Creates or replaces an object as-is (new resourceVersion), like a concurrent writer would. A
+   * new namespace gets its `default` ServiceAccount, as the controller manager gives it. */
   put(obj: KubeObj): KubeObj {
     const t = resourceType(obj.kind ?? '');
     const prev = this.store.get(t, obj.metadata?.namespace, obj.metadata?.name ?? '');
-    return this.store.save(t, canonical(t, obj), { manager: 'test', previous: prev });
+    const saved = this.store.save(t, canonical(t, obj), { manager: 'test', previous: prev });
+    if (t.kind === 'Namespace' && !prev) ensureDefaultServiceAccount(this.store, saved.metadata?.name ?? '');
+    return saved;
   }
 
   delete(kind: string, namespaceOrName: string, name?: string): boolean {
@@ -74,6 +82,9 @@ export class FakeKube {
   }
   roleBinding(namespace: string, name: string): KubeObj | undefined {
     return this.get('RoleBinding', namespace, name);
+  }
+  serviceAccount(namespace: string, name: string): KubeObj | undefined {
+    return this.get('ServiceAccount', namespace, name);
   }
   configMap(namespace: string, name: string): (KubeObj & { data?: Record<string, string> }) | undefined {
     return this.get('ConfigMap', namespace, name);

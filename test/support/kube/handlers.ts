@@ -1,6 +1,8 @@
 // Resource handlers of the fake API server: list/get/create/update/patch/delete with
 // resourceVersion conflicts, dry runs and the registry's defaults, plus (self)subjectaccessreviews.
 import { randomBytes, randomUUID } from 'node:crypto';
+import { admitPod, ensureDefaultServiceAccount } from './pod-admission.js';
+import { FakeKubelet } from './kubelet.js';
 import { authorize, type Attributes, type UserInfo } from './rbac.js';
 import { alreadyExists, badRequest, conflict, failure, methodNotAllowed, notFound, preconditionFailed } from './status.js';
 import { apiVersionOf, canonical, managedFields, resourceType, type KubeObj, type KubeStore, type ResourceType } from './store.js';
@@ -25,11 +27,15 @@ export interface HandlerCtx {
   manager: string;
   /** The (possibly impersonated) caller, for self reviews. */
   user: UserInfo;
+  /** Pod admission, status and logs (the nodes this cloud lacks). */
+  kubelet: FakeKubelet;
 }
 
 export interface HandlerReply {
   status: number;
   body: unknown;
+  /** The body is plain text (pods/log), not JSON. */
+  text?: boolean;
 }
 
 const NS_TYPE = resourceType('namespaces');
@@ -123,7 +129,10 @@ function create(ctx: HandlerCtx, obj: KubeObj, isDry: boolean): HandlerReply {
     return { status: 201, body: canonical(t, { ...full, metadata: meta }) };
   }
   delete full.metadata!.resourceVersion;
-  return { status: 201, body: ctx.store.save(t, full, { manager: ctx.manager }) };
+  const saved = ctx.store.save(t, full, { manager: ctx.manager });
+  if (t.kind === 'Namespace') ensureDefaultServiceAccount(ctx.store, name);
+  if (t.kind === 'Pod') ctx.kubelet.created(saved);
+  return { status: 201, body: saved };
 }
 
 function update(ctx: HandlerCtx, current: KubeObj, next: KubeObj, isDry: boolean): HandlerReply {
@@ -140,6 +149,7 @@ function update(ctx: HandlerCtx, current: KubeObj, next: KubeObj, isDry: boolean
 export function handleResource(ctx: HandlerCtx): HandlerReply {
   const { store, info, query } = ctx;
   const t = info.type;
+  if (t.kind === 'Pod' && info.subresource === 'log' && info.verb === 'get') return { ...ctx.kubelet.log(info.namespace!, info.name!, query.get('container')), text: true };
   if (info.subresource) throw methodNotAllowed();
   if (t.virtual) return handleReview(ctx);
   const ns = t.namespaced ? info.namespace : undefined;
@@ -161,9 +171,12 @@ export function handleResource(ctx: HandlerCtx): HandlerReply {
     }
     case 'create': {
       const isDry = dryRun(query);
-      const obj = prepare(ctx, asObject(ctx.body));
+      const raw = asObject(ctx.body);
+      const requested = raw.metadata?.name || raw.metadata?.generateName || '';
+      const obj = prepare(ctx, raw);
       if (t.namespaced) ensureNamespace(ctx);
-      return create(ctx, obj, isDry);
+      // Mutating admission runs before validation and before the name is generated.
+      return create(ctx, t.kind === 'Pod' ? admitPod(store, obj, requested) : obj, isDry);
     }
     case 'update': {
       const isDry = dryRun(query);

@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { faultName, sleep, type CallLog, type Faults } from '../calls.js';
 import { authenticate, type AuthDeps } from './auth.js';
 import { handleResource, type ReqInfo } from './handlers.js';
+import type { FakeKubelet } from './kubelet.js';
 import { authorize, forbiddenMessage, type UserInfo } from './rbac.js';
 import { forbidden, internalError, KubeError, pathNotFound, tooManyRequests, unauthorized, badRequest, failure } from './status.js';
 import { qualified, RESOURCE_TYPES, type KubeStore, type ResourceType } from './store.js';
@@ -25,6 +26,7 @@ export interface KubeServerDeps {
   log: CallLog;
   faults: Faults;
   auth: AuthDeps;
+  kubelet: FakeKubelet;
 }
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -83,12 +85,12 @@ function requestInfo(method: string, path: string, query: URLSearchParams): ReqI
   return { verb, type, namespace, name, subresource };
 }
 
-function reply(res: Res, status: number, body: unknown, pretty = false): void {
-  const text = pretty ? JSON.stringify(body, null, 2) : `${JSON.stringify(body)}\n`;
+function reply(res: Res, status: number, body: unknown, pretty = false, plain = false): void {
+  const text = plain ? String(body) : pretty ? JSON.stringify(body, null, 2) : `${JSON.stringify(body)}\n`;
   res.writeHead(status, {
     'Audit-Id': randomUUID(),
     'Cache-Control': 'no-cache, private',
-    'Content-Type': 'application/json',
+    'Content-Type': plain ? 'text/plain' : 'application/json',
     'X-Kubernetes-Pf-Flowschema-Uid': '485ca474-6f76-4949-b49d-0edb7d91db1c',
     'X-Kubernetes-Pf-Prioritylevel-Uid': 'caf077de-e99a-49b4-8859-c68ac70867ee',
     'Content-Length': Buffer.byteLength(text),
@@ -188,14 +190,14 @@ async function handle(deps: KubeServerDeps, req: Req, res: Res): Promise<void> {
     const attrs = { kind: 'resource' as const, verb: info.verb, group: t.group, resource: t.resource, subresource: info.subresource, namespace: info.namespace, name: info.name };
     if (!authorize(deps.store, user, attrs).allowed) throw forbidden(t, info.name, forbiddenMessage(user, attrs, qualified(t)));
     const manager = String(req.headers['user-agent'] ?? 'unknown').split('/')[0] || 'unknown';
-    const out = handleResource({ store: deps.store, info, method, body, query: url.searchParams, contentType: String(req.headers['content-type'] ?? 'application/json'), manager, user });
+    const out = handleResource({ store: deps.store, info, method, body, query: url.searchParams, contentType: String(req.headers['content-type'] ?? 'application/json'), manager, user, kubelet: deps.kubelet });
     if (fault === 'hold') {
       log(out.status, 'hold');
       await sleep(deps.faults.slowMs);
-      reply(res, out.status, out.body);
+      reply(res, out.status, out.body, false, out.text);
       return;
     }
-    reply(res, out.status, out.body);
+    reply(res, out.status, out.body, false, out.text);
     log(out.status, fault ? faultName(fault) : undefined);
   } catch (e) {
     const err = e instanceof KubeError ? e : internalError(`test cloud bug: ${(e as Error).stack ?? String(e)}`);

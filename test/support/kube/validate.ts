@@ -90,6 +90,16 @@ function bindingCauses(t: ResourceType, obj: KubeObj): Cause[] {
   return causes;
 }
 
+/** The pod fields every pod needs: containers, each with a DNS-label name and an image. */
+function podCauses(obj: KubeObj): Cause[] {
+  const containers = ((obj.spec ?? {}) as { containers?: Array<{ name?: string; image?: string }> }).containers ?? [];
+  if (!containers.length) return [{ field: 'spec.containers', message: 'Required value', reason: 'FieldValueRequired' }];
+  return containers.flatMap((c, i) => [
+    ...(!c.name ? [{ field: `spec.containers[${i}].name`, message: 'Required value', reason: 'FieldValueRequired' }] : !LABEL.test(c.name) ? [{ field: `spec.containers[${i}].name`, message: `Invalid value: "${c.name}": a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character` }] : []),
+    ...(!c.image ? [{ field: `spec.containers[${i}].image`, message: 'Required value', reason: 'FieldValueRequired' }] : []),
+  ]);
+}
+
 /** Throws 422 Invalid when `obj` would be rejected on create or update. */
 export function validateObject(t: ResourceType, obj: KubeObj, previous?: KubeObj): void {
   const name = obj.metadata?.name ?? '';
@@ -105,6 +115,7 @@ export function validateObject(t: ResourceType, obj: KubeObj, previous?: KubeObj
     }
   }
   if (t.kind === 'Role' || t.kind === 'ClusterRole') causes.push(...ruleCauses(t, obj.rules));
+  if (t.kind === 'Pod') causes.push(...podCauses(obj));
   if (t.kind === 'RoleBinding' || t.kind === 'ClusterRoleBinding') {
     causes.push(...bindingCauses(t, obj));
     if (previous && JSON.stringify(previous.roleRef) !== JSON.stringify(obj.roleRef)) {

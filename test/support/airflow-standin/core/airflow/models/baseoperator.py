@@ -11,7 +11,7 @@ class BaseOperator:
 
         dag = current_dag()
         if dag is not None:
-            dag["tasks"].append({"task_id": task_id, "fn": self.execute, "operator": type(self).__name__})
+            dag["tasks"].append({"task_id": task_id, "fn": self.execute, "operator": type(self).__name__, "op": self})
 
     def execute(self, context=None):
         raise NotImplementedError(f"the stand-in {type(self).__name__} does not run (tests load the DAG only)")
