@@ -110,6 +110,7 @@ describe('temp files of a killed run', { timeout: 300_000 }, () => {
     const s = startCliInPty(['init', '--workload-identity', WI, '--project-dir', dir], { env: interactive, cwd: dir });
     await s.answer(/EKS cluster name/, '');
     await s.answer(/AWS region/, '');
+    await s.answer(/AWS identity of their own/, '');
     await s.answer(/Proceed\?/, 'n');
     const declined = await s.result;
     expect(declined.code, declined.screen).toBe(0);
