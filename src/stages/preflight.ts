@@ -22,13 +22,13 @@ async function lookupIdentity(ctx: Pick<Ctx, 'aws'>): Promise<Identity> {
 
 /** eksctl matters only when this run will create the cluster: it does not exist and the cluster
  * stage is part of the run (`--only <other stage>` never creates one, so nothing is looked up). */
-async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<StageHandoffs['preflight'] | undefined> {
+async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<StageHandoffs['cluster'] | undefined> {
   if (ctx.flags.only && ctx.flags.only !== 'cluster') return undefined;
   const eks = await ctx.aws.eks();
   return { cluster: await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName)) };
 }
 
-const mustCreate = (looked: StageHandoffs['preflight'] | undefined) => looked !== undefined && looked.cluster === undefined;
+const mustCreate = (looked: StageHandoffs['cluster'] | undefined) => looked !== undefined && looked.cluster === undefined;
 
 type EksctlFound = Awaited<ReturnType<typeof eksctlVersion>>;
 
@@ -72,6 +72,10 @@ export const preflightStage = defineStage({
     const looked = await cluster;
     let version: string | undefined;
     if (mustCreate(looked)) {
+      // eksctl's answer is still on its way and the thread is idle: load the IAM client the
+      // iam-role stage asks for next. Loaded later, its SDK holds the thread just as eksctl is
+      // about to start creating the cluster. (An --only run loads it if and when it gets there.)
+      if (!ctx.flags.only) ctx.aws.iam().catch(() => undefined);
       const found = await (early ?? probeEksctl(ctx));
       if (!found) throw eksctlMissing(ctx.inputs.clusterName);
       version = found.version;
@@ -81,7 +85,7 @@ export const preflightStage = defineStage({
       outputs: { ...identity, ...(version ? { eksctlVersion: version } : {}) },
       summary: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})${version ? `; eksctl ${version}` : ''}`,
       // The cluster stage's check() would ask the same a moment later.
-      ...(looked ? { handoff: looked } : {}),
+      ...(looked ? { handoff: { cluster: looked } } : {}),
     };
   },
 
