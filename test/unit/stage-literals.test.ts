@@ -45,7 +45,7 @@ describe('preflight', () => {
         throw awsError('ResourceNotFoundException');
       },
     });
-    const p = await preflightStage.plan({ inputs: WHERE, flags: {}, answers: {}, aws, exec: noExec, ...ambient(), ...outputsOf() });
+    const p = await preflightStage.plan({ inputs: { ...WHERE, podPolicyArns: [] }, flags: {}, answers: {}, aws, exec: noExec, ...ambient(), ...outputsOf() });
     expect(p.outputs).toEqual({ accountId: ACCOUNT, callerArn: preflight.callerArn, partition: 'aws' });
     expect(p.items.map((i) => i.action)).toEqual([
       `AWS identity ${preflight.callerArn} (account ${ACCOUNT}, region us-east-1)`,
