@@ -26,12 +26,20 @@ function chainText(chain) {
   return parts.map((p) => `${p.label}${p.n > 1 ? ` ×${p.n}` : ''} (${fmtMs(p.ms)})`).join(' → ');
 }
 
-export function renderReport({ cfg, machine, cold, whole, reruns, access, resume, pkg, demo, failures }) {
+/** "eks DescribeCluster ×1, …": calls by operation, the median over runs. */
+function opsLine(runs) {
+  const keys = [...new Set(runs.flatMap((r) => [...r.ops.keys()]))].sort();
+  return keys.map((k) => `${k} ×${stats(runs.map((r) => r.ops.get(k) ?? 0)).median}`).join(', ');
+}
+
+const span = (st, digits = 0) => (st.min === st.max ? st.median.toFixed(digits) : `${st.median.toFixed(digits)} (${st.min.toFixed(digits)}–${st.max.toFixed(digits)})`);
+
+export function renderReport({ cfg, machine, cold, whole, reruns, confirmed, access, resume, pkg, demo, failures }) {
   const L = [];
   L.push('# Benchmarks', '');
   L.push(
     'Produced by `npm run bench` (bench/run.mjs): the built CLI (`node bin/astro-remote-kpo.js`) runs as a separate process ' +
-      'against the loopback test cloud (test/support/: IAM/STS/EKS and Kubernetes API servers on 127.0.0.1, a stand-in eksctl). ' +
+      'against the loopback test cloud (src/sim/, through test/support/: IAM/STS/EKS and Kubernetes API servers on 127.0.0.1, a stand-in eksctl). ' +
       'Figures are medians with (min–max) over the runs. Nothing here is asserted by `npm test`.',
     '',
   );
@@ -51,17 +59,41 @@ export function renderReport({ cfg, machine, cold, whole, reruns, access, resume
   const ratio = stats(whole.map((w) => w.ratio));
   const rr = stats(reruns.map((r) => r.ms));
   const rrMut = reruns.reduce((a, r) => a + r.mutating.length, 0);
+  const analysed = reruns.filter((r) => r.analysis);
+  const rrRatio = stats(analysed.map((r) => r.analysis.ratio));
+  const rrTrips = stats(analysed.map((r) => r.analysis.roundTrips));
+  const rrCalls = stats(reruns.map((r) => r.calls));
+  const confCalls = stats(confirmed.map((r) => r.calls));
   const resOk = resume.results.length > 0 && resume.results.every((r) => !r.unexpected.length && !r.missing.length);
   L.push('## Targets', '');
   L.push(table(['Target', 'Measured', ''], [
     ['`--help` ≤ 1.6 × `node -e 0`', `${helpRatio.toFixed(2)} × (${fmtMs(help.st.median)} vs ${fmtMs(cold.base)})`, yes(helpRatio <= 1.6)],
-    ['Whole run ≤ 1.10 × critical path', whole.length ? `${ratio.median.toFixed(3)} × (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})` : 'no successful run', yes(whole.length > 0 && ratio.median <= 1.1)],
+    ['Whole run ≤ 1.05 × critical path', whole.length ? `${ratio.median.toFixed(3)} × (${ratio.min.toFixed(3)}–${ratio.max.toFixed(3)})` : 'no successful run', yes(whole.length > 0 && ratio.median <= 1.05)],
     ['Idempotent re-run: 0 mutating calls', reruns.length ? `${rrMut} mutating calls in ${reruns.length} re-runs` : 'no re-run', yes(reruns.length > 0 && rrMut === 0)],
     ['Idempotent re-run ≤ 0.9 s', reruns.length ? fmtStats(rr, 's') : 'no re-run', yes(reruns.length > 0 && rr.median <= 900)],
+    [`Idempotent re-run: ≤ 6 round trips in sequence (${cfg.latencyMs} ms a call)`, analysed.length ? `${span(rrTrips)} round trips, ${span(rrCalls)} calls` : 'no re-run', yes(analysed.length > 0 && rrTrips.median <= 6)],
+    ['Idempotent re-run ≤ 1.4 × its own critical path', analysed.length ? `${rrRatio.median.toFixed(2)} × (${rrRatio.min.toFixed(2)}–${rrRatio.max.toFixed(2)})` : 'no re-run', yes(analysed.length > 0 && rrRatio.median <= 1.4)],
+    ["init's confirmation reads nothing again: a re-run with it makes no more calls", confirmed.length && reruns.length ? `${span(confCalls)} calls with it, ${span(rrCalls)} without (--json)` : 'not measured', yes(confirmed.length > 0 && reruns.length > 0 && confCalls.max <= rrCalls.min)],
     ['`demo --yes` under a minute', demo?.ms.length ? fmtStats(stats(demo.ms), 's') : 'no successful run', yes(Boolean(demo?.ms.length) && stats(demo.ms).max < 60_000)],
     ['Installed footprint ≤ 40 MB (`npm install <tarball>`)', pkg?.installedBytes !== undefined ? `${mb(pkg.installedBytes)} in ${pkg.packages.length} package${pkg.packages.length === 1 ? '' : 's'}` : 'not measured', yes(pkg?.installedBytes !== undefined && pkg.installedBytes <= 40e6)],
     ['Resume re-runs only the failed stage and its dependents', resume.results.length ? resume.results.map((r) => r.ran.join(', ')).filter((v, i, a) => a.indexOf(v) === i).join(' / ') : 'no resume run', yes(resOk)],
   ]), '');
+  // A missed ratio target says what bounds it, from the figures of this run: a wall time can never
+  // be shorter than the CPU time the process spends (one thread), nor start eksctl before the
+  // CLI has loaded what its first calls need.
+  const why = [];
+  const rrCpu = stats(reruns.map((r) => r.cpuMs ?? NaN));
+  if (analysed.length && rrRatio.median > 1.4 && Number.isFinite(rrCpu.median)) {
+    const path = stats(analysed.map((r) => r.analysis.cp.totalMs)).median;
+    why.push(`- Re-run ${rrRatio.median.toFixed(2)} ×: the process spends ${fmtMs(rrCpu.median)} of CPU (user+sys, Node's start and module loading included) against a ${fmtMs(path)} critical path; 1.4 × the path is ${fmtMs(1.4 * path)}, less than the CPU time alone, so the target needs the CPU cut by ${Math.round(100 * (1 - (1.4 * path) / rrCpu.median))} % or more, not fewer round trips (it makes ${span(rrTrips)} in sequence).`);
+  }
+  if (whole.length && ratio.median > 1.05) {
+    const over = stats(whole.map((w) => w.overheadMs)).median;
+    const at = stats(whole.map((w) => w.eksctlStartAt ?? NaN)).median;
+    const path = stats(whole.map((w) => w.cp.totalMs)).median;
+    why.push(`- Whole run ${ratio.median.toFixed(3)} ×: ${fmtMs(over)} of overhead on a ${fmtMs(path)} path; eksctl create starts ${fmtMs(at)} after spawn (Node's start, loading the CLI and the AWS SDK, STS and EKS answered), and 1.05 × needs the overhead under ${fmtMs(0.05 * path)}.`);
+  }
+  if (why.length) L.push('Why a target is missed:', '', ...why, '');
 
   // ---- 1
   L.push('## 1. Cold start', '');
@@ -128,15 +160,31 @@ export function renderReport({ cfg, machine, cold, whole, reruns, access, resume
       ['TCP connections opened: AWS endpoint / Kubernetes API', `${fmtStats(stats(reruns.map((r) => r.connections.aws)), '')} / ${fmtStats(stats(reruns.map((r) => r.connections.kube)), '')}`],
       ['Stages whose run() executed', ranSets.map((s) => s || '(none)').join(' / ')],
     ]), '');
-    const analysed = reruns.filter((r) => r.analysis);
     if (analysed.length) {
       const m = medianRun(analysed).analysis;
-      L.push(`Critical path of the median re-run (${fmtMs(m.ms)} wall, ${fmtMs(m.cp.totalMs)} path, ×${m.ratio.toFixed(2)}):`, '', `> ${chainText(m.cp.chain)}`, '');
+      L.push(table(['', 'Median (min–max)'], [
+        ['Critical path (same rule as the whole run\'s)', fmtStats(stats(analysed.map((r) => r.analysis.cp.totalMs)))],
+        ['Wall / critical path', `${rrRatio.median.toFixed(2)} (${rrRatio.min.toFixed(2)}–${rrRatio.max.toFixed(2)})`],
+        ['Round trips in sequence (calls on the critical path)', fmtStats(rrTrips, '')],
+        ['CLI overhead (wall − critical path)', fmtStats(stats(analysed.map((r) => r.analysis.overheadMs)))],
+        ['Spawn → first call', fmtStats(stats(analysed.map((r) => r.analysis.gaps.find((g) => g.after === '(process start)')?.ms ?? NaN)))],
+        ['1-min load average after each re-run (other work on the machine)', span(stats(reruns.map((r) => r.load)), 2)],
+      ]), '');
+      L.push(`Critical path of the median re-run (${fmtMs(m.ms)} wall, ${fmtMs(m.cp.totalMs)} path, ×${m.ratio.toFixed(2)}, ${m.roundTrips} round trips):`, '', `> ${chainText(m.cp.chain)}`, '');
       L.push(table(['After', 'Before', 'Gap'], m.gaps.slice(0, 5).map((g) => [g.after, g.before, fmtMs(g.ms)])), '');
       L.push(`Stages of that re-run (ms from spawn): ${m.stages.map((st) => `${st.id} ${st.from.toFixed(0)}–${st.to.toFixed(0)}`).join(', ')}.`, '');
     }
-    const keys = [...new Set(reruns.flatMap((r) => [...r.ops.keys()]))].sort();
-    L.push('Calls of a re-run by operation: ' + keys.map((k) => `${k} ×${stats(reruns.map((r) => r.ops.get(k) ?? 0)).median}`).join(', ') + '.', '');
+    L.push(`Calls of a re-run by operation: ${opsLine(reruns)}.`, '');
+    if (confirmed.length) {
+      const cm = stats(confirmed.map((r) => r.analysis.roundTrips));
+      const cMut = confirmed.reduce((a, r) => a + r.mutating.length, 0);
+      L.push(
+        `**With the confirmation.** The same re-run without \`--json\` (${confirmed.length}, one per whole run): init's confirmation runs after preflight and reads the cluster, ` +
+          'its node groups, the role and the project files, and hands what it read to the stages that would read it again (the cluster, iam-role and project-files stages). ' +
+          `Wall time ${fmtStats(stats(confirmed.map((r) => r.ms)), 's')}, ${span(confCalls)} calls (${cMut} mutating), ${span(cm)} round trips in sequence. Calls by operation: ${opsLine(confirmed)}.`,
+        '',
+      );
+    }
   } else L.push('No re-run; see Failures.', '');
 
   // ---- 4
@@ -158,6 +206,7 @@ export function renderReport({ cfg, machine, cold, whole, reruns, access, resume
       ['Mutating calls on resume', [...new Set(resume.results.map((r) => r.mutating.join(', ')))].join(' / ') || 'none'],
       ['API calls on resume', fmtStats(stats(resume.results.map((r) => r.calls)), '')],
     ]), '');
+    L.push(`Calls of the resume by operation: ${opsLine(resume.results)}.`, '');
   } else L.push('No resume measured; see Failures.', '');
 
   // ---- 5

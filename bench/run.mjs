@@ -2,7 +2,9 @@
 // the loopback test cloud (test/support/) and writes BENCHMARKS.md. Five scenarios (issue 8):
 //   1. cold start: --version and --help against `node -e 0`
 //   2. whole run with a 5 s stand-in eksctl and 30 ms on every API call, against its critical path
-//   3. idempotent re-run after success: wall time and mutating calls (must be 0)
+//   3. idempotent re-run after success: wall time and mutating calls (must be 0), against its own
+//      critical path (round trips in sequence, calls by operation); once more without --json, so
+//      that init's confirmation runs and its reads must reach the stages (same calls)
 //   4. resume after a failure at identity-mapping: wall time and which stages re-ran
 //   5. the access check in one process against sequential `kubectl auth can-i` processes
 //   6. the package: `npm pack` size, `npm install <tarball>` time from a warm cache, installed
@@ -75,8 +77,8 @@ async function cli(args, env, cwd) {
   return { ...r, cpuMs: cpuFile ? await readCpuMs(cpuFile) : undefined };
 }
 
-function initArgs(project, extra = []) {
-  return ['init', '--non-interactive', '--workload-identity', CFG.workloadIdentity, '--project-dir', project, '--json', ...extra];
+function initArgs(project, extra = [], json = true) {
+  return ['init', '--non-interactive', '--workload-identity', CFG.workloadIdentity, '--project-dir', project, ...(json ? ['--json'] : []), ...extra];
 }
 
 function parseJson(stdout) {
@@ -157,6 +159,7 @@ async function wholeRuns() {
   log(`\n2. whole run (${CFG.wholeRuns} runs; eksctl ${CFG.eksctlMs} ms, ${CFG.latencyMs} ms per API call), 3. re-runs, 5. access check`);
   const whole = [];
   const reruns = [];
+  const confirmed = [];
   const access = [];
   for (let i = 0; i < CFG.wholeRuns; i++) {
     const { cloud, shim, env } = await slowCloud();
@@ -187,9 +190,18 @@ async function wholeRuns() {
         if (rr.code !== 0 || !rj?.ok) note('idempotent re-run', `re-run ${k + 1} after run ${i + 1} did not succeed`, rr);
         const mutating = cloud.mutatingCalls().map(opKey);
         const analysis = rj ? analyseWholeRun({ run: rr, calls: [...cloud.calls], eksctl: await shim.spans(), json: rj, state: await readState(project) }) : undefined;
-        reruns.push({ ms: rr.ms, cpuMs: rr.cpuMs, code: rr.code, mutating, connections: conns, calls: cloud.calls.length, ops: countOps(cloud.calls), ran: rj?.ran ?? [], analysis });
-        log(`  re-run: ${fmtMs(rr.ms)}${rr.cpuMs !== undefined ? ` (CPU ${fmtMs(rr.cpuMs)})` : ''}  ${mutating.length} mutating of ${cloud.calls.length} calls; ran: ${(rj?.ran ?? []).join(', ') || '(none)'}`);
+        reruns.push({ ms: rr.ms, cpuMs: rr.cpuMs, code: rr.code, mutating, connections: conns, calls: cloud.calls.length, ops: countOps(cloud.calls), ran: rj?.ran ?? [], analysis, load: os.loadavg()[0] });
+        log(`  re-run: ${fmtMs(rr.ms)}${rr.cpuMs !== undefined ? ` (CPU ${fmtMs(rr.cpuMs)})` : ''}  ${mutating.length} mutating of ${cloud.calls.length} calls; ${analysis ? `critical path ${fmtMs(analysis.cp.totalMs)} ×${analysis.ratio.toFixed(2)}, ${analysis.roundTrips} round trips in sequence; ` : ''}ran: ${(rj?.ran ?? []).join(', ') || '(none)'}`);
       }
+
+      // 3b. the same re-run as a person or a CI log sees it (no --json): init's confirmation runs
+      // after preflight and reads the cluster, its node groups, the role and the project files.
+      cloud.resetCalls();
+      const cr = await cli(initArgs(project, [], false), env, project);
+      if (cr.code !== 0) note('idempotent re-run with the confirmation', `after run ${i + 1} it did not succeed`, cr);
+      const ca = analyseWholeRun({ run: cr, calls: [...cloud.calls], eksctl: await shim.spans(), json: {}, state: await readState(project) });
+      confirmed.push({ ms: cr.ms, calls: cloud.calls.length, ops: countOps(cloud.calls), mutating: cloud.mutatingCalls().map(opKey), analysis: ca });
+      log(`  re-run with the confirmation: ${fmtMs(cr.ms)}, ${cloud.calls.length} calls, ${ca.roundTrips} round trips in sequence`);
 
       // 5. the access check alone, then kubectl auth can-i per question.
       access.push(await accessCheck(cloud, env, project));
@@ -197,7 +209,7 @@ async function wholeRuns() {
       await cloud.stop();
     }
   }
-  return { whole, reruns, access };
+  return { whole, reruns, confirmed, access };
 }
 
 async function readState(project) {
@@ -290,7 +302,7 @@ async function resumeRuns() {
       const unexpected = ran.filter((id) => !expected.has(id) && !checkless.includes(id));
       const missing = [...expected].filter((id) => !ran.includes(id));
       const skipped = (rj?.stages ?? []).filter((s) => s.status === 'skipped').map((s) => s.id);
-      results.push({ firstMs: first.ms, ms: r.ms, cpuMs: r.cpuMs, ran, unexpected, missing, skipped, mutating: cloud.mutatingCalls().map(opKey), calls: cloud.calls.length });
+      results.push({ firstMs: first.ms, ms: r.ms, cpuMs: r.cpuMs, ran, unexpected, missing, skipped, mutating: cloud.mutatingCalls().map(opKey), calls: cloud.calls.length, ops: countOps(cloud.calls) });
       log(`  run ${i + 1}: failed run ${fmtMs(first.ms)}, resume ${fmtMs(r.ms)}; ran: ${ran.join(', ')}${unexpected.length ? `; UNEXPECTED: ${unexpected.join(', ')}` : ''}${missing.length ? `; MISSING: ${missing.join(', ')}` : ''}`);
     } finally {
       await cloud.stop();

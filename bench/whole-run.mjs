@@ -48,6 +48,8 @@ export function analyseWholeRun(o) {
   return {
     ms: o.run.ms,
     cp,
+    // API calls on the critical path: the round trips a run makes one after the other.
+    roundTrips: cp.chain.filter((x) => !x.label.startsWith('eksctl')).length,
     ratio: o.run.ms / cp.totalMs,
     overheadMs: o.run.ms - cp.totalMs,
     gaps: gaps(cp, o.run.start, o.run.end),

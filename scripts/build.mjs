@@ -9,6 +9,7 @@
 // package leaves it out) and dist/THIRD-PARTY-LICENSES.md (the bundled packages' licences).
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { checkNodeFloor } from './node-floor-check.mjs';
@@ -25,8 +26,30 @@ async function fail(problems) {
   process.exit(1);
 }
 
+/**
+ * node:http without undici. Importing node:http as an ES module (our `import http from
+ * 'node:http'`, the AWS SDK's `await import('node:http')`) builds its module face, which reads
+ * every export once; three of them (WebSocket, CloseEvent, MessageEvent) are getters that load
+ * Node's bundled undici, about 60 ms of CPU on every run for web APIs nothing here uses. Every
+ * `http` import in the bundle gets the module through process.getBuiltinModule (Node 22.3+)
+ * instead: the same object, its other exports named.
+ */
+const UNDICI_GETTERS = ['WebSocket', 'CloseEvent', 'MessageEvent'];
+const httpNames = Object.keys(createRequire(import.meta.url)('node:http')).filter((k) => !UNDICI_GETTERS.includes(k));
+const httpWithoutUndici = {
+  name: 'http-without-undici',
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?http$/ }, () => ({ path: 'node:http', namespace: 'http-without-undici' }));
+    b.onLoad({ filter: /.*/, namespace: 'http-without-undici' }, () => ({
+      contents: `const http = process.getBuiltinModule('node:http');\nexport default http;\nexport const { ${httpNames.join(', ')} } = http;\n`,
+      loader: 'js',
+    }));
+  },
+};
+
 await rm(outdir, { recursive: true, force: true });
 const { metafile } = await build({
+  plugins: [httpWithoutUndici],
   absWorkingDir: root,
   // dist/cli.js, and dist/sim-eksctl.js: the simulation's stand-in eksctl, which `demo` puts on its
   // children's PATH through a shim in its temp folder (and the test suite's test/support/bin/eksctl runs).

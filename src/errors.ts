@@ -41,6 +41,11 @@ export const ERROR_CODES = {
     meaning: 'A required value was not given, and the run is not interactive, so it cannot be asked for.',
     fix: 'Pass the flag the message names (or run in a terminal to be asked).',
   },
+  POD_POLICY_NOT_FOUND: {
+    exit: 'usage',
+    meaning: 'A --pod-policy-arn names a policy IAM does not have (or one it says cannot be attached); preflight asks before anything is made.',
+    fix: 'Correct the ARN (AWS managed: arn:aws:iam::aws:policy/<Name>; customer managed: arn:aws:iam::<account>:policy/<Name>) and run again.',
+  },
   CONFIRMATION_REQUIRED: {
     exit: 'usage',
     meaning: 'destroy deletes cloud resources and was run without a terminal to confirm in and without --yes.',

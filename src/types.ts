@@ -247,16 +247,17 @@ export interface StageResult<O, H = never> {
   /** One line for the checklist, e.g. "created role AstroRemoteKPO". */
   summary?: string;
   warnings?: string[];
-  /** A lookup made on the way that a later stage would repeat (see `StageHandoffs`): kept in
-   * memory by the runner for this run only, never written to state. */
+  /** Lookups made on the way that a later stage would repeat, by the stage they are for (see
+   * `StageHandoffs`): kept in memory by the runner for this run only, never written to state. */
   handoff?: H;
 }
 
 /** `check` answers "already done?" cheaply and read-only. When not done, `seen` is what it read
  * (e.g. "not found", or the object as it is): the runner hands it to `run(ctx, seen)` so run()
- * starts from it instead of asking again. A forced run (--from, --only) gets none. */
-export type CheckResult<O, S = unknown> =
-  | { done: true; reason: string; outputs: O; warnings?: string[] }
+ * starts from it instead of asking again. A forced run (--from, --only) gets none. When done, what
+ * it read may be handed on (`handoff`, as from run()) to a later stage that would read it again. */
+export type CheckResult<O, S = unknown, H = never> =
+  | { done: true; reason: string; outputs: O; warnings?: string[]; handoff?: H }
   | { done: false; reason?: string; seen?: S };
 
 /** What `plan` returns: the items to print, and best-effort outputs later plans may read

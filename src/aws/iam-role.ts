@@ -11,6 +11,7 @@ import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { ensureTrustPrincipals, type ConvergeOptions } from './trust-converge.js';
 import { decodePolicyDocument, jsonEqual, removeTrustPrincipal, trustIncludes, trustWith, type LoosePolicy } from './trust-policy.js';
 import { sdk as awsSdk } from './clients.js';
+import { together } from '../together.js';
 
 export interface DesiredRole {
   roleName: string;
@@ -29,6 +30,20 @@ export interface DesiredRole {
   projectId?: string;
   /** The Deployments' workload identities: their fingerprint is in this project's use mark. */
   workloadIdentities: readonly string[];
+}
+
+/** What a look at a role asks: the role, our inline policy, and (when the mode or history needs
+ * them) its attached managed policies. */
+export interface RoleQuery {
+  roleName: string;
+  inlineName: string;
+  attached: boolean;
+}
+
+/** A look already taken (init's confirmation), with what it asked. */
+export interface RoleRead {
+  query: RoleQuery;
+  inspection: RoleInspection;
 }
 
 export interface RoleInspection {
@@ -99,18 +114,29 @@ export async function listInlinePolicyNames(iam: IAMClient, roleName: string): P
   return allItems(`iam:ListRolePolicies on IAM role ${roleName}`, pages, (p) => p.PolicyNames, (p) => p.Marker);
 }
 
-function needsAttachedList(d: DesiredRole): boolean {
-  return d.mode === 'seed' || d.attachedByUsBefore.length > 0;
+/** What the iam-role stage looks at for `d`: the attachments only in seed mode or when an earlier
+ * run recorded attaching some (a switch to scoped detaches those). */
+export function roleQuery(d: Pick<DesiredRole, 'roleName' | 'inlineName' | 'mode' | 'attachedByUsBefore'>): RoleQuery {
+  return { roleName: d.roleName, inlineName: d.inlineName, attached: d.mode === 'seed' || d.attachedByUsBefore.length > 0 };
 }
 
-/** Read-only: the role, its trust policy, our inline policy and (when needed) its attachments. */
-export async function inspectRole(iam: IAMClient, d: DesiredRole): Promise<RoleInspection> {
-  const role = await getRole(iam, d.roleName);
-  if (!role) return {};
-  const [inline, attached] = await Promise.all([
-    getInline(iam, d.roleName, d.inlineName),
-    needsAttachedList(d) ? listAttachedPolicyArns(iam, d.roleName) : Promise.resolve(undefined),
+/** Whether a look taken with `read.query` answers `wanted`: the same role and inline policy, and
+ * the attachments if wanted. */
+export function readAnswers(read: RoleRead, wanted: RoleQuery): boolean {
+  const q = read.query;
+  return q.roleName === wanted.roleName && q.inlineName === wanted.inlineName && (q.attached || !wanted.attached);
+}
+
+/** Read-only: the role, its trust policy, our inline policy and (when asked) its attachments, in
+ * one round trip: the three reads do not depend on each other (on a missing role each answers
+ * NoSuchEntity, and a first run pays one extra not-found answer for a re-run's round trip). */
+export async function inspectRole(iam: IAMClient, q: RoleQuery): Promise<RoleInspection> {
+  const [role, inline, attached] = await together([
+    getRole(iam, q.roleName),
+    getInline(iam, q.roleName, q.inlineName),
+    q.attached ? unlessNotFound(listAttachedPolicyArns(iam, q.roleName)) : Promise.resolve(undefined),
   ]);
+  if (!role) return {};
   return { role, trust: decodePolicyDocument(role.AssumeRolePolicyDocument), inline, ...(attached ? { attached } : {}) };
 }
 
@@ -177,8 +203,9 @@ export interface ApplyResult {
   trustAdded: string[];
 }
 
-/** Makes the role match `d`, touching nothing else. Mutating calls are made only for real differences. */
-export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHooks): Promise<ApplyResult> {
+/** Makes the role match `d`, touching nothing else. Mutating calls are made only for real
+ * differences. `seen`: the role as the stage's check() just looked at it (not looked at again). */
+export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHooks, seen?: RoleInspection): Promise<ApplyResult> {
   const sdk = await iamSdk();
   let created = false;
   const retry = <T>(fn: () => Promise<T>) =>
@@ -190,7 +217,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
       ...(hooks.retryDeps ? { deps: hooks.retryDeps } : {}),
     });
 
-  let insp = await inspectRole(iam, d);
+  let insp = seen ?? (await inspectRole(iam, roleQuery(d)));
   const applied: RoleAction[] = [];
   let trustAdded: string[] = [];
   if (!insp.role) {
@@ -215,7 +242,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
     } catch (err) {
       // Someone created it between our GetRole and CreateRole: reconcile it like any existing role.
       if (awsErrorCode(err) !== 'EntityAlreadyExists') throw err;
-      insp = await inspectRole(iam, d);
+      insp = await inspectRole(iam, roleQuery(d));
       if (!insp.role) throw err;
     }
   }
@@ -234,7 +261,10 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
         break;
       case 'add-principal': {
         // Every wanted principal at once, re-read and re-applied until all are there: IAM has no
-        // conditional writes, and another run may be rewriting the same policy right now.
+        // conditional writes, and another run may be rewriting the same policy right now. So the
+        // write starts from a read of its own, never from the look that found a principal missing
+        // (check()'s, or init's confirmation's, taken while the user read it): a principal someone
+        // added since is kept.
         if (converged) continue;
         converged = true;
         const deps = hooks.retryDeps ?? realRetryDeps;
@@ -250,7 +280,7 @@ export async function applyRole(iam: IAMClient, d: DesiredRole, hooks: ApplyHook
             sleep: (ms) => deps.sleep(ms, hooks.signal),
             random: deps.random,
           },
-          insp.trust,
+          undefined,
           hooks.trust,
         );
         if (r.writes === 0) continue;

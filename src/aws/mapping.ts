@@ -2,6 +2,8 @@
 // in src/kube/aws-auth.ts.
 import type { AccessEntry, EKSClient } from '@aws-sdk/client-eks';
 import { KpoError } from '../errors.js';
+import type { ConfigMapObject } from '../kube/api.js';
+import { together } from '../together.js';
 import type { AuthModeFlag, ClusterAuthMode } from '../types.js';
 import { createAccessEntry, describeAccessEntry, listAssociatedPolicies, type CreateEntryHooks } from './eks.js';
 import { describeAwsError, isUnimplemented } from './errors.js';
@@ -44,19 +46,48 @@ export type EntryStatus =
   | { state: 'absent' }
   | ({ state: 'other-username'; username: string | undefined } & EntryGrants);
 
-/** `read`: the entry as a DescribeAccessEntry the caller already made returned it (not asked again). */
-export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string, read?: { entry: AccessEntry | undefined }): Promise<EntryStatus> {
-  const e = read ? read.entry : await describeAccessEntry(eks, clusterName, principalArn);
-  if (!e) return { state: 'absent' };
-  let grants: EntryGrants;
-  const groups = [...(e.kubernetesGroups ?? [])];
+/** An access entry as read (undefined: there is none) with the access policies associated with it. */
+export interface EntryRead {
+  entry: AccessEntry | undefined;
+  policies: string[];
+  policiesUnknown?: string;
+}
+
+/** The mapping as the identity-mapping stage read it: the access entry, or aws-auth (undefined
+ * inside: no such ConfigMap). What it hands to verify-mapping when it found it as wanted. */
+export type MappingRead =
+  | { kind: 'access-entry'; principalArn: string; read: EntryRead }
+  | { kind: 'aws-auth'; principalArn: string; configMap: ConfigMapObject | undefined };
+
+async function policiesOf(eks: EKSClient, clusterName: string, principalArn: string): Promise<Omit<EntryRead, 'entry'>> {
   try {
-    grants = { groups, policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
+    return { policies: await listAssociatedPolicies(eks, clusterName, principalArn) };
   } catch (err) {
     if (!isUnimplemented(err)) throw err;
-    grants = { groups, policies: [], policiesUnknown: describeAwsError(err) };
+    return { policies: [], policiesUnknown: describeAwsError(err) };
   }
+}
+
+/** The entry and its access policies in one round trip: the two reads do not depend on each other
+ * (for a missing entry the list answers ResourceNotFound, read as none). */
+export async function readAccessEntry(eks: EKSClient, clusterName: string, principalArn: string): Promise<EntryRead> {
+  const [entry, grants] = await together([describeAccessEntry(eks, clusterName, principalArn), policiesOf(eks, clusterName, principalArn)]);
+  return { entry, ...grants };
+}
+
+/** What a read says about our mapping to `username`. */
+export function entryStatus(r: EntryRead, username: string): EntryStatus {
+  const e = r.entry;
+  if (!e) return { state: 'absent' };
+  const grants: EntryGrants = { groups: [...(e.kubernetesGroups ?? [])], policies: r.policies, ...(r.policiesUnknown ? { policiesUnknown: r.policiesUnknown } : {}) };
   return e.username === username ? { state: 'present', ...grants } : { state: 'other-username', username: e.username, ...grants };
+}
+
+/** `read`: the entry as a DescribeAccessEntry the caller already made returned it (not asked again). */
+export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string, read?: { entry: AccessEntry | undefined }): Promise<EntryStatus> {
+  if (!read) return entryStatus(await readAccessEntry(eks, clusterName, principalArn), username);
+  if (!read.entry) return { state: 'absent' };
+  return entryStatus({ entry: read.entry, ...(await policiesOf(eks, clusterName, principalArn)) }, username);
 }
 
 /** The warning when the access policies of our entry could not be listed. */
@@ -117,18 +148,25 @@ export function usernameConflict(clusterName: string, principalArn: string, exis
   );
 }
 
-/** Creates the entry unless it is there; refuses to change another username. Returns whether it created it. */
+/**
+ * Creates the entry unless it is there; refuses to change another username. `seen`: the entry as
+ * the stage's check() just read it (not read again; a create it makes stale fails with
+ * ResourceInUse, and the entry is read back). Says whether it created it, and the entry as created
+ * or found.
+ */
 export async function ensureAccessEntry(
   eks: EKSClient,
   clusterName: string,
   principalArn: string,
   username: string,
   hooks: CreateEntryHooks,
-): Promise<boolean> {
-  const before = await accessEntryStatus(eks, clusterName, principalArn, username);
+  seen?: EntryRead,
+): Promise<{ created: boolean; entry: AccessEntry | undefined }> {
+  const read = seen ?? (await readAccessEntry(eks, clusterName, principalArn));
+  const before = entryStatus(read, username);
   if (before.state === 'present') {
     if (before.groups.length || before.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, before);
-    return false;
+    return { created: false, entry: read.entry };
   }
   if (before.state === 'other-username') throw usernameConflict(clusterName, principalArn, before, username);
   const created = await createAccessEntry(eks, clusterName, principalArn, username, hooks);
@@ -136,12 +174,13 @@ export async function ensureAccessEntry(
     if (created.username !== undefined && created.username !== username) {
       throw usernameConflict(clusterName, principalArn, { username: created.username, groups: [...(created.kubernetesGroups ?? [])], policies: [] }, username);
     }
-    return true;
+    return { created: true, entry: created };
   }
   // Someone else created it in between: accept it only if it says the same thing.
-  const after = await accessEntryStatus(eks, clusterName, principalArn, username);
+  const again = await readAccessEntry(eks, clusterName, principalArn);
+  const after = entryStatus(again, username);
   if (after.state === 'other-username') throw usernameConflict(clusterName, principalArn, after, username);
   if (after.state === 'absent') throw new KpoError('MAPPING_MISSING', `CreateAccessEntry for ${principalArn} reported it exists, but it cannot be read back.`);
   if (after.groups.length || after.policies.length) throw accessEntryGrantsMore(clusterName, principalArn, username, after);
-  return false;
+  return { created: false, entry: again.entry };
 }

@@ -11,6 +11,7 @@ import { parse } from 'yaml';
 import type { EKSClient, Nodegroup } from '@aws-sdk/client-eks';
 import { unlessNotFound } from './errors.js';
 import { allItems } from './pages.js';
+import { together } from '../together.js';
 import { sdk as awsSdk } from './clients.js';
 
 export interface NodeGroupSpec {
@@ -80,21 +81,17 @@ export interface NodeGroupCheck {
   unchecked: string[];
 }
 
-/** Compares the ClusterConfig's node groups with what EKS has (one List, one Describe per group). */
+/** Compares the ClusterConfig's node groups with what EKS has: one Describe per group, all at
+ * once (one round trip; a missing group answers ResourceNotFound, so no list is needed). */
 export async function checkNodeGroups(eks: EKSClient, clusterName: string, specs: readonly NodeGroupSpec[]): Promise<NodeGroupCheck> {
   const managed = specs.filter((s) => s.managed);
   const result: NodeGroupCheck = { missing: [], unhealthy: [], unchecked: specs.filter((s) => !s.managed).map((s) => s.name) };
-  if (!managed.length) return result;
-  const have = new Set(await listNodegroups(eks, clusterName));
-  for (const g of managed) {
-    if (!have.has(g.name)) {
-      result.missing.push(g.name);
-      continue;
-    }
-    const ng = await describeNodegroup(eks, clusterName, g.name);
-    const status = ng?.status ?? 'unknown';
-    if (status !== 'ACTIVE' && status !== 'UPDATING') result.unhealthy.push({ name: g.name, status });
-  }
+  const found = await together(managed.map((g) => describeNodegroup(eks, clusterName, g.name)));
+  managed.forEach((g, i) => {
+    const ng = found[i];
+    if (!ng) result.missing.push(g.name);
+    else if (ng.status !== 'ACTIVE' && ng.status !== 'UPDATING') result.unhealthy.push({ name: g.name, status: ng.status ?? 'unknown' });
+  });
   return result;
 }
 

@@ -1,8 +1,10 @@
 // init's confirmation, shown after preflight (so it knows the account and caller) and built from
 // live lookups, not from state: the costly and visible actions one per line, the files it writes,
 // and how to see every change first. Read-only; it reuses preflight's cluster lookup (the
-// runner's handoffs) rather than asking again, and hands what it read on (ConfirmationFacts) to
-// the question phase (init-questions.ts).
+// runner's handoffs) rather than asking again, makes its own reads together (the node groups, the
+// role, the project files), and hands what it read on (ConfirmationFacts) to the question phase
+// (init-questions.ts) and, as handoffs, to the stages that would read the same again
+// (confirmationHandoffs).
 import type { Cluster } from '@aws-sdk/client-eks';
 import type { ChalkInstance } from 'chalk';
 import path from 'node:path';
@@ -12,7 +14,7 @@ import { summarizeClusterConfig } from '../aws/eksctl.js';
 import { authModeOf, describeCluster } from '../aws/eks.js';
 import { endpointAccessOf, endpointPhrase } from '../aws/endpoint-access.js';
 import { callAws } from '../aws/errors.js';
-import { createdByProject, getRole } from '../aws/iam-role.js';
+import { createdByProject, inspectRole, type RoleRead } from '../aws/iam-role.js';
 import { hasManagedTag } from '../aws/use-marks.js';
 import { resolveMappingKind } from '../aws/mapping.js';
 import { describeNodeGroups, nodeGroupsOf } from '../aws/node-groups.js';
@@ -20,23 +22,55 @@ import { intentName, roleBindingName } from '../desired.js';
 import type { FullContext, StageHandoffs } from '../engine/stage.js';
 import { errorMessage } from '../errors.js';
 import type { StageId, StageOutputs } from '../types.js';
-import { assessCapacity, clusterConfigText, createdByUs, EXPECTED } from '../stages/cluster-capacity.js';
-import { survey } from '../stages/project-files.js';
+import { assessCapacity, clusterConfigText, createdByUs, EXPECTED, type Capacity } from '../stages/cluster-capacity.js';
+import { roleLookOf } from '../stages/iam-role-look.js';
+import { survey, type Survey } from '../stages/project-files.js';
+import { together } from '../together.js';
 
-/** What the confirmation read, for what comes after it: the question phase asks from these. */
+/** What the confirmation read, for what comes after it: the question phase asks from these, and
+ * the stages that would read the same again get them (confirmationHandoffs). */
 export interface ConfirmationFacts {
   /** The cluster as DescribeCluster answered (undefined: not found, or the lookup failed). */
   cluster?: Cluster;
   /** The lookup failed: why. */
   clusterUnknown?: string;
+  /** Whether the ACTIVE cluster can run pods (its node groups), when it looked. */
+  capacity?: Capacity;
+  /** The role as the iam-role stage looks at it, when this run may change it and the read worked. */
+  role?: RoleRead;
   /** Where each project file stands (when this run may write them). */
-  files?: Awaited<ReturnType<typeof survey>>;
+  files?: Survey;
+}
+
+/**
+ * What the confirmation read, for the stages that would read it again a moment later: the cluster
+ * (with its node groups), the role, and the project files' survey. The survey only when nobody was
+ * asked anything (`asked`): while a person reads the confirmation and answers, they may edit a
+ * project file, and a survey from before would write over that edit; the AWS reads are handed on
+ * either way, since every write they can lead to is safe on a stale read (StageHandoffs).
+ */
+export function confirmationHandoffs(facts: ConfirmationFacts, asked: boolean): Partial<StageHandoffs> {
+  return {
+    ...(facts.clusterUnknown === undefined ? { cluster: { cluster: facts.cluster, ...(facts.capacity ? { capacity: facts.capacity } : {}) } } : {}),
+    ...(facts.role ? { 'iam-role': { role: facts.role } } : {}),
+    ...(facts.files && !asked ? { 'project-files': { survey: facts.files } } : {}),
+  };
 }
 
 /** preflight's lookup when it made one (read, not taken: the cluster stage's check() takes it). */
-async function lookupCluster(ctx: FullContext, handed: StageHandoffs['preflight'] | undefined): Promise<Cluster | undefined> {
+async function lookupCluster(ctx: FullContext, handed: StageHandoffs['cluster'] | undefined): Promise<Cluster | undefined> {
   if (handed) return handed.cluster;
   return callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, async () => describeCluster(await ctx.aws.eks(), ctx.inputs.clusterName));
+}
+
+/** The role as the iam-role stage looks at it, or why it could not be read. */
+async function lookAtRole(ctx: FullContext): Promise<RoleRead | { unknown: string }> {
+  const query = roleLookOf(ctx);
+  try {
+    return { query, inspection: await callAws(`reading IAM role ${query.roleName}`, ctx.aws.profile, async () => inspectRole(await ctx.aws.iam(), query)) };
+  } catch (err) {
+    return { unknown: errorMessage(err) };
+  }
 }
 
 /** Project files stage 12 would write now: missing or different ones (a file the user changed says
@@ -92,18 +126,27 @@ export async function confirmation(
   let cluster: Cluster | undefined;
   let clusterUnknown: string | undefined;
   try {
-    cluster = await lookupCluster(ctx, handoffs.preflight);
+    cluster = await lookupCluster(ctx, handoffs.cluster);
   } catch (err) {
     clusterUnknown = errorMessage(err);
   }
-  const config = await clusterConfigText(ctx);
+  // The reads that do not depend on each other, together: the node groups of an ACTIVE cluster
+  // (shown for ours; the cluster stage's check looks at them for any), the role (only when this
+  // run may change it: an --only run of another stage does not), the project files.
+  const ours = cluster?.status === 'ACTIVE' && createdByUs(ctx, cluster.arn);
+  const [config, capacity, roleRead, projectFiles] = await together([
+    clusterConfigText(ctx),
+    cluster?.status === 'ACTIVE' && (ours || selected.has('cluster')) ? assessCapacity(ctx, cluster.arn).catch(() => undefined) : Promise.resolve(undefined),
+    selected.has('iam-role') ? lookAtRole(ctx) : Promise.resolve(undefined),
+    // Only what would really change: a re-run that finds every file as wanted lists none.
+    selected.has('project-files') ? survey(ctx, pre?.accountId ?? '000000000000') : Promise.resolve(undefined),
+  ]);
   let clusterMode = cluster ? authModeOf(cluster) : undefined;
   if (clusterUnknown) item('cluster', chalk.yellow(`EKS cluster ${inputs.clusterName}: could not look it up (${clusterUnknown})`));
   else if (cluster) {
     item('cluster', `use EKS cluster ${inputs.clusterName} (exists, ${cluster.status}, authentication mode ${clusterMode}, ${endpointPhrase(endpointAccessOf(cluster))})`);
     // Ours but without its node group (eksctl stopped between its stacks): that is a costly action too.
-    if (cluster.status === 'ACTIVE' && createdByUs(ctx, cluster.arn)) {
-      const capacity = await assessCapacity(ctx, cluster.arn).catch(() => undefined);
+    if (ours) {
       const missing = capacity?.check?.missing ?? [];
       if (capacity && missing.length) {
         const specs = capacity.specs.filter((g) => missing.includes(g.name));
@@ -119,20 +162,14 @@ export async function confirmation(
 
   const trust = `trusted by ${[...inputs.workloadIdentities, ...(inputs.localDev ? ['your own identity (--local-dev)'] : [])].join(', ')}`;
   const perms = inputs.permissions === 'scoped' ? `eks:DescribeCluster on ${inputs.clusterName} only` : "the seed README's three AWS managed policies";
-  // Looked up only when this run may change the role (an --only run of another stage does not).
-  if (selected.has('iam-role')) {
-    try {
-      const role = await callAws(`reading IAM role ${inputs.iamRole}`, ctx.aws.profile, async () => getRole(await ctx.aws.iam(), inputs.iamRole));
-      if (role) {
-        // The stage's own rule (docs/destroy.md): a record stands, else proof by our project id or intent.
-        const ours = outputs['iam-role']?.createdByUs ?? createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(inputs.iamRole)));
-        const whose = ours ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; shared: marked as used by this one too, and only the last project\'s destroy deletes it' : 'not created by this tool; used, kept by destroy';
-        item('iam-role', `use IAM role ${inputs.iamRole} (exists, ${whose}), adding only what is missing of: ${trust}; ${perms}`);
-      } else item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
-    } catch (err) {
-      item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${errorMessage(err)})`));
-    }
-  }
+  if (roleRead && 'unknown' in roleRead) item('iam-role', chalk.yellow(`create or update IAM role ${inputs.iamRole} (could not look it up: ${roleRead.unknown})`));
+  else if (roleRead?.inspection.role) {
+    const role = roleRead.inspection.role;
+    // The stage's own rule (docs/destroy.md): a record stands, else proof by our project id or intent.
+    const mine = outputs['iam-role']?.createdByUs ?? createdByProject(role, ctx.owner.projectId, ctx.owner.intended(intentName.iamRole(inputs.iamRole)));
+    const whose = mine ? 'created by this project' : hasManagedTag(role) ? 'created by another astro-remote-kpo project; shared: marked as used by this one too, and only the last project\'s destroy deletes it' : 'not created by this tool; used, kept by destroy';
+    item('iam-role', `use IAM role ${inputs.iamRole} (exists, ${whose}), adding only what is missing of: ${trust}; ${perms}`);
+  } else if (roleRead) item('iam-role', `create IAM role ${inputs.iamRole}, ${trust}, with ${perms}`);
 
   let mapping: string;
   try {
@@ -146,13 +183,18 @@ export async function confirmation(
   for (const l of podLines(ctx)) item('pod-role', l);
   if (inputs.allowExtraAccess) item('access-check', `--allow-extra-access: if User ${inputs.k8sUser} may do more than EksPodOperator needs, that is reported, not a failure`);
 
-  // Only what would really change: a re-run that finds every file as wanted lists none.
-  const projectFiles = selected.has('project-files') ? await survey(ctx, pre?.accountId ?? '000000000000') : undefined;
   const files = projectFiles ? filesToWrite(ctx, projectFiles) : [];
   const written = [...(selected.has('connection') ? [`airflow_settings.yaml (connection ${inputs.connId}, if it differs)`] : []), ...files];
   if (written.length) lines.push(`  • write in ${ctx.projectDir}: ${written.join(', ')}`);
   const ids = inputs.astroDeploymentIds;
   if (ids.length) item('deployment-connection', `create or update connection ${inputs.connId} on Astro Deployment${ids.length > 1 ? 's' : ''} ${ids.join(', ')} with the astro CLI`);
   lines.push(`  Each change in AWS and in the cluster is logged in .astro-remote-kpo/logs/debug.log. See each one in full first: ${dryRunCommand}`);
-  return { lines, facts: { ...(cluster ? { cluster } : {}), ...(clusterUnknown ? { clusterUnknown } : {}), ...(projectFiles ? { files: projectFiles } : {}) } };
+  const facts: ConfirmationFacts = {
+    ...(cluster ? { cluster } : {}),
+    ...(clusterUnknown ? { clusterUnknown } : {}),
+    ...(capacity ? { capacity } : {}),
+    ...(roleRead && !('unknown' in roleRead) ? { role: roleRead } : {}),
+    ...(projectFiles ? { files: projectFiles } : {}),
+  };
+  return { lines, facts };
 }

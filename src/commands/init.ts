@@ -19,7 +19,7 @@ import type { StageOutputs } from '../types.js';
 import { allStages } from '../stages/index.js';
 import type { StageId } from '../types.js';
 import { finalSummary, jsonStages, nextStepLines, renderPlan } from '../ui/summary.js';
-import { confirmation } from './init-confirm.js';
+import { confirmation, confirmationHandoffs } from './init-confirm.js';
 import { interruptedLines } from './init-interrupt.js';
 import { askQuestions } from './init-questions.js';
 
@@ -106,16 +106,21 @@ export async function initCommand(raw: RawOptions): Promise<number> {
           // The question phase: after preflight's reads, before the first change. Every question a
           // stage would ask is asked here, with the confirmation; the answers go to the stages.
           ask: async (outputs: Partial<StageOutputs>, handoffs: Parameters<typeof confirmation>[5]) => {
-            // previous: every record, stale or not (what an earlier run attached, for a feature turned off).
+            // previous: every record, stale or not (what an earlier run attached, for a feature turned
+            // off; the role's attachments, so the confirmation looks at the role as iam-role does).
             const previous = { ...recordedOutputs(st), ...outputs };
             const ctx = makeFullContext({ ...base, debug }, { outputs, previous, owner: readOnlyOwner(st) });
             const { lines, facts } = await confirmation(ctx, outputs, selected, out.chalk, `${rc.resumeCommand} --dry-run`, handoffs);
             for (const l of lines) out.line(l);
             const answers = await askQuestions(ctx, rc.io, facts, { context: modes.has('context'), projectFiles: selected.has('project-files') }, outputs.cluster?.endpoint);
             // Non-interactive (--yes, CI): the summary is printed, the question is not asked.
-            const go = flags.interactive && !flags.yes ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;
-            if (go) release();
-            return go ? answers : false;
+            const proceed = flags.interactive && !flags.yes;
+            const go = proceed ? await rc.io.confirm({ flag: '--yes', message: 'Proceed?', default: true }) : true;
+            if (!go) return false;
+            release();
+            // What the confirmation read reaches the stages that would read it again; a question
+            // answered (one is asked only when there is an answer to give) may have taken a while.
+            return { answers, handoffs: confirmationHandoffs(facts, proceed || Object.keys(answers).length > 0) };
           },
         };
 

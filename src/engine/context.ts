@@ -5,7 +5,7 @@
 import type { KubeApi } from '../kube/api.js';
 import { initCommandLine } from '../resume-command.js';
 import type { Answers, InputKey, Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
-import type { ContextOf, Env, FullContext, HandoffId, Owner, ServiceKey, ServiceMembers, Services, StageHandoffs, StageReach } from './stage.js';
+import type { ContextOf, Env, FullContext, Owner, ServiceKey, ServiceMembers, Services, StageHandoffs, StageReach } from './stage.js';
 
 /** What the run holds, from which every context is picked. */
 export interface ContextBase {
@@ -27,7 +27,7 @@ export interface ContextParts {
   outputs?: Partial<StageOutputs>;
   /** Every recorded output, stale or not: ownership history (previousOutput). Default `outputs`. */
   previous?: Partial<StageOutputs>;
-  /** What stages handed on in this run (taken once). */
+  /** What earlier stages and init's confirmation handed on in this run, by receiver (taken once). */
   handoffs?: Partial<StageHandoffs>;
   owner?: Owner;
   progress?: (text: string) => void;
@@ -71,6 +71,8 @@ const SERVICES: { [K in ServiceKey]: (b: ContextBase, p: ContextParts) => Servic
 const ALL_SERVICES = Object.keys(SERVICES) as ServiceKey[];
 
 interface Reachable {
+  /** The stage whose handoff `handoff()` takes (none for the full context). */
+  self?: StageId;
   own: readonly StageId[] | All;
   needs: readonly StageId[] | All;
   inputs: readonly InputKey[] | All;
@@ -102,10 +104,11 @@ function build(r: Reachable, base: ContextBase, p: ContextParts): FullContext {
     },
     tryOutput: <K extends StageId>(id: K) => (needed(id) || own(id) ? outputs[id] : undefined),
     previousOutput: <K extends StageId>(id: K) => (own(id) ? (outputs[id] ?? previous[id]) : undefined),
-    handoff<K extends HandoffId>(id: K) {
-      if (!needed(id)) return undefined;
-      const v = handoffs[id];
-      delete handoffs[id];
+    // Only the stage's own: a hint names another stage's record, never its handoff.
+    handoff<K extends keyof StageHandoffs>(to: K) {
+      if (to !== r.self) return undefined;
+      const v = handoffs[to];
+      delete handoffs[to];
       return v;
     },
   };
@@ -116,6 +119,7 @@ function build(r: Reachable, base: ContextBase, p: ContextParts): FullContext {
 /** The context of `stage`: what its declaration names, nothing more. */
 export function makeStageContext<St extends StageReach>(stage: St, base: ContextBase, parts: ContextParts = {}): ContextOf<St> {
   const reach: Reachable = {
+    self: stage.id,
     own: [stage.id, ...(stage.hints ?? [])],
     needs: stage.needs,
     inputs: stage.inputs,

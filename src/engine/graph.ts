@@ -85,3 +85,13 @@ export function selectModes(
   stages.forEach((s, i) => modes.set(s.id, index >= 0 && i >= index ? 'force' : 'normal'));
   return modes;
 }
+
+/** Every stage's `checkAfter` names stages it comes after (a need, or a need's need): its early
+ * check then never starts later than its check would without it. */
+export function assertCheckAfter(stages: readonly AnyStage[]): void {
+  for (const s of stages) {
+    const before = ancestors(stages, s.id);
+    const wrong = (s.checkAfter ?? []).filter((id) => !before.has(id));
+    if (wrong.length) throw new Error(`internal: stage ${s.id} checks after ${wrong.join(', ')}, which it does not come after`);
+  }
+}

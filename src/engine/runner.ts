@@ -3,9 +3,10 @@
 // long as its critical path. Every status change is saved, so any failure is resumable.
 import { asKpoError, errorRecord, interrupted, isKpoError, KpoError } from '../errors.js';
 import type { KubeApi } from '../kube/api.js';
-import type { Answers, InputKey, Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
+import type { Answers, CheckResult, InputKey, Inputs, RunFlags, StageId, StageOutputs } from '../types.js';
 import { makeStageContext, NO_OWNER } from './context.js';
-import { topoOrder, selectModes, type Mode } from './graph.js';
+import { assertCheckAfter, topoOrder, selectModes, type Mode } from './graph.js';
+import { handoffStore } from './handoffs.js';
 import type { AnyStage, Env, Owner, Services, StageHandoffs } from './stage.js';
 import { changedInputs, ensureProjectId, hashInputs, recordFresh, recordIntent, type State, type StageRecord } from './state.js';
 
@@ -34,8 +35,16 @@ export interface RunnerOptions {
   now?: () => Date;
   /** Hold every other stage until `after` has finished, then ask (init's confirmation and every
    * question a stage would otherwise ask, which need preflight's identity and live lookups): the
-   * answers go to the stages that declare them; false: stop, nothing else runs. */
-  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>, handoffs: Readonly<Partial<StageHandoffs>>) => Promise<Answers | false> };
+   * answers go to the stages that declare them, and what the confirmation read to the stages that
+   * would read it again (`handoffs`, by receiver, as a stage hands them); false: stop, nothing
+   * else runs. It sees what was handed on so far without taking it. */
+  gate?: { after: StageId; ask: (outputs: Partial<StageOutputs>, handoffs: Readonly<Partial<StageHandoffs>>) => Promise<GateAnswer | false> };
+}
+
+/** What the gate's question phase gives the rest of the run. */
+export interface GateAnswer {
+  answers: Answers;
+  handoffs?: Partial<StageHandoffs>;
 }
 
 export interface RunOutcome {
@@ -64,6 +73,28 @@ export function readOnlyOwner(state: State, projectId = state.projectId): Owner 
  * interrupted, blocked): its outputs, the ownership history destroy and the next run read. */
 const keptOutputs = (rec: StageRecord | undefined): Pick<StageRecord, 'outputs'> => (rec?.outputs !== undefined ? { outputs: rec.outputs } : {});
 
+/**
+ * One write at a time, in order, and none wasted: a change made while a write is under way goes
+ * out with the next write, which every change made before it starts shares (the state is
+ * serialised when the write starts). A caller's promise settles once a write that started after its
+ * change has finished, so an awaited save (a write-ahead intent) is on disk as before; concurrent
+ * stages no longer wait for one write per status change of the others.
+ */
+export function coalesced(write: () => Promise<void>): () => Promise<void> {
+  let last: Promise<void> = Promise.resolve();
+  let next: Promise<void> | undefined;
+  return () => {
+    if (next) return next;
+    const begin = () => {
+      next = undefined;
+      return write();
+    };
+    next = last.then(begin, begin);
+    last = next;
+    return next;
+  };
+}
+
 export async function runStages(o: RunnerOptions): Promise<RunOutcome> {
   // The context stage's connection, for every later stage that declares the kube service; its
   // connections end with the run.
@@ -80,9 +111,10 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
   const order = topoOrder(o.stages);
   const stageMap = new Map(o.stages.map((s) => [s.id, s]));
   const modes = selectModes(o.stages, { from: o.flags.from, only: o.flags.only });
+  assertCheckAfter(o.stages);
   const outputs: Partial<StageOutputs> = {};
-  // What a stage's run() handed on for a later stage (StageHandoffs): this run only, never saved.
-  const handoffs: Partial<StageHandoffs> = {};
+  // What a stage (or the gate's confirmation) handed on for a later stage: this run only, never saved.
+  const { handoffs, handOn } = handoffStore(o.stages);
   const records = o.state.stages as Partial<Record<StageId, StageRecord>>;
   // Every recorded output, stale or not: ownership history a re-run must carry forward.
   const previous: Partial<StageOutputs> = {};
@@ -113,8 +145,7 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
   let answers: Answers = o.answers ?? {};
   const projectId = ensureProjectId(o.state);
 
-  let saving = Promise.resolve();
-  const save = () => (saving = saving.then(o.save, o.save));
+  const save = coalesced(o.save);
 
   const ran: StageId[] = [];
   const failed: StageId[] = [];
@@ -127,10 +158,8 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
     await save();
   };
 
-  const execute = async (stage: AnyStage, mode: Mode) => {
-    const started = now();
-    const prev = records[stage.id];
-    const madeBy = prev?.status === 'done' && prev.summary ? { summary: prev.summary, ...(prev.finishedAt ? { at: prev.finishedAt } : {}) } : prev?.madeBy;
+  /** The context of one execution of `stage` (`reach`: its declaration, or its check's narrower one). */
+  const contextOf = (stage: AnyStage, mode: Mode, reach: AnyStage = stage) => {
     // Only intents left by an EARLIER run count: within this run the create's own answer says
     // whether it created the object (a 409 or "already exists" means someone else did).
     const earlier = new Set((o.state.intents?.[stage.id] ?? []).map((i) => i.target));
@@ -142,14 +171,36 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
       },
       intended: (target) => earlier.has(target),
     };
-    const ctx = makeStageContext(stage, { ...o, answers }, {
+    return makeStageContext(reach, { ...o, answers }, {
       outputs,
       previous,
-      handoffs,
+      // A forced stage (--from, --only) was asked to do its part again: it reads afresh.
+      handoffs: mode === 'force' ? {} : handoffs,
       owner,
       progress: (text) => o.reporter.stageProgress(stage.id, text),
       kube: () => held.kube,
     });
+  };
+
+  // Checks started before their stage (checkAfter): the stage's execution takes the answer.
+  const early = new Map<StageId, Promise<CheckResult<StageOutputs[StageId], unknown, unknown>>>();
+  const startEarly = (stage: AnyStage, mode: Mode) => {
+    if (early.has(stage.id) || !stage.check || !stage.checkAfter || mode === 'force') return;
+    const after = stage.checkAfter.filter((id) => modes.has(id));
+    if (!after.every((id) => finished.has(id) && !failed.includes(id))) return;
+    // Its context reaches only the outputs that are there: those of the needs it waits for.
+    const reach = { ...stage, needs: stage.needs.filter((n) => after.includes(n)) } as AnyStage;
+    const p = stage.check(contextOf(stage, mode, reach) as never) as Promise<CheckResult<StageOutputs[StageId], unknown, unknown>>;
+    // A stage that ends up blocked never looks at it: no unhandled rejection.
+    p.catch(() => undefined);
+    early.set(stage.id, p);
+  };
+
+  const execute = async (stage: AnyStage, mode: Mode) => {
+    const started = now();
+    const prev = records[stage.id];
+    const madeBy = prev?.status === 'done' && prev.summary ? { summary: prev.summary, ...(prev.finishedAt ? { at: prev.finishedAt } : {}) } : prev?.madeBy;
+    const ctx = contextOf(stage, mode);
     // Until the stage finishes, its record keeps the outputs it had (a crash loses no history).
     const kept = keptOutputs(prev);
     const base: StageRecord = { status: 'running', startedAt: started.toISOString(), ...kept };
@@ -174,9 +225,10 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
     let seen: unknown;
     try {
       if (mode !== 'force' && s.check) {
-        const c = await s.check(ctx);
+        const c = await (early.get(stage.id) ?? s.check(ctx as never));
         if (c.done) {
           (outputs as Record<string, unknown>)[stage.id] = c.outputs;
+          handOn(stage.id, c.handoff as Partial<StageHandoffs> | undefined);
           await finish({ status: 'skipped', reason: c.reason, outputs: c.outputs, inputsHash: hashes.get(stage.id), warnings: c.warnings, ...(madeBy ? { madeBy } : {}) });
           return;
         }
@@ -193,7 +245,7 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
       const r = await s.run(ctx, seen);
       if (r.kube) held.kube = r.kube;
       (outputs as Record<string, unknown>)[stage.id] = r.outputs;
-      if (r.handoff !== undefined) (handoffs as Record<string, unknown>)[stage.id] = r.handoff;
+      handOn(stage.id, r.handoff as Partial<StageHandoffs> | undefined);
       await finish({ status: 'done', outputs: r.outputs, summary: r.summary, warnings: r.warnings, inputsHash: hashes.get(stage.id) });
     } catch (err) {
       if (o.signal.aborted) {
@@ -232,7 +284,10 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
           blocked.add(id);
           continue;
         }
-        if (!inRun.every((n) => finished.has(n))) continue;
+        if (!inRun.every((n) => finished.has(n))) {
+          startEarly(stage, modes.get(id)!);
+          continue;
+        }
         const p = execute(stage, modes.get(id)!).finally(() => {
           running.delete(id);
           finished.add(id);
@@ -248,7 +303,8 @@ async function walk(o: RunnerOptions, held: { kube?: KubeApi }): Promise<RunOutc
             declined = true;
             break;
           }
-          answers = { ...answers, ...given };
+          answers = { ...answers, ...given.answers };
+          handOn('gate', given.handoffs);
         }
         continue;
       }

@@ -5,10 +5,15 @@
 // undeclared read is a compile error and undefined at run time. The declared inputs are also what
 // makes the stage's record stale when one of them changes (engine/state.ts).
 import type { Cluster } from '@aws-sdk/client-eks';
+import type { Role } from '@aws-sdk/client-iam';
 import type { AwsClients } from '../aws/clients.js';
+import type { RoleRead } from '../aws/iam-role.js';
+import type { MappingRead } from '../aws/mapping.js';
+import type { Capacity } from '../stages/cluster-capacity.js';
+import type { Survey } from '../stages/project-files.js';
 import type { Exec } from '../exec.js';
 import type { Io } from '../io.js';
-import type { KubeApi } from '../kube/api.js';
+import type { KubeApi, KubeObject } from '../kube/api.js';
 import type {
   AnswerKey,
   Answers,
@@ -24,17 +29,44 @@ import type {
 } from '../types.js';
 
 /**
- * Lookups a stage made on its way that a later stage would make again a moment later, handed on
- * in memory (never saved): each saves a round trip on the critical path. A handoff is taken once
- * (`handoff()` in the context of a stage that needs the one that made it); whoever needs the
- * thing again reads afresh, and one who finds no handoff (another run, --only) looks up itself.
+ * Reads made on the way that a later stage would make again a moment later, handed on in memory
+ * (never saved), each addressed to the stage that would repeat it: each saves a round trip on the
+ * critical path. The stage takes its own with `ctx.handoff()`, once; whoever needs the thing again
+ * reads afresh, and a stage that finds none (another run, --only, a forced run) looks up itself.
+ * Every write a handed read leads to is safe on a stale read, as on check()'s `seen`: a Kubernetes
+ * write is guarded by resourceVersion, a create fails on what exists, and the IAM trust policy is
+ * read again right before it is written (src/aws/iam-role.ts).
  */
 export interface StageHandoffs {
-  /** preflight's DescribeCluster (undefined: not found), which the cluster stage's check() reuses. */
-  preflight: { cluster: Cluster | undefined };
+  /** preflight's DescribeCluster (undefined: not found); with the node groups init's confirmation
+   * looked at (the cluster stage's capacity check) when it did. */
+  cluster: { cluster: Cluster | undefined; capacity?: Capacity };
+  /** init's confirmation: the role as it read it (GetRole with the policies the stage looks at). */
+  'iam-role': { role: RoleRead };
+  /** iam-role: the role as it read it (check) or found and changed it (run), ARN included; never
+   * after it created the role (role-arn then waits until IAM shows it). */
+  'role-arn': { role: Role };
+  /** identity-mapping's check, when it found the mapping as wanted: that read is the read-back. */
+  'verify-mapping': { mapping: MappingRead };
+  /** k8s-role's check, when it found the Role as wanted: the Role the user's RoleBinding binds,
+   * which the access check would read again to judge the bindings. */
+  'access-check': { role: KubeObject };
+  /** init's confirmation, when nobody was asked anything: its survey of the project files (after a
+   * question the files are surveyed again, since the user may have edited one while reading). */
+  'project-files': { survey: Survey };
 }
-export type HandoffId = keyof StageHandoffs;
-type HandoffOf<Id extends StageId> = Id extends HandoffId ? StageHandoffs[Id] : never;
+/** Which stage hands what to whom (the receiver needs the maker, so it runs after it); init's
+ * confirmation may address any stage after preflight (the runner's gate). */
+export interface HandoffRoutes {
+  preflight: 'cluster';
+  'iam-role': 'role-arn';
+  'identity-mapping': 'verify-mapping';
+  'k8s-role': 'access-check';
+}
+/** What stage `Id` may hand on, by receiver (never, for a stage that hands nothing). */
+export type HandoffsBy<Id extends StageId> = Id extends keyof HandoffRoutes ? Partial<Pick<StageHandoffs, HandoffRoutes[Id]>> : never;
+/** The stages something can be handed to. */
+export type HandoffTo = keyof StageHandoffs;
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -89,7 +121,7 @@ export interface Reach {
   services: ServiceKey;
   flags: FlagKey;
   answers: AnswerKey;
-  /** Stages whose outputs it reads (`output`, `tryOutput`, `handoff`): its needs. */
+  /** Stages whose outputs it reads (`output`, `tryOutput`): its needs. */
   needs: StageId;
   /** Records it may read besides its needs' outputs (`tryOutput`, `previousOutput`): its own,
    * and the records of later stages it declares as hints. */
@@ -120,9 +152,10 @@ export type StageContext<R extends Partial<Reach> = Reach> = {
   /** What the stage last recorded even when its inputs changed since (so tryOutput has none): for
    * ownership history only (e.g. the principals init added to a role), never as a result. */
   previousOutput<K extends Of<R, 'own'>>(id: K): StageOutputs[K] | undefined;
-  /** Takes what needed stage `id` handed on in this run (see StageHandoffs); undefined when it
-   * handed nothing or it was taken already. */
-  handoff<K extends Of<R, 'needs'> & HandoffId>(id: K): StageHandoffs[K] | undefined;
+  /** Takes what an earlier stage (or init's confirmation) handed to this stage (`to`: its own id)
+   * in this run (see StageHandoffs); undefined when nothing was, it was taken already, or the run
+   * is forced. */
+  handoff<K extends Of<R, 'own'> & HandoffTo>(to: K): StageHandoffs[K] | undefined;
 } & Intersect<ServiceMembers[Of<R, 'services'>]>;
 
 /** A context that reaches everything: verify, destroy and init's confirmation, never a stage. */
@@ -130,7 +163,7 @@ export type FullContext = StageContext;
 
 /** What run() hands back: StageResult, plus the Kubernetes API the context stage connected (the
  * runner gives it to every later stage that declares the kube service). */
-export type RunResult<Id extends StageId> = StageResult<StageOutputs[Id], HandoffOf<Id>> & { kube?: KubeApi };
+export type RunResult<Id extends StageId> = StageResult<StageOutputs[Id], HandoffsBy<Id>> & { kube?: KubeApi };
 /** What plan() hands back; `kube` as for run(): later plans may ask the API server (dryRun=All). */
 export type PlanOf<Id extends StageId> = PlanResult<StageOutputs[Id]> & { kube?: KubeApi };
 
@@ -166,10 +199,21 @@ type ContextFor<Id extends StageId, N extends StageId, I extends InputKey, S ext
   own: Id | H;
 }>;
 
-/** `Seen` is what check() read and hands, through the runner, to run() (CheckResult's `seen`). */
-export interface StageDef<Id extends StageId, N extends StageId, I extends InputKey, S extends ServiceKey, F extends FlagKey, A extends AnswerKey, H extends StageId, Seen>
+/** `Seen` is what check() read and hands, through the runner, to run() (CheckResult's `seen`).
+ * `C`: the stages check() waits for (`checkAfter`); its context reaches the outputs of those of
+ * them it needs (all its needs when it declares no checkAfter). */
+export interface StageDef<Id extends StageId, N extends StageId, I extends InputKey, S extends ServiceKey, F extends FlagKey, A extends AnswerKey, H extends StageId, Seen, C extends StageId = N>
   extends StageReach<Id, N, I, S, F, A, H> {
   readonly title: string;
+  /**
+   * Stages check() reads from (the outputs of those it needs, or the connection the context stage
+   * makes), when that is fewer than `needs`: its read-only check then starts as soon as these have
+   * finished, together with the stages it waits for, instead of after them (the Role's and the
+   * RoleBinding's reads go out with the Namespace's). run() still waits for every need, and a stage
+   * whose need fails is blocked as before, its early check's answer unused. Each must be a stage
+   * this one comes after (a need, or a need's need).
+   */
+  readonly checkAfter?: readonly C[];
   /** A read-only lookup: its check() answer IS the result, shown as ✔ rather than as a skip. */
   readonly lookup?: boolean;
   /** How long a run() usually takes when it does the work, for the spinner (e.g. eksctl). */
@@ -177,7 +221,7 @@ export interface StageDef<Id extends StageId, N extends StageId, I extends Input
   /** Runs before any stage does anything: reject bad user files here (a KpoError whose code exits 2). */
   validate?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<void>;
   /** Cheap, read-only "already done?". Stages without it always run (they are read-only). */
-  check?(ctx: ContextFor<Id, N, I, S, F, A, H>): Promise<CheckResult<StageOutputs[Id], Seen>>;
+  check?(ctx: ContextFor<Id, N & C, I, S, F, A, H>): Promise<CheckResult<StageOutputs[Id], Seen, HandoffsBy<Id>>>;
   /** `seen`: what this execution's check() read when it answered "not done"; undefined when no
    * check ran (--from, --only force run()), and then run() looks up itself. */
   run(ctx: ContextFor<Id, N, I, S, F, A, H>, seen?: Seen): Promise<RunResult<Id>>;
@@ -191,7 +235,7 @@ export type ContextOf<St> = St extends StageReach<infer Id, infer N, infer I, in
 
 /**
  * Declares a stage: every type parameter is inferred from the literal (`needs`, `inputs`,
- * `services`, `flags`, `answers`, `hints` arrays; `Seen` from check()'s return), so the declaration and
+ * `services`, `flags`, `answers`, `hints`, `checkAfter` arrays; `Seen` from check()'s return), so the declaration and
  * what the stage's methods can reach are one thing.
  */
 export function defineStage<
@@ -203,9 +247,10 @@ export function defineStage<
   const A extends AnswerKey = never,
   const H extends StageId = never,
   Seen = never,
->(stage: StageDef<Id, N, I, S, F, A, H, Seen>): StageDef<Id, N, I, S, F, A, H, Seen> {
+  const C extends StageId = N,
+>(stage: StageDef<Id, N, I, S, F, A, H, Seen, C>): StageDef<Id, N, I, S, F, A, H, Seen, C> {
   return stage;
 }
 
 /** Any stage, its reach erased, so stages of different ids and declarations fit one array. */
-export type AnyStage = { [K in StageId]: StageDef<K, StageId, InputKey, ServiceKey, FlagKey, AnswerKey, StageId, unknown> }[StageId];
+export type AnyStage = { [K in StageId]: StageDef<K, StageId, InputKey, ServiceKey, FlagKey, AnswerKey, StageId, unknown, StageId> }[StageId];

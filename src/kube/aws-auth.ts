@@ -235,6 +235,9 @@ export interface EnsureOptions {
   beforeWrite?: () => Promise<void>;
   /** A ConfigMap init creates carries the creation marker with this id (destroy deletes it once empty). */
   projectId?: string;
+  /** aws-auth as the stage's check() just read it (undefined inside: there is none): the first
+   * attempt starts from it; a write it makes stale fails with 409 and the next attempt reads again. */
+  first?: { configMap: ConfigMapObject | undefined };
 }
 
 export interface EnsureResult {
@@ -265,8 +268,10 @@ export async function writeBackup(dir: string, cm: ConfigMapObject, now: Date): 
 export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: EnsureOptions): Promise<EnsureResult> {
   const attempts = o.maxAttempts ?? 5;
   let backupFile: string | undefined;
+  let first = o.first;
   for (let attempt = 1; ; attempt++) {
-    const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+    const cm = first ? first.configMap : await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+    first = undefined;
     const change = planAwsAuthChange(cm, m);
     if (change.kind === 'present') return { changed: false, createdConfigMap: false, ...(backupFile ? { backupFile } : {}) };
     try {
@@ -290,10 +295,14 @@ export async function ensureAwsAuthMapping(kube: KubeApi, m: RoleMapping, o: Ens
   }
 }
 
-/** Read-only: does aws-auth map the role to this username? */
-export async function readAwsAuthMapping(kube: KubeApi, m: RoleMapping): Promise<MappingStatus & { configMapExists: boolean }> {
-  const cm = await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name);
+/** Does aws-auth (as read: undefined, there is none) map the role to this username? */
+export function awsAuthMappingOf(cm: ConfigMapObject | undefined, m: RoleMapping): MappingStatus & { configMapExists: boolean } {
   if (!cm) return { state: 'absent', configMapExists: false };
   return { ...findMapping(parseMapRoles(cm.data?.mapRoles), m), configMapExists: true };
+}
+
+/** Read-only: does aws-auth map the role to this username? */
+export async function readAwsAuthMapping(kube: KubeApi, m: RoleMapping): Promise<MappingStatus & { configMapExists: boolean }> {
+  return awsAuthMappingOf(await kube.readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name), m);
 }
 

@@ -14,6 +14,7 @@ import { caseLabel, type AccessRow } from './access.js';
 import type { KubeApi, KubeObject } from './api.js';
 import { KubeRequestError } from './errors.js';
 import { grants } from './reconcile.js';
+import { together } from '../together.js';
 import type { CommandLine } from './takeover.js';
 
 const RBAC = { prefix: '/apis/rbac.authorization.k8s.io/v1' } as const;
@@ -117,40 +118,79 @@ function subjectMatch(b: KubeObject, user: string, groups: readonly string[], al
   return hit ? { subject: `${String(hit.kind)} ${String(hit.name)}`, only: subjects.length === 1 && hit.kind === 'User' } : undefined;
 }
 
+/** Every RoleBinding and ClusterRoleBinding (or why they could not be listed), and the roles they
+ * bind, each read once (`roleOf`; a role that cannot be read, e.g. forbidden, is its reason). */
+export interface BindingListing {
+  listed?: Array<{ kind: ExtraBinding['kind']; b: KubeObject }>;
+  unknown?: string;
+  roleOf(ref: Record<string, unknown>, namespace: string | undefined): Promise<KubeObject | string | undefined>;
+}
+
 /**
- * Every binding that gives `user` (in `groups`) more than the needed set, plus the must-be-denied
- * rows that are allowed. Listing needs list rights on RoleBindings and ClusterRoleBindings (the
- * tool's admin credentials have them); when refused, the rows are the evidence and it says so.
+ * Lists the bindings and reads the roles of those that name the user or a group its mapping
+ * grants (system:authenticated aside: such a binding counts only when an access question names it),
+ * none of which depends on the access questions' answers: the access check starts this with its
+ * questions (one round trip for both, not one after the other). The Role the user's own
+ * RoleBinding binds (--k8s-role) is read with the lists, not after them, unless `ownRole` is that
+ * Role as the k8s-role stage read it a moment ago. Listing needs list rights
+ * on RoleBindings and ClusterRoleBindings (the tool's admin credentials have them); when refused,
+ * `unknown` says why.
  */
-export async function findExtraAccess(kube: KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sUser'>, rows: AccessRow[], groups: readonly string[]): Promise<ExtraAccess> {
-  const extraRows = rows.filter((r) => r.expect === 'denied' && r.actual === 'allowed');
-  const named = new Set(extraRows.map((r) => namedBy(r.reason)).filter((n) => n !== undefined).map(keyOf));
-  let listed: Array<{ kind: ExtraBinding['kind']; b: KubeObject }>;
-  try {
-    const [rbs, crbs] = await Promise.all([kube.listAll({ ...RBAC, resource: 'rolebindings' }), kube.listAll({ ...RBAC, resource: 'clusterrolebindings' })]);
-    if (!rbs || !crbs) return { rows: extraRows, bindings: [], bindingsUnknown: 'the API server does not serve RoleBindings/ClusterRoleBindings' };
-    listed = [...crbs.map((b) => ({ kind: 'ClusterRoleBinding' as const, b })), ...rbs.map((b) => ({ kind: 'RoleBinding' as const, b }))];
-  } catch (err) {
-    if (!(err instanceof KubeRequestError)) throw err;
-    return { rows: extraRows, bindings: [], bindingsUnknown: errorMessage(err) };
-  }
-  // Each role read once; one that cannot be read (forbidden) is a role whose grants are unknown.
+export async function listBindings(kube: KubeApi, inputs: Pick<Inputs, 'namespace' | 'k8sUser' | 'k8sRole'>, groups: readonly string[], ownRole?: KubeObject): Promise<BindingListing> {
   const roles = new Map<string, Promise<KubeObject | string | undefined>>();
+  if (ownRole) roles.set(`Role ${inputs.namespace}/${inputs.k8sRole}`, Promise.resolve(ownRole));
   const roleOf = (ref: Record<string, unknown>, ns: string | undefined) => {
     const name = String(ref.name ?? '');
     const key = ref.kind === 'ClusterRole' ? `ClusterRole ${name}` : `Role ${ns}/${name}`;
-    const read = () => (ref.kind === 'ClusterRole' ? kube.readClusterRole(name) : kube.readRole(ns ?? '', name));
-    if (!roles.has(key)) roles.set(key, read().catch((err: unknown) => (err instanceof KubeRequestError ? errorMessage(err) : Promise.reject(err))));
+    if (!roles.has(key)) {
+      const read = ref.kind === 'ClusterRole' ? kube.readClusterRole(name) : kube.readRole(ns ?? '', name);
+      const p = read.catch((err: unknown) => (err instanceof KubeRequestError ? errorMessage(err) : Promise.reject(err)));
+      // Read ahead, perhaps never looked at: its failure must not go unhandled.
+      p.catch(() => undefined);
+      roles.set(key, p);
+    }
     return roles.get(key)!;
   };
+  void roleOf({ kind: 'Role', name: inputs.k8sRole }, inputs.namespace);
+  let listed: NonNullable<BindingListing['listed']>;
+  try {
+    const [rbs, crbs] = await together([kube.listAll({ ...RBAC, resource: 'rolebindings' }), kube.listAll({ ...RBAC, resource: 'clusterrolebindings' })]);
+    if (!rbs || !crbs) return { unknown: 'the API server does not serve RoleBindings/ClusterRoleBindings', roleOf };
+    listed = [...crbs.map((b) => ({ kind: 'ClusterRoleBinding' as const, b })), ...rbs.map((b) => ({ kind: 'RoleBinding' as const, b }))];
+  } catch (err) {
+    if (!(err instanceof KubeRequestError)) throw err;
+    return { unknown: errorMessage(err), roleOf };
+  }
+  for (const { kind, b } of listed) {
+    if (subjectMatch(b, inputs.k8sUser, groups, false)) void roleOf((b.roleRef ?? {}) as Record<string, unknown>, kind === 'RoleBinding' ? b.metadata?.namespace : undefined);
+  }
+  return { listed, roleOf };
+}
+
+/**
+ * Every binding that gives `user` (in `groups`) more than the needed set, plus the must-be-denied
+ * rows that are allowed. `listing`: listBindings(), started with the access questions (listed
+ * now when not given); a binding to system:authenticated that a row names has its role read now.
+ */
+export async function findExtraAccess(
+  kube: KubeApi,
+  inputs: Pick<Inputs, 'namespace' | 'k8sUser' | 'k8sRole'>,
+  rows: AccessRow[],
+  groups: readonly string[],
+  listing: Promise<BindingListing> = listBindings(kube, inputs, groups),
+): Promise<ExtraAccess> {
+  const extraRows = rows.filter((r) => r.expect === 'denied' && r.actual === 'allowed');
+  const named = new Set(extraRows.map((r) => namedBy(r.reason)).filter((n) => n !== undefined).map(keyOf));
+  const l = await listing;
+  if (!l.listed) return { rows: extraRows, bindings: [], bindingsUnknown: l.unknown };
   const found = await Promise.all(
-    listed.map(async ({ kind, b }): Promise<ExtraBinding | undefined> => {
+    l.listed.map(async ({ kind, b }): Promise<ExtraBinding | undefined> => {
       const name = b.metadata?.name ?? '';
       const namespace = kind === 'RoleBinding' ? b.metadata?.namespace : undefined;
       const match = subjectMatch(b, inputs.k8sUser, groups, named.has(keyOf({ kind, name, ...(namespace ? { namespace } : {}) })));
       if (!match) return undefined;
       const ref = (b.roleRef ?? {}) as Record<string, unknown>;
-      const role = await roleOf(ref, namespace);
+      const role = await l.roleOf(ref, namespace);
       const scope = kind === 'ClusterRoleBinding' ? 'cluster-wide' : `in namespace ${namespace}`;
       let what: string;
       if (typeof role === 'string') {

@@ -12,14 +12,15 @@ import { defineStage } from '../engine/stage.js';
 import { roleBindingName } from '../desired.js';
 import { KpoError } from '../errors.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, resourceLabel, runAccessChecks, subjectGroups } from '../kube/access.js';
-import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, listBindings, rowsByReason, unknownBindingsLine } from '../kube/extra-access.js';
 import { proveServiceAccountUsable } from '../kube/service-account.js';
 
 export const accessCheckStage = defineStage({
   id: 'access-check',
   title: 'Check what the Kubernetes user may do',
   // (Ordering: it asks once the binding, the mapping and the pods' ServiceAccount are in place.)
-  needs: ['role-binding', 'verify-mapping', 'pod-service-account'],
+  // k8s-role: the Role as its check read it, handed on.
+  needs: ['role-binding', 'verify-mapping', 'pod-service-account', 'k8s-role'],
   // profile, region, clusterName: the cluster it asks; podPolicyArns, podServiceAccount: the pods'.
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'allowExtraAccess', 'podPolicyArns', 'podServiceAccount'],
   services: ['kube', 'commandLine'],
@@ -28,20 +29,24 @@ export const accessCheckStage = defineStage({
   async run(ctx) {
     const { k8sUser, k8sRole, namespace } = ctx.inputs;
     const cases = accessMatrix(ctx.inputs);
-    ctx.progress(`asking the API server ${cases.length} access questions about User ${k8sUser}`);
+    const pods = ctx.inputs.podPolicyArns.length > 0;
+    ctx.progress(
+      `asking the API server ${cases.length} access questions about User ${k8sUser}, listing the bindings that name it` +
+        (pods ? `, and whether it may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} (dry run)` : ''),
+    );
     const groups = subjectGroups();
+    // None of these depends on another's answer, so they go out together: the questions, the
+    // bindings (listed, their roles read) and the ServiceAccount's dry run. (A refusal of the dry
+    // run waits: missing RBAC, below, explains it first.)
+    const listing = listBindings(ctx.kube(), ctx.inputs, groups, ctx.handoff('access-check')?.role);
+    listing.catch(() => undefined);
+    const proving = pods
+      ? proveServiceAccountUsable(ctx.kube(), k8sUser, namespace, ctx.inputs.podServiceAccount).then((ok) => ({ ok }), (err: unknown) => ({ err }))
+      : Promise.resolve(undefined);
     const { method, rows, fallbackReason } = await runAccessChecks(ctx.kube(), k8sUser, cases, groups);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const granted = rows.filter((r) => r.expect === 'denied' && !r.ok);
-    ctx.progress('listing the RoleBindings and ClusterRoleBindings that name the user');
-    const pods = ctx.inputs.podPolicyArns.length > 0;
-    if (pods) ctx.progress(`and whether User ${k8sUser} may run a pod as ServiceAccount ${ctx.inputs.podServiceAccount} (dry run)`);
-    // Independent reads: the bindings and the ServiceAccount's dry run go out together.
-    // (A refusal of the dry run waits: missing RBAC, below, explains it first.)
-    const [extra, proof] = await Promise.all([
-      findExtraAccess(ctx.kube(), ctx.inputs, rows, groups),
-      pods ? proveServiceAccountUsable(ctx.kube(), k8sUser, namespace, ctx.inputs.podServiceAccount).then((ok) => ({ ok }), (err: unknown) => ({ err })) : Promise.resolve(undefined),
-    ]);
+    const [extra, proof] = await Promise.all([findExtraAccess(ctx.kube(), ctx.inputs, rows, groups, listing), proving]);
     const sa = proof && 'ok' in proof ? proof.ok : undefined;
     // Quiet when everything matches (the stage's one line says so); the table when something
     // does not, or with --verbose.

@@ -78,14 +78,16 @@ export const clusterStage = defineStage({
   },
 
   async check(ctx): Promise<CheckResult<Out, Seen>> {
-    // preflight looked it up a moment ago (a first run that creates it: one round trip fewer).
-    const handed = ctx.handoff('preflight');
+    // preflight looked it up a moment ago (a first run that creates it: one round trip fewer), and
+    // init's confirmation may have looked at its node groups.
+    const handed = ctx.handoff('cluster');
     const cluster = handed ? handed.cluster : await lookup(ctx);
     const seen: Seen = { cluster };
     if (!cluster) return { done: false, reason: `cluster ${ctx.inputs.clusterName} not found in ${ctx.inputs.region}`, seen };
     const found = await existing(ctx, cluster);
-    // ACTIVE is not enough: a cluster is done when it can run pods.
-    const capacity = await assessCapacity(ctx, cluster.arn);
+    // ACTIVE is not enough: a cluster is done when it can run pods. (The confirmation's look holds
+    // only for the cluster as it was then: not after waiting for it here.)
+    const capacity = cluster.status === 'ACTIVE' && handed?.capacity ? handed.capacity : await assessCapacity(ctx, cluster.arn);
     const gap = capacityGap(capacity);
     if (gap) return { done: false, reason: `cluster ${ctx.inputs.clusterName} is ACTIVE but ${gap}`, seen: { cluster, found, capacity } };
     return { ...found, ...warningsOf(ctx, found.outputs, capacity.warnings) };

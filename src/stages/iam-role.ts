@@ -6,48 +6,31 @@
 // project created it (state, or its creation tag with our project id); a role another project or
 // person made is used, recorded as found, and only what we added to it is ours to take out.
 import type { Role } from '@aws-sdk/client-iam';
-import { callerPrincipal } from '../aws/caller-principal.js';
 import type { DesiredRole } from '../aws/iam-role.js';
-import { defineStage, type StageContext } from '../engine/stage.js';
+import { defineStage } from '../engine/stage.js';
 import type { PlanItem, StageOutputs } from '../types.js';
-import { applyRole, createdByProject, describeAction, inspectRole, pendingActions } from '../aws/iam-role.js';
+import { applyRole, createdByProject, describeAction, inspectRole, pendingActions, roleQuery } from '../aws/iam-role.js';
 import { hasManagedTag } from '../aws/use-marks.js';
 import { trustWith } from '../aws/trust-policy.js';
 import { callAws } from '../aws/errors.js';
 import { errorMessage } from '../errors.js';
 import { inlinePolicyName, intentName, partitionOf, permissionsPolicy, seedPolicyArns } from '../desired.js';
 
+import { localPrincipal, look, seedAttachedBefore, type Ctx } from './iam-role-look.js';
+
 type Out = StageOutputs['iam-role'];
 
 const ACCOUNT_PLACEHOLDER = '<account-id>';
-
-type Ctx = StageContext<{
-  inputs: 'iamRole' | 'workloadIdentities' | 'localDev' | 'clusterName' | 'region' | 'permissions';
-  services: 'aws' | 'owner';
-  needs: 'preflight';
-  own: 'iam-role';
-}>;
-
-/** --local-dev's principal, worked out from the caller this run (iam:GetRole for a role's path). */
-async function localPrincipal(ctx: Ctx, warnings: string[]): Promise<string | undefined> {
-  if (!ctx.inputs.localDev) return undefined;
-  const callerArn = ctx.tryOutput('preflight')?.callerArn;
-  if (!callerArn) return undefined;
-  const p = await callerPrincipal(await ctx.aws.iam(), callerArn);
-  if (p.warning) warnings.push(p.warning);
-  return p.arn;
-}
 
 /** What an earlier run recorded, kept across a change of inputs (e.g. one more workload identity):
  * ownership history (created, attached, trust principals added) must never be forgotten. */
 const recorded = (ctx: Ctx): Out | undefined => ctx.previousOutput('iam-role');
 
-async function desired(ctx: Ctx, accountId: string, local?: string): Promise<DesiredRole> {
+function desired(ctx: Ctx, accountId: string, local?: string): DesiredRole {
   // --local-dev dropped: the caller an earlier run trusted for it goes again (least privilege).
   const wasLocal = recorded(ctx)?.localDevPrincipal;
   const revoke = wasLocal && wasLocal !== local && !ctx.inputs.workloadIdentities.includes(wasLocal) ? [wasLocal] : [];
   const seedArns = seedPolicyArns(ctx.inputs.region);
-  const before = recorded(ctx)?.attachedPolicies ?? [];
   return {
     roleName: ctx.inputs.iamRole,
     principals: local && !ctx.inputs.workloadIdentities.includes(local) ? [...ctx.inputs.workloadIdentities, local] : ctx.inputs.workloadIdentities,
@@ -55,7 +38,7 @@ async function desired(ctx: Ctx, accountId: string, local?: string): Promise<Des
     inlineName: inlinePolicyName(ctx.inputs.iamRole),
     inlineDoc: permissionsPolicy(ctx.inputs, accountId),
     seedArns,
-    attachedByUsBefore: before.filter((a) => seedArns.includes(a)),
+    attachedByUsBefore: seedAttachedBefore(ctx),
     revoke,
     clusterName: ctx.inputs.clusterName,
     projectId: ctx.owner.projectId,
@@ -119,14 +102,12 @@ export const iamRoleStage = defineStage({
   services: ['aws', 'owner'],
 
   async check(ctx) {
-    const warnings: string[] = [];
-    const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
-    const dr = await desired(ctx, ctx.output('preflight').accountId, local);
-    const iam = await ctx.aws.iam();
-    const insp = await callAws(`reading IAM role ${dr.roleName}`, ctx.aws.profile, () => inspectRole(iam, dr));
-    if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist` };
+    const seen = await look(ctx);
+    const { local, warnings, insp } = seen;
+    const dr = desired(ctx, ctx.output('preflight').accountId, local);
+    if (!insp.role) return { done: false, reason: `role ${dr.roleName} does not exist`, seen };
     const todo = pendingActions(insp, dr);
-    if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; ') };
+    if (todo.length > 0) return { done: false, reason: todo.map((a) => describeAction(a, dr)).join('; '), seen };
     const createdByUs = await ours(ctx, insp.role, false);
     const attached = dr.mode === 'seed' ? dr.attachedByUsBefore.filter((a) => insp.attached?.includes(a)) : [];
     return {
@@ -134,13 +115,15 @@ export const iamRoleStage = defineStage({
       reason: `role ${dr.roleName} trusts ${dr.principals.join(', ')} and has the ${dr.mode} permissions${createdByUs ? '' : hasManagedTag(insp.role) ? ' (made by another astro-remote-kpo project: shared, only the last project\'s destroy deletes it)' : ' (found: not created by this tool, kept by destroy)'}`,
       outputs: outputs(dr, insp.role.Arn ?? '', createdByUs, attached, trustAdded(ctx, dr), inlineRecorded(ctx, dr, createdByUs, false), local),
       ...(warnings.length ? { warnings } : {}),
+      // role-arn would read the very role again.
+      handoff: { 'role-arn': { role: insp.role } },
     };
   },
 
-  async run(ctx) {
-    const warnings: string[] = [];
-    const local = await callAws('reading your own IAM identity (--local-dev)', ctx.aws.profile, () => localPrincipal(ctx, warnings));
-    const dr = await desired(ctx, ctx.output('preflight').accountId, local);
+  async run(ctx, seen) {
+    // --from/--only force run() without a check: it looks itself.
+    const { local, warnings, insp } = seen ?? (await look(ctx));
+    const dr = desired(ctx, ctx.output('preflight').accountId, local);
     const iam = await ctx.aws.iam();
     const r = await callAws(`setting up IAM role ${dr.roleName}`, ctx.aws.profile, () =>
       applyRole(iam, dr, {
@@ -152,7 +135,7 @@ export const iamRoleStage = defineStage({
           for (const p of ps) await ctx.owner.intend(principalIntent(dr.roleName, p));
         },
         beforePutInline: () => ctx.owner.intend(inlineIntent(dr.roleName, dr.inlineName)),
-      }),
+      }, insp),
     );
     const createdByUs = await ours(ctx, r.role, r.created);
     const removedNow = r.applied.flatMap((a) => (a.kind === 'remove-principal' ? [a.principal] : []));
@@ -166,6 +149,8 @@ export const iamRoleStage = defineStage({
       outputs: outputs(dr, r.role.Arn ?? '', createdByUs, r.attachedByUs, trustAdded(ctx, dr, r.trustAdded, removedNow), inlineRecorded(ctx, dr, createdByUs, r.inlineAdded), local),
       summary: `${what} (${r.role.Arn ?? ''}, --permissions ${dr.mode})`,
       ...(warnings.length ? { warnings } : {}),
+      // A role it found: role-arn need not read it again. One it created: role-arn waits until IAM shows it.
+      ...(r.created ? {} : { handoff: { 'role-arn': { role: r.role } } }),
     };
   },
 
@@ -173,7 +158,7 @@ export const iamRoleStage = defineStage({
     const accountId = ctx.tryOutput('preflight')?.accountId;
     // --local-dev: the caller as run() will name it (GetRole is read-only); unknown without an identity.
     const local = await localPrincipal(ctx, []).catch(() => undefined);
-    const dr = await desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER, local);
+    const dr = desired(ctx, accountId ?? ACCOUNT_PLACEHOLDER, local);
     let trust = JSON.stringify(trustWith(undefined, dr.principals), null, 2);
     const details = (a: { kind: string }) =>
       a.kind === 'create-role' || a.kind === 'add-principal'
@@ -186,7 +171,7 @@ export const iamRoleStage = defineStage({
     let insp: Awaited<ReturnType<typeof inspectRole>>;
     try {
       if (!accountId) throw new Error('the AWS account is unknown (no identity)');
-      insp = await inspectRole(await ctx.aws.iam(), dr);
+      insp = await inspectRole(await ctx.aws.iam(), roleQuery(dr));
     } catch (err) {
       const unknown = `could not read IAM role ${dr.roleName}: ${errorMessage(err)}`;
       const items: PlanItem[] = pendingActions({}, dr).map((a, i) => ({

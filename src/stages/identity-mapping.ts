@@ -5,10 +5,10 @@
 // (aws-auth entries carry no tag, so a run killed right after the append knows it by the intent).
 import type { MappingKind } from '../aws/mapping.js';
 import path from 'node:path';
-import { defineStage, type StageContext } from '../engine/stage.js';
+import { defineStage, type HandoffsBy, type StageContext } from '../engine/stage.js';
 import type { CheckResult, PlanItem, StageOutputs } from '../types.js';
-import { accessEntryGrantsMore, accessEntryStatus, ensureAccessEntry, policiesUnknownWarning, resolveMappingKind } from '../aws/mapping.js';
-import { AWS_AUTH, awsAuthGrantsMore, ensureAwsAuthMapping, planAwsAuthChange, readAwsAuthMapping, renderEntry } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, ensureAccessEntry, entryStatus, policiesUnknownWarning, readAccessEntry, resolveMappingKind, type MappingRead } from '../aws/mapping.js';
+import { AWS_AUTH, awsAuthGrantsMore, awsAuthMappingOf, ensureAwsAuthMapping, planAwsAuthChange, renderEntry } from '../kube/aws-auth.js';
 import { errorMessage } from '../errors.js';
 import { callAws } from '../aws/errors.js';
 import { describeAccessEntry } from '../aws/eks.js';
@@ -36,42 +36,46 @@ function out(kind: MappingKind, principalArn: string, username: string, createdB
 /** The record of an earlier aws-auth edit by this project, while it is the same kind of mapping. */
 const previousEdit = (prev: Out | undefined, kind: MappingKind) => (prev?.kind === kind ? prev.awsAuthEdit : undefined);
 
-/** An access entry another project created: the marks this project still has to add (none on a
- * person's entry, or when ours is there). */
-async function entryToMark(ctx: Ctx, principalArn: string): Promise<{ entry: AccessEntry; marks: Record<string, string> } | undefined> {
-  const eks = await ctx.aws.eks();
-  const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
+/** An access entry another project created (as read: `entry`): the marks this project still has
+ * to add (none on a person's entry, or when ours is there). */
+function entryToMark(ctx: Ctx, entry: AccessEntry | undefined): { entry: AccessEntry; marks: Record<string, string> } | undefined {
   const marks = entry ? marksToAdd(accessEntryUses(entry), ctx.owner.projectId, ctx.inputs.workloadIdentities) : {};
   return entry && Object.keys(marks).length > 0 ? { entry, marks } : undefined;
 }
 
 const intentOf = intentName.mapping;
 
-/** Whether the mapping that is there now is this project's (see the header). */
-async function ownedByUs(ctx: Ctx, kind: MappingKind, principalArn: string, recorded: boolean | undefined): Promise<boolean> {
+/** Whether the mapping that is there now is this project's (see the header); `entry`: the access
+ * entry as read (read now when not given). */
+async function ownedByUs(ctx: Ctx, kind: MappingKind, principalArn: string, recorded: boolean | undefined, read?: { entry: AccessEntry | undefined }): Promise<boolean> {
   // A record (created or found) stands; the proofs below are for a run that never recorded one.
   if (recorded !== undefined) return recorded;
   const intended = ctx.owner.intended(intentOf(kind, principalArn, ctx.inputs.k8sUser));
   if (kind === 'aws-auth') return intended;
   const eks = await ctx.aws.eks();
-  const entry = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
+  const entry = read ? read.entry : await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => describeAccessEntry(eks, ctx.inputs.clusterName, principalArn));
   return provenOurs(entry?.tags?.[IAM_TAGS[0].Key] === MANAGED_BY, entry?.tags?.[PROJECT_KEY], ctx.owner.projectId, intended);
+}
+
+/** The mapping as it is: the access entry with its policies (one round trip), or aws-auth. */
+async function readMapping(ctx: Ctx, kind: MappingKind, principalArn: string): Promise<MappingRead> {
+  if (kind === 'aws-auth') return { kind, principalArn, configMap: await ctx.kube().readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name) };
+  const eks = await ctx.aws.eks();
+  return { kind, principalArn, read: await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () => readAccessEntry(eks, ctx.inputs.clusterName, principalArn)) };
 }
 
 /** Is the mapping there? 'grants-more': there, but it also grants groups or access policies
  * (refused by run(); the error says what and how to fix). */
-async function presence(ctx: Ctx, kind: MappingKind, principalArn: string): Promise<'absent' | 'present' | { grantsMore: Error }> {
+function presence(ctx: Ctx, m: MappingRead): 'absent' | 'present' | { grantsMore: Error } {
   const username = ctx.inputs.k8sUser;
-  if (kind === 'access-entry') {
-    const eks = await ctx.aws.eks();
-    const s = await callAws(`reading the access entry for ${principalArn}`, ctx.aws.profile, () =>
-      accessEntryStatus(eks, ctx.inputs.clusterName, principalArn, username),
-    );
+  const { principalArn } = m;
+  if (m.kind === 'access-entry') {
+    const s = entryStatus(m.read, username);
     if (s.state !== 'present') return 'absent';
     if (s.policiesUnknown) ctx.io.warn(policiesUnknownWarning(principalArn, username, s.policiesUnknown));
     return s.groups.length || s.policies.length ? { grantsMore: accessEntryGrantsMore(ctx.inputs.clusterName, principalArn, username, s) } : 'present';
   }
-  const s = await readAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username });
+  const s = awsAuthMappingOf(m.configMap, { rolearn: principalArn, username });
   if (s.state !== 'present') return 'absent';
   return s.groups.length ? { grantsMore: awsAuthGrantsMore({ rolearn: principalArn, username }, s.groups) } : 'present';
 }
@@ -87,49 +91,60 @@ export const identityMappingStage = defineStage({
   inputs: ['authMode', 'k8sUser', 'iamRole', 'clusterName', 'region', 'profile', 'workloadIdentities'],
   services: ['aws', 'kube', 'owner', 'stateDir'],
 
-  async check(ctx): Promise<CheckResult<Out>> {
+  async check(ctx): Promise<CheckResult<Out, MappingRead, HandoffsBy<'identity-mapping'>>> {
     const kind = await kindOf(ctx);
     const principalArn = ctx.output('role-arn').mappingArn;
-    const p = await presence(ctx, kind, principalArn);
-    if (p === 'absent') return { done: false };
+    const seen = await readMapping(ctx, kind, principalArn);
+    const p = presence(ctx, seen);
+    if (p === 'absent') return { done: false, seen };
     // Not done: run() refuses it with the full message (exit 1, nothing changed).
-    if (p !== 'present') return { done: false, reason: p.grantsMore.message };
-    if (kind === 'access-entry' && (await entryToMark(ctx, principalArn))) {
-      return { done: false, reason: `the access entry for ${principalArn} does not carry this project's use mark (for its workload identities) yet` };
+    if (p !== 'present') return { done: false, reason: p.grantsMore.message, seen };
+    const entry = seen.kind === 'access-entry' ? seen.read.entry : undefined;
+    if (entryToMark(ctx, entry)) {
+      return { done: false, reason: `the access entry for ${principalArn} does not carry this project's use mark (for its workload identities) yet`, seen };
     }
     const prev = ctx.tryOutput('identity-mapping');
     const where = kind === 'access-entry' ? 'access entry' : 'kube-system/aws-auth';
-    const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined);
+    const createdByUs = await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined, { entry });
     return {
       done: true,
       reason: `${where} maps ${principalArn} to ${ctx.inputs.k8sUser}${createdByUs ? '' : ' (found: not created by this project; destroy deletes it only as the last project that uses it, never when a person made it)'}`,
       outputs: out(kind, principalArn, ctx.inputs.k8sUser, createdByUs, prev?.kind === kind ? prev.backupFile : undefined, previousEdit(prev, kind)),
+      // Nothing was written: this read is the read-back verify-mapping would make a moment later.
+      handoff: { 'verify-mapping': { mapping: seen } },
     };
   },
 
-  async run(ctx) {
+  async run(ctx, seen) {
     const kind = await kindOf(ctx);
     const principalArn = ctx.output('role-arn').mappingArn;
     const username = ctx.inputs.k8sUser;
     const prev = ctx.tryOutput('identity-mapping');
     if (kind === 'access-entry') {
       const eks = await ctx.aws.eks();
-      const created = await callAws(`creating the access entry for ${principalArn}`, ctx.aws.profile, () =>
-        ensureAccessEntry(eks, ctx.inputs.clusterName, principalArn, username, {
-          progress: (t) => ctx.progress(t),
-          debug: (t) => ctx.debug(t),
-          signal: ctx.signal,
-          projectId: ctx.owner.projectId,
-          workloadIdentities: ctx.inputs.workloadIdentities,
-          beforeCreate: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
-        }),
+      const r = await callAws(`creating the access entry for ${principalArn}`, ctx.aws.profile, () =>
+        ensureAccessEntry(
+          eks,
+          ctx.inputs.clusterName,
+          principalArn,
+          username,
+          {
+            progress: (t) => ctx.progress(t),
+            debug: (t) => ctx.debug(t),
+            signal: ctx.signal,
+            projectId: ctx.owner.projectId,
+            workloadIdentities: ctx.inputs.workloadIdentities,
+            beforeCreate: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
+          },
+          seen?.kind === 'access-entry' ? seen.read : undefined,
+        ),
       );
       // Another project's entry: mark it as used by this one too, so its destroy keeps it for us.
-      const toMark = created ? undefined : await entryToMark(ctx, principalArn);
+      const toMark = r.created ? undefined : entryToMark(ctx, r.entry);
       if (toMark) await callAws(`marking the access entry for ${principalArn} as used`, ctx.aws.profile, () => accessEntryUseMarks(eks, toMark.entry).add(toMark.marks));
       return {
-        outputs: out(kind, principalArn, username, created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined))),
-        summary: `${created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}${toMark ? ' (marked as used by this project)' : ''}`,
+        outputs: out(kind, principalArn, username, r.created || (await ownedByUs(ctx, kind, principalArn, prev?.kind === kind ? prev.createdByUs : undefined, { entry: r.entry }))),
+        summary: `${r.created ? 'created' : 'found'} EKS access entry ${principalArn} → user ${username}${toMark ? ' (marked as used by this project)' : ''}`,
       };
     }
     const r = await ensureAwsAuthMapping(ctx.kube(), { rolearn: principalArn, username }, {
@@ -137,6 +152,7 @@ export const identityMappingStage = defineStage({
       debug: (t) => ctx.debug(t),
       beforeWrite: () => ctx.owner.intend(intentOf(kind, principalArn, username)),
       projectId: ctx.owner.projectId,
+      ...(seen?.kind === 'aws-auth' ? { first: { configMap: seen.configMap } } : {}),
     });
     const backupFile = r.backupFile ?? (prev?.kind === kind ? prev.backupFile : undefined);
     const edit = r.mapRolesWritten !== undefined
@@ -173,10 +189,11 @@ export const identityMappingStage = defineStage({
     }
     if (!roleArn || !clusterMode) return { items: [{ ...item, unknown: 'the role ARN or the cluster is not known yet' }] };
     try {
-      const p = await presence(ctx, kind, principalArn);
+      const read = await readMapping(ctx, kind, principalArn);
+      const p = presence(ctx, read);
       if (p !== 'absent' && p !== 'present') return { items: [{ ...item, unknown: `init will refuse: ${p.grantsMore.message}` }] };
       if (p === 'present') {
-        const mark = kind === 'access-entry' ? await entryToMark(ctx, principalArn) : undefined;
+        const mark = read.kind === 'access-entry' ? entryToMark(ctx, read.read.entry) : undefined;
         const items: PlanItem[] = mark
           ? [{ action: `mark the access entry for ${principalArn} as used by this project (tag ${Object.keys(mark.marks).join(', ')})` }]
           : [{ action: `exists: ${kind} mapping ${principalArn} → ${username} (skip)` }];
@@ -184,7 +201,7 @@ export const identityMappingStage = defineStage({
       }
       if (kind === 'aws-auth') {
         // Prove the edit now (refusals and malformed YAML show up in the plan), without writing.
-        planAwsAuthChange(await ctx.kube().readConfigMap(AWS_AUTH.namespace, AWS_AUTH.name), { rolearn: principalArn, username });
+        planAwsAuthChange(read.kind === 'aws-auth' ? read.configMap : undefined, { rolearn: principalArn, username });
       }
     } catch (err) {
       return { items: [{ ...item, unknown: errorMessage(err) }], outputs: out(kind, principalArn, username, true) };

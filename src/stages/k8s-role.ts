@@ -3,7 +3,7 @@
 // is put back and the difference reported ("added verb delete on pods"), keeping labels and
 // annotations others added. A found Role is used only if it matches: one with other rules stops
 // the stage, unchanged (src/kube/takeover.ts).
-import { defineStage, type StageContext } from '../engine/stage.js';
+import { defineStage, type HandoffsBy, type StageContext } from '../engine/stage.js';
 import type { KubeObject } from '../kube/api.js';
 import { checkOps, guardFound, type ObjectSeen, ownedByUs, planOwned, roleOps, runOps } from '../kube/objects.js';
 import { outOfSync, reconcile } from '../kube/reconcile.js';
@@ -23,12 +23,15 @@ export const k8sRoleStage = defineStage({
   id: 'k8s-role',
   title: 'Create the Kubernetes Role',
   needs: ['namespace'],
+  // Its check reads only the object itself, through the context stage's connection: it goes out
+  // with the namespace's (and the others') instead of after them. run() still comes after its needs.
+  checkAfter: ['context'],
   // profile, region, clusterName: which cluster (so which Role) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'workloadIdentities'],
   services: ['kube', 'owner', 'commandLine'],
 
-  async check(ctx): Promise<CheckResult<StageOutputs['k8s-role'], ObjectSeen>> {
+  async check(ctx): Promise<CheckResult<StageOutputs['k8s-role'], ObjectSeen, HandoffsBy<'k8s-role'>>> {
     const ops = roleOps(() => ctx.kube(), ctx.inputs, ctx.owner.projectId);
     let current: KubeObject | undefined;
     const why = await outOfSync(checkOps(ops, (c) => (current = c)));
@@ -38,6 +41,8 @@ export const k8sRoleStage = defineStage({
       done: true,
       reason: `Role ${ctx.inputs.k8sRole} grants exactly the EksPodOperator rules`,
       outputs: { created: ownedByUs(ctx, ops.label, ctx.tryOutput('k8s-role')?.created, current), changed: [] },
+      // As read, unchanged: the access check judges the user's bindings with it instead of asking again.
+      ...(current ? { handoff: { 'access-check': { role: current } } } : {}),
     };
   },
 

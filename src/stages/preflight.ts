@@ -3,12 +3,13 @@ import { getCallerIdentity } from '../aws/caller-principal.js';
 import { describeCluster } from '../aws/eks.js';
 import { eksctlMissing, eksctlVersion } from '../aws/eksctl.js';
 import { awsFailure, callAws } from '../aws/errors.js';
+import { lookUpPolicies, type PolicyLookup } from '../aws/policies.js';
 import { defineStage, type StageContext, type StageHandoffs } from '../engine/stage.js';
-import { errorMessage } from '../errors.js';
+import { KpoError, errorMessage } from '../errors.js';
 import type { StageOutputs } from '../types.js';
 
 type Identity = Pick<StageOutputs['preflight'], 'accountId' | 'callerArn' | 'partition'>;
-type Ctx = StageContext<{ inputs: 'clusterName'; services: 'aws' | 'exec'; flags: 'only' }>;
+type Ctx = StageContext<{ inputs: 'clusterName' | 'podPolicyArns'; services: 'aws' | 'exec'; flags: 'only' }>;
 
 async function lookupIdentity(ctx: Pick<Ctx, 'aws'>): Promise<Identity> {
   try {
@@ -22,13 +23,31 @@ async function lookupIdentity(ctx: Pick<Ctx, 'aws'>): Promise<Identity> {
 
 /** eksctl matters only when this run will create the cluster: it does not exist and the cluster
  * stage is part of the run (`--only <other stage>` never creates one, so nothing is looked up). */
-async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<StageHandoffs['preflight'] | undefined> {
+async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<StageHandoffs['cluster'] | undefined> {
   if (ctx.flags.only && ctx.flags.only !== 'cluster') return undefined;
   const eks = await ctx.aws.eks();
   return { cluster: await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName)) };
 }
 
-const mustCreate = (looked: StageHandoffs['preflight'] | undefined) => looked !== undefined && looked.cluster === undefined;
+/** The task pods' policies, looked up while the identity is (no round trip of their own). */
+async function lookupPodPolicies(ctx: Pick<Ctx, 'aws' | 'inputs'>): Promise<PolicyLookup[]> {
+  if (!ctx.inputs.podPolicyArns.length) return [];
+  return lookUpPolicies(await ctx.aws.iam(), ctx.inputs.podPolicyArns);
+}
+
+/** Bad input found by asking IAM: exit 2, before any stage has changed anything. */
+function refuseMissingPolicies(found: PolicyLookup[], accountId: string): void {
+  const bad = found.filter((p) => p.usable === false);
+  if (!bad.length) return;
+  throw new KpoError(
+    'POD_POLICY_NOT_FOUND',
+    bad.map((p) => `--pod-policy-arn ${p.arn}: ${p.why} (account ${accountId}). Allowed: the ARN of an existing managed policy, AWS managed (arn:aws:iam::aws:policy/<Name>) or customer managed (arn:aws:iam::${accountId}:policy/<Name>).`).join('\n') +
+      '\nNothing was changed.',
+    `List the customer managed policies with: aws iam list-policies --scope Local --query 'Policies[].Arn'`,
+  );
+}
+
+const mustCreate = (looked: StageHandoffs['cluster'] | undefined) => looked !== undefined && looked.cluster === undefined;
 
 type EksctlFound = Awaited<ReturnType<typeof eksctlVersion>>;
 
@@ -45,7 +64,8 @@ export const preflightStage = defineStage({
   id: 'preflight',
   title: 'AWS identity and prerequisites',
   needs: [],
-  inputs: ['region', 'profile', 'clusterName'],
+  // podPolicyArns: looked up here, so a policy that does not exist stops the run before any change.
+  inputs: ['region', 'profile', 'clusterName', 'podPolicyArns'],
   services: ['aws', 'exec'],
   flags: ['only'],
   // Whether a cluster is recorded: a guess only (the lookup below decides).
@@ -67,11 +87,20 @@ export const preflightStage = defineStage({
     // first so that, with bad credentials, its clearer error is the one reported.
     const cluster = lookupCluster(ctx);
     cluster.catch(() => undefined);
+    const policies = lookupPodPolicies(ctx);
+    policies.catch(() => undefined);
     const identity = await lookupIdentity(ctx);
     ctx.debug(`AWS identity ${identity.callerArn} (account ${identity.accountId}), region ${ctx.inputs.region}`);
     const looked = await cluster;
+    const pods = await policies;
+    for (const p of pods) if (p.usable === undefined) ctx.debug(`could not look up --pod-policy-arn ${p.arn} (${p.why}): AttachRolePolicy decides`);
+    refuseMissingPolicies(pods, identity.accountId);
     let version: string | undefined;
     if (mustCreate(looked)) {
+      // eksctl's answer is still on its way and the thread is idle: load the IAM client the
+      // iam-role stage asks for next. Loaded later, its SDK holds the thread just as eksctl is
+      // about to start creating the cluster. (An --only run loads it if and when it gets there.)
+      if (!ctx.flags.only) ctx.aws.iam().catch(() => undefined);
       const found = await (early ?? probeEksctl(ctx));
       if (!found) throw eksctlMissing(ctx.inputs.clusterName);
       version = found.version;
@@ -81,7 +110,7 @@ export const preflightStage = defineStage({
       outputs: { ...identity, ...(version ? { eksctlVersion: version } : {}) },
       summary: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})${version ? `; eksctl ${version}` : ''}`,
       // The cluster stage's check() would ask the same a moment later.
-      ...(looked ? { handoff: looked } : {}),
+      ...(looked ? { handoff: { cluster: looked } } : {}),
     };
   },
 
@@ -95,6 +124,9 @@ export const preflightStage = defineStage({
       };
     }
     const items = [{ action: `AWS identity ${identity.callerArn} (account ${identity.accountId}, region ${ctx.inputs.region})` }];
+    for (const p of await lookupPodPolicies(ctx)) {
+      if (p.usable === false) items.push({ action: `--pod-policy-arn ${p.arn}: ${p.why} (account ${identity.accountId}): the run would stop here (exit 2, POD_POLICY_NOT_FOUND)` });
+    }
     try {
       if (mustCreate(await lookupCluster(ctx))) {
         const found = await eksctlVersion(ctx.exec);

@@ -92,7 +92,7 @@ function floorOutput(f: FloorPlan, wrote: boolean): ProviderFloorOutput[] {
   }));
 }
 
-type Survey = Awaited<ReturnType<typeof survey>>;
+export type Survey = Awaited<ReturnType<typeof survey>>;
 export type Decision = Survey['decisions'][number];
 
 /** One plan item per provider: the line it adds, the pin it keeps, or why nothing is needed. */
@@ -127,14 +127,15 @@ export const projectFilesStage = defineStage({
   answers: ['overwrite'],
 
   async check(ctx) {
-    const s = await survey(ctx, ctx.output('preflight').accountId);
+    // init's confirmation surveyed the same files a moment ago (when nobody was asked anything).
+    const s = ctx.handoff('project-files')?.survey ?? (await survey(ctx, ctx.output('preflight').accountId));
     const pending = s.decisions.filter((d) => d.status !== 'same');
     if (pending.length || s.ignores.length || s.floor.text !== undefined || s.compose !== undefined) {
       const what = pending.map((d) => `${d.path} (${d.status === 'changed' ? 'changed by you' : d.status})`);
       what.push(...s.ignores.map((i) => i.name));
       if (s.floor.text !== undefined) what.push(`requirements.txt (${addedLines(s.floor).join(', ')})`);
       if (s.compose !== undefined) what.push(`${COMPOSE_OVERRIDE} (--local-dev)`);
-      return { done: false, reason: `to write: ${what.join(', ')}` };
+      return { done: false, reason: `to write: ${what.join(', ')}`, seen: s };
     }
     const hashes = Object.fromEntries(s.decisions.map((d) => [d.path, sha256(d.content)]));
     return {
@@ -145,8 +146,9 @@ export const projectFilesStage = defineStage({
     };
   },
 
-  async run(ctx): Promise<StageResult<Outputs>> {
-    const s = await survey(ctx, ctx.output('preflight').accountId);
+  async run(ctx, seen?: Survey): Promise<StageResult<Outputs>> {
+    // What check() surveyed (--from/--only force run() without a check: it surveys itself).
+    const s = seen ?? (await survey(ctx, ctx.output('preflight').accountId));
     const warnings: string[] = [...(s.astroProject ? [] : [NOT_ASTRO(ctx.projectDir)]), ...s.floor.warnings];
     const written: string[] = [];
     const kept: string[] = [];

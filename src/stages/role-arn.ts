@@ -39,9 +39,11 @@ export const roleArnStage = defineStage({
   services: ['aws'],
   lookup: true,
 
-  // Read-only, so "already done" is simply the same lookup.
+  // Read-only, so "already done" is simply the same lookup; none when iam-role read the role a
+  // moment ago (its check, or its run on a role it found) and handed it on.
   async check(ctx) {
-    const out = await readArn(ctx, false);
+    const handed = ctx.handoff('role-arn')?.role.Arn;
+    const out = handed ? { roleArn: handed, mappingArn: roleArnWithoutPath(handed) } : await readArn(ctx, false);
     if (!out) return { done: false, reason: `role ${ctx.inputs.iamRole} not found` };
     return { done: true, reason: `role ARN ${out.roleArn}`, outputs: out };
   },

@@ -24,6 +24,9 @@ export const roleBindingStage = defineStage({
   id: 'role-binding',
   title: 'Bind the Role to the Kubernetes user',
   needs: ['k8s-role'],
+  // Its check reads only the object itself, through the context stage's connection: it goes out
+  // with the namespace's (and the others') instead of after them. run() still comes after its needs.
+  checkAfter: ['context'],
   // profile, region, clusterName: which cluster (so which RoleBinding) its record is about.
   // workloadIdentities: their fingerprint is in this project's use mark.
   inputs: ['profile', 'region', 'clusterName', 'namespace', 'k8sRole', 'k8sUser', 'workloadIdentities'],

@@ -1,8 +1,10 @@
-// Stage 8: read the identity mapping back and check it says what identity-mapping wrote.
+// Stage 8: read the identity mapping back and check it says what identity-mapping wrote. When
+// identity-mapping's check found it as wanted (nothing written), the read it made a moment ago is
+// the read-back, handed on; after a change (or with none handed on) it reads again.
 import { defineStage } from '../engine/stage.js';
 import { KpoError } from '../errors.js';
-import { awsAuthGrantsMore, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
-import { accessEntryGrantsMore, accessEntryStatus, usernameConflict } from '../aws/mapping.js';
+import { awsAuthGrantsMore, awsAuthMappingOf, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
+import { accessEntryGrantsMore, accessEntryStatus, entryStatus, usernameConflict } from '../aws/mapping.js';
 import { callAws } from '../aws/errors.js';
 
 export const verifyMappingStage = defineStage({
@@ -17,11 +19,14 @@ export const verifyMappingStage = defineStage({
   async run(ctx) {
     const m = ctx.output('identity-mapping');
     const username = ctx.inputs.k8sUser;
+    const h = ctx.handoff('verify-mapping')?.mapping;
+    const handed = h && h.kind === m.kind && h.principalArn === m.principalArn ? h : undefined;
     if (m.kind === 'access-entry') {
       const eks = await ctx.aws.eks();
-      const s = await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () =>
-        accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username),
-      );
+      const s =
+        handed?.kind === 'access-entry'
+          ? entryStatus(handed.read, username)
+          : await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () => accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username));
       // Changed since identity-mapping looked: the same refusal, everything at once.
       if (s.state === 'other-username') throw usernameConflict(ctx.inputs.clusterName, m.principalArn, s, username);
       if (s.state === 'absent') throw new KpoError('MAPPING_MISSING', `No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`, 'Run again with --from identity-mapping.');
@@ -29,7 +34,8 @@ export const verifyMappingStage = defineStage({
       if (s.groups.length || s.policies.length) throw accessEntryGrantsMore(ctx.inputs.clusterName, m.principalArn, username, s);
       return { outputs: { kind: m.kind, username }, summary: `access entry ${m.principalArn} → user ${username}` };
     }
-    const s = await readAwsAuthMapping(ctx.kube(), { rolearn: m.principalArn, username });
+    const mapping = { rolearn: m.principalArn, username };
+    const s = handed?.kind === 'aws-auth' ? awsAuthMappingOf(handed.configMap, mapping) : await readAwsAuthMapping(ctx.kube(), mapping);
     // Someone changed the entry since identity-mapping looked: the same refusal, everything at once.
     if (s.state === 'shadowed') throw awsAuthShadowed({ rolearn: m.principalArn, username }, s.entries);
     if (s.state !== 'present') {

@@ -9,7 +9,7 @@ import { ownedByUs, roleBindingOps, roleOps } from '../kube/objects.js';
 import { findings, type ReconcileOps } from '../kube/reconcile.js';
 import { takeoverFix, whose, type RbacKind } from '../kube/takeover.js';
 import { accessMatrix, accessTable, caseLabel, missingRulesYaml, runAccessChecks, subjectGroups } from '../kube/access.js';
-import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, unknownBindingsLine } from '../kube/extra-access.js';
+import { bindingLine, extraAccessError, extraLines, findExtraAccess, hasExtra, listBindings, unknownBindingsLine } from '../kube/extra-access.js';
 
 function restore(vc: VerifyContext, from: string): string {
   return `${initCommandLine(vc.ctx.inputs)} --from ${from}`;
@@ -85,8 +85,11 @@ export async function checkAccessMatrix(vc: VerifyContext): Promise<CheckRow> {
   const { k8sUser, namespace, k8sRole } = vc.ctx.inputs;
   try {
     const groups = subjectGroups(vc.mappingGroups);
+    // The bindings do not depend on the answers: listed while the questions are asked.
+    const listing = listBindings(kubeOf(vc), vc.ctx.inputs, groups);
+    listing.catch(() => undefined);
     const { method, rows, fallbackReason, groupsIgnored } = await runAccessChecks(kubeOf(vc), k8sUser, accessMatrix(vc.ctx.inputs), groups);
-    const extra = await findExtraAccess(kubeOf(vc), vc.ctx.inputs, rows, groups);
+    const extra = await findExtraAccess(kubeOf(vc), vc.ctx.inputs, rows, groups, listing);
     const missing = rows.filter((r) => r.expect === 'allowed' && !r.ok);
     const needed = rows.filter((r) => r.expect === 'allowed').length;
     const data = {

@@ -115,6 +115,16 @@ describe('astro-remote-kpo CLI basics', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('no chunk imports node:http as an ES module (its module face would load Node\'s bundled undici on every run)', async () => {
+    const meta = JSON.parse(await readFile(path.join(repo, 'dist', 'meta.json'), 'utf8')) as { outputs: Record<string, { imports: Array<{ path: string; external?: boolean }> }> };
+    const external = Object.entries(meta.outputs).flatMap(([file, o]) => o.imports.filter((i) => i.external && /^(node:)?http$/.test(i.path)).map((i) => `${file} → ${i.path}`));
+    expect(external).toEqual([]);
+    // Every http import went through the build's stand-in (scripts/build.mjs).
+    const chunks = (await readdir(path.join(repo, 'dist'))).filter((f) => f.endsWith('.js'));
+    const texts = await Promise.all(chunks.map((f) => readFile(path.join(repo, 'dist', f), 'utf8')));
+    expect(texts.some((t) => t.includes('process.getBuiltinModule("node:http")'))).toBe(true);
+  });
+
   it('unknown flags and bad values are usage errors (exit 2) that name the value, and write nothing', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-bad-'));
     const unknown = await cli(['init', '--bogus'], { cwd: dir });

@@ -50,7 +50,7 @@ const EXPECTED: Record<keyof Inputs, StageId[]> = {
   localDev: ['iam-role', 'project-files'],
   allowExtraAccess: ['access-check'],
   // On or off for every pods' stage; access-check's dry run as the ServiceAccount; the DAGs' constants.
-  podPolicyArns: ['access-check', 'project-files', ...PODS],
+  podPolicyArns: ['preflight', 'access-check', 'project-files', ...PODS],
   podIdentity: ['pod-identity'],
   // The role the ServiceAccount is linked to; the DAGs' POD_ROLE_NAME.
   podRole: ['project-files', 'pod-role', 'pod-service-account'],

@@ -458,4 +458,27 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
       expect(cloud.mutatingCalls()).toEqual([]);
     });
   });
+
+  it('a policy IAM does not have stops the run in preflight (exit 2, nothing made); the dry run says so too', { timeout: 60_000 }, async () => {
+    await withCloud(existing(), async ({ cloud, dir }) => {
+      const typo = 'arn:aws:iam::aws:policy/AmazonS3ReadOnlyAcess';
+      const mine = 'arn:aws:iam::123456789012:policy/astro-tasks-s3';
+      const r = await init(cloud, dir, [...PODS, '--pod-policy-arn', typo, '--pod-policy-arn', mine]);
+      expectFailure(r, 'POD_POLICY_NOT_FOUND');
+      const out = r.stdout + r.stderr;
+      // Both named (IAM's NoSuchEntity for each), the good one not; nothing was asked of IAM twice.
+      expect(out).toContain(`--pod-policy-arn ${typo}: IAM has no such policy (account 123456789012)`);
+      expect(out).toContain(`--pod-policy-arn ${mine}: IAM has no such policy`);
+      expect(out).not.toContain(`--pod-policy-arn ${ECR}:`);
+      expect(cloud.calls.filter((c) => c.operation === 'GetPolicy').length).toBe(3);
+      expect(cloud.mutatingCalls()).toEqual([]);
+      expect(cloud.aws.role(POD_ROLE)).toBeUndefined();
+
+      const plan = await init(cloud, dir, [...PODS, '--pod-policy-arn', typo, '--dry-run']);
+      expect(plan.code, plan.stderr).toBe(0);
+      expect(plan.stdout).toContain(`--pod-policy-arn ${typo}: IAM has no such policy (account 123456789012)`);
+      expect(plan.stdout).toContain('the run would stop here (exit 2, POD_POLICY_NOT_FOUND)');
+      expect(cloud.mutatingCalls()).toEqual([]);
+    });
+  });
 });

@@ -2,6 +2,9 @@
 // stage has (io, signal, progress, debug), outputs by stage id, and AWS clients that answer from a
 // table. A stage declares what it reads, so each test's literal holds just that (no Proxy to catch
 // the rest: a member the stage did not declare is a compile error in the stage).
+import { EKSClient } from '@aws-sdk/client-eks';
+import { IAMClient } from '@aws-sdk/client-iam';
+import { STSClient } from '@aws-sdk/client-sts';
 import type { AwsClients } from '../../src/aws/clients.js';
 import type { StageIo } from '../../src/engine/stage.js';
 import type { StageId, StageOutputs } from '../../src/types.js';
@@ -40,26 +43,26 @@ type Answer = (input: Record<string, unknown>) => unknown;
 /**
  * AWS clients whose `send` answers by the command's class name (`DescribeClusterCommand`) from a
  * table, recording every call; a command with no answer fails the test. An answer that throws an
- * error named like the SDK's (`ResourceNotFoundException`) plays AWS's refusal.
+ * error named like the SDK's (`ResourceNotFoundException`) plays AWS's refusal. Each client is of
+ * its SDK class (the SDK's paginators check that), with only `send` of its own.
  */
 export function awsAnswering(answers: Record<string, Answer>): AwsClients & { sent: string[] } {
   const sent: string[] = [];
-  const client = {
-    send: async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
-      const name = command.constructor.name;
-      sent.push(name);
-      const answer = answers[name];
-      if (!answer) throw new Error(`unexpected AWS call ${name}`);
-      return answer(command.input);
-    },
+  const send = async (command: { constructor: { name: string }; input: Record<string, unknown> }) => {
+    const name = command.constructor.name;
+    sent.push(name);
+    const answer = answers[name];
+    if (!answer) throw new Error(`unexpected AWS call ${name}`);
+    return answer(command.input);
   };
+  const client = <C extends object>(of: { prototype: C }): C => Object.assign(Object.create(of.prototype) as C, { send });
   const fail = () => Promise.reject(new Error('not used by this test'));
   return {
     sent,
     region: 'us-east-1',
-    sts: async () => client as never,
-    iam: async () => client as never,
-    eks: async () => client as never,
+    sts: async () => client(STSClient),
+    iam: async () => client(IAMClient),
+    eks: async () => client(EKSClient),
     credentials: fail,
     logTo: () => undefined,
   };

@@ -3,7 +3,7 @@ import { KpoError } from '../../src/errors.js';
 import { expectCode } from '../support/failure.js';
 import { selectModes, topoOrder } from '../../src/engine/graph.js';
 import { planStages } from '../../src/engine/plan.js';
-import { runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
+import { coalesced, runStages, type Reporter, type RunnerOptions } from '../../src/engine/runner.js';
 import { defineStage, type AnyStage, type Services } from '../../src/engine/stage.js';
 import { emptyState, type State } from '../../src/engine/state.js';
 import type { CheckResult, Inputs, RunFlags, StageId, StageOutputs } from '../../src/types.js';
@@ -283,7 +283,7 @@ describe('from check() to run(), and handoffs between stages', () => {
       async run(_ctx, seen) {
         if (!seen) lookups.push('run');
         seenInRun.push(seen);
-        return { outputs: { accountId: '1', callerArn: 'a', partition: 'aws' }, summary: 'ran', handoff: { cluster: { name: 'handed-on-cluster' } } };
+        return { outputs: { accountId: '1', callerArn: 'a', partition: 'aws' }, summary: 'ran', handoff: { cluster: { cluster: { name: 'handed-on-cluster' } } } };
       },
       async plan() {
         return { items: [] };
@@ -291,7 +291,7 @@ describe('from check() to run(), and handoffs between stages', () => {
     });
     return stage as AnyStage;
   }
-  // The cluster stage's check() takes preflight's handoff: once.
+  // The cluster stage's check() takes what was handed to it: once.
   function takerStage(taken: unknown[]): AnyStage {
     const stage = defineStage({
       id: 'cluster',
@@ -300,11 +300,11 @@ describe('from check() to run(), and handoffs between stages', () => {
       inputs: [],
       services: [],
       async check(ctx) {
-        taken.push(ctx.handoff('preflight'), ctx.handoff('preflight'));
+        taken.push(ctx.handoff('cluster'), ctx.handoff('cluster'));
         return { done: false };
       },
       async run(ctx) {
-        taken.push(ctx.handoff('preflight'));
+        taken.push(ctx.handoff('cluster'));
         return { outputs: { endpoint: 'e', authenticationMode: 'API', createdByUs: false } as never };
       },
       async plan() {
@@ -328,19 +328,213 @@ describe('from check() to run(), and handoffs between stages', () => {
     expect(seen).toEqual([undefined]);
   });
 
-  it('a handoff reaches a later stage once, and the gate sees it without taking it', async () => {
+  it('a handoff reaches the stage it is for once, and the gate sees it without taking it and adds its own', async () => {
     const taken: unknown[] = [];
     const gateSaw: unknown[] = [];
     const state = emptyState();
     await runStages(
       opts([lookupStage([], []), takerStage(taken)], state, {
-        gate: { after: 'preflight', ask: async (_outputs, handoffs) => (gateSaw.push(handoffs.preflight), {}) },
+        gate: {
+          after: 'preflight',
+          ask: async (_outputs, handoffs) => {
+            gateSaw.push(structuredClone(handoffs.cluster));
+            return { answers: {}, handoffs: { cluster: { cluster: { name: 'handed-on-cluster' }, capacity: { specs: [], warnings: ['read by the confirmation'] } } } };
+          },
+        },
       }),
     );
     expect(gateSaw).toEqual([{ cluster: { name: 'handed-on-cluster' } }]);
-    expect(taken).toEqual([{ cluster: { name: 'handed-on-cluster' } }, undefined, undefined]);
+    expect(taken).toEqual([{ cluster: { name: 'handed-on-cluster' }, capacity: { specs: [], warnings: ['read by the confirmation'] } }, undefined, undefined]);
     // In memory only: never written to state.
     expect(JSON.stringify(state)).not.toContain('handed-on-cluster');
+  });
+
+  it('a forced stage (--from) takes no handoff: asked to do its part again, it reads afresh', async () => {
+    const taken: unknown[] = [];
+    await runStages(opts([lookupStage([], []), takerStage(taken)], emptyState(), { flags: { ...flags, from: 'cluster' } }));
+    // No check ran (forced), and run() found nothing handed to it.
+    expect(taken).toEqual([undefined]);
+  });
+
+  it("a check that finds its stage done hands on what it read; a stage hands only to one that needs it", async () => {
+    const handing = (to: StageId) =>
+      defineStage({
+        id: 'iam-role',
+        title: 'hands on',
+        needs: [],
+        inputs: [],
+        services: [],
+        async check() {
+          return { done: true, reason: 'there', outputs: { roleArn: 'arn', createdByUs: false, attachedPolicies: [] }, handoff: { [to]: { role: { Arn: 'arn:aws:iam::1:role/handed' } } } };
+        },
+        async run() {
+          throw new Error('not reached');
+        },
+        async plan() {
+          return { items: [] };
+        },
+      }) as AnyStage;
+    const taken: unknown[] = [];
+    const taker = defineStage({
+      id: 'role-arn',
+      title: 'takes',
+      needs: ['iam-role'],
+      inputs: [],
+      services: [],
+      async check(ctx) {
+        taken.push(ctx.handoff('role-arn'));
+        return { done: true, reason: 'handed', outputs: { roleArn: 'arn', mappingArn: 'arn' } };
+      },
+      async run() {
+        throw new Error('not reached');
+      },
+      async plan() {
+        return { items: [] };
+      },
+    }) as AnyStage;
+    const ok = await runStages(opts([handing('role-arn'), taker], emptyState()));
+    expect(ok.ok).toBe(true);
+    expect(taken).toEqual([{ role: { Arn: 'arn:aws:iam::1:role/handed' } }]);
+    // Addressed to a stage that does not need it: a bug, reported as the stage's failure.
+    const wrong = await runStages(opts([handing('cluster'), taker], emptyState()));
+    expect(wrong.failed).toEqual(['iam-role']);
+    expect(wrong.error?.message).toMatch(/handed something to cluster, which does not need it/);
+  });
+});
+
+describe('checkAfter: a read-only check that does not wait for stages it does not read from', () => {
+  /** A chain preflight → cluster → context → namespace → k8s-role; the last checks after context. */
+  function chain(events: string[], o: { k8sRoleCheckAfter?: boolean; namespaceFails?: boolean; k8sRoleCheckThrows?: boolean } = {}): AnyStage[] {
+    const simple = (id: StageId, needs: StageId[], delay = 0): AnyStage =>
+      ({
+        id,
+        title: id,
+        needs,
+        inputs: [],
+        services: [],
+        async run() {
+          events.push(`run ${id}`);
+          await new Promise((r) => setTimeout(r, delay));
+          if (id === 'namespace' && o.namespaceFails) throw new KpoError('KUBE_FORBIDDEN', 'namespace refused');
+          events.push(`ran ${id}`);
+          return { outputs: {} };
+        },
+        async plan() {
+          return { items: [] };
+        },
+      }) as unknown as AnyStage;
+    const role = {
+      id: 'k8s-role',
+      title: 'k8s-role',
+      needs: ['namespace'],
+      ...(o.k8sRoleCheckAfter ? { checkAfter: ['context'] } : {}),
+      inputs: [],
+      services: [],
+      async check(ctx: { output: (id: StageId) => unknown; tryOutput: (id: StageId) => unknown }) {
+        events.push(`check k8s-role`);
+        // The early check's context reaches only what it waits for (not namespace, still running).
+        events.push(`check sees namespace: ${ctx.tryOutput('namespace') === undefined ? 'no' : 'yes'}`);
+        if (o.k8sRoleCheckThrows) throw new KpoError('KUBE_FORBIDDEN', 'may not read Roles');
+        return { done: false, seen: { current: 'read early' } };
+      },
+      async run(_ctx: unknown, seen: unknown) {
+        events.push(`run k8s-role with ${JSON.stringify(seen)}`);
+        return { outputs: { created: true, changed: [] } };
+      },
+      async plan() {
+        return { items: [] };
+      },
+    } as unknown as AnyStage;
+    return [simple('preflight', []), simple('cluster', ['preflight']), simple('context', ['cluster']), simple('namespace', ['context'], 30), role];
+  }
+
+  it('starts the check once the stages it reads from are done, and run() after every need, with what it read', async () => {
+    const events: string[] = [];
+    const r = await runStages(opts(chain(events, { k8sRoleCheckAfter: true }), emptyState()));
+    expect(r.ok).toBe(true);
+    // The check went out while namespace ran; run() waited for namespace and got the check's read.
+    expect(events.indexOf('check k8s-role')).toBeLessThan(events.indexOf('ran namespace'));
+    expect(events).toContain('check sees namespace: no');
+    expect(events.indexOf('run k8s-role with {"current":"read early"}')).toBeGreaterThan(events.indexOf('ran namespace'));
+  });
+
+  it('without checkAfter the check waits for every need, as before', async () => {
+    const events: string[] = [];
+    await runStages(opts(chain(events), emptyState()));
+    expect(events.indexOf('check k8s-role')).toBeGreaterThan(events.indexOf('ran namespace'));
+  });
+
+  it('a need that fails blocks the stage as before: its early answer, or early failure, is never used', async () => {
+    for (const k8sRoleCheckThrows of [false, true]) {
+      const events: string[] = [];
+      const state = emptyState();
+      const r = await runStages(opts(chain(events, { k8sRoleCheckAfter: true, namespaceFails: true, k8sRoleCheckThrows }), state));
+      expect(r.failed).toEqual(['namespace']);
+      expect(events).toContain('check k8s-role');
+      expect(events.some((e) => e.startsWith('run k8s-role'))).toBe(false);
+      expect(state.stages['k8s-role']).toMatchObject({ status: 'pending', reason: 'waiting for namespace' });
+    }
+  });
+
+  it('an early check that fails fails its stage once the needs are done, with its code', async () => {
+    const events: string[] = [];
+    const state = emptyState();
+    const r = await runStages(opts(chain(events, { k8sRoleCheckAfter: true, k8sRoleCheckThrows: true }), state));
+    expect(r.failed).toEqual(['k8s-role']);
+    expect(state.stages['k8s-role']?.error?.code).toBe('KUBE_FORBIDDEN');
+  });
+
+  it('checkAfter must name a stage it comes after', async () => {
+    const events: string[] = [];
+    const stages = chain(events, { k8sRoleCheckAfter: true });
+    (stages[4] as { checkAfter?: StageId[] }).checkAfter = ['iam-role'];
+    await expect(runStages(opts(stages, emptyState()))).rejects.toThrow(/checks after iam-role, which it does not come after/);
+  });
+});
+
+describe('saving state: one write at a time, changes made meanwhile share the next', () => {
+  it('every change is written by a write that starts after it; a failed write fails its callers only', async () => {
+    let value = 0;
+    const written: number[] = [];
+    const gates: Array<() => void> = [];
+    let fail = false;
+    const save = coalesced(async () => {
+      const v = value; // serialised when the write starts
+      await new Promise<void>((r) => gates.push(r));
+      if (fail) throw new Error('disk full');
+      written.push(v);
+    });
+    // Lets every write that was asked for start and finish.
+    const flush = async () => {
+      for (;;) {
+        await new Promise((r) => setTimeout(r, 0));
+        if (!gates.length) return;
+        gates.shift()!();
+      }
+    };
+    value = 1;
+    const a = save();
+    await new Promise((r) => setTimeout(r, 0)); // the first write has started (with 1)
+    value = 2;
+    const b = save();
+    value = 3;
+    const c = save(); // joins b: neither has started
+    expect(c).toBe(b);
+    await flush();
+    await Promise.all([a, b, c]);
+    expect(written).toEqual([1, 3]);
+
+    fail = true;
+    const d = save();
+    d.catch(() => undefined);
+    await flush();
+    await expect(d).rejects.toThrow('disk full');
+    fail = false;
+    value = 4;
+    const e = save();
+    await flush();
+    await e;
+    expect(written).toEqual([1, 3, 4]);
   });
 });
 
@@ -369,7 +563,7 @@ describe('gate (init confirmation after preflight)', () => {
           ask: async (outputs) => {
             askedWith = Object.keys(outputs);
             p.events.push('ask');
-            return {};
+            return { answers: {} };
           },
         },
       }),

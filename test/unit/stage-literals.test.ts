@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { namespaceObject, roleObject } from '../../src/desired.js';
-import type { Owner } from '../../src/engine/stage.js';
+import type { Owner, StageHandoffs } from '../../src/engine/stage.js';
 import type { KubeApi, KubeObject } from '../../src/kube/api.js';
 import { accessCheckStage } from '../../src/stages/access-check.js';
 import { clusterStage } from '../../src/stages/cluster.js';
@@ -45,7 +45,7 @@ describe('preflight', () => {
         throw awsError('ResourceNotFoundException');
       },
     });
-    const p = await preflightStage.plan({ inputs: WHERE, flags: {}, answers: {}, aws, exec: noExec, ...ambient(), ...outputsOf() });
+    const p = await preflightStage.plan({ inputs: { ...WHERE, podPolicyArns: [] }, flags: {}, answers: {}, aws, exec: noExec, ...ambient(), ...outputsOf() });
     expect(p.outputs).toEqual({ accountId: ACCOUNT, callerArn: preflight.callerArn, partition: 'aws' });
     expect(p.items.map((i) => i.action)).toEqual([
       `AWS identity ${preflight.callerArn} (account ${ACCOUNT}, region us-east-1)`,
@@ -55,23 +55,32 @@ describe('preflight', () => {
 });
 
 describe('cluster', () => {
+  /** The cluster stage's context, with `handed` as what was handed to it. */
+  const clusterCtx = (aws: ReturnType<typeof awsAnswering>, handed: StageHandoffs['cluster']) => ({
+    inputs: { ...WHERE, clusterConfig: undefined },
+    flags: { switchContext: false },
+    answers: {},
+    aws,
+    exec: noExec,
+    owner,
+    projectDir: '/p',
+    stateDir: '/p/.astro-remote-kpo',
+    ...ambient(),
+    ...outputsOf({ preflight }),
+    handoff: () => handed,
+  });
+
   it("check: preflight's handoff says not found; nothing asked again, and run() gets what was seen", async () => {
     const aws = awsAnswering({});
-    const ctx = {
-      inputs: { ...WHERE, clusterConfig: undefined },
-      flags: { switchContext: false },
-      answers: {},
-      aws,
-      exec: noExec,
-      owner,
-      projectDir: '/p',
-      stateDir: '/p/.astro-remote-kpo',
-      ...ambient(),
-      ...outputsOf({ preflight }),
-      handoff: () => ({ cluster: undefined }),
-    };
-    const c = await clusterStage.check!(ctx);
+    const c = await clusterStage.check!(clusterCtx(aws, { cluster: undefined }));
     expect(c).toEqual({ done: false, reason: 'cluster remote-kpo-demo not found in us-east-1', seen: { cluster: undefined } });
+    expect(aws.sent).toEqual([]);
+  });
+
+  it("check: an ACTIVE cluster whose node groups init's confirmation looked at: done, with no call at all", async () => {
+    const aws = awsAnswering({});
+    const cluster = { name: 'remote-kpo-demo', arn: `arn:aws:eks:us-east-1:${ACCOUNT}:cluster/remote-kpo-demo`, status: 'ACTIVE' as const, endpoint: 'https://e', certificateAuthority: { data: 'Q0E=' }, accessConfig: { authenticationMode: 'API' as const } };
+    expect(await clusterStage.check!(clusterCtx(aws, { cluster, capacity: { specs: [], warnings: [] } }))).toMatchObject({ done: true, reason: 'cluster remote-kpo-demo exists (ACTIVE)' });
     expect(aws.sent).toEqual([]);
   });
 });
@@ -170,9 +179,12 @@ describe('role-binding', () => {
 });
 
 describe('iam-role', () => {
-  it('check: no role yet is not done', async () => {
+  it('check: no role yet is not done; the role and its inline policy are asked together, and what was read goes to run()', async () => {
     const aws = awsAnswering({
       GetRoleCommand: () => {
+        throw awsError('NoSuchEntityException');
+      },
+      GetRolePolicyCommand: () => {
         throw awsError('NoSuchEntityException');
       },
     });
@@ -185,12 +197,20 @@ describe('iam-role', () => {
       ...ambient(),
       ...outputsOf({ preflight }),
     };
-    expect(await iamRoleStage.check!(ctx)).toEqual({ done: false, reason: 'role AstroRemoteKPO does not exist' });
-    expect(aws.sent).toEqual(['GetRoleCommand']);
+    expect(await iamRoleStage.check!(ctx)).toEqual({ done: false, reason: 'role AstroRemoteKPO does not exist', seen: { local: undefined, warnings: [], insp: {} } });
+    expect(aws.sent.sort()).toEqual(['GetRoleCommand', 'GetRolePolicyCommand']);
   });
 });
 
 describe('role-arn', () => {
+  it('check: the role iam-role read a moment ago is handed on: no call', async () => {
+    const arn = `arn:aws:iam::${ACCOUNT}:role/team/AstroRemoteKPO`;
+    const aws = awsAnswering({});
+    const ctx = { inputs: { ...WHERE, iamRole: 'AstroRemoteKPO' }, flags: {}, answers: {}, aws, ...ambient(), ...outputsOf(), handoff: () => ({ role: { Arn: arn, RoleName: 'AstroRemoteKPO', Path: '/team/', RoleId: 'AROA1', CreateDate: new Date() } }) };
+    expect(await roleArnStage.check!(ctx)).toEqual({ done: true, reason: `role ARN ${arn}`, outputs: { roleArn: arn, mappingArn: `arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO` } });
+    expect(aws.sent).toEqual([]);
+  });
+
   it('check: the ARN as read, and the form a mapping needs (no path)', async () => {
     const arn = `arn:aws:iam::${ACCOUNT}:role/team/AstroRemoteKPO`;
     const ctx = { inputs: { ...WHERE, iamRole: 'AstroRemoteKPO' }, flags: {}, answers: {}, aws: awsAnswering({ GetRoleCommand: () => ({ Role: { Arn: arn } }) }), ...ambient(), ...outputsOf() };
@@ -216,15 +236,21 @@ describe('identity-mapping', () => {
     ...outputsOf(outputs),
   });
 
-  it('check: an API-mode cluster without the access entry is not done', async () => {
+  it('check: an API-mode cluster without the access entry is not done; the entry and its policies are asked together, and what was read goes to run()', async () => {
     const aws = awsAnswering({
       DescribeAccessEntryCommand: () => {
         throw awsError('ResourceNotFoundException');
       },
+      ListAssociatedAccessPoliciesCommand: () => {
+        throw awsError('ResourceNotFoundException');
+      },
     });
     const cluster: StageOutputs['cluster'] = { clusterArn: 'arn', endpoint: 'https://e', certificateAuthority: '', authenticationMode: 'API', createdByUs: false };
-    expect(await identityMappingStage.check!(ctx({ cluster, 'role-arn': { roleArn, mappingArn: roleArn } }, aws))).toEqual({ done: false });
-    expect(aws.sent).toEqual(['DescribeAccessEntryCommand']);
+    expect(await identityMappingStage.check!(ctx({ cluster, 'role-arn': { roleArn, mappingArn: roleArn } }, aws))).toEqual({
+      done: false,
+      seen: { kind: 'access-entry', principalArn: roleArn, read: { entry: undefined, policies: [] } },
+    });
+    expect(aws.sent.sort()).toEqual(['DescribeAccessEntryCommand', 'ListAssociatedAccessPoliciesCommand']);
   });
 
   it('plan: before the role and the cluster are known, it says what it would do and that it cannot tell more', async () => {
@@ -246,6 +272,25 @@ describe('verify-mapping', () => {
       items: [{ action: 'read kube-system/aws-auth back and check it maps the role to AstroRemoteKPO' }],
       outputs: { kind: 'aws-auth', username: 'AstroRemoteKPO' },
     });
+  });
+
+  it("run: identity-mapping's check found the entry as wanted and handed its read on: that is the read-back, no call", async () => {
+    const principalArn = `arn:aws:iam::${ACCOUNT}:role/AstroRemoteKPO`;
+    const mapping: StageOutputs['identity-mapping'] = { kind: 'access-entry', principalArn, username: 'AstroRemoteKPO', createdByUs: true };
+    const aws = awsAnswering({});
+    const read = { entry: { principalArn, username: 'AstroRemoteKPO', kubernetesGroups: [] }, policies: [] };
+    const ctx = {
+      inputs: { ...WHERE, k8sUser: 'AstroRemoteKPO' },
+      flags: {},
+      answers: {},
+      aws,
+      ...kubeService(undefined),
+      ...ambient(),
+      ...outputsOf({ 'identity-mapping': mapping }),
+      handoff: () => ({ mapping: { kind: 'access-entry' as const, principalArn, read } }),
+    };
+    expect(await verifyMappingStage.run(ctx)).toEqual({ outputs: { kind: 'access-entry', username: 'AstroRemoteKPO' }, summary: `access entry ${principalArn} → user AstroRemoteKPO` });
+    expect(aws.sent).toEqual([]);
   });
 });
 

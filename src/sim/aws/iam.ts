@@ -163,6 +163,16 @@ export class FakeIam {
         if (params.has('MaxSessionDuration')) role.maxSessionDuration = Number(params.get('MaxSessionDuration'));
         return ok({});
       }
+      case 'GetPolicy': {
+        // Managed policies only (the test cloud has no customer managed ones); IAM's own answer
+        // for an ARN it does not know: 404 NoSuchEntity "Policy <arn> was not found."
+        const arn = required(params, 'PolicyArn');
+        const m = managedPolicy(arn);
+        if (!m) throw new AwsError(404, 'NoSuchEntity', `Policy ${arn} was not found.`);
+        const attachments = [...this.roles.values()].filter((r) => r.attached.includes(arn)).length;
+        const date = '2015-02-06T18:40:58Z';
+        return ok({ Policy: { PolicyName: m.name, PolicyId: `ANPA${m.name.toUpperCase().replace(/[^A-Z0-9]/g, '').padEnd(17, 'X').slice(0, 17)}`, Arn: arn, Path: '/', DefaultVersionId: 'v1', AttachmentCount: attachments, PermissionsBoundaryUsageCount: 0, IsAttachable: true, CreateDate: date, UpdateDate: date } });
+      }
       case 'AttachRolePolicy': {
         const role = this.mustRole(required(params, 'RoleName'));
         const arn = required(params, 'PolicyArn');
