@@ -9,9 +9,10 @@
 //   5. the access check in one process against sequential `kubectl auth can-i` processes
 //   6. the package: `npm pack` size, `npm install <tarball>` time from a warm cache, installed
 //      size and package count (issue 15)
+//   7. `demo --yes`: the whole demo's wall time (issue 22)
 // Nothing here asserts a time; a run that exits with an unexpected code is reported as a failure.
 // Knobs (environment): BENCH_START_RUNS (10), BENCH_WHOLE_RUNS (3), BENCH_RESUME_RUNS (3),
-// BENCH_RERUNS (2 per whole run), BENCH_INSTALL_RUNS (3), BENCH_OUT (BENCHMARKS.md path),
+// BENCH_RERUNS (2 per whole run), BENCH_INSTALL_RUNS (3), BENCH_DEMO_RUNS (3), BENCH_OUT (BENCHMARKS.md path),
 // BENCH_NO_WRITE=1.
 import './ts-hooks.mjs';
 import { existsSync } from 'node:fs';
@@ -36,6 +37,7 @@ const CFG = {
   reruns: int(process.env.BENCH_RERUNS, 2),
   resumeRuns: int(process.env.BENCH_RESUME_RUNS, 3),
   installRuns: int(process.env.BENCH_INSTALL_RUNS, 3),
+  demoRuns: int(process.env.BENCH_DEMO_RUNS, 3),
   eksctlMs: 5000,
   latencyMs: 30,
   workloadIdentity: 'arn:aws:iam::123456789012:role/astro-dep-abc123',
@@ -55,12 +57,11 @@ if (!existsSync(path.join(repo, 'dist', 'cli.js'))) {
 // The test cloud, its call log (to stamp arrival/answer times), and the CLI's own stage registry
 // and access matrix (from src/ through ts-hooks: dist/ is one bundle) to know what a resume
 // should re-run and which questions kubectl must ask.
-const callsModule = await import('../test/support/calls.ts');
+const callsModule = await import('../src/sim/calls.ts');
 installCallClock(callsModule);
 const connections = installConnectionCounter(net, tls);
 const { startTestCloud } = await import('../test/support/cloud.ts');
-const { writeTokenContext } = await import('../test/support/kubeconfig.ts');
-const { CA_PEM } = await import('../test/support/kube/server.ts');
+const { writeTokenContext } = await import('../src/sim/kubeconfig.ts');
 const packInstall = await import('../test/support/pack-install.ts');
 const { allStages } = await import('../src/stages/index.ts');
 const { accessMatrix } = await import('../src/kube/access.ts');
@@ -236,7 +237,7 @@ async function accessCheck(cloud, env, project) {
   // kubectl can have (eksctl's context would spawn `aws eks get-token` per invocation), so the
   // comparison favours kubectl. A separate file keeps the CLI's kubeconfig untouched.
   const kubeconfig = path.join(path.dirname(project), `kubectl-${path.basename(project)}.yaml`);
-  await writeTokenContext(kubeconfig, { contextName: 'bench-admin', server: cloud.kube.url, caData: Buffer.from(CA_PEM).toString('base64'), token: cloud.kube.adminToken });
+  await writeTokenContext(kubeconfig, { contextName: 'bench-admin', server: cloud.kube.url, caData: cloud.caData, token: cloud.kube.adminToken });
   const base = ['--kubeconfig', kubeconfig, 'auth', 'can-i'];
   cloud.resetCalls();
   let ms = 0;
@@ -336,6 +337,22 @@ async function packageFigures() {
   return out;
 }
 
+// ---------------------------------------------------------------- 7. the demo
+async function demoRuns() {
+  log(`\n7. demo --yes (${CFG.demoRuns} runs): the simulation, init, status, verify, destroy`);
+  const ms = [];
+  for (let i = 0; i < CFG.demoRuns; i++) {
+    const dir = await mkdtemp(path.join(tmpRoot, 'demo-'));
+    // As a newcomer runs it: no AWS or kube variable, a HOME and TMPDIR of its own.
+    const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: dir, TMPDIR: dir };
+    const r = await cli(['demo', '--yes', '--json'], env, dir);
+    if (r.code !== 0) note('demo', `demo --yes (run ${i})`, r);
+    else ms.push(r.ms);
+  }
+  log(`  wall time ${ms.length ? fmtStats(stats(ms), 's') : 'failed'}`);
+  return { ms };
+}
+
 // ---------------------------------------------------------------- main
 const started = Date.now();
 const loadBefore = os.loadavg()[0];
@@ -344,6 +361,7 @@ try {
   const wr = await wholeRuns();
   const resume = await resumeRuns();
   const pkg = await packageFigures();
+  const demo = await demoRuns();
   const machine = {
     date: new Date().toISOString(),
     node: process.version,
@@ -354,7 +372,7 @@ try {
     benchSeconds: (Date.now() - started) / 1000,
     load: `${loadBefore.toFixed(2)} before, ${os.loadavg()[0].toFixed(2)} after (1-min load average)`,
   };
-  const md = renderReport({ cfg: CFG, machine, cold, ...wr, resume, pkg, failures });
+  const md = renderReport({ cfg: CFG, machine, cold, ...wr, resume, pkg, demo, failures });
   log(`\n${md}`);
   if (process.env.BENCH_NO_WRITE !== '1') {
     await writeFile(CFG.out, md);

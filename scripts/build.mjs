@@ -1,4 +1,5 @@
-// `npm run build` (and `npm pack`/`npm publish` through prepack): bundles src/cli.ts and
+// `npm run build` (and `npm pack`/`npm publish` through prepack): bundles src/cli.ts (and the
+// simulation's stand-in eksctl, src/sim/eksctl-cli.ts) and
 // everything it imports, our code and the npm packages, into dist/ with esbuild, so the published
 // package installs no runtime dependencies (docs/packaging.md says why). Code splitting keeps
 // what the dynamic import() boundaries load on demand (the commands, the AWS SDK clients,
@@ -50,7 +51,9 @@ await rm(outdir, { recursive: true, force: true });
 const { metafile } = await build({
   plugins: [httpWithoutUndici],
   absWorkingDir: root,
-  entryPoints: ['src/cli.ts'],
+  // dist/cli.js, and dist/sim-eksctl.js: the simulation's stand-in eksctl, which `demo` puts on its
+  // children's PATH through a shim in its temp folder (and the test suite's test/support/bin/eksctl runs).
+  entryPoints: { cli: 'src/cli.ts', 'sim-eksctl': 'src/sim/eksctl-cli.ts' },
   outdir,
   bundle: true,
   splitting: true,
@@ -102,7 +105,7 @@ await writeFile(`${outdir}/THIRD-PARTY-LICENSES.md`, await thirdPartyLicenses(ro
 // dist/help.json without loading the CLI (bin/astro-remote-kpo.js). Being the CLI's own output, it
 // cannot drift from it; test/e2e/cli-basics.test.ts compares the two.
 const help = {};
-for (const args of [['--help'], ['--version'], ...['init', 'status', 'verify', 'destroy'].map((c) => [c, '--help'])]) {
+for (const args of [['--help'], ['--version'], ...['init', 'status', 'verify', 'destroy', 'demo'].map((c) => [c, '--help'])]) {
   const env = { ...process.env, ASTRO_KPO_HELP_TABLE: 'off', NO_COLOR: '1' };
   delete env.FORCE_COLOR;
   delete env.COLUMNS;

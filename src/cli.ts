@@ -27,6 +27,9 @@ async function runCommand(name: string, opts: RawOptions): Promise<number> {
       return (await import('./commands/verify.js')).verifyCommand(opts);
     case 'destroy':
       return (await import('./commands/destroy.js')).destroyCommand(opts);
+    case 'demo':
+      // The only command that loads the simulation (src/sim): no other command and no --help does.
+      return (await import('./commands/demo.js')).demoCommand(opts);
     default:
       throw new KpoError('BAD_COMMAND_LINE', `unknown command ${name}`);
   }

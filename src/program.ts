@@ -39,8 +39,9 @@ export function buildProgram(run: (name: string, opts: RawOptions) => Promise<vo
     .exitOverride()
     .addHelpText(
       'before',
-      `Quick start (in your Astro project):
-  npx astro-remote-kpo init --dry-run --workload-identity <arn>   # see every change, change nothing
+      `Quick start:
+  npx astro-remote-kpo demo                                       # watch it work on a simulated account and cluster
+  npx astro-remote-kpo init --dry-run --workload-identity <arn>   # in your Astro project: see every change, change nothing
   npx astro-remote-kpo init --workload-identity <arn>             # set it up (resumable)
 `,
     );
@@ -91,6 +92,17 @@ Examples:
     .description('Remove what this tool created, in reverse order (only what carries our tag/label or state)')
     .addHelpText('after', '\nExamples:\n  $ astro-remote-kpo destroy --dry-run\n  $ astro-remote-kpo destroy --yes --delete-namespace')
     .action((opts: RawOptions) => run('destroy', opts));
+
+  program
+    .command('demo')
+    .description('See it work first: the real init, status, verify and destroy against a SIMULATED AWS account and EKS cluster on this machine (127.0.0.1), in a throwaway project. Ignores your AWS and kube settings; nothing leaves this machine')
+    .option('-y, --yes', 'answer yes to the confirmations (init, destroy): nothing to type')
+    .option('--keep', 'skip destroy and keep the throwaway project folder (its path is printed; the simulation itself always ends with the demo)')
+    .option('--step', 'on a terminal, ask before each next command (Enter goes on)')
+    .option('--json', 'print one JSON document: each command\'s exit code and own --json result')
+    .option('--no-color', 'no colors (NO_COLOR is honoured too)')
+    .addHelpText('after', '\nExamples:\n  $ npx astro-remote-kpo demo\n  $ npx astro-remote-kpo demo --yes --keep\n  $ npx astro-remote-kpo demo --json > demo.json')
+    .action((opts: RawOptions) => run('demo', opts));
 
   return program;
 }

@@ -28,9 +28,10 @@ const RUNTIME2_AIRFLOW: Record<number, string> = { 4: '2.2', 5: '2.3', 6: '2.4',
 const NEW_FORMAT = /^(\d+)\.(\d+)-(\d+)(?:[-.].*)?$/;
 const OLD_FORMAT = /^(\d+)\.(\d+)\.(\d+)(?:-.*)?$/;
 
-/** Repositories of Astro Runtime images: quay's astro-runtime(-slim) and the Azure registry's
- * runtime that `astro dev init` uses for Airflow 3. */
-const RUNTIME_REPO = /(?:^|\/)(astro-runtime(-slim)?)$|^astrocrpublic\.azurecr\.io\/runtime(-slim)?$/;
+/** Repositories of Astro Runtime images: quay's astro-runtime(-slim), and for Airflow 3 the
+ * Azure registry's runtime and air.astronomer.io/runtime, the host in front of it that newer
+ * astro-cli writes into `astro dev init`'s Dockerfile (airflow/include/airflow3/dockerfile). */
+const RUNTIME_REPO = /(?:^|\/)(astro-runtime(-slim)?)$|^(?:astrocrpublic\.azurecr\.io|air\.astronomer\.io)\/runtime(-slim)?$/;
 
 /** The image of the last FROM (the stage that builds the image), or undefined. */
 function lastFromImage(text: string): string | undefined {

@@ -99,7 +99,7 @@ export async function desiredProjectFiles(inputs: ProjectFileInputs, accountId: 
 /** A Dockerfile FROM an Astro Runtime image, or an .astro/ folder (what `astro dev init` makes). */
 export async function isAstroProject(dir: string): Promise<boolean> {
   const dockerfile = await readTextIfExists(path.join(dir, 'Dockerfile')).catch(() => undefined);
-  if (dockerfile && /^\s*FROM\s+(--\S+\s+)*\S*(astro-runtime|astrocrpublic\.azurecr\.io\/runtime)\S*/im.test(dockerfile)) return true;
+  if (dockerfile && /^\s*FROM\s+(--\S+\s+)*\S*(astro-runtime|astrocrpublic\.azurecr\.io\/runtime|air\.astronomer\.io\/runtime)\S*/im.test(dockerfile)) return true;
   return stat(path.join(dir, '.astro')).then(
     (s) => s.isDirectory(),
     () => false,

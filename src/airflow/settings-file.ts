@@ -22,7 +22,7 @@ export function connExtra(c: AwsConnection): { region_name: string; role_arn: st
 const EMPTY_FIELDS = ['conn_host', 'conn_schema', 'conn_login', 'conn_password', 'conn_port'] as const;
 
 /** The header and pool/variable placeholders of the file `astro dev init` writes. */
-const ASTRO_HEADER = `# This file allows you to configure Airflow Connections, Pools, and Variables in a single place for local development only.
+export const ASTRO_HEADER = `# This file allows you to configure Airflow Connections, Pools, and Variables in a single place for local development only.
 # NOTE: json dicts can be added to the conn_extra field as yaml key value pairs. See the example below.
 
 # For more information, refer to our docs: https://docs.astronomer.io/develop-project#configure-airflow_settingsyaml-local-development-only
@@ -30,7 +30,7 @@ const ASTRO_HEADER = `# This file allows you to configure Airflow Connections, P
 # For issues create an issue ticket here: https://github.com/astronomer/astro-cli/issues
 
 `;
-const ASTRO_PLACEHOLDERS = `  pools:
+export const ASTRO_PLACEHOLDERS = `  pools:
     - pool_name:
       pool_slot:
       pool_description:

@@ -56,7 +56,7 @@ describe('astro-remote-kpo CLI basics', () => {
   });
 
   it('the help table (dist/help.json) is the CLI\'s own output, and answers without loading the CLI', async () => {
-    const keys: string[][] = [['--help'], ['-h'], ['--version'], ['-V'], ...['init', 'status', 'verify', 'destroy'].flatMap((c) => [[c, '--help'], [c, '-h']])];
+    const keys: string[][] = [['--help'], ['-h'], ['--version'], ['-V'], ...['init', 'status', 'verify', 'destroy', 'demo'].flatMap((c) => [[c, '--help'], [c, '-h']])];
     for (const args of keys) {
       const fast = await cli(args);
       const full = await cli(args, { env: { ASTRO_KPO_HELP_TABLE: 'off' } });
@@ -91,6 +91,28 @@ describe('astro-remote-kpo CLI basics', () => {
       expect(sources.some((s) => s.includes('node_modules/commander/'))).toBe(true); // the metafile lookup works
       expect(sources.filter((s) => /@aws-sdk|@smithy|@kubernetes|@inquirer|\/ora\//.test(s))).toEqual([]);
     }
+  });
+
+  it('only demo loads the simulation (src/sim): --help, demo --help and the other commands do not', async () => {
+    const meta = JSON.parse(await readFile(path.join(repo, 'dist', 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> };
+    const bundled = new Map(Object.entries(meta.outputs).map(([file, o]) => [file, Object.keys(o.inputs)]));
+    const dir = await mkdtemp(path.join(os.tmpdir(), 'kpo-sim-lazy-'));
+    const loaded = async (args: string[]) => {
+      const log = path.join(await mkdtemp(path.join(os.tmpdir(), 'kpo-imports-')), 'imports.txt');
+      await cli(args, { cwd: dir, env: { KPO_IMPORT_LOG: log, ASTRO_KPO_HELP_TABLE: 'off' }, nodeArgs: ['--import', path.join(repo, 'test/fixtures/record-imports.mjs')] });
+      const urls = (await readFile(log, 'utf8')).split('\n');
+      return urls.filter((u) => u.includes('/dist/')).flatMap((u) => bundled.get(`dist/${u.slice(u.lastIndexOf('/') + 1)}`) ?? [`unknown chunk ${u}`]);
+    };
+    const commands = [['--help'], ['demo', '--help'], ['--version'], ['status', '--project-dir', dir], ['init', '--project-dir', dir], ['verify', '--project-dir', path.join(dir, 'none')], ['destroy', '--json', '--workload-identity', WI, '--project-dir', dir]];
+    for (const args of commands) {
+      const sources = await loaded(args);
+      expect(sources.some((s) => s.includes('src/cli.ts')), args.join(' ')).toBe(true); // the lookup works
+      expect(sources.filter((s) => s.startsWith('src/sim/')), args.join(' ')).toEqual([]);
+    }
+    // demo does (it stops at once here: --step off a terminal is bad input), and only through its own chunk.
+    const demo = await loaded(['demo', '--step']);
+    expect(demo).toEqual(expect.arrayContaining(['src/commands/demo.ts', 'src/sim/cloud.ts', 'src/sim/tls.ts']));
+    expect(await readdir(dir)).toEqual([]);
   });
 
   it('no chunk imports node:http as an ES module (its module face would load Node\'s bundled undici on every run)', async () => {

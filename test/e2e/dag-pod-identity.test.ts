@@ -1,7 +1,7 @@
 // The test DAG's optional link 4 (pod_identity), run for real: the DAG file the built CLI writes,
 // under python3 with the Airflow stand-in, creates its pod through the operator's kubeconfig on the
 // test cloud's API server. The cloud has no nodes, so each case scripts what the scheduler and
-// kubelet would do (test/support/kube/kubelet.ts) and what the AWS CLI in the pod would print on
+// kubelet would do (src/sim/kube/kubelet.ts) and what the AWS CLI in the pod would print on
 // EKS: with IRSA the webhook gives a pod whose ServiceAccount carries eks.amazonaws.com/role-arn a
 // session of that role (`botocore-session-<epoch>`), otherwise the CLI falls back to the node's
 // instance profile (`assumed-role/<node role>/i-…`). Every case ends with no pod left.
@@ -9,8 +9,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { TestCloud } from '../support/cloud.js';
 import { dagVariant, initRuntime3Project, runStandinDag, standinPrerequisiteMissing } from '../support/airflow-standin.js';
-import { podStatus, type PodStep } from '../support/kube/kubelet.js';
-import type { KubeObj } from '../support/kube/store.js';
+import { podStatus, type PodStep } from '../support/cloud.js';
+import type { KubeObj } from '../support/cloud.js';
 
 const WI = 'arn:aws:iam::210987654321:role/astro-dep-abc123';
 const AF3 = { STANDIN_AIRFLOW_SDK: '1', STANDIN_AIRFLOW_VERSION: '3.1.0', STANDIN_AMAZON_VERSION: '9.30.0' };

@@ -4,7 +4,7 @@
 // --allow-extra-access accepts it (recorded in state, shown by the summary, status and verify).
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { TestCloud } from '../support/cloud.js';
-import type { KubeObj } from '../support/kube/fake-kube.js';
+import type { KubeObj } from '../support/cloud.js';
 import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { mergeContext } from '../support/kubeconfig.js';
+import { mergeContext } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';
 import { initArgs, requireBuild } from './aws-helpers.js';

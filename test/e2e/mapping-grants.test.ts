@@ -5,7 +5,7 @@
 // "~") and destroy of changed and duplicated aws-auth entries.
 import { describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { clusterAdminBinding } from '../support/kube/rbac.js';
+import { clusterAdminBinding } from '../support/cloud.js';
 import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';
 import { useTempProjects } from '../support/temp-projects.js';

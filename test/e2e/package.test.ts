@@ -2,7 +2,7 @@
 // installed bin run the way npx runs it, with no credentials and an empty HOME. Catches a file
 // missing from `files`, a runtime dependency the bundle still needs, a path into src/ or the
 // repository, and things that must not ship (tests, bench, Python caches).
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,6 +31,16 @@ afterAll(async () => {
 async function installedCli(args: string[], home: string, cwd: string) {
   const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, CI: 'true', AWS_EC2_METADATA_DISABLED: 'true' };
   return run(path.join(installDir, 'node_modules', '.bin', 'astro-remote-kpo'), args, { cwd, env, timeoutMs: 60_000 });
+}
+
+/** Every path under `dir` with its size and mtime: what a run that writes nothing leaves as it was. */
+async function tree(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await readdir(dir, { recursive: true })) {
+    const s = await stat(path.join(dir, e));
+    out.push(`${e} ${s.size} ${s.mtimeMs}`);
+  }
+  return out.sort();
 }
 
 describe('the published package (npm pack + npm install)', () => {
@@ -73,6 +83,38 @@ describe('the published package (npm pack + npm install)', () => {
     expect(out).toContain('create dags/test_eks_connectivity.py');
     expect(await readdir(project)).toEqual([]); // a dry run writes nothing
   });
+
+  it('ships no private key: no PEM key block in any file, no .key or .pem file (the simulation makes its TLS at start)', async () => {
+    expect(packed.files.filter((p) => /\.(key|pem|crt|p12|pfx)$/i.test(p))).toEqual([]);
+    const root = path.join(installDir, 'node_modules', 'astro-remote-kpo');
+    for (const f of packed.files) expect(await readFile(path.join(root, f), 'utf8'), f).not.toMatch(/-----BEGIN [A-Z ]*PRIVATE KEY-----/);
+  });
+
+  it('demo --yes runs from the install with no AWS variables, an empty HOME, and writes nothing outside its temp folder', async () => {
+    const home = await mkdtemp(path.join(tmp, 'demo-home-'));
+    const temp = await mkdtemp(path.join(tmp, 'demo-tmp-'));
+    const kubeconfig = path.join(await mkdtemp(path.join(tmp, 'demo-kube-')), 'config');
+    const kubeBytes = 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\ncurrent-context: ""\n';
+    await writeFile(kubeconfig, kubeBytes);
+    const cwdBefore = await tree(installDir);
+    const env = { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, HOME: home, TMPDIR: temp, KUBECONFIG: kubeconfig };
+    const r = await run(path.join(installDir, 'node_modules', '.bin', 'astro-remote-kpo'), ['demo', '--yes', '--no-color'], { cwd: installDir, env, timeoutMs: 120_000 });
+    const lines = r.stdout.trimEnd().split('\n');
+    // exit 0: init, status and verify (every row) passed, destroy ran and the simulation holds nothing of init's.
+    expect(r.code, `${r.stdout}\n${r.stderr}`).toBe(0);
+    expect(lines[0]).toMatch(/SIMULATED AWS account and EKS cluster on this machine \(127\.0\.0\.1\)/);
+    expect(lines.at(-1)).toMatch(/simulation: .*simulated AWS account and EKS cluster on this machine \(127\.0\.0\.1\), and nothing left it/);
+    for (const cmd of ['init', 'status', 'verify', 'destroy']) expect(r.stdout).toMatch(new RegExp(`^\\$ astro-remote-kpo ${cmd} `, 'm'));
+    expect(r.stdout).toMatch(/^ {2}nothing: /m);
+    expect(r.stdout).not.toContain('✖');
+    // Nothing outside its temp folder, and that is gone: HOME empty, KUBECONFIG byte-identical, TMPDIR empty, cwd as it was.
+    expect(await readdir(home)).toEqual([]);
+    expect(await readFile(kubeconfig, 'utf8')).toBe(kubeBytes);
+    // The one thing in TMPDIR is Node's compile cache, which the launcher turns on for every command
+    // (docs/packaging.md); the demo's own temp folder is gone.
+    expect((await readdir(temp)).filter((n) => n !== 'node-compile-cache')).toEqual([]);
+    expect(await tree(installDir)).toEqual(cwdBefore);
+  }, 150_000);
 
   it('keeps Python caches out of git', async () => {
     const r = await run('git', ['ls-files', '*.pyc', '*__pycache__*'], { cwd: REPO_ROOT });

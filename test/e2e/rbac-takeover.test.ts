@@ -5,7 +5,7 @@
 // found object that already matches is used as found; one this project created is still put back.
 import { beforeEach, describe, expect, it } from 'vitest';
 import { roleBindingObject, roleObject } from '../../src/desired.js';
-import type { KubeObj } from '../support/kube/fake-kube.js';
+import type { KubeObj } from '../support/cloud.js';
 import type { TestCloud } from '../support/cloud.js';
 import { expectFailure } from '../support/failure.js';
 import { runCli } from '../support/run-cli.js';

@@ -5,7 +5,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { VpcOverrides } from '../support/aws/eks.js';
+import type { VpcOverrides } from '../support/cloud.js';
 import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
 import { useCloudProjects } from '../support/temp-projects.js';

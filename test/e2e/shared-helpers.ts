@@ -1,7 +1,7 @@
 // Helpers for the tests of shared setups (several projects on one cluster and role): run init,
 // verify and destroy as a project would, and list what any project of this tool left behind.
 import { expect } from 'vitest';
-import { sleep } from '../support/calls.js';
+import { sleep } from '../support/cloud.js';
 import type { TestCloud } from '../support/cloud.js';
 import { runCli } from '../support/run-cli.js';
 

@@ -140,7 +140,8 @@ describe('help', () => {
     expect(destroy).toContain('--workload-identity <arn> the workload identities init added');
     const top = (await runCli(['--help'], { env: c.env, cwd: dir })).stdout.split('\n');
     expect(top[0]).toMatch(/^Quick start/);
-    expect(top.slice(1, 3).join('\n')).toMatch(/init --dry-run --workload-identity <arn>[\s\S]*init --workload-identity <arn>/);
+    // The demo first (issue #22), then the dry run, then the real thing.
+    expect(top.slice(1, 4).join('\n')).toMatch(/astro-remote-kpo demo [\s\S]*init --dry-run --workload-identity <arn>[\s\S]*init --workload-identity <arn>/);
   });
 
   it("an unknown flag: the error and the suggestion in at most 5 lines, exit 2", async () => {

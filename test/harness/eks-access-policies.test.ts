@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/client-eks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { clusterAdminBinding } from '../support/kube/rbac.js';
+import { clusterAdminBinding } from '../support/cloud.js';
 import { clients, eksToken, kubeRaw } from './helpers.js';
 
 const ROLE_ARN = 'arn:aws:iam::123456789012:role/AstroRemoteKPO';

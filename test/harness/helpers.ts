@@ -85,7 +85,7 @@ export async function rawAws(cloud: TestCloud, service: 'iam' | 'sts' | 'eks', m
   return { status: res.status, headers: res.headers, body: await res.text() };
 }
 
-/** One raw HTTPS request to a fake API server, trusting the test CA (for byte-level checks). */
+/** One raw HTTPS request to a fake API server, trusting the CAs of this process's test clouds (for byte-level checks). */
 export async function kubeRaw(
   server: string,
   method: string,
@@ -93,14 +93,14 @@ export async function kubeRaw(
   opts: { token?: string; body?: string; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   const https = await import('node:https');
-  const { CA_PEM } = await import('../support/kube/server.js');
+  const { testCloudCas } = await import('../support/cloud.js');
   const url = new URL(path, server);
   return new Promise((resolve, reject) => {
     const req = https.request(
       url,
       {
         method,
-        ca: CA_PEM,
+        ca: testCloudCas(),
         headers: {
           Accept: 'application/json',
           ...(opts.token ? { Authorization: `Bearer ${opts.token}` } : {}),

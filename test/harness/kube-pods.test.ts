@@ -1,10 +1,10 @@
-// The fake API server around a pod (test/support/kube/kubelet.ts), on the wire: the ServiceAccount
+// The fake API server around a pod (src/sim/kube/kubelet.ts), on the wire: the ServiceAccount
 // admission plugin's refusal word for word (plugin/pkg/admission/serviceaccount: NewForbidden of
 // "error looking up service account <ns>/<sa>: …"), a new pod Pending with no node, the statuses a
 // script gives it, and pods/log as kube-apiserver answers it before and after the container ran.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { podStatus } from '../support/kube/kubelet.js';
+import { podStatus } from '../support/cloud.js';
 import { kubeRaw } from './helpers.js';
 
 const NS = 'astro-remote-kpo';

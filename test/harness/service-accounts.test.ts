@@ -7,7 +7,6 @@ import { ApiException, CoreV1Api, KubeConfig, PatchStrategy, RbacAuthorizationV1
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKubeClient } from '../../src/kube/client.js';
 import { startTestCloud, type TestCloud } from '../support/cloud.js';
-import { CA_PEM } from '../support/kube/server.js';
 import { kubeRaw } from './helpers.js';
 
 const NS = 'astro-remote-kpo';
@@ -61,7 +60,7 @@ describe('ServiceAccounts', () => {
     const kube = await createKubeClient({
       server: cloud.kube.url,
       kubeconfig: {
-        clusters: [{ name: 'c', cluster: { server: cloud.kube.url, 'certificate-authority-data': Buffer.from(CA_PEM).toString('base64') } }],
+        clusters: [{ name: 'c', cluster: { server: cloud.kube.url, 'certificate-authority-data': cloud.caData } }],
         users: [{ name: 'u', user: { token: cloud.kube.adminToken } }],
         contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
         'current-context': 'x',

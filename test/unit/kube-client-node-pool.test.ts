@@ -3,13 +3,15 @@
 // `node aws.mjs eks get-token`, which client-node spawns), the access check's burst of concurrent
 // reviews and the reads around it reach the test cloud's Kubernetes API over ONE TCP connection
 // (HTTP/2, as kube-apiserver offers it), counted by the server; close() ends it.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { createKubeClient } from '../../src/kube/client.js';
+import { makeSimTls } from '../../src/sim/tls.js';
 import { AWS_CLI_BIN_DIR, startTestCloud, type TestCloud } from '../support/cloud.js';
 
 const CLUSTER = 'remote-kpo-demo';
@@ -71,11 +73,12 @@ it('client-node: 21 concurrent access reviews and 5 reads → 1 connection, clos
 });
 
 it('client-node: a new pool only when the exec plugin hands out another client certificate; the old one is closed', async () => {
-  const certs = path.resolve('test/support/certs');
-  const pem = (f: string) => readFileSync(path.join(certs, f), 'utf8');
-  // Two key pairs as the plugin's client certificates: A until its third run, then B.
-  const A = { cert: pem('server.crt'), key: pem('server.key') };
-  const B = { cert: pem('ca.crt'), key: pem('ca.key') };
+  // The server's TLS, and two more key pairs as the plugin's client certificates: A until its third run, then B.
+  const serverTls = makeSimTls();
+  const [a, b] = [makeSimTls(), makeSimTls()];
+  const A = { cert: a.certPem, key: a.keyPem };
+  const B = { cert: b.certPem, key: b.keyPem };
+  const fingerprint = (pem: string) => new X509Certificate(pem).fingerprint256;
   const dir = mkdtempSync(path.join(os.tmpdir(), 'kpo-exec-cert-'));
   const counter = path.join(dir, 'runs');
   writeFileSync(counter, '0');
@@ -92,12 +95,12 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
   );
   const peers: string[] = [];
   const sockets = new Set<import('node:net').Socket>();
-  const server = https.createServer({ key: pem('server.key'), cert: pem('server.crt'), requestCert: true, rejectUnauthorized: false }, (_req, res) => {
+  const server = https.createServer({ key: serverTls.keyPem, cert: serverTls.certPem, requestCert: true, rejectUnauthorized: false }, (_req, res) => {
     res.writeHead(200, { 'Content-Type': 'application/json' });
     res.end('{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"default"}}');
   });
   server.on('secureConnection', (s) => {
-    peers.push(String(s.getPeerCertificate().subject?.CN));
+    peers.push(s.getPeerCertificate().fingerprint256);
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -105,7 +108,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
   try {
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const kubeconfig = {
-      clusters: [{ name: 'c', cluster: { server: url, 'certificate-authority-data': Buffer.from(pem('ca.crt')).toString('base64') } }],
+      clusters: [{ name: 'c', cluster: { server: url, 'certificate-authority-data': Buffer.from(serverTls.caPem).toString('base64') } }],
       users: [{ name: 'u', user: { exec: { apiVersion: 'client.authentication.k8s.io/v1', command: process.execPath, args: [plugin], interactiveMode: 'Never' } } }],
       contexts: [{ name: 'x', context: { cluster: 'c', user: 'u' } }],
       'current-context': 'x',
@@ -113,7 +116,7 @@ process.stdout.write(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/
     const kube = await createKubeClient({ server: url, kubeconfig, authDescription: 'exec plugin with client certificates' });
     for (let i = 0; i < 4; i++) expect((await kube.readNamespace('default'))?.metadata?.name).toBe('default');
     // Runs 1-2 (the request and the pool it made): A; run 3: A again, same pool; run 4 on: B, a new pool.
-    expect(peers).toEqual(['kube-apiserver', 'astro-remote-kpo test cloud CA']);
+    expect(peers).toEqual([fingerprint(A.cert), fingerprint(B.cert)]);
     await vi.waitFor(() => expect(sockets.size).toBe(1), { timeout: 10_000, interval: 20 });
     await kube.close();
     await vi.waitFor(() => expect(sockets.size).toBe(0), { timeout: 10_000, interval: 20 });

@@ -14,6 +14,7 @@ import { KubeRequestError, KubeUnreachableError } from '../../src/kube/errors.js
 import { exitCodeOf } from '../../src/errors.js';
 import { expectCode } from '../support/failure.js';
 import { roleObject } from '../../src/desired.js';
+import { makeSimTls } from '../../src/sim/tls.js';
 
 const SAMPLES = '/work/shared/wire-samples/kubernetes';
 interface Sample {
@@ -36,7 +37,7 @@ afterEach(async () => {
   await Promise.all(servers.splice(0).map((s) => new Promise((r) => s.close(r))));
 });
 
-async function serve(answer: (req: Seen, n: number) => Answer, tls?: { key: Buffer; cert: Buffer }) {
+async function serve(answer: (req: Seen, n: number) => Answer, tls?: { key: string | Buffer; cert: string | Buffer }) {
   const seen: Seen[] = [];
   const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
     let body = '';
@@ -244,10 +245,10 @@ describe.each(['node:https', 'client-node'] as const)('KubeClient over %s', (tra
   });
 
   it('verifies TLS with the cluster CA, and refuses a server the CA did not sign', async () => {
-    const certs = path.resolve('test/support/certs');
-    const tls = { key: readFileSync(path.join(certs, 'server.key')), cert: readFileSync(path.join(certs, 'server.crt')) };
+    const sim = makeSimTls();
+    const tls = { key: sim.keyPem, cert: sim.certPem };
     const { url } = await serve(() => sample('namespaces-GET-200'), tls);
-    const ca = readFileSync(path.join(certs, 'ca.crt')).toString('base64');
+    const ca = Buffer.from(sim.caPem).toString('base64');
     const withCa = await createKubeClient({
       server: url,
       kubeconfig: {
@@ -340,9 +341,9 @@ describe('transport choice', () => {
 });
 
 describe('HTTP/2', () => {
-  const certs = path.resolve('test/support/certs');
-  const tls = { key: readFileSync(path.join(certs, 'server.key')), cert: readFileSync(path.join(certs, 'server.crt')) };
-  const ca = readFileSync(path.join(certs, 'ca.crt')).toString('base64');
+  const sim = makeSimTls();
+  const tls = { key: sim.keyPem, cert: sim.certPem };
+  const ca = Buffer.from(sim.caPem).toString('base64');
   const kubeconfig = (server: string) => ({
     clusters: [{ name: 'c', cluster: { server, 'certificate-authority-data': ca } }],
     users: [{ name: 'u', user: { token: 'static-token' } }],

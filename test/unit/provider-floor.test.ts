@@ -15,6 +15,8 @@ describe('runtimeFromDockerfile', () => {
   it('reads Airflow and the flavour from the Astro Runtime image of the last FROM', () => {
     expect(runtimeFromDockerfile(AF3)).toMatchObject({ airflowMajor: 3, airflowMinor: '3.1', tag: '3.1-2', flavor: 'standard' });
     expect(runtimeFromDockerfile(from('astrocrpublic.azurecr.io/runtime:3.0-7-python-3.12-base'))).toMatchObject({ airflowMajor: 3, airflowMinor: '3.0' });
+    // What newer astro-cli writes for a Runtime 3 project: the same images through air.astronomer.io.
+    expect(runtimeFromDockerfile(from('air.astronomer.io/runtime:3.1-5'))).toMatchObject({ airflowMajor: 3, airflowMinor: '3.1', flavor: 'standard' });
     // The hyphenated major.minor-patch format is Airflow 3 whatever the registry (astro-cli's rule).
     expect(runtimeFromDockerfile(from('quay.io/astronomer/astro-runtime:3.0-4-python-3.12'))).toMatchObject({ airflowMajor: 3, airflowMinor: '3.0' });
     expect(runtimeFromDockerfile(from('quay.io/astronomer/astro-runtime:13.1.0'))).toMatchObject({ airflowMajor: 2, airflowMinor: '2.11', flavor: 'standard' });

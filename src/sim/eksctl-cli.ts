@@ -1,8 +1,10 @@
-// Stand-in eksctl. Reads a ClusterConfig like eksctl (strict fields), prints eksctl-like progress
-// over the configured duration, registers the cluster in the fake EKS through the test cloud's
-// control endpoint ($KPO_TESTCLOUD_CONTROL) — CREATING at once, ACTIVE when "CloudFormation"
-// finishes — and writes the kubeconfig context the way eksctl does. Behaviour (duration, failure)
-// comes from the control endpoint, or KPO_EKSCTL_DURATION_MS / KPO_EKSCTL_FAIL="code:message".
+// The simulation's stand-in eksctl (bundled as dist/sim-eksctl.js: the demo's shim and the test
+// suite's test/support/bin/eksctl run it). Reads a ClusterConfig like eksctl (strict fields),
+// prints eksctl-like progress over the configured duration, registers the cluster in the
+// simulated EKS through the simulation's control endpoint ($KPO_TESTCLOUD_CONTROL) — CREATING at
+// once, ACTIVE when "CloudFormation" finishes — and writes the kubeconfig context the way eksctl
+// does. Behaviour (duration, failure) comes from the control endpoint, or KPO_EKSCTL_DURATION_MS /
+// KPO_EKSCTL_FAIL="code:message". It talks to nothing but that endpoint.
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,35 +13,41 @@ import { parse } from 'yaml';
 const VERSION = '0.210.0';
 const argv = process.argv.slice(2);
 const control = process.env.KPO_TESTCLOUD_CONTROL;
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const stamp = () => new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, '');
-const info = (msg) => process.stdout.write(`${stamp()} [ℹ]  ${msg}\n`);
-const ok = (msg) => process.stdout.write(`${stamp()} [✔]  ${msg}\n`);
+const info = (msg: string) => process.stdout.write(`${stamp()} [ℹ]  ${msg}\n`);
+const ok = (msg: string) => process.stdout.write(`${stamp()} [✔]  ${msg}\n`);
 
 class Exit extends Error {
-  constructor(code, message) {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
     super(message);
-    this.code = code;
   }
 }
-const fail = (message, code = 1) => {
+const fail = (message: string, code = 1): never => {
   throw new Exit(code, message);
 };
 
-async function call(method, route, body) {
+/** What the control endpoint answers: loosely typed JSON, read field by field. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+async function call(method: string, route: string, body?: unknown): Promise<{ status: number; body: Json }> {
   if (!control) fail('KPO_TESTCLOUD_CONTROL is not set: this stand-in eksctl only works inside the test cloud');
   const res = await fetch(`${control}${route}`, {
     method,
     headers: body ? { 'content-type': 'application/json' } : {},
     body: body ? JSON.stringify(body) : undefined,
   });
-  const json = await res.json().catch(() => ({}));
+  const json: Json = await res.json().catch(() => ({}));
   return { status: res.status, body: json };
 }
 
-function flag(name) {
+function flag(name: string): string | undefined {
   for (let i = 0; i < argv.length; i++) {
-    const a = argv[i];
+    const a = argv[i]!;
     if (a === name) return argv[i + 1];
     if (a.startsWith(`${name}=`)) return a.slice(name.length + 1);
   }
@@ -52,9 +60,9 @@ const MODES = ['API', 'API_AND_CONFIG_MAP', 'CONFIG_MAP'];
 
 function loadConfig() {
   const file = flag('-f') ?? flag('--config-file');
-  let cfg = {};
+  let cfg: Json = {};
   if (file) {
-    let text;
+    let text = '';
     try {
       text = readFileSync(file, 'utf8');
     } catch {
@@ -63,7 +71,7 @@ function loadConfig() {
     try {
       cfg = parse(text) ?? {};
     } catch (e) {
-      fail(`loading config file "${file}": error converting YAML to JSON: ${e.message}`);
+      fail(`loading config file "${file}": error converting YAML to JSON: ${(e as Error).message}`);
     }
     if (cfg.apiVersion !== 'eksctl.io/v1alpha5' || cfg.kind !== 'ClusterConfig') {
       fail(`loading config file "${file}": no kind "${cfg.kind}" is registered for version "${cfg.apiVersion}" in scheme`);
@@ -76,9 +84,9 @@ function loadConfig() {
   const region = cfg.metadata?.region ?? flag('--region') ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-west-2';
   const mode = cfg.accessConfig?.authenticationMode;
   if (mode !== undefined && !MODES.includes(mode)) fail(`invalid value "${mode}" for accessConfig.authenticationMode, must be one of ${MODES.join(', ')}`);
-  const spec = (managed) => (g) => ({ name: g.name, managed, instanceType: g.instanceType, desiredCapacity: g.desiredCapacity });
+  const spec = (managed: boolean) => (g: Json) => ({ name: g.name, managed, instanceType: g.instanceType, desiredCapacity: g.desiredCapacity });
   const nodeGroups = [...(cfg.managedNodeGroups ?? []).map(spec(true)), ...(cfg.nodeGroups ?? []).map(spec(false))];
-  const addons = (cfg.addons ?? []).map((a, i) => {
+  const addons: string[] = (cfg.addons ?? []).map((a: Json, i: number) => {
     if (!a?.name) fail(`addons[${i}].name must be set`);
     return a.name;
   });
@@ -88,13 +96,13 @@ function loadConfig() {
 function kubeconfigPath() {
   const explicit = flag('--kubeconfig');
   if (explicit) return explicit;
-  const env = process.env.KUBECONFIG;
-  if (env) return env.split(path.delimiter).filter(Boolean)[0];
+  const first = process.env.KUBECONFIG?.split(path.delimiter).find(Boolean);
+  if (first) return first;
   return path.join(process.env.HOME ?? os.homedir(), '.kube', 'config');
 }
 
-async function behaviour(creates) {
-  const out = { durationMs: Number(process.env.KPO_EKSCTL_DURATION_MS ?? 400), fail: null, stopAfterControlPlane: false };
+async function behaviour(creates: boolean) {
+  const out: { durationMs: number; fail: { exitCode: number; message: string } | null; stopAfterControlPlane: boolean } = { durationMs: Number(process.env.KPO_EKSCTL_DURATION_MS ?? 400), fail: null, stopAfterControlPlane: false };
   const envFail = process.env.KPO_EKSCTL_FAIL;
   if (envFail) {
     const i = envFail.indexOf(':');
@@ -111,14 +119,14 @@ async function behaviour(creates) {
 }
 
 async function identity() {
-  const key = process.env.AWS_ACCESS_KEY_ID;
+  const key = process.env.AWS_ACCESS_KEY_ID ?? '';
   if (!key) fail('checking AWS STS access – cannot get role ARN for current session: operation error STS: GetCallerIdentity, failed to refresh cached credentials, no EC2 IMDS role found');
   const res = await call('GET', `/identity?accessKeyId=${encodeURIComponent(key)}`);
   if (res.status !== 200) fail(`checking AWS STS access – cannot get role ARN for current session: operation error STS: GetCallerIdentity, https response error StatusCode: 403, api error InvalidClientTokenId: ${res.body.message}`);
   return res.body.arn;
 }
 
-async function writeKubeconfig(name, region, setCurrent = true) {
+async function writeKubeconfig(name: string, setCurrent = true) {
   const file = kubeconfigPath();
   const res = await call('POST', `/clusters/${encodeURIComponent(name)}/kubeconfig`, { path: file, accessKeyId: process.env.AWS_ACCESS_KEY_ID, setCurrent });
   if (res.status !== 200) fail(`writing kubeconfig: ${res.body.message}`);
@@ -178,7 +186,7 @@ async function createCluster() {
   }
   if (cfg.nodeGroups.length) info(`waiting for the control plane to become ready`);
   const write = flag('--write-kubeconfig') !== 'false';
-  const file = write ? await writeKubeconfig(cfg.name, cfg.region, flag('--set-kubeconfig-context') !== 'false') : undefined;
+  const file = write ? await writeKubeconfig(cfg.name, flag('--set-kubeconfig-context') !== 'false') : undefined;
   if (file) ok(`saved kubeconfig as "${file}"`);
   ok(`all EKS cluster resources for "${cfg.name}" have been created`);
   if (file) info(`kubectl command should work with "${file}", try 'kubectl get nodes'`);
@@ -232,22 +240,21 @@ async function main() {
     return;
   }
   if (verb === 'utils' && noun === 'write-kubeconfig') {
-    const name = flag('--cluster') ?? flag('--name');
-    if (!name) fail('--cluster must be set');
+    const name = flag('--cluster') ?? flag('--name') ?? fail('--cluster must be set');
     await behaviour(false);
-    const file = await writeKubeconfig(name, flag('--region') ?? process.env.AWS_REGION ?? 'us-west-2', flag('--set-kubeconfig-context') !== 'false');
+    const file = await writeKubeconfig(name, flag('--set-kubeconfig-context') !== 'false');
     ok(`saved kubeconfig as "${file}"`);
     return;
   }
   fail(`unknown command "${argv.join(' ')}" for "eksctl"\nRun 'eksctl --help' for usage.`);
 }
 
-main().catch((e) => {
+main().catch((e: unknown) => {
   if (e instanceof Exit) {
     process.stderr.write(`Error: ${e.message}\n`);
     process.exitCode = e.code;
     return;
   }
-  process.stderr.write(`Error: ${e && e.stack ? e.stack : e}\n`);
+  process.stderr.write(`Error: ${e instanceof Error && e.stack ? e.stack : String(e)}\n`);
   process.exitCode = 1;
 });

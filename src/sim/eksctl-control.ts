@@ -42,7 +42,7 @@ export interface RegisterOptions {
   bootstrapClusterCreatorAdminPermissions?: boolean;
   /** Turn ACTIVE after this long (CloudFormation finishing); undefined: stay in `status`. */
   activateAfterMs?: number;
-  /** Over eksctl's defaults (test/support/aws/eks.ts DEFAULT_VPC). */
+  /** Over eksctl's defaults (src/sim/aws/eks.ts DEFAULT_VPC). */
   resourcesVpcConfig?: VpcOverrides;
   /** Whether DescribeCluster carries identity.oidc.issuer (default true, as every EKS cluster has one). */
   oidcIssuer?: boolean;

@@ -1,13 +1,11 @@
-// The fake Kubernetes API server for one EKS cluster: HTTPS on 127.0.0.1 with the committed test
-// CA, HTTP/2 or HTTP/1.1 as the client's ALPN asks (as kube-apiserver offers both), bearer-token authentication (static admin or EKS token), Impersonate-User/Group for callers
+// The fake Kubernetes API server for one EKS cluster: HTTPS on 127.0.0.1 with the simulation's
+// throwaway CA (src/sim/tls.ts, made at start, never on disk), HTTP/2 or HTTP/1.1 as the client's ALPN asks (as kube-apiserver offers both), bearer-token authentication (static admin or EKS token), Impersonate-User/Group for callers
 // RBAC lets impersonate, RBAC authorization of every request, classic discovery, and the
 // resource handlers. Requests are logged and can be faulted like the AWS ones.
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import http2, { type Http2ServerRequest } from 'node:http2';
 import type { IncomingMessage, OutgoingHttpHeaders } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { faultName, sleep, type CallLog, type Faults } from '../calls.js';
 import { authenticate, type AuthDeps } from './auth.js';
 import { handleResource, type ReqInfo } from './handlers.js';
@@ -16,9 +14,7 @@ import { authorize, forbiddenMessage, type UserInfo } from './rbac.js';
 import { forbidden, internalError, KubeError, pathNotFound, tooManyRequests, unauthorized, badRequest, failure } from './status.js';
 import { qualified, RESOURCE_TYPES, type KubeStore, type ResourceType } from './store.js';
 
-const certDir = fileURLToPath(new URL('../certs/', import.meta.url));
-export const CA_PEM = readFileSync(`${certDir}ca.crt`, 'utf8');
-const TLS = { key: readFileSync(`${certDir}server.key`), cert: readFileSync(`${certDir}server.crt`) };
+import type { SimTls } from '../tls.js';
 
 export interface KubeServerDeps {
   clusterName: string;
@@ -27,6 +23,8 @@ export interface KubeServerDeps {
   faults: Faults;
   auth: AuthDeps;
   kubelet: FakeKubelet;
+  /** The server certificate and key (one pair for every cluster of a simulation). */
+  tls: Pick<SimTls, 'certPem' | 'keyPem'>;
 }
 
 type Req = IncomingMessage | Http2ServerRequest;
@@ -215,7 +213,7 @@ export interface KubeServer {
 }
 
 export async function startKubeServer(deps: KubeServerDeps): Promise<KubeServer> {
-  const server = http2.createSecureServer({ ...TLS, allowHTTP1: true }, (req: Req, res: Res) => {
+  const server = http2.createSecureServer({ key: deps.tls.keyPem, cert: deps.tls.certPem, allowHTTP1: true }, (req: Req, res: Res) => {
     handle(deps, req, res).catch((e: unknown) => {
       console.error('[test-cloud kube]', e);
       if (!res.headersSent) res.writeHead(500);
