@@ -14,7 +14,9 @@ if (range && !accepts(range, process.version)) {
   process.stderr.write(`astro-remote-kpo needs Node.js ${describeRange(range)}; this is ${process.version}. Install a current Node.js (https://nodejs.org) and run it again.\n`);
   process.exit(3);
 }
-module.enableCompileCache?.();
+// Not for `demo`: it promises to write nothing outside its own temp folder, and its children (the
+// commands it runs) keep their compile cache there, since their TMPDIR is inside it.
+if (process.argv[2] !== 'demo') module.enableCompileCache?.();
 
 // `--help`, `<command> --help` and `--version`, exactly: answered from the table the build wrote
 // with the CLI's own output (scripts/build.mjs), without loading the CLI. Only at 80 columns or

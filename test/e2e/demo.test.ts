@@ -37,8 +37,8 @@ async function baseEnv(): Promise<Record<string, string>> {
   return { PATH: `${path.dirname(process.execPath)}:/usr/bin:/bin`, TMPDIR: await mkdtemp(path.join(tmp, 'tmpdir-')), HOME: await mkdtemp(path.join(tmp, 'home-')) };
 }
 
-/** What the demo may leave in TMPDIR: only Node's compile cache, which the launcher turns on for every command. */
-const leftInTmp = async (env: Record<string, string>) => (await readdir(env.TMPDIR!)).filter((n) => n !== 'node-compile-cache');
+/** What the demo leaves in TMPDIR: nothing (not even Node's compile cache: the launcher leaves it off for demo). */
+const leftInTmp = async (env: Record<string, string>) => await readdir(env.TMPDIR!);
 
 interface DemoDoc {
   ok: boolean;

@@ -117,7 +117,12 @@ describe('files under Ctrl-C', { timeout: 600_000 }, () => {
     ];
     const results: string[] = [];
     for (const [what, moment] of moments.filter(([w]) => !process.env.KPO_MOMENT || w.includes(process.env.KPO_MOMENT))) {
-      const { r, dir, seen, fired } = await interruptAt(moment);
+      // A temp file lives for a millisecond or so; on a busy machine both the watch and the poll can
+      // miss it. Then the run was never interrupted there and proves nothing: run it again (a fresh
+      // project), up to three times; the assertions below are the same for the run that counts.
+      let run = await interruptAt(moment);
+      for (let attempt = 2; !run.fired && 'tmp' in moment && attempt <= 3; attempt++) run = await interruptAt(moment);
+      const { r, dir, seen, fired } = run;
       const leftovers = (await allFiles(dir)).filter((f) => f.endsWith('.tmp') || f.includes('.tmp.') || f.includes('probe'));
       // What a shell reports as $?: a process Ctrl-C ends before its own code has loaded (Node's
       // default action, nothing written yet) is 128+2 = 130 too.
