@@ -29,9 +29,12 @@ async function lookupCluster(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promis
   return { cluster: await callAws(`looking up EKS cluster ${ctx.inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, ctx.inputs.clusterName)) };
 }
 
-/** The task pods' policies, looked up while the identity is (no round trip of their own). */
-async function lookupPodPolicies(ctx: Pick<Ctx, 'aws' | 'inputs'>): Promise<PolicyLookup[]> {
-  if (!ctx.inputs.podPolicyArns.length) return [];
+/** The task pods' policies, looked up while the identity is (no round trip of their own), and only
+ * when this run may attach them: `--only <other stage>` attaches nothing, nor do verify and destroy,
+ * which run this stage with `only: 'preflight'` for the identity alone (a policy deleted since init
+ * must not stop a destroy). */
+async function lookupPodPolicies(ctx: Pick<Ctx, 'aws' | 'inputs' | 'flags'>): Promise<PolicyLookup[]> {
+  if (!ctx.inputs.podPolicyArns.length || (ctx.flags.only && ctx.flags.only !== 'pod-role')) return [];
   return lookUpPolicies(await ctx.aws.iam(), ctx.inputs.podPolicyArns);
 }
 

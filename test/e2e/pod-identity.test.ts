@@ -481,4 +481,17 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
       expect(cloud.mutatingCalls()).toEqual([]);
     });
   });
+
+  it('verify and destroy never ask whether the recorded policies exist (one deleted since init must not stop them)', { timeout: 90_000 }, async () => {
+    await withCloud(existing(), async ({ cloud, dir }) => {
+      expect((await init(cloud, dir, PODS)).code).toBe(0);
+      cloud.resetCalls();
+      const v = await cli(cloud, dir, ['verify']);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
+      const d = await cli(cloud, dir, ['destroy', '--yes']);
+      expect(d.code, d.stdout + d.stderr).toBe(0);
+      expect(cloud.calls.filter((c) => c.operation === 'GetPolicy')).toEqual([]);
+      expect(cloud.aws.role(POD_ROLE)).toBeUndefined();
+    });
+  });
 });
