@@ -218,7 +218,9 @@ export async function resolveOptions(
   const clusterName = await ask('clusterName', clusterQuestion, fallback('clusterName') ?? DEFAULTS.clusterName);
   const region = await ask('region', 'AWS region', fallback('region') ?? regionDefault);
   check('region', region);
-  const podPolicyArns = podPoliciesGiven ?? (io.interactive && !raw.dryRun ? await askPodPolicies(io, fallback('podPolicyArns') ?? []) : (fallback('podPolicyArns') ?? []));
+  // Only init asks: verify and destroy take what init recorded (the question would mean nothing there).
+  const asksPods = io.interactive && !raw.dryRun && (rctx.command ?? 'init') === 'init';
+  const podPolicyArns = podPoliciesGiven ?? (asksPods ? await askPodPolicies(io, fallback('podPolicyArns') ?? []) : (fallback('podPolicyArns') ?? []));
   // Partitions only once both values are well-formed (else the shape message says it all).
   if (!problems.length) {
     for (const wi of workloadIdentities) {

@@ -2,10 +2,14 @@
 // answers, the confirmation, Ctrl-C while eksctl creates the cluster (exit 130, the stage named),
 // then the same command with no flags, answered only with Enter, resumes on the recorded
 // cluster and finishes.
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { startCliInPty, type PtySession } from '../support/pty.js';
 import { useCloudProjects } from '../support/temp-projects.js';
-import { readState, requireBuild, WI } from './aws-helpers.js';
+import { runCli } from '../support/run-cli.js';
+import { initArgs, readState, requireBuild, WI } from './aws-helpers.js';
 
 const cloudProject = useCloudProjects('kpo-e2e-pty-');
 
@@ -85,5 +89,28 @@ describe('the wizard on a terminal', () => {
     } finally {
       s.kill();
     }
+  });
+
+  it("verify and destroy on a terminal never ask init's question about the task pods' AWS identity", { timeout: 120_000 }, async () => {
+    const { cloud, dir } = await cloudProject();
+    const env = terminalEnv(cloud.env);
+    const first = await runCli(initArgs(dir), { env: cloud.env, cwd: dir });
+    expect(first.code, first.stdout + first.stderr).toBe(0);
+    // From another folder (no state: a fresh clone), where the values would otherwise be asked for.
+    const bare = await mkdtemp(path.join(os.tmpdir(), 'kpo-e2e-pty-bare-'));
+    for (const args of [['verify'], ['destroy', '--yes']]) {
+      const s = startCliInPty([...args, '--workload-identity', WI, '--project-dir', bare], { env, cwd: bare });
+      try {
+        const answered = await s.enterThrough(() => false, { timeoutMs: 60_000 }).catch(() => [] as string[]);
+        const r = await s.result;
+        // verify: 1, the bare folder has no airflow_settings.yaml or DAGs (every cloud row passes).
+        expect(r.code, r.screen).toBe(args[0] === 'verify' ? 1 : 0);
+        expect(r.screen, args[0]).not.toMatch(/AWS identity of their own/);
+        expect(answered.join('\n'), args[0]).not.toMatch(/AWS identity/);
+      } finally {
+        s.kill();
+      }
+    }
+    await rm(bare, { recursive: true, force: true });
   });
 });
