@@ -14,6 +14,7 @@ import { loadState, saveState } from '../engine/state.js';
 import type { RawOptions } from '../options.js';
 import type { StageOutputs } from '../types.js';
 import { withStateInputs } from '../verify/state-inputs.js';
+import { recordsAboutOthers, recordsForNamedObjects } from '../destroy/records.js';
 import { discover, execute } from '../destroy/run.js';
 import { destroyJson, itemLine, renderPlan } from '../destroy/render.js';
 import { confirmClusterDeletion } from '../destroy/discover-cluster.js';
@@ -49,7 +50,11 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     let deleting = false;
     const base: ContextBase = { ...rc, services, signal: controller.signal };
     const ctx = makeFullContext(base, { outputs, progress: (t) => (deleting ? out.line(out.chalk.dim(`  … ${t}`)) : rc.debug(t)) });
-    const items = await discover({ ctx, base, outputs, held, state, deleteNamespace, deleteCluster });
+    // Records about other objects than those named now (another --iam-role, --namespace, …) are
+    // not taken for these: discovery judges them as without state, and their records stay.
+    const aboutOthers = state ? recordsAboutOthers(state, inputs) : [];
+    if (aboutOthers.length) rc.debug(`destroy: state's records of ${aboutOthers.join(', ')} are about other objects than the inputs name now; not used`);
+    const items = await discover({ ctx, base, outputs, held, state: recordsForNamedObjects(state, inputs), deleteNamespace, deleteCluster });
 
     out.line(renderPlan(out.chalk, items, flags.dryRun));
     if (flags.dryRun) {
@@ -73,7 +78,7 @@ export async function destroyCommand(raw: RawOptions): Promise<number> {
     const r = await execute(items, state, {
       onItem: (i) => out.line(itemLine(out.chalk, i)),
       save: async () => (state ? saveState(projectDir, state) : undefined),
-    });
+    }, aboutOthers);
     if (controller.signal.aborted) throw interrupted();
     if (r.failed) {
       const err = asKpoError(r.error);

@@ -123,8 +123,10 @@ export interface ExecuteHooks {
 }
 
 /** Deletes the 'delete' items in order; stops at the first failure and returns it. */
-export async function execute(items: DestroyItem[], state: State | undefined, hooks: ExecuteHooks): Promise<{ failed?: DestroyItem; error?: unknown }> {
-  const kept = new Set(items.filter((i) => i.decision === 'keep').map((i) => i.stage));
+/** `recordsKept`: stages whose record is about another object than the one destroyed now
+ * (records.ts): that object is still there, so its record and intents stay. */
+export async function execute(items: DestroyItem[], state: State | undefined, hooks: ExecuteHooks, recordsKept: readonly StageId[] = []): Promise<{ failed?: DestroyItem; error?: unknown }> {
+  const kept = new Set([...items.filter((i) => i.decision === 'keep').map((i) => i.stage), ...recordsKept]);
   const stages = [...new Set(items.map((i) => i.stage))];
   for (const stage of stages) {
     for (const item of items.filter((i) => i.stage === stage && i.decision === 'delete')) {

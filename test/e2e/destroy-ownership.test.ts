@@ -117,4 +117,35 @@ describe('destroy keeps what it did not create', () => {
     // No state existed, and none is invented.
     await expect(stat(path.join(dir, '.astro-remote-kpo', 'state.json'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
+
+  it("state's records are only about the objects init named: destroy told another --iam-role, --namespace or --k8s-role keeps what a person made", async () => {
+    cloud = await startTestCloud();
+    await cloud.addCluster({ name: 'remote-kpo-demo', withKubeconfigContext: true });
+    const dir = await project();
+    const init = await runCli(['init', '--non-interactive', '--workload-identity', WI, '--project-dir', dir], { env: cloud.env, cwd: dir });
+    expect(init.code, init.stdout + init.stderr).toBe(0);
+    // A person's role, trusting only the same Deployment; a team's namespace with a Role of our
+    // default name in it. Neither carries a marker of ours.
+    cloud.aws.createRole({ name: 'TeamRole', trustPolicy: { Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: WI }, Action: 'sts:AssumeRole' }] } });
+    cloud.kube.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'team-ns' } });
+    cloud.kube.put({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: 'team-role', namespace: 'team-ns' }, rules: KPO_RULES.map((r) => ({ ...r })) });
+    const before = await readState(dir);
+
+    cloud.resetCalls();
+    const { code, doc } = await destroy(dir, ['--iam-role', 'TeamRole', '--namespace', 'team-ns', '--k8s-role', 'team-role', '--delete-namespace']);
+    expect(code, JSON.stringify(doc, null, 2)).toBe(0);
+    for (const kind of ['iam-role', 'role', 'namespace']) expect(item(doc, kind), kind).toMatchObject({ decision: 'keep', why: expect.stringContaining('not created by this tool') });
+    expect(cloud.mutatingCalls().filter((c) => /Role|roles|namespaces/.test(c.operation))).toEqual([]);
+    expect(cloud.aws.role('TeamRole')).toBeDefined();
+    expect(cloud.kube.namespace('team-ns')).toBeDefined();
+    expect(cloud.kube.get('Role', 'team-ns', 'team-role')).toBeDefined();
+    // What init made is still there, and state still says so: a destroy with init's names takes it.
+    expect(cloud.aws.role('AstroRemoteKPO')).toBeDefined();
+    const after = await readState(dir);
+    for (const id of ['iam-role', 'namespace', 'k8s-role'] as const) expect(after.stages[id], id).toEqual(before.stages[id]);
+    const again = await destroy(dir, ['--delete-namespace']);
+    expect(again.code, JSON.stringify(again.doc, null, 2)).toBe(0);
+    expect(cloud.aws.role('AstroRemoteKPO')).toBeUndefined();
+    expect(cloud.aws.role('TeamRole')).toBeDefined();
+  });
 });
