@@ -59,6 +59,7 @@ Examples:
   $ CI=1 astro-remote-kpo init --yes --workload-identity ${WI} --json > result.json
   $ astro-remote-kpo init --astro-deployment-id clx1abc2d000008l4ezw5ofno --astro-deployment-id clx9xyz8w000108l4abcdefgh   # two Deployments: identities read with the astro CLI, connection set on both
   $ astro-remote-kpo init --workload-identity ${WI} --local-dev   # also trust yourself, for astro dev
+  $ astro-remote-kpo init --workload-identity ${WI} --pod-policy-arn arn:aws:iam::aws:policy/AmazonS3ReadOnlyAccess   # the task pods get an IAM role of their own (IRSA or EKS Pod Identity)
   $ astro-remote-kpo init --from identity-mapping      # re-run step 7 and everything after it
   $ astro-remote-kpo init --only 10                    # re-run just the access check`,
     )
