@@ -8,7 +8,6 @@ import { creationTags } from '../desired.js';
 import { sdk as awsSdk } from './clients.js';
 import { awsErrorCode, unlessNotFound } from './errors.js';
 import { allItems } from './pages.js';
-import { together } from '../together.js';
 import { POD_IDENTITY_AGENT } from './pod-trust.js';
 
 const eksSdk = awsSdk.eks;
@@ -25,14 +24,11 @@ export interface AgentPresence {
 /** Whether pods of the cluster can get EKS Pod Identity credentials. */
 export async function podIdentityAgent(eks: EKSClient, clusterName: string, autoMode: boolean | undefined): Promise<AgentPresence> {
   if (autoMode) return { present: true, why: `cluster ${clusterName} is an EKS Auto Mode cluster (its nodes run the Pod Identity agent)` };
-  const { paginateListAddons, DescribeAddonCommand } = await eksSdk();
-  // The add-on is described by name: no need to wait for the list (one round trip, not two).
-  const [names, described] = await together([
-    allItems(`eks:ListAddons on EKS cluster ${clusterName}`, paginateListAddons({ client: eks }, { clusterName }), (p) => p.addons, (p) => p.nextToken),
-    unlessNotFound(eks.send(new DescribeAddonCommand({ clusterName, addonName: POD_IDENTITY_AGENT }))),
-  ]);
-  if (!names.includes(POD_IDENTITY_AGENT)) return { present: false, why: `cluster ${clusterName} has no ${POD_IDENTITY_AGENT} add-on` };
-  const addon = described?.addon;
+  const { DescribeAddonCommand } = await eksSdk();
+  // Described by name: EKS answers ResourceNotFoundException when the cluster has no such add-on,
+  // so no list is needed (one call, one permission).
+  const addon = (await unlessNotFound(eks.send(new DescribeAddonCommand({ clusterName, addonName: POD_IDENTITY_AGENT }))))?.addon;
+  if (!addon) return { present: false, why: `cluster ${clusterName} has no ${POD_IDENTITY_AGENT} add-on` };
   const status = addon?.status ?? 'gone';
   return AGENT_USABLE.has(status)
     ? { present: true, why: `cluster ${clusterName} has the ${POD_IDENTITY_AGENT} add-on (${status})` }

@@ -36,7 +36,7 @@ export async function checkPods(vc: VerifyContext): Promise<CheckRow[]> {
       mode = agent.present ? 'pod-identity' : 'irsa';
     } else mode = inputs.podIdentity;
   } catch (err) {
-    return [failFromError('pod-link', err, 'The identity you run verify with needs eks:ListAddons and eks:DescribeAddon.'), ...POD_CHECKS.slice(1).map((id) => skip(id, 'pod-link', 'the mode could not be decided'))];
+    return [failFromError('pod-link', err, 'The identity you run verify with needs eks:DescribeAddon.'), ...POD_CHECKS.slice(1).map((id) => skip(id, 'pod-link', 'the mode could not be decided'))];
   }
   const providerArn = cluster.oidcIssuer ? oidcProviderArn(vc.identity.partition, vc.identity.accountId, cluster.oidcIssuer) : undefined;
   // The role, the link and the ServiceAccount are independent reads: asked together.

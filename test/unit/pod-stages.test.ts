@@ -98,7 +98,6 @@ describe('pod-identity', () => {
   it('auto with an agent that failed: IRSA; pod-identity with it: the refusal names the fix', async () => {
     const a = () =>
       aws({
-        ListAddonsCommand: () => ({ addons: ['vpc-cni', 'eks-pod-identity-agent'] }),
         DescribeAddonCommand: () => ({ addon: { addonName: 'eks-pod-identity-agent', status: 'CREATE_FAILED' } }),
         GetOpenIDConnectProviderCommand: () => ({ Url: ISSUER.slice(8), ClientIDList: ['sts.amazonaws.com'], Tags: [] }),
       });
