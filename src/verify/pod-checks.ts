@@ -9,7 +9,7 @@ import { acceptsIrsa, getOidcProvider } from '../aws/oidc-provider.js';
 import { findAssociation, podIdentityAgent } from '../aws/pod-identity.js';
 import { inspectPodRole } from '../aws/pod-role.js';
 import { oidcProviderArn, podTrust, trustDifferences } from '../aws/pod-trust.js';
-import { ROLE_ARN_ANNOTATION } from '../desired.js';
+import { ROLE_ARN_ANNOTATION, roleArnWithoutPath } from '../desired.js';
 import { annotationFindings, proveServiceAccountUsable, wantedAnnotation } from '../kube/service-account.js';
 import type { PodIdentityMode } from '../types.js';
 import type { VerifyContext } from './context.js';
@@ -80,7 +80,8 @@ async function linkRow(vc: VerifyContext, mode: PodIdentityMode, providerArn: st
     const a = await callAws(`reading the EKS Pod Identity association of ${inputs.namespace}/${inputs.podServiceAccount}`, vc.ctx.aws.profile, () => findAssociation(eks, inputs.clusterName, inputs.namespace, inputs.podServiceAccount));
     const roleSuffix = `:role/${inputs.podRole}`;
     if (!a) return { row: fail('pod-link', `EKS Pod Identity: no association for ${inputs.namespace}/${inputs.podServiceAccount}`, `Create it: ${restore(vc, 'pod-service-account')}`) };
-    if (!a.roleArn?.endsWith(roleSuffix)) return { row: fail('pod-link', `EKS Pod Identity: association ${a.associationId} of ${inputs.namespace}/${inputs.podServiceAccount} names ${a.roleArn}, not role ${inputs.podRole}`, `If this project created it, init points it back: ${restore(vc, 'pod-service-account')}`) };
+    // By name: IAM role names are unique in an account, and a found role may have a path.
+    if (!roleArnWithoutPath(a.roleArn ?? '').endsWith(roleSuffix)) return { row: fail('pod-link', `EKS Pod Identity: association ${a.associationId} of ${inputs.namespace}/${inputs.podServiceAccount} names ${a.roleArn}, not role ${inputs.podRole}`, `If this project created it, init points it back: ${restore(vc, 'pod-service-account')}`) };
     return { row: pass('pod-link', `EKS Pod Identity: association ${a.associationId} ${inputs.namespace}/${inputs.podServiceAccount} → ${a.roleArn}`) };
   } catch (err) {
     return { row: failFromError('pod-link', err, 'The identity you run verify with needs iam:GetOpenIDConnectProvider (IRSA) or eks:ListPodIdentityAssociations and eks:DescribePodIdentityAssociation (Pod Identity).') };

@@ -289,12 +289,15 @@ describe.concurrent('the task pods get an AWS identity of their own', () => {
 
   it('a found pods role with exactly the trust is used: the policies init attached go with destroy, the role and the rest stay', { timeout: 120_000 }, async () => {
     await withCloud(existing({ addons: [AGENT] }), async ({ cloud, dir }) => {
-      cloud.aws.createRole({ name: POD_ROLE, trustPolicy: podIdentityTrust });
+      // A person's role, under an IAM path (the association and verify name it with its path).
+      cloud.aws.createRole({ name: POD_ROLE, path: '/team/', trustPolicy: podIdentityTrust });
       cloud.aws.iam.roles.get(POD_ROLE)!.attached.push(CNI);
       const r = await init(cloud, dir, PODS);
       expect(r.code, r.stdout + r.stderr).toBe(0);
-      expect((await readState(dir)).stages['pod-role'].outputs).toEqual({ enabled: true, roleArn: POD_ROLE_ARN, createdByUs: false, attachedByUs: [ECR], policies: [ECR] });
+      expect((await readState(dir)).stages['pod-role'].outputs).toEqual({ enabled: true, roleArn: `arn:aws:iam::123456789012:role/team/${POD_ROLE}`, createdByUs: false, attachedByUs: [ECR], policies: [ECR] });
       expect(cloud.aws.tags(POD_ROLE)).toEqual({});
+      const v = await cli(cloud, dir, ['verify']);
+      expect(v.code, v.stdout + v.stderr).toBe(0);
       const d = await cli(cloud, dir, ['destroy', '--json', '--yes', '--delete-namespace']);
       expect(d.code, d.stdout + d.stderr).toBe(0);
       expect(cloud.aws.trustPolicy(POD_ROLE)).toEqual(podIdentityTrust);
