@@ -33,22 +33,31 @@ const OLD_FORMAT = /^(\d+)\.(\d+)\.(\d+)(?:-.*)?$/;
  * astro-cli writes into `astro dev init`'s Dockerfile (airflow/include/airflow3/dockerfile). */
 const RUNTIME_REPO = /(?:^|\/)(astro-runtime(-slim)?)$|^(?:astrocrpublic\.azurecr\.io|air\.astronomer\.io)\/runtime(-slim)?$/;
 
-/** The image of the last FROM (the stage that builds the image), or undefined. */
-function lastFromImage(text: string): string | undefined {
-  const froms = [...text.matchAll(/^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)/gim)].map((m) => m[1]!);
-  return froms.at(-1);
+/** The images of the Dockerfile's FROM lines, in order. */
+function fromImages(text: string): string[] {
+  return [...text.matchAll(/^[ \t]*FROM[ \t]+(?:--\S+[ \t]+)*(\S+)/gim)].map((m) => m[1]!);
+}
+
+/** An image reference as repository and tag (no digest); the tag '' when there is none. */
+function splitImage(image: string): { repo: string; tag: string } {
+  const ref = image.replace(/@.*$/, '');
+  const colon = ref.lastIndexOf(':');
+  return colon > ref.lastIndexOf('/') ? { repo: ref.slice(0, colon), tag: ref.slice(colon + 1) } : { repo: ref, tag: '' };
+}
+
+/** Whether a FROM of the Dockerfile names an Astro Runtime repository (what `astro dev init` writes). */
+export function fromsRuntimeImage(text: string): boolean {
+  return fromImages(text).some((image) => RUNTIME_REPO.test(splitImage(image).repo));
 }
 
 /** The Astro Runtime image in a Dockerfile: undefined without one, `unknown` with the reason when
  * the image is not a Runtime image or its tag names no version we can read. */
 export function runtimeFromDockerfile(text: string | undefined): RuntimeRead {
   if (text === undefined) return undefined;
-  const image = lastFromImage(text);
+  // The last FROM: the stage that builds the image.
+  const image = fromImages(text).at(-1);
   if (!image) return undefined;
-  const ref = image.replace(/@.*$/, '');
-  const colon = ref.lastIndexOf(':');
-  const repo = colon > ref.lastIndexOf('/') ? ref.slice(0, colon) : ref;
-  const tag = colon > ref.lastIndexOf('/') ? ref.slice(colon + 1) : '';
+  const { repo, tag } = splitImage(image);
   const repoMatch = RUNTIME_REPO.exec(repo);
   if (!repoMatch) return { image, unknown: `the image ${image} is not an Astro Runtime image` };
   if (!tag) return { image, unknown: `the Astro Runtime image ${image} has no tag that names a version` };

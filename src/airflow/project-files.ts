@@ -11,6 +11,7 @@ import { writeFileAtomic } from '../write-files.js';
 import { guessRoleArn } from './deployed-connection.js';
 import { readTextIfExists, sha256 } from './files.js';
 import { AMAZON_FLOOR_AIRFLOW, AMAZON_REQUIREMENT, CNCF_REQUIREMENT } from './provider-floor.js';
+import { fromsRuntimeImage } from './astro-runtime.js';
 
 export interface ProjectFile {
   /** Relative to the project, '/'-separated (also the key in the hash store). */
@@ -96,10 +97,10 @@ export async function desiredProjectFiles(inputs: ProjectFileInputs, accountId: 
   return files;
 }
 
-/** A Dockerfile FROM an Astro Runtime image, or an .astro/ folder (what `astro dev init` makes). */
-export async function isAstroProject(dir: string): Promise<boolean> {
-  const dockerfile = await readTextIfExists(path.join(dir, 'Dockerfile')).catch(() => undefined);
-  if (dockerfile && /^\s*FROM\s+(--\S+\s+)*\S*(astro-runtime|astrocrpublic\.azurecr\.io\/runtime|air\.astronomer\.io\/runtime)\S*/im.test(dockerfile)) return true;
+/** A Dockerfile FROM an Astro Runtime image, or an .astro/ folder (what `astro dev init` makes).
+ * `dockerfile`: the Dockerfile's text as the caller read it (undefined: there is none). */
+export async function isAstroProject(dir: string, dockerfile: string | undefined): Promise<boolean> {
+  if (dockerfile && fromsRuntimeImage(dockerfile)) return true;
   return stat(path.join(dir, '.astro')).then(
     (s) => s.isDirectory(),
     () => false,

@@ -78,7 +78,7 @@ export async function survey(ctx: SurveySlice, accountId: string) {
   const compose = ctx.inputs.localDev
     ? mergeComposeOverride(await readTextIfExists(composeFile), airflowServices(airflowMajor(dockerfile)), awsEnvironment(ctx.inputs.profile))
     : undefined;
-  return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await isAstroProject(ctx.projectDir) };
+  return { decisions, store, ignores, requirementsFile, floor, composeFile, compose, astroProject: await isAstroProject(ctx.projectDir, dockerfile) };
 }
 
 /** What state records per provider; `added` once run() wrote the line. */

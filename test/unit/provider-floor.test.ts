@@ -2,7 +2,7 @@
 // lines requirements.txt gets (every other byte kept), and the warnings for a lower pin or a fix
 // the Airflow cannot install.
 import { describe, expect, it } from 'vitest';
-import { runtimeFromDockerfile } from '../../src/airflow/astro-runtime.js';
+import { fromsRuntimeImage, runtimeFromDockerfile } from '../../src/airflow/astro-runtime.js';
 import { addedLines, planProviderFloor, type FloorPlan } from '../../src/airflow/provider-floor.js';
 
 const AF3 = 'FROM astrocrpublic.azurecr.io/runtime:3.1-2\n';
@@ -10,6 +10,16 @@ const AMAZON = 'apache-airflow-providers-amazon>=9.30.0';
 const CNCF = 'apache-airflow-providers-cncf-kubernetes>=7.2.0';
 const from = (image: string) => `FROM ${image}\n`;
 const actions = (p: FloorPlan) => Object.fromEntries(p.providers.map((x) => [x.provider.replace('apache-airflow-providers-', ''), x.action]));
+
+describe('fromsRuntimeImage (is this an Astro project?)', () => {
+  it('any FROM naming a Runtime repository, any tag or digest; nothing else', () => {
+    for (const image of ['quay.io/astronomer/astro-runtime:12.8.0', 'astro-runtime-slim:13.1.0', 'astrocrpublic.azurecr.io/runtime:3.1-2', 'air.astronomer.io/runtime:3.1-3-python-3.12', 'air.astronomer.io/runtime@sha256:abc']) {
+      expect(fromsRuntimeImage(`FROM ${image}\n`), image).toBe(true);
+    }
+    expect(fromsRuntimeImage('FROM --platform=linux/amd64 quay.io/astronomer/astro-runtime:12.8.0 AS base\nFROM python:3.12\n')).toBe(true);
+    for (const text of ['FROM python:3.12\n', '# FROM astro-runtime:12.8.0\nFROM ubuntu\n', 'FROM example.com/runtime:3.1-2\n', '']) expect(fromsRuntimeImage(text), text).toBe(false);
+  });
+});
 
 describe('runtimeFromDockerfile', () => {
   it('reads Airflow and the flavour from the Astro Runtime image of the last FROM', () => {
