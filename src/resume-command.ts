@@ -3,11 +3,9 @@
 // default are left out; the workload identity and the region are always written (the region's
 // default depends on the environment, which may differ when the command is run again).
 import { CHECK_FLAGS, DEFAULTS, DESTROY_FLAGS, INPUT_FLAGS, type FlagSpec } from './options.js';
+import { shellQuote } from './shell-quote.js';
 import type { Inputs, StageId } from './types.js';
 
-export function quoteArg(a: string): string {
-  return /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`;
-}
 
 // (The workload identities, a list, are always written: every list value is.)
 const ALWAYS: ReadonlyArray<keyof Inputs> = ['region'];
@@ -57,7 +55,7 @@ export function initCommandLine(inputs: Inputs, shape: RunShape = {}, verb = 'in
     ...(shape.only ? ['--only', shape.only] : shape.from ? ['--from', shape.from] : []),
     ...(shape.switches ?? []),
   ];
-  return args.map(quoteArg).join(' ');
+  return args.map(shellQuote).join(' ');
 }
 
 const KEPT_SWITCHES = new Set(['--yes', '-y', '--non-interactive', '--json', '--no-color', '--switch-context', '--force', '--verbose']);

@@ -4,6 +4,7 @@
 // or through an AIRFLOW_CONN_<CONN_ID> environment variable in Airflow's JSON connection format.
 import { partitionOf } from '../desired.js';
 import { connExtra, type AwsConnection } from './settings-file.js';
+import { shellQuote } from '../shell-quote.js';
 
 /** Printed when no --astro-deployment-id was given: a shell variable set on its own line, so every
  * command line stays paste-safe (a raw `<deployment-id>` is a redirection to bash). */
@@ -15,10 +16,6 @@ export function guessRoleArn(region: string, iamRole: string, accountId: string 
   return `arn:${partitionOf(region)}:iam::${accountId ?? '<account-id>'}:role/${iamRole}`;
 }
 
-/** POSIX shell quoting: bare when safe, else single quotes with embedded quotes escaped. */
-export function shellQuote(arg: string): string {
-  return /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
-}
 
 export function extraJson(c: AwsConnection): string {
   return JSON.stringify(connExtra(c));

@@ -1,10 +1,10 @@
 // What `demo` shows between verify and destroy: the files init wrote into the throwaway project,
 // read back from disk (the aws_eks entry of airflow_settings.yaml, the DAGs, requirements.txt, the
 // manifests), so a reader sees what a real run leaves in their own project.
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { loadState, stateFileOf } from '../engine/state.js';
+import { loadState } from '../engine/state.js';
 import { DEFAULTS } from '../options.js';
 
 export interface DemoFiles {
@@ -34,12 +34,6 @@ export async function filesInitWrote(projectDir: string): Promise<DemoFiles> {
     `  ${manifests.join(', ') || 'k8s/: (none)'}`,
   ];
   return { lines, json: { connection, dags, requirements, manifests } };
-}
-
-/** The project's state file, if there is one (init declined at its confirmation leaves none). */
-export async function stateFile(projectDir: string): Promise<string | undefined> {
-  const file = stateFileOf(projectDir);
-  return (await stat(file).then(() => true, () => false)) ? file : undefined;
 }
 
 /** What the project's state still says init made: every intent (recorded before each create)

@@ -12,11 +12,12 @@ import { fileURLToPath } from 'node:url';
 import { createUi } from '../context.js';
 import { EXIT, KpoError } from '../errors.js';
 import { claimInterrupts } from '../interrupt.js';
-import type { RawOptions } from '../options.js';
+import { loadState } from '../engine/state.js';
+import { DEFAULTS, type RawOptions } from '../options.js';
 import { packageFile } from '../package-file.js';
-import { isInteractive } from '../resolve.js';
-import { DEMO_CLUSTER, startDemoWorld, type DemoWorld } from '../sim/demo-world.js';
-import { filesInitWrote, stateFile, stateLeftovers, type DemoFiles } from './demo-show.js';
+import { shellQuote } from '../shell-quote.js';
+import { startDemoWorld, type DemoWorld } from '../sim/demo-world.js';
+import { filesInitWrote, stateLeftovers, type DemoFiles } from './demo-show.js';
 
 export interface DemoOptions extends RawOptions {
   keep?: boolean;
@@ -34,8 +35,7 @@ export const FIRST_LINE = 'astro-remote-kpo demo: everything below runs against 
 export const LAST_LINE = 'That was a simulation: every command above ran against a simulated AWS account and EKS cluster on this machine (127.0.0.1), and nothing left it.';
 
 export async function demoCommand(raw: DemoOptions): Promise<number> {
-  const { out, io } = await createUi(raw, process.env);
-  const interactive = isInteractive(raw, process.env, Boolean(process.stdin.isTTY));
+  const { out, io, interactive } = await createUi(raw, process.env);
   if (raw.step && (!interactive || !process.stdout.isTTY)) {
     throw new KpoError('INPUT_INVALID', `--step asks before each next command, so it needs a terminal and no --yes, --json or CI; ${raw.json ? '--json was given' : raw.yes ? '--yes was given' : 'this is not one'}.`, 'Run `astro-remote-kpo demo` without --step.');
   }
@@ -62,7 +62,7 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
     const plan: string[][] = [
       // Every value init would ask for is given (the simulation has one region and one cluster name):
       // on a terminal, what is left to answer is init's own confirmation.
-      ['init', '--workload-identity', world.workloadIdentity, '--cluster-name', DEMO_CLUSTER, '--region', world.cloud.region, '--project-dir', dir, ...unattended, ...common],
+      ['init', '--workload-identity', world.workloadIdentity, '--cluster-name', DEFAULTS.clusterName, '--region', world.cloud.region, '--project-dir', dir, ...unattended, ...common],
       ['status', '--project-dir', dir, ...common],
       ['verify', '--project-dir', dir, ...(interactive ? [] : ['--non-interactive']), ...common],
       ...(raw.keep ? [] : [['destroy', '--project-dir', dir, '--delete-cluster', '--delete-namespace', ...unattended, ...common]]),
@@ -70,7 +70,7 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
     for (const [i, args] of plan.entries()) {
       // --step: a question like every other of the tool's (Enter goes on; no stops the demo here).
       if (i > 0 && raw.step && !(await io.confirm({ flag: '', message: `Run astro-remote-kpo ${args[0]} next?`, default: true }))) break;
-      if (!json) out.line(out.chalk.dim(`\n$ astro-remote-kpo ${args.join(' ')}`));
+      if (!json) out.line(out.chalk.dim(`\n$ astro-remote-kpo ${args.map(shellQuote).join(' ')}`));
       const step = await runChild(args, world.env, dir, { json, interactive });
       steps.push(step);
       if (interrupted) break;
@@ -79,7 +79,7 @@ export async function demoCommand(raw: DemoOptions): Promise<number> {
         if (!json) for (const l of files.lines) out.line(l);
       }
       if (step.exitCode !== EXIT.ok) break;
-      if (args[0] === 'init' && !(await stateFile(dir))) break; // declined at the confirmation: nothing to look at
+      if (args[0] === 'init' && !(await loadState(dir))) break; // declined at the confirmation: nothing to look at
     }
     const failed = steps.find((s) => s.exitCode !== EXIT.ok);
     if (!raw.keep && !failed && !interrupted && steps.length === plan.length) {

@@ -8,12 +8,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ASTRO_HEADER, ASTRO_PLACEHOLDERS } from '../airflow/settings-file.js';
 import { packageFile } from '../package-file.js';
+import { shellQuote } from '../shell-quote.js';
 import { startSimCloud, type SimCloud } from './cloud.js';
+import { SYSTEM_NAMESPACES } from './kube/fake-kube.js';
 
 /** The Astro Deployment's workload identity: a role the simulation makes up front, as Astro would. */
 export const DEMO_IDENTITY_ROLE = 'astro-demo-deployment';
-/** The cluster init creates (its default name). */
-export const DEMO_CLUSTER = 'remote-kpo-demo';
 /** eksctl's create shortened from ~15 minutes to a few seconds. */
 export const DEMO_EKSCTL_MS = 2500;
 
@@ -47,12 +47,6 @@ export interface DemoWorld {
   stop(): Promise<void>;
 }
 
-/** What every EKS cluster has from the start. */
-const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
-
-/** A POSIX shell word for any path. */
-const shellWord = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 export async function startDemoWorld(root: string, own: Readonly<Record<string, string | undefined>>): Promise<DemoWorld> {
   const binDir = path.join(root, 'bin');
   const projectDir = path.join(root, 'project');
@@ -65,7 +59,7 @@ export async function startDemoWorld(root: string, own: Readonly<Record<string, 
   await writeFile(path.join(projectDir, '.astro', 'config.yaml'), 'project:\n  name: project\n');
   // The stand-in eksctl, on the children's PATH only: a shim here, never anywhere else.
   const eksctl = fileURLToPath(packageFile('dist/sim-eksctl.js'));
-  await writeFile(path.join(binDir, 'eksctl'), `#!/bin/sh\nexec ${shellWord(process.execPath)} ${shellWord(eksctl)} "$@"\n`);
+  await writeFile(path.join(binDir, 'eksctl'), `#!/bin/sh\nexec ${shellQuote(process.execPath)} ${shellQuote(eksctl)} "$@"\n`);
   await chmod(path.join(binDir, 'eksctl'), 0o755);
 
   const cloud = await startSimCloud({ dir: path.join(root, 'sim'), pathDirs: [binDir], eksctlDurationMs: DEMO_EKSCTL_MS, adminUserName: 'demo-admin' });

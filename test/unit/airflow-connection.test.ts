@@ -6,10 +6,11 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { expectCode } from '../support/failure.js';
-import { airflowConnJson, astroConnectionArgs, astroConnectionCommand, connEnvVarLine, shellQuote } from '../../src/airflow/deployed-connection.js';
+import { airflowConnJson, astroConnectionArgs, astroConnectionCommand, connEnvVarLine } from '../../src/airflow/deployed-connection.js';
 import { connectionStage } from '../../src/stages/connection.js';
 import { deploymentConnectionStage } from '../../src/stages/deployment-connection.js';
 import { ROLE_ARN, stageContext, tempProject } from './airflow-ctx.js';
+import { shellQuote } from '../../src/shell-quote.js';
 
 const DEP = 'clx1abc2d000008l4ezw5ofno';
 const CONN = { connId: 'aws_eks', region: 'us-east-1', roleArn: ROLE_ARN };

@@ -15,6 +15,9 @@ export interface AwsAuthMapping {
   groups?: string[];
 }
 
+/** What every EKS cluster has from the start (and what no destroy takes away). */
+export const SYSTEM_NAMESPACES: readonly string[] = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
+
 export class FakeKube {
   readonly store = new KubeStore();
   /** What happens to pods after the API server stores them: script it per test (kubelet.ts). */
@@ -36,7 +39,7 @@ export class FakeKube {
   reset(): void {
     this.store.clear();
     this.kubelet.reset();
-    for (const ns of ['default', 'kube-system', 'kube-public', 'kube-node-lease']) {
+    for (const ns of SYSTEM_NAMESPACES) {
       this.put({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: { 'kubernetes.io/metadata.name': ns } }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
     }
     for (const o of BOOTSTRAP_RBAC) this.put(o);
