@@ -83,13 +83,6 @@ export function entryStatus(r: EntryRead, username: string): EntryStatus {
   return e.username === username ? { state: 'present', ...grants } : { state: 'other-username', username: e.username, ...grants };
 }
 
-/** `read`: the entry as a DescribeAccessEntry the caller already made returned it (not asked again). */
-export async function accessEntryStatus(eks: EKSClient, clusterName: string, principalArn: string, username: string, read?: { entry: AccessEntry | undefined }): Promise<EntryStatus> {
-  if (!read) return entryStatus(await readAccessEntry(eks, clusterName, principalArn), username);
-  if (!read.entry) return { state: 'absent' };
-  return entryStatus({ entry: read.entry, ...(await policiesOf(eks, clusterName, principalArn)) }, username);
-}
-
 /** The warning when the access policies of our entry could not be listed. */
 export function policiesUnknownWarning(principalArn: string, username: string, why: string): string {
   return `Could not list the EKS access policies of the access entry for ${principalArn} (${why}): not checked that it grants no more than user ${username}.`;

@@ -4,7 +4,7 @@
 import { defineStage } from '../engine/stage.js';
 import { KpoError } from '../errors.js';
 import { awsAuthGrantsMore, awsAuthMappingOf, awsAuthShadowed, readAwsAuthMapping } from '../kube/aws-auth.js';
-import { accessEntryGrantsMore, accessEntryStatus, entryStatus, usernameConflict } from '../aws/mapping.js';
+import { accessEntryGrantsMore, entryStatus, readAccessEntry, usernameConflict } from '../aws/mapping.js';
 import { callAws } from '../aws/errors.js';
 
 export const verifyMappingStage = defineStage({
@@ -26,7 +26,7 @@ export const verifyMappingStage = defineStage({
       const s =
         handed?.kind === 'access-entry'
           ? entryStatus(handed.read, username)
-          : await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, () => accessEntryStatus(eks, ctx.inputs.clusterName, m.principalArn, username));
+          : await callAws(`reading the access entry for ${m.principalArn}`, ctx.aws.profile, async () => entryStatus(await readAccessEntry(eks, ctx.inputs.clusterName, m.principalArn), username));
       // Changed since identity-mapping looked: the same refusal, everything at once.
       if (s.state === 'other-username') throw usernameConflict(ctx.inputs.clusterName, m.principalArn, s, username);
       if (s.state === 'absent') throw new KpoError('MAPPING_MISSING', `No access entry for ${m.principalArn} on cluster ${ctx.inputs.clusterName}.`, 'Run again with --from identity-mapping.');

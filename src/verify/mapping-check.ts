@@ -6,7 +6,7 @@ import { roleArnWithoutPath } from '../desired.js';
 import { fail, failFromError, failWith, pass, skip, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { AWS_AUTH, awsAuthGrantsMore, awsAuthShadowed, findMapping, parseMapRoles } from '../kube/aws-auth.js';
-import { accessEntryGrantsMore, accessEntryStatus, policiesUnknownWarning, resolveMappingKind, usernameConflict } from '../aws/mapping.js';
+import { accessEntryGrantsMore, entryStatus, policiesUnknownWarning, readAccessEntry, resolveMappingKind, usernameConflict } from '../aws/mapping.js';
 import { describeAccessEntry } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
 
@@ -18,9 +18,10 @@ async function accessEntryRow(vc: VerifyContext, roleArn: string, principal: str
   const { clusterName, k8sUser } = vc.ctx.inputs;
   const eks = await vc.ctx.aws.eks();
   const read = (arn: string) => callAws(`reading the access entry for ${arn}`, vc.ctx.aws.profile, () => describeAccessEntry(eks, clusterName, arn));
-  const entry = await read(principal);
-  if (entry) {
-    const s = await callAws(`reading the access policies of ${principal}`, vc.ctx.aws.profile, () => accessEntryStatus(eks, clusterName, principal, k8sUser, { entry }));
+  // The entry and its access policies, asked together (one round trip), as init's stage reads them.
+  const r = await callAws(`reading the access entry for ${principal}`, vc.ctx.aws.profile, () => readAccessEntry(eks, clusterName, principal));
+  if (r.entry) {
+    const s = entryStatus(r, k8sUser);
     if (s.state === 'present') {
       const { groups, policies } = s;
       vc.mappingGroups = groups;
