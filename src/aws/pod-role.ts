@@ -14,6 +14,7 @@ import { trustDifferences } from './pod-trust.js';
 import { realRetryDeps, retryIamPropagation, type RetryDeps } from './retry.js';
 import { decodePolicyDocument, type LoosePolicy } from './trust-policy.js';
 import { roleUseMarks, roleUses } from './use-marks.js';
+import { together } from '../together.js';
 
 export interface DesiredPodRole {
   roleName: string;
@@ -59,7 +60,7 @@ export function describePodRoleAction(a: PodRoleAction, d: DesiredPodRole): stri
 
 /** GetRole and its attachments, asked together (a missing role lists nothing). */
 export async function inspectPodRole(iam: IAMClient, roleName: string): Promise<PodRoleInspection> {
-  const [role, attached] = await Promise.all([getRole(iam, roleName), unlessNotFound(listAttachedPolicyArns(iam, roleName))]);
+  const [role, attached] = await together([getRole(iam, roleName), unlessNotFound(listAttachedPolicyArns(iam, roleName))]);
   if (!role) return { attached: [] };
   return { role, trust: decodePolicyDocument(role.AssumeRolePolicyDocument), attached: attached ?? [] };
 }

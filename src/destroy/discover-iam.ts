@@ -16,12 +16,13 @@ import { callAws, unlessNotFound } from '../aws/errors.js';
 import { getRole, listAttachedPolicyArns, listInlinePolicyNames } from '../aws/iam-role.js';
 import { roleUseMarks, roleUses } from '../aws/use-marks.js';
 import { decodePolicyDocument, isDeletedPrincipal, removeTrustPrincipal, trustIncludes, trustedPrincipals, type LoosePolicy } from '../aws/trust-policy.js';
+import { together } from '../together.js';
 
 const iamSdk = awsSdk.iam;
 const MARKER = 'the tag managed-by=astro-remote-kpo';
 
 async function list(iam: IAMClient, roleName: string): Promise<{ inline: string[]; attached: string[] }> {
-  const [inline, attached] = await Promise.all([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
+  const [inline, attached] = await together([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
   return { inline, attached };
 }
 

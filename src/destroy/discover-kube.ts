@@ -14,6 +14,7 @@ import { kubeUseMarks, kubeUses, type KubeObjectAccess } from '../kube/use-marks
 import type { Inputs } from '../types.js';
 import { leave } from '../use-marks.js';
 import { gone, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
+import { together } from '../together.js';
 
 const [LABEL_KEY, LABEL_VALUE] = MARKER_LABEL;
 const LABEL = `the label ${LABEL_KEY}=${LABEL_VALUE}`;
@@ -55,7 +56,7 @@ interface Ours {
 
 /** What is in the namespace that init did not put there, e.g. ["ConfigMap team-settings"]. */
 async function foreignContents(kube: KubeApi, namespace: string, ours: Ours): Promise<string[]> {
-  const lists = await Promise.all(CONTENTS.map(async (c) => ({ c, items: await kube.listIn(namespace, c) })));
+  const lists = await together(CONTENTS.map(async (c) => ({ c, items: await kube.listIn(namespace, c) })));
   return lists.flatMap(({ c, items }) => (items ?? []).filter((o) => !expected(c.kind, o, ours)).map((o) => `${c.kind} ${o.metadata?.name ?? '?'}`));
 }
 
@@ -231,7 +232,7 @@ export async function discoverKube(kube: KubeApi, inputs: Inputs, state: State |
     },
   ];
   // The reads go out together; the judging is in order (the namespace's needs the others').
-  const current = await Promise.all(targets.map((t) => KINDS[t.kind].read(kube, t.ns, t.name)));
+  const current = await together(targets.map((t) => KINDS[t.kind].read(kube, t.ns, t.name)));
   const items: DestroyItem[] = [];
   for (const [i, t] of targets.entries()) {
     const r = await targetItems(kube, t, current[i], state, inputs.workloadIdentities);

@@ -22,6 +22,7 @@ import { sdk as awsSdk } from '../aws/clients.js';
 import type { StageId, StageOutputs } from '../types.js';
 import type { UseMarks, Uses } from '../use-marks.js';
 import { gone, intendedIn, marked, sharedDecision, useMarkItem, whoAmI, withoutStateHint, type DestroyItem, type Kept, type SharedDecision } from './items.js';
+import { together } from '../together.js';
 
 const MARKER = 'the tag managed-by=astro-remote-kpo';
 const POD_STAGES: readonly StageId[] = ['pod-identity', 'pod-role', 'pod-service-account'];
@@ -120,7 +121,7 @@ async function roleItems(ctx: FullContext, state: State | undefined, iam: IAMCli
   const same = rec?.roleArn === role.Arn ? rec : undefined;
   const idem = (what: string, fn: () => Promise<unknown>) => async () => void (await callAws(what, ctx.aws.profile, () => unlessNotFound(fn())));
   const detach = (arn: string) => idem(`detaching ${arn} from ${podRole}`, () => iam.send(new sdk.DetachRolePolicyCommand({ RoleName: podRole, PolicyArn: arn })));
-  const [attached, inline] = await callAws(`listing the policies of IAM role ${podRole}`, ctx.aws.profile, () => Promise.all([listAttachedPolicyArns(iam, podRole), listInlinePolicyNames(iam, podRole)]));
+  const [attached, inline] = await callAws(`listing the policies of IAM role ${podRole}`, ctx.aws.profile, () => together([listAttachedPolicyArns(iam, podRole), listInlinePolicyNames(iam, podRole)]));
   const goes = `on ${label}, which goes: deleting the role needs it gone`;
   const before: DestroyItem[] = [
     ...attached.map((arn): DestroyItem => ({ stage: 'pod-role', kind: 'attached-policy', name: `attachment of ${arn} to IAM role ${podRole}`, decision: 'delete', why: goes, apply: detach(arn) })),

@@ -19,6 +19,7 @@ import { preflightStage } from '../stages/preflight.js';
 import { contextStage } from '../stages/context.js';
 import { clusterOutputs, describeCluster } from '../aws/eks.js';
 import { callAws } from '../aws/errors.js';
+import { together } from '../together.js';
 
 export interface DestroyOptions {
   ctx: FullContext;
@@ -44,7 +45,7 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   const eks = await ctx.aws.eks();
   const cluster = await callAws(`looking up EKS cluster ${inputs.clusterName}`, ctx.aws.profile, () => describeCluster(eks, inputs.clusterName));
   // The IAM reads (Airflow's role, the pods' role and OIDC provider) go out together.
-  const [iam, pods] = await Promise.all([discoverIam(ctx, o.state), discoverPodIam(ctx, o.state, identity, cluster)]);
+  const [iam, pods] = await together([discoverIam(ctx, o.state), discoverPodIam(ctx, o.state, identity, cluster)]);
   const roleArn = iam.roleArn ?? `arn:${identity.partition}:iam::${identity.accountId}:role/${inputs.iamRole}`;
 
   const clusterName = `EKS cluster ${inputs.clusterName} (${inputs.region})`;
@@ -84,7 +85,7 @@ export async function discover(o: DestroyOptions): Promise<DestroyItem[]> {
   // The context stage's run() always returns the connection it made.
   const kube = (await contextStage.run(makeStageContext(contextStage, o.base, { outputs: o.outputs, progress: (t) => ctx.progress(t) }))).kube!;
   o.held.kube = kube;
-  const [kubeItems, mapping, association] = await Promise.all([
+  const [kubeItems, mapping, association] = await together([
     discoverKube(kube, inputs, o.state, o.deleteNamespace, iam.role?.keptFor, pods.relevant ? { keptFor: pods.roleKeptFor } : undefined),
     discoverMapping(ctx, { principalArn: roleArnWithoutPath(roleArn), clusterMode: o.outputs.cluster.authenticationMode, kube, ...(iam.role ? { role: iam.role } : {}) }, o.state),
     pods.relevant ? discoverAssociation(ctx, o.state, pods.roleKeptFor) : Promise.resolve([]),

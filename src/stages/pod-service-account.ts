@@ -20,6 +20,7 @@ import { markUsed, planMark, unmarkedReason } from '../kube/use-marks.js';
 import type { CheckResult, PlanItem, PodIdentityMode, StageOutputs } from '../types.js';
 import { marksToAdd } from '../use-marks.js';
 import { OFF_REASON } from './pod-identity.js';
+import { together } from '../together.js';
 
 type Out = StageOutputs['pod-service-account'];
 type Ctx = StageContext<{
@@ -141,7 +142,7 @@ export const podServiceAccountStage = defineStage({
     const ops = guardedOps(ctx, want);
     let current: KubeObject | undefined;
     // The ServiceAccount and the association are independent reads: asked together.
-    const [why, association] = await Promise.all([outOfSync(checkOps(ops, (c) => (current = c))), wantsAssociationRead(ctx) ? readAssociation(ctx) : Promise.resolve(undefined)]);
+    const [why, association] = await together([outOfSync(checkOps(ops, (c) => (current = c))), wantsAssociationRead(ctx) ? readAssociation(ctx) : Promise.resolve(undefined)]);
     const todo = why ?? unmarkedReason(ops.label, current, ctx.owner.projectId, ctx.inputs.workloadIdentities) ?? (association !== undefined ? associationTodo(ctx, association, false) : undefined);
     if (todo) return { done: false, reason: todo, seen: { current, ...(association !== undefined ? { association } : {}) } };
     const created = ownedByUs(ctx, ops.label, history(ctx).created, current);

@@ -11,6 +11,7 @@ import { fail, failFromError, pass, type CheckRow } from './row.js';
 import type { VerifyContext } from './context.js';
 import { sdk as awsSdk } from '../aws/clients.js';
 import { awsErrorCode, describeAwsError, nonAwsResponse } from '../aws/errors.js';
+import { together } from '../together.js';
 
 const ACTION = 'eks:DescribeCluster';
 const iamSdk = awsSdk.iam;
@@ -45,7 +46,7 @@ async function whyNoSimulation(err: unknown): Promise<string> {
 /** Inline policies plus attached managed policies' default versions; unreadable ones are listed. */
 export async function readRolePolicies(iam: IAMClient, roleName: string): Promise<{ policies: SourcePolicy[]; unreadable: string[] }> {
   const sdk = await iamSdk();
-  const [inline, attached] = await Promise.all([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
+  const [inline, attached] = await together([listInlinePolicyNames(iam, roleName), listAttachedPolicyArns(iam, roleName)]);
   const policies: SourcePolicy[] = [];
   const unreadable: string[] = [];
   for (const name of inline) {
