@@ -31,7 +31,7 @@ export function iamTagUses(tags: Readonly<Record<string, string>> | undefined): 
 
 /** Who made the role (our creation tag) and which projects use it (their use marks). */
 export function roleUses(role: Role | undefined): Uses {
-  return readUses(hasManagedTag(role), tagMap(role));
+  return iamTagUses(tagMap(role));
 }
 
 /** Use marks on an IAM role are tags: TagRole adds, UntagRole takes out, other tags stay. */
